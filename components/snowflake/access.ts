@@ -1,0 +1,131 @@
+/**
+ * The pipeline's Snowflake access model as plain data: which account role gets which
+ * privileges on which object. `SnowflakeFoundation` turns every entry into one
+ * `GrantPrivilegesToAccountRole`; tests compare the recorded grants with a literal table.
+ *
+ * - LOADER writes RAW only. It may also CREATE TABLE in RAW, because Fivetran and Airbyte
+ *   create their destination tables on a connector's first sync; the tables it creates are
+ *   still covered by the RAW future grants below, so TRANSFORMER can read them.
+ * - TRANSFORMER (dbt) reads RAW, creates and therefore owns its objects in STAGING, ANALYTICS
+ *   and METRICS, and writes the tables of MONITORING.
+ * - REPORTER reads ANALYTICS and METRICS only.
+ * - Each role uses its own warehouse only. No role gets OWNERSHIP or ALL.
+ *
+ * Every object-level grant pairs `all` (objects that exist) with `future` (objects created
+ * later), both at schema level: Snowflake ignores database-level future grants in a schema
+ * that has schema-level ones, so one level is used throughout.
+ */
+
+/** The layer schemas, by their key in `PipelineConfig.snowflake.schemas`. */
+export const SCHEMA_KEYS = ["raw", "staging", "analytics", "metrics", "monitoring"] as const;
+export type SchemaKey = (typeof SCHEMA_KEYS)[number];
+
+/** The warehouses, one per workload. */
+export const WAREHOUSE_KEYS = ["loading", "transforming", "reporting"] as const;
+export type WarehouseKey = (typeof WAREHOUSE_KEYS)[number];
+
+/** The functional account roles. */
+export const ROLE_KEYS = ["loader", "transformer", "reporter"] as const;
+export type RoleKey = (typeof ROLE_KEYS)[number];
+
+/** The warehouse each role may use. */
+export const ROLE_WAREHOUSE: Readonly<Record<RoleKey, WarehouseKey>> = {
+  loader: "loading",
+  transformer: "transforming",
+  reporter: "reporting",
+};
+
+/** Schema object kinds the model grants on. */
+export type ObjectTypePlural = "TABLES" | "VIEWS";
+
+/** What a grant is on. Schema and warehouse are keys, resolved to real names by the component. */
+export type GrantTarget =
+  | { readonly kind: "database" }
+  | { readonly kind: "schema"; readonly schema: SchemaKey }
+  | { readonly kind: "all" | "future"; readonly objectTypePlural: ObjectTypePlural; readonly schema: SchemaKey }
+  | { readonly kind: "warehouse"; readonly warehouse: WarehouseKey };
+
+/** One grant: upper-case privileges (sorted) on one target. */
+export interface GrantEntry {
+  readonly privileges: readonly string[];
+  readonly on: GrantTarget;
+}
+
+/** Privileges no entry may contain. */
+export const FORBIDDEN_PRIVILEGES: readonly string[] = ["OWNERSHIP", "ALL", "ALL PRIVILEGES"];
+
+const WRITE_TABLES = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;
+
+const grant = (privileges: readonly string[], on: GrantTarget): GrantEntry => ({ privileges: [...privileges].sort(), on });
+
+/** The same privileges on existing (`all`) and future objects of each kind in `schema`. */
+function onObjects(privileges: readonly string[], schema: SchemaKey, kinds: readonly ObjectTypePlural[]): GrantEntry[] {
+  return kinds.flatMap((objectTypePlural) => [
+    grant(privileges, { kind: "all", objectTypePlural, schema }),
+    grant(privileges, { kind: "future", objectTypePlural, schema }),
+  ]);
+}
+
+/** The whole access model: role → its grants, in a stable order. */
+export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>> {
+  return {
+    loader: [
+      grant(["USAGE"], { kind: "database" }),
+      grant(["USAGE", "CREATE TABLE"], { kind: "schema", schema: "raw" }),
+      ...onObjects([...WRITE_TABLES, "TRUNCATE"], "raw", ["TABLES"]),
+      grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.loader }),
+    ],
+    transformer: [
+      grant(["USAGE"], { kind: "database" }),
+      grant(["USAGE"], { kind: "schema", schema: "raw" }),
+      ...onObjects(["SELECT"], "raw", ["TABLES", "VIEWS"]),
+      ...(["staging", "analytics", "metrics"] as const).map((schema) =>
+        grant(["USAGE", "CREATE TABLE", "CREATE VIEW"], { kind: "schema", schema })),
+      grant(["USAGE", "CREATE TABLE"], { kind: "schema", schema: "monitoring" }),
+      ...onObjects(WRITE_TABLES, "monitoring", ["TABLES"]),
+      grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.transformer }),
+    ],
+    reporter: [
+      grant(["USAGE"], { kind: "database" }),
+      ...(["analytics", "metrics"] as const).flatMap((schema) => [
+        grant(["USAGE"], { kind: "schema", schema }),
+        ...onObjects(["SELECT"], schema, ["TABLES", "VIEWS"]),
+      ]),
+      grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.reporter }),
+    ],
+  };
+}
+
+/** A stable, readable slug for a grant target, used in logical resource names. */
+export function targetSlug(on: GrantTarget): string {
+  switch (on.kind) {
+    case "database":
+      return "database";
+    case "schema":
+      return `schema-${on.schema}`;
+    case "all":
+    case "future":
+      return `${on.kind}-${on.objectTypePlural.toLowerCase()}-${on.schema}`;
+    case "warehouse":
+      return `warehouse-${on.warehouse}`;
+  }
+}
+
+/** Every problem with a matrix (forbidden privileges, duplicate targets); empty when sound. */
+export function matrixProblems(matrix: Readonly<Record<string, readonly GrantEntry[]>>): string[] {
+  const problems: string[] = [];
+  for (const [role, entries] of Object.entries(matrix)) {
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const slug = targetSlug(entry.on);
+      if (seen.has(slug)) problems.push(`${role}: more than one grant on ${slug}`);
+      seen.add(slug);
+      if (entry.privileges.length === 0) problems.push(`${role}: no privileges on ${slug}`);
+      for (const p of entry.privileges) {
+        if (FORBIDDEN_PRIVILEGES.includes(p)) problems.push(`${role}: ${p} on ${slug} is not allowed`);
+        if (p !== p.toUpperCase()) problems.push(`${role}: privilege ${p} on ${slug} must be upper-case`);
+      }
+    }
+  }
+  return problems;
+}
