@@ -1,0 +1,115 @@
+/**
+ * Storage, compute and Snowflake rules that a single resource's properties decide.
+ */
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { list } from "./util";
+
+/** Lambda runtimes the pack accepts. */
+export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"];
+
+/** SQS queues are encrypted. */
+export const sqsEncrypted: ResourceValidationPolicy = {
+  name: "sqs-encrypted",
+  description: "SQS queues use SSE (SQS-managed or KMS).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:sqs/queue:Queue") return;
+    if (args.props.sqsManagedSseEnabled !== true && !args.props.kmsMasterKeyId) report(`${args.name}: queue is not encrypted; set sqsManagedSseEnabled or kmsMasterKeyId.`);
+  },
+};
+
+/** Log groups keep logs for a bounded time. */
+export const logGroupRetention: ResourceValidationPolicy = {
+  name: "log-group-retention",
+  description: "CloudWatch log groups set retentionInDays.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:cloudwatch/logGroup:LogGroup") return;
+    const days = args.props.retentionInDays;
+    if (typeof days !== "number" || days <= 0) report(`${args.name}: log group keeps logs forever; set retentionInDays.`);
+  },
+};
+
+/** Lambdas: a known Node.js runtime, arm64, bounded timeout and concurrency. */
+export const lambdaShape: ResourceValidationPolicy = {
+  name: "lambda-runtime-arch-bounds",
+  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s and reserved concurrency.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:lambda/function:Function") return;
+    const p = args.props;
+    if (!LAMBDA_RUNTIMES.includes(p.runtime)) report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
+    if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"])) report(`${args.name}: architectures must be ["arm64"].`);
+    if (typeof p.timeout !== "number" || p.timeout > 300) report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
+    if (typeof p.reservedConcurrentExecutions !== "number" || p.reservedConcurrentExecutions < 1) report(`${args.name}: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.`);
+  },
+};
+
+/** ECS task definitions: no privileged container, every container logs. */
+export const ecsTaskShape: ResourceValidationPolicy = {
+  name: "ecs-task-unprivileged-logged",
+  description: "ECS containers are not privileged and every container has a log configuration.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:ecs/taskDefinition:TaskDefinition") return;
+    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown }[];
+    try {
+      containers = JSON.parse(args.props.containerDefinitions);
+    } catch {
+      return; // Unknown during preview of a new stack.
+    }
+    for (const c of containers) {
+      if (c.privileged) report(`${args.name}: container ${c.name} is privileged.`);
+      if (!c.logConfiguration) report(`${args.name}: container ${c.name} has no logConfiguration.`);
+    }
+  },
+};
+
+/** Snowflake resources whose `name` the program must set explicitly. */
+export const NAMED_SNOWFLAKE_TYPES = [
+  "database", "schema", "warehouse", "resourceMonitor", "accountRole", "serviceUser", "table", "streamOnTable", "task",
+  "notificationIntegration", "view", "procedureSql",
+].map((t) => `snowflake:index/${t}:${t[0].toUpperCase()}${t.slice(1)}`);
+
+/** Snowflake names are explicit UPPER_SNAKE identifiers (never Pulumi auto-names). */
+export const snowflakeUpperNames: ResourceValidationPolicy = {
+  name: "snowflake-explicit-upper-names",
+  description: "Snowflake objects have explicit UPPER_SNAKE names; an auto-name is a quoted, case-sensitive identifier.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (!NAMED_SNOWFLAKE_TYPES.includes(args.type)) return;
+    const name = args.props.name;
+    if (typeof name !== "string" || !/^[A-Z][A-Z0-9_]*$/.test(name)) report(`${args.name}: Snowflake name ${JSON.stringify(name ?? null)} is not an explicit UPPER_SNAKE identifier.`);
+  },
+};
+
+/** Warehouses suspend quickly and sit under a resource monitor. */
+export const snowflakeWarehouseGuards: ResourceValidationPolicy = {
+  name: "snowflake-warehouse-guards",
+  description: "Every warehouse auto-suspends within the configured maximum and has a resource monitor.",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: { maxAutoSuspendSeconds: { type: "integer", default: 300 } } },
+  validateResource: (args, report) => {
+    if (args.type !== "snowflake:index/warehouse:Warehouse") return;
+    const max = args.getConfig<{ maxAutoSuspendSeconds?: number }>().maxAutoSuspendSeconds ?? 300;
+    const suspend = args.props.autoSuspend;
+    if (typeof suspend !== "number" || suspend <= 0 || suspend > max) report(`${args.name}: autoSuspend must be between 1 and ${max} seconds (got ${suspend ?? "unset"}).`);
+    if (!args.props.resourceMonitor) report(`${args.name}: warehouse has no resource monitor.`);
+  },
+};
+
+/** REPORTER roles never receive OWNERSHIP or ALL. */
+export const reporterReadOnly: ResourceValidationPolicy = {
+  name: "snowflake-reporter-read-only",
+  description: "No OWNERSHIP or ALL privileges are granted to a REPORTER role.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const role: unknown = args.props.accountRoleName;
+    if (typeof role !== "string" || !/^REPORTER(_|$)/.test(role)) return;
+    if (args.type === "snowflake:index/grantOwnership:GrantOwnership") report(`${args.name}: grants OWNERSHIP to ${role}.`);
+    if (args.type !== "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole") return;
+    if (args.props.allPrivileges) report(`${args.name}: grants ALL privileges to ${role}.`);
+    const bad = list<string>(args.props.privileges).filter((p) => p === "OWNERSHIP" || p === "ALL" || p === "ALL PRIVILEGES");
+    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}.`);
+  },
+};

@@ -1,0 +1,182 @@
+/**
+ * cdk-nag style: for each rule, numbered compliant and non-compliant fixtures with the exact
+ * violation message.
+ */
+import { expect } from "chai";
+import { POLICIES } from "../../policy/rules";
+import { FixtureResource, runPolicies } from "./harness";
+
+const policy = (name: string) => {
+  const p = POLICIES.find((x) => x.name === name);
+  if (!p) throw new Error(`no policy ${name}`);
+  return [p];
+};
+const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+const rolePolicy = (name: string, ...statements: object[]): FixtureResource => ({ type: "aws:iam/rolePolicy:RolePolicy", name, props: { role: "r", policy: doc(...statements) } });
+
+interface Case {
+  readonly rule: string;
+  readonly stack?: string;
+  readonly compliant: FixtureResource[][];
+  readonly nonCompliant: [FixtureResource[], string[]][];
+}
+
+const lambda = (over: Record<string, unknown> = {}): FixtureResource => ({
+  type: "aws:lambda/function:Function", name: "fn",
+  props: { runtime: "nodejs24.x", architectures: ["arm64"], timeout: 30, reservedConcurrentExecutions: 5, environment: { variables: { QUEUE_URL: "https://sqs" } }, ...over },
+});
+const bucket = (name: string, protect = false): FixtureResource => ({ type: "aws:s3/bucket:Bucket", name: `b-${name}`, props: { bucket: name }, protect });
+const bucketParts = (name: string, over: { sse?: boolean; versioning?: string; blocks?: boolean } = {}): FixtureResource[] => [
+  ...(over.sse === false ? [] : [{ type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: `${name}-sse`, props: { bucket: name } }]),
+  { type: "aws:s3/bucketVersioning:BucketVersioning", name: `${name}-v`, props: { bucket: name, versioningConfiguration: { status: over.versioning ?? "Enabled" } } },
+  { type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name: `${name}-pab`, props: { bucket: name, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: over.blocks ?? true } },
+];
+const warehouse = (props: Record<string, unknown>): FixtureResource => ({ type: "snowflake:index/warehouse:Warehouse", name: "wh", props: { name: "WH_DEV", ...props } });
+const grant = (props: Record<string, unknown>): FixtureResource => ({ type: "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole", name: "g", props });
+const task = (containers: object[]): FixtureResource => ({ type: "aws:ecs/taskDefinition:TaskDefinition", name: "td", props: { containerDefinitions: JSON.stringify(containers) } });
+const logs = { logDriver: "awslogs", options: {} };
+
+const CASES: Case[] = [
+  {
+    rule: "iam-no-wildcard-actions",
+    compliant: [[rolePolicy("p1", { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: "arn:aws:sqs:eu-west-1:123456789012:q" })], [rolePolicy("p2", { Effect: "Deny", Action: "s3:*", Resource: "arn:aws:s3:::b/*" })]],
+    nonCompliant: [
+      [[rolePolicy("n1", { Sid: "All", Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::b" })], ['n1: policy statement All allows the wildcard action "*"; name the actions it needs.']],
+      [[rolePolicy("n2", { Effect: "Allow", Action: ["s3:GetObject", "ecs:*"], Resource: "arn:aws:s3:::b/*" })], ['n2: policy statement 0 allows the wildcard action "ecs:*"; name the actions it needs.']],
+      [[{ type: "aws:iam/role:Role", name: "n3", props: { inlinePolicies: [{ policy: doc({ Effect: "Allow", NotAction: "iam:*", Resource: "arn:aws:s3:::b" }) }] } }], ["n3: inlinePolicies[0] statement 0 uses NotAction; list the allowed actions instead."]],
+    ],
+  },
+  {
+    rule: "iam-no-wildcard-resources",
+    compliant: [[rolePolicy("p1", { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" })], [rolePolicy("p2", { Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/c" } } })]],
+    nonCompliant: [
+      [[rolePolicy("n1", { Effect: "Allow", Action: ["s3:GetObject", "ecr:GetAuthorizationToken"], Resource: "*" })], ['n1: policy statement 0 allows s3:GetObject on every resource ("*"); scope it to ARNs.']],
+      [[rolePolicy("n2", { Effect: "Allow", Action: "sns:Publish", Resource: ["arn:aws:sns:eu-west-1:123456789012:t", "*"] })], ['n2: policy statement 0 allows sns:Publish on every resource ("*"); scope it to ARNs.']],
+    ],
+  },
+  {
+    rule: "iam-passrole-conditioned",
+    compliant: [[rolePolicy("p1", { Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/task", Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } })]],
+    nonCompliant: [[[rolePolicy("n1", { Effect: "Allow", Action: ["iam:PassRole"], Resource: "arn:aws:iam::123456789012:role/task" })], ["n1: policy statement 0 allows iam:PassRole without an iam:PassedToService condition."]]],
+  },
+  {
+    rule: "no-plain-text-secrets",
+    compliant: [
+      [{ type: "aws:secretsmanager/secretVersion:SecretVersion", name: "p1", props: { secretId: "arn", secretString: "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----" } }],
+      [{ type: "pulumi:providers:snowflake", name: "p2", props: { privateKey: "-----BEGIN RSA PRIVATE KEY-----\nx" } }],
+      [lambda({ environment: { variables: { SLACK_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s" } } })],
+    ],
+    nonCompliant: [
+      [[lambda({ environment: { variables: { HOOK: "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXX" } } })], ["fn: property environment.variables.HOOK holds a Slack webhook URL; keep it in Secrets Manager and pass the ARN."]],
+      [[{ type: "aws:ecs/taskDefinition:TaskDefinition", name: "n2", props: { containerDefinitions: '[{"environment":[{"name":"K","value":"-----BEGIN PRIVATE KEY-----"}]}]' } }], ["n2: property containerDefinitions holds a private key; keep it in Secrets Manager and pass the ARN."]],
+      [[{ type: "aws:ssm/parameter:Parameter", name: "n3", props: { value: "AKIAABCDEFGHIJKLMNOP" } }], ["n3: property value holds an AWS access key id; keep it in Secrets Manager and pass the ARN."]],
+    ],
+  },
+  {
+    rule: "lambda-env-holds-arns",
+    compliant: [[lambda({ environment: { variables: { FIVETRAN_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:f" } } })]],
+    nonCompliant: [[[lambda({ environment: { variables: { AIRBYTE_TOKEN: "0123456789abcdef0123456789abcdef" } } })], ["fn: environment variable AIRBYTE_TOKEN must hold a Secrets Manager or SSM ARN, not a value."]]],
+  },
+  {
+    rule: "s3-encrypted-versioned-private",
+    compliant: [[bucket("ok"), ...bucketParts("ok")]],
+    nonCompliant: [
+      [[bucket("bare")], ["bucket bare has no BucketServerSideEncryptionConfiguration.", "bucket bare does not have versioning enabled.", "bucket bare does not block all public access."]],
+      [[bucket("half"), ...bucketParts("half", { versioning: "Suspended", blocks: false })], ["bucket half does not have versioning enabled.", "bucket half does not block all public access."]],
+    ],
+  },
+  {
+    rule: "sqs-encrypted",
+    compliant: [[{ type: "aws:sqs/queue:Queue", name: "q", props: { sqsManagedSseEnabled: true } }], [{ type: "aws:sqs/queue:Queue", name: "q2", props: { kmsMasterKeyId: "alias/aws/sqs" } }]],
+    nonCompliant: [[[{ type: "aws:sqs/queue:Queue", name: "n1", props: {} }], ["n1: queue is not encrypted; set sqsManagedSseEnabled or kmsMasterKeyId."]]],
+  },
+  {
+    rule: "sqs-dead-letter-queue",
+    compliant: [[
+      { type: "aws:sqs/queue:Queue", name: "main", props: { name: "main", redrivePolicy: '{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:123456789012:main-dlq","maxReceiveCount":5}' } },
+      { type: "aws:sqs/queue:Queue", name: "dlq", props: { name: "main-dlq", arn: "arn:aws:sqs:eu-west-1:123456789012:main-dlq" } },
+    ]],
+    nonCompliant: [[[{ type: "aws:sqs/queue:Queue", name: "lonely", props: { name: "lonely" } }], ["queue lonely has no redrivePolicy and is no one's dead-letter queue."]]],
+  },
+  {
+    rule: "log-group-retention",
+    compliant: [[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: { retentionInDays: 14 } }]],
+    nonCompliant: [[[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: {} }], ["lg: log group keeps logs forever; set retentionInDays."]]],
+  },
+  {
+    rule: "lambda-runtime-arch-bounds",
+    compliant: [[lambda()]],
+    nonCompliant: [[[lambda({ runtime: "nodejs18.x", architectures: ["x86_64"], timeout: 900, reservedConcurrentExecutions: undefined })], [
+      "fn: runtime nodejs18.x is not one of nodejs22.x, nodejs24.x.",
+      'fn: architectures must be ["arm64"].',
+      "fn: timeout must be set and at most 300 seconds (got 900).",
+      "fn: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.",
+    ]]],
+  },
+  {
+    rule: "ecs-task-unprivileged-logged",
+    compliant: [[task([{ name: "dbt", logConfiguration: logs }, { name: "upload", logConfiguration: logs }])]],
+    nonCompliant: [[[task([{ name: "dbt", privileged: true, logConfiguration: logs }, { name: "upload" }])], ["td: container dbt is privileged.", "td: container upload has no logConfiguration."]]],
+  },
+  {
+    rule: "snowflake-warehouse-guards",
+    compliant: [[warehouse({ autoSuspend: 60, resourceMonitor: "MONITOR_DEV" })]],
+    nonCompliant: [
+      [[warehouse({ autoSuspend: 3600, resourceMonitor: "M" })], ["wh: autoSuspend must be between 1 and 300 seconds (got 3600)."]],
+      [[warehouse({})], ["wh: autoSuspend must be between 1 and 300 seconds (got unset).", "wh: warehouse has no resource monitor."]],
+    ],
+  },
+  {
+    rule: "snowflake-explicit-upper-names",
+    compliant: [[{ type: "snowflake:index/database:Database", name: "db", props: { name: "DBT_PIPELINE_DEV" } }]],
+    nonCompliant: [
+      [[{ type: "snowflake:index/warehouse:Warehouse", name: "wh", props: {} }], ["wh: Snowflake name null is not an explicit UPPER_SNAKE identifier."]],
+      [[{ type: "snowflake:index/schema:Schema", name: "s", props: { name: "staging-1a2b3c" } }], ['s: Snowflake name "staging-1a2b3c" is not an explicit UPPER_SNAKE identifier.']],
+    ],
+  },
+  {
+    rule: "snowflake-reporter-read-only",
+    compliant: [[grant({ accountRoleName: "REPORTER_DEV", privileges: ["SELECT"] })], [grant({ accountRoleName: "TRANSFORMER_DEV", privileges: ["OWNERSHIP"] })]],
+    nonCompliant: [
+      [[grant({ accountRoleName: "REPORTER_PROD", allPrivileges: true })], ["g: grants ALL privileges to REPORTER_PROD."]],
+      [[grant({ accountRoleName: "REPORTER_PROD", privileges: ["SELECT", "OWNERSHIP"] })], ["g: grants OWNERSHIP to REPORTER_PROD."]],
+      [[{ type: "snowflake:index/grantOwnership:GrantOwnership", name: "o", props: { accountRoleName: "REPORTER_DEV" } }], ["o: grants OWNERSHIP to REPORTER_DEV."]],
+    ],
+  },
+  {
+    rule: "prod-stateful-protected",
+    stack: "prod",
+    compliant: [[{ type: "snowflake:index/database:Database", name: "db", props: { name: "DB_PROD" }, protect: true }, bucket("dbt-pipeline-prod-artifacts-1", true)]],
+    nonCompliant: [[[
+      { type: "snowflake:index/database:Database", name: "db", props: { name: "DB_PROD" } },
+      { type: "snowflake:index/schema:Schema", name: "raw", props: { name: "RAW" } },
+      { type: "snowflake:index/schema:Schema", name: "staging", props: { name: "STAGING" } },
+      bucket("dbt-pipeline-prod-artifacts-1"),
+    ], [
+      "snowflake:index/database:Database db holds state but is not protected; set protect and retainOnDelete.",
+      "snowflake:index/schema:Schema raw holds state but is not protected; set protect and retainOnDelete.",
+      "aws:s3/bucket:Bucket b-dbt-pipeline-prod-artifacts-1 holds state but is not protected; set protect and retainOnDelete.",
+    ]]],
+  },
+];
+
+describe("policy pack rules", () => {
+  it("every rule has fixtures", () => {
+    expect(CASES.map((c) => c.rule).sort()).to.deep.equal(POLICIES.map((p) => p.name).sort());
+  });
+  for (const c of CASES) {
+    describe(c.rule, () => {
+      c.compliant.forEach((fixture, i) => {
+        it(`compliant ${i + 1}`, async () => expect(await runPolicies(c.stack ?? "dev", fixture, policy(c.rule))).to.deep.equal([]));
+      });
+      c.nonCompliant.forEach(([fixture, messages], i) => {
+        it(`non-compliant ${i + 1}`, async () => {
+          expect((await runPolicies(c.stack ?? "dev", fixture, policy(c.rule))).map((v) => v.message)).to.deep.equal(messages);
+        });
+      });
+    });
+  }
+  it("prod protection applies only to the protected stacks", async () => {
+    expect(await runPolicies("dev", [{ type: "snowflake:index/database:Database", name: "db", props: { name: "DB_DEV" } }], policy("prod-stateful-protected"))).to.deep.equal([]);
+  });
+});

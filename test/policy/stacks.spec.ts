@@ -1,0 +1,81 @@
+/**
+ * The rules this pipeline lives by, checked over every resource of both stacks: the policy pack
+ * finds nothing, no secret is in plain text anywhere, prod's state survives a mistaken destroy.
+ */
+import { expect } from "chai";
+import { Evaluation } from "../../offline/mocks";
+import { SECRET_PATTERNS } from "../../policy/secret-rules";
+import { evaluateStack } from "../helpers/stack";
+import { runPoliciesOnStack } from "./harness";
+
+/** Realistic (fake) secret values, set as the stacks' secure config so the scan has something to find. */
+const SECRETS = {
+  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
+  "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
+  "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
+  "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",
+};
+
+/** Strings not under a secret path, with where they were found. */
+function plainStrings(ev: Evaluation): { where: string; value: string }[] {
+  const out: { where: string; value: string }[] = [];
+  const walk = (value: unknown, at: string, secret: readonly string[], where: string) => {
+    if (secret.some((s) => at === s || at.startsWith(`${s}.`))) return;
+    if (typeof value === "string") out.push({ where: `${where} ${at}`, value });
+    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, at ? `${at}.${i}` : String(i), secret, where));
+    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, at ? `${at}.${k}` : k, secret, where);
+  };
+  for (const r of ev.resources) walk(r.inputs, "", r.secretPaths, `${r.type} ${r.name}:`);
+  walk(ev.outputs, "", ev.secretOutputs, "stack output");
+  return out;
+}
+
+for (const stack of ["dev", "prod"] as const) {
+  describe(`${stack} stack rules`, () => {
+    let ev: Evaluation;
+    before(async () => {
+      ev = await evaluateStack(stack, SECRETS);
+    });
+
+    it("the policy pack finds no violation", async () => {
+      expect(await runPoliciesOnStack(ev)).to.deep.equal([]);
+    });
+
+    it("no private key, webhook URL or token is in a non-secret input or output", () => {
+      const leaks = plainStrings(ev).flatMap(({ where, value }) => [
+        ...SECRET_PATTERNS.filter((p) => p.re.test(value)).map((p) => `${where} holds ${p.name}`),
+        ...Object.entries(SECRETS).filter(([, s]) => value.includes(s.trim().split("\n")[1] ?? s) || value.includes(s)).map(([k]) => `${where} holds the value of ${k}`),
+      ]);
+      expect(leaks).to.deep.equal([]);
+    });
+
+    it("secret config values reach resources only as Pulumi secrets", () => {
+      const secretInputs = ev.resources.flatMap((r) => r.secretPaths.map((p) => `${r.type}.${p}`));
+      expect(secretInputs).to.include("aws:secretsmanager/secretVersion:SecretVersion.secretString");
+    });
+  });
+}
+
+describe("stateful resources survive a mistaken destroy", () => {
+  const stateful = (ev: Evaluation) => ev.resources.filter((r) =>
+    r.type === "snowflake:index/database:Database" ||
+    (r.type === "snowflake:index/schema:Schema" && r.inputs.name === "RAW") ||
+    (r.type === "aws:s3/bucket:Bucket" && String(r.inputs.bucket).includes("-artifacts")));
+
+  it("prod: the database, the RAW schema and the artifact bucket are protected and retained", async () => {
+    const found = stateful(await evaluateStack("prod"));
+    expect(found.map((r) => r.type).sort()).to.deep.equal(["aws:s3/bucket:Bucket", "snowflake:index/database:Database", "snowflake:index/schema:Schema"]);
+    for (const r of found) expect(r.options, `${r.type} ${r.name}`).to.include({ protect: true, retainOnDelete: true });
+  });
+
+  it("dev: nothing is protected, so a dev stack can be torn down", async () => {
+    const ev = await evaluateStack("dev");
+    expect(stateful(ev)).to.have.length(3);
+    expect(ev.resources.filter((r) => r.options.protect || r.options.retainOnDelete).map((r) => r.name)).to.deep.equal([]);
+  });
+
+  it("no resource was renamed without an alias (the package has renamed nothing yet)", async () => {
+    const ev = await evaluateStack("prod");
+    expect(ev.resources.filter((r) => r.options.aliases?.length).map((r) => `${r.type}::${r.name}`)).to.deep.equal([]);
+  });
+});
