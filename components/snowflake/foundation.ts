@@ -1,0 +1,214 @@
+/**
+ * Everything the pipeline needs in Snowflake for one environment: the providers, the database
+ * and its layer schemas, a warehouse per workload under one resource monitor, the functional
+ * roles with the grants of access.ts, and the service users of service-users.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as snowflake from "@pulumi/snowflake";
+import { PipelineConfig } from "../../config";
+import { snowflakeName } from "../lib/naming";
+import {
+  GrantTarget, ROLE_KEYS, RoleKey, SCHEMA_KEYS, SchemaKey, WAREHOUSE_KEYS, WarehouseKey,
+  accessMatrix, matrixProblems, targetSlug,
+} from "./access";
+import { MONITOR_FREQUENCY, MONITOR_START_TIMESTAMP, monitorTriggers } from "./monitor";
+import { SnowflakeProviders, accountIdentifier, createSnowflakeProviders } from "./providers";
+import { ServiceUsers } from "./service-users";
+
+/** Arguments of {@link SnowflakeFoundation}. */
+export interface SnowflakeFoundationArgs {
+  /** The validated stack config; reads `snowflake.*`, `environment`, `envSuffix` and `protect`. */
+  readonly config: PipelineConfig;
+}
+
+/** The service users, by key. */
+export type ServiceUserKey = "loader" | "dbt";
+
+/** Warehouse name parts; the physical name is `<PART>_<ENV>`, e.g. `LOADING_WH_DEV`. */
+const WAREHOUSE_PARTS: Readonly<Record<WarehouseKey, string>> = {
+  loading: "LOADING_WH",
+  transforming: "TRANSFORMING_WH",
+  reporting: "REPORTING_WH",
+};
+
+/** Which role the foundation hands ownership of the warehouses to (ACCOUNTADMIN creates them). */
+export const WAREHOUSE_OWNER_ROLE = "SYSADMIN";
+
+/** The Snowflake side of one environment. */
+export class SnowflakeFoundation extends pulumi.ComponentResource {
+  /** Providers by admin role; later components declare Snowflake resources through these. */
+  public readonly providers: SnowflakeProviders;
+  /** `<organization>-<account>`, the `account` of dbt profiles and drivers. */
+  public readonly accountIdentifier: string;
+  /** The environment's database, e.g. `DBT_PIPELINE_DEV`. */
+  public readonly databaseName: pulumi.Output<string>;
+  /** Plain schema names, e.g. `RAW`. */
+  public readonly schemas: Record<SchemaKey, pulumi.Output<string>>;
+  /** Fully qualified schema names, e.g. `"DBT_PIPELINE_DEV"."RAW"`. */
+  public readonly schemaFqns: Record<SchemaKey, pulumi.Output<string>>;
+  /** Warehouse names, e.g. `LOADING_WH_DEV`. */
+  public readonly warehouses: Record<WarehouseKey, pulumi.Output<string>>;
+  /** Functional account roles, e.g. `TRANSFORMER_DEV`. */
+  public readonly roles: Record<RoleKey, pulumi.Output<string>>;
+  /** Service user names: `loader` (LOADER_SVC_<ENV>) and `dbt` (DBT_SVC_<ENV>). */
+  public readonly users: Record<ServiceUserKey, pulumi.Output<string>>;
+  /** Secrets Manager ARNs holding each service user's current private key as plain PKCS#8 PEM. */
+  public readonly privateKeySecretArns: Record<ServiceUserKey, pulumi.Output<string>>;
+  /** The environment's resource monitor, e.g. `DBT_PIPELINE_MONITOR_DEV`. */
+  public readonly resourceMonitorName: pulumi.Output<string>;
+  /**
+   * Every grant of the access model. Components that create tables or views in these schemas
+   * should `dependsOn` them: an object created before the schema's future grant exists (and
+   * after its `all` grant ran) would get neither.
+   */
+  public readonly accessGrants: readonly pulumi.Resource[];
+
+  constructor(name: string, args: SnowflakeFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dbt-pipeline:snowflake:SnowflakeFoundation", name, {}, opts);
+    const { config } = args;
+    const sf = config.snowflake;
+    const env = config.envSuffix;
+    const matrix = accessMatrix();
+    const problems = matrixProblems(matrix);
+    if (problems.length) throw new Error(`Snowflake access model is unsound:\n  - ${problems.join("\n  - ")}`);
+    const comment = (what: string) => `dbt-pipeline ${config.environment}: ${what}. Managed by Pulumi.`;
+
+    this.providers = createSnowflakeProviders(name, config, this);
+    this.accountIdentifier = accountIdentifier(sf.organizationName, sf.accountName);
+    const sys = { parent: this, provider: this.providers.sysadmin };
+    const sec = { parent: this, provider: this.providers.securityadmin };
+    const acc = { parent: this, provider: this.providers.accountadmin };
+    // The database and RAW outlive a destroy in prod: RAW holds data only the sources can give
+    // back, while dbt rebuilds the other layers.
+    const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
+
+    // Storage, owned by SYSADMIN.
+    const database = new snowflake.Database(`${name}-database`, {
+      name: sf.databaseName,
+      dataRetentionTimeInDays: sf.dataRetentionDays,
+      comment: comment("pipeline database"),
+    }, { ...sys, ...stateful });
+    const schemas = record(SCHEMA_KEYS, (key) => new snowflake.Schema(`${name}-schema-${key}`, {
+      database: database.name,
+      name: sf.schemas[key],
+      comment: comment(`${key} layer`),
+    }, { ...sys, ...(key === "raw" ? stateful : {}) }));
+
+    // Compute: ACCOUNTADMIN creates the monitor and the warehouses (attaching a monitor needs it),
+    // then hands the warehouses to SYSADMIN so no everyday object is owned by ACCOUNTADMIN.
+    const monitor = new snowflake.ResourceMonitor(`${name}-monitor`, {
+      name: snowflakeName(env, "DBT_PIPELINE_MONITOR"),
+      creditQuota: sf.monthlyCreditQuota,
+      frequency: MONITOR_FREQUENCY,
+      startTimestamp: MONITOR_START_TIMESTAMP,
+      ...monitorTriggers(sf.suspendAtQuota),
+      notifyUsers: [...sf.monitorNotifyUsers],
+    }, acc);
+    const warehouses = record(WAREHOUSE_KEYS, (key) => new snowflake.Warehouse(`${name}-warehouse-${key}`, {
+      name: snowflakeName(env, WAREHOUSE_PARTS[key]),
+      warehouseSize: sf.warehouseSizes[key],
+      autoSuspend: sf.autoSuspendSeconds,
+      autoResume: "true",
+      initiallySuspended: true,
+      statementTimeoutInSeconds: sf.statementTimeoutSeconds,
+      resourceMonitor: monitor.name,
+      comment: comment(`${key} warehouse`),
+    }, acc));
+    const warehouseOwners = record(WAREHOUSE_KEYS, (key) => new snowflake.GrantOwnership(`${name}-warehouse-${key}-owner`, {
+      accountRoleName: WAREHOUSE_OWNER_ROLE,
+      on: { objectType: "WAREHOUSE", objectName: warehouses[key].name },
+      outboundPrivileges: "COPY",
+    }, { ...acc, deleteBeforeReplace: true }));
+
+    // Access: roles, their place under SYSADMIN, and the grant matrix. Grants are recreated
+    // delete-first: create-before-delete would let the old REVOKE undo the new GRANT.
+    const roles = record(ROLE_KEYS, (key) => new snowflake.AccountRole(`${name}-role-${key}`, {
+      name: snowflakeName(env, key),
+      comment: comment(`${key} role`),
+    }, sec));
+    for (const key of ROLE_KEYS) {
+      new snowflake.GrantAccountRole(`${name}-role-${key}-to-sysadmin`, {
+        roleName: roles[key].name,
+        parentRoleName: "SYSADMIN",
+      }, { ...sec, deleteBeforeReplace: true });
+    }
+    const target = (on: GrantTarget): Pick<snowflake.GrantPrivilegesToAccountRoleArgs, "onAccountObject" | "onSchema" | "onSchemaObject"> => {
+      switch (on.kind) {
+        case "database":
+          return { onAccountObject: { objectType: "DATABASE", objectName: database.name } };
+        case "schema":
+          return { onSchema: { schemaName: schemas[on.schema].fullyQualifiedName } };
+        case "all":
+          return { onSchemaObject: { all: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
+        case "future":
+          return { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
+        case "warehouse":
+          return { onAccountObject: { objectType: "WAREHOUSE", objectName: warehouses[on.warehouse].name } };
+      }
+    };
+    const accessGrants: pulumi.Resource[] = [];
+    for (const role of ROLE_KEYS) {
+      for (const entry of matrix[role]) {
+        accessGrants.push(new snowflake.GrantPrivilegesToAccountRole(`${name}-grant-${role}-${targetSlug(entry.on)}`, {
+          accountRoleName: roles[role].name,
+          privileges: [...entry.privileges],
+          ...target(entry.on),
+        }, {
+          ...sec,
+          deleteBeforeReplace: true,
+          dependsOn: entry.on.kind === "warehouse" ? [warehouseOwners[entry.on.warehouse]] : [],
+        }));
+      }
+    }
+
+    // Service users with key-pair auth; their private keys go to Secrets Manager.
+    const users = new ServiceUsers<ServiceUserKey>(`${name}-svc`, {
+      environment: config.environment,
+      users: {
+        loader: {
+          userName: snowflakeName(env, "LOADER_SVC"),
+          role: roles.loader.name,
+          warehouse: warehouses.loading.name,
+          purpose: "loads source data into RAW",
+        },
+        dbt: {
+          userName: snowflakeName(env, "DBT_SVC"),
+          role: roles.transformer.name,
+          warehouse: warehouses.transforming.name,
+          purpose: "runs dbt",
+        },
+      },
+      keyGeneration: sf.keyGeneration,
+      // Prod keeps a deleted secret restorable for 30 days; dev deletes at once so a destroyed
+      // stack can be recreated under the same secret names straight away.
+      secretRecoveryWindowInDays: config.protect ? 30 : 0,
+      provider: this.providers.securityadmin,
+    }, { parent: this });
+
+    this.databaseName = database.name;
+    this.schemas = record(SCHEMA_KEYS, (key) => schemas[key].name);
+    this.schemaFqns = record(SCHEMA_KEYS, (key) => schemas[key].fullyQualifiedName);
+    this.warehouses = record(WAREHOUSE_KEYS, (key) => warehouses[key].name);
+    this.roles = record(ROLE_KEYS, (key) => roles[key].name);
+    this.users = users.userNames;
+    this.privateKeySecretArns = users.privateKeySecretArns;
+    this.resourceMonitorName = monitor.name;
+    this.accessGrants = accessGrants;
+    this.registerOutputs({
+      accountIdentifier: this.accountIdentifier,
+      databaseName: this.databaseName,
+      schemas: this.schemas,
+      schemaFqns: this.schemaFqns,
+      warehouses: this.warehouses,
+      roles: this.roles,
+      users: this.users,
+      privateKeySecretArns: this.privateKeySecretArns,
+      resourceMonitorName: this.resourceMonitorName,
+    });
+  }
+}
+
+/** Builds a record with one value per key. */
+function record<K extends string, V>(keys: readonly K[], make: (key: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, V>;
+}
