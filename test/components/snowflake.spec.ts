@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
-import { all, evaluateStack, one } from "../helpers/stack";
+import { all, evaluateStack as evaluateWholeStack, one, within } from "../helpers/stack";
+
+/** This spec covers the foundation component only; other components add their own Snowflake objects. */
+const FOUNDATION = "dbt-pipeline:snowflake:SnowflakeFoundation::snowflake";
+const evaluateStack = async (...args: Parameters<typeof evaluateWholeStack>) => within(await evaluateWholeStack(...args), FOUNDATION);
 
 const T = {
   provider: "pulumi:providers:snowflake",

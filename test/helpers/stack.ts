@@ -56,3 +56,13 @@ export function json(value: unknown): any {
   if (typeof value !== "string") throw new Error(`expected a JSON string, got ${typeof value}`);
   return JSON.parse(value);
 }
+
+/** The evaluation restricted to the descendants of the component `parentKey` (`type::name`), for tests of one component. */
+export function within(ev: Evaluation, parentKey: string): Evaluation {
+  const byKey = new Map(ev.resources.map((r) => [`${r.type}::${r.name}`, r]));
+  const inside = (r: RecordedResource): boolean => {
+    for (let p = r.parent; p; p = byKey.get(p)?.parent) if (p === parentKey) return true;
+    return false;
+  };
+  return { ...ev, resources: ev.resources.filter(inside) };
+}

@@ -74,8 +74,10 @@ describe("stateful resources survive a mistaken destroy", () => {
     expect(ev.resources.filter((r) => r.options.protect || r.options.retainOnDelete).map((r) => r.name)).to.deep.equal([]);
   });
 
-  it("no resource was renamed without an alias (the package has renamed nothing yet)", async () => {
+  it("no resource carries a rename alias (the package has renamed nothing yet)", async () => {
+    // @pulumi/aws adds type-only aliases itself (e.g. s3.Bucket ← s3.BucketV2); those are not renames.
+    const renames = (aliases: readonly string[] = []) => aliases.filter((a) => Object.keys(JSON.parse(a)).some((k) => k !== "type"));
     const ev = await evaluateStack("prod");
-    expect(ev.resources.filter((r) => r.options.aliases?.length).map((r) => `${r.type}::${r.name}`)).to.deep.equal([]);
+    expect(ev.resources.filter((r) => renames(r.options.aliases).length).map((r) => `${r.type}::${r.name}`)).to.deep.equal([]);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * Where dbt tasks run. `network.mode: create` builds the cheapest network that works for short
+ * batch tasks: a VPC with public subnets only, no NAT gateway (about $32 a month per AZ saved),
+ * tasks with a public IP, and a security group with no ingress and HTTPS-only egress.
+ * `network.mode: existing` uses the subnets and security groups from config as they are.
+ */
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { PipelineConfig } from "../../config";
+import { awsName, defaultTags } from "../lib/naming";
+
+/** The security group's only rule: HTTPS out (Snowflake, ECR, S3, Secrets Manager, CloudWatch Logs). */
+export const EGRESS_RULES = [
+  { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to Snowflake and AWS APIs" },
+] as const;
+
+/** Problems with the network settings the runner cannot work with (none means fine). */
+export function networkProblems(network: PipelineConfig["network"], stack: string): string[] {
+  const problems: string[] = [];
+  if (network.mode === "create" && !network.assignPublicIp) {
+    problems.push(`dbt-pipeline:network.assignPublicIp: expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false) in stack ${stack}`);
+  }
+  return problems;
+}
+
+/** The task network: subnets and security groups for `awsvpcConfiguration`. */
+export interface RunnerNetwork {
+  readonly subnetIds: pulumi.Output<string[]>;
+  readonly securityGroupIds: pulumi.Output<string[]>;
+  /** Whether RunTask must set `assignPublicIp: ENABLED`. */
+  readonly assignPublicIp: boolean;
+}
+
+/** Creates (or adopts, for `existing`) the network, children of `parent`, named `<name>-vpc`, `<name>-sg`. */
+export function createRunnerNetwork(name: string, config: PipelineConfig, parent: pulumi.Resource): RunnerNetwork {
+  const { network, environment } = config;
+  const problems = networkProblems(network, config.stack);
+  if (problems.length) throw new Error(problems.join("\n"));
+  if (network.mode === "existing") {
+    return {
+      subnetIds: pulumi.output([...network.subnetIds]),
+      securityGroupIds: pulumi.output([...network.securityGroupIds]),
+      assignPublicIp: network.assignPublicIp,
+    };
+  }
+  const tags = defaultTags(environment);
+  const vpc = new awsx.ec2.Vpc(`${name}-vpc`, {
+    cidrBlock: network.vpcCidr,
+    numberOfAvailabilityZones: network.availabilityZones,
+    subnetStrategy: "Auto",
+    subnetSpecs: [{ type: "Public", name: "public" }],
+    natGateways: { strategy: "None" },
+    tags: { ...tags, Name: awsName(environment, "dbt") },
+  }, { parent });
+  const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
+    name: awsName(environment, "dbt-tasks"),
+    description: "dbt tasks: no ingress, HTTPS egress only",
+    vpcId: vpc.vpcId,
+    // An explicit empty list makes the provider remove any ingress rule added by hand.
+    ingress: [],
+    egress: EGRESS_RULES.map((r) => ({ ...r, cidrBlocks: [...r.cidrBlocks] })),
+    tags,
+  }, { parent });
+  return { subnetIds: vpc.publicSubnetIds, securityGroupIds: pulumi.output([sg.id]), assignPublicIp: network.assignPublicIp };
+}

@@ -1,0 +1,118 @@
+/**
+ * The runner's policy documents as pure data: the two task roles' statements, the artifact
+ * bucket's policy and lifecycle rules, the ECR lifecycle policy. Every ARN is passed in; nothing
+ * here widens a resource to `*` except `ecr:GetAuthorizationToken`, which has no resource type.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Statement } from "../lib/iam";
+
+/** Key prefixes of one environment in the artifact bucket. */
+export interface ArtifactPrefixes {
+  /** `<env>/runs/`: one folder per run id, expired after `dbt.artifactRetentionDays`. */
+  readonly runs: string;
+  /** `<env>/latest/`: the last run's artifacts, the next run's `--state`. */
+  readonly latest: string;
+}
+
+/** The artifact prefixes of `environment`. */
+export function artifactPrefixes(environment: string): ArtifactPrefixes {
+  return { runs: `${environment}/runs/`, latest: `${environment}/latest/` };
+}
+
+/** Days a replaced or deleted object version is kept (a mistaken `latest/` overwrite can be undone). */
+export const NONCURRENT_VERSION_DAYS = 30;
+/** Days before an unfinished multipart upload is removed. */
+export const ABORT_MULTIPART_DAYS = 7;
+
+/** What the execution role (used by ECS itself, before and around the containers) needs. */
+export interface ExecutionRoleTargets {
+  readonly repositoryArn: pulumi.Input<string>;
+  /** The dbt user's private key secret. */
+  readonly privateKeySecretArn: pulumi.Input<string>;
+  readonly logGroupArn: pulumi.Input<string>;
+}
+
+/**
+ * Execution role: pull the dbt image from its repository, inject the private key secret, write
+ * the task's log streams. The AWS CLI image comes from ECR Public, which needs no permission.
+ */
+export function executionRoleStatements(t: ExecutionRoleTargets): Statement[] {
+  return [
+    { Sid: "PullDbtImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: t.repositoryArn },
+    // GetAuthorizationToken returns a registry-wide token and has no resource type: IAM accepts only "*".
+    { Sid: "GetEcrTokenAccountWideByDesign", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+    { Sid: "InjectDbtPrivateKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: t.privateKeySecretArn },
+    { Sid: "WriteTaskLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${t.logGroupArn}:*` },
+  ];
+}
+
+/**
+ * Task role (the containers' credentials): read the previous state under `latest/`, write this
+ * run's artifacts under `runs/` and `latest/`, list only `latest/`. Nothing else in the bucket,
+ * no delete: old runs expire by lifecycle, and versioning keeps overwritten `latest/` objects.
+ */
+export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: ArtifactPrefixes): Statement[] {
+  return [
+    { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": `${prefixes.latest}*` } } },
+    { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${prefixes.latest}*` },
+    {
+      Sid: "WriteRunArtifacts",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [pulumi.interpolate`${bucketArn}/${prefixes.runs}*`, pulumi.interpolate`${bucketArn}/${prefixes.latest}*`],
+    },
+  ];
+}
+
+/** Bucket policy: refuse every request not made over TLS. */
+export function bucketPolicyDocument(bucketArn: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [{
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    }],
+  });
+}
+
+/** One rule of `aws.s3.BucketLifecycleConfiguration` (the fields used here). */
+export interface LifecycleRule {
+  readonly id: string;
+  readonly status: "Enabled";
+  readonly filter: { readonly prefix?: string };
+  readonly expiration?: { readonly days?: number; readonly expiredObjectDeleteMarker?: boolean };
+  readonly noncurrentVersionExpiration?: { readonly noncurrentDays: number };
+  readonly abortIncompleteMultipartUpload?: { readonly daysAfterInitiation: number };
+}
+
+/** Lifecycle: runs expire, old versions expire, dangling delete markers and uploads go. */
+export function bucketLifecycleRules(prefixes: ArtifactPrefixes, artifactRetentionDays: number): LifecycleRule[] {
+  return [
+    { id: "expire-runs", status: "Enabled", filter: { prefix: prefixes.runs }, expiration: { days: artifactRetentionDays } },
+    {
+      id: "expire-noncurrent-versions",
+      status: "Enabled",
+      filter: {},
+      // Expiring a run in a versioned bucket leaves a delete marker; once its versions are gone, remove it too.
+      expiration: { expiredObjectDeleteMarker: true },
+      noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_VERSION_DAYS },
+    },
+    { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } },
+  ];
+}
+
+/** ECR lifecycle policy: keep the newest `keep` images (tagged or not), expire older ones. */
+export function ecrLifecyclePolicy(keep: number): string {
+  return JSON.stringify({
+    rules: [{
+      rulePriority: 1,
+      description: `Keep the newest ${keep} images`,
+      selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+      action: { type: "expire" },
+    }],
+  });
+}

@@ -1,0 +1,8 @@
+/**
+ * Triggers of dbt runs (webhooks, schedules, Snowflake) and the dispatch → queue → launch path:
+ * start at {@link Triggers}.
+ */
+export { Triggers } from "./triggers";
+export type { TriggersArgs, TriggersRunner } from "./triggers";
+export { sourcesJson } from "./sources";
+export type { SourcesDocument } from "./sources";

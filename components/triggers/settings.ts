@@ -1,0 +1,138 @@
+/**
+ * The numbers and small documents of the trigger path, as pure values and functions so the
+ * component and its tests share one definition: queue timings, the redrive documents, the
+ * schedules, the webhook routes and the access-log format.
+ */
+import { PipelineConfig } from "../../config";
+
+/** Launch's timeout: ListTasks + RunTask for a batch of up to 10 messages. */
+export const LAUNCH_TIMEOUT_SECONDS = 60;
+/** Dispatch's timeout: it only validates, dedupes and enqueues; webhook senders want a fast answer. */
+export const DISPATCH_TIMEOUT_SECONDS = 10;
+/** Launch's reserved concurrency; equal to the event source's maximum concurrency so SQS polling is never throttled. */
+export const LAUNCH_RESERVED_CONCURRENCY = 2;
+/** Event source mapping of the runs queue. `maximumConcurrency` cannot be below 2. */
+export const LAUNCH_EVENT_SOURCE = { batchSize: 10, maximumConcurrency: 2 } as const;
+
+/** How long launch hides a message that waits for a running dbt task before looking again. */
+export const RECHECK_SECONDS = 60;
+/** AWS's rule for queues feeding Lambda: visibility timeout at least six times the function timeout. */
+export const RUNS_VISIBILITY_TIMEOUT_SECONDS = 6 * LAUNCH_TIMEOUT_SECONDS;
+/** Runs wait at most 4 days (the SQS default) before they expire. */
+export const RUNS_RETENTION_SECONDS = 4 * 24 * 3600;
+/** Dead letters are kept 14 days, the SQS maximum, to leave time to inspect and redrive them. */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+/**
+ * Receives of one run request before SQS moves it to the dead-letter queue. High on purpose: a
+ * request that waits for a running dbt task is put back with a {@link RECHECK_SECONDS} visibility
+ * and received again, about once a minute, so 500 receives is roughly 8 hours of waiting. Poison
+ * messages and launches that failed `MAX_LAUNCH_ATTEMPTS` times never rely on this count: launch
+ * forwards them to the dead-letter queue itself and deletes them.
+ */
+export const RUNS_MAX_RECEIVE_COUNT = 500;
+
+/** The `redrivePolicy` document of the runs queue. */
+export function redrivePolicy<T>(deadLetterTargetArn: T): { deadLetterTargetArn: T; maxReceiveCount: number } {
+  return { deadLetterTargetArn, maxReceiveCount: RUNS_MAX_RECEIVE_COUNT };
+}
+
+/** The `redriveAllowPolicy` document of a dead-letter queue: only `sourceQueueArns` may use it. */
+export function redriveAllowPolicy<T>(sourceQueueArns: readonly T[]): { redrivePermission: "byQueue"; sourceQueueArns: T[] } {
+  return { redrivePermission: "byQueue", sourceQueueArns: [...sourceQueueArns] };
+}
+
+/** The `redriveAllowPolicy` of a queue no queue may use as its dead-letter queue. */
+export const DENY_ALL_REDRIVE = { redrivePermission: "denyAll" } as const;
+
+/** Placeholder EventBridge Scheduler replaces with the schedule's time (ISO 8601, UTC). */
+export const SCHEDULED_TIME = "<aws.scheduler.scheduled-time>";
+
+/** The schedules dispatch knows. */
+export type ScheduleKey = "hourly" | "full-refresh";
+
+/** One EventBridge Scheduler schedule, as declared. */
+export interface ScheduleSpec {
+  readonly key: ScheduleKey;
+  readonly description: string;
+  readonly expression: string;
+  readonly timezone: string;
+  /** Disabled schedules stay declared, so switching one on is a one-field change, not a create. */
+  readonly state: "ENABLED" | "DISABLED";
+  /** The event dispatch receives (JSON). */
+  readonly input: string;
+}
+
+/** The event a schedule sends to dispatch. */
+export function scheduleInput(schedule: ScheduleKey): string {
+  return JSON.stringify({ kind: "schedule", schedule, scheduledTime: SCHEDULED_TIME });
+}
+
+/** Both schedules, from `triggers.*` config. */
+export function scheduleSpecs(t: PipelineConfig["triggers"]): ScheduleSpec[] {
+  const state = (on: boolean): ScheduleSpec["state"] => (on ? "ENABLED" : "DISABLED");
+  return [
+    {
+      key: "hourly",
+      description: `Hourly dbt run of ${t.hourlySelect} (triggers.hourlySchedule).`,
+      expression: t.hourlySchedule,
+      timezone: t.timezone,
+      state: state(t.hourlyEnabled),
+      input: scheduleInput("hourly"),
+    },
+    {
+      key: "full-refresh",
+      description: "Daily dbt full refresh (triggers.fullRefreshSchedule).",
+      expression: t.fullRefreshSchedule,
+      timezone: t.timezone,
+      state: state(t.fullRefreshEnabled),
+      input: scheduleInput("full-refresh"),
+    },
+  ];
+}
+
+/**
+ * Scheduler's retries when invoking dispatch fails (throttling, service errors): give up after an
+ * hour, when the next hourly run is due anyway; what still fails goes to the dead-letter queue.
+ */
+export const SCHEDULE_RETRY_POLICY = { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 5 } as const;
+
+/** The webhook vendors. */
+export type WebhookKey = "fivetran" | "airbyte";
+
+/** Route keys of the webhook API. Airbyte cannot sign, so its token is the last path segment. */
+export const WEBHOOK_ROUTES: Readonly<Record<WebhookKey, string>> = {
+  fivetran: "POST /webhooks/fivetran",
+  airbyte: "POST /webhooks/airbyte/{token}",
+};
+
+/**
+ * The `execute-api` ARN that may invoke dispatch through route `routeKey` on any stage:
+ * `<executionArn>/*\/<METHOD>/<path>`, each `{parameter}` a `*`.
+ */
+export function routeSourceArn(executionArn: string, routeKey: string): string {
+  const [method, path] = routeKey.split(" ");
+  return `${executionArn}/*/${method}${path.replace(/\{[^}]+\}/g, "*")}`;
+}
+
+/**
+ * The access-log line (JSON). It names the route by `$context.routeKey` (the template) and never
+ * logs `$context.path`: the Airbyte token is part of the path.
+ */
+export function accessLogFormat(): string {
+  return JSON.stringify({
+    requestId: "$context.requestId",
+    requestTime: "$context.requestTime",
+    sourceIp: "$context.identity.sourceIp",
+    userAgent: "$context.identity.userAgent",
+    httpMethod: "$context.httpMethod",
+    routeKey: "$context.routeKey",
+    protocol: "$context.protocol",
+    status: "$context.status",
+    responseLength: "$context.responseLength",
+    responseLatency: "$context.responseLatency",
+    integrationStatus: "$context.integrationStatus",
+    integrationLatency: "$context.integrationLatency",
+    integrationError: "$context.integrationErrorMessage",
+    error: "$context.error.message",
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * `sources.json`, the file dispatch reads at init beside its code: the dbt target and every
+ * source with its connector ids, so a webhook or Snowflake message maps to a dbt selection
+ * without a redeploy of the handler code when only the config changes.
+ */
+import { PipelineConfig, SourceConfig } from "../../config";
+
+/** What `sources.json` holds. */
+export interface SourcesDocument {
+  /** dbt target of every run (`dbt.target`). */
+  readonly target: string;
+  /** The sources as config declares them (sorted by name, defaults applied). */
+  readonly sources: readonly SourceConfig[];
+}
+
+/** The `sources.json` text for a stack's config. Pure. */
+export function sourcesJson(config: Pick<PipelineConfig, "dbt" | "sources">): string {
+  const doc: SourcesDocument = { target: config.dbt.target, sources: config.sources };
+  return JSON.stringify(doc);
+}
