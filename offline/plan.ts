@@ -5,27 +5,41 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { buildConfig, parseConfig } from "../config";
+import { estimateMonthlyCost, renderCost } from "./cost";
 import { evaluate } from "./mocks";
 import { PlanDocument, diffPlans, renderDiff, renderMarkdown, renderTree, toPlanDocument } from "./render";
 import { listStacks, readStackConfig } from "./stack-config";
 
-const root = path.join(__dirname, "..");
+/** Where the plan reads stack files and writes its files, and where it prints. */
+export interface PlanOptions {
+  /** Folder holding `Pulumi.<stack>.yaml`; default the repository root. */
+  readonly configDir?: string;
+  /** Folder the plan files go to; default `<repository>/plan`. */
+  readonly outDir?: string;
+  readonly log?: (s: string) => void;
+  readonly error?: (s: string) => void;
+}
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the offline plan for `argv`; returns the exit code (0 ok, 1 bad config, 2 usage). */
+export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<number> {
+  const root = opts.configDir ?? path.join(__dirname, "..");
+  const log = opts.log ?? console.log;
+  const error = opts.error ?? console.error;
   const args = [...argv];
   let diffFile: string | undefined;
   const d = args.indexOf("--diff");
   if (d >= 0) {
     diffFile = args[d + 1];
     if (!diffFile) {
-      console.error("usage: npm run plan -- [stack] [--diff earlier-plan.json]");
+      error("usage: npm run plan -- [stack] [--diff earlier-plan.json]");
       return 2;
     }
     args.splice(d, 2);
   }
   const stack = args[0] ?? "dev";
   if (!listStacks(root).includes(stack)) {
-    console.error(`unknown stack ${stack}; stacks with a Pulumi.<stack>.yaml here: ${listStacks(root).join(", ")}`);
+    error(`unknown stack ${stack}; stacks with a Pulumi.<stack>.yaml here: ${listStacks(root).join(", ")}`);
     return 2;
   }
   const { config, secretKeys } = readStackConfig(stack, root);
@@ -33,26 +47,31 @@ async function main(argv: string[]): Promise<number> {
   try {
     doc = toPlanDocument(await evaluate({ stack, config, secretKeys }));
   } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
+    error(err instanceof Error ? err.message : String(err));
     return 1;
   }
-  console.log(renderTree(doc));
-  const outDir = path.join(root, "plan");
+  log(renderTree(doc));
+  // The config already validated inside the program; this second read only feeds the estimate.
+  const cost = renderCost(estimateMonthlyCost(buildConfig(parseConfig(config, stack).values!, "dbt-pipeline", stack)));
+  log(`\n${cost}`);
+  const outDir = opts.outDir ?? path.join(__dirname, "..", "plan");
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, `${stack}.json`), JSON.stringify(doc, null, 2) + "\n");
-  fs.writeFileSync(path.join(outDir, `${stack}.md`), renderMarkdown(doc));
-  console.log(`\nwrote plan/${stack}.json and plan/${stack}.md`);
+  fs.writeFileSync(path.join(outDir, `${stack}.md`), `${renderMarkdown(doc)}\n## Cost estimate\n\n\`\`\`\n${cost}\n\`\`\`\n`);
+  log(`\nwrote plan/${stack}.json and plan/${stack}.md`);
   if (diffFile) {
     const before = JSON.parse(fs.readFileSync(diffFile, "utf8")) as PlanDocument;
-    console.log("\n" + renderDiff(diffPlans(before, doc)));
+    log("\n" + renderDiff(diffPlans(before, doc)));
   }
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  runPlan(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

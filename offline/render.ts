@@ -94,7 +94,7 @@ const HIGHLIGHTS: Record<string, string[]> = {
 };
 
 function brief(value: unknown): string {
-  const s = typeof value === "string" ? value : JSON.stringify(value);
+  const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
   return s.length > 70 ? `${s.slice(0, 67)}...` : s;
 }
 
