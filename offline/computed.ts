@@ -32,6 +32,10 @@ export function computedState(type: string, name: string, inputs: Record<string,
       Object.assign(base, { name: physical, arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${physical}`, uniqueId: `AROA${short(name).toUpperCase()}` });
       id = physical;
       break;
+    case "aws:iam/policy:Policy":
+      Object.assign(base, { name: physical, arn: `arn:aws:iam::${account}:policy${inputs.path ?? "/"}${physical}` });
+      id = base.arn;
+      break;
     case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
       Object.assign(base, { arn: `arn:aws:iam::${account}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` });
       break;

@@ -3,7 +3,7 @@
  * document (`plan/<stack>.json`) and a Markdown review page (`plan/<stack>.md`), plus the diff
  * of two JSON plans. Secret inputs and outputs are redacted in all of them.
  */
-import { Evaluation, RecordedResource, keyOf } from "./mocks";
+import { Evaluation, keyOf } from "./mocks";
 
 /** Banner that every view carries: this is not `pulumi preview`. */
 export const BANNER = "OFFLINE PLAN: the real program evaluated under Pulumi runtime mocks. This is not `pulumi preview`: " +
