@@ -1,0 +1,115 @@
+/**
+ * Messages Snowflake publishes to the SNS topic dispatch subscribes to. Shared with the Snowflake
+ * SQL that produces them, so both sides agree on one shape.
+ *
+ * 1. A load notification, sent by a Snowflake task after it loads a RAW table:
+ *    `{"kind":"snowflake_load","source":"stripe","table":"ORDERS","rows":120,"loaded_at":"2026-11-22T10:00:00.000+00:00","task_run_id":"..."}`
+ *    produced, for example, by
+ *    ```sql
+ *    CALL SYSTEM$SEND_SNOWFLAKE_NOTIFICATION(
+ *      SNOWFLAKE.NOTIFICATION.APPLICATION_JSON(TO_JSON(OBJECT_CONSTRUCT(
+ *        'kind', 'snowflake_load', 'source', 'stripe', 'table', 'ORDERS', 'rows', :rows,
+ *        'loaded_at', TO_VARCHAR(CURRENT_TIMESTAMP(), 'YYYY-MM-DD"T"HH24:MI:SS.FF3TZH:TZM'),
+ *        'task_run_id', SYSTEM$TASK_RUNTIME_INFO('CURRENT_TASK_GRAPH_RUN_GROUP_ID')))),
+ *      SNOWFLAKE.NOTIFICATION.INTEGRATION('<integration>'));
+ *    ```
+ *    Dispatch maps it to a source by `table` (which must be listed in the source's `rawTables`);
+ *    `source` must name that same source, or the message is rejected.
+ * 2. A task error notification (task `ERROR_INTEGRATION`), Snowflake's documented payload with
+ *    `"messageType":"USER_TASK_FAILED"` (https://docs.snowflake.com/en/user-guide/tasks-errors-payload).
+ */
+import { z } from "zod";
+
+/** `kind` of a load notification. */
+export const SNOWFLAKE_LOAD_KIND = "snowflake_load";
+/** `messageType` of a task error notification. */
+export const USER_TASK_FAILED = "USER_TASK_FAILED";
+
+/** Snowflake identifier part: unquoted, as Snowflake stores it (upper case). */
+const IDENT_PART = "[A-Z_][A-Z0-9_$]{0,254}";
+/** `TABLE`, `SCHEMA.TABLE` or `DATABASE.SCHEMA.TABLE`, upper case. */
+const TABLE_RE = new RegExp(`^(?:${IDENT_PART}\\.){0,2}${IDENT_PART}$`);
+
+/** A RAW table load notification. Unknown keys are dropped. */
+export const SnowflakeLoadNotificationSchema = z.object({
+  kind: z.literal(SNOWFLAKE_LOAD_KIND),
+  /** dbt source name the producer believes the table belongs to; must agree with `sources.json`. */
+  source: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: "is not a dbt source name (lower_snake_case)" }),
+  /** The RAW table loaded, optionally qualified; matched by its last part. */
+  table: z.string().max(600).regex(TABLE_RE, { message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)" }),
+  /** Rows loaded (informational). */
+  rows: z.number().int().nonnegative(),
+  /** When the load finished (ISO 8601 with offset). */
+  loaded_at: z.string().datetime({ offset: true }),
+  /** The task run (graph run group id); with `table`, the delivery's idempotency key. */
+  task_run_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "must be 1-100 letters, digits or _ . : -" }),
+});
+/** A parsed load notification. */
+export type SnowflakeLoadNotification = z.infer<typeof SnowflakeLoadNotificationSchema>;
+
+/** Snowflake's task error notification. Unknown keys are kept. */
+export const SnowflakeTaskFailedSchema = z.object({
+  version: z.string().optional(),
+  messageId: z.string().min(1).max(200),
+  messageType: z.literal(USER_TASK_FAILED),
+  timestamp: z.string().min(1),
+  accountName: z.string().optional(),
+  taskName: z.string().min(1),
+  taskId: z.string().optional(),
+  rootTaskName: z.string().optional(),
+  rootTaskId: z.string().optional(),
+  messages: z.array(z.object({
+    runId: z.string().optional(),
+    scheduledTime: z.string().optional(),
+    queryStartTime: z.string().optional(),
+    completedTime: z.string().optional(),
+    queryId: z.string().optional(),
+    errorCode: z.string().optional(),
+    errorMessage: z.string().optional(),
+  }).loose()).default([]),
+}).loose();
+/** A parsed task error notification. */
+export type SnowflakeTaskFailed = z.infer<typeof SnowflakeTaskFailedSchema>;
+
+/** What an SNS message from Snowflake turned out to be. */
+export type SnowflakeNotification =
+  | { readonly kind: "load"; readonly value: SnowflakeLoadNotification }
+  | { readonly kind: "task_failed"; readonly value: SnowflakeTaskFailed }
+  | { readonly kind: "invalid"; readonly reason: string };
+
+const issuesText = (error: z.ZodError) =>
+  error.issues.map((i) => `${i.path.length ? i.path.join(".") : "message"}: ${i.message}`).join("; ");
+
+/** Parses an SNS `Message` (a JSON string) from Snowflake. Never throws. */
+export function parseSnowflakeNotification(message: string): SnowflakeNotification {
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    return { kind: "invalid", reason: "message is not JSON" };
+  }
+  // Snowflake's documentation shows the payload as a JSON string to parse; accept it encoded twice too.
+  if (typeof json === "string") {
+    try {
+      json = JSON.parse(json);
+    } catch {
+      return { kind: "invalid", reason: "message is a JSON string that is not JSON" };
+    }
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return { kind: "invalid", reason: "message is not a JSON object" };
+  const record = json as Record<string, unknown>;
+  if (record.kind === SNOWFLAKE_LOAD_KIND) {
+    const parsed = SnowflakeLoadNotificationSchema.safeParse(json);
+    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification: ${issuesText(parsed.error)}` };
+  }
+  if (record.messageType === USER_TASK_FAILED) {
+    const parsed = SnowflakeTaskFailedSchema.safeParse(json);
+    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification: ${issuesText(parsed.error)}` };
+  }
+  return { kind: "invalid", reason: `neither a load notification (kind "${SNOWFLAKE_LOAD_KIND}") nor a task error notification (messageType "${USER_TASK_FAILED}")` };
+}
+
+/** The unqualified table name of a notification's `table` (`DB.RAW.ORDERS` → `ORDERS`). */
+export function rawTableName(table: string): string {
+  return table.slice(table.lastIndexOf(".") + 1);
+}

@@ -1,0 +1,157 @@
+/**
+ * `sources.json`, the file the deploying component places beside dispatch's `index.mjs`:
+ * `{"target":"<dbt target>","sources":[SourceConfig, ...]}` (see `SourceConfig` in config.ts).
+ * Loaded and validated once at init; {@link SourceIndex} answers "which source does this
+ * connector, connection or RAW table belong to" from these ids only.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { isSelectorToken } from "./run-contract";
+import { ConfigurationError } from "./errors";
+
+/** dbt source names: lower_snake_case, as config.ts requires. */
+export const SOURCE_NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
+/** dbt target names, as the run contract requires. */
+export const TARGET_RE = /^[a-z][a-z0-9_]{0,31}$/;
+/** RAW table names: upper-case Snowflake identifiers (config.ts `SNOWFLAKE_IDENT`). */
+export const RAW_TABLE_RE = /^[A-Z][A-Z0-9_]{0,199}$/;
+/** The file name dispatch reads. */
+export const SOURCES_FILE = "sources.json";
+
+const selector = z.string().refine(isSelectorToken, { message: "is not a dbt selector" });
+
+/** One source as `sources.json` holds it; structurally `SourceConfig` from config.ts. */
+export const SourceSchema = z.object({
+  name: z.string().regex(SOURCE_NAME_RE, { message: "is not a dbt source name (lower_snake_case)" }),
+  fivetranConnectors: z.array(z.string().min(1).max(256)).default([]),
+  airbyteConnections: z.array(z.string().min(1).max(256)).default([]),
+  rawTables: z.array(z.string().regex(RAW_TABLE_RE, { message: "is not an UPPER_SNAKE Snowflake identifier" })).default([]),
+  /** Absent means `source:<name>+`, as config.ts defaults it. */
+  select: z.array(selector).max(100).optional(),
+  exclude: z.array(selector).max(100).default([]),
+  fastLaneTags: z.array(z.string().regex(/^[A-Za-z0-9_]+$/)).default([]),
+  fullRefresh: z.boolean().default(false),
+  staleAfterMinutes: z.number().int().positive().optional(),
+});
+
+/** The whole file. Unknown keys are dropped, so a newer component never breaks an older handler. */
+export const SourcesDocumentSchema = z.object({
+  target: z.string().regex(TARGET_RE, { message: "is not a dbt target name" }),
+  sources: z.array(SourceSchema),
+}).superRefine((doc, ctx) => {
+  const owners = new Map<string, string>();
+  doc.sources.forEach((s, i) => {
+    const name = owners.get(`name:${s.name}`);
+    if (name !== undefined) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `source ${s.name} is listed twice` });
+    owners.set(`name:${s.name}`, s.name);
+    const ids: [string, readonly string[]][] = [
+      ["fivetranConnectors", s.fivetranConnectors],
+      ["airbyteConnections", s.airbyteConnections.map((id) => id.toLowerCase())],
+      ["rawTables", s.rawTables],
+    ];
+    for (const [field, values] of ids) {
+      for (const id of values) {
+        const owner = owners.get(`${field}:${id}`);
+        if (owner !== undefined && owner !== s.name) {
+          ctx.addIssue({ code: "custom", path: ["sources", i, field], message: `${JSON.stringify(id)} is already listed by source ${owner}; each id maps to one source` });
+        }
+        owners.set(`${field}:${id}`, s.name);
+      }
+    }
+  });
+});
+
+/** What a caller may write into `sources.json`. */
+export type SourcesDocumentInput = z.input<typeof SourcesDocumentSchema>;
+
+/** One source with defaults applied. */
+export interface Source {
+  readonly name: string;
+  readonly fivetranConnectors: readonly string[];
+  readonly airbyteConnections: readonly string[];
+  readonly rawTables: readonly string[];
+  readonly select: readonly string[];
+  readonly exclude: readonly string[];
+  readonly fastLaneTags: readonly string[];
+  readonly fullRefresh: boolean;
+}
+
+/** Lookups from vendor ids to sources. Only ids from `sources.json` ever match. */
+export class SourceIndex {
+  private readonly fivetran = new Map<string, Source>();
+  private readonly airbyte = new Map<string, Source>();
+  private readonly tables = new Map<string, Source>();
+  private readonly names = new Map<string, Source>();
+
+  constructor(readonly target: string, readonly sources: readonly Source[]) {
+    for (const s of sources) {
+      this.names.set(s.name, s);
+      for (const id of s.fivetranConnectors) this.fivetran.set(id, s);
+      for (const id of s.airbyteConnections) this.airbyte.set(id.toLowerCase(), s);
+      for (const t of s.rawTables) this.tables.set(t, s);
+    }
+  }
+
+  /** The source listing Fivetran connector `id` (exact match). */
+  byFivetranConnector(id: string): Source | undefined {
+    return this.fivetran.get(id);
+  }
+
+  /** The source listing Airbyte connection `id` (UUIDs compare case-insensitively). */
+  byAirbyteConnection(id: string): Source | undefined {
+    return this.airbyte.get(id.toLowerCase());
+  }
+
+  /** The source listing RAW table `table` (its unqualified, upper-case name). */
+  byRawTable(table: string): Source | undefined {
+    return this.tables.get(table);
+  }
+
+  /** The source named `name`. */
+  byName(name: string): Source | undefined {
+    return this.names.get(name);
+  }
+}
+
+/** Validates a parsed `sources.json`; throws {@link ConfigurationError} naming every bad field. */
+export function parseSourcesDocument(input: unknown): SourceIndex {
+  const result = SourcesDocumentSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "document"}: ${i.message}`);
+    throw new ConfigurationError(`${SOURCES_FILE} is invalid: ${problems.join("; ")}; redeploy from a valid dbt-pipeline:sources config`, problems);
+  }
+  const sources = result.data.sources.map((s): Source => Object.freeze({
+    name: s.name,
+    fivetranConnectors: Object.freeze([...s.fivetranConnectors]),
+    airbyteConnections: Object.freeze([...s.airbyteConnections]),
+    rawTables: Object.freeze([...s.rawTables]),
+    select: Object.freeze([...(s.select ?? [`source:${s.name}+`])]),
+    exclude: Object.freeze([...s.exclude]),
+    fastLaneTags: Object.freeze([...s.fastLaneTags]),
+    fullRefresh: s.fullRefresh,
+  }));
+  return new SourceIndex(result.data.target, Object.freeze(sources));
+}
+
+/** Where `sources.json` is: beside the bundle, in the Lambda task root (`LAMBDA_TASK_ROOT`). */
+export function sourcesFilePath(vars: Readonly<Record<string, string | undefined>>): string {
+  return path.join(vars.LAMBDA_TASK_ROOT ?? process.cwd(), SOURCES_FILE);
+}
+
+/** Reads and validates `sources.json` at `file`; throws {@link ConfigurationError} when missing or invalid. */
+export function loadSourcesFile(file: string): SourceIndex {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigurationError(`cannot read ${file}: the deployment must place ${SOURCES_FILE} beside index.mjs`, [], { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`${file} is not valid JSON`, [], { cause: error });
+  }
+  return parseSourcesDocument(json);
+}

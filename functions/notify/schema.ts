@@ -1,0 +1,150 @@
+/**
+ * What the notify Lambda receives and reads, as zod schemas: EventBridge "ECS Task State Change"
+ * events, SNS deliveries from the alert topic (and the three kinds of message published there),
+ * and dbt's run_results.json. Objects are loose: AWS and dbt add fields over time, and only the
+ * fields declared here are read.
+ */
+import { z } from "zod";
+
+const nameValue = z.object({ name: z.string(), value: z.string() }).loose();
+
+/** One container of a stopped task (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html). */
+export const TaskContainerSchema = z.object({
+  name: z.string(),
+  lastStatus: z.string().optional(),
+  /** Absent when the container never ran (e.g. the image could not be pulled). */
+  exitCode: z.number().int().optional(),
+  reason: z.string().optional(),
+}).loose();
+
+/** `detail` of an ECS Task State Change event, the fields notify reads. */
+export const TaskDetailSchema = z.object({
+  clusterArn: z.string(),
+  taskArn: z.string(),
+  taskDefinitionArn: z.string().optional(),
+  group: z.string().optional(),
+  startedBy: z.string().optional(),
+  lastStatus: z.string(),
+  stopCode: z.string().optional(),
+  stoppedReason: z.string().optional(),
+  createdAt: z.string().optional(),
+  startedAt: z.string().optional(),
+  stoppingAt: z.string().optional(),
+  stoppedAt: z.string().optional(),
+  containers: z.array(TaskContainerSchema).default([]),
+  overrides: z.object({
+    containerOverrides: z.array(z.object({
+      name: z.string(),
+      command: z.array(z.string()).optional(),
+      environment: z.array(nameValue).optional(),
+    }).loose()).default([]),
+  }).loose().optional(),
+}).loose();
+
+/** The EventBridge envelope of an ECS Task State Change event. */
+export const TaskStateChangeEventSchema = z.object({
+  id: z.string(),
+  "detail-type": z.literal("ECS Task State Change"),
+  source: z.literal("aws.ecs"),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  detail: TaskDetailSchema,
+}).loose();
+
+/** A parsed ECS Task State Change event. */
+export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEventSchema>;
+/** Its `detail`. */
+export type TaskDetail = z.infer<typeof TaskDetailSchema>;
+
+/** One SNS delivery to Lambda (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html). */
+export const SnsRecordSchema = z.object({
+  EventSource: z.literal("aws:sns"),
+  Sns: z.object({
+    MessageId: z.string(),
+    TopicArn: z.string(),
+    Subject: z.string().nullable().optional(),
+    Message: z.string(),
+    Timestamp: z.string(),
+    MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() }).loose()).optional(),
+  }).loose(),
+}).loose();
+
+/** An SNS event: one or more records. */
+export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).min(1) }).loose();
+/** A parsed SNS record. */
+export type SnsRecord = z.infer<typeof SnsRecordSchema>;
+
+/** Snowflake's task error notification (https://docs.snowflake.com/en/user-guide/tasks-errors-payload). */
+export const SnowflakeTaskErrorSchema = z.object({
+  messageType: z.literal("USER_TASK_FAILED"),
+  timestamp: z.string().optional(),
+  accountName: z.string().optional(),
+  taskName: z.string(),
+  rootTaskName: z.string().optional(),
+  messages: z.array(z.object({
+    runId: z.string().optional(),
+    scheduledTime: z.string().optional(),
+    queryId: z.string().optional(),
+    errorCode: z.string().optional(),
+    errorMessage: z.string().optional(),
+  }).loose()).default([]),
+}).loose();
+
+/** A CloudWatch alarm's state change as published to SNS. */
+export const AlarmMessageSchema = z.object({
+  AlarmName: z.string(),
+  AlarmDescription: z.string().nullable().optional(),
+  NewStateValue: z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]),
+  NewStateReason: z.string().optional(),
+  OldStateValue: z.string().optional(),
+  StateChangeTime: z.string().optional(),
+  Region: z.string().optional(),
+}).loose();
+
+/** One result of dbt's run_results.json (schema v6; the fields notify reads). */
+export const RunResultSchema = z.object({
+  unique_id: z.string(),
+  status: z.string(),
+  message: z.string().nullable().optional(),
+  failures: z.number().nullable().optional(),
+  execution_time: z.number().optional(),
+}).loose();
+
+/** dbt's run_results.json (https://schemas.getdbt.com/dbt/run-results/v6.json). */
+export const RunResultsSchema = z.object({
+  metadata: z.object({
+    dbt_schema_version: z.string().optional(),
+    dbt_version: z.string().optional(),
+    generated_at: z.string().optional(),
+    invocation_id: z.string().nullable().optional(),
+  }).loose(),
+  results: z.array(RunResultSchema),
+  elapsed_time: z.number().optional(),
+  args: z.record(z.string(), z.unknown()).optional(),
+}).loose();
+
+/** A parsed run_results.json. */
+export type RunResults = z.infer<typeof RunResultsSchema>;
+
+/**
+ * An alert dispatch publishes to the alert topic (functions/dispatch/runs.ts `publishAlert`):
+ * `{kind: "dbt_pipeline_alert", alert, target, summary, ...details}`; details vary by alert.
+ */
+export const DispatchAlertSchema = z.object({
+  kind: z.literal("dbt_pipeline_alert"),
+  alert: z.string(),
+  summary: z.string(),
+  target: z.string().optional(),
+  // sync_failed (Fivetran: reason; Airbyte: errorMessage, connectionUrl)
+  vendor: z.string().optional(),
+  source: z.string().optional(),
+  reason: z.string().optional(),
+  errorMessage: z.string().optional(),
+  connectionUrl: z.string().optional(),
+  // snowflake_task_failed
+  taskName: z.string().optional(),
+  errorCode: z.string().optional(),
+  queryId: z.string().optional(),
+  scheduledTime: z.string().optional(),
+}).loose();
