@@ -75,6 +75,7 @@ export const sourceSchema = z.object({
   fastLaneTags: z.array(text.regex(/^[A-Za-z0-9_]+$/, { message: "expected a dbt tag name" })).default([]),
   fullRefresh: bool.default(false),
   staleAfterMinutes: int(5, 10080).optional(),
+  loadedAtColumn: z.string().regex(/^[A-Z_][A-Z0-9_]{0,199}$/, { message: "expected an UPPER_SNAKE column name such as _FIVETRAN_SYNCED" }).optional(),
 }).strict();
 const sourceNameRe = /^[a-z][a-z0-9_]{0,62}$/;
 const sources = z.record(z.string(), sourceSchema, { message: "expected a map of source name to its settings" })
@@ -143,7 +144,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: "network.assignPublicIp", type: "boolean", default: true, description: "Public IP on dbt tasks (needed in public subnets without NAT).", schema: bool },
 
   // Triggers
-  { key: "sources", type: "object", default: {}, description: "Map of source name to { fivetranConnectors, airbyteConnections, rawTables, select, exclude, fastLaneTags, fullRefresh, staleAfterMinutes }.", schema: sources },
+  { key: "sources", type: "object", default: {}, description: "Map of source name to { fivetranConnectors, airbyteConnections, rawTables, select, exclude, fastLaneTags, fullRefresh, staleAfterMinutes, loadedAtColumn }.", schema: sources },
   { key: "triggers.hourlyEnabled", type: "boolean", default: true, description: "Hourly run of models downstream of fresher sources.", schema: bool },
   { key: "triggers.hourlySchedule", type: "string", default: "cron(5 * * * ? *)", description: "Schedule of the hourly run.", schema: scheduleExpression },
   { key: "triggers.hourlySelect", type: "string", default: "source_status:fresher+", description: "Selection of the hourly run (uses the previous run's state).", schema: selector },

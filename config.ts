@@ -23,6 +23,8 @@ export interface SourceConfig {
   readonly fullRefresh: boolean;
   /** Minutes without a load before the source is stale. */
   readonly staleAfterMinutes: number;
+  /** Column of the RAW tables holding the load time (e.g. _FIVETRAN_SYNCED); absent: the time the task saw the rows. */
+  readonly loadedAtColumn?: string;
 }
 
 /** Warehouse sizes as Snowflake spells them. */
@@ -318,6 +320,7 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       fastLaneTags: s.fastLaneTags,
       fullRefresh: s.fullRefresh,
       staleAfterMinutes: s.staleAfterMinutes ?? notifyStale,
+      ...(s.loadedAtColumn ? { loadedAtColumn: s.loadedAtColumn } : {}),
     }));
   const owner = g<string>("github.owner");
   const config: PipelineConfig = {

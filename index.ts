@@ -31,19 +31,168 @@ export const snowflakeAccount = snowflake.accountIdentifier;
 // </snowflake>
 
 // <runner>
+import { DbtRunner } from "./components/runner";
+
+const runner = new DbtRunner("runner", {
+  config,
+  snowflake: {
+    account: snowflake.accountIdentifier,
+    user: snowflake.users.dbt,
+    role: snowflake.roles.transformer,
+    warehouse: snowflake.warehouses.transforming,
+    database: snowflake.databaseName,
+    schema: snowflake.schemas.staging,
+    privateKeySecretArn: snowflake.privateKeySecretArns.dbt,
+  },
+});
+
+/** ECS cluster ARN to run dbt tasks in (RunTask `cluster`). */
+export const dbtCluster = runner.clusterArn;
+/** dbt task definition ARN, with revision. */
+export const dbtTaskDefinition = runner.taskDefinitionArn;
+/** Task definition family (RunTask `taskDefinition` runs its latest revision). */
+export const dbtTaskFamily = runner.taskDefinitionFamily;
+/** Container to override with the dbt command; its exit code is the run's outcome. */
+export const dbtContainerName = runner.containerName;
+/** Subnets for RunTask `awsvpcConfiguration.subnets`. */
+export const dbtSubnets = runner.subnetIds;
+/** Security groups for RunTask `awsvpcConfiguration.securityGroups`. */
+export const dbtSecurityGroups = runner.securityGroupIds;
+/** Whether RunTask must set `awsvpcConfiguration.assignPublicIp: ENABLED`. */
+export const dbtAssignPublicIp = runner.assignPublicIp;
+/** Roles of the task; a RunTask caller needs iam:PassRole on both. */
+export const dbtTaskRoles = { execution: runner.executionRoleArn, task: runner.taskRoleArn };
+/** Bucket of dbt artifacts (manifest, run_results, sources, dbt.log). */
+export const artifactBucket = runner.artifactBucketName;
+/** Key prefixes in artifactBucket: `runs` (`<env>/runs/<run id>/`) and `latest` (the next run's state). */
+export const artifactPrefixes = runner.artifactPrefixes;
+/** CloudWatch log group of the dbt task; streams are `run/<container>/<task id>`. */
+export const dbtLogGroup = runner.logGroupName;
+/** ECR repository the dbt repository's CI pushes images to (immutable tags). */
+export const ecrRepositoryUrl = runner.ecrRepositoryUrl;
 // </runner>
 
 // <alerts>
+import { Alerts } from "./components/observability";
+
+const alerts = new Alerts("alerts", { config });
+
+/** SNS topic of everything that needs a person (alarms, failed runs, failed syncs, Snowflake task errors); e-mails go to notify.emails. */
+export const alertTopicArn = alerts.topicArn;
 // </alerts>
 
 // <triggers>
+import { Triggers } from "./components/triggers";
+
+const triggers = new Triggers("triggers", {
+  config,
+  runner: {
+    clusterArn: runner.clusterArn,
+    clusterName: runner.clusterName,
+    taskDefinitionFamily: runner.taskDefinitionFamily,
+    subnetIds: runner.subnetIds,
+    securityGroupIds: runner.securityGroupIds,
+    assignPublicIp: runner.assignPublicIp,
+    taskRoleArn: runner.taskRoleArn,
+    executionRoleArn: runner.executionRoleArn,
+  },
+  alertTopicArn: alerts.topicArn,
+});
+
+/** URL to register as the Fivetran webhook (with fivetran.webhookSecret as its secret); absent when that secret is not set. */
+export const webhookUrlFivetran = triggers.fivetranWebhookUrl;
+/** URL to register as the Airbyte notification webhook; it contains the token, so it is a secret (`pulumi stack output --show-secrets`). */
+export const webhookUrlAirbyte = triggers.airbyteWebhookUrl;
+/** FIFO queue of dbt run requests, from dispatch to launch. */
+export const runsQueueArn = triggers.runsQueueArn;
+/** FIFO dead-letter queue of run requests launch gave up on (poison, or RunTask failed triggers.maxLaunchAttempts times); redrive from here. */
+export const deadLetterQueueArn = triggers.deadLetterQueueArn;
+/** Lambda that receives webhooks, schedules and Snowflake notifications and enqueues runs. */
+export const dispatchFunction = triggers.dispatchFunctionName;
+/** Lambda that reads the runs queue and starts one dbt task at a time. */
+export const launchFunction = triggers.launchFunctionName;
 // </triggers>
 
 // <change-detection>
+import { ChangeDetection } from "./components/change-detection";
+
+const changeDetection = new ChangeDetection("change-detection", {
+  config,
+  snowflake: {
+    providers: snowflake.providers,
+    databaseName: snowflake.databaseName,
+    warehouse: snowflake.warehouses.loading,
+    accessGrants: snowflake.accessGrants,
+  },
+  dispatch: { functionArn: triggers.dispatchFunctionArn, functionName: triggers.dispatchFunctionName },
+});
+
+/** SNS topic Snowflake publishes load notifications and task errors to (feeds dispatch). */
+export const snowflakeLoadTopicArn = changeDetection.topicArn;
+/** Streams on RAW tables, by table (fully qualified). */
+export const snowflakeStreams = changeDetection.streams;
+/** Tasks that record loads and notify dispatch, by RAW table (fully qualified). */
+export const snowflakeLoadTasks = changeDetection.tasks;
 // </change-detection>
 
 // <observability>
+import { Observability, queueNameFromArn } from "./components/observability";
+import { LOG_STREAM_PREFIX } from "./components/runner";
+
+const observability = new Observability("observability", {
+  config,
+  alerts: { topicArn: alerts.topicArn },
+  runner: {
+    clusterArn: runner.clusterArn,
+    taskDefinitionFamily: runner.taskDefinitionFamily,
+    artifactBucketName: runner.artifactBucketName,
+    artifactBucketArn: runner.artifactBucketArn,
+    logGroupName: runner.logGroupName,
+    logStreamPrefix: LOG_STREAM_PREFIX,
+  },
+  deadLetterQueues: [
+    { label: "runs", queueName: triggers.deadLetterQueueArn.apply(queueNameFromArn) },
+    { label: "dispatch", queueName: triggers.asyncDeadLetterQueueArn.apply(queueNameFromArn) },
+  ],
+  functions: [
+    { label: "dispatch", functionName: triggers.dispatchFunctionName },
+    { label: "launch", functionName: triggers.launchFunctionName },
+  ],
+});
+
+/** EventBridge bus with one `dbt.run.completed` event per finished dbt task (schema: docs/run-events.md); other teams put their rules on it. */
+export const runEventBusName = observability.runEventBusName;
+/** ARN of runEventBusName (for cross-account rules and IAM). */
+export const runEventBusArn = observability.runEventBusArn;
+/** Lambda that reports finished runs and alert-topic messages to Slack, pages the alert topic and publishes run events. */
+export const notifyFunction = observability.notifyFunctionName;
+/** CloudWatch dashboard of this environment: runs, durations, failures in a row, source freshness, DLQs, Lambda errors, alarms. */
+export const dashboardName = observability.dashboardName;
 // </observability>
 
 // <github>
+import { getRegionOutput } from "@pulumi/aws";
+import { GithubDelivery } from "./components/github";
+
+// Each stack manages only its own environment on GitHub; the account's OIDC provider belongs to
+// dev (deployed first), prod refers to it by ARN. Skipped entirely when github.owner is empty.
+const github = config.github
+  ? new GithubDelivery("github", {
+    config,
+    createOidcProvider: config.environment === "dev",
+    production: config.environment === "prod",
+    ecrRepositoryArn: runner.ecrRepositoryArn,
+    ecrRepositoryUrl: runner.ecrRepositoryUrl,
+    artifactBucketName: runner.artifactBucketName,
+    artifactBucketArn: runner.artifactBucketArn,
+    region: getRegionOutput().region,
+  })
+  : undefined;
+
+/** Role pull requests of the infrastructure repository assume for `pulumi preview` of this stack (reads only); undefined without github.owner. */
+export const githubPreviewRoleArn = github?.previewRoleArn;
+/** Role this environment's deploy job assumes for `pulumi up`; undefined without github.owner. */
+export const githubDeployRoleArn = github?.deployRoleArn;
+/** Role the dbt repository assumes to push images and CI artifacts for this environment; undefined without github.owner. */
+export const githubDbtCiRoleArn = github?.dbtCiRoleArn;
 // </github>

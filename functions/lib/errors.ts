@@ -29,6 +29,12 @@ export function errorMessage(error: unknown): string {
   }
 }
 
+/** {@link errorMessage} of `error.cause`, or undefined when there is none. */
+export function causeMessage(error: unknown): string | undefined {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause === undefined ? undefined : errorMessage(cause);
+}
+
 /** Cuts `text` to at most `max` characters, marking the cut with `...`. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 3))}...`;

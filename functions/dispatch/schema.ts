@@ -1,0 +1,132 @@
+/**
+ * The shapes dispatch accepts, as zod schemas: API Gateway HTTP API (payload 2.0) requests, the
+ * vendors' webhook bodies, EventBridge Scheduler input and SNS records. Vendor schemas keep
+ * unknown keys (vendors add fields) and require only what dispatch uses.
+ */
+import { z } from "zod";
+
+/** Route keys of the webhook API (as declared by the deploying component). */
+export const ROUTES = {
+  fivetran: "POST /webhooks/fivetran",
+  airbyte: "POST /webhooks/airbyte/{token}",
+} as const;
+
+/** An API Gateway HTTP API request, payload format 2.0 (header names arrive lower-cased). */
+export const HttpApiEventSchema = z.object({
+  version: z.literal("2.0"),
+  routeKey: z.string(),
+  rawPath: z.string().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().default(false),
+  pathParameters: z.record(z.string(), z.string()).optional(),
+  requestContext: z.object({
+    requestId: z.string(),
+    http: z.object({ method: z.string(), sourceIp: z.string().optional() }).loose(),
+  }).loose(),
+}).loose();
+/** A parsed HTTP API request. */
+export type HttpApiEvent = z.infer<typeof HttpApiEventSchema>;
+
+/** What an HTTP API Lambda integration returns. */
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Every Fivetran webhook: only `event` is needed to decide what to do. */
+export const FivetranEnvelopeSchema = z.object({
+  event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
+}).loose();
+
+/** A Fivetran `sync_end` (aws.md §5.1): the fields a run needs. */
+export const FivetranSyncEndSchema = z.object({
+  event: z.literal("sync_end"),
+  created: z.string().max(64).optional(),
+  connector_type: z.string().max(256).optional(),
+  connector_id: z.string({ message: "expected the connector id (a string)" }).min(1).max(256).optional(),
+  /** Not seen in payloads yet; accepted in case Fivetran's connector → connection rename reaches webhooks. */
+  connection_id: z.string({ message: "expected the connection id (a string)" }).min(1).max(256).optional(),
+  connector_name: z.string().max(1000).optional(),
+  sync_id: z.string({ message: "required: the sync's id" }).min(1).max(128),
+  data: z.object({
+    status: z.string({ message: "required: the sync's status" }).min(1).max(100),
+    reason: z.string().optional(),
+  }, { message: "required: an object with the sync's status" }).loose(),
+}).loose().superRefine((p, ctx) => {
+  if (p.connector_id === undefined && p.connection_id === undefined) {
+    ctx.addIssue({ code: "custom", path: ["connector_id"], message: "required: the connector id (connector_id or connection_id)" });
+  } else if (typeof p.connector_id === "string" && typeof p.connection_id === "string" && p.connector_id !== p.connection_id) {
+    ctx.addIssue({ code: "custom", path: ["connection_id"], message: "differs from connector_id; send one id" });
+  }
+  // Run even when other fields failed, so a 400 lists every problem at once.
+}, { when: (payload) => payload.value !== null && typeof payload.value === "object" && !Array.isArray(payload.value) });
+/** A parsed `sync_end`. */
+export type FivetranSyncEnd = z.infer<typeof FivetranSyncEndSchema>;
+
+const JOB_ID = "required: the job id (a non-negative integer)";
+const airbyteRef = z.object({ id: z.string().max(256).optional(), name: z.string().optional(), url: z.string().optional() }).loose();
+
+/** Airbyte's sync notification `data` (aws.md §5.2). */
+export const AirbyteSyncDataSchema = z.object({
+  workspace: airbyteRef.optional(),
+  connection: z.object({
+    id: z.string({ message: "required: the connection id" }).min(1).max(256),
+    name: z.string().optional(),
+    url: z.string().optional(),
+  }, { message: "required: an object with the connection id" }).loose(),
+  source: airbyteRef.optional(),
+  destination: airbyteRef.optional(),
+  jobId: z.union([
+    z.number({ message: JOB_ID }).int({ message: JOB_ID }).nonnegative({ message: JOB_ID }),
+    z.string({ message: JOB_ID }).regex(/^\d{1,20}$/, { message: JOB_ID }),
+  ], { message: JOB_ID }),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  success: z.boolean({ message: "required: true or false" }),
+  errorMessage: z.string().optional(),
+  errorType: z.string().optional(),
+  errorOrigin: z.string().optional(),
+}).loose();
+
+/** An Airbyte webhook: Slack `text`/`blocks` and, for sync notifications, `data`. */
+export const AirbyteWebhookSchema = z.object({
+  text: z.string().optional(),
+  blocks: z.array(z.unknown()).optional(),
+  data: AirbyteSyncDataSchema.optional(),
+}).loose();
+/** A parsed Airbyte webhook. */
+export type AirbyteWebhook = z.infer<typeof AirbyteWebhookSchema>;
+
+/** The schedules dispatch knows. */
+export const SCHEDULES = ["hourly", "full-refresh"] as const;
+
+/** EventBridge Scheduler's input (`scheduledTime` is `<aws.scheduler.scheduled-time>`, filled in by Scheduler). */
+export const ScheduleEventSchema = z.object({
+  kind: z.literal("schedule"),
+  schedule: z.enum(SCHEDULES),
+  scheduledTime: z.string().datetime({ offset: true, message: "expected an ISO 8601 time (<aws.scheduler.scheduled-time>)" }),
+}).strict();
+/** A parsed schedule invocation. */
+export type ScheduleEvent = z.infer<typeof ScheduleEventSchema>;
+
+/** An SNS → Lambda event. */
+export const SnsEventSchema = z.object({
+  Records: z.array(z.object({
+    EventSource: z.literal("aws:sns"),
+    Sns: z.object({
+      MessageId: z.string(),
+      TopicArn: z.string().optional(),
+      Message: z.string(),
+      Timestamp: z.string().optional(),
+    }).loose(),
+  }).loose()).min(1),
+});
+/** A parsed SNS event. */
+export type SnsEvent = z.infer<typeof SnsEventSchema>;
+
+/** `path: message; ...` for every issue, for 400 answers and logs. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`);
+}
