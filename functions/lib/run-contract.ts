@@ -174,7 +174,12 @@ export function taskOverrides(req: RunRequest, runId: string): TaskOverrides {
   const overrides: TaskOverrides = {
     containerOverrides: [
       { name: CONTAINERS.freshness, command: freshnessArgv(req) },
-      { name: CONTAINERS.dbt, command: dbtArgv(req), environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }] },
+      {
+        name: CONTAINERS.dbt,
+        command: dbtArgv(req),
+        // For the record: the notifier and dbt's on-run-end hook read them (docs/monitoring.md).
+        environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }, { name: "DBT_PIPELINE_SOURCES", value: req.sources.join(",") }],
+      },
       { name: CONTAINERS.upload, environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }] },
     ],
   };

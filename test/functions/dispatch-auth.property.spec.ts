@@ -1,24 +1,11 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { mockClient } from "aws-sdk-client-mock";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import { DispatchDeps, dispatch } from "../../functions/dispatch/core";
-import { SecretCache } from "../../functions/lib/secrets";
-import { parseSourcesDocument } from "../../functions/lib/sources";
-import { LocalDynamo, RecordingLog, RecordingMetrics, fakeContext, fivetranSignature, fixtureText, httpEvent, startLocalDynamo } from "./support";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { dispatch } from "../../functions/dispatch/core";
+import { AIRBYTE_TOKEN as TOKEN, FIVETRAN_SECRET as SECRET, useDispatchHarness } from "./dispatch-harness";
+import { fivetranSignature, fixtureText, httpEvent } from "./support";
 
-const SECRET = "fivetran-signing-secret-for-tests";
-const TOKEN = "3f9c1a7e5b2d4c6e8f0a1b2c3d4e5f60";
-const FIVETRAN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fivetran";
-const AIRBYTE_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:airbyte";
 const RUNS = 2000;
-
-const sqs = mockClient(SQSClient);
-const sns = mockClient(SNSClient);
-const secretsManager = mockClient(SecretsManagerClient);
 
 /** Bodies that would queue a run if authenticated, plus anything at all. */
 const validBodies = [
@@ -47,42 +34,11 @@ const contentType = fc.oneof(
 );
 
 describe("dispatch webhook authentication (property)", () => {
-  let dynamo: LocalDynamo;
-  let store: BasePersistenceLayer;
-
-  const deps = (): DispatchDeps => ({
-    settings: {
-      queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs.fifo", idempotencyTable: "t", dedupeSeconds: 90000, unknownConnector: "reject",
-      hourlySelect: ["source_status:fresher+"], fivetranSecretArn: FIVETRAN_ARN, airbyteTokenSecretArn: AIRBYTE_ARN, alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts",
-    },
-    sources: parseSourcesDocument(JSON.parse(fixtureText("dispatch/sources.json"))),
-    sqs: new SQSClient({ region: "eu-west-1" }),
-    sns: new SNSClient({ region: "eu-west-1" }),
-    secrets: new SecretCache(new SecretsManagerClient({ region: "eu-west-1" })),
-    persistenceStore: store,
-    logger: new RecordingLog(),
-    metrics: new RecordingMetrics(),
-    now: () => new Date("2026-11-22T10:00:00.000Z"),
-    lambdaContext: fakeContext,
-  });
-
-  before(async () => {
-    dynamo = await startLocalDynamo();
-    store = await dynamo.freshStore();
-    sqs.reset();
-    sns.reset();
-    secretsManager.reset();
-    sqs.on(SendMessageCommand).resolves({ MessageId: "m" });
-    secretsManager.on(GetSecretValueCommand, { SecretId: FIVETRAN_ARN }).resolves({ SecretString: SECRET });
-    secretsManager.on(GetSecretValueCommand, { SecretId: AIRBYTE_ARN }).resolves({ SecretString: TOKEN });
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-
+  const h = useDispatchHarness();
+  const deps = () => h.deps();
   const nothingSent = () => {
-    expect(sqs.calls(), "SQS calls").to.have.length(0);
-    expect(sns.calls(), "SNS calls").to.have.length(0);
+    expect(h.sqs.calls(), "SQS calls").to.have.length(0);
+    expect(h.sns.calls(), "SNS calls").to.have.length(0);
   };
 
   it(`never queues a Fivetran request without a valid signature (${RUNS} runs)`, async () => {
@@ -172,6 +128,6 @@ describe("dispatch webhook authentication (property)", () => {
     const result = await dispatch(event, deps()) as { statusCode: number };
     // Assess
     expect(result.statusCode).to.equal(202);
-    expect(sqs.commandCalls(SendMessageCommand)).to.have.length(1);
+    expect(h.sqs.commandCalls(SendMessageCommand)).to.have.length(1);
   });
 });

@@ -4,8 +4,8 @@
  */
 import { mockClient } from "aws-sdk-client-mock";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { PublishCommand, PublishCommandInput, SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { DispatchDeps } from "../../functions/dispatch/core";
 import type { DispatchSettings } from "../../functions/dispatch/settings";
@@ -67,9 +67,9 @@ export interface DispatchHarness {
   /** Deps over the mocks, the fixture sources.json and a fresh idempotency table. */
   deps(over?: Partial<DispatchSettings>): DispatchDeps;
   /** Inputs of every SendMessage. */
-  sent(): ReturnType<typeof sqs.commandCalls<SendMessageCommand>>[number]["args"][0]["input"][];
+  sent(): SendMessageCommandInput[];
   /** Inputs of every Publish. */
-  published(): ReturnType<typeof sns.commandCalls<PublishCommand>>[number]["args"][0]["input"][];
+  published(): PublishCommandInput[];
 }
 
 /** Registers the hooks of a dispatch spec (call inside `describe`). */

@@ -64,12 +64,12 @@ describe("run contract", () => {
   });
 
   describe("overrides", () => {
-    it("address the freshness, dbt and upload containers with the run id", () => {
-      const r = req({ select: ["source:stripe+"] });
+    it("address the freshness, dbt and upload containers with the run id and the sources served", () => {
+      const r = req({ select: ["source:stripe+"], sources: ["stripe", "web_events"] });
       expect(taskOverrides(r, "20261122t100000-ab12cd34")).to.deep.equal({
         containerOverrides: [
           { name: "freshness", command: ["dbt", "--version"] },
-          { name: "dbt", command: ["dbt", "build", ...head, "--select", "source:stripe+"], environment: [{ name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" }] },
+          { name: "dbt", command: ["dbt", "build", ...head, "--select", "source:stripe+"], environment: [{ name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" }, { name: "DBT_PIPELINE_SOURCES", value: "stripe,web_events" }] },
           { name: "upload", environment: [{ name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" }] },
         ],
       });
