@@ -57,6 +57,24 @@ export function defaultDbtCommand(target: string): string[] {
   return ["dbt", "build", "--profile", PROFILE_NAME, "--target", target];
 }
 
+/** The Snowflake connection dbt uses (from the Snowflake foundation). */
+export interface SnowflakeConnection {
+  /** Account identifier `<org>-<account>`. */
+  readonly account: pulumi.Input<string>;
+  /** dbt's service user. */
+  readonly user: pulumi.Input<string>;
+  /** The transformer role. */
+  readonly role: pulumi.Input<string>;
+  /** The transforming warehouse. */
+  readonly warehouse: pulumi.Input<string>;
+  /** The environment's database. */
+  readonly database: pulumi.Input<string>;
+  /** Default schema of the profile (staging). */
+  readonly schema: pulumi.Input<string>;
+  /** Secrets Manager ARN holding the dbt user's PEM private key as the whole secret string. */
+  readonly privateKeySecretArn: pulumi.Input<string>;
+}
+
 /** Everything the containers are built from. */
 export interface ContainerSpec {
   /** dbt image (repository URL with tag or digest). */
@@ -71,16 +89,7 @@ export interface ContainerSpec {
   readonly bucketName: pulumi.Input<string>;
   readonly logGroupName: pulumi.Input<string>;
   readonly region: pulumi.Input<string>;
-  readonly snowflake: {
-    readonly account: pulumi.Input<string>;
-    readonly user: pulumi.Input<string>;
-    readonly role: pulumi.Input<string>;
-    readonly warehouse: pulumi.Input<string>;
-    readonly database: pulumi.Input<string>;
-    readonly schema: pulumi.Input<string>;
-    /** Secrets Manager ARN of the dbt user's PEM private key (the whole secret string). */
-    readonly privateKeySecretArn: pulumi.Input<string>;
-  };
+  readonly snowflake: SnowflakeConnection;
 }
 
 type Env = { name: string; value: pulumi.Input<string> }[];

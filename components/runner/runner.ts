@@ -12,7 +12,7 @@ import { CONTAINERS } from "../../functions/lib/run-contract";
 import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { createArtifactBucket } from "./artifacts";
-import { LOG_STREAM_PREFIX, VOLUMES, containerDefinitions, imageUri } from "./containers";
+import { LOG_STREAM_PREFIX, SnowflakeConnection, VOLUMES, containerDefinitions, imageUri } from "./containers";
 import { createRunnerNetwork } from "./network";
 import { ArtifactPrefixes, artifactPrefixes, ecrLifecyclePolicy, executionRoleStatements, taskRoleStatements } from "./policies";
 
@@ -21,22 +21,7 @@ export interface DbtRunnerArgs {
   /** The validated stack config: `dbt.*`, `network.*`, `environment`, `protect` are read. */
   readonly config: PipelineConfig;
   /** The Snowflake connection dbt uses (from the Snowflake foundation). No default. */
-  readonly snowflake: {
-    /** Account identifier `<org>-<account>`. */
-    readonly account: pulumi.Input<string>;
-    /** dbt's service user. */
-    readonly user: pulumi.Input<string>;
-    /** The transformer role. */
-    readonly role: pulumi.Input<string>;
-    /** The transforming warehouse. */
-    readonly warehouse: pulumi.Input<string>;
-    /** The environment's database. */
-    readonly database: pulumi.Input<string>;
-    /** Default schema of the profile (staging). */
-    readonly schema: pulumi.Input<string>;
-    /** Secrets Manager ARN holding the dbt user's PEM private key as the whole secret string. */
-    readonly privateKeySecretArn: pulumi.Input<string>;
-  };
+  readonly snowflake: SnowflakeConnection;
 }
 
 /** ECR repository, ECS cluster and task definition, artifact bucket, network and roles for dbt runs. */

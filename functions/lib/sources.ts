@@ -7,6 +7,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+// Type-only: erased from the bundle, so the Lambda never loads config.ts or Pulumi.
+import type { SourceConfig } from "../../config";
 import { isSelectorToken } from "./run-contract";
 import { ConfigurationError } from "./errors";
 
@@ -65,17 +67,8 @@ export const SourcesDocumentSchema = z.object({
 /** What a caller may write into `sources.json`. */
 export type SourcesDocumentInput = z.input<typeof SourcesDocumentSchema>;
 
-/** One source with defaults applied. */
-export interface Source {
-  readonly name: string;
-  readonly fivetranConnectors: readonly string[];
-  readonly airbyteConnections: readonly string[];
-  readonly rawTables: readonly string[];
-  readonly select: readonly string[];
-  readonly exclude: readonly string[];
-  readonly fastLaneTags: readonly string[];
-  readonly fullRefresh: boolean;
-}
+/** One source with defaults applied: the config's source without what only the stack uses. */
+export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
 
 /** Lookups from vendor ids to sources. Only ids from `sources.json` ever match. */
 export class SourceIndex {
