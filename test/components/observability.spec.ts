@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
-import { all, evaluateStack, json, one } from "../helpers/stack";
+import { all, evaluateStack, json, one, FAKE_SECRETS } from "../helpers/stack";
 
 const T = {
   topic: "aws:sns/topic:Topic",
@@ -30,13 +30,7 @@ const STACKS = ["dev", "prod"] as const;
 const REGION = "eu-west-1";
 const TAGS = (env: string) => ({ project: "dbt-pipeline", environment: env, "managed-by": "pulumi" });
 
-/** Realistic (fake) secret values, identical to test/policy/stacks.spec.ts so the evaluation is shared. */
-const SECRETS = {
-  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
-  "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
-  "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
-  "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",
-};
+const SECRETS = FAKE_SECRETS;
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${MOCK_ACCOUNT}:${resource}`;
 const topicArn = (env: string) => arn("sns", `dbt-pipeline-${env}-alerts`);

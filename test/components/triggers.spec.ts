@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { parseConfig } from "../../config";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
 import { SECRET_PLACEHOLDER, readStackConfig } from "../../offline/stack-config";
-import { ROOT, all, evaluateStack, json, one } from "../helpers/stack";
+import { ROOT, all, evaluateStack, json, one, FAKE_SECRETS } from "../helpers/stack";
 
 const T = {
   api: "aws:apigatewayv2/api:Api",
@@ -33,13 +33,7 @@ const REGION = "eu-west-1";
 const COMPONENT = "dbt-pipeline:triggers:Triggers::triggers";
 const TAGS = (env: string) => ({ project: "dbt-pipeline", environment: env, "managed-by": "pulumi" });
 
-/** Realistic (fake) secret values, identical to test/policy/stacks.spec.ts so the evaluation is shared. */
-const SECRETS = {
-  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
-  "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
-  "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
-  "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",
-};
+const SECRETS = FAKE_SECRETS;
 
 /** The stack's validated config values (what the component was given). */
 const settings = (stack: string) => parseConfig(readStackConfig(stack, ROOT).config, stack).values as Record<string, any>;

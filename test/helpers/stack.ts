@@ -66,3 +66,14 @@ export function within(ev: Evaluation, parentKey: string): Evaluation {
   };
   return { ...ev, resources: ev.resources.filter(inside) };
 }
+
+/**
+ * Realistic (fake) values for the stacks' secure config, so secret scans have something to find.
+ * Specs that pass these as overrides share one cached evaluation per stack.
+ */
+export const FAKE_SECRETS = {
+  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
+  "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
+  "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
+  "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",
+} as const;

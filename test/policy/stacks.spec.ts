@@ -5,16 +5,10 @@
 import { expect } from "chai";
 import { Evaluation } from "../../offline/mocks";
 import { SECRET_PATTERNS } from "../../policy/secret-rules";
-import { evaluateStack } from "../helpers/stack";
+import { evaluateStack, FAKE_SECRETS } from "../helpers/stack";
 import { runPoliciesOnStack } from "./harness";
 
-/** Realistic (fake) secret values, set as the stacks' secure config so the scan has something to find. */
-const SECRETS = {
-  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
-  "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
-  "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
-  "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",
-};
+const SECRETS = FAKE_SECRETS;
 
 /** Strings not under a secret path, with where they were found. */
 function plainStrings(ev: Evaluation): { where: string; value: string }[] {
