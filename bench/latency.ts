@@ -1,0 +1,179 @@
+/**
+ * Load-to-transform latency model: the expected time from a sync (or load) finishing to dbt
+ * starting, per trigger path (webhook, Snowflake triggered task, hourly schedule), built from
+ *  - what this suite measured: the cores' wall-clock time per call (replay) and the bundles' cold
+ *    initialisation (bundles.ts),
+ *  - what the replay produced on its virtual clock: the added wait from receipt to launch on a
+ *    busy day (burst window + one run per target at a time),
+ *  - the configuration (burst window, hourly schedule),
+ *  - documented platform latencies, each with its source, and
+ *  - assumptions where no figure could be cited, marked as such.
+ * Every step has a low, typical and high value in seconds; a path's total adds them (the high
+ * total is a pessimistic bound: the highs rarely coincide).
+ */
+import type { BundleRow } from "./bundles";
+import type { ReplayReport } from "./replay";
+import type { Summary } from "./stats";
+
+/** Where a figure comes from. */
+export type Basis = "measured" | "replayed" | "config" | "documented" | "assumption";
+
+/** One step of a path. */
+export interface Step {
+  readonly step: string;
+  readonly low: number;
+  readonly typical: number;
+  readonly high: number;
+  readonly basis: Basis;
+  /** Source id (see {@link SOURCES}) or a short note. */
+  readonly source: string;
+}
+
+/** One trigger path under one load condition. */
+export interface PathModel {
+  readonly name: string;
+  readonly condition: string;
+  readonly steps: readonly Step[];
+  readonly total: { readonly low: number; readonly typical: number; readonly high: number };
+  /** The figure usually quoted for designs of this kind. */
+  readonly quoted: string;
+}
+
+/** Documented figures and where they come from. */
+export const SOURCES: Readonly<Record<string, string>> = {
+  fargate: "Fargate RunTask → RUNNING: 30–90 s planning range for a 0.5–1.5 GB image; 53–62 s (avg 57 s) measured for a 413 MB image (elasticscale.com/blog/reduce-aws-fargate-pull-times-with-soci, Apr 2024); ENI provisioning 11–44 s (opensearch-project/opensearch-migrations#2116). Collected in /work/shared/reference/aws.md §7.1.",
+  lambdaCold: "Lambda Node.js cold start: ~100–150 ms hello world, ~375 ms tuned Node 22 + SDK v3, ~100 ms for a ~260 KB esbuild bundle (decodednode.com 2026-01; speedrun.nobackspacecrew.com 2025-07-21; gomomento.com 2023-11); cold starts in < 1 % of invocations (AWS analysis quoted by medium.com/@adtanasa). Collected in aws.md §7.2.",
+  snowflakeTrigger: "Triggered tasks run at most once per USER_TASK_MINIMUM_TRIGGER_INTERVAL_IN_SECONDS, 30 s by default (docs.snowflake.com/en/sql-reference/parameters; marked unverified-verbatim in /work/shared/reference/snowflake.md §2.1).",
+  sqsFifoEsm: "SQS FIFO → Lambda event source mapping, producer to consumer: p10 21.9 ms, p50 28.1 ms, p90 61.2 ms, p99 645 ms (eu-west-1, Sept 2022; bitesizedserverless.com/bite/serverless-messaging-latency-compared/).",
+  snsLambda: "SNS standard → asynchronous Lambda invocation: p10 62 ms, p50 73 ms, p90 125 ms, p99 225 ms (same source as sqsFifoEsm).",
+  dynamodb: "DynamoDB: \"single-digit millisecond performance at any scale\" (AWS product description, aws.amazon.com/dynamodb).",
+  esmBatching: "SQS event source mapping: MaximumBatchingWindowInSeconds defaults to 0 and is not supported for FIFO queues; FIFO batch size ≤ 10 (docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).",
+  scheduler: "EventBridge Scheduler with flexibleTimeWindow OFF invokes at the scheduled time; with a window it may invoke up to the window later (docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-flexible-time-windows.html). The component sets OFF; the remaining delay in seconds is not documented.",
+  quoted: "Figures usually quoted for such designs, as given in issue 10: 5–10 min for an event-driven workflow service, 30–60 min for an hourly cron.",
+};
+
+const ms = (x: number) => x / 1000;
+
+/** The inputs the model takes from this run. */
+export interface LatencyInputs {
+  readonly replay: ReplayReport;
+  /** Cold-init figures of the bundles (ms); when absent the documented range is used. */
+  readonly bundles?: readonly BundleRow[];
+}
+
+/** The model for every path, idle and on the replayed day. */
+export function latencyModel(inputs: LatencyInputs): PathModel[] {
+  const { replay } = inputs;
+  const burst = replay.settings.burstWindowSeconds;
+  const cold = (name: string) => inputs.bundles?.find((b) => b.name === name)?.bundledInitMs;
+  const dispatchCold = cold("dispatch");
+  const launchCold = cold("launch");
+  const t = replay.timings;
+
+  const coldStep = (fn: "dispatch" | "launch", measured: number | undefined): Step => ({
+    step: `${fn} cold start (warm in > 99 % of calls)`,
+    low: 0, typical: 0, high: measured !== undefined ? ms(measured) : 0.375,
+    basis: measured !== undefined ? "measured" : "documented",
+    source: measured !== undefined ? `bundle cold init measured in a fresh node process (section 3); lambdaCold for the range` : "lambdaCold",
+  });
+  const dispatchSteps: Step[] = [
+    coldStep("dispatch", dispatchCold),
+    { step: "dispatch core (validate, authenticate, dedupe, enqueue)", low: ms(t.dispatchMs.p50), typical: ms(t.dispatchMs.p50), high: ms(t.dispatchMs.p95), basis: "measured", source: "replay: wall-clock per call, p50 / p95, mocked AWS" },
+    { step: "dispatch's AWS calls: DynamoDB put + update, SQS SendMessage", low: 0.012, typical: 0.03, high: 0.08, basis: "assumption", source: "dynamodb for the two DynamoDB writes (2 × single-digit ms); SendMessage 10–60 ms assumed" },
+    { step: "SQS FIFO → launch (event source mapping)", low: 0.022, typical: 0.028, high: 0.645, basis: "documented", source: "sqsFifoEsm (p10 / p50 / p99); esmBatching" },
+  ];
+  const launchSteps = (wait: Step): Step[] => [
+    wait,
+    coldStep("launch", launchCold),
+    { step: "launch core (merge, decide)", low: ms(t.launchMs.p50), typical: ms(t.launchMs.p50), high: ms(t.launchMs.p95), basis: "measured", source: "replay: wall-clock per call, p50 / p95, mocked AWS" },
+    { step: "ECS ListTasks + RunTask API calls", low: 0.05, typical: 0.15, high: 0.5, basis: "assumption", source: "no published figure found" },
+    { step: "Fargate: RunTask → containers running", low: 30, typical: 60, high: 90, basis: "documented", source: "fargate" },
+  ];
+  const prepare = (freshness: boolean): Step => freshness
+    ? { step: "prepare (state download, profiles) + `dbt source freshness`", low: 10, typical: 30, high: 90, basis: "assumption", source: "depends on the dbt project and the number of sources" }
+    : { step: "prepare (state download, profiles) + no-op freshness (`dbt --version`)", low: 3, typical: 6, high: 15, basis: "assumption", source: "S3 download of the previous manifest; Python start-up" };
+
+  const idleWait: Step = { step: "burst window (nothing running; the first trigger of a burst waits the whole window)", low: 1, typical: burst, high: burst, basis: "config", source: `triggers.burstWindowSeconds = ${burst}; launch waits ceil(window − age), ≥ 1 s` };
+  const busyWait = (label: string, s: Summary | undefined): Step => ({
+    step: `burst window + waiting for the running dbt task (${label}, replayed day)`,
+    low: s ? s.p50 : burst, typical: s ? s.p50 : burst, high: s ? s.p95 : burst, basis: "replayed",
+    source: s ? `replay: receipt → RunTask, p50 (low and typical) / p95 (high), n ${s.n}` : "no such triggers in the replay",
+  });
+  const webhookWait = replay.design.waitSeconds.webhook.n ? replay.design.waitSeconds.webhook : undefined;
+
+  const webhookHead: Step[] = [
+    { step: "vendor sends the webhook after the sync ends", low: 1, typical: 5, high: 30, basis: "assumption", source: "Fivetran and Airbyte do not document it" },
+    { step: "API Gateway HTTP API → Lambda", low: 0.01, typical: 0.03, high: 0.1, basis: "assumption", source: "no absolute figure found; AWS only states HTTP APIs have lower latency than REST APIs" },
+  ];
+  const snowflakeHead: Step[] = [
+    { step: "triggered task fires after the load commits", low: 0, typical: 15, high: 30, basis: "documented", source: "snowflakeTrigger (uniform within the 30 s minimum interval)" },
+    { step: "task body: resume loading warehouse, INSERT from the stream, send the notification", low: 2, typical: 5, high: 15, basis: "assumption", source: "warehouse resume and two statements" },
+    { step: "Snowflake notification → SNS", low: 1, typical: 2, high: 10, basis: "assumption", source: "not documented by Snowflake" },
+    { step: "SNS → dispatch (asynchronous invoke)", low: 0.062, typical: 0.073, high: 0.225, basis: "documented", source: "snsLambda (p10 / p50 / p99)" },
+  ];
+  const hourlyHead: Step[] = [
+    { step: "wait for the next hourly schedule", low: 0, typical: 1800, high: 3600, basis: "config", source: `triggers.hourlySchedule = ${replay.settings.hourlySchedule}: a load ends at a uniformly random time in the hour` },
+    { step: "EventBridge Scheduler → dispatch", low: 0, typical: 1, high: 5, basis: "assumption", source: "scheduler (flexible window OFF)" },
+  ];
+
+  const path = (name: string, condition: string, quoted: string, steps: Step[]): PathModel => ({
+    name, condition, quoted, steps,
+    total: {
+      low: steps.reduce((s, x) => s + x.low, 0),
+      typical: steps.reduce((s, x) => s + x.typical, 0),
+      high: steps.reduce((s, x) => s + x.high, 0),
+    },
+  });
+  const event = "5–10 min (event-driven workflow service)";
+  const cron = "30–60 min (hourly cron)";
+  return [
+    path("webhook (Fivetran / Airbyte)", "idle target", event, [...webhookHead, ...dispatchSteps, ...launchSteps(idleWait), prepare(false)]),
+    path("webhook (Fivetran / Airbyte)", "replayed day", event, [...webhookHead, ...dispatchSteps, ...launchSteps(busyWait("webhook triggers", webhookWait)), prepare(false)]),
+    path("Snowflake triggered task", "idle target", event, [...snowflakeHead, ...dispatchSteps, ...launchSteps(idleWait), prepare(false)]),
+    path("Snowflake triggered task", "replayed day", event, [...snowflakeHead, ...dispatchSteps, ...launchSteps(busyWait("Snowflake triggers", replay.design.waitSeconds.byKind.snowflake)), prepare(false)]),
+    path("hourly schedule", "idle target", cron, [...hourlyHead, ...dispatchSteps, ...launchSteps(idleWait), prepare(true)]),
+    path("hourly schedule", "replayed day", cron, [...hourlyHead, ...dispatchSteps, ...launchSteps(busyWait("schedule triggers", replay.design.waitSeconds.byKind.schedule)), prepare(true)]),
+  ];
+}
+
+/** Seconds as a short human figure. */
+export function human(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  return `${(seconds / 60).toFixed(1)} min`;
+}
+
+/** The latency section of RESULTS.md. */
+export function renderLatency(paths: readonly PathModel[]): string {
+  const summary = [
+    "| path | condition | low | typical | high | usually quoted |",
+    "|---|---|---|---|---|---|",
+    ...paths.map((p) => `| ${p.name} | ${p.condition} | ${human(p.total.low)} | **${human(p.total.typical)}** | ${human(p.total.high)} | ${p.quoted} |`),
+  ];
+  const details = paths.filter((p) => p.condition === "idle target" || p.name.startsWith("webhook")).map((p) => [
+    `**${p.name}, ${p.condition}** (seconds):`,
+    "",
+    "| step | low | typical | high | basis | source |",
+    "|---|---|---|---|---|---|",
+    ...p.steps.map((s) => `| ${s.step} | ${fmt(s.low)} | ${fmt(s.typical)} | ${fmt(s.high)} | ${s.basis} | ${s.source} |`),
+    `| **total** | ${fmt(p.total.low)} | ${fmt(p.total.typical)} | ${fmt(p.total.high)} | | |`,
+  ].join("\n"));
+  return [
+    "Time from a sync or load finishing to dbt starting (the dbt container's command), per path. \"Idle target\": no dbt task running, so only the burst window delays the launch. \"Replayed day\": the launch delay is the replay's receipt → RunTask distribution for that kind of trigger (p50 for low and typical, p95 for high).",
+    "",
+    ...summary,
+    "",
+    ...details.flatMap((d) => [d, ""]),
+    "Sources of the documented figures:",
+    "",
+    ...Object.entries(SOURCES).map(([id, text]) => `- \`${id}\`: ${text}`),
+  ].join("\n");
+}
+
+function fmt(x: number): string {
+  if (x === 0) return "0";
+  if (x < 0.01) return `${(x * 1000).toFixed(2)} ms`;
+  if (x < 0.1) return x.toFixed(3);
+  if (x < 10) return x.toFixed(2);
+  return x.toFixed(0);
+}
