@@ -10,7 +10,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { sha256Hex } from "../lib/crypto";
 import { DownstreamError, truncate } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
-import { RunRequest, RunRequestInput, TRIGGER_KINDS, parseRunRequest } from "../lib/run-contract";
+import { RunRequest, RunRequestInput, TRIGGER_KINDS, fastLaneRequest, parseRunRequest } from "../lib/run-contract";
 import type { SecretSource } from "../lib/secrets";
 import type { Source, SourceIndex } from "../lib/sources";
 import type { DispatchSettings } from "./settings";
@@ -71,6 +71,17 @@ export function sourceRun(target: string, source: Source, trigger: Trigger): Run
     triggers: [trigger],
     sources: [source.name],
   };
+}
+
+/**
+ * Queues a source's run and, when the source lists fast-lane tags, a small fast-lane run of
+ * those tags first in line (its own dedupe id). Returns the SQS message id of the normal run.
+ */
+export async function enqueueSourceRuns(deps: DispatchDeps, delivery: string, source: Source, trigger: Trigger): Promise<string> {
+  const normal = sourceRun(deps.sources.target, source, trigger);
+  const fast = fastLaneRequest(normal, source.fastLaneTags);
+  if (fast) await enqueue(deps, `${delivery}:fast`, fast);
+  return enqueue(deps, delivery, normal);
 }
 
 /**

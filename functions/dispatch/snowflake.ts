@@ -7,7 +7,7 @@
 import { causeMessage, errorMessage, truncate } from "../lib/errors";
 import { SnowflakeLoadNotification, SnowflakeTaskFailed, parseSnowflakeNotification, rawTableName } from "../lib/snowflake-notification";
 import { SnsRetryError } from "./errors";
-import { DispatchDeps, Outcome, enqueue, once, publishAlert, sourceRun } from "./runs";
+import { DispatchDeps, Outcome, enqueueSourceRuns, once, publishAlert } from "./runs";
 import type { SnsEvent } from "./schema";
 
 /** What an SNS event amounted to (Lambda ignores the return value of an asynchronous invocation). */
@@ -66,7 +66,7 @@ async function load(n: SnowflakeLoadNotification, deps: DispatchDeps, drop: (rea
   const delivery = `snowflake:${n.task_run_id}:${table}`;
   return once(deps, delivery, async () => {
     const trigger = { kind: "snowflake" as const, id: `${n.task_run_id}:${table}`, source: source.name, receivedAt: deps.now().toISOString() };
-    const messageId = await enqueue(deps, delivery, sourceRun(deps.sources.target, source, trigger));
+    const messageId = await enqueueSourceRuns(deps, delivery, source, trigger);
     return { status: "queued", delivery, source: source.name, messageId, message: `queued a dbt run of source ${source.name} for the load of ${table} (${n.rows} rows)` };
   });
 }

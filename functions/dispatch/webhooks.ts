@@ -13,7 +13,7 @@ import {
   BadRequestError, ConflictError, HttpError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnauthorizedError,
   UnmappedConnectorError, UnsupportedMediaTypeError,
 } from "./errors";
-import { DeliveryInProgressError, DispatchDeps, Outcome, enqueue, once, publishAlert, sourceRun } from "./runs";
+import { DeliveryInProgressError, DispatchDeps, Outcome, enqueueSourceRuns, once, publishAlert } from "./runs";
 import {
   AirbyteWebhookSchema, FivetranEnvelopeSchema, FivetranSyncEndSchema, HttpApiEvent, HttpResponse, ROUTES, describeIssues,
 } from "./schema";
@@ -144,7 +144,7 @@ async function queueRun(deps: DispatchDeps, delivery: string, source: Source, ki
   return once(deps, delivery, async () => {
     const trigger = { kind, id, source: source.name, receivedAt: deps.now().toISOString() };
     try {
-      const messageId = await enqueue(deps, delivery, sourceRun(deps.sources.target, source, trigger));
+      const messageId = await enqueueSourceRuns(deps, delivery, source, trigger);
       return { status: "queued", delivery, message, source: source.name, messageId };
     } catch (error) {
       if (error instanceof RunContractError) throw new Error(`source ${source.name} builds an invalid run request: ${error.message}`, { cause: error });

@@ -111,11 +111,12 @@ async function launchGroup(group: string, records: readonly SqsRecord[], deps: L
     return waiting(valid);
   }
 
-  const key = mergeKey(valid[0].request);
+  // A fast-lane run (a source's dashboard tags) goes before the normal runs waiting with it.
+  const key = mergeKey((valid.find((q) => q.request.lane === "fast") ?? valid[0]).request);
   const batch = valid.filter((q) => mergeKey(q.request) === key);
   const later = valid.filter((q) => mergeKey(q.request) !== key);
   const outcome = await start(group, batch, deps);
-  if (later.length) await defer(deps, queueUrl, later, settings.recheckSeconds, "a different kind of run (target, command, full refresh, selector or vars) goes next");
+  if (later.length) await defer(deps, queueUrl, later, settings.recheckSeconds, "a different kind of run (target, command, full refresh, selector, vars or lane) goes next");
   if (outcome === "retry-later") {
     await defer(deps, queueUrl, batch, settings.recheckSeconds, "launch ran out of time between RunTask attempts");
     return waiting([...batch, ...later]);

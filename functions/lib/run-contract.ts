@@ -84,6 +84,11 @@ export const RunRequestSchema = z.object({
   fullRefresh: z.boolean().default(false),
   target: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" }),
   defer: z.boolean().default(false),
+  /**
+   * `fast`: a small run of a source's fast-lane tags (e.g. dashboards), launched before the
+   * normal runs waiting for the same target and never merged with them.
+   */
+  lane: z.enum(["normal", "fast"]).default("normal"),
   /** Every trigger this run serves (one, or several merged from a burst). */
   triggers: z.array(z.object({
     kind: z.enum(TRIGGER_KINDS),
@@ -192,9 +197,21 @@ export function taskOverrides(req: RunRequest, runId: string): TaskOverrides {
   return overrides;
 }
 
+/**
+ * The fast-lane run of a source request: the same selection intersected with each fast-lane tag
+ * (`source:stripe+,tag:dashboard`), never a full refresh. Undefined when there are no tags.
+ */
+export function fastLaneRequest(req: RunRequestInput, tags: readonly string[]): RunRequestInput | undefined {
+  if (!tags.length) return undefined;
+  // An empty selection means everything: then the tag alone is the selection.
+  const within = (tokens: readonly string[] | undefined) =>
+    tokens?.length ? tokens.flatMap((t) => tags.map((tag) => `${t},tag:${tag}`)) : tags.map((tag) => `tag:${tag}`);
+  return { ...req, select: within(req.select), fullRefresh: false, lane: "fast" };
+}
+
 /** Requests with the same key may be merged into one run. */
 export function mergeKey(req: RunRequest): string {
-  return JSON.stringify([req.target, req.command, req.fullRefresh, req.defer, req.selector ?? null, sortKeys(req.vars)]);
+  return JSON.stringify([req.target, req.command, req.fullRefresh, req.defer, req.selector ?? null, sortKeys(req.vars), req.lane]);
 }
 
 function sortKeys(value: unknown): unknown {
@@ -214,7 +231,7 @@ export function mergeRequests(reqs: readonly RunRequest[]): RunRequest {
   if (reqs.length === 0) throw new RunContractError("nothing to merge");
   const key = mergeKey(reqs[0]);
   const odd = reqs.find((r) => mergeKey(r) !== key);
-  if (odd) throw new RunContractError(`cannot merge runs with different target, command, fullRefresh, defer, selector or vars: ${mergeKey(odd)} vs ${key}`);
+  if (odd) throw new RunContractError(`cannot merge runs with different target, command, fullRefresh, defer, selector, vars or lane: ${mergeKey(odd)} vs ${key}`);
   const selectsAll = reqs.some((r) => r.select.length === 0);
   const exclude = reqs.map((r) => new Set(r.exclude)).reduce((a, b) => new Set([...a].filter((x) => b.has(x))));
   const triggers = [...new Map(reqs.flatMap((r) => r.triggers).map((t) => [`${t.kind}:${t.id}`, t])).values()]

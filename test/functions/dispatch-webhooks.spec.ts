@@ -13,7 +13,7 @@ describe("dispatch: webhooks", () => {
 
   describe("Fivetran", () => {
     const stripeRun = JSON.stringify({
-      command: "build", select: ["source:stripe+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false,
+      command: "build", select: ["source:stripe+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
       triggers: [{ kind: "fivetran", id: SYNC_ID, source: "stripe", receivedAt: NOW }], sources: ["stripe"],
     });
     const queued = {
@@ -31,6 +31,33 @@ describe("dispatch: webhooks", () => {
       expect(h.sent()).to.deep.equal([{ QueueUrl: QUEUE_URL, MessageBody: stripeRun, MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}`) }]);
       expect(h.published()).to.deep.equal([]);
       expect(h.metrics.list()).to.deep.equal(["RunsQueued=1"]);
+    });
+
+    it("queues a source's fast-lane run of its tags first, then its normal run", async () => {
+      // Prepare
+      const body = fixtureText("webhooks/fivetran-sync-end-successful.json").replace('"assimilate_seem"', '"ledger_fast"');
+      const trigger = { kind: "fivetran", id: SYNC_ID, source: "finance", receivedAt: NOW };
+      // Act
+      const result = await dispatch(fivetranRequest(body), h.deps());
+      // Assess
+      expect(result).to.deep.include({ statusCode: 202 });
+      expect(h.sent()).to.deep.equal([
+        {
+          QueueUrl: QUEUE_URL, MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}:fast`),
+          MessageBody: JSON.stringify({
+            command: "build", select: ["source:finance+,tag:dashboard", "source:finance+,tag:board_pack"], exclude: ["tag:heavy"], vars: {},
+            fullRefresh: false, target: "dev", defer: false, lane: "fast", triggers: [trigger], sources: ["finance"],
+          }),
+        },
+        {
+          QueueUrl: QUEUE_URL, MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}`),
+          MessageBody: JSON.stringify({
+            command: "build", select: ["source:finance+"], exclude: ["tag:heavy"], vars: {},
+            fullRefresh: false, target: "dev", defer: false, lane: "normal", triggers: [trigger], sources: ["finance"],
+          }),
+        },
+      ]);
+      expect(h.metrics.list()).to.deep.equal(["RunsQueued=1", "RunsQueued=1"]);
     });
 
     it("verifies the signature over the decoded bytes of a base64 body, in either hex case", async () => {
@@ -143,7 +170,7 @@ describe("dispatch: webhooks", () => {
 
   describe("Airbyte", () => {
     const hubspotRun = JSON.stringify({
-      command: "build", select: ["source:hubspot+", "tag:crm"], exclude: ["tag:heavy"], vars: {}, fullRefresh: false, target: "dev", defer: false,
+      command: "build", select: ["source:hubspot+", "tag:crm"], exclude: ["tag:heavy"], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
       triggers: [{ kind: "airbyte", id: "9988", source: "hubspot", receivedAt: NOW }], sources: ["hubspot"],
     });
     const queued = {

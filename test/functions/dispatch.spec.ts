@@ -67,7 +67,7 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       expect(h.sent()).to.deep.equal([{
         QueueUrl: QUEUE_URL,
         MessageBody: JSON.stringify({
-          command: "build", select: ["source_status:fresher+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false,
+          command: "build", select: ["source_status:fresher+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
           triggers: [trigger("hourly:2026-11-22T10:00:00Z")], sources: [],
         }),
         MessageGroupId: "dev",
@@ -86,7 +86,7 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       expect(h.sent()).to.deep.equal([{
         QueueUrl: QUEUE_URL,
         MessageBody: JSON.stringify({
-          command: "build", select: [], exclude: [], vars: {}, fullRefresh: true, target: "dev", defer: false,
+          command: "build", select: [], exclude: [], vars: {}, fullRefresh: true, target: "dev", defer: false, lane: "normal",
           triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")], sources: [],
         }),
         MessageGroupId: "dev",
@@ -126,7 +126,7 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       expect(h.sent()).to.deep.equal([{
         QueueUrl: QUEUE_URL,
         MessageBody: JSON.stringify({
-          command: "build", select: ["source:stripe+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false,
+          command: "build", select: ["source:stripe+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
           triggers: [{ kind: "snowflake", id: "1732269510123:ORDERS", source: "stripe", receivedAt: NOW }], sources: ["stripe"],
         }),
         MessageGroupId: "dev",

@@ -198,6 +198,19 @@ describe("launch", () => {
     expect(visibility()).to.deep.equal([{ QueueUrl: QUEUE_URL, Entries: [{ Id: "0", ReceiptHandle: "rh-m2", VisibilityTimeout: 60 }] }]);
   });
 
+  it("runs a source's fast-lane request first, even behind normal ones, and keeps the normal ones for later", async () => {
+    // Prepare: a normal build, then the fast lane of the same load, then another normal build
+    const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
+    const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
+    // Act
+    const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
+    // Assess
+    const runId = `20261122t095550-${sha256("m2").slice(0, 8)}`;
+    expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], ["m2"], runId)]);
+    expect(runTasks()[0].overrides?.containerOverrides?.[1].command).to.include("source:stripe+,tag:dashboard");
+    expect(result).to.deep.equal(failures("m1", "m3"));
+  });
+
   it("retries RunTask throttling with backoff and succeeds", async () => {
     // Prepare
     const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });

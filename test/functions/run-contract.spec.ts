@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-  ECS_OVERRIDES_LIMIT, RunContractError, RunRequestInput, dbtArgv, freshnessArgv, isSelectorToken, mergeKey, mergeRequests,
+  ECS_OVERRIDES_LIMIT, fastLaneRequest, RunContractError, RunRequestInput, dbtArgv, freshnessArgv, isSelectorToken, mergeKey, mergeRequests,
   parseRunRequest, taskOverrides,
 } from "../../functions/lib/run-contract";
 
@@ -104,8 +104,25 @@ describe("run contract", () => {
       expect(mergeKey(a)).not.to.equal(mergeKey(req({ fullRefresh: true })));
       expect(() => mergeRequests([a, req({ fullRefresh: true })])).to.throw(RunContractError, /cannot merge runs/);
     });
+    it("never merges a fast-lane run with a normal one", () => {
+      expect(() => mergeRequests([a, req({ lane: "fast" })])).to.throw(RunContractError, /cannot merge runs/);
+    });
     it("treats vars in any key order as equal", () => {
       expect(mergeKey(req({ vars: { a: 1, b: 2 } }))).to.equal(mergeKey(req({ vars: { b: 2, a: 1 } })));
     });
+  });
+
+  describe("fast lane", () => {
+    const base = { target: "prod", triggers: [trigger], select: ["source:stripe+", "tag:finance"], exclude: ["tag:heavy"], fullRefresh: true };
+    it("intersects each selection with each fast-lane tag, never a full refresh", () => {
+      expect(fastLaneRequest(base, ["dashboard", "kpi"])).to.deep.equal({
+        ...base, select: ["source:stripe+,tag:dashboard", "source:stripe+,tag:kpi", "tag:finance,tag:dashboard", "tag:finance,tag:kpi"], fullRefresh: false, lane: "fast",
+      });
+      expect(parseRunRequest(fastLaneRequest(base, ["dashboard"])).lane).to.equal("fast");
+    });
+    it("selects every node with the tag when the source selects everything", () => {
+      expect(fastLaneRequest({ ...base, select: [] }, ["dashboard"])?.select).to.deep.equal(["tag:dashboard"]);
+    });
+    it("is nothing without tags", () => expect(fastLaneRequest(base, [])).to.equal(undefined));
   });
 });
