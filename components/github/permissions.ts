@@ -57,8 +57,7 @@ export function viewOnlyAccessArn(partition: string): string {
 
 /**
  * Actions `pulumi up` of this package may need that the deploy role is NOT granted, with why.
- * They authorize only on `Resource: "*"`, which the policy pack (policy/iam-rules.ts) forbids
- * outside its allowlist. The bootstrap deploy (an administrator, see the README) creates these
+ * They authorize only on `Resource: "*"` and would let CI create what no prefix can scope. The bootstrap deploy (an administrator, see the README) creates these
  * resources; a change that replaces one needs an administrator's deploy too.
  */
 export const NOT_GRANTED_TO_DEPLOY: Readonly<Record<string, string>> = {
@@ -132,8 +131,9 @@ function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
     },
     {
       sid: "Ecs", resources: [arn("ecs", `cluster/${p}*`), arn("ecs", `task-definition/${p}*`)],
-      read: ["ecs:DescribeClusters", "ecs:DescribeTaskDefinition", "ecs:ListTagsForResource"],
-      write: ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:DeregisterTaskDefinition", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster", "ecs:UpdateClusterSettings"],
+      // Describe/DeregisterTaskDefinition have no resource type (see deployPolicies); ViewOnlyAccess describes.
+      read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
+      write: ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster", "ecs:UpdateClusterSettings"],
     },
     {
       // Log group names put a path before the prefix (/aws/lambda/, /ecs/).
@@ -158,10 +158,10 @@ function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
       write: ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"],
     },
     {
-      // Subscription ARNs are `<topic arn>:<uuid>`, so the topic pattern covers them.
+      // The subscription actions have no resource type: see deployPolicies.
       sid: "Sns", resources: [arn("sns", `${p}*`)],
-      read: ["sns:GetDataProtectionPolicy", "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"],
-      write: ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetSubscriptionAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe", "sns:UntagResource"],
+      read: ["sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"],
+      write: ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:UntagResource"],
     },
     {
       // Rules on the default bus are `rule/<name>`; on the pipeline's bus `rule/<bus>/<name>`.
@@ -239,7 +239,7 @@ function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
   return services;
 }
 
-/** Preview: configuration reads of this environment's resources (enough for `pulumi preview --refresh`). */
+/** Preview: configuration reads of this environment's resources, for `pulumi preview` (not `--refresh`: reading secret values back is a deploy right). */
 export function previewStatements(s: AwsScope, o: PulumiRoleOptions): PolicyStatement[] {
   return serviceAccess(s, o)
     .filter((a) => a.read.length > 0)
@@ -256,7 +256,11 @@ export interface DeployPolicies {
 
 const PLATFORM_SIDS = new Set(["Logs", "CloudWatch", "SecretsManager", "KmsKeys", "KmsAliases", "Iam", "GitHubOidcProvider", "Ec2Network"]);
 
-/** Deploy: the preview reads, the writes, and passing the package's roles to its services; never `Resource: "*"`. */
+/**
+ * Deploy: the preview reads, the writes, and passing the package's roles to its services.
+ * `Resource: "*"` appears only for actions AWS authorizes on no resource type, each listed with its
+ * reason in the policy pack's allowlist (policy/iam-rules.ts).
+ */
 export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicies {
   const p = namePrefix(s.environment);
   const ownFunctions = { ArnLike: { "lambda:FunctionArn": `arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}*` } };
@@ -266,12 +270,24 @@ export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicie
   return {
     services: [
       ...manage(false),
-      // Mappings are named by UUID: the function they feed scopes them.
-      statement("ChangeEventSourceMappings", ["lambda:CreateEventSourceMapping", "lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"],
+      // Mappings are named by UUID: the function they feed scopes them. Create has no resource type.
+      statement("CreateEventSourceMappings", ["lambda:CreateEventSourceMapping"], ["*"], ownFunctions),
+      statement("ChangeEventSourceMappings", ["lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"],
         [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`], ownFunctions),
+      statement("TagEventSourceMappings", ["lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"],
+        [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`]),
+      // Actions AWS authorizes on "*" only (policy/iam-rules.ts lists each with its reason).
+      statement("DeregisterTaskDefinitions", ["ecs:DeregisterTaskDefinition"], ["*"]),
+      statement("SnsSubscriptions", ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], ["*"]),
     ],
     platform: [
       ...manage(true),
+      // HTTP API access logs: the log delivery and resource-policy actions have no resource type.
+      statement("ApiAccessLogDelivery", [
+        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies", "logs:GetLogDelivery",
+        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+      ], ["*"]),
+      statement("ReadKmsAliases", ["kms:ListAliases"], ["*"]),
       statement("PassOwnRoles", ["iam:PassRole"], [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`], {
         StringEquals: { "iam:PassedToService": [...PASSED_TO_SERVICES] },
       }),

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
+import { WILDCARD_RESOURCE_ALLOWED } from "../../policy/iam-rules";
 import { all, evaluateStack, json, one } from "../helpers/stack";
 
 const T = {
@@ -135,13 +136,18 @@ describe("GithubDelivery", () => {
         );
       });
 
-      it("scopes the Pulumi roles to the environment: no Resource \"*\", the OIDC provider only where owned", () => {
+      it("scopes the Pulumi roles to the environment: \"*\" only for actions AWS authorizes on no resource, the OIDC provider only where owned", () => {
         const docs = [
           one(ev(), T.rolePolicy, "github-preview-policy").inputs.policy,
           ...all(ev(), T.policy, /^github-deploy-/).map((p) => p.inputs.policy),
         ].map(json);
-        const statements = docs.flatMap((d) => d.Statement as { Sid: string; Resource: string | string[] }[]);
-        for (const s of statements) expect([s.Resource].flat(), s.Sid).not.to.include("*");
+        const statements = docs.flatMap((d) => d.Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[]);
+        for (const s of statements.filter((x) => [x.Resource].flat().includes("*"))) {
+          for (const a of [s.Action].flat()) expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
+        }
+        expect(statements.filter((x) => [x.Resource].flat().includes("*")).map((x) => x.Sid)).to.deep.equal([
+          "CreateEventSourceMappings", "DeregisterTaskDefinitions", "SnsSubscriptions", "ApiAccessLogDelivery", "ReadKmsAliases",
+        ]);
         expect(statements.some((s) => s.Sid === "ManageGitHubOidcProvider")).to.equal(stack === "dev");
         const iam = statements.find((s) => s.Sid === "ManageIam")!;
         expect(iam.Resource).to.deep.equal([`arn:aws:iam::${MOCK_ACCOUNT}:role/dbt-pipeline-${stack}-*`, `arn:aws:iam::${MOCK_ACCOUNT}:policy/dbt-pipeline-${stack}-*`]);
