@@ -5,7 +5,8 @@
  * `origin` attribute and skipped before this.
  */
 import { Alert } from "./messages";
-import { AlarmMessageSchema, DispatchAlertSchema, SnowflakeTaskErrorSchema, SnsRecord } from "./schema";
+import { SnowflakeTaskFailedSchema } from "../lib/snowflake-notification";
+import { AlarmMessageSchema, DispatchAlertSchema, SnsRecord } from "./schema";
 
 /** Message attribute notify puts on what it publishes, so it never handles its own pages again. */
 export const ORIGIN_ATTRIBUTE = "origin";
@@ -28,7 +29,8 @@ function parseJson(text: string): unknown {
 /** What an alert-topic message is. */
 export function classifyAlert(record: SnsRecord): Alert {
   const body = parseJson(record.Sns.Message);
-  const snowflake = SnowflakeTaskErrorSchema.safeParse(body);
+  // One schema for Snowflake's error payload, shared with dispatch.
+  const snowflake = SnowflakeTaskFailedSchema.safeParse(body);
   if (snowflake.success) {
     const first = snowflake.data.messages[0];
     return {

@@ -75,22 +75,6 @@ export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).min(1
 /** A parsed SNS record. */
 export type SnsRecord = z.infer<typeof SnsRecordSchema>;
 
-/** Snowflake's task error notification (https://docs.snowflake.com/en/user-guide/tasks-errors-payload). */
-export const SnowflakeTaskErrorSchema = z.object({
-  messageType: z.literal("USER_TASK_FAILED"),
-  timestamp: z.string().optional(),
-  accountName: z.string().optional(),
-  taskName: z.string(),
-  rootTaskName: z.string().optional(),
-  messages: z.array(z.object({
-    runId: z.string().optional(),
-    scheduledTime: z.string().optional(),
-    queryId: z.string().optional(),
-    errorCode: z.string().optional(),
-    errorMessage: z.string().optional(),
-  }).loose()).default([]),
-}).loose();
-
 /** A CloudWatch alarm's state change as published to SNS. */
 export const AlarmMessageSchema = z.object({
   AlarmName: z.string(),
