@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { expectedDbtCiPolicy } from "../helpers/github";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
 import { WILDCARD_RESOURCE_ALLOWED } from "../../policy/iam-rules";
 import { all, evaluateStack, json, one } from "../helpers/stack";
@@ -101,23 +102,7 @@ describe("GithubDelivery", () => {
       it("lets dbt CI push to the runner's repository and use the bucket's <env>/ prefix, nothing else", () => {
         const policy = one(ev(), T.rolePolicy, "github-dbt-ci-policy");
         expect(policy.inputs.role).to.equal(`dbt-pipeline-${stack}-github-dbt-ci`);
-        expect(json(policy.inputs.policy)).to.deep.equal({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "PushImage",
-              Effect: "Allow",
-              Action: [
-                "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
-              ],
-              Resource: ecrArn,
-            },
-            { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-            { Sid: "ListArtifacts", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [`${stack}/*`] } } },
-            { Sid: "ReadWriteArtifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${bucketArn}/${stack}/*` },
-          ],
-        });
+        expect(json(policy.inputs.policy)).to.deep.equal(expectedDbtCiPolicy(ecrArn, bucketArn, stack));
       });
 
       it("gives the dbt-CI role no managed policy, and the Pulumi roles ViewOnlyAccess plus their own policies", () => {
