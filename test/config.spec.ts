@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { closestKey, parseConfig } from "../config";
+import { buildConfig, closestKey, parseConfig } from "../config";
 import { KEYS } from "../config-keys";
 import { SECRET_PLACEHOLDER, readStackConfig } from "../offline/stack-config";
 import { ROOT, evaluateStack } from "./helpers/stack";
@@ -56,11 +56,13 @@ describe("config", () => {
       for (const k of secretKeys) expect(config[k]).to.equal(SECRET_PLACEHOLDER);
     });
 
-    it("sources get their default selection and staleness", async () => {
-      const { values } = parseConfig(base("dev"), "dev");
-      expect(values!.sources).to.have.keys("stripe", "hubspot", "web_events");
-      const ev = await evaluateStack("dev");
-      expect(ev.outputs.environment).to.equal("dev");
+    it("sources get their default selection and staleness", () => {
+      const config = buildConfig(parseConfig(base("dev"), "dev").values!, "dbt-pipeline", "dev");
+      expect(config.sources.map((s) => [s.name, s.select, s.staleAfterMinutes])).to.deep.equal([
+        ["hubspot", ["source:hubspot+"], 180],
+        ["stripe", ["source:stripe+"], 120],
+        ["web_events", ["source:web_events+"], 60],
+      ]);
     });
   });
 

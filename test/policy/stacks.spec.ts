@@ -43,9 +43,12 @@ for (const stack of ["dev", "prod"] as const) {
       expect(leaks).to.deep.equal([]);
     });
 
-    it("secret config values reach resources only as Pulumi secrets", () => {
-      const secretInputs = ev.resources.flatMap((r) => r.secretPaths.map((p) => `${r.type}.${p}`));
-      expect(secretInputs).to.include("aws:secretsmanager/secretVersion:SecretVersion.secretString");
+    it("every secret config value reaches a resource, and only as a Pulumi secret", () => {
+      const valueAt = (v: unknown, path: string) => path.split(".").reduce<unknown>((x, k) => (x && typeof x === "object" ? (x as Record<string, unknown>)[k] : undefined), v);
+      const secretStrings = ev.resources.flatMap((r) => r.secretPaths.map((p) => JSON.stringify(valueAt(r.inputs, p)) ?? ""));
+      for (const [key, value] of Object.entries(SECRETS)) {
+        expect(secretStrings.some((s) => s.includes(JSON.stringify(value).slice(1, -1))), key).to.equal(true);
+      }
     });
   });
 }
