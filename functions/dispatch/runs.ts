@@ -98,6 +98,10 @@ export async function once(deps: DispatchDeps, delivery: string, work: () => Pro
     lambdaContext: deps.lambdaContext,
     responseHook: (response) => ({ ...(response as Record<string, never>), duplicate: true }),
   });
+  // Every delivery is one idempotent operation with this one configuration, so the handler's single
+  // persistence layer is right: Powertools configures a layer once, from the first operation that
+  // uses it (`BasePersistenceLayer.configure`, @aws-lambda-powertools/idempotency 2.35.0). An
+  // operation with another key path or expiry needs a layer of its own.
   const idempotentWork = makeIdempotent(
     async (_job: { delivery: string }): Promise<Outcome> => ({ ...(await work()), duplicate: false }),
     { persistenceStore: deps.persistenceStore, config, keyPrefix: `dbt-pipeline.dispatch.${deps.sources.target}` },

@@ -48,8 +48,14 @@ export interface NotifyDeps {
   readonly events: EventBridgeClient;
   readonly slack: SlackSender;
   readonly state: RunStateStore;
-  /** Powertools idempotency store (the notify table). */
-  readonly persistence: BasePersistenceLayer;
+  /**
+   * A new Powertools persistence layer on the notify table, called once per idempotent operation.
+   * A layer takes its settings (key path, expiry) from the first operation that uses it and
+   * ignores every later one (`BasePersistenceLayer.configure` in @aws-lambda-powertools/idempotency
+   * 2.35.0 returns early once `configured`), so two operations sharing one layer would key the
+   * second kind of event with the first kind's path for the rest of a warm container's life.
+   */
+  readonly persistence: () => BasePersistenceLayer;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -225,8 +231,9 @@ export function createNotifier(deps: NotifyDeps): Notifier {
   const config = (path: string) => new IdempotencyConfig({ eventKeyJmesPath: path, expiresAfterSeconds: DEDUPE_SECONDS, throwOnNoIdempotencyKey: true });
   const taskConfig = config("detail.taskArn");
   const alertConfig = config("Sns.MessageId");
-  const runOnce = makeIdempotent(processRun, { persistenceStore: deps.persistence, config: taskConfig, keyPrefix: "notify-task" });
-  const alertOnce = makeIdempotent(processAlert, { persistenceStore: deps.persistence, config: alertConfig, keyPrefix: "notify-sns" });
+  // One persistence layer per operation: see NotifyDeps.persistence.
+  const runOnce = makeIdempotent(processRun, { persistenceStore: deps.persistence(), config: taskConfig, keyPrefix: "notify-task" });
+  const alertOnce = makeIdempotent(processAlert, { persistenceStore: deps.persistence(), config: alertConfig, keyPrefix: "notify-sns" });
 
   return {
     async handle(event, context) {

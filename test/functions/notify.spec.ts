@@ -110,7 +110,7 @@ describe("notify", () => {
         posted.push({ url, message });
       }),
       state: dynamoStateStore(DynamoDBDocumentClient.from(dynamo), table),
-      persistence: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
+      persistence: () => new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       metrics,
       logger: new Logger({ logLevel: "SILENT" }),
     });
