@@ -16,7 +16,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SecretSource } from "../lib/secrets";
 import { RUN_COMPLETED, RUN_EVENT_SOURCE, RunCompletedDetail, RunCompletedDetailSchema } from "../lib/run-event";
-import { SlackMessage, SlackPoster } from "../lib/slack";
+import { SlackError, SlackMessage, SlackPoster, URL_REFUSED_STATUSES } from "../lib/slack";
 import { NOTIFY_ORIGIN, ORIGIN_ATTRIBUTE, classifyAlert, isOwnMessage } from "./alerts";
 import { RunReport, alertSlackMessage, runSlackMessage, runSnsText } from "./messages";
 import {
@@ -111,11 +111,23 @@ export interface Notifier {
   handle(event: unknown, context?: Context): Promise<NotifyResult>;
 }
 
-/** A {@link SlackSender} that reads the webhook URL from Secrets Manager at first use (cached by `secrets`). */
+/**
+ * A {@link SlackSender} that reads the webhook URL from Secrets Manager (cached by `secrets` for a
+ * bounded time). When Slack refuses the URL itself, the secret is read once more past the cache
+ * and the message is posted to the new URL if the secret was rotated.
+ */
 export function secretSlackSender(secrets: SecretSource, secretArn: string | undefined, post: SlackPoster): SlackSender {
   return async (message) => {
     if (!secretArn) return false;
-    await post((await secrets.get(secretArn)).trim(), message);
+    const url = (await secrets.get(secretArn)).trim();
+    try {
+      await post(url, message);
+    } catch (err) {
+      if (!(err instanceof SlackError && err.status !== undefined && URL_REFUSED_STATUSES.includes(err.status))) throw err;
+      const fresh = (await secrets.get(secretArn, { fresh: true })).trim();
+      if (fresh === url) throw err;
+      await post(fresh, message);
+    }
     return true;
   };
 }
