@@ -488,7 +488,7 @@ describe("notify", () => {
       expect(publishes()).to.have.length(1);
     });
 
-    it("reads the Slack secret once per container", async () => {
+    it("reads the Slack secret once within its cache age", async () => {
       // Prepare
       const notify = await notifier();
 
