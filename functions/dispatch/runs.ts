@@ -176,8 +176,16 @@ export async function once(deps: DispatchDeps, delivery: string, work: () => Pro
   // uses it (`BasePersistenceLayer.configure`, @aws-lambda-powertools/idempotency 2.35.0). An
   // operation with another key path or expiry needs a layer of its own.
   let done: Outcome | undefined;
+  let failed: { error: unknown } | undefined;
   const idempotentWork = makeIdempotent(
-    async (_job: { delivery: string }): Promise<Outcome> => (done = { ...(await work()), duplicate: false }),
+    async (_job: { delivery: string }): Promise<Outcome> => {
+      try {
+        return (done = { ...(await work()), duplicate: false });
+      } catch (error) {
+        failed = { error };
+        throw error;
+      }
+    },
     { persistenceStore: deps.persistenceStore, config, keyPrefix: `dbt-pipeline.dispatch.${deps.sources.target}` },
   );
   let outcome: Outcome;
@@ -191,6 +199,12 @@ export async function once(deps: DispatchDeps, delivery: string, work: () => Pro
       // a retry that does it twice, so the outcome is returned and the lost record logged.
       deps.logger.error("delivery done but not recorded; a redelivery after the in-progress record expires repeats it", { delivery, error: errorMessage(error), cause: causeMessage(error) });
       return done;
+    }
+    if (error instanceof IdempotencyPersistenceLayerError && failed) {
+      // The work failed and its in-progress record could not be deleted: the work's own error
+      // says what was and was not done; the record blocks redeliveries until it expires.
+      deps.logger.error("could not delete the in-progress record of a failed delivery", { delivery, error: errorMessage(error), cause: causeMessage(error) });
+      throw failed.error;
     }
     if (error instanceof IdempotencyPersistenceLayerError) {
       throw new DownstreamError("could not record the delivery in the idempotency table", { cause: error });

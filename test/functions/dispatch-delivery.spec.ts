@@ -56,6 +56,20 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       expect(h.logger.messages("error")).to.deep.equal(["webhook failed"]);
     });
 
+    it("still names what was queued when the failed delivery's in-progress record cannot be deleted either", async () => {
+      // Prepare
+      h.sqs.on(SendMessageBatchCommand).callsFake(batchAnswer(() => ["normal"]));
+      const deps = h.deps();
+      deps.persistenceStore.deleteRecord = async () => {
+        throw new Error("ProvisionedThroughputExceededException");
+      };
+      // Act
+      const result = await dispatch(fivetranRequest(FINANCE_SYNC), deps);
+      // Assess
+      expect(result).to.deep.equal(response(503, { error: PARTIAL }));
+      expect(h.logger.messages("error")).to.deep.equal(["could not delete the in-progress record of a failed delivery", "webhook failed"]);
+    });
+
     it("does not send again an entry SQS blames on the request (SenderFault)", async () => {
       // Prepare
       h.sqs.on(SendMessageBatchCommand).callsFake(batchAnswer(() => ["normal"], true));
