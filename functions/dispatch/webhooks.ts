@@ -1,9 +1,9 @@
 /**
  * The webhook routes. Every request goes through the same gate, in this order: JSON content
  * type (415), size (413), authentication (401: Fivetran HMAC of the raw body, Airbyte URL token),
- * JSON (400), fields (400), connector mapping (422). Nothing is parsed, logged or queued from a
- * request before it is authenticated, and the answer to a failed check never says which part
- * was wrong.
+ * JSON (400), fields (400), connector mapping (202, or 422 with UNKNOWN_CONNECTOR=reject).
+ * Nothing is parsed, logged or queued from a request before it is authenticated, and the answer
+ * to a failed check never says which part was wrong.
  */
 import { constantTimeEqual, verifyHmacSha256Hex } from "../lib/crypto";
 import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/errors";
