@@ -123,6 +123,7 @@ const BATCH_ATTEMPTS = 3;
  * and returns their SQS message ids. A batch succeeds or fails per entry, so entries SQS reports
  * under `Failed` are sent again (same deduplication id) up to {@link BATCH_ATTEMPTS} times; then
  * throws {@link PartialEnqueueError} when some are queued, `DownstreamError` when none is.
+ * IAM: `sqs:SendMessage` also grants SendMessageBatch (SQS Developer Guide, "Amazon SQS batch actions").
  */
 export async function enqueueBatch(deps: DispatchDeps, items: readonly BatchItem[]): Promise<string[]> {
   // Every request is validated before anything is sent.
