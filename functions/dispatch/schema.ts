@@ -40,22 +40,22 @@ export const FivetranEnvelopeSchema = z.object({
   event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
 }).loose();
 
-/** A Fivetran `sync_end` (aws.md §5.1): the fields a run needs. */
+/** A Fivetran `sync_end` (aws.md §5.1): the fields a run needs; optional ones may also be `null`. */
 export const FivetranSyncEndSchema = z.object({
   event: z.literal("sync_end"),
-  created: z.string().max(64).optional(),
-  connector_type: z.string().max(256).optional(),
-  connector_id: z.string({ message: "expected the connector id (a string)" }).min(1).max(256).optional(),
+  created: z.string().max(64).nullish(),
+  connector_type: z.string().max(256).nullish(),
+  connector_id: z.string({ message: "expected the connector id (a string)" }).min(1).max(256).nullish(),
   /** Not seen in payloads yet; accepted in case Fivetran's connector → connection rename reaches webhooks. */
-  connection_id: z.string({ message: "expected the connection id (a string)" }).min(1).max(256).optional(),
-  connector_name: z.string().max(1000).optional(),
+  connection_id: z.string({ message: "expected the connection id (a string)" }).min(1).max(256).nullish(),
+  connector_name: z.string().max(1000).nullish(),
   sync_id: z.string({ message: "required: the sync's id" }).min(1).max(128),
   data: z.object({
     status: z.string({ message: "required: the sync's status" }).min(1).max(100),
-    reason: z.string().optional(),
+    reason: z.string().nullish(),
   }, { message: "required: an object with the sync's status" }).loose(),
 }).loose().superRefine((p, ctx) => {
-  if (p.connector_id === undefined && p.connection_id === undefined) {
+  if (p.connector_id == null && p.connection_id == null) {
     ctx.addIssue({ code: "custom", path: ["connector_id"], message: "required: the connector id (connector_id or connection_id)" });
   } else if (typeof p.connector_id === "string" && typeof p.connection_id === "string" && p.connector_id !== p.connection_id) {
     ctx.addIssue({ code: "custom", path: ["connection_id"], message: "differs from connector_id; send one id" });
@@ -66,35 +66,42 @@ export const FivetranSyncEndSchema = z.object({
 export type FivetranSyncEnd = z.infer<typeof FivetranSyncEndSchema>;
 
 const JOB_ID = "required: the job id (a non-negative integer)";
-const airbyteRef = z.object({ id: z.string().max(256).optional(), name: z.string().optional(), url: z.string().optional() }).loose();
+// Airbyte serialises its notification with a plain Jackson ObjectMapper (airbytehq/airbyte-platform,
+// airbyte-notification/.../slack/Notification.kt), whose default inclusion writes null properties:
+// every optional field below arrives as `null` when unset (`errorMessage`, `errorType`,
+// `errorOrigin` on a success; `WorkspaceInfo` name and url are nullable in messages/WorkspaceInfo.kt).
+const nullableText = z.string().nullish();
+const airbyteRef = z.object({ id: z.string().max(256).nullish(), name: nullableText, url: nullableText }).loose();
 
-/** Airbyte's sync notification `data` (aws.md §5.2). */
+/** Airbyte's sync notification `data`: `SyncSummary` (airbyte-notification/.../messages/SyncSummary.kt) as Jackson writes it. */
 export const AirbyteSyncDataSchema = z.object({
-  workspace: airbyteRef.optional(),
+  workspace: airbyteRef.nullish(),
   connection: z.object({
     id: z.string({ message: "required: the connection id" }).min(1).max(256),
-    name: z.string().optional(),
-    url: z.string().optional(),
+    name: nullableText,
+    url: nullableText,
   }, { message: "required: an object with the connection id" }).loose(),
-  source: airbyteRef.optional(),
-  destination: airbyteRef.optional(),
+  source: airbyteRef.nullish(),
+  destination: airbyteRef.nullish(),
   jobId: z.union([
     z.number({ message: JOB_ID }).int({ message: JOB_ID }).nonnegative({ message: JOB_ID }),
     z.string({ message: JOB_ID }).regex(/^\d{1,20}$/, { message: JOB_ID }),
   ], { message: JOB_ID }),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
+  startedAt: nullableText,
+  finishedAt: nullableText,
   success: z.boolean({ message: "required: true or false" }),
-  errorMessage: z.string().optional(),
-  errorType: z.string().optional(),
-  errorOrigin: z.string().optional(),
+  errorMessage: nullableText,
+  errorType: nullableText,
+  errorOrigin: nullableText,
 }).loose();
+/** A parsed Airbyte sync notification's `data`. */
+export type AirbyteSyncData = z.infer<typeof AirbyteSyncDataSchema>;
 
 /** An Airbyte webhook: Slack `text`/`blocks` and, for sync notifications, `data`. */
 export const AirbyteWebhookSchema = z.object({
-  text: z.string().optional(),
-  blocks: z.array(z.unknown()).optional(),
-  data: AirbyteSyncDataSchema.optional(),
+  text: nullableText,
+  blocks: z.array(z.unknown()).nullish(),
+  data: AirbyteSyncDataSchema.nullish(),
 }).loose();
 /** A parsed Airbyte webhook. */
 export type AirbyteWebhook = z.infer<typeof AirbyteWebhookSchema>;

@@ -13,7 +13,10 @@ export interface DispatchSettings {
   readonly idempotencyTable: string;
   /** DEDUPE_SECONDS: how long a delivery id is remembered (default 25 h: vendors retry for 24 h). */
   readonly dedupeSeconds: number;
-  /** UNKNOWN_CONNECTOR: reject (422, default) or ignore (202, logged). */
+  /**
+   * UNKNOWN_CONNECTOR: ignore (202, logged; default) or reject (422). Fivetran retries a refused
+   * delivery for 24 h and then disables the whole webhook, so reject can cut off mapped connectors.
+   */
   readonly unknownConnector: UnknownConnectorPolicy;
   /** HOURLY_SELECT: the hourly run's selection, space-separated tokens (default `source_status:fresher+`). */
   readonly hourlySelect: readonly string[];
@@ -36,7 +39,7 @@ export function readDispatchSettings(vars: Readonly<Record<string, string | unde
     queueUrl: env.string("QUEUE_URL"),
     idempotencyTable: env.string("IDEMPOTENCY_TABLE"),
     dedupeSeconds: env.int("DEDUPE_SECONDS", DEFAULT_DEDUPE_SECONDS, 60, 30 * 24 * 3600),
-    unknownConnector: env.oneOf<UnknownConnectorPolicy>("UNKNOWN_CONNECTOR", ["reject", "ignore"], "reject"),
+    unknownConnector: env.oneOf<UnknownConnectorPolicy>("UNKNOWN_CONNECTOR", ["reject", "ignore"], "ignore"),
     hourlySelect: selection(env.optional("HOURLY_SELECT") ?? DEFAULT_HOURLY_SELECT, (bad) => env.problem(`HOURLY_SELECT must be dbt selector tokens (got ${JSON.stringify(bad)})`)),
     fivetranSecretArn: env.optional("FIVETRAN_SECRET_ARN"),
     airbyteTokenSecretArn: env.optional("AIRBYTE_TOKEN_SECRET_ARN"),

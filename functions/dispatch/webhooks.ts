@@ -1,9 +1,9 @@
 /**
  * The webhook routes. Every request goes through the same gate, in this order: JSON content
  * type (415), size (413), authentication (401: Fivetran HMAC of the raw body, Airbyte URL token),
- * JSON (400), fields (400), connector mapping (422). Nothing is parsed, logged or queued from a
- * request before it is authenticated, and the answer to a failed check never says which part
- * was wrong.
+ * JSON (400), fields (400), connector mapping (202, or 422 with UNKNOWN_CONNECTOR=reject).
+ * Nothing is parsed, logged or queued from a request before it is authenticated, and the answer
+ * to a failed check never says which part was wrong.
  */
 import { constantTimeEqual, verifyHmacSha256Hex } from "../lib/crypto";
 import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/errors";
@@ -13,10 +13,11 @@ import {
   BadRequestError, ConflictError, HttpError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnauthorizedError,
   UnmappedConnectorError, UnsupportedMediaTypeError,
 } from "./errors";
-import { DeliveryInProgressError, DispatchDeps, Outcome, enqueueSourceRuns, once, publishAlert } from "./runs";
+import { DeliveryInProgressError, DispatchDeps, Outcome, PartialEnqueueError, enqueueSourceRuns, once, publishAlert } from "./runs";
 import {
   AirbyteWebhookSchema, FivetranEnvelopeSchema, FivetranSyncEndSchema, HttpApiEvent, HttpResponse, ROUTES, describeIssues,
 } from "./schema";
+import { airbyteVerdict, fivetranVerdict } from "./vendors";
 
 /** Largest body accepted (bytes, after base64 decoding): webhook payloads are a few KiB. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -66,6 +67,7 @@ function errorResponse(error: unknown, deps: DispatchDeps, log: RequestLog): Htt
   let http: HttpError;
   if (error instanceof HttpError) http = error;
   else if (error instanceof DeliveryInProgressError) http = new ConflictError(error.message, { cause: error });
+  else if (error instanceof PartialEnqueueError) http = new ServiceUnavailableError(error.message, { cause: error });
   else if (error instanceof DownstreamError) {
     http = new ServiceUnavailableError("nothing was queued: an AWS service dispatch depends on failed; retry the delivery later", { cause: error });
   } else {
@@ -102,13 +104,24 @@ function rawBody(event: HttpApiEvent): Buffer {
   return bytes;
 }
 
-/** The secret at `arn`, or undefined when the route has no secret configured (logged for operators). */
-async function secretFor(deps: DispatchDeps, arn: string | undefined, variable: string, log: RequestLog): Promise<string | undefined> {
+/**
+ * Throws {@link UnauthorizedError} with `message` unless `accepts` holds for the secret at `arn`.
+ * A refused request reads the secret once more past the cache (at most once per secret every few
+ * seconds, see `SecretCache`): after the vendor's secret is rotated, the first delivery signed with
+ * the new value is accepted instead of waiting for the cached one to expire.
+ */
+async function authenticate(
+  deps: DispatchDeps, arn: string | undefined, variable: string, message: string, log: RequestLog, accepts: (secret: string) => boolean,
+): Promise<void> {
   if (!arn) {
     deps.logger.error(`${variable} is not set: every request on this route is rejected`, log);
-    return undefined;
+    throw new UnauthorizedError(message);
   }
-  return deps.secrets.get(arn);
+  const cached = await deps.secrets.get(arn);
+  if (accepts(cached)) return;
+  const fresh = await deps.secrets.get(arn, { fresh: true });
+  if (fresh === cached || !accepts(fresh)) throw new UnauthorizedError(message);
+  deps.logger.info("secret changed since it was cached; the new value authenticates the request", { ...log, variable });
 }
 
 function parseJson(body: Buffer): unknown {
@@ -123,7 +136,12 @@ function invalid(what: string, issues: string[]): BadRequestError {
   return new BadRequestError(`invalid ${what}: ${issues.join("; ")}`, issues);
 }
 
-/** 422, or 202 when UNKNOWN_CONNECTOR=ignore. */
+/**
+ * 202 and a log line (UNKNOWN_CONNECTOR=ignore, the default), or 422 (reject). A Fivetran webhook
+ * covers a whole account or group, including Fivetran's own platform connector, and Fivetran
+ * retries any non-2xx answer for 24 hours and then disables the webhook for every connector
+ * (fivetran.com/docs/rest-api/getting-started/webhooks, "Retries").
+ */
 function unmapped(deps: DispatchDeps, what: string, field: string, log: RequestLog): Answer {
   deps.metrics.addMetric("UnmappedDeliveries", "Count", 1);
   const text = `${what} is not mapped to any source; add it to dbt-pipeline:sources.<source>.${field} in the stack config and deploy`;
@@ -156,10 +174,8 @@ async function queueRun(deps: DispatchDeps, delivery: string, source: Source, ki
 async function fivetran(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog): Promise<Answer> {
   requireJson(event);
   const body = rawBody(event);
-  const secret = await secretFor(deps, deps.settings.fivetranSecretArn, "FIVETRAN_SECRET_ARN", log);
-  if (secret === undefined || !verifyHmacSha256Hex(secret, body, header(event, FIVETRAN_SIGNATURE_HEADER))) {
-    throw new UnauthorizedError(MESSAGES.signature);
-  }
+  const signature = header(event, FIVETRAN_SIGNATURE_HEADER);
+  await authenticate(deps, deps.settings.fivetranSecretArn, "FIVETRAN_SECRET_ARN", MESSAGES.signature, log, (secret) => verifyHmacSha256Hex(secret, body, signature));
   const json = parseJson(body);
   const envelope = FivetranEnvelopeSchema.safeParse(json);
   if (!envelope.success) throw invalid("Fivetran webhook", describeIssues(envelope.error));
@@ -175,41 +191,38 @@ async function fivetran(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog
   if (!source) return unmapped(deps, `Fivetran connector ${JSON.stringify(connector)}`, "fivetranConnectors", log);
 
   const status = sync.data.status;
-  if (status === "SUCCESSFUL") {
+  const verdict = fivetranVerdict(sync);
+  if (verdict === "run") {
     const delivery = `fivetran:${sync.sync_id}`;
     return outcomeAnswer(await queueRun(deps, delivery, source, "fivetran", sync.sync_id,
       `queued a dbt run of source ${source.name} for Fivetran sync ${sync.sync_id}`));
   }
+  if (verdict === "not-finished") {
+    const message = `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}: not a failure and no new data; nothing queued or reported`;
+    deps.logger.info("sync not finished", { ...log, vendor: "fivetran", source: source.name, connector, syncId: sync.sync_id, status });
+    return { statusCode: 202, body: { status: "ignored", message } };
+  }
   // A failed sync shares its sync_id with a later successful retry: a key of its own keeps that retry from being dropped.
   const delivery = `fivetran:${sync.sync_id}:failed`;
-  return outcomeAnswer(await once(deps, delivery, async () => {
-    const summary = `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}`;
-    deps.metrics.addMetric("SyncsFailed", "Count", 1);
-    deps.logger.error("sync failed", { ...log, vendor: "fivetran", delivery, source: source.name, connector, syncId: sync.sync_id, status, reason: sync.data.reason });
-    await publishAlert(deps, {
-      alert: "sync_failed",
-      summary,
-      subject: `Fivetran sync of ${source.name} failed (${status})`,
-      details: {
-        vendor: "fivetran", source: source.name, connector, connectorName: sync.connector_name, syncId: sync.sync_id, status,
-        reason: sync.data.reason === undefined ? undefined : truncate(sync.data.reason, 2000), created: sync.created, delivery,
-      },
-    });
-    return { status: "recorded", delivery, source: source.name, message: `${summary}; recorded and reported, no dbt run queued` };
-  }));
+  return outcomeAnswer(await once(deps, delivery, () => reportSyncFailure(deps, log, {
+    vendor: "fivetran", delivery, source, summary: `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}`,
+    subject: `Fivetran sync of ${source.name} failed (${status})`,
+    details: { connector, connectorName: sync.connector_name ?? undefined, syncId: sync.sync_id, status, reason: clip(sync.data.reason), created: sync.created ?? undefined },
+  })));
 }
 
 async function airbyte(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog): Promise<Answer> {
   requireJson(event);
   const body = rawBody(event);
-  const expected = await secretFor(deps, deps.settings.airbyteTokenSecretArn, "AIRBYTE_TOKEN_SECRET_ARN", log);
-  if (expected === undefined || !constantTimeEqual(event.pathParameters?.token ?? "", expected)) throw new UnauthorizedError(MESSAGES.token);
+  const token = event.pathParameters?.token ?? "";
+  await authenticate(deps, deps.settings.airbyteTokenSecretArn, "AIRBYTE_TOKEN_SECRET_ARN", MESSAGES.token, log, (expected) => constantTimeEqual(token, expected));
   const json = parseJson(body);
   const parsed = AirbyteWebhookSchema.safeParse(json);
   if (!parsed.success) throw invalid("Airbyte webhook", describeIssues(parsed.error));
-  const { data, text, blocks } = parsed.data;
-  if (data === undefined) {
-    if (text === undefined && blocks === undefined) throw invalid("Airbyte webhook", ["data: required: the sync notification's data"]);
+  const webhook = parsed.data;
+  const data = webhook.data;
+  if (data == null) {
+    if (webhook.text == null && webhook.blocks == null) throw invalid("Airbyte webhook", ["data: required: the sync notification's data"]);
     return { statusCode: 202, body: { status: "ignored", message: "Airbyte notification without sync data (connection update, warning or test message); ignored" } };
   }
   const connection = data.connection.id;
@@ -217,29 +230,50 @@ async function airbyte(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog)
   if (!source) return unmapped(deps, `Airbyte connection ${JSON.stringify(connection)}`, "airbyteConnections", log);
 
   const jobId = String(data.jobId);
-  if (data.success) {
+  const verdict = airbyteVerdict(webhook);
+  if (verdict === "run") {
     return outcomeAnswer(await queueRun(deps, `airbyte:${jobId}`, source, "airbyte", jobId,
       `queued a dbt run of source ${source.name} for Airbyte job ${jobId}`));
   }
+  if (verdict === "not-finished") {
+    deps.logger.info("sync not finished", { ...log, vendor: "airbyte", source: source.name, connection, jobId });
+    return { statusCode: 202, body: { status: "ignored", message: `Airbyte job ${jobId} of source ${source.name} is queued, not finished; nothing queued or reported` } };
+  }
   const delivery = `airbyte:${jobId}:failed`;
-  return outcomeAnswer(await once(deps, delivery, async () => {
-    const summary = `Airbyte job ${jobId} of source ${source.name} failed`;
-    deps.metrics.addMetric("SyncsFailed", "Count", 1);
-    deps.logger.error("sync failed", {
-      ...log, vendor: "airbyte", delivery, source: source.name, connection, jobId, errorType: data.errorType, errorOrigin: data.errorOrigin,
-      errorMessage: data.errorMessage === undefined ? undefined : truncate(data.errorMessage, 2000),
-    });
-    await publishAlert(deps, {
-      alert: "sync_failed",
-      summary,
-      subject: `Airbyte sync of ${source.name} failed`,
-      details: {
-        vendor: "airbyte", source: source.name, connection, connectionName: data.connection.name, connectionUrl: data.connection.url, jobId,
-        errorType: data.errorType, errorOrigin: data.errorOrigin,
-        errorMessage: data.errorMessage === undefined ? undefined : truncate(data.errorMessage, 2000),
-        startedAt: data.startedAt, finishedAt: data.finishedAt, delivery,
-      },
-    });
-    return { status: "recorded", delivery, source: source.name, message: `${summary}; recorded and reported, no dbt run queued` };
-  }));
+  return outcomeAnswer(await once(deps, delivery, () => reportSyncFailure(deps, log, {
+    vendor: "airbyte", delivery, source, summary: `Airbyte job ${jobId} of source ${source.name} failed`, subject: `Airbyte sync of ${source.name} failed`,
+    details: {
+      connection, connectionName: data.connection.name ?? undefined, connectionUrl: data.connection.url ?? undefined, jobId,
+      errorType: data.errorType ?? undefined, errorOrigin: data.errorOrigin ?? undefined, errorMessage: clip(data.errorMessage),
+      startedAt: data.startedAt ?? undefined, finishedAt: data.finishedAt ?? undefined,
+    },
+  })));
+}
+
+/** Vendor error text cut for logs and alerts; absent or `null` becomes undefined. */
+function clip(text: string | null | undefined): string | undefined {
+  return text == null ? undefined : truncate(text, 2000);
+}
+
+/** A failed sync, as {@link reportSyncFailure} reports it. */
+interface SyncFailure {
+  readonly vendor: "fivetran" | "airbyte";
+  readonly delivery: string;
+  readonly source: Source;
+  readonly summary: string;
+  readonly subject: string;
+  readonly details: Readonly<Record<string, string | undefined>>;
+}
+
+/** Logs a failed sync, publishes it to the alert topic, and returns the outcome; queues nothing. */
+async function reportSyncFailure(deps: DispatchDeps, log: RequestLog, f: SyncFailure): Promise<Omit<Outcome, "duplicate">> {
+  deps.metrics.addMetric("SyncsFailed", "Count", 1);
+  deps.logger.error("sync failed", { ...log, vendor: f.vendor, delivery: f.delivery, source: f.source.name, ...f.details });
+  await publishAlert(deps, {
+    alert: "sync_failed",
+    summary: f.summary,
+    subject: f.subject,
+    details: { vendor: f.vendor, source: f.source.name, ...f.details, delivery: f.delivery },
+  });
+  return { status: "recorded", delivery: f.delivery, source: f.source.name, message: `${f.summary}; recorded and reported, no dbt run queued` };
 }

@@ -49,11 +49,23 @@ export function link(url: string, label: string): string {
 
 /** Slack answered a webhook post with an error. */
 export class SlackError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Slack's HTTP status, when it answered. */
+  readonly status?: number;
+
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = "SlackError";
+    this.status = options?.status;
   }
 }
+
+/**
+ * Statuses with which Slack refuses the webhook URL itself rather than the message: 403
+ * `invalid_token`/`action_prohibited`, 404 `no_service`/`no_team`/`channel_not_found`, 410
+ * `channel_is_archived` (api.slack.com/messaging/webhooks, "Handling errors"). A URL refused this
+ * way may have been replaced in Secrets Manager.
+ */
+export const URL_REFUSED_STATUSES: readonly number[] = [403, 404, 410];
 
 /** A {@link SlackPoster} over the global `fetch`, with a timeout. */
 export function fetchPoster(timeoutMs = 5000): SlackPoster {
@@ -72,7 +84,7 @@ export function fetchPoster(timeoutMs = 5000): SlackPoster {
     if (!response.ok) {
       // Slack answers errors in plain text, e.g. `invalid_blocks` or `no_service`.
       const body = truncate(await response.text().catch(() => ""), 200);
-      throw new SlackError(`Slack webhook answered HTTP ${response.status}: ${body}`);
+      throw new SlackError(`Slack webhook answered HTTP ${response.status}: ${body}`, { status: response.status });
     }
   };
 }

@@ -16,7 +16,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SecretSource } from "../lib/secrets";
 import { RUN_COMPLETED, RUN_EVENT_SOURCE, RunCompletedDetail, RunCompletedDetailSchema } from "../lib/run-event";
-import { SlackMessage, SlackPoster } from "../lib/slack";
+import { SlackError, SlackMessage, SlackPoster, URL_REFUSED_STATUSES } from "../lib/slack";
 import { NOTIFY_ORIGIN, ORIGIN_ATTRIBUTE, classifyAlert, isOwnMessage } from "./alerts";
 import { RunReport, alertSlackMessage, runSlackMessage, runSnsText } from "./messages";
 import {
@@ -48,8 +48,14 @@ export interface NotifyDeps {
   readonly events: EventBridgeClient;
   readonly slack: SlackSender;
   readonly state: RunStateStore;
-  /** Powertools idempotency store (the notify table). */
-  readonly persistence: BasePersistenceLayer;
+  /**
+   * A new Powertools persistence layer on the notify table, called once per idempotent operation.
+   * A layer takes its settings (key path, expiry) from the first operation that uses it and
+   * ignores every later one (`BasePersistenceLayer.configure` in @aws-lambda-powertools/idempotency
+   * 2.35.0 returns early once `configured`), so two operations sharing one layer would key the
+   * second kind of event with the first kind's path for the rest of a warm container's life.
+   */
+  readonly persistence: () => BasePersistenceLayer;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -105,11 +111,23 @@ export interface Notifier {
   handle(event: unknown, context?: Context): Promise<NotifyResult>;
 }
 
-/** A {@link SlackSender} that reads the webhook URL from Secrets Manager at first use (cached by `secrets`). */
+/**
+ * A {@link SlackSender} that reads the webhook URL from Secrets Manager (cached by `secrets` for a
+ * bounded time). When Slack refuses the URL itself, the secret is read once more past the cache
+ * and the message is posted to the new URL if the secret was rotated.
+ */
 export function secretSlackSender(secrets: SecretSource, secretArn: string | undefined, post: SlackPoster): SlackSender {
   return async (message) => {
     if (!secretArn) return false;
-    await post((await secrets.get(secretArn)).trim(), message);
+    const url = (await secrets.get(secretArn)).trim();
+    try {
+      await post(url, message);
+    } catch (err) {
+      if (!(err instanceof SlackError && err.status !== undefined && URL_REFUSED_STATUSES.includes(err.status))) throw err;
+      const fresh = (await secrets.get(secretArn, { fresh: true })).trim();
+      if (fresh === url) throw err;
+      await post(fresh, message);
+    }
     return true;
   };
 }
@@ -225,8 +243,9 @@ export function createNotifier(deps: NotifyDeps): Notifier {
   const config = (path: string) => new IdempotencyConfig({ eventKeyJmesPath: path, expiresAfterSeconds: DEDUPE_SECONDS, throwOnNoIdempotencyKey: true });
   const taskConfig = config("detail.taskArn");
   const alertConfig = config("Sns.MessageId");
-  const runOnce = makeIdempotent(processRun, { persistenceStore: deps.persistence, config: taskConfig, keyPrefix: "notify-task" });
-  const alertOnce = makeIdempotent(processAlert, { persistenceStore: deps.persistence, config: alertConfig, keyPrefix: "notify-sns" });
+  // One persistence layer per operation: see NotifyDeps.persistence.
+  const runOnce = makeIdempotent(processRun, { persistenceStore: deps.persistence(), config: taskConfig, keyPrefix: "notify-task" });
+  const alertOnce = makeIdempotent(processAlert, { persistenceStore: deps.persistence(), config: alertConfig, keyPrefix: "notify-sns" });
 
   return {
     async handle(event, context) {

@@ -47,7 +47,7 @@ const notifier = createNotifier({
   events: new EventBridgeClient({}),
   slack: secretSlackSender(new SecretCache(new SecretsManagerClient({})), settings.slackSecretArn, fetchPoster()),
   state: dynamoStateStore(DynamoDBDocumentClient.from(dynamo), table),
-  persistence: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
+  persistence: () => new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
   metrics,
   logger,
 });

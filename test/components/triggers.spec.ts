@@ -315,7 +315,7 @@ describe("triggers", () => {
           QUEUE_URL: queues(ev).runs.state.url,
           IDEMPOTENCY_TABLE: name("idempotency"),
           DEDUPE_SECONDS: String(25 * 3600),
-          UNKNOWN_CONNECTOR: "reject",
+          UNKNOWN_CONNECTOR: "ignore",
           HOURLY_SELECT: "source_status:fresher+",
           FIVETRAN_SECRET_ARN: one(ev, T.secret, "triggers-fivetran-secret").state.arn,
           AIRBYTE_TOKEN_SECRET_ARN: one(ev, T.secret, "triggers-airbyte-secret").state.arn,

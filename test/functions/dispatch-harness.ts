@@ -5,7 +5,7 @@
 import { mockClient } from "aws-sdk-client-mock";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, PublishCommandInput, SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
+import { SQSClient, SendMessageBatchCommand, SendMessageBatchCommandInput, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { DispatchDeps } from "../../functions/dispatch/core";
 import type { DispatchSettings } from "../../functions/dispatch/settings";
@@ -68,6 +68,8 @@ export interface DispatchHarness {
   deps(over?: Partial<DispatchSettings>): DispatchDeps;
   /** Inputs of every SendMessage. */
   sent(): SendMessageCommandInput[];
+  /** Inputs of every SendMessageBatch. */
+  batches(): SendMessageBatchCommandInput[];
   /** Inputs of every Publish. */
   published(): PublishCommandInput[];
 }
@@ -94,6 +96,7 @@ export function useDispatchHarness(): DispatchHarness {
       lambdaContext: fakeContext,
     }),
     sent: () => sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input),
+    batches: () => sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input),
     published: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input),
   };
   before(async () => {
@@ -108,6 +111,9 @@ export function useDispatchHarness(): DispatchHarness {
     sns.reset();
     secretsManager.reset();
     sqs.on(SendMessageCommand).resolves({ MessageId: "msg-1" });
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: "x" })), Failed: [],
+    }));
     sns.on(PublishCommand).resolves({ MessageId: "alert-1" });
     secretsManager.on(GetSecretValueCommand, { SecretId: FIVETRAN_ARN }).resolves({ SecretString: FIVETRAN_SECRET });
     secretsManager.on(GetSecretValueCommand, { SecretId: AIRBYTE_ARN }).resolves({ SecretString: AIRBYTE_TOKEN });

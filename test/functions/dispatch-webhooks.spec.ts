@@ -33,30 +33,33 @@ describe("dispatch: webhooks", () => {
       expect(h.metrics.list()).to.deep.equal(["RunsQueued=1"]);
     });
 
-    it("queues a source's fast-lane run of its tags first, then its normal run", async () => {
+    it("queues a source's fast-lane run of its tags first, then its normal run, in one batch", async () => {
       // Prepare
       const body = fixtureText("webhooks/fivetran-sync-end-successful.json").replace('"assimilate_seem"', '"ledger_fast"');
       const trigger = { kind: "fivetran", id: SYNC_ID, source: "finance", receivedAt: NOW };
       // Act
       const result = await dispatch(fivetranRequest(body), h.deps());
       // Assess
-      expect(result).to.deep.include({ statusCode: 202 });
-      expect(h.sent()).to.deep.equal([
+      expect(result).to.deep.equal(response(202, {
+        status: "queued", message: `queued a dbt run of source finance for Fivetran sync ${SYNC_ID}`, delivery: `fivetran:${SYNC_ID}`, source: "finance", duplicate: false,
+      }));
+      expect(h.sent()).to.deep.equal([]);
+      expect(h.batches()).to.deep.equal([{ QueueUrl: QUEUE_URL, Entries: [
         {
-          QueueUrl: QUEUE_URL, MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}:fast`),
+          Id: "fast", MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}:fast`),
           MessageBody: JSON.stringify({
             command: "build", select: ["source:finance+,tag:dashboard", "source:finance+,tag:board_pack"], exclude: ["tag:heavy"], vars: {},
             fullRefresh: false, target: "dev", defer: false, lane: "fast", triggers: [trigger], sources: ["finance"],
           }),
         },
         {
-          QueueUrl: QUEUE_URL, MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}`),
+          Id: "normal", MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}`),
           MessageBody: JSON.stringify({
             command: "build", select: ["source:finance+"], exclude: ["tag:heavy"], vars: {},
             fullRefresh: false, target: "dev", defer: false, lane: "normal", triggers: [trigger], sources: ["finance"],
           }),
         },
-      ]);
+      ] }]);
       expect(h.metrics.list()).to.deep.equal(["RunsQueued=1", "RunsQueued=1"]);
     });
 
@@ -252,37 +255,37 @@ describe("dispatch: webhooks", () => {
     const fivetran = (body: string, headers: Record<string, string>, extra: Record<string, unknown> = {}) =>
       ({ ...httpEvent({ routeKey: FIVETRAN_ROUTE, rawPath: "/webhooks/fivetran", body, headers }), ...extra });
 
-    const table: [string, () => Record<string, unknown>, number, string, boolean][] = [
-      // what, event, status, error, secrets read
-      ["a text/plain body", () => fivetranRequest(good, { "content-type": "text/plain" }), 415, contentType, false],
-      ["no content type", () => fivetran(good, { "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, good) }), 415, contentType, false],
-      ["a body over 256 KiB", () => fivetranRequest(big), 413, tooLarge, false],
-      ["a base64 body over 256 KiB", () => fivetran(Buffer.from(big).toString("base64"), { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, big) }, { isBase64Encoded: true }), 413, tooLarge, false],
-      ["no signature", () => fivetran(good, JSON_TYPE), 401, signature, true],
-      ["a signature of another body", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, `${good} `) }), 401, signature, true],
-      ["a signature with another secret", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature("other", good) }), 401, signature, true],
-      ["a prefixed signature", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": `sha256=${fivetranSignature(FIVETRAN_SECRET, good)}` }), 401, signature, true],
-      ["a truncated signature", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, good).slice(0, 63) }), 401, signature, true],
-      ["malformed JSON", () => fivetranRequest("{\"event\": "), 400, "body is not valid JSON", true],
-      ["a JSON array", () => fivetranRequest("[]"), 400, "invalid Fivetran webhook: body: Invalid input: expected object, received array", true],
-      ["no event", () => fivetranRequest("{}"), 400, "invalid Fivetran webhook: event: required: the Fivetran event name", true],
+    const table: [string, () => Record<string, unknown>, number, string, number][] = [
+      // what, event, status, error, secret reads (a refused request reads once more past the cache)
+      ["a text/plain body", () => fivetranRequest(good, { "content-type": "text/plain" }), 415, contentType, 0],
+      ["no content type", () => fivetran(good, { "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, good) }), 415, contentType, 0],
+      ["a body over 256 KiB", () => fivetranRequest(big), 413, tooLarge, 0],
+      ["a base64 body over 256 KiB", () => fivetran(Buffer.from(big).toString("base64"), { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, big) }, { isBase64Encoded: true }), 413, tooLarge, 0],
+      ["no signature", () => fivetran(good, JSON_TYPE), 401, signature, 2],
+      ["a signature of another body", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, `${good} `) }), 401, signature, 2],
+      ["a signature with another secret", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature("other", good) }), 401, signature, 2],
+      ["a prefixed signature", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": `sha256=${fivetranSignature(FIVETRAN_SECRET, good)}` }), 401, signature, 2],
+      ["a truncated signature", () => fivetran(good, { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, good).slice(0, 63) }), 401, signature, 2],
+      ["malformed JSON", () => fivetranRequest("{\"event\": "), 400, "body is not valid JSON", 1],
+      ["a JSON array", () => fivetranRequest("[]"), 400, "invalid Fivetran webhook: body: Invalid input: expected object, received array", 1],
+      ["no event", () => fivetranRequest("{}"), 400, "invalid Fivetran webhook: event: required: the Fivetran event name", 1],
       ["a sync_end without ids or status", () => fivetranRequest('{"event":"sync_end"}'), 400,
-        "invalid Fivetran sync_end: sync_id: required: the sync's id; data: required: an object with the sync's status; connector_id: required: the connector id (connector_id or connection_id)", true],
+        "invalid Fivetran sync_end: sync_id: required: the sync's id; data: required: an object with the sync's status; connector_id: required: the connector id (connector_id or connection_id)", 1],
       ["a sync_end whose status is not a string", () => fivetranRequest(`{"event":"sync_end","connector_id":"assimilate_seem","sync_id":"s1","data":{"status":1}}`), 400,
-        "invalid Fivetran sync_end: data.status: required: the sync's status", true],
+        "invalid Fivetran sync_end: data.status: required: the sync's status", 1],
       ["connector_id and connection_id that differ", () => fivetranRequest(`{"event":"sync_end","connector_id":"a","connection_id":"b","sync_id":"s1","data":{"status":"SUCCESSFUL"}}`), 400,
-        "invalid Fivetran sync_end: connection_id: differs from connector_id; send one id", true],
-      ["a wrong Airbyte token", () => airbyteRequest(fixtureText("webhooks/airbyte-sync-successful.json"), `${AIRBYTE_TOKEN}x`), 401, token, true],
-      ["an Airbyte token in another case", () => airbyteRequest(fixtureText("webhooks/airbyte-sync-successful.json"), AIRBYTE_TOKEN.toUpperCase()), 401, token, true],
-      ["no Airbyte token", () => httpEvent({ routeKey: AIRBYTE_ROUTE, rawPath: "/webhooks/airbyte/", body: "{}", headers: JSON_TYPE }), 401, token, true],
-      ["an Airbyte body without data", () => airbyteRequest("{}"), 400, "invalid Airbyte webhook: data: required: the sync notification's data", true],
+        "invalid Fivetran sync_end: connection_id: differs from connector_id; send one id", 1],
+      ["a wrong Airbyte token", () => airbyteRequest(fixtureText("webhooks/airbyte-sync-successful.json"), `${AIRBYTE_TOKEN}x`), 401, token, 2],
+      ["an Airbyte token in another case", () => airbyteRequest(fixtureText("webhooks/airbyte-sync-successful.json"), AIRBYTE_TOKEN.toUpperCase()), 401, token, 2],
+      ["no Airbyte token", () => httpEvent({ routeKey: AIRBYTE_ROUTE, rawPath: "/webhooks/airbyte/", body: "{}", headers: JSON_TYPE }), 401, token, 2],
+      ["an Airbyte body without data", () => airbyteRequest("{}"), 400, "invalid Airbyte webhook: data: required: the sync notification's data", 1],
       ["an Airbyte body with bad fields", () => airbyteRequest(JSON.stringify({ data: { connection: {}, jobId: "x" } })), 400,
-        "invalid Airbyte webhook: data.connection.id: required: the connection id; data.jobId: required: the job id (a non-negative integer); data.success: required: true or false", true],
-      ["an Airbyte text/plain body", () => airbyteRequest("{}", AIRBYTE_TOKEN, { "content-type": "text/plain" }), 415, contentType, false],
+        "invalid Airbyte webhook: data.connection.id: required: the connection id; data.jobId: required: the job id (a non-negative integer); data.success: required: true or false", 1],
+      ["an Airbyte text/plain body", () => airbyteRequest("{}", AIRBYTE_TOKEN, { "content-type": "text/plain" }), 415, contentType, 0],
       ["another route", () => httpEvent({ routeKey: "POST /webhooks/stitch", rawPath: "/webhooks/stitch", body: "{}", headers: JSON_TYPE }), 404,
-        "no webhook at POST /webhooks/stitch; the routes are POST /webhooks/fivetran and POST /webhooks/airbyte/{token}", false],
+        "no webhook at POST /webhooks/stitch; the routes are POST /webhooks/fivetran and POST /webhooks/airbyte/{token}", 0],
     ];
-    for (const [what, event, status, error, readsSecrets] of table) {
+    for (const [what, event, status, error, secretReads] of table) {
       it(`answers ${status} to ${what} and sends nothing`, async () => {
         // Act
         const result = await dispatch(event(), h.deps());
@@ -290,7 +293,7 @@ describe("dispatch: webhooks", () => {
         expect(result).to.deep.equal(response(status, { error }));
         expect(h.sqs.calls()).to.have.length(0);
         expect(h.sns.calls()).to.have.length(0);
-        expect(h.secretsManager.calls()).to.have.length(readsSecrets ? 1 : 0);
+        expect(h.secretsManager.calls()).to.have.length(secretReads);
       });
     }
 

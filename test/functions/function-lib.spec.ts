@@ -173,7 +173,7 @@ describe("function libraries", () => {
   describe("dispatch environment", () => {
     it("reads every variable with its default", () => {
       expect(readDispatchSettings({ QUEUE_URL: "q", IDEMPOTENCY_TABLE: "t" })).to.deep.equal({
-        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 90000, unknownConnector: "reject", hourlySelect: ["source_status:fresher+"],
+        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 90000, unknownConnector: "ignore", hourlySelect: ["source_status:fresher+"],
         fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
       });
     });

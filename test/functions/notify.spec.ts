@@ -110,7 +110,7 @@ describe("notify", () => {
         posted.push({ url, message });
       }),
       state: dynamoStateStore(DynamoDBDocumentClient.from(dynamo), table),
-      persistence: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
+      persistence: () => new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo }),
       metrics,
       logger: new Logger({ logLevel: "SILENT" }),
     });
@@ -488,7 +488,7 @@ describe("notify", () => {
       expect(publishes()).to.have.length(1);
     });
 
-    it("reads the Slack secret once per container", async () => {
+    it("reads the Slack secret once within its cache age", async () => {
       // Prepare
       const notify = await notifier();
 

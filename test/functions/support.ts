@@ -149,6 +149,8 @@ export function snsEvent(messages: readonly string[], topicArn = "arn:aws:sns:eu
 /** An in-process DynamoDB for the idempotency table. */
 export interface LocalDynamo {
   readonly client: DynamoDBClient;
+  /** `http://127.0.0.1:<port>`, e.g. for `AWS_ENDPOINT_URL_DYNAMODB` when a handler builds its own client. */
+  readonly endpoint: string;
   /** A new, empty idempotency table (partition key `id`) and a Powertools persistence layer on it. */
   freshStore(): Promise<DynamoDBPersistenceLayer>;
   close(): Promise<void>;
@@ -166,14 +168,16 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   const dynalite = require("dynalite") as (options: { createTableMs: number }) => DynaliteServer;
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve, reject) => server.listen(0, (err) => (err ? reject(err) : resolve())));
+  const endpoint = `http://127.0.0.1:${server.address().port}`;
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${server.address().port}`,
+    endpoint,
     region: "eu-west-1",
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
   });
   let tables = 0;
   return {
     client,
+    endpoint,
     async freshStore() {
       const tableName = `idempotency-${++tables}`;
       await client.send(new CreateTableCommand({
