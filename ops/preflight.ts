@@ -14,14 +14,15 @@ import { ECRClient } from "@aws-sdk/client-ecr";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { STSClient } from "@aws-sdk/client-sts";
+import * as snowflakeSdk from "snowflake-sdk";
 import { PROJECT } from "../config-keys";
 import { PROVIDER_ROLES } from "../components/snowflake/providers";
-import { awsErrorLine, callerIdentity, isCredentialError, parseArn } from "./aws";
+import { callerIdentity, isCredentialError, parseArn } from "./aws";
 import { CheckResult, checkGithubOidc, checkImage, checkLambdaQuota, checkPulumi, checkRawTables, checkSecrets, checkSnowflakeRoles, configuredTable, formatResult, placeholderKeys } from "./checks";
 import { CONSOLE_IO, Io, parseArgs, runCli } from "./cli";
 import { PlannedStack, planStack } from "./plan";
 import { CreateConnection, SqlSession, connectSnowflake } from "./snowflake";
-import { OpsError, PulumiRunner, StackConfigJson, StackOutputs, configSources, configValue, execPulumi, pulumiFailure, readConfig, readOutputs } from "./stack";
+import { PulumiRunner, StackConfigJson, StackOutputs, configSources, configValue, execPulumi, pulumiFailure, readConfig, readOutputs } from "./stack";
 
 /** The command line, as `npm run preflight --` passes it. */
 export const PREFLIGHT_USAGE = "npm run preflight -- <stack>";
@@ -109,6 +110,7 @@ async function awsChecks(deps: PreflightDeps, stack: string, config: StackConfig
       detail: `credentials for ${identity.account} in ${region}, but stack ${stack} is deployed in ${deployedIn.account} ${deployedIn.region}`,
       fix: "switch AWS_PROFILE to the stack's account (a deploy elsewhere would create a second copy)",
     });
+    for (const n of names) report(skip(n, "needs credentials for the stack's account"));
     return;
   }
   report({ check: "AWS identity and region", status: "pass", detail: `account ${identity.account}, ${region}, as ${identity.arn}` });
@@ -188,16 +190,10 @@ export function readStackFile(stack: string, dir = path.join(__dirname, "..")): 
 }
 
 if (require.main === module) {
-  (async () => {
-    const snowflake = await import("snowflake-sdk");
-    // The driver logs to stdout by default; preflight prints its own lines.
-    snowflake.configure({ logLevel: "ERROR" });
-    return preflight(process.argv.slice(2), {
-      pulumi: execPulumi, readStackFile: (s) => readStackFile(s), plan: planStack, clients: awsClients,
-      snowflake: (o) => snowflake.createConnection(o), io: CONSOLE_IO,
-    });
-  })().then((code) => process.exit(code), (error) => {
-    console.error(`error: ${error instanceof OpsError ? error.message : awsErrorLine(error, "preflight")}`);
-    process.exit(1);
-  });
+  // The driver logs to the console by default; preflight prints its own lines.
+  snowflakeSdk.configure({ logLevel: "ERROR" });
+  preflight(process.argv.slice(2), {
+    pulumi: execPulumi, readStackFile: (s) => readStackFile(s), plan: planStack, clients: awsClients,
+    snowflake: (o) => snowflakeSdk.createConnection(o), io: CONSOLE_IO,
+  }).then((code) => process.exit(code));
 }
