@@ -88,7 +88,12 @@ export function checkSecrets(stackFileText: string | undefined, setKeys: Readonl
   };
 }
 
-/** Lambda's rule: reservations must leave this much concurrency unreserved in the account and region. */
+/**
+ * Lambda's rule: reservations must leave this much concurrency unreserved in the account and
+ * region ("you can reserve up to the unreserved account concurrency value minus 100",
+ * docs.aws.amazon.com/lambda/latest/dg/configuring-concurrency.html); PutFunctionConcurrency
+ * otherwise fails with "decreases account's UnreservedConcurrentExecution below its minimum value".
+ */
 export const MIN_UNRESERVED = 100;
 
 /**

@@ -19,6 +19,7 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { STARTED_BY_PREFIX, TAG_KEYS } from "../functions/launch/ecs";
 import { queueUrlFromArn } from "../functions/launch/schema";
+import { CONTAINERS } from "../functions/lib/run-contract";
 import { formatDuration, summarizeResults } from "../functions/notify/run";
 import { RunResultsSchema } from "../functions/notify/schema";
 import { awsErrorLine, callerIdentity, parseArn } from "./aws";
@@ -54,6 +55,8 @@ export interface TaskFacts {
   readonly since: string | null;
   readonly triggers: string | null;
   readonly sources: readonly string[];
+  /** Exit code of the dbt container once it stopped (its exit code is the run's outcome). */
+  readonly dbtExitCode: number | null;
 }
 
 /** Reads a task launch started: run id (startedBy), target, trigger kinds and sources (tags). */
@@ -68,6 +71,7 @@ export function taskFacts(task: Task): TaskFacts {
     since: since ? new Date(since).toISOString() : null,
     triggers: tag(TAG_KEYS.triggers) ?? null,
     sources: (tag(TAG_KEYS.sources) ?? "").split(" ").filter((s) => s),
+    dbtExitCode: task.containers?.find((c) => c.name === CONTAINERS.dbt)?.exitCode ?? null,
   };
 }
 
@@ -95,7 +99,8 @@ export function runLine(runId: string, runResults: unknown, task: TaskFacts | un
   const fromTask = task && task.sources.length > 0;
   return {
     runId,
-    outcome: summary.failures.length ? "failed" : "success",
+    // dbt can exit non-zero with no failing node (a selection error, an interrupted run).
+    outcome: summary.failures.length || (task?.dbtExitCode ?? 0) !== 0 ? "failed" : "success",
     startedAt: typeof started === "string" ? started : task?.since ?? null,
     durationSeconds: typeof results.elapsed_time === "number" ? Math.round(results.elapsed_time) : null,
     command: typeof args.which === "string" ? args.which : null,

@@ -10,7 +10,7 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand } from "@aws-sdk/clie
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { latestRunIds, renderStatus, runLine, sourcesOfSelection, status } from "../../ops/status";
+import { latestRunIds, renderStatus, runLine, sourcesOfSelection, status, taskFacts } from "../../ops/status";
 import { NO_STACK, RecordingIo, awsError, devPulumi, ok } from "./support";
 
 const sts = mockClient(STSClient);
@@ -172,6 +172,15 @@ describe("ops status", () => {
       "      fail          test.analytics.t4",
       "      … and 2 more failing nodes",
     ]);
+  });
+
+  it("a run whose dbt container exited non-zero is failed even when no node failed", () => {
+    const task = taskFacts({
+      taskArn: TASK("bbbb2222"), lastStatus: "STOPPED", startedBy: "dbt-pipeline/20261122t100000-1f2e3d4c",
+      containers: [{ name: "prepare", exitCode: 0 }, { name: "freshness", exitCode: 0 }, { name: "dbt", exitCode: 2 }, { name: "upload", exitCode: 0 }],
+    });
+    expect(runLine("20261122t100000-1f2e3d4c", JSON.parse(fixture("run_results-success.json")), task).outcome).to.equal("failed");
+    expect(runLine("20261122t100000-1f2e3d4c", JSON.parse(fixture("run_results-success.json")), { ...task, dbtExitCode: 0 }).outcome).to.equal("success");
   });
 
   it("names the sources a selection selects", () => {
