@@ -60,10 +60,19 @@ export function connectSnowflake(create: CreateConnection, login: DeployerLogin)
 /** A Snowflake identifier in double quotes (embedded quotes doubled). */
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
-/** `SHOW GRANTS TO USER`: roles granted to the user (column `role`, docs.snowflake.com/en/sql-reference/sql/show-grants). */
+/**
+ * `SHOW GRANTS TO USER`: the roles granted to the user. Before behaviour change 2025_01 (ref 1803,
+ * docs.snowflake.com/en/release-notes/bcr-bundles/2025_01/bcr-1803) each row is a role grant with
+ * columns created_on, role, granted_to, grantee_name, granted_by; after it the rows also carry
+ * privilege, granted_on, name and grant_option, and privileges granted to the user directly
+ * appear beside role grants. A row is a role grant when it has no `granted_on` or it is ROLE.
+ */
 export async function rolesOfUser(session: SqlSession, user: string): Promise<string[]> {
   const rows = await session.query(`SHOW GRANTS TO USER ${quoteIdent(user)}`);
-  return [...new Set(rows.map((r) => String(r.role ?? r.ROLE ?? "")).filter((r) => r))].sort();
+  const roles = rows
+    .filter((r) => r.granted_on === undefined || r.granted_on === null || String(r.granted_on).toUpperCase() === "ROLE")
+    .map((r) => String(r.role || r.name || ""));
+  return [...new Set(roles.filter((r) => r))].sort();
 }
 
 /** Snowflake's "does not exist or not authorized" (SQL compilation error 002003). */

@@ -13,7 +13,7 @@ import {
 } from "../../ops/checks";
 import { PlannedStack, plannedStack, splitTableName } from "../../ops/plan";
 import { connectSnowflake } from "../../ops/snowflake";
-import { FakeSnowflake, grantRow, tableRow } from "./fakes";
+import { FakeSnowflake, grantRow, grantRow2025, tableRow } from "./fakes";
 import { FakePulumi, awsError, ok } from "./support";
 
 const lambda = mockClient(LambdaClient);
@@ -168,6 +168,16 @@ describe("ops preflight checks", () => {
       expect(formatResult(r)).to.equal(
         "FAIL  Snowflake deployer roles: PULUMI_DEPLOYER lacks ACCOUNTADMIN (the providers switch to each role; holds PUBLIC, SECURITYADMIN, SYSADMIN)  fix: as ACCOUNTADMIN: GRANT ROLE \"ACCOUNTADMIN\" TO USER \"PULUMI_DEPLOYER\";",
       );
+    });
+
+    it("roles: reads the 2025_01 output, where privileges granted to the user sit beside role grants", async () => {
+      const fake = new FakeSnowflake([[/^SHOW GRANTS TO USER/, [
+        grantRow2025("USAGE", "ROLE", "SYSADMIN", "SYSADMIN"),
+        grantRow2025("USAGE", "ROLE", "SECURITYADMIN", "SECURITYADMIN"),
+        grantRow2025("USAGE", "WAREHOUSE", "ACCOUNTADMIN_WH", null),
+      ]]]);
+      const r = await checkSnowflakeRoles(await session(fake), "PULUMI_DEPLOYER", ["SYSADMIN", "SECURITYADMIN", "ACCOUNTADMIN"]);
+      expect(r.detail).to.equal("PULUMI_DEPLOYER lacks ACCOUNTADMIN (the providers switch to each role; holds SECURITYADMIN, SYSADMIN)");
     });
 
     it("RAW tables: a declared stream on a missing table fails; configured tables without a stream are picked up later", async () => {

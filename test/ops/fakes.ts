@@ -47,6 +47,11 @@ export const grantRow = (role: string, user = "PULUMI_DEPLOYER") => ({
   created_on: new Date("2026-10-01T09:00:00Z"), role, granted_to: "USER", grantee_name: user, granted_by: "ACCOUNTADMIN",
 });
 
+/** A `SHOW GRANTS TO USER` row after behaviour change 2025_01 (bcr-1803): privileges granted to the user directly appear too. */
+export const grantRow2025 = (privilege: string, grantedOn: string, name: string, role: string | null, user = "PULUMI_DEPLOYER") => ({
+  created_on: new Date("2026-10-01T09:00:00Z"), privilege, granted_on: grantedOn, name, role, granted_to: "USER", grantee_name: user, grant_option: "false", granted_by: "ACCOUNTADMIN",
+});
+
 /** A `SHOW TABLES` row (the columns the command returns, most of them null here). */
 export const tableRow = (database: string, schema: string, name: string) => ({
   created_on: new Date("2026-11-01T08:00:00Z"), name, database_name: database, schema_name: schema, kind: "TABLE", comment: "",
