@@ -111,8 +111,10 @@ const ConfigEntrySchema = z.object({ value: z.string().optional(), objectValue: 
 export type StackConfigJson = Readonly<Record<string, z.infer<typeof ConfigEntrySchema>>>;
 
 /**
- * `pulumi config --json` without `--show-secrets`: plain values, and `{secret: true}` without a
- * value for secrets (pkg/cmd/pulumi/config `listConfig` elides them), so nothing is decrypted.
+ * `pulumi config --json` without `--show-secrets`: plain values (with Pulumi.yaml's project
+ * config applied), and `{secret: true}` without a value for secrets. pkg/cmd/pulumi/config
+ * `listConfig` reads secrets through a blinding decrypter unless `--show-secrets` is given, so
+ * nothing is decrypted and a placeholder ciphertext does not make it fail.
  */
 export async function readConfig(run: PulumiRunner, stack: string): Promise<StackConfigJson> {
   const result = await run(["config", "--json", "--stack", stack]);

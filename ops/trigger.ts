@@ -81,7 +81,7 @@ export function runInput(opts: TriggerOptions, target: string, config: StackConf
     const source = Object.prototype.hasOwnProperty.call(sources, opts.source) ? sources[opts.source] : undefined;
     if (!source) {
       const known = Object.keys(sources).sort();
-      throw new OpsError(`stack has no source ${JSON.stringify(opts.source)}; its sources: ${known.join(", ") || "none (dbt-pipeline:sources is empty)"}`);
+      throw new OpsError(`stack ${opts.stack} has no source ${JSON.stringify(opts.source)}; its sources: ${known.join(", ") || "none (dbt-pipeline:sources is empty)"}`);
     }
     return {
       ...base, command: "build", select: [...(source.select ?? [`source:${opts.source}+`])], exclude: [...(source.exclude ?? [])],

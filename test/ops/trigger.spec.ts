@@ -143,7 +143,7 @@ describe("ops trigger", () => {
         name: "a source the stack does not have",
         argv: ["dev", "--source", "salesforce"],
         code: 1,
-        err: "error: stack has no source \"salesforce\"; its sources: hubspot, stripe, web_events",
+        err: "error: stack dev has no source \"salesforce\"; its sources: hubspot, stripe, web_events",
       },
       { name: "--source with --select", argv: ["dev", "--source", "stripe", "--select", "tag:x"], code: 2, err: "error: --source and --select exclude each other; usage: npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]" },
       { name: "an unknown option", argv: ["dev", "--target", "prod"], code: 2, err: "error: unknown option --target; usage: npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]" },
