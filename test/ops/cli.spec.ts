@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import { awsErrorLine, isCredentialError, parseArn } from "../../ops/aws";
 import { parseArgs } from "../../ops/cli";
-import { OpsError, UsageError } from "../../ops/stack";
-import { awsError } from "./support";
+import { OpsError, UsageError, configValue, dbtTarget, execPulumi, readOutputs } from "../../ops/stack";
+import { DEV_CONFIG, FakePulumi, awsError, ok } from "./support";
 
 const SPEC = { values: ["source"], switches: ["full-refresh"] };
 
@@ -42,6 +42,34 @@ describe("ops command line and errors", () => {
   it("reads one line per AWS error", () => {
     expect(awsErrorLine(awsError("ThrottlingException", "Rate exceeded\nmore"), "x")).to.equal("x failed: ThrottlingException: Rate exceeded");
     expect(awsErrorLine(awsError("AccessDenied", "not authorized"), "x")).to.equal("x failed: access denied (not authorized); use credentials allowed to do it");
+  });
+
+  it("reports a missing pulumi binary as exit code 127", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      expect(await execPulumi(["version"])).to.deep.equal({ code: 127, stdout: "", stderr: "pulumi: command not found" });
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it("reads config values as the program would: the stack's, else config-keys.ts's default", () => {
+    const config = { ...DEV_CONFIG, "dbt-pipeline:dbt.threads": { value: "8", secret: false }, "dbt-pipeline:protect": { value: "true", secret: false } };
+    expect(configValue(config, "dbt.imageTag")).to.equal("git-4f2c9e1");
+    expect(configValue(config, "dbt.threads")).to.equal(8);
+    expect(configValue(config, "protect")).to.equal(true);
+    expect(configValue(config, "snowflake.adminUser")).to.equal("PULUMI_DEPLOYER");
+    expect(configValue(config, "snowflake.adminPrivateKey")).to.equal(undefined);
+    expect(Object.keys(configValue<object>(config, "sources")!)).to.deep.equal(["hubspot", "stripe", "web_events"]);
+    expect(dbtTarget(config, "dev")).to.equal("dev");
+  });
+
+  it("refuses outputs of another shape with one line", async () => {
+    const pulumi = new FakePulumi({ "stack output --json": ok({ runsQueueArn: 42 }) });
+    await readOutputs(pulumi.run, "dev").then(() => expect.fail("accepted"), (error: Error) => {
+      expect(error.message).to.equal("stack dev has outputs of an unexpected shape (runsQueueArn); redeploy it with this version of the program (pulumi up --stack dev)");
+    });
   });
 
   it("splits ARNs and refuses what is not one", () => {
