@@ -58,7 +58,13 @@ export async function preflight(argv: readonly string[], deps: PreflightDeps): P
     try {
       config = await readConfig(deps.pulumi, stack);
     } catch (error) {
-      report({ check: `stack ${stack}`, status: "fail", detail: error instanceof Error ? error.message : String(error), fix: `pulumi stack init ${stack} (add --secrets-provider awskms://alias/<key> for a self-managed backend)` });
+      const message = error instanceof Error ? error.message : String(error);
+      report({
+        check: `stack ${stack}`, status: "fail", detail: message,
+        fix: message.startsWith("unknown stack")
+          ? `pulumi stack init ${stack} (add --secrets-provider awskms://alias/<key> for a self-managed backend)`
+          : `run pulumi config --stack ${stack} to see the CLI's own error`,
+      });
       return 1;
     }
     const outputs = await readOutputs(deps.pulumi, stack).catch((): StackOutputs => ({}));

@@ -130,6 +130,12 @@ describe("ops preflight", () => {
     expect(t.snowflake.options).to.have.length(0);
   });
 
+  it("a stack whose config the CLI cannot read: the CLI's reason, and no stack init advice", async () => {
+    const t = run(["dev"], { pulumi: newStackPulumi({ "config --json": { code: 255, stdout: "", stderr: "error: could not read stack settings: yaml: line 7: mapping values are not allowed in this context\n" } }) });
+    expect(await t.done).to.equal(1);
+    expect(t.io.outLines[1]).to.equal("FAIL  stack dev: pulumi config failed for stack dev: could not read stack settings: yaml: line 7: mapping values are not allowed in this context  fix: run pulumi config --stack dev to see the CLI's own error");
+  });
+
   it("no pulumi CLI: one failing line and nothing else", async () => {
     const t = run(["dev"], { pulumi: newStackPulumi({ version: { code: 127, stdout: "", stderr: "pulumi: command not found" } }) });
     expect(await t.done).to.equal(1);
