@@ -1,0 +1,83 @@
+/**
+ * What a deploy of the stack will assume, read from the program itself: preflight evaluates the
+ * real program offline (offline/mocks.ts, the engine of `npm run plan`) and reads the declared
+ * resources, so its checks follow the components whatever they declare, instead of repeating
+ * their rules.
+ */
+import * as path from "node:path";
+import { evaluate } from "../offline/mocks";
+import { readStackConfig } from "../offline/stack-config";
+
+/** A declared resource: its Pulumi type token and its inputs. */
+export interface DeclaredResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/** The facts preflight checks against the account. */
+export interface PlannedStack {
+  /** Lambda functions and the concurrency each reserves (0 when none is reserved). */
+  readonly functions: readonly { name: string; reserved: number }[];
+  /** The GitHub OIDC provider: created by this stack, trusted by its roles, or not used. */
+  readonly githubOidc: "create" | "existing" | "none";
+  /** Tables the stack declares streams on, as `{database, schema, table}`. */
+  readonly streamTables: readonly { database: string; schema: string; table: string }[];
+  /** Name of the ECR repository the dbt image is pulled from. */
+  readonly ecrRepository?: string;
+  /** The environment's Snowflake database. */
+  readonly database?: string;
+}
+
+/** Pulumi type tokens (pulumi-aws 7, pulumi-snowflake 1.3). */
+export const TYPES = {
+  lambda: "aws:lambda/function:Function",
+  oidcProvider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+  role: "aws:iam/role:Role",
+  stream: "snowflake:index/streamOnTable:StreamOnTable",
+  ecr: "aws:ecr/repository:Repository",
+  database: "snowflake:index/database:Database",
+} as const;
+
+const GITHUB_ISSUER = "token.actions.githubusercontent.com";
+
+/** Splits `"DB"."SCHEMA"."TABLE"` (or unquoted `DB.SCHEMA.TABLE`) into its parts. */
+export function splitTableName(fqn: string): { database: string; schema: string; table: string } | undefined {
+  const parts = [...fqn.matchAll(/"((?:[^"]|"")+)"|([^."]+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]));
+  return parts.length === 3 ? { database: parts[0], schema: parts[1], table: parts[2] } : undefined;
+}
+
+/** The planned facts of a list of declared resources. */
+export function plannedStack(resources: readonly DeclaredResource[]): PlannedStack {
+  const of = (type: string) => resources.filter((r) => r.type === type);
+  const functions = of(TYPES.lambda).map((r) => {
+    const reserved = r.inputs.reservedConcurrentExecutions;
+    return { name: String(r.inputs.name ?? r.name), reserved: typeof reserved === "number" && reserved > 0 ? reserved : 0 };
+  });
+  const createsOidc = of(TYPES.oidcProvider).some((r) => String(r.inputs.url ?? "").includes(GITHUB_ISSUER));
+  const trustsOidc = of(TYPES.role).some((r) => JSON.stringify(r.inputs.assumeRolePolicy ?? "").includes(`oidc-provider/${GITHUB_ISSUER}`));
+  const streamTables = of(TYPES.stream)
+    .map((r) => splitTableName(String(r.inputs.table ?? "")))
+    .filter((t): t is NonNullable<typeof t> => t !== undefined);
+  const ecr = of(TYPES.ecr)[0];
+  const database = of(TYPES.database)[0];
+  return {
+    functions,
+    githubOidc: createsOidc ? "create" : trustsOidc ? "existing" : "none",
+    streamTables,
+    ...(ecr ? { ecrRepository: String(ecr.inputs.name ?? ecr.name) } : {}),
+    ...(database ? { database: String(database.inputs.name ?? database.name) } : {}),
+  };
+}
+
+/**
+ * Evaluates the program offline for `stack` from its settings file (secrets stay placeholders,
+ * nothing is decrypted) and returns the planned facts. Throws with the program's own message
+ * when the config is invalid.
+ */
+export async function planStack(stack: string): Promise<PlannedStack> {
+  const name = stack.split("/").pop()!;
+  const { config, secretKeys } = readStackConfig(name, path.join(__dirname, ".."));
+  const evaluation = await evaluate({ stack: name, config, secretKeys });
+  return plannedStack(evaluation.resources);
+}
