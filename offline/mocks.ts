@@ -4,6 +4,7 @@
  * which inputs are secret, and the options a reviewer cares about), answers the invokes the
  * program uses and throws on any other.
  */
+import { trimStackCapture } from "./fast-start";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedState } from "./computed";
@@ -113,6 +114,7 @@ export async function evaluate(opts: {
   const registered = new Map<string, { custom: boolean; inputs: Record<string, any>; state: Record<string, any> }>();
   const calls: RecordedCall[] = [];
   const duplicates: string[] = [];
+  trimStackCapture(pulumi);
 
   await pulumi.runtime.setMocks({
     newResource(args) {

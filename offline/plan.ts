@@ -3,6 +3,7 @@
  * stack and writes `plan/<stack>.json` and `plan/<stack>.md`. Exits 1 with every config
  * problem when the stack config is bad, 2 on usage errors.
  */
+import "./fast-start";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildConfig, parseConfig } from "../config";
