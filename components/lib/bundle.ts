@@ -81,8 +81,8 @@ export const BUILD_OPTIONS = {
 const BUILD_SCRIPT = `
 const path = require("node:path");
 const esbuild = require(process.argv[1]);
-const { entry, options } = JSON.parse(process.argv[2]);
-const zodEnglishOnly = {
+const { entry, options, zodEnglishOnly } = JSON.parse(process.argv[2]);
+const zodEnglishOnlyPlugin = {
   name: "zod-english-only",
   setup(build) {
     build.onResolve({ filter: /locales[\\\\/]index\\.js$/ }, (a) =>
@@ -91,9 +91,9 @@ const zodEnglishOnly = {
       ({ contents: "export { default as en } from " + JSON.stringify(a.path) + ";", resolveDir: path.dirname(a.path) }));
   },
 };
-esbuild.build({ ...options, entryPoints: [entry], outfile: "index.mjs", plugins: [zodEnglishOnly] }).then((r) => {
+esbuild.build({ ...options, entryPoints: [entry], outfile: "index.mjs", plugins: zodEnglishOnly ? [zodEnglishOnlyPlugin] : [] }).then((r) => {
   const code = r.outputFiles.find((f) => f.path.endsWith(".mjs")).text;
-  const map = r.outputFiles.find((f) => f.path.endsWith(".map")).text;
+  const map = (r.outputFiles.find((f) => f.path.endsWith(".map")) || { text: "" }).text;
   process.stdout.write(JSON.stringify({ code, map, inputs: Object.keys(r.metafile.inputs) }));
 }, (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); });
 `;
@@ -140,13 +140,18 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
   return hash.digest("hex");
 }
 
-/** Builds `functions/<name>/index.ts` now, in a child process (see {@link BUILD_SCRIPT}). */
-export function buildFunction(name: string): { code: string; map: string; inputs: string[] } {
+/**
+ * Builds `functions/<name>/index.ts` now, in a child process (see {@link BUILD_SCRIPT}). The
+ * benchmark passes `overrides` (esbuild options, and `zodEnglishOnly: false`) to measure the
+ * alternatives to each choice; the program never does.
+ */
+export function buildFunction(name: string, overrides: Record<string, unknown> & { zodEnglishOnly?: boolean } = {}): { code: string; map: string; inputs: string[] } {
+  const { zodEnglishOnly = true, ...options } = overrides;
   const entry = path.join(FUNCTIONS_DIR, name, "index.ts");
   if (!fs.existsSync(entry)) throw new Error(`no handler ${path.relative(ROOT, entry)}: a function is a folder under functions/ with an index.ts`);
   let out: string;
   try {
-    out = execFileSync(process.execPath, ["-e", BUILD_SCRIPT, require.resolve("esbuild"), JSON.stringify({ entry, options: BUILD_OPTIONS })], {
+    out = execFileSync(process.execPath, ["-e", BUILD_SCRIPT, require.resolve("esbuild"), JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly })], {
       cwd: ROOT, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8",
     });
   } catch (err) {
@@ -154,7 +159,7 @@ export function buildFunction(name: string): { code: string; map: string; inputs
     throw new Error(`bundling functions/${name} failed: ${stderr || (err as Error).message}`, { cause: err });
   }
   const built = JSON.parse(out) as { code: string; map: string; inputs: string[] };
-  return { ...built, code: `${built.code}//# sourceMappingURL=index.mjs.map\n` };
+  return { ...built, code: built.map ? `${built.code}//# sourceMappingURL=index.mjs.map\n` : built.code };
 }
 
 function writeAtomic(file: string, data: string): void {
