@@ -91,8 +91,8 @@ export function renderGoals(o: { bundles?: readonly BundleRow[]; shell?: ShellPl
   for (const b of o.bundles ?? []) {
     const tsc = b.variants.find((v) => v.name === "tsc")!;
     rows.push(`| ${b.name} bundle ≤ 600 KB | ${b.bundleKb} KB | ${met(b.bundleKb <= 600)} | measured |`);
-    rows.push(`| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms | ${met(b.bundledInitMs <= 100)} | measured |`);
-    rows.push(`| ${b.name} ≥ 2× faster than tsc + node_modules | ${tsc.ratioToBundle.toFixed(2)}× (${tsc.initMs} ms) | ${met(tsc.ratioToBundle >= 2)} | measured, paired |`);
+    rows.push(`| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms wall / ${b.bundledCpuMs} ms CPU | ${met(b.bundledInitMs <= 100)} wall, ${met(b.bundledCpuMs <= 100)} CPU | measured |`);
+    rows.push(`| ${b.name} ≥ 2× faster than tsc + node_modules | ${tsc.ratioToBundle.toFixed(2)}× wall (${tsc.initMs} ms) / ${tsc.cpuRatioToBundle.toFixed(2)}× CPU | ${met(tsc.ratioToBundle >= 2)} wall, ${met(tsc.cpuRatioToBundle >= 2)} CPU | measured, paired |`);
   }
   for (const s of o.shell?.stacks ?? []) {
     const m = medianTiming(s.runs);
