@@ -17,8 +17,12 @@
  * - zod without its translations: `export * as locales` in zod 4's namespace keeps every
  *   language in the bundle although only English is used (zod registers `en` itself:
  *   zod/v4/classic/schemas.js). The plugin below keeps `en` only; no handler calls `z.locales`.
+ * - Not the profile, SSO, process and web-identity credential providers (see `external`).
  * - Minified, with an external source map (mappings only, `sourcesContent: false`: the sources
  *   are in the repository at the deployed commit) to decode a minified stack trace.
+ *
+ * The cache key ({@link contentKey}) covers esbuild's version, the options, the build script,
+ * every own source file's contents and the `package.json` of every bundled package.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
