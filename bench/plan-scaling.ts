@@ -52,3 +52,131 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): { slope
   const ssRes = ys.reduce((s, y, i) => s + (y - (intercept + slope * xs[i])) ** 2, 0);
   return { slope, intercept, r2: ssTot === 0 ? 1 : 1 - ssRes / ssTot };
 }
+
+/** One shell run of the offline plan: wall and CPU seconds of the whole process tree. */
+export interface ShellTiming {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** Paired shell figures of the plan, fastest first. */
+export interface ShellPlanReport {
+  /** `npm run plan -- <stack>` as a user types it, per shipped stack. */
+  readonly stacks: readonly { stack: string; runs: readonly ShellTiming[] }[];
+  /** The plan CLI for dev with 100 synthetic sources (a generated stack file). */
+  readonly sources100: readonly ShellTiming[];
+  /** Paired variants of the dev plan (node + the plan script, without npm): the fixed cost taken apart. */
+  readonly fixedCost: readonly { name: string; what: string; runs: readonly ShellTiming[] }[];
+}
+
+const ROOT = path.join(__dirname, "..");
+
+/** Runs `command` and returns wall and CPU (user + system of the finished children) seconds. */
+async function timed(command: string, args: readonly string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<ShellTiming> {
+  const { execFile } = await import("node:child_process");
+  const started = process.hrtime.bigint();
+  await new Promise<void>((resolve, reject) => {
+    execFile(command, [...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve()));
+  });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  // Children's CPU is counted once they are reaped (cutime + cstime in /proc/self/stat).
+  return { wall: Math.round(wall * 100) / 100, cpu: Math.round(childCpuSeconds() * 100) / 100 };
+}
+
+let lastChildCpu = 0;
+/** CPU seconds of children reaped since the previous call (Linux /proc/self/stat cutime + cstime). */
+function childCpuSeconds(): number {
+  const fs = require("node:fs") as typeof import("node:fs");
+  try {
+    const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    const total = ticks / 100;
+    const delta = total - lastChildCpu;
+    lastChildCpu = total;
+    return delta;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Writes `Pulumi.bench100.yaml` (dev's settings with `n` synthetic sources) into a temporary folder. */
+function stackWithSources(n: number): string {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const os = require("node:os") as typeof import("node:os");
+  const yaml = require("js-yaml") as typeof import("js-yaml");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bench-"));
+  const doc = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+  doc.config["dbt-pipeline:sources"] = syntheticSources(n);
+  fs.writeFileSync(path.join(dir, `Pulumi.bench${n}.yaml`), yaml.dump(doc));
+  return dir;
+}
+
+/**
+ * The plan from the shell, `runs` paired rounds: each round runs every stack, the 100-source
+ * plan and every fixed-cost variant once, in a rotating order. Bundles come from the cache
+ * (warmed by the first, unreported round) except in the `cold bundle cache` variant.
+ */
+export async function shellPlan(runs = 3): Promise<ShellPlanReport> {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const os = require("node:os") as typeof import("node:os");
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const node = process.execPath;
+  const dir100 = stackWithSources(100);
+  const emptyCache = () => fs.mkdtempSync(path.join(os.tmpdir(), "bundle-cache-"));
+  const plan100 = `require("./offline/fast-start"); require("./offline/plan").runPlan(["bench100"], { configDir: ${JSON.stringify(dir100)}, outDir: ${JSON.stringify(path.join(dir100, "plan"))}, log: () => {} }).then((c) => process.exit(c));`;
+  const jobs: { key: string; what: string; run: () => Promise<ShellTiming> }[] = [
+    { key: "npm dev", what: "", run: () => timed(npm, ["run", "-s", "plan", "--", "dev"]) },
+    { key: "npm prod", what: "", run: () => timed(npm, ["run", "-s", "plan", "--", "prod"]) },
+    { key: "100 sources", what: "", run: () => timed(node, ["--require", "tsx/cjs", "-e", plan100]) },
+    { key: "as shipped", what: "node --require tsx/cjs offline/plan.ts dev", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"]) },
+    { key: "no trims", what: "DBT_PIPELINE_OFFLINE_TRIMS=off: Pulumi's closure serializer loads typescript and arborist, every resource and promise formats a source-mapped stack", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_OFFLINE_TRIMS: "off" }) },
+    { key: "cold bundle cache", what: "an empty bundle cache: the four bundles are built (as on the first plan after a change to handler code)", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_BUNDLE_CACHE: emptyCache() }) },
+    { key: "tsx CLI", what: "`tsx offline/plan.ts dev` (the former script): the tsx CLI starts a second node process", run: () => timed(node, [require.resolve("tsx/cli"), "offline/plan.ts", "dev"]) },
+  ];
+  childCpuSeconds();
+  await jobs[0].run();
+  const results = new Map(jobs.map((j) => [j.key, [] as ShellTiming[]]));
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[(k + round) % jobs.length];
+      results.get(job.key)!.push(await job.run());
+    }
+  }
+  fs.rmSync(dir100, { recursive: true, force: true });
+  const sorted = (key: string) => [...results.get(key)!].sort((a, b) => a.wall - b.wall);
+  return {
+    stacks: ["dev", "prod"].map((stack) => ({ stack, runs: sorted(`npm ${stack}`) })),
+    sources100: sorted("100 sources"),
+    fixedCost: jobs.slice(3).map((j) => ({ name: j.key, what: j.what, runs: sorted(j.key) })),
+  };
+}
+
+/** Median of the wall and CPU figures. */
+export function medianTiming(runs: readonly ShellTiming[]): ShellTiming {
+  const mid = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  return { wall: mid(runs.map((r) => r.wall)), cpu: mid(runs.map((r) => r.cpu)) };
+}
+
+/** Section 4's goal table. */
+export function renderShellPlan(report: ShellPlanReport): string {
+  const met = (ok: boolean) => (ok ? "met" : "**not met**");
+  const fmt = (t: ShellTiming) => `${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU`;
+  const shipped = medianTiming(report.fixedCost[0].runs);
+  return [
+    `From the shell, median of ${report.sources100.length} paired, interleaved rounds (each round runs every line once in a rotating order; a first, unreported round warms the bundle cache). CPU = user + system of the process tree: on this shared 2-core machine wall time also holds the wait for a core, CPU does not. [measured]`,
+    "",
+    "| what | goal | median | met? |",
+    "|---|---|---|---|",
+    ...report.stacks.map((s) => { const m = medianTiming(s.runs); return `| \`npm run plan -- ${s.stack}\` | ≤ 3 s | ${fmt(m)} | ${met(m.wall <= 3)} wall, ${met(m.cpu <= 3)} CPU |`; }),
+    (() => { const m = medianTiming(report.sources100); return `| plan of dev with 100 sources (generated stack file) | ≤ 5 s | ${fmt(m)} | ${met(m.wall <= 5)} wall, ${met(m.cpu <= 5)} CPU |`; })(),
+    "",
+    "The fixed cost taken apart (dev, `node` + the plan script, no npm):",
+    "",
+    "| variant | median | vs as shipped (CPU) |",
+    "|---|---|---|",
+    ...report.fixedCost.map((v) => { const m = medianTiming(v.runs); return `| ${v.name}${v.what ? `: ${v.what}` : ""} | ${fmt(m)} | ${(m.cpu / shipped.cpu).toFixed(2)}× |`; }),
+  ].join("\n");
+}

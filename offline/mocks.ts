@@ -4,6 +4,7 @@
  * which inputs are secret, and the options a reviewer cares about), answers the invokes the
  * program uses and throws on any other.
  */
+import { trimStackCapture } from "./fast-start";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedState } from "./computed";
@@ -57,6 +58,9 @@ export interface Evaluation {
   /** Paths of stack outputs that are secrets. */
   readonly secretOutputs: readonly string[];
 }
+
+/** Folders of the evaluation harness, never re-evaluated with the program. */
+const HARNESS = ["offline", "test", "bench"].map((dir) => path.join(__dirname, "..", dir) + path.sep);
 
 /** The key a resource is known by in the records: `type::name`. */
 export const keyOf = (type: string, name: string) => `${type}::${name}`;
@@ -113,6 +117,7 @@ export async function evaluate(opts: {
   const registered = new Map<string, { custom: boolean; inputs: Record<string, any>; state: Record<string, any> }>();
   const calls: RecordedCall[] = [];
   const duplicates: string[] = [];
+  trimStackCapture(pulumi);
 
   await pulumi.runtime.setMocks({
     newResource(args) {
@@ -171,9 +176,11 @@ export async function evaluate(opts: {
       });
       return undefined;
     });
-    // Re-evaluate the program on every call: each evaluation is a fresh stack.
+    // Re-evaluate the program on every call: each evaluation is a fresh stack. The harness
+    // (offline/, test/, bench/) stays loaded, so a test helper's cache of evaluations survives
+    // into the next spec file a mocha worker runs.
     for (const id of Object.keys(require.cache)) {
-      if (!id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
+      if (id === programPath || (!id.includes(`${path.sep}node_modules${path.sep}`) && !HARNESS.some((dir) => id.startsWith(dir)))) delete require.cache[id];
     }
     exported = require(programPath);
     return exported;

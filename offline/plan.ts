@@ -3,10 +3,12 @@
  * stack and writes `plan/<stack>.json` and `plan/<stack>.md`. Exits 1 with every config
  * problem when the stack config is bad, 2 on usage errors.
  */
+import "./fast-start";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildConfig, parseConfig } from "../config";
 import { estimateMonthlyCost, renderCost } from "./cost";
+import { estimateIdleMonth, renderIdle } from "./idle-cost";
 import { evaluate } from "./mocks";
 import { PlanDocument, diffPlans, renderDiff, renderMarkdown, renderTree, toPlanDocument } from "./render";
 import { listStacks, readStackConfig } from "./stack-config";
@@ -52,7 +54,8 @@ export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<n
   }
   log(renderTree(doc));
   // The config already validated inside the program; this second read only feeds the estimate.
-  const cost = renderCost(estimateMonthlyCost(buildConfig(parseConfig(config, stack).values!, "dbt-pipeline", stack)));
+  const pipeline = buildConfig(parseConfig(config, stack).values!, "dbt-pipeline", stack);
+  const cost = `${renderCost(estimateMonthlyCost(pipeline))}\n\n${renderIdle(stack, estimateIdleMonth(pipeline))}`;
   log(`\n${cost}`);
   const outDir = opts.outDir ?? path.join(__dirname, "..", "plan");
   fs.mkdirSync(outDir, { recursive: true });

@@ -20,7 +20,8 @@ describe("Pulumi.yaml and stack files", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     expect(pkg.main).to.equal("index.ts");
     // Pulumi's Node.js host loads the project's own TypeScript; it supports 3.8 up to the 6.x line.
-    expect(pkg.dependencies.typescript).to.match(/^6\.0\.\d+$/);
+    // A deploy-time tool: devDependencies (dependencies hold what runs in the Lambdas).
+    expect(pkg.devDependencies.typescript).to.match(/^6\.0\.\d+$/);
   });
 
   it("declares every typed key with type, description and default", () => {
