@@ -49,10 +49,10 @@ describe("runner helpers", () => {
       expect(defs.map((d) => d.name)).to.deep.equal([CONTAINERS.prepare, CONTAINERS.freshness, CONTAINERS.dbt, CONTAINERS.upload]);
     });
 
-    it("every container the launch overrides exists, and the overrides only add the run id and the sources served", () => {
+    it("every container the launch overrides exists, and the overrides only add the run id, the sources and the trigger kinds served", () => {
       const overrides = taskOverrides(parseRunRequest({ target: "prod", triggers: [{ kind: "manual", id: "x", receivedAt: "2026-11-22T10:00:00Z" }] }), "run-00000001");
       for (const o of overrides.containerOverrides) expect(byName).to.have.property(o.name);
-      expect(overrides.containerOverrides.flatMap((o) => o.environment ?? []).map((e) => e.name)).to.deep.equal([ENV.runId, "DBT_PIPELINE_SOURCES", ENV.runId]);
+      expect(overrides.containerOverrides.flatMap((o) => o.environment ?? []).map((e) => e.name)).to.deep.equal([ENV.runId, "DBT_PIPELINE_SOURCES", "DBT_PIPELINE_TRIGGERS", ENV.runId]);
     });
 
     it("the dbt containers get every variable the profile reads; the key only as a secret", () => {
