@@ -42,6 +42,7 @@ const runner = new DbtRunner("runner", {
     warehouse: snowflake.warehouses.transforming,
     database: snowflake.databaseName,
     schema: snowflake.schemas.staging,
+    layerSchemas: snowflake.schemas,
     privateKeySecretArn: snowflake.privateKeySecretArns.dbt,
   },
 });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { prepareScript, uploadScript } from "../../components/runner/scripts";
+import { prepareScript, uploadScript, verdictScript } from "../../components/runner/scripts";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
 import { all, evaluateStack, json, one } from "../helpers/stack";
 
@@ -89,15 +89,16 @@ for (const stack of ["dev", "prod"] as const) {
         });
       });
 
-      it("four containers: only upload is essential, each waits for the one before it", () => {
+      it("five containers: only upload is essential, each waits for the one before it, verdict only for a dbt success", () => {
         const c = containers(ev);
-        expect(Object.keys(c)).to.deep.equal(["prepare", "freshness", "dbt", "upload"]);
-        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({ prepare: false, freshness: false, dbt: false, upload: true });
+        expect(Object.keys(c)).to.deep.equal(["prepare", "freshness", "dbt", "verdict", "upload"]);
+        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({ prepare: false, freshness: false, dbt: false, verdict: false, upload: true });
         expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.dependsOn ?? []]))).to.deep.equal({
           prepare: [],
           freshness: [{ containerName: "prepare", condition: "SUCCESS" }],
           dbt: [{ containerName: "prepare", condition: "SUCCESS" }, { containerName: "freshness", condition: "COMPLETE" }],
-          upload: [{ containerName: "dbt", condition: "COMPLETE" }],
+          verdict: [{ containerName: "dbt", condition: "SUCCESS" }],
+          upload: [{ containerName: "dbt", condition: "COMPLETE" }, { containerName: "verdict", condition: "COMPLETE" }],
         });
         // ECS refuses COMPLETE/SUCCESS on an essential container.
         for (const d of Object.values(c)) {
@@ -110,12 +111,15 @@ for (const stack of ["dev", "prod"] as const) {
         expect(c.freshness.image).to.equal(`${REPO_URL(stack)}:git-4f2c9e1`);
         expect(c.dbt.image).to.equal(`${REPO_URL(stack)}:git-4f2c9e1`);
         expect(ev.outputs.ecrRepositoryUrl).to.equal(REPO_URL(stack));
-        for (const name of ["prepare", "upload"]) {
+        for (const name of ["prepare", "verdict", "upload"]) {
           expect(c[name].image, name).to.equal("public.ecr.aws/aws-cli/aws-cli:2.27.50");
           expect(c[name].entryPoint, name).to.deep.equal(["/bin/sh", "-c"]);
         }
         expect(c.prepare.command).to.deep.equal([prepareScript()]);
+        expect(c.verdict.command).to.deep.equal([verdictScript()]);
         expect(c.upload.command).to.deep.equal([uploadScript()]);
+        // Images FROM dbt-labs' have ENTRYPOINT ["dbt"]; dumb-init turns ECS's SIGTERM into the SIGINT dbt handles.
+        for (const name of ["freshness", "dbt"]) expect(c[name].entryPoint, name).to.deep.equal(["dumb-init", "--rewrite", "15:2", "--"]);
         expect(c.freshness.command).to.deep.equal(["dbt", "--version"]);
         expect(c.dbt.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", stack]);
       });
@@ -136,10 +140,16 @@ for (const stack of ["dev", "prod"] as const) {
             { name: "SNOWFLAKE_WAREHOUSE", value: o.snowflakeWarehouses.transforming },
             { name: "SNOWFLAKE_DATABASE", value: o.snowflakeDatabase },
             { name: "SNOWFLAKE_SCHEMA", value: o.snowflakeSchemas.staging },
+            { name: "DBT_PIPELINE_SCHEMA_RAW", value: o.snowflakeSchemas.raw },
+            { name: "DBT_PIPELINE_SCHEMA_STAGING", value: o.snowflakeSchemas.staging },
+            { name: "DBT_PIPELINE_SCHEMA_ANALYTICS", value: o.snowflakeSchemas.analytics },
+            { name: "DBT_PIPELINE_SCHEMA_METRICS", value: o.snowflakeSchemas.metrics },
+            { name: "DBT_PIPELINE_SCHEMA_MONITORING", value: o.snowflakeSchemas.monitoring },
+            { name: "DBT_SEND_ANONYMOUS_USAGE_STATS", value: "false" },
           ]);
           expect(c[name].secrets, name).to.deep.equal([{ name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: o.snowflakePrivateKeySecretArns.dbt }]);
           expect(c[name].readonlyRootFilesystem, name).to.equal(true);
-          expect(c[name].linuxParameters, name).to.deep.equal({ initProcessEnabled: true });
+          expect(c[name].linuxParameters, name).to.equal(undefined);
           expect(c[name].stopTimeout, name).to.equal(120);
           expect(c[name].mountPoints, name).to.deep.equal([
             { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
@@ -158,6 +168,8 @@ for (const stack of ["dev", "prod"] as const) {
         const common = [{ name: "DBT_PIPELINE_BUCKET", value: BUCKET(stack) }, { name: "DBT_PIPELINE_ENV", value: stack }];
         expect(c.prepare.environment).to.deep.equal([...common, { name: "DBT_TARGET", value: stack }, { name: "AWS_REGION", value: REGION }]);
         expect(c.upload.environment).to.deep.equal([...common, { name: "AWS_REGION", value: REGION }]);
+        expect(c.verdict.environment).to.equal(undefined);
+        expect(c.verdict.mountPoints).to.deep.equal([{ sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false }]);
         expect(c.prepare.mountPoints).to.deep.equal([
           { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
           { sourceVolume: "tmp", containerPath: "/dbt-tmp", readOnly: false },
@@ -208,8 +220,8 @@ for (const stack of ["dev", "prod"] as const) {
         expect(json(policy.inputs.policy)).to.deep.equal({
           Version: "2012-10-17",
           Statement: [
-            { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": `${stack}/latest/*` } } },
-            { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: `${arn}/${stack}/latest/*` },
+            { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": [`${stack}/latest/*`, `${stack}/runs/*`] } } },
+            { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: [`${arn}/${stack}/latest/*`, `${arn}/${stack}/runs/*`] },
             { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`] },
           ],
         });
