@@ -7,17 +7,17 @@
  *     └─ SUCCESS → freshness (dbt image, essential: false)
  *     └─ SUCCESS ┐
  *   freshness ─ COMPLETE → dbt (dbt image, essential: false)
- *                            ├─ SUCCESS → verdict (AWS CLI, essential: false)
- *                            └─ COMPLETE ┐
- *                     verdict ─ COMPLETE → upload (AWS CLI, essential: true)
+ *                            └─ COMPLETE → upload (AWS CLI, essential: true)
  *
  * - COMPLETE and SUCCESS "can't be set on an essential container", so every container another
  *   one waits for (prepare, freshness, dbt) is non-essential.
  * - `upload` is the only essential container: the task stops when it exits, which is after dbt
  *   exited (whatever its code), so artifacts are uploaded for failed runs too.
- * - `verdict` is how the upload learns dbt's exit code: ECS starts it only when dbt exited 0
- *   (SUCCESS) and it leaves a marker; when dbt fails, ECS stops it unstarted, which satisfies
- *   upload's COMPLETE dependency as it does for freshness below. The dbt image needs no shell.
+ * - The upload learns dbt's outcome from a marker the dbt container's wrapper leaves only when
+ *   dbt exited 0 (scripts.ts). Not from a container that depends on dbt's SUCCESS: the ECS agent
+ *   fails a dependency on a container that "has not and will not start" for good
+ *   (`dependencygraph/graph.go`, `HasNotAndWillNotStart`), so such a container, skipped after a
+ *   failed dbt, would block the upload of exactly the runs that need their logs.
  * - `dbt` waits for prepare SUCCESS itself, not only through freshness: when prepare fails, ECS
  *   stops freshness with a dependency error, which would satisfy a COMPLETE-only dependency.
  * - The run's outcome is the `dbt` container's `exitCode` in the task's STOPPED event
@@ -31,7 +31,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINERS, PATHS, PROFILE_NAME } from "../../functions/lib/run-contract";
-import { ARTIFACTS_ROOT, ENV, PREPARE_TMP_MOUNT, prepareScript, uploadScript, verdictScript } from "./scripts";
+import { ARTIFACTS_ROOT, ENV, PREPARE_TMP_MOUNT, SUCCESS_MARKER, dbtWrapperScript, prepareScript, uploadScript } from "./scripts";
 
 /** Task-level volumes: no host path, so Fargate backs them with the task's ephemeral storage. */
 export const VOLUMES = {
@@ -62,6 +62,9 @@ export const DBT_STOP_TIMEOUT_SECONDS = 120;
  * provide `dumb-init` on its PATH (`pip install dumb-init`; docs/dbt-repo/README.md).
  */
 export const DBT_ENTRY_POINT = ["dumb-init", "--rewrite", "15:2", "--"];
+
+/** The dbt container's entry point: {@link DBT_ENTRY_POINT} running the wrapper that records a success for the upload. */
+export const DBT_WRAPPED_ENTRY_POINT = [...DBT_ENTRY_POINT, "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", SUCCESS_MARKER];
 
 /** The environment variable that carries the name of a layer schema (`staging` → `DBT_PIPELINE_SCHEMA_STAGING`). */
 export function layerSchemaVariable(layer: string): string {
@@ -148,11 +151,11 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
     ...Object.entries(spec.snowflake.layerSchemas).map(([layer, value]) => ({ name: layerSchemaVariable(layer), value })),
     { name: ENV.anonymousUsageStats, value: "false" },
   ];
-  const dbtContainer = (name: string, command: string[], dependsOn: aws.ecs.ContainerDependency[]): aws.ecs.ContainerDefinition => ({
+  const dbtContainer = (name: string, entryPoint: string[], command: string[], dependsOn: aws.ecs.ContainerDependency[]): aws.ecs.ContainerDefinition => ({
     name,
     image: spec.dbtImage,
     essential: false,
-    entryPoint: DBT_ENTRY_POINT,
+    entryPoint,
     command,
     dependsOn,
     environment: dbtEnv,
@@ -180,30 +183,19 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
       logConfiguration: log,
     },
     // `dbt --version` is a no-op; the launch overrides it with `dbt source freshness` when a run selects by source_status.
-    dbtContainer(CONTAINERS.freshness, ["dbt", "--version"], [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }]),
-    dbtContainer(CONTAINERS.dbt, defaultDbtCommand(spec.target), [
+    dbtContainer(CONTAINERS.freshness, DBT_ENTRY_POINT, ["dbt", "--version"], [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }]),
+    dbtContainer(CONTAINERS.dbt, DBT_WRAPPED_ENTRY_POINT, defaultDbtCommand(spec.target), [
       { containerName: CONTAINERS.prepare, condition: "SUCCESS" },
       // COMPLETE, not SUCCESS: stale sources make `dbt source freshness` exit 1, and dbt must run anyway.
       { containerName: CONTAINERS.freshness, condition: "COMPLETE" },
     ]),
-    {
-      name: CONTAINERS.verdict,
-      image: spec.awsCliImage,
-      essential: false,
-      entryPoint: ["/bin/sh", "-c"],
-      command: [verdictScript()],
-      dependsOn: [{ containerName: CONTAINERS.dbt, condition: "SUCCESS" }],
-      mountPoints: [artifacts()],
-      linuxParameters: { initProcessEnabled: true },
-      logConfiguration: log,
-    },
     {
       name: CONTAINERS.upload,
       image: spec.awsCliImage,
       essential: true,
       entryPoint: ["/bin/sh", "-c"],
       command: [uploadScript()],
-      dependsOn: [{ containerName: CONTAINERS.dbt, condition: "COMPLETE" }, { containerName: CONTAINERS.verdict, condition: "COMPLETE" }],
+      dependsOn: [{ containerName: CONTAINERS.dbt, condition: "COMPLETE" }],
       environment: [...artifactEnv, ...region],
       mountPoints: [artifacts(true)],
       linuxParameters: { initProcessEnabled: true },

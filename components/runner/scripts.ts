@@ -52,8 +52,8 @@ export const LOG_FILE = "dbt.log";
  * (`build_manifest_state_check`, `is_partial_parsable`), and re-parses only changed files.
  */
 export const PARTIAL_PARSE_FILE = "partial_parse.msgpack";
-/** The file the `verdict` container creates when, and only when, dbt exited 0. */
-export const SUCCESS_MARKER = `${ARTIFACTS_ROOT}/dbt-succeeded`;
+/** The file the dbt container's wrapper creates when, and only when, dbt exited 0. */
+export const SUCCESS_MARKER = `${PATHS.status}/dbt-succeeded`;
 
 /**
  * An empty sources.json (dbt's `sources` artifact, schema v3 in dbt 1.8 to 1.10: dbt-core
@@ -142,7 +142,7 @@ function requireVar(variable: string, bad: string, what: string): string {
  * (`$DBT_PIPELINE_RETRY_OF`), the named run's artifacts go into {@link PATHS.retryState}.
  */
 export function prepareScript(): string {
-  const dirs = [PATHS.profiles, PATHS.target, PATHS.logs, PATHS.state, PATHS.retryState].join(" ");
+  const dirs = [PATHS.profiles, PATHS.target, PATHS.logs, PATHS.state, PATHS.retryState, PATHS.status].join(" ");
   return [
     `fail() { echo "prepare: $1" >&2; exit 1; }`,
     requireVar(ENV.target, "*[!a-z0-9_]*", "a dbt target name (a-z, 0-9, _)"),
@@ -181,14 +181,27 @@ export function prepareScript(): string {
 }
 
 /**
- * The `verdict` container's script. ECS starts this container only when dbt exited 0 (a
- * `SUCCESS` dependency); when dbt fails, ECS never starts it. Its marker is how the upload
- * learns dbt's outcome without a shell in the dbt image.
+ * The dbt container's wrapper, run by `/bin/sh -c` under dumb-init: `<wrapper> <marker> dbt ...`
+ * runs dbt, creates `<marker>` only when dbt exited 0 (how the upload learns dbt's outcome), and
+ * exits with dbt's code, which stays the container's and so the run's outcome.
+ * `trap : INT TERM` installs a no-op handler, not an ignored signal: dumb-init sends its SIGINT to
+ * the whole process group, and a shell with a handler waits for its foreground command before
+ * running it (POSIX `trap`), where the default action would kill the shell, then dumb-init and the
+ * container under a dbt still cancelling its queries. The handler is reset to the default in dbt
+ * (exec), so Python still turns SIGINT into KeyboardInterrupt, which it does only for a signal
+ * that is not ignored.
  */
-export function verdictScript(): string {
+export function dbtWrapperScript(): string {
   return [
-    `touch ${SUCCESS_MARKER} || { echo "verdict: cannot write ${SUCCESS_MARKER}" >&2; exit 1; }`,
-    `echo "verdict: dbt exited 0; the upload may advance latest/"`,
+    `marker="$1"`,
+    `shift`,
+    `trap : INT TERM`,
+    `"$@"`,
+    `code=$?`,
+    `if [ "$code" -eq 0 ]; then`,
+    `  touch "$marker" || { echo "dbt-pipeline: dbt succeeded but $marker cannot be written" >&2; exit 1; }`,
+    `fi`,
+    `exit "$code"`,
   ].join("\n") + "\n";
 }
 

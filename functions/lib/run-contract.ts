@@ -34,6 +34,8 @@ export const PATHS = {
   logs: "/artifacts/logs",
   /** Where the pre-step writes profiles.yml (DBT_PROFILES_DIR). */
   profiles: "/artifacts/profiles",
+  /** Where the dbt container's wrapper leaves its success marker for the upload. */
+  status: "/artifacts/status",
   /**
    * The artifacts of the run named by `retryOf`, downloaded from `<env>/runs/<id>/`: `dbt retry`
    * reads `run_results.json` from `--state` (dbt-core `task/retry.py`: `state_path = args.state
@@ -53,8 +55,6 @@ export const CONTAINERS = {
   freshness: "freshness",
   /** The user's dbt image: the requested command. Its exit code is the run's outcome. */
   dbt: "dbt",
-  /** Stock AWS CLI: started by ECS only when dbt exited 0; marks the run as one that may advance `latest/`. */
-  verdict: "verdict",
   /** Stock AWS CLI: uploads artifacts whatever dbt's exit code; advances `latest/` only after a success. */
   upload: "upload",
 } as const;

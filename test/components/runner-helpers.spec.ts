@@ -48,7 +48,7 @@ describe("runner helpers", () => {
 
   describe("containers and the run contract", () => {
     it("declares exactly the containers the run contract names, in start order", () => {
-      expect(defs.map((d) => d.name)).to.deep.equal([CONTAINERS.prepare, CONTAINERS.freshness, CONTAINERS.dbt, CONTAINERS.verdict, CONTAINERS.upload]);
+      expect(defs.map((d) => d.name)).to.deep.equal([CONTAINERS.prepare, CONTAINERS.freshness, CONTAINERS.dbt, CONTAINERS.upload]);
     });
 
     it("every container the launch overrides exists, and the overrides only add the run id, the sources and the trigger kinds served", () => {

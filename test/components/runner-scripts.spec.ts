@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { ENV, PROFILE_FIELDS, prepareScript, profilesYaml, uploadScript, verdictScript } from "../../components/runner/scripts";
+import { ENV, PROFILE_FIELDS, dbtWrapperScript, prepareScript, profilesYaml, uploadScript } from "../../components/runner/scripts";
 import { RUN_ID_RE } from "../../functions/lib/run-contract";
 
 /**
@@ -66,7 +66,7 @@ const BASE = { DBT_PIPELINE_BUCKET: "dbt-pipeline-dev-artifacts-123456789012", D
 
 describe("runner scripts", () => {
   describe("as text", () => {
-    const scripts = { prepare: prepareScript, verdict: verdictScript, upload: uploadScript };
+    const scripts = { prepare: prepareScript, "dbt wrapper": dbtWrapperScript, upload: uploadScript };
     for (const [what, make] of Object.entries(scripts)) {
       const script = make();
       it(`${what}: one constant text, no value of any stack inside`, () => {
@@ -125,7 +125,7 @@ describe("runner scripts", () => {
       expect(r.stderr).to.equal("");
       expect(r.status).to.equal(0);
       expect(fs.readFileSync(box.file("profiles/profiles.yml"), "utf8")).to.equal(profilesYaml("dev"));
-      for (const dir of ["profiles", "target", "logs", "state", "retry-state"]) expect(mode(box.file(dir)), dir).to.equal(0o777);
+      for (const dir of ["profiles", "target", "logs", "state", "retry-state", "status"]) expect(mode(box.file(dir)), dir).to.equal(0o777);
       expect(mode(path.join(box.root, "dbt-tmp"))).to.equal(0o1777);
       expect(r.calls).to.deep.equal([`s3 cp --recursive --only-show-errors ${B}/latest/ /artifacts/state/`]);
       expect(fs.readdirSync(box.file("state")).sort()).to.deep.equal(["manifest.json", "sources.json"]);
@@ -216,16 +216,46 @@ describe("runner scripts", () => {
     }
   });
 
-  describe("verdict, run in sh", () => {
-    let box: ReturnType<typeof sandbox>;
-    beforeEach(() => { box = sandbox(); fs.mkdirSync(box.file(""), { recursive: true }); });
-    afterEach(() => box.cleanup());
+  describe("dbt wrapper, run in sh", () => {
+    let dir: string;
+    beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbt-wrapper-")); });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const wrap = (...command: string[]) => spawnSync("/bin/sh", ["-c", dbtWrapperScript(), "dbt-pipeline-wrapper", path.join(dir, "dbt-succeeded"), ...command], { encoding: "utf8" });
 
-    it("marks the run as successful (ECS starts it only after dbt exited 0)", () => {
-      const r = box.run(verdictScript(), {});
+    it("passes dbt's arguments through untouched and leaves the marker when dbt exits 0", () => {
+      const r = wrap("/bin/sh", "-c", 'printf "%s|" "$@"', "dbt", "build", "--select", "source:stripe+", '{"error": ["x y"]}');
       expect(r.status).to.equal(0);
-      expect(fs.existsSync(box.file("dbt-succeeded"))).to.equal(true);
-      expect(r.calls).to.deep.equal([]);
+      expect(r.stdout).to.equal('build|--select|source:stripe+|{"error": ["x y"]}|');
+      expect(fs.existsSync(path.join(dir, "dbt-succeeded"))).to.equal(true);
+    });
+
+    for (const code of [1, 2]) {
+      it(`exits with dbt's code ${code} and leaves no marker`, () => {
+        const r = wrap("/bin/sh", "-c", `exit ${code}`);
+        expect(r.status).to.equal(code);
+        expect(fs.existsSync(path.join(dir, "dbt-succeeded"))).to.equal(false);
+      });
+    }
+
+    it("fails the run when dbt succeeded but the marker cannot be written", () => {
+      const r = spawnSync("/bin/sh", ["-c", dbtWrapperScript(), "w", path.join(dir, "missing", "dbt-succeeded"), "/bin/sh", "-c", "exit 0"], { encoding: "utf8" });
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.include(`dbt-pipeline: dbt succeeded but ${path.join(dir, "missing", "dbt-succeeded")} cannot be written`);
+    });
+
+    it("on SIGINT to the process group (dumb-init's rewritten SIGTERM), waits for dbt to finish cleaning up and exits with its code", async () => {
+      const ready = path.join(dir, "ready");
+      const cleaned = path.join(dir, "cleaned");
+      // A stand-in for dbt: on SIGINT it writes its results, then exits 130 as Python does after KeyboardInterrupt.
+      const fakeDbt = `trap 'sleep 0.3; echo results > "${cleaned}"; exit 130' INT; touch "${ready}"; while :; do sleep 0.05; done`;
+      const child = spawn("/bin/sh", ["-c", dbtWrapperScript(), "w", path.join(dir, "dbt-succeeded"), "/bin/sh", "-c", fakeDbt], { detached: true, stdio: "ignore" });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+      for (let i = 0; i < 100 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 20));
+      process.kill(-child.pid!, "SIGINT");
+      // The wrapper outlives the signal (a killed wrapper would end the container under dbt) and returns dbt's code.
+      expect(await exited).to.deep.equal({ code: 130, signal: null });
+      expect(fs.readFileSync(cleaned, "utf8")).to.equal("results\n");
+      expect(fs.existsSync(path.join(dir, "dbt-succeeded"))).to.equal(false);
     });
   });
 
@@ -241,7 +271,7 @@ describe("runner scripts", () => {
     afterEach(() => box.cleanup());
     const B = "s3://dbt-pipeline-dev-artifacts-123456789012/dev";
     const RUN = { ...BASE, DBT_PIPELINE_RUN_ID: "r-20261122-0001" };
-    const succeeded = () => fs.writeFileSync(box.file("dbt-succeeded"), "");
+    const succeeded = () => { fs.mkdirSync(box.file("status")); fs.writeFileSync(box.file("status/dbt-succeeded"), ""); };
     const wrote = (files: Record<string, string>) => { for (const [p, text] of Object.entries(files)) fs.writeFileSync(box.file(p), text); };
 
     it("after a success: the run's prefix gets everything, then latest/ gets the state files and the parse cache", () => {

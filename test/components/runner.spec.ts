@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { prepareScript, uploadScript, verdictScript } from "../../components/runner/scripts";
+import { dbtWrapperScript, prepareScript, uploadScript } from "../../components/runner/scripts";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
 import { all, evaluateStack, json, one } from "../helpers/stack";
 
@@ -89,16 +89,15 @@ for (const stack of ["dev", "prod"] as const) {
         });
       });
 
-      it("five containers: only upload is essential, each waits for the one before it, verdict only for a dbt success", () => {
+      it("four containers: only upload is essential, each waits for the one before it", () => {
         const c = containers(ev);
-        expect(Object.keys(c)).to.deep.equal(["prepare", "freshness", "dbt", "verdict", "upload"]);
-        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({ prepare: false, freshness: false, dbt: false, verdict: false, upload: true });
+        expect(Object.keys(c)).to.deep.equal(["prepare", "freshness", "dbt", "upload"]);
+        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({ prepare: false, freshness: false, dbt: false, upload: true });
         expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.dependsOn ?? []]))).to.deep.equal({
           prepare: [],
           freshness: [{ containerName: "prepare", condition: "SUCCESS" }],
           dbt: [{ containerName: "prepare", condition: "SUCCESS" }, { containerName: "freshness", condition: "COMPLETE" }],
-          verdict: [{ containerName: "dbt", condition: "SUCCESS" }],
-          upload: [{ containerName: "dbt", condition: "COMPLETE" }, { containerName: "verdict", condition: "COMPLETE" }],
+          upload: [{ containerName: "dbt", condition: "COMPLETE" }],
         });
         // ECS refuses COMPLETE/SUCCESS on an essential container.
         for (const d of Object.values(c)) {
@@ -111,15 +110,17 @@ for (const stack of ["dev", "prod"] as const) {
         expect(c.freshness.image).to.equal(`${REPO_URL(stack)}:git-4f2c9e1`);
         expect(c.dbt.image).to.equal(`${REPO_URL(stack)}:git-4f2c9e1`);
         expect(ev.outputs.ecrRepositoryUrl).to.equal(REPO_URL(stack));
-        for (const name of ["prepare", "verdict", "upload"]) {
+        for (const name of ["prepare", "upload"]) {
           expect(c[name].image, name).to.equal("public.ecr.aws/aws-cli/aws-cli:2.27.50");
           expect(c[name].entryPoint, name).to.deep.equal(["/bin/sh", "-c"]);
         }
         expect(c.prepare.command).to.deep.equal([prepareScript()]);
-        expect(c.verdict.command).to.deep.equal([verdictScript()]);
         expect(c.upload.command).to.deep.equal([uploadScript()]);
         // Images FROM dbt-labs' have ENTRYPOINT ["dbt"]; dumb-init turns ECS's SIGTERM into the SIGINT dbt handles.
-        for (const name of ["freshness", "dbt"]) expect(c[name].entryPoint, name).to.deep.equal(["dumb-init", "--rewrite", "15:2", "--"]);
+        expect(c.freshness.entryPoint).to.deep.equal(["dumb-init", "--rewrite", "15:2", "--"]);
+        expect(c.dbt.entryPoint).to.deep.equal([
+          "dumb-init", "--rewrite", "15:2", "--", "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", "/artifacts/status/dbt-succeeded",
+        ]);
         expect(c.freshness.command).to.deep.equal(["dbt", "--version"]);
         expect(c.dbt.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", stack]);
       });
@@ -168,8 +169,6 @@ for (const stack of ["dev", "prod"] as const) {
         const common = [{ name: "DBT_PIPELINE_BUCKET", value: BUCKET(stack) }, { name: "DBT_PIPELINE_ENV", value: stack }];
         expect(c.prepare.environment).to.deep.equal([...common, { name: "DBT_TARGET", value: stack }, { name: "AWS_REGION", value: REGION }]);
         expect(c.upload.environment).to.deep.equal([...common, { name: "AWS_REGION", value: REGION }]);
-        expect(c.verdict.environment).to.equal(undefined);
-        expect(c.verdict.mountPoints).to.deep.equal([{ sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false }]);
         expect(c.prepare.mountPoints).to.deep.equal([
           { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
           { sourceVolume: "tmp", containerPath: "/dbt-tmp", readOnly: false },
