@@ -5,7 +5,7 @@
  * container, and the script checks each one before using it in a path or an S3 key. The same
  * text therefore runs in every stack, and tests can read it (and run it) as it ships.
  */
-import { OVERRIDE_ENV, PATHS, PROFILE_NAME } from "../../functions/lib/run-contract";
+import { FRESHNESS_CHECK_OUTPUT, OVERRIDE_ENV, PATHS, PROFILE_NAME } from "../../functions/lib/run-contract";
 
 /** Environment variable names shared by the container definitions and the scripts. */
 export const ENV = {
@@ -41,6 +41,8 @@ export const ARTIFACTS_ROOT = "/artifacts";
 export const PREPARE_TMP_MOUNT = "/dbt-tmp";
 /** Artifacts the upload step copies from {@link PATHS.target}, to the run's prefix and (after a success) to `latest/`. */
 export const STATE_FILES = ["manifest.json", "run_results.json", "sources.json"] as const;
+/** Artifacts copied to the run's prefix only: a `dbt source freshness` command's results are not state. */
+export const RUN_ONLY_FILES = [FRESHNESS_CHECK_OUTPUT.slice(PATHS.target.length + 1)] as const;
 /** dbt's log file in {@link PATHS.logs}; copied to the run's prefix only (it is not state). */
 export const LOG_FILE = "dbt.log";
 /**
@@ -240,7 +242,7 @@ export function uploadScript(): string {
     `  if aws s3 cp --only-show-errors "$1" "$2"; then copied=$((copied + 1)); else echo "upload: cannot copy $1 to $2" >&2; failed=$((failed + 1)); fi`,
     `}`,
     `{`,
-    ...files(STATE_FILES, "$runs"),
+    ...files([...STATE_FILES, ...RUN_ONLY_FILES], "$runs"),
     `  [ -f "${PATHS.logs}/${LOG_FILE}" ] && put "${PATHS.logs}/${LOG_FILE}" "$runs/${LOG_FILE}"`,
     `}`,
     `if [ ! -f ${SUCCESS_MARKER} ]; then`,

@@ -44,6 +44,13 @@ export const PATHS = {
   retryState: "/artifacts/retry-state",
 } as const;
 
+/**
+ * Where `dbt source freshness` run as a command writes its results: not the target path's
+ * `sources.json` (its default, dbt-core `cli/params.py` `--output`), which the upload would make
+ * the next hourly run's freshness baseline although this run built nothing.
+ */
+export const FRESHNESS_CHECK_OUTPUT = "/artifacts/target/freshness-check.json";
+
 /** The profile name the generated profiles.yml declares; passed with `--profile`. */
 export const PROFILE_NAME = "dbt_pipeline";
 
@@ -235,6 +242,7 @@ export function dbtArgv(req: RunRequest): string[] {
   if (req.selector) argv.push("--selector", req.selector);
   if (Object.keys(req.vars).length) argv.push("--vars", JSON.stringify(req.vars));
   if (req.fullRefresh) argv.push("--full-refresh");
+  if (req.command === "source freshness") argv.push("--output", FRESHNESS_CHECK_OUTPUT);
   if (req.command === "retry") argv.push("--state", PATHS.retryState);
   else if (needsState(req)) argv.push("--state", PATHS.state);
   if (failsOnEmptySelection(req)) argv.push("--warn-error-options", WARN_ERROR_ON_EMPTY_SELECTION);

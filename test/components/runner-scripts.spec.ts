@@ -308,6 +308,17 @@ describe("runner scripts", () => {
       expect(r.stdout).to.include("upload: dbt did not succeed: latest/ stays at the last successful run");
     });
 
+    it("a freshness check run by hand goes to the run's prefix only: it is no baseline", () => {
+      wrote({ "target/freshness-check.json": "check", "target/manifest.json": "m", "target/run_results.json": "r" });
+      succeeded();
+      const r = box.run(uploadScript(), RUN);
+      expect(r.status).to.equal(0);
+      expect(box.objects()).to.deep.equal({
+        "dev/latest/manifest.json": "m", "dev/latest/run_results.json": "r", "dev/latest/sources.json": "previous sources",
+        "dev/runs/r-20261122-0001/freshness-check.json": "check", "dev/runs/r-20261122-0001/manifest.json": "m", "dev/runs/r-20261122-0001/run_results.json": "r",
+      });
+    });
+
     it("after a success without a freshness step, latest/sources.json stays the last freshness baseline", () => {
       wrote({ "target/manifest.json": "m", "target/run_results.json": "r" });
       succeeded();

@@ -20,7 +20,7 @@ describe("run contract", () => {
       ["test", { command: "test", select: ["source:stripe+"] }, ["dbt", "test", ...head, "--select", "source:stripe+"]],
       ["seed", { command: "seed" }, ["dbt", "seed", ...head]],
       ["snapshot", { command: "snapshot", select: ["path:snapshots/orders"] }, ["dbt", "snapshot", ...head, "--select", "path:snapshots/orders"]],
-      ["source freshness", { command: "source freshness", select: ["source:stripe"] }, ["dbt", "source", "freshness", ...head, "--select", "source:stripe"]],
+      ["source freshness writes beside sources.json (it must not become the hourly baseline)", { command: "source freshness", select: ["source:stripe"] }, ["dbt", "source", "freshness", ...head, "--select", "source:stripe", "--output", "/artifacts/target/freshness-check.json"]],
       ["retry reads the named run's results from its own state directory", { command: "retry", retryOf: "20261122t100000-ab12cd34" }, ["dbt", "retry", ...head, "--state", "/artifacts/retry-state"]],
       ["select and exclude", { select: ["source:stripe+", "tag:dashboard"], exclude: ["tag:heavy"] }, ["dbt", "build", ...head, "--select", "source:stripe+", "tag:dashboard", "--exclude", "tag:heavy"]],
       ["a YAML selector gets the previous state (it may select by state)", { selector: "nightly" }, ["dbt", "build", ...head, "--selector", "nightly", "--state", "/artifacts/state"]],
