@@ -16,7 +16,8 @@
  * - The upload learns dbt's outcome from a marker the dbt container's wrapper leaves only when
  *   dbt exited 0 (scripts.ts). Not from a container that depends on dbt's SUCCESS: the ECS agent
  *   fails a dependency on a container that "has not and will not start" for good
- *   (`dependencygraph/graph.go`, `HasNotAndWillNotStart`), so such a container, skipped after a
+ *   (aws/amazon-ecs-agent `agent/engine/dependencygraph/graph.go`,
+ *   `verifyContainerOrderingStatusResolvable` / `HasNotAndWillNotStart`), so such a container, skipped after a
  *   failed dbt, would block the upload of exactly the runs that need their logs.
  * - `dbt` waits for prepare SUCCESS itself, not only through freshness: when prepare fails, ECS
  *   stops freshness with a dependency error, which would satisfy a COMPLETE-only dependency.
@@ -56,7 +57,8 @@ export const DBT_STOP_TIMEOUT_SECONDS = 120;
  * The dbt containers' entry point. Set explicitly because images built `FROM` dbt-labs' images
  * inherit `ENTRYPOINT ["dbt"]`, which would turn the command `dbt build ...` into
  * `dbt dbt build ...`. dumb-init runs the command and rewrites SIGTERM (15), which ECS sends to
- * stop a task, into SIGINT (2): dbt-core installs no signal handler, so SIGTERM would kill it at
+ * stop a task, into SIGINT (2), sent to the command's whole process group (Yelp/dumb-init's
+ * default setsid mode): dbt-core installs no signal handler, so SIGTERM would kill it at
  * once, while SIGINT raises KeyboardInterrupt, on which `task/runnable.py` writes
  * run_results.json and cancels the running queries (`_cancel_connections`). The image must
  * provide `dumb-init` on its PATH (`pip install dumb-init`; docs/dbt-repo/README.md).
