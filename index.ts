@@ -30,6 +30,22 @@ export const snowflakePrivateKeySecretArns = snowflake.privateKeySecretArns;
 export const snowflakeAccount = snowflake.accountIdentifier;
 // </snowflake>
 
+// <ci-reader>
+import { CiReader } from "./components/snowflake/ci-reader";
+
+const ciReader = new CiReader("ci-reader", {
+  environment: config.environment,
+  envSuffix: config.envSuffix,
+  databaseName: snowflake.databaseName,
+  schemaFqns: snowflake.schemaFqns,
+  provider: snowflake.providers.securityadmin,
+  dependsOn: snowflake.accessGrants,
+});
+
+/** Read-only role over the dbt layers for Slim CI's deferral; grant it to the CI user's role (docs/dbt-repo). */
+export const snowflakeCiReaderRole = ciReader.roleName;
+// </ci-reader>
+
 // <runner>
 import { DbtRunner } from "./components/runner";
 
@@ -42,6 +58,7 @@ const runner = new DbtRunner("runner", {
     warehouse: snowflake.warehouses.transforming,
     database: snowflake.databaseName,
     schema: snowflake.schemas.staging,
+    layerSchemas: snowflake.schemas,
     privateKeySecretArn: snowflake.privateKeySecretArns.dbt,
   },
 });

@@ -13,6 +13,12 @@
  *   one waits for (prepare, freshness, dbt) is non-essential.
  * - `upload` is the only essential container: the task stops when it exits, which is after dbt
  *   exited (whatever its code), so artifacts are uploaded for failed runs too.
+ * - The upload learns dbt's outcome from a marker the dbt container's wrapper leaves only when
+ *   dbt exited 0 (scripts.ts). Not from a container that depends on dbt's SUCCESS: the ECS agent
+ *   fails a dependency on a container that "has not and will not start" for good
+ *   (aws/amazon-ecs-agent `agent/engine/dependencygraph/graph.go`,
+ *   `verifyContainerOrderingStatusResolvable` / `HasNotAndWillNotStart`), so such a container, skipped after a
+ *   failed dbt, would block the upload of exactly the runs that need their logs.
  * - `dbt` waits for prepare SUCCESS itself, not only through freshness: when prepare fails, ECS
  *   stops freshness with a dependency error, which would satisfy a COMPLETE-only dependency.
  * - The run's outcome is the `dbt` container's `exitCode` in the task's STOPPED event
@@ -26,7 +32,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINERS, PATHS, PROFILE_NAME } from "../../functions/lib/run-contract";
-import { ARTIFACTS_ROOT, ENV, PREPARE_TMP_MOUNT, prepareScript, uploadScript } from "./scripts";
+import { ARTIFACTS_ROOT, ENV, PREPARE_TMP_MOUNT, SUCCESS_MARKER, dbtWrapperScript, prepareScript, uploadScript } from "./scripts";
 
 /** Task-level volumes: no host path, so Fargate backs them with the task's ephemeral storage. */
 export const VOLUMES = {
@@ -46,6 +52,26 @@ export function logStreamName(containerName: string, taskId: string): string {
 
 /** Seconds ECS waits after SIGTERM before killing a dbt container (Fargate's maximum). */
 export const DBT_STOP_TIMEOUT_SECONDS = 120;
+
+/**
+ * The dbt containers' entry point. Set explicitly because images built `FROM` dbt-labs' images
+ * inherit `ENTRYPOINT ["dbt"]`, which would turn the command `dbt build ...` into
+ * `dbt dbt build ...`. dumb-init runs the command and rewrites SIGTERM (15), which ECS sends to
+ * stop a task, into SIGINT (2), sent to the command's whole process group (Yelp/dumb-init's
+ * default setsid mode): dbt-core installs no signal handler, so SIGTERM would kill it at
+ * once, while SIGINT raises KeyboardInterrupt, on which `task/runnable.py` writes
+ * run_results.json and cancels the running queries (`_cancel_connections`). The image must
+ * provide `dumb-init` on its PATH (`pip install dumb-init`; docs/dbt-repo/README.md).
+ */
+export const DBT_ENTRY_POINT = ["dumb-init", "--rewrite", "15:2", "--"];
+
+/** The dbt container's entry point: {@link DBT_ENTRY_POINT} running the wrapper that records a success for the upload. */
+export const DBT_WRAPPED_ENTRY_POINT = [...DBT_ENTRY_POINT, "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", SUCCESS_MARKER];
+
+/** The environment variable that carries the name of a layer schema (`staging` → `DBT_PIPELINE_SCHEMA_STAGING`). */
+export function layerSchemaVariable(layer: string): string {
+  return `DBT_PIPELINE_SCHEMA_${layer.toUpperCase()}`;
+}
 
 /** The image reference for a tag or a `sha256:` digest in `repositoryUrl`. */
 export function imageUri(repositoryUrl: string, tagOrDigest: string): string {
@@ -71,6 +97,11 @@ export interface SnowflakeConnection {
   readonly database: pulumi.Input<string>;
   /** Default schema of the profile (staging). */
   readonly schema: pulumi.Input<string>;
+  /**
+   * Every layer schema by key (raw, staging, analytics, metrics, monitoring): dbt gets each as
+   * {@link layerSchemaVariable}, for the project's `generate_schema_name` and source definitions.
+   */
+  readonly layerSchemas: Readonly<Record<string, pulumi.Input<string>>>;
   /** Secrets Manager ARN holding the dbt user's PEM private key as the whole secret string. */
   readonly privateKeySecretArn: pulumi.Input<string>;
 }
@@ -119,11 +150,14 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
     { name: ENV.warehouse, value: spec.snowflake.warehouse },
     { name: ENV.database, value: spec.snowflake.database },
     { name: ENV.schema, value: spec.snowflake.schema },
+    ...Object.entries(spec.snowflake.layerSchemas).map(([layer, value]) => ({ name: layerSchemaVariable(layer), value })),
+    { name: ENV.anonymousUsageStats, value: "false" },
   ];
-  const dbtContainer = (name: string, command: string[], dependsOn: aws.ecs.ContainerDependency[]): aws.ecs.ContainerDefinition => ({
+  const dbtContainer = (name: string, entryPoint: string[], command: string[], dependsOn: aws.ecs.ContainerDependency[]): aws.ecs.ContainerDefinition => ({
     name,
     image: spec.dbtImage,
     essential: false,
+    entryPoint,
     command,
     dependsOn,
     environment: dbtEnv,
@@ -132,8 +166,7 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
     mountPoints: [artifacts(), { sourceVolume: VOLUMES.tmp, containerPath: "/tmp", readOnly: false }],
     // dbt writes only under /artifacts (profiles dir, target and log paths) and /tmp.
     readonlyRootFilesystem: true,
-    // An init process forwards SIGTERM to dbt and reaps its children.
-    linuxParameters: { initProcessEnabled: true },
+    // No ECS init process: dumb-init (the entry point) is the init, reaps dbt's children and rewrites SIGTERM.
     stopTimeout: DBT_STOP_TIMEOUT_SECONDS,
     logConfiguration: log,
   });
@@ -152,8 +185,8 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
       logConfiguration: log,
     },
     // `dbt --version` is a no-op; the launch overrides it with `dbt source freshness` when a run selects by source_status.
-    dbtContainer(CONTAINERS.freshness, ["dbt", "--version"], [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }]),
-    dbtContainer(CONTAINERS.dbt, defaultDbtCommand(spec.target), [
+    dbtContainer(CONTAINERS.freshness, DBT_ENTRY_POINT, ["dbt", "--version"], [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }]),
+    dbtContainer(CONTAINERS.dbt, DBT_WRAPPED_ENTRY_POINT, defaultDbtCommand(spec.target), [
       { containerName: CONTAINERS.prepare, condition: "SUCCESS" },
       // COMPLETE, not SUCCESS: stale sources make `dbt source freshness` exit 1, and dbt must run anyway.
       { containerName: CONTAINERS.freshness, condition: "COMPLETE" },

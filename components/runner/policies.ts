@@ -47,14 +47,26 @@ export function executionRoleStatements(t: ExecutionRoleTargets): Statement[] {
 }
 
 /**
- * Task role (the containers' credentials): read the previous state under `latest/`, write this
- * run's artifacts under `runs/` and `latest/`, list only `latest/`. Nothing else in the bucket,
- * no delete: old runs expire by lifecycle, and versioning keeps overwritten `latest/` objects.
+ * Task role (the containers' credentials): list and read the previous state under `latest/` and
+ * a retried run's artifacts under `runs/`, write this run's artifacts under `runs/` and
+ * `latest/`. Nothing else in the bucket, no delete: old runs expire by lifecycle, and versioning
+ * keeps overwritten `latest/` objects.
  */
 export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: ArtifactPrefixes): Statement[] {
   return [
-    { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": `${prefixes.latest}*` } } },
-    { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${bucketArn}/${prefixes.latest}*` },
+    {
+      Sid: "ListPreviousState",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: bucketArn,
+      Condition: { StringLike: { "s3:prefix": [`${prefixes.latest}*`, `${prefixes.runs}*`] } },
+    },
+    {
+      Sid: "ReadPreviousState",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: [pulumi.interpolate`${bucketArn}/${prefixes.latest}*`, pulumi.interpolate`${bucketArn}/${prefixes.runs}*`],
+    },
     {
       Sid: "WriteRunArtifacts",
       Effect: "Allow",

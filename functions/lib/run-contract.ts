@@ -34,7 +34,22 @@ export const PATHS = {
   logs: "/artifacts/logs",
   /** Where the pre-step writes profiles.yml (DBT_PROFILES_DIR). */
   profiles: "/artifacts/profiles",
+  /** Where the dbt container's wrapper leaves its success marker for the upload. */
+  status: "/artifacts/status",
+  /**
+   * The artifacts of the run named by `retryOf`, downloaded from `<env>/runs/<id>/`: `dbt retry`
+   * reads `run_results.json` from `--state` (dbt-core `task/retry.py`: `state_path = args.state
+   * or config.target_path`), so it retries that run's failures, never whatever ran last.
+   */
+  retryState: "/artifacts/retry-state",
 } as const;
+
+/**
+ * Where `dbt source freshness` run as a command writes its results: not the target path's
+ * `sources.json` (its default, dbt-core `cli/params.py` `--output`), which the upload would make
+ * the next hourly run's freshness baseline although this run built nothing.
+ */
+export const FRESHNESS_CHECK_OUTPUT = "/artifacts/target/freshness-check.json";
 
 /** The profile name the generated profiles.yml declares; passed with `--profile`. */
 export const PROFILE_NAME = "dbt_pipeline";
@@ -47,7 +62,7 @@ export const CONTAINERS = {
   freshness: "freshness",
   /** The user's dbt image: the requested command. Its exit code is the run's outcome. */
   dbt: "dbt",
-  /** Stock AWS CLI: uploads artifacts whatever dbt's exit code. */
+  /** Stock AWS CLI: uploads artifacts whatever dbt's exit code; advances `latest/` only after a success. */
   upload: "upload",
 } as const;
 
@@ -73,17 +88,43 @@ const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
+/** Run ids: lower-case letters, digits and hyphens; used in S3 keys and ECS startedBy. */
+export const RUN_ID_RE = /^[a-z0-9][a-z0-9-]{7,63}$/;
+
+/** Trigger kinds that report a loaded source: their runs select what that source's config names. */
+export const SOURCE_TRIGGER_KINDS: readonly (typeof TRIGGER_KINDS)[number][] = ["fivetran", "airbyte", "snowflake"];
+
+/**
+ * Commands that take `--full-refresh`. dbt-core's `cli/main.py` (1.8.0 to 1.10.x) puts
+ * `@p.full_refresh` on build, compile, show, run, retry, clone and seed only: `test`, `snapshot`
+ * and `source freshness` refuse it, and `retry` repeats the named run's own flags.
+ */
+export const FULL_REFRESH_COMMANDS: readonly DbtCommand[] = ["build", "run", "seed"];
+
 /** Schema of a request to run dbt. */
 export const RunRequestSchema = z.object({
   command: z.enum(DBT_COMMANDS).default("build"),
   select: z.array(selectorToken).max(100).default([]),
   exclude: z.array(selectorToken).max(100).default([]),
-  /** A YAML selector defined in the dbt project's selectors.yml. */
+  /** A YAML selector defined in the dbt project's selectors.yml; such a run always gets `--state`. */
   selector: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: "is not a YAML selector name" }).optional(),
   vars: z.record(z.string(), jsonValue).default({}),
   fullRefresh: z.boolean().default(false),
   target: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" }),
+  /**
+   * Always false. A run in this environment would defer to this environment's own last run, which
+   * changes nothing; deferring to production is Slim CI's job, in the dbt repository's CI. The key
+   * is still accepted (as false) because requests already queued carry it.
+   */
   defer: z.boolean().default(false),
+  /**
+   * Run `dbt source freshness` first and compare its results with the previous state's: needed by a
+   * YAML `selector` that uses `source_status:` (the contract cannot see inside selectors.yml).
+   * Implied by a `select`/`exclude` token that uses `source_status:`. Absent means false.
+   */
+  freshness: z.boolean().optional(),
+  /** With command `retry` (and only then): the run id whose failures `dbt retry` re-runs. */
+  retryOf: z.string().regex(RUN_ID_RE, { message: "is not a run id (a-z, 0-9, -, 8 to 64 characters)" }).optional(),
   /**
    * `fast`: a small run of a source's fast-lane tags (e.g. dashboards), launched before the
    * normal runs waiting for the same target and never merged with them.
@@ -104,7 +145,19 @@ export const RunRequestSchema = z.object({
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) ctx.addIssue({ code: "custom", path: ["vars", name], message: "is not a dbt var name" });
   }
   if (req.command === "retry" && (req.select.length || req.exclude.length || req.selector || req.fullRefresh)) {
-    ctx.addIssue({ code: "custom", path: ["command"], message: "retry re-runs what failed last time and takes no select, exclude, selector or fullRefresh" });
+    ctx.addIssue({ code: "custom", path: ["command"], message: "retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh" });
+  }
+  if (req.command === "retry" && !req.retryOf) {
+    ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)" });
+  }
+  if (req.command !== "retry" && req.retryOf) {
+    ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is only for command retry" });
+  }
+  if (req.fullRefresh && req.command !== "retry" && !FULL_REFRESH_COMMANDS.includes(req.command)) {
+    ctx.addIssue({ code: "custom", path: ["fullRefresh"], message: `dbt ${req.command} does not accept --full-refresh (only ${FULL_REFRESH_COMMANDS.join(", ")} do)` });
+  }
+  if (req.defer) {
+    ctx.addIssue({ code: "custom", path: ["defer"], message: "is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)" });
   }
   if (req.selector && (req.select.length || req.exclude.length)) {
     ctx.addIssue({ code: "custom", path: ["selector"], message: "cannot be combined with select or exclude" });
@@ -127,15 +180,59 @@ export class RunContractError extends Error {
   }
 }
 
+/** What the stack knows that a request cannot: checked on top of the schema. */
+export interface ContractOptions {
+  /** The stack's dbt target (`dbt.target`): the only output the generated profiles.yml has. */
+  readonly stackTarget?: string;
+}
+
 /** Validates a request; throws {@link RunContractError} naming every bad field. */
-export function parseRunRequest(input: unknown): RunRequest {
+export function parseRunRequest(input: unknown, options: ContractOptions = {}): RunRequest {
   const result = RunRequestSchema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "request"}: ${i.message}`);
+  const issues = result.success ? [] : result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "request"}: ${i.message}`);
+  if (result.success && options.stackTarget !== undefined && result.data.target !== options.stackTarget) {
+    issues.push(`target: is ${JSON.stringify(result.data.target)}, but this stack's profile has only target ${JSON.stringify(options.stackTarget)}`);
+  }
+  if (result.success && !issues.length) return result.data;
   throw new RunContractError(`invalid run request: ${issues.join("; ")}`, issues);
 }
 
-const usesState = (tokens: readonly string[]) => tokens.some((t) => /(^|[,@+])(state|result|source_status):/.test(t));
+const STATE_METHOD = /(^|[,@+])(state|result|source_status):/;
+const tokensOf = (req: RunRequest) => [...req.select, ...req.exclude];
+
+/** True when the run needs a fresh sources.json first: it selects by `source_status:`, or says so for its YAML selector. */
+export function needsFreshness(req: RunRequest): boolean {
+  return req.freshness === true || tokensOf(req).some((t) => t.includes("source_status:"));
+}
+
+/**
+ * True when dbt needs `--state` (the previous successful run's artifacts): a `state:`, `result:` or
+ * `source_status:` selection, or a YAML selector (which may use them: `--state` costs nothing
+ * when unused, dbt-core `contracts/state.py` loads only the files that exist).
+ */
+export function needsState(req: RunRequest): boolean {
+  return needsFreshness(req) || req.selector !== undefined || tokensOf(req).some((t) => STATE_METHOD.test(t));
+}
+
+/**
+ * True when an empty selection must fail the run: a normal-lane run of a loaded source, whose
+ * selection comes from config (without `--select`, dbt's default selection never warns). A source name that is not a dbt source name selects nothing, and
+ * dbt only warns (NoNodesForSelectionCriteria, exit 0). Scheduled and manual runs may select
+ * nothing (the hourly run when no source is fresher); fast-lane runs too (a source may feed no
+ * dashboard).
+ */
+export function failsOnEmptySelection(req: RunRequest): boolean {
+  return req.lane === "normal" && req.triggers.some((t) => SOURCE_TRIGGER_KINDS.includes(t.kind));
+}
+
+/**
+ * `--warn-error-options` turning dbt's "selection matched nothing" warning into an error. dbt-core
+ * `graph/selector.py` calls `warn_or_error(NoNodesForSelectionCriteria(...))` for every `--select`
+ * and `--exclude` token that matches no node (`graph/cli.py` parses both with `expect_exists=True`),
+ * so a config exclude must match a node somewhere in the project. The `error` key is read by
+ * 1.8 (as the alternative of `include`, `cli/option_types.py`) and by 1.10 (`WarnErrorOptionsV2`).
+ */
+export const WARN_ERROR_ON_EMPTY_SELECTION = '{"error": ["NoNodesForSelectionCriteria"]}';
 
 /** The dbt container's argv for a request. */
 export function dbtArgv(req: RunRequest): string[] {
@@ -145,14 +242,11 @@ export function dbtArgv(req: RunRequest): string[] {
   if (req.selector) argv.push("--selector", req.selector);
   if (Object.keys(req.vars).length) argv.push("--vars", JSON.stringify(req.vars));
   if (req.fullRefresh) argv.push("--full-refresh");
-  if (req.defer) argv.push("--defer");
-  if (req.defer || req.command === "retry" || usesState([...req.select, ...req.exclude])) argv.push("--state", PATHS.state);
+  if (req.command === "source freshness") argv.push("--output", FRESHNESS_CHECK_OUTPUT);
+  if (req.command === "retry") argv.push("--state", PATHS.retryState);
+  else if (needsState(req)) argv.push("--state", PATHS.state);
+  if (failsOnEmptySelection(req)) argv.push("--warn-error-options", WARN_ERROR_ON_EMPTY_SELECTION);
   return argv;
-}
-
-/** True when the run needs a fresh sources.json first (it selects by `source_status:`). */
-export function needsFreshness(req: RunRequest): boolean {
-  return [...req.select, ...req.exclude].some((t) => t.includes("source_status:"));
 }
 
 /** The freshness container's argv: `dbt source freshness`, or a no-op when not needed. */
@@ -167,8 +261,17 @@ export interface TaskOverrides {
   containerOverrides: { name: string; command?: string[]; environment?: { name: string; value: string }[] }[];
 }
 
-/** Run ids: lower-case letters, digits and hyphens; used in S3 keys and ECS startedBy. */
-export const RUN_ID_RE = /^[a-z0-9][a-z0-9-]{7,63}$/;
+/** Environment variables the overrides set (the container definitions declare the rest). */
+export const OVERRIDE_ENV = {
+  /** The run id: the upload's `runs/<id>/` prefix, dbt's query tag, the notifier's record. */
+  runId: "DBT_PIPELINE_RUN_ID",
+  /** The sources served, comma-separated. */
+  sources: "DBT_PIPELINE_SOURCES",
+  /** The trigger kinds served, comma-separated and sorted (for the query tag: cost per trigger). */
+  triggers: "DBT_PIPELINE_TRIGGERS",
+  /** The run whose artifacts `prepare` downloads for `dbt retry`. */
+  retryOf: "DBT_PIPELINE_RETRY_OF",
+} as const;
 
 /**
  * The RunTask overrides for a request: the dbt and freshness commands, and the run id the
@@ -176,16 +279,22 @@ export const RUN_ID_RE = /^[a-z0-9][a-z0-9-]{7,63}$/;
  */
 export function taskOverrides(req: RunRequest, runId: string): TaskOverrides {
   if (!RUN_ID_RE.test(runId)) throw new RunContractError(`invalid run id ${JSON.stringify(runId)}: expected ${RUN_ID_RE}`);
+  const triggerKinds = [...new Set(req.triggers.map((t) => t.kind))].sort().join(",");
   const overrides: TaskOverrides = {
     containerOverrides: [
+      ...(req.retryOf ? [{ name: CONTAINERS.prepare, environment: [{ name: OVERRIDE_ENV.retryOf, value: req.retryOf }] }] : []),
       { name: CONTAINERS.freshness, command: freshnessArgv(req) },
       {
         name: CONTAINERS.dbt,
         command: dbtArgv(req),
-        // For the record: the notifier and dbt's on-run-end hook read them (docs/monitoring.md).
-        environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }, { name: "DBT_PIPELINE_SOURCES", value: req.sources.join(",") }],
+        // For the record: the notifier and the project's query-tag macro read them (docs/monitoring.md, docs/dbt-repo).
+        environment: [
+          { name: OVERRIDE_ENV.runId, value: runId },
+          { name: OVERRIDE_ENV.sources, value: req.sources.join(",") },
+          { name: OVERRIDE_ENV.triggers, value: triggerKinds },
+        ],
       },
-      { name: CONTAINERS.upload, environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }] },
+      { name: CONTAINERS.upload, environment: [{ name: OVERRIDE_ENV.runId, value: runId }] },
     ],
   };
   const size = JSON.stringify(overrides).length;
@@ -198,20 +307,40 @@ export function taskOverrides(req: RunRequest, runId: string): TaskOverrides {
 }
 
 /**
- * The fast-lane run of a source request: the same selection intersected with each fast-lane tag
- * (`source:stripe+,tag:dashboard`), never a full refresh. Undefined when there are no tags.
+ * The fast-lane run of a source request: for each selection token and fast-lane tag, the path
+ * from the token to the tag (`source:stripe+,+tag:dashboard`: the intersection of the source's
+ * descendants with the tag's ancestors, so the untagged models between them are built too);
+ * never a full refresh. Undefined when there are no tags.
  */
 export function fastLaneRequest(req: RunRequestInput, tags: readonly string[]): RunRequestInput | undefined {
   if (!tags.length) return undefined;
-  // An empty selection means everything: then the tag alone is the selection.
+  // An empty selection means everything: then the tag and all its ancestors are the selection.
   const within = (tokens: readonly string[] | undefined) =>
-    tokens?.length ? tokens.flatMap((t) => tags.map((tag) => `${t},tag:${tag}`)) : tags.map((tag) => `tag:${tag}`);
+    tokens?.length ? tokens.flatMap((t) => tags.map((tag) => `${t},+tag:${tag}`)) : tags.map((tag) => `+tag:${tag}`);
   return { ...req, select: within(req.select), fullRefresh: false, lane: "fast" };
 }
 
-/** Requests with the same key may be merged into one run. */
+/**
+ * How a run uses state, part of its merge key so that one failing mode cannot take the others
+ * down: `freshness` (runs `dbt source freshness` and compares with the previous sources.json),
+ * `state` (reads the previous manifest or run results), `retry`, or `plain`.
+ */
+export function stateMode(req: RunRequest): "freshness" | "state" | "retry" | "plain" {
+  if (req.command === "retry") return "retry";
+  if (needsFreshness(req)) return "freshness";
+  return needsState(req) ? "state" : "plain";
+}
+
+/**
+ * Requests with the same key may be merged into one run: same target, command, flags, selector,
+ * vars, lane, state mode, exclusions (merging runs that exclude different nodes would either
+ * drop an exclusion or exclude what another run selected), retried run and empty-selection rule.
+ */
 export function mergeKey(req: RunRequest): string {
-  return JSON.stringify([req.target, req.command, req.fullRefresh, req.defer, req.selector ?? null, sortKeys(req.vars), req.lane]);
+  return JSON.stringify([
+    req.target, req.command, req.fullRefresh, req.defer, req.selector ?? null, sortKeys(req.vars), req.lane,
+    stateMode(req), uniqueSorted(req.exclude), req.retryOf ?? null, failsOnEmptySelection(req),
+  ]);
 }
 
 function sortKeys(value: unknown): unknown {
@@ -224,22 +353,25 @@ const uniqueSorted = (values: readonly string[]) => [...new Set(values)].sort();
 
 /**
  * Merges requests that share a {@link mergeKey} into one run: the union of their selections,
- * only the exclusions all of them make (so no request loses a node it selected), every trigger
- * and source. An empty selection in any request means "everything", which wins.
+ * their (equal) exclusions, every trigger and source. An empty selection in any request means
+ * "everything", which wins.
  */
 export function mergeRequests(reqs: readonly RunRequest[]): RunRequest {
   if (reqs.length === 0) throw new RunContractError("nothing to merge");
   const key = mergeKey(reqs[0]);
   const odd = reqs.find((r) => mergeKey(r) !== key);
-  if (odd) throw new RunContractError(`cannot merge runs with different target, command, fullRefresh, defer, selector, vars or lane: ${mergeKey(odd)} vs ${key}`);
+  if (odd) {
+    throw new RunContractError(
+      `cannot merge runs with different target, command, fullRefresh, selector, vars, lane, state mode, exclude, retryOf or empty-selection rule: ${mergeKey(odd)} vs ${key}`,
+    );
+  }
   const selectsAll = reqs.some((r) => r.select.length === 0);
-  const exclude = reqs.map((r) => new Set(r.exclude)).reduce((a, b) => new Set([...a].filter((x) => b.has(x))));
   const triggers = [...new Map(reqs.flatMap((r) => r.triggers).map((t) => [`${t.kind}:${t.id}`, t])).values()]
     .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
   return {
     ...reqs[0],
     select: selectsAll ? [] : uniqueSorted(reqs.flatMap((r) => r.select)),
-    exclude: uniqueSorted([...exclude]),
+    exclude: uniqueSorted(reqs[0].exclude),
     triggers,
     sources: uniqueSorted(reqs.flatMap((r) => r.sources)),
   };

@@ -23,7 +23,9 @@ const SPEC: ContainerSpec = {
   region: "eu-west-1",
   snowflake: {
     account: "ORG-ACCT", user: "DBT_SVC_PROD", role: "TRANSFORMER_PROD", warehouse: "TRANSFORMING_WH_PROD",
-    database: "DBT_PIPELINE_PROD", schema: "STAGING", privateKeySecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf",
+    database: "DBT_PIPELINE_PROD", schema: "STAGING",
+    layerSchemas: { raw: "RAW", staging: "STAGING", analytics: "ANALYTICS", metrics: "METRICS", monitoring: "MONITORING" },
+    privateKeySecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf",
   },
 };
 const defs = containerDefinitions(SPEC);
@@ -49,10 +51,10 @@ describe("runner helpers", () => {
       expect(defs.map((d) => d.name)).to.deep.equal([CONTAINERS.prepare, CONTAINERS.freshness, CONTAINERS.dbt, CONTAINERS.upload]);
     });
 
-    it("every container the launch overrides exists, and the overrides only add the run id and the sources served", () => {
+    it("every container the launch overrides exists, and the overrides only add the run id, the sources and the trigger kinds served", () => {
       const overrides = taskOverrides(parseRunRequest({ target: "prod", triggers: [{ kind: "manual", id: "x", receivedAt: "2026-11-22T10:00:00Z" }] }), "run-00000001");
       for (const o of overrides.containerOverrides) expect(byName).to.have.property(o.name);
-      expect(overrides.containerOverrides.flatMap((o) => o.environment ?? []).map((e) => e.name)).to.deep.equal([ENV.runId, "DBT_PIPELINE_SOURCES", ENV.runId]);
+      expect(overrides.containerOverrides.flatMap((o) => o.environment ?? []).map((e) => e.name)).to.deep.equal([ENV.runId, "DBT_PIPELINE_SOURCES", "DBT_PIPELINE_TRIGGERS", ENV.runId]);
     });
 
     it("the dbt containers get every variable the profile reads; the key only as a secret", () => {
@@ -63,8 +65,8 @@ describe("runner helpers", () => {
       }
     });
 
-    it("prepare gets exactly the variables its script reads, and no secret", () => {
-      expect(shellVars(prepareScript())).to.deep.equal([ENV.bucket, ENV.target, ENV.environment].sort());
+    it("prepare gets exactly the variables its script reads (a retried run id arrives as an override), and no secret", () => {
+      expect(shellVars(prepareScript())).to.deep.equal([ENV.bucket, ENV.target, ENV.environment, ENV.retryOf].sort());
       expect(envNames(CONTAINERS.prepare).sort()).to.deep.equal(["AWS_REGION", ENV.bucket, ENV.environment, ENV.target].sort());
     });
 
@@ -101,11 +103,11 @@ describe("runner helpers", () => {
       });
     });
 
-    it("task role: list and read latest/, write runs/ and latest/, nothing else", async () => {
+    it("task role: list and read latest/ and runs/ (a retried run), write runs/ and latest/, nothing else", async () => {
       const doc = await resolve(policyDocument(taskRoleStatements("arn:aws:s3:::b", artifactPrefixes("dev"))));
       expect(JSON.parse(doc).Statement).to.deep.equal([
-        { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::b", Condition: { StringLike: { "s3:prefix": "dev/latest/*" } } },
-        { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/dev/latest/*" },
+        { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::b", Condition: { StringLike: { "s3:prefix": ["dev/latest/*", "dev/runs/*"] } } },
+        { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: ["arn:aws:s3:::b/dev/latest/*", "arn:aws:s3:::b/dev/runs/*"] },
         { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: ["arn:aws:s3:::b/dev/runs/*", "arn:aws:s3:::b/dev/latest/*"] },
       ]);
     });

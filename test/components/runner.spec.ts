@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { prepareScript, uploadScript } from "../../components/runner/scripts";
+import { dbtWrapperScript, prepareScript, uploadScript } from "../../components/runner/scripts";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
 import { all, evaluateStack, json, one } from "../helpers/stack";
 
@@ -116,6 +116,11 @@ for (const stack of ["dev", "prod"] as const) {
         }
         expect(c.prepare.command).to.deep.equal([prepareScript()]);
         expect(c.upload.command).to.deep.equal([uploadScript()]);
+        // Images FROM dbt-labs' have ENTRYPOINT ["dbt"]; dumb-init turns ECS's SIGTERM into the SIGINT dbt handles.
+        expect(c.freshness.entryPoint).to.deep.equal(["dumb-init", "--rewrite", "15:2", "--"]);
+        expect(c.dbt.entryPoint).to.deep.equal([
+          "dumb-init", "--rewrite", "15:2", "--", "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", "/artifacts/status/dbt-succeeded",
+        ]);
         expect(c.freshness.command).to.deep.equal(["dbt", "--version"]);
         expect(c.dbt.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", stack]);
       });
@@ -136,10 +141,16 @@ for (const stack of ["dev", "prod"] as const) {
             { name: "SNOWFLAKE_WAREHOUSE", value: o.snowflakeWarehouses.transforming },
             { name: "SNOWFLAKE_DATABASE", value: o.snowflakeDatabase },
             { name: "SNOWFLAKE_SCHEMA", value: o.snowflakeSchemas.staging },
+            { name: "DBT_PIPELINE_SCHEMA_RAW", value: o.snowflakeSchemas.raw },
+            { name: "DBT_PIPELINE_SCHEMA_STAGING", value: o.snowflakeSchemas.staging },
+            { name: "DBT_PIPELINE_SCHEMA_ANALYTICS", value: o.snowflakeSchemas.analytics },
+            { name: "DBT_PIPELINE_SCHEMA_METRICS", value: o.snowflakeSchemas.metrics },
+            { name: "DBT_PIPELINE_SCHEMA_MONITORING", value: o.snowflakeSchemas.monitoring },
+            { name: "DBT_SEND_ANONYMOUS_USAGE_STATS", value: "false" },
           ]);
           expect(c[name].secrets, name).to.deep.equal([{ name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: o.snowflakePrivateKeySecretArns.dbt }]);
           expect(c[name].readonlyRootFilesystem, name).to.equal(true);
-          expect(c[name].linuxParameters, name).to.deep.equal({ initProcessEnabled: true });
+          expect(c[name].linuxParameters, name).to.equal(undefined);
           expect(c[name].stopTimeout, name).to.equal(120);
           expect(c[name].mountPoints, name).to.deep.equal([
             { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
@@ -208,8 +219,8 @@ for (const stack of ["dev", "prod"] as const) {
         expect(json(policy.inputs.policy)).to.deep.equal({
           Version: "2012-10-17",
           Statement: [
-            { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": `${stack}/latest/*` } } },
-            { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: `${arn}/${stack}/latest/*` },
+            { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": [`${stack}/latest/*`, `${stack}/runs/*`] } } },
+            { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: [`${arn}/${stack}/latest/*`, `${arn}/${stack}/runs/*`] },
             { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`] },
           ],
         });

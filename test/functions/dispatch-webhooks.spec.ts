@@ -48,7 +48,7 @@ describe("dispatch: webhooks", () => {
         {
           Id: "fast", MessageGroupId: "dev", MessageDeduplicationId: sha256(`fivetran:${SYNC_ID}:fast`),
           MessageBody: JSON.stringify({
-            command: "build", select: ["source:finance+,tag:dashboard", "source:finance+,tag:board_pack"], exclude: ["tag:heavy"], vars: {},
+            command: "build", select: ["source:finance+,+tag:dashboard", "source:finance+,+tag:board_pack"], exclude: ["tag:heavy"], vars: {},
             fullRefresh: false, target: "dev", defer: false, lane: "fast", triggers: [trigger], sources: ["finance"],
           }),
         },

@@ -132,6 +132,7 @@ describe("launch", () => {
     const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
     expect(dbt?.command).to.deep.equal([
       "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--select", "source:hubspot+", "source:shopify+", "source:stripe+",
+      "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}',
     ]);
     expect(runTasks()[0].tags).to.deep.include({ key: "dbt-pipeline:triggers", value: "fivetran snowflake" });
     expect(runTasks()[0].tags).to.deep.include({ key: "dbt-pipeline:sources", value: "hubspot shopify stripe" });
@@ -200,14 +201,14 @@ describe("launch", () => {
 
   it("runs a source's fast-lane request first, even behind normal ones, and keeps the normal ones for later", async () => {
     // Prepare: a normal build, then the fast lane of the same load, then another normal build
-    const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
+    const fast = { select: ["source:stripe+,+tag:dashboard"], lane: "fast" as const };
     const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
     // Act
     const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
     // Assess
     const runId = `20261122t095550-${sha256("m2").slice(0, 8)}`;
     expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], ["m2"], runId)]);
-    expect(runTasks()[0].overrides?.containerOverrides?.[1].command).to.include("source:stripe+,tag:dashboard");
+    expect(runTasks()[0].overrides?.containerOverrides?.[1].command).to.include("source:stripe+,+tag:dashboard");
     expect(result).to.deep.equal(failures("m1", "m3"));
   });
 

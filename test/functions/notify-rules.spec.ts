@@ -14,10 +14,10 @@ describe("notify rules", () => {
     const table: [string, Omit<RunRequestInput, "triggers">, ReturnType<typeof parseDbtArgv>][] = [
       ["build everything", { target: "prod" }, { command: "build", selection: { select: [], exclude: [], selector: null, fullRefresh: false } }],
       ["source freshness", { target: "prod", command: "source freshness", select: ["source:stripe"] }, { command: "source freshness", selection: { select: ["source:stripe"], exclude: [], selector: null, fullRefresh: false } }],
-      ["select, exclude, vars, full refresh, state", { target: "dev", select: ["state:modified+", "tag:a"], exclude: ["tag:heavy"], vars: { d: "x y" }, fullRefresh: true, defer: true },
+      ["select, exclude, vars, full refresh, state", { target: "dev", select: ["state:modified+", "tag:a"], exclude: ["tag:heavy"], vars: { d: "x y" }, fullRefresh: true },
         { command: "build", selection: { select: ["state:modified+", "tag:a"], exclude: ["tag:heavy"], selector: null, fullRefresh: true } }],
       ["a YAML selector", { target: "prod", command: "run", selector: "nightly" }, { command: "run", selection: { select: [], exclude: [], selector: "nightly", fullRefresh: false } }],
-      ["retry", { target: "prod", command: "retry" }, { command: "retry", selection: { select: [], exclude: [], selector: null, fullRefresh: false } }],
+      ["retry", { target: "prod", command: "retry", retryOf: "20261122t100000-ab12cd34" }, { command: "retry", selection: { select: [], exclude: [], selector: null, fullRefresh: false } }],
     ];
     for (const [what, request, expected] of table) {
       it(what, () => {

@@ -1,12 +1,16 @@
 import { expect } from "chai";
 import {
-  ECS_OVERRIDES_LIMIT, fastLaneRequest, RunContractError, RunRequestInput, dbtArgv, freshnessArgv, isSelectorToken, mergeKey, mergeRequests,
-  parseRunRequest, taskOverrides,
+  ECS_OVERRIDES_LIMIT, fastLaneRequest, RunContractError, RunRequest, RunRequestInput, dbtArgv, freshnessArgv, isSelectorToken, mergeKey, mergeRequests,
+  parseRunRequest, stateMode, taskOverrides,
 } from "../../functions/lib/run-contract";
 
 const trigger = { kind: "fivetran" as const, id: "sync-1", source: "stripe", receivedAt: "2026-11-22T10:00:00.000Z" };
-const req = (over: Partial<RunRequestInput> = {}) => parseRunRequest({ target: "prod", triggers: [trigger], ...over });
+const manual = { kind: "manual" as const, id: "alice-1", receivedAt: "2026-11-22T10:00:00.000Z" };
+const hourly = { kind: "schedule" as const, id: "hourly:2026-11-22T10:05:00Z", receivedAt: "2026-11-22T10:05:01.000Z" };
+const req = (over: Partial<RunRequestInput> = {}) => parseRunRequest({ target: "prod", triggers: [manual], ...over });
+const sourceReq = (over: Partial<RunRequestInput> = {}) => req({ triggers: [trigger], sources: ["stripe"], ...over });
 const head = ["--profile", "dbt_pipeline", "--target", "prod"];
+const strict = ["--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}'];
 
 describe("run contract", () => {
   describe("argv per command", () => {
@@ -16,15 +20,23 @@ describe("run contract", () => {
       ["test", { command: "test", select: ["source:stripe+"] }, ["dbt", "test", ...head, "--select", "source:stripe+"]],
       ["seed", { command: "seed" }, ["dbt", "seed", ...head]],
       ["snapshot", { command: "snapshot", select: ["path:snapshots/orders"] }, ["dbt", "snapshot", ...head, "--select", "path:snapshots/orders"]],
-      ["source freshness", { command: "source freshness", select: ["source:stripe"] }, ["dbt", "source", "freshness", ...head, "--select", "source:stripe"]],
-      ["retry reads the previous run's results", { command: "retry" }, ["dbt", "retry", ...head, "--state", "/artifacts/state"]],
+      ["source freshness writes beside sources.json (it must not become the hourly baseline)", { command: "source freshness", select: ["source:stripe"] }, ["dbt", "source", "freshness", ...head, "--select", "source:stripe", "--output", "/artifacts/target/freshness-check.json"]],
+      ["retry reads the named run's results from its own state directory", { command: "retry", retryOf: "20261122t100000-ab12cd34" }, ["dbt", "retry", ...head, "--state", "/artifacts/retry-state"]],
       ["select and exclude", { select: ["source:stripe+", "tag:dashboard"], exclude: ["tag:heavy"] }, ["dbt", "build", ...head, "--select", "source:stripe+", "tag:dashboard", "--exclude", "tag:heavy"]],
-      ["a YAML selector", { selector: "nightly" }, ["dbt", "build", ...head, "--selector", "nightly"]],
+      ["a YAML selector gets the previous state (it may select by state)", { selector: "nightly" }, ["dbt", "build", ...head, "--selector", "nightly", "--state", "/artifacts/state"]],
       ["vars as one JSON argument", { vars: { start: "2026-01-01", n: 3, nested: { a: [1, "x y"] } } }, ["dbt", "build", ...head, "--vars", '{"start":"2026-01-01","n":3,"nested":{"a":[1,"x y"]}}']],
-      ["full refresh", { fullRefresh: true }, ["dbt", "build", ...head, "--full-refresh"]],
-      ["defer to the previous state", { defer: true, select: ["state:modified+"] }, ["dbt", "build", ...head, "--select", "state:modified+", "--defer", "--state", "/artifacts/state"]],
+      ["full refresh of build", { fullRefresh: true }, ["dbt", "build", ...head, "--full-refresh"]],
+      ["full refresh of run", { command: "run", fullRefresh: true }, ["dbt", "run", ...head, "--full-refresh"]],
+      ["full refresh of seed", { command: "seed", fullRefresh: true }, ["dbt", "seed", ...head, "--full-refresh"]],
       ["state selection adds --state once", { select: ["state:modified+", "result:error+"] }, ["dbt", "build", ...head, "--select", "state:modified+", "result:error+", "--state", "/artifacts/state"]],
       ["source_status needs state", { select: ["source_status:fresher+"] }, ["dbt", "build", ...head, "--select", "source_status:fresher+", "--state", "/artifacts/state"]],
+      ["a state method inside an intersection", { select: ["tag:x,state:modified"] }, ["dbt", "build", ...head, "--select", "tag:x,state:modified", "--state", "/artifacts/state"]],
+      ["a source-triggered run fails on an empty selection", { triggers: [trigger], select: ["source:stripe+"] }, ["dbt", "build", ...head, "--select", "source:stripe+", ...strict]],
+      ["an Airbyte-triggered run too, excludes included", { triggers: [{ ...trigger, kind: "airbyte" }], select: ["source:hubspot+"], exclude: ["tag:heavy"] }, ["dbt", "build", ...head, "--select", "source:hubspot+", "--exclude", "tag:heavy", ...strict]],
+      ["a Snowflake-task-triggered run too", { triggers: [{ ...trigger, kind: "snowflake" }], select: ["source:erp+"] }, ["dbt", "build", ...head, "--select", "source:erp+", ...strict]],
+      ["a source run that selects everything (dbt's default selection never warns)", { triggers: [trigger] }, ["dbt", "build", ...head, ...strict]],
+      ["a fast-lane run may select nothing (no dashboard below the source)", { triggers: [trigger], select: ["source:stripe+,+tag:dashboard"], lane: "fast" }, ["dbt", "build", ...head, "--select", "source:stripe+,+tag:dashboard"]],
+      ["the hourly run may select nothing (no source fresher)", { triggers: [hourly], select: ["source_status:fresher+"] }, ["dbt", "build", ...head, "--select", "source_status:fresher+", "--state", "/artifacts/state"]],
     ];
     for (const [what, input, argv] of table) it(what, () => expect(dbtArgv(req(input))).to.deep.equal(argv));
   });
@@ -33,7 +45,15 @@ describe("run contract", () => {
     it("runs dbt source freshness when the selection uses source_status", () => {
       expect(freshnessArgv(req({ select: ["source_status:fresher+"] }))).to.deep.equal(["dbt", "source", "freshness", ...head]);
     });
-    it("is a no-op otherwise", () => expect(freshnessArgv(req({ select: ["tag:x"] }))).to.deep.equal(["dbt", "--version"]));
+    it("runs for a YAML selector that says it compares freshness, with --state for dbt", () => {
+      const r = req({ selector: "hourly_fresh", freshness: true });
+      expect(freshnessArgv(r)).to.deep.equal(["dbt", "source", "freshness", ...head]);
+      expect(dbtArgv(r)).to.deep.equal(["dbt", "build", ...head, "--selector", "hourly_fresh", "--state", "/artifacts/state"]);
+    });
+    it("is a no-op otherwise", () => {
+      expect(freshnessArgv(req({ select: ["tag:x"] }))).to.deep.equal(["dbt", "--version"]);
+      expect(freshnessArgv(req({ selector: "nightly" }))).to.deep.equal(["dbt", "--version"]);
+    });
   });
 
   describe("selector grammar", () => {
@@ -47,7 +67,14 @@ describe("run contract", () => {
     const table: [string, unknown, string][] = [
       ["an unknown command", { target: "prod", triggers: [trigger], command: "compile" }, 'invalid run request: command: Invalid option: expected one of "build"|"run"|"test"|"seed"|"snapshot"|"source freshness"|"retry"'],
       ["a flag smuggled as a selector", { target: "prod", triggers: [trigger], select: ["--full-refresh"] }, "invalid run request: select.0: is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows)"],
-      ["retry with a selection", { target: "prod", triggers: [trigger], command: "retry", select: ["tag:x"] }, "invalid run request: command: retry re-runs what failed last time and takes no select, exclude, selector or fullRefresh"],
+      ["retry with a selection", { target: "prod", triggers: [trigger], command: "retry", retryOf: "20261122t100000-ab12cd34", select: ["tag:x"] }, "invalid run request: command: retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh"],
+      ["retry of no named run", { target: "prod", triggers: [trigger], command: "retry" }, "invalid run request: retryOf: is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)"],
+      ["retryOf on a build", { target: "prod", triggers: [trigger], retryOf: "20261122t100000-ab12cd34" }, "invalid run request: retryOf: is only for command retry"],
+      ["retryOf that is not a run id", { target: "prod", triggers: [trigger], command: "retry", retryOf: "../latest" }, "invalid run request: retryOf: is not a run id (a-z, 0-9, -, 8 to 64 characters)"],
+      ["full refresh of test", { target: "prod", triggers: [trigger], command: "test", fullRefresh: true }, "invalid run request: fullRefresh: dbt test does not accept --full-refresh (only build, run, seed do)"],
+      ["full refresh of snapshot", { target: "prod", triggers: [trigger], command: "snapshot", fullRefresh: true }, "invalid run request: fullRefresh: dbt snapshot does not accept --full-refresh (only build, run, seed do)"],
+      ["full refresh of source freshness", { target: "prod", triggers: [trigger], command: "source freshness", fullRefresh: true }, "invalid run request: fullRefresh: dbt source freshness does not accept --full-refresh (only build, run, seed do)"],
+      ["defer to this environment's own state", { target: "prod", triggers: [trigger], defer: true, select: ["state:modified+"] }, "invalid run request: defer: is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)"],
       ["selector with select", { target: "prod", triggers: [trigger], selector: "nightly", select: ["tag:x"] }, "invalid run request: selector: cannot be combined with select or exclude"],
       ["freshness on models", { target: "prod", triggers: [trigger], command: "source freshness", select: ["tag:x"] }, "invalid run request: select: source freshness selects only source: nodes"],
       ["a target with capitals", { target: "Prod", triggers: [trigger] }, "invalid run request: target: is not a dbt target name"],
@@ -63,16 +90,40 @@ describe("run contract", () => {
     }
   });
 
+  describe("the stack's own target", () => {
+    it("is accepted", () => expect(parseRunRequest({ target: "prod", triggers: [trigger] }, { stackTarget: "prod" }).target).to.equal("prod"));
+    it("is the only one accepted when the stack says which it is", () => {
+      expect(() => parseRunRequest({ target: "dev", triggers: [trigger] }, { stackTarget: "prod" })).to.throw(
+        RunContractError, 'invalid run request: target: is "dev", but this stack\'s profile has only target "prod"',
+      );
+    });
+  });
+
   describe("overrides", () => {
-    it("address the freshness, dbt and upload containers with the run id and the sources served", () => {
-      const r = req({ select: ["source:stripe+"], sources: ["stripe", "web_events"] });
+    it("address the freshness, dbt and upload containers with the run id, the sources and the trigger kinds served", () => {
+      const r = sourceReq({ select: ["source:stripe+"], sources: ["stripe", "web_events"], triggers: [trigger, { ...trigger, id: "sync-2" }, { ...manual }] });
       expect(taskOverrides(r, "20261122t100000-ab12cd34")).to.deep.equal({
         containerOverrides: [
           { name: "freshness", command: ["dbt", "--version"] },
-          { name: "dbt", command: ["dbt", "build", ...head, "--select", "source:stripe+"], environment: [{ name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" }, { name: "DBT_PIPELINE_SOURCES", value: "stripe,web_events" }] },
+          {
+            name: "dbt",
+            command: ["dbt", "build", ...head, "--select", "source:stripe+", ...strict],
+            environment: [
+              { name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" },
+              { name: "DBT_PIPELINE_SOURCES", value: "stripe,web_events" },
+              { name: "DBT_PIPELINE_TRIGGERS", value: "fivetran,manual" },
+            ],
+          },
           { name: "upload", environment: [{ name: "DBT_PIPELINE_RUN_ID", value: "20261122t100000-ab12cd34" }] },
         ],
       });
+    });
+    it("tell prepare which run's artifacts a retry re-runs", () => {
+      const r = req({ command: "retry", retryOf: "20261121t230000-0badcafe" });
+      expect(taskOverrides(r, "20261122t100000-ab12cd34").containerOverrides.slice(0, 2)).to.deep.equal([
+        { name: "prepare", environment: [{ name: "DBT_PIPELINE_RETRY_OF", value: "20261121t230000-0badcafe" }] },
+        { name: "freshness", command: ["dbt", "--version"] },
+      ]);
     });
     it("reject a bad run id", () => {
       expect(() => taskOverrides(req(), "../etc")).to.throw(RunContractError, 'invalid run id "../etc"');
@@ -87,41 +138,65 @@ describe("run contract", () => {
   });
 
   describe("merging a burst", () => {
-    const a = req({ select: ["source:stripe+"], exclude: ["tag:heavy", "tag:slow"], sources: ["stripe"] });
-    const b = req({ select: ["source:hubspot+", "source:stripe+"], exclude: ["tag:heavy"], sources: ["hubspot"], triggers: [{ ...trigger, kind: "airbyte", id: "job-7", source: "hubspot", receivedAt: "2026-11-22T10:00:30.000Z" }] });
-    it("unions selections, keeps common exclusions, records every trigger and source", () => {
+    const airbyte = { ...trigger, kind: "airbyte" as const, id: "job-7", source: "hubspot", receivedAt: "2026-11-22T10:00:30.000Z" };
+    const a = sourceReq({ select: ["source:stripe+"], exclude: ["tag:heavy"], sources: ["stripe"] });
+    const b = sourceReq({ select: ["source:hubspot+", "source:stripe+"], exclude: ["tag:heavy"], sources: ["hubspot"], triggers: [airbyte] });
+    it("unions selections, keeps the exclusions, records every trigger and source", () => {
       expect(mergeRequests([a, b])).to.deep.equal({
         ...a,
         select: ["source:hubspot+", "source:stripe+"],
         exclude: ["tag:heavy"],
         sources: ["hubspot", "stripe"],
-        triggers: [trigger, { ...trigger, kind: "airbyte", id: "job-7", source: "hubspot", receivedAt: "2026-11-22T10:00:30.000Z" }],
+        triggers: [trigger, airbyte],
       });
     });
-    it("an empty selection (everything) wins", () => expect(mergeRequests([a, req()]).select).to.deep.equal([]));
+    it("an empty selection (everything) wins", () => expect(mergeRequests([a, sourceReq({ exclude: ["tag:heavy"] })]).select).to.deep.equal([]));
     it("drops a trigger delivered twice", () => expect(mergeRequests([a, a]).triggers).to.have.length(1));
-    it("never merges a full refresh with an incremental run", () => {
-      expect(mergeKey(a)).not.to.equal(mergeKey(req({ fullRefresh: true })));
-      expect(() => mergeRequests([a, req({ fullRefresh: true })])).to.throw(RunContractError, /cannot merge runs/);
-    });
-    it("never merges a fast-lane run with a normal one", () => {
-      expect(() => mergeRequests([a, req({ lane: "fast" })])).to.throw(RunContractError, /cannot merge runs/);
-    });
-    it("treats vars in any key order as equal", () => {
+    it("treats vars in any key order, and exclusions in any order, as equal", () => {
       expect(mergeKey(req({ vars: { a: 1, b: 2 } }))).to.equal(mergeKey(req({ vars: { b: 2, a: 1 } })));
+      expect(mergeKey(a)).to.equal(mergeKey(sourceReq({ exclude: ["tag:heavy", "tag:heavy"] })));
     });
+
+    // Each row: two requests that must never share a run, and why.
+    const apart: [string, RunRequest, RunRequest][] = [
+      ["a full refresh and an incremental run", a, sourceReq({ select: ["source:stripe+"], exclude: ["tag:heavy"], fullRefresh: true })],
+      ["a fast-lane run and a normal one", a, sourceReq({ select: ["source:stripe+,+tag:dashboard"], exclude: ["tag:heavy"], lane: "fast" })],
+      ["different exclusions (a source's exclude would be lost)", a, sourceReq({ select: ["source:hubspot+"], exclude: [] })],
+      ["the hourly freshness run and a source run", a, req({ triggers: [hourly], select: ["source_status:fresher+"], exclude: ["tag:heavy"] })],
+      ["a state selection and a plain run", req({ select: ["tag:x"] }), req({ select: ["state:modified+"] })],
+      ["a freshness run and a state run", req({ select: ["source_status:fresher+"] }), req({ select: ["state:modified+"] })],
+      ["retries of different runs", req({ command: "retry", retryOf: "20261122t090000-00000001" }), req({ command: "retry", retryOf: "20261122t100000-00000002" })],
+      ["a source run (fails on an empty selection) and a manual one", a, req({ select: ["source:hubspot+"], exclude: ["tag:heavy"] })],
+      ["different YAML selectors", req({ selector: "nightly" }), req({ selector: "weekly" })],
+    ];
+    for (const [what, x, y] of apart) {
+      it(`never merges ${what}`, () => {
+        expect(mergeKey(x)).not.to.equal(mergeKey(y));
+        expect(() => mergeRequests([x, y])).to.throw(RunContractError, /^cannot merge runs with different target, command, fullRefresh, selector, vars, lane, state mode, exclude, retryOf or empty-selection rule: /);
+      });
+    }
+
+    const modes: [string, RunRequest, ReturnType<typeof stateMode>][] = [
+      ["a plain selection", req({ select: ["source:stripe+"] }), "plain"],
+      ["source_status in an exclusion", req({ exclude: ["source_status:fresher+"] }), "freshness"],
+      ["result:error+", req({ select: ["result:error+"] }), "state"],
+      ["a YAML selector", req({ selector: "nightly" }), "state"],
+      ["a YAML selector that compares freshness", req({ selector: "nightly", freshness: true }), "freshness"],
+      ["retry", req({ command: "retry", retryOf: "20261122t090000-00000001" }), "retry"],
+    ];
+    for (const [what, r, mode] of modes) it(`state mode of ${what}: ${mode}`, () => expect(stateMode(r)).to.equal(mode));
   });
 
   describe("fast lane", () => {
     const base = { target: "prod", triggers: [trigger], select: ["source:stripe+", "tag:finance"], exclude: ["tag:heavy"], fullRefresh: true };
-    it("intersects each selection with each fast-lane tag, never a full refresh", () => {
+    it("selects the path from each selection to each fast-lane tag, never a full refresh", () => {
       expect(fastLaneRequest(base, ["dashboard", "kpi"])).to.deep.equal({
-        ...base, select: ["source:stripe+,tag:dashboard", "source:stripe+,tag:kpi", "tag:finance,tag:dashboard", "tag:finance,tag:kpi"], fullRefresh: false, lane: "fast",
+        ...base, select: ["source:stripe+,+tag:dashboard", "source:stripe+,+tag:kpi", "tag:finance,+tag:dashboard", "tag:finance,+tag:kpi"], fullRefresh: false, lane: "fast",
       });
       expect(parseRunRequest(fastLaneRequest(base, ["dashboard"])).lane).to.equal("fast");
     });
-    it("selects every node with the tag when the source selects everything", () => {
-      expect(fastLaneRequest({ ...base, select: [] }, ["dashboard"])?.select).to.deep.equal(["tag:dashboard"]);
+    it("selects the tag and its ancestors when the source selects everything", () => {
+      expect(fastLaneRequest({ ...base, select: [] }, ["dashboard"])?.select).to.deep.equal(["+tag:dashboard"]);
     });
     it("is nothing without tags", () => expect(fastLaneRequest(base, [])).to.equal(undefined));
   });
