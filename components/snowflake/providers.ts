@@ -51,6 +51,8 @@ export function createSnowflakeProviders(name: string, config: PipelineConfig, p
       user: config.snowflake.adminUser,
       authenticator: "SNOWFLAKE_JWT",
       privateKey: config.snowflake.adminPrivateKey,
+      // Only for an `ENCRYPTED PRIVATE KEY` (PKCS#8): upstream sdk.ParsePrivateKey ignores it otherwise.
+      ...(config.snowflake.adminPrivateKeyPassphrase ? { privateKeyPassphrase: config.snowflake.adminPrivateKeyPassphrase } : {}),
       role: PROVIDER_ROLES[key],
       previewFeaturesEnabled: [...PREVIEW_FEATURES[key]],
     }, { parent });
