@@ -252,6 +252,25 @@ describe("snowflake foundation", () => {
     });
   }
 
+  describe("encrypted admin key", () => {
+    it("the passphrase reaches every provider as a secret, beside the encrypted key", async () => {
+      const ev = await evaluateStack("dev", {
+        "snowflake.adminPrivateKey": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIFAKEFAKEFAKE\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "snowflake.adminPrivateKeyPassphrase": "correct horse battery staple",
+      });
+      const providers = all(ev, T.provider, /^snowflake-/);
+      expect(providers).to.have.length(3);
+      for (const p of providers) {
+        expect(p.inputs.privateKeyPassphrase, p.name).to.equal("correct horse battery staple");
+        expect(p.secretPaths, p.name).to.include.members(["privateKey", "privateKeyPassphrase"]);
+      }
+    });
+
+    it("without a passphrase the providers get none", async () => {
+      for (const p of all(await evaluateStack("dev"), T.provider, /^snowflake-/)) expect(p.inputs, p.name).to.not.have.property("privateKeyPassphrase");
+    });
+  });
+
   describe("storage", () => {
     it("dev: database with its retention, nothing protected", async () => {
       const ev = await evaluateStack("dev");
