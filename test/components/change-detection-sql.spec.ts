@@ -1,12 +1,13 @@
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { driftProblems } from "../../components/change-detection/drift";
 import { ChangeDetectionSpec, prepareProcedure, recordLoadProcedure, taskSettings } from "../../components/change-detection/procedures";
 import { pipelinePrivileges } from "../../components/change-detection/privileges";
-import { reconcileProcedure, reconcilerTask, stateQuery } from "../../components/change-detection/reconciler";
+import { attentionMessage, reconcileProcedure, reconcilerTask, stateQuery } from "../../components/change-detection/reconciler";
 import {
   SqlIdentifierError, bodyLiteral, fqn, objectNames, pipelineStatusView, quoteIdent, sqlString, watchedEntries,
 } from "../../components/change-detection/sql";
-import { SnowflakeLoadNotificationSchema } from "../../functions/lib/snowflake-notification";
+import { SnowflakeLoadNotificationSchema, parseSnowflakeNotification } from "../../functions/lib/snowflake-notification";
 
 const ENTRIES = [
   { entry: "WEB_EVENTS", source: "web_events", schema: "RAW", table: "WEB_EVENTS", qualified: false },
@@ -269,5 +270,16 @@ describe("change-detection SQL", () => {
       expect(p[0].privileges).to.deep.equal(["EXECUTE TASK"]);
       expect(p.find((x) => x.slug === "warehouse")).to.deep.equal({ slug: "warehouse", privileges: ["USAGE"], on: { kind: "warehouse" } });
     });
+  });
+});
+
+describe("the reconciler's alert reaches dispatch", () => {
+  it("its failure is a task error notification dispatch parses, naming the task and where to look", () => {
+    const parsed = parseSnowflakeNotification(readFileSync(`${__dirname}/../fixtures/snowflake/reconciler-needs-attention.json`, "utf8"));
+    expect(parsed.kind).to.equal("task_failed");
+    if (parsed.kind !== "task_failed") return;
+    expect(parsed.value.taskName).to.equal("DBT_PIPELINE_DEV.MONITORING.RECONCILE_CHANGE_DETECTION_TASK");
+    expect(parsed.value.messages[0].errorMessage).to.include("change detection needs attention: see DBT_PIPELINE_DEV.MONITORING.CHANGE_DETECTION_STATE where STATUS is suspended, stale or error");
+    expect(attentionMessage(SPEC)).to.equal("change detection needs attention: see DBT_PIPELINE_DEV.MONITORING.CHANGE_DETECTION_STATE where STATUS is suspended, stale or error");
   });
 });
