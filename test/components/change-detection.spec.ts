@@ -39,9 +39,10 @@ for (const stack of ["dev", "prod"] as const) {
       expect(mentions).to.deep.equal(["change-detection-prepare-procedure", "change-detection-reconcile-procedure"]);
     });
 
-    it("the same stack once the tables exist plans exactly the same resources (nothing to re-deploy)", async () => {
+    it("once the tables exist nothing is re-deployed; watching one more table changes only the two procedures that list them", async () => {
+      // The graph has no input that depends on a table's existence (previous test), so the plan is
+      // the same before and after the first sync; adding a watched table is the only config change.
       const first = await evaluateStack(stack);
-      // A different (still existing) source table set changes only the procedures that embed it.
       const later = await evaluateStack(stack, { sources: { stripe: { fivetranConnectors: ["warranty_bullish"], rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"] }, hubspot: { airbyteConnections: [stack === "dev" ? "9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11" : "5c1f0a2e-8d3b-4c6a-b7e9-0a1b2c3d4e5f"] }, web_events: { rawTables: ["WEB_EVENTS", "WEB_SESSIONS"] } } });
       const inputs = (e: Evaluation) => new Map(within(e, COMPONENT).resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
       const a = inputs(first);
