@@ -73,44 +73,12 @@ export class ChangeDetection extends pulumi.ComponentResource {
     const monitoring = sfc.schemas.monitoring;
     // Validated now, so a bad entry fails the preview, not a Snowflake statement.
     const entries = watchedEntries(config.sources, sfc.schemas.raw);
-    const tags = defaultTags(env);
     const { sysadmin, securityadmin, accountadmin } = args.snowflake.providers;
     const sys = { parent: this, provider: sysadmin, dependsOn: [...args.snowflake.accessGrants] };
     const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
     const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
 
-    // SNS topic, and the role Snowflake assumes to publish to it (trust from the integration's own outputs).
-    const topic = new aws.sns.Topic(`${name}-topic`, { name: awsName(env, "snowflake-loads"), kmsMasterKeyId: "alias/aws/sns", tags }, { parent: this });
-    const roleName = awsName(env, "snowflake-sns");
-    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const integrationName = snowflakeName(config.envSuffix, "DBT_PIPELINE_SNS");
-    const integration = new sf.NotificationIntegration(`${name}-integration`, {
-      name: integrationName,
-      notificationProvider: "AWS_SNS",
-      awsSnsTopicArn: topic.arn,
-      // The role ARN is known before the role exists: Snowflake only assumes it at publish time.
-      awsSnsRoleArn: pulumi.interpolate`arn:aws:iam::${account}:role/${roleName}`,
-      enabled: true,
-      comment: comment("load notifications and task errors to SNS"),
-    }, { parent: this, provider: accountadmin });
-    const snsRole = new aws.iam.Role(`${name}-sns-role`, {
-      name: roleName,
-      assumeRolePolicy: snowflakeSnsTrust(integration.awsSnsIamUserArn, integration.awsSnsExternalId),
-      tags,
-    }, { parent: this });
-    const snsPolicy = new aws.iam.RolePolicy(`${name}-sns-publish`, {
-      role: snsRole.name,
-      policy: policyDocument([{ Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.arn }]),
-    }, { parent: this });
-
-    // SNS → dispatch.
-    new aws.lambda.Permission(`${name}-invoke-dispatch`, {
-      action: "lambda:InvokeFunction",
-      function: args.dispatch.functionName,
-      principal: "sns.amazonaws.com",
-      sourceArn: topic.arn,
-    }, { parent: this });
-    new aws.sns.TopicSubscription(`${name}-dispatch`, { topic: topic.arn, protocol: "lambda", endpoint: args.dispatch.functionArn }, { parent: this });
+    const { topic, integration, snsRole, snsPolicy } = this.snsPath(name, args, accountadmin);
 
     // Monitoring tables, created by SYSADMIN after the access grants so the future grants cover them.
     const table = (key: string, tableName: string, columns: readonly { name: string; type: string; nullable: boolean }[], what: string) =>
@@ -168,17 +136,13 @@ export class ChangeDetection extends pulumi.ComponentResource {
       query: spec.apply(stateQuery),
     }, { ...sys, dependsOn: [...sys.dependsOn, reconciler, stateTable] });
 
-    const checks = (db: string, pipeline: string, loader: string): { object: string; owner: string; state?: string; resource: sf.Execute }[] => [
-      { object: `view ${db}.${monitoring}.${PIPELINE_STATUS_VIEW}`, owner: "SYSADMIN", resource: view },
-      { object: `procedure ${db}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`, owner: loader, resource: prepare },
-      { object: `procedure ${db}.${monitoring}.${RECORD_PROCEDURE}`, owner: pipeline, resource: record },
-      { object: `procedure ${db}.${monitoring}.${RECONCILE_PROCEDURE}`, owner: pipeline, resource: reconcile },
-      { object: `task ${db}.${monitoring}.${RECONCILER_TASK}`, owner: pipeline, state: "started", resource: reconciler },
-    ];
-    const plan = pulumi.all([args.snowflake.databaseName, pipelineRole.name, args.snowflake.loaderRole]).apply(([db, pipeline, loader]) => checks(db, pipeline, loader));
-    this.drift = plan.apply((cs) => pulumi.all(cs.map((c) => pulumi.all([c.resource.urn, c.resource.queryResults]).apply(([urn, rows]): DriftCheck => ({
-      object: c.object, owner: c.owner, urn, rows: rows ?? undefined, ...(c.state ? { state: c.state } : {}),
-    }))))).apply(driftProblems);
+    this.drift = driftOf([
+      { object: pulumi.interpolate`view ${args.snowflake.databaseName}.${monitoring}.${PIPELINE_STATUS_VIEW}`, owner: "SYSADMIN", resource: view },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`, owner: args.snowflake.loaderRole, resource: prepare },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECORD_PROCEDURE}`, owner: pipelineRole.name, resource: record },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECONCILE_PROCEDURE}`, owner: pipelineRole.name, resource: reconcile },
+      { object: pulumi.interpolate`task ${args.snowflake.databaseName}.${monitoring}.${RECONCILER_TASK}`, owner: pipelineRole.name, state: "started", resource: reconciler },
+    ]);
 
     this.topicArn = topic.arn;
     this.integrationName = integration.name;
@@ -186,6 +150,47 @@ export class ChangeDetection extends pulumi.ComponentResource {
     this.loadEventsTable = loadEvents.fullyQualifiedName;
     this.watchedTables = probe.queryResults.apply((rows) => (rows ?? []).map((r) => ({ ...r })));
     this.registerOutputs({ topicArn: this.topicArn, integrationName: this.integrationName, pipelineRole: this.pipelineRole, watchedTables: this.watchedTables, drift: this.drift });
+  }
+
+  /** The SNS topic, the outbound integration, the role Snowflake assumes to publish, and the subscription of dispatch. */
+  private snsPath(name: string, args: ChangeDetectionArgs, accountadmin: sf.Provider) {
+    const env = args.config.environment;
+    const tags = defaultTags(env);
+    const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
+    // SNS topic, and the role Snowflake assumes to publish to it (trust from the integration's own outputs).
+    const topic = new aws.sns.Topic(`${name}-topic`, { name: awsName(env, "snowflake-loads"), kmsMasterKeyId: "alias/aws/sns", tags }, { parent: this });
+    const roleName = awsName(env, "snowflake-sns");
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const integrationName = snowflakeName(args.config.envSuffix, "DBT_PIPELINE_SNS");
+    const integration = new sf.NotificationIntegration(`${name}-integration`, {
+      name: integrationName,
+      notificationProvider: "AWS_SNS",
+      awsSnsTopicArn: topic.arn,
+      // The role ARN is known before the role exists: Snowflake only assumes it at publish time.
+      awsSnsRoleArn: pulumi.interpolate`arn:aws:iam::${account}:role/${roleName}`,
+      enabled: true,
+      comment: comment("load notifications and task errors to SNS"),
+    }, { parent: this, provider: accountadmin });
+    const snsRole = new aws.iam.Role(`${name}-sns-role`, {
+      name: roleName,
+      assumeRolePolicy: snowflakeSnsTrust(integration.awsSnsIamUserArn, integration.awsSnsExternalId),
+      tags,
+    }, { parent: this });
+    const snsPolicy = new aws.iam.RolePolicy(`${name}-sns-publish`, {
+      role: snsRole.name,
+      policy: policyDocument([{ Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.arn }]),
+    }, { parent: this });
+
+    // SNS → dispatch.
+    new aws.lambda.Permission(`${name}-invoke-dispatch`, {
+      action: "lambda:InvokeFunction",
+      function: args.dispatch.functionName,
+      principal: "sns.amazonaws.com",
+      sourceArn: topic.arn,
+    }, { parent: this });
+    new aws.sns.TopicSubscription(`${name}-dispatch`, { topic: topic.arn, protocol: "lambda", endpoint: args.dispatch.functionArn }, { parent: this });
+
+    return { topic, integration, snsRole, snsPolicy };
   }
 
   /** One grant of privileges.ts to the PIPELINE role, replaced delete-first (pulumi/pulumi#2877). */
@@ -219,4 +224,11 @@ function grantTarget(p: PipelinePrivilege, t: GrantTargets): Pick<sf.GrantPrivil
     case "futureSchemas": return { onSchema: { futureSchemasInDatabase: t.database } };
     case "table": return { onSchemaObject: { objectType: "TABLE", objectName: t.tables[p.on.table] } };
   }
+}
+
+/** The drift report of Execute-managed objects from their refreshed query results (drift.ts). */
+function driftOf(checks: readonly { object: pulumi.Input<string>; owner: pulumi.Input<string>; state?: string; resource: sf.Execute }[]): pulumi.Output<string[]> {
+  return pulumi.all(checks.map((c) => pulumi.all([c.object, c.owner, c.resource.urn, c.resource.queryResults]).apply(([object, owner, urn, rows]): DriftCheck => ({
+    object, owner, urn, rows: rows ?? undefined, ...(c.state ? { state: c.state } : {}),
+  })))).apply(driftProblems);
 }

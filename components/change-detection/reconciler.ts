@@ -30,14 +30,17 @@ export function attentionMessage(spec: ChangeDetectionSpec): string {
 
 /** RECONCILE_CHANGE_DETECTION, owned by PIPELINE. */
 export function reconcileProcedure(spec: ChangeDetectionSpec): ExecuteSql {
-  const db = quoteIdent(spec.database);
-  const mon = `${db}.${quoteIdent(spec.monitoringSchema)}`;
+  const body = [...snapshotSql(spec), ...perTableSql(spec), ...finishSql(spec)].join("\n");
+  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECONCILE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL EXECUTE AS CALLER COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: creates the streams and tasks of watched RAW tables once they exist. Managed by Pulumi.`)}`;
+  return procedureSql(spec, spec.monitoringSchema, RECONCILE_PROCEDURE, "", header, body, spec.pipelineRole, []);
+}
+
+/** Declarations, then what exists now: the prepared tables, the tasks and streams of MONITORING, the problems already reported. */
+function snapshotSql(spec: ChangeDetectionSpec): string[] {
+  const mon = `${quoteIdent(spec.database)}.${quoteIdent(spec.monitoringSchema)}`;
   const state = fqn(spec.database, spec.monitoringSchema, STATE_TABLE);
   const { head, tail } = taskSettings(spec);
-  // head and tail land inside a string literal of the procedure: their quotes are doubled there.
-  const inLiteral = (text: string) => text.replace(/'/g, "''");
-  const marker = reconcilerMarker(spec.environment);
-  const body = [
+  return [
     "DECLARE",
     "  prepared ARRAY;",
     "  task_states OBJECT;",
@@ -65,6 +68,18 @@ export function reconcileProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     `  SHOW STREAMS IN SCHEMA ${mon};`,
     "  SELECT COALESCE(OBJECT_AGG(\"name\", OBJECT_CONSTRUCT('stale', \"stale\", 'comment', \"comment\")::VARIANT), OBJECT_CONSTRUCT()) INTO :stream_states FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));",
     `  SELECT COALESCE(ARRAY_AGG(ENTRY || '|' || COALESCE(TABLE_NAME, '') || '|' || STATUS), ARRAY_CONSTRUCT()) INTO :previous_problems FROM ${state} WHERE STATUS IN ('suspended', 'stale', 'error');`,
+  ];
+}
+
+/** Per prepared table: the stream, the task, and the table's status. */
+function perTableSql(spec: ChangeDetectionSpec): string[] {
+  const db = quoteIdent(spec.database);
+  const mon = `${db}.${quoteIdent(spec.monitoringSchema)}`;
+  const { head, tail } = taskSettings(spec);
+  // head and tail land inside a string literal of the procedure: their quotes are doubled there.
+  const inLiteral = (text: string) => text.replace(/'/g, "''");
+  const marker = reconcilerMarker(spec.environment);
+  return [
     "  LET found RESULTSET := (SELECT value:entry::VARCHAR AS w_entry, value:source::VARCHAR AS w_source, value:qualified::BOOLEAN AS w_qualified,",
     "      value:loadedAt::VARCHAR AS w_loaded_at, value:schema::VARCHAR AS w_schema, value:table::VARCHAR AS w_table, value:error::VARCHAR AS w_error",
     "    FROM TABLE(FLATTEN(INPUT => :prepared)));",
@@ -113,6 +128,15 @@ export function reconcileProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     "      new_problem := TRUE;",
     "    END IF;",
     "  END FOR;",
+  ];
+}
+
+/** Drop what is no longer watched, report pending entries, write the state, alert on a new problem. */
+function finishSql(spec: ChangeDetectionSpec): string[] {
+  const mon = `${quoteIdent(spec.database)}.${quoteIdent(spec.monitoringSchema)}`;
+  const state = fqn(spec.database, spec.monitoringSchema, STATE_TABLE);
+  const marker = reconcilerMarker(spec.environment);
+  return [
     "  LET orphans RESULTSET := (",
     `    SELECT key AS o_name, 'TASK' AS o_kind FROM TABLE(FLATTEN(INPUT => :task_states)) WHERE STARTSWITH(value:comment::VARCHAR, ${sqlString(marker)}) AND NOT ARRAY_CONTAINS(key::VARIANT, :expected_tasks)`,
     "    UNION ALL",
@@ -138,9 +162,7 @@ export function reconcileProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     "  END IF;",
     "  RETURN results;",
     "END;",
-  ].join("\n");
-  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECONCILE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL EXECUTE AS CALLER COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: creates the streams and tasks of watched RAW tables once they exist. Managed by Pulumi.`)}`;
-  return procedureSql(spec, spec.monitoringSchema, RECONCILE_PROCEDURE, "", header, body, spec.pipelineRole, []);
+  ];
 }
 
 /**
