@@ -143,7 +143,7 @@ export function prepareProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     "  RETURN prepared;",
     "END;",
   ].join("\n");
-  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.rawSchema, PREPARE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL EXECUTE AS OWNER COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: enables change tracking on watched RAW tables and lets ${spec.pipelineRole} read them. Managed by Pulumi.`)}`;
+  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.rawSchema, PREPARE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: enables change tracking on watched RAW tables and lets ${spec.pipelineRole} read them. Managed by Pulumi.`)} EXECUTE AS OWNER`;
   return procedureSql(spec, spec.rawSchema, PREPARE_PROCEDURE, "", header, body, spec.loaderRole, [spec.pipelineRole]);
 }
 
@@ -198,7 +198,7 @@ export function recordLoadProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     "END;",
   ].join("\n");
   const signature = "VARCHAR, VARCHAR, VARCHAR, VARCHAR";
-  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECORD_PROCEDURE)}(SOURCE_NAME VARCHAR, TABLE_LABEL VARCHAR, STREAM_NAME VARCHAR, LOADED_AT_COLUMN VARCHAR) RETURNS NUMBER LANGUAGE SQL EXECUTE AS CALLER COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: records a load from a stream and notifies dispatch. Managed by Pulumi.`)}`;
+  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECORD_PROCEDURE)}(SOURCE_NAME VARCHAR, TABLE_LABEL VARCHAR, STREAM_NAME VARCHAR, LOADED_AT_COLUMN VARCHAR) RETURNS NUMBER LANGUAGE SQL COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: records a load from a stream and notifies dispatch. Managed by Pulumi.`)} EXECUTE AS CALLER`;
   return procedureSql(spec, spec.monitoringSchema, RECORD_PROCEDURE, signature, header, body, spec.pipelineRole, []);
 }
 

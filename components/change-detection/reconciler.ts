@@ -31,7 +31,7 @@ export function attentionMessage(spec: ChangeDetectionSpec): string {
 /** RECONCILE_CHANGE_DETECTION, owned by PIPELINE. */
 export function reconcileProcedure(spec: ChangeDetectionSpec): ExecuteSql {
   const body = [...snapshotSql(spec), ...perTableSql(spec), ...finishSql(spec)].join("\n");
-  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECONCILE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL EXECUTE AS CALLER COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: creates the streams and tasks of watched RAW tables once they exist. Managed by Pulumi.`)}`;
+  const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECONCILE_PROCEDURE)}() RETURNS ARRAY LANGUAGE SQL COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: creates the streams and tasks of watched RAW tables once they exist. Managed by Pulumi.`)} EXECUTE AS CALLER`;
   return procedureSql(spec, spec.monitoringSchema, RECONCILE_PROCEDURE, "", header, body, spec.pipelineRole, []);
 }
 

@@ -81,7 +81,7 @@ describe("change-detection SQL", () => {
       expect(sql.execute).to.equal([
       "EXECUTE IMMEDIATE $$",
       "BEGIN",
-      "  CREATE OR REPLACE PROCEDURE \"DBT_PIPELINE_DEV\".\"MONITORING\".\"RECORD_LOAD\"(SOURCE_NAME VARCHAR, TABLE_LABEL VARCHAR, STREAM_NAME VARCHAR, LOADED_AT_COLUMN VARCHAR) RETURNS NUMBER LANGUAGE SQL EXECUTE AS CALLER COMMENT = 'dbt-pipeline dev: records a load from a stream and notifies dispatch. Managed by Pulumi.' AS 'DECLARE",
+      "  CREATE OR REPLACE PROCEDURE \"DBT_PIPELINE_DEV\".\"MONITORING\".\"RECORD_LOAD\"(SOURCE_NAME VARCHAR, TABLE_LABEL VARCHAR, STREAM_NAME VARCHAR, LOADED_AT_COLUMN VARCHAR) RETURNS NUMBER LANGUAGE SQL COMMENT = 'dbt-pipeline dev: records a load from a stream and notifies dispatch. Managed by Pulumi.' EXECUTE AS CALLER AS 'DECLARE",
       "  run_id VARCHAR;",
       "  payload VARCHAR;",
       "  event_count INTEGER DEFAULT 0;",
@@ -141,7 +141,7 @@ describe("change-detection SQL", () => {
   describe("PREPARE_WATCHED_TABLES: the loader's procedure", () => {
     const sql = prepareProcedure(SPEC);
     it("runs with the loader's rights, only on the watched tables that exist", () => {
-      expect(sql.execute).to.include('CREATE OR REPLACE PROCEDURE "DBT_PIPELINE_DEV"."RAW"."PREPARE_WATCHED_TABLES"() RETURNS ARRAY LANGUAGE SQL EXECUTE AS OWNER ');
+      expect(sql.execute).to.include(`CREATE OR REPLACE PROCEDURE "DBT_PIPELINE_DEV"."RAW"."PREPARE_WATCHED_TABLES"() RETURNS ARRAY LANGUAGE SQL COMMENT = 'dbt-pipeline dev: enables change tracking on watched RAW tables and lets PIPELINE_DEV read them. Managed by Pulumi.' EXECUTE AS OWNER AS 'DECLARE`);
       expect(sql.execute).to.include(`FROM TABLE(FLATTEN(INPUT => PARSE_JSON('${JSON_ENTRIES.replace(/'/g, "''")}'))) w`.replace(/'/g, "''").replace(/^FROM/, "FROM"));
       expect(sql.execute).to.include('    JOIN "DBT_PIPELINE_DEV".INFORMATION_SCHEMA.TABLES t\n      ON t.TABLE_SCHEMA = w.value:schema::VARCHAR AND (w.value:table::VARCHAR = \'\'*\'\' OR t.TABLE_NAME = w.value:table::VARCHAR)');
     });
@@ -198,7 +198,7 @@ describe("change-detection SQL", () => {
       expect(sql).to.include("IF (t_status IN (''suspended'', ''stale'', ''error'') AND NOT ARRAY_CONTAINS((r.w_entry || ''|'' || t_label || ''|'' || t_status)::VARIANT, previous_problems)) THEN");
     });
     it("runs with its caller's rights (the PIPELINE-owned task) and is owned by PIPELINE", () => {
-      expect(sql).to.include('CREATE OR REPLACE PROCEDURE "DBT_PIPELINE_DEV"."MONITORING"."RECONCILE_CHANGE_DETECTION"() RETURNS ARRAY LANGUAGE SQL EXECUTE AS CALLER ');
+      expect(sql).to.include(`CREATE OR REPLACE PROCEDURE "DBT_PIPELINE_DEV"."MONITORING"."RECONCILE_CHANGE_DETECTION"() RETURNS ARRAY LANGUAGE SQL COMMENT = 'dbt-pipeline dev: creates the streams and tasks of watched RAW tables once they exist. Managed by Pulumi.' EXECUTE AS CALLER AS 'DECLARE`);
       expect(sql).to.include('  GRANT OWNERSHIP ON PROCEDURE "DBT_PIPELINE_DEV"."MONITORING"."RECONCILE_CHANGE_DETECTION"() TO ROLE "PIPELINE_DEV" COPY CURRENT GRANTS;\nEND;\n$$');
     });
   });
