@@ -65,11 +65,18 @@ const selector = text.regex(/^[A-Za-z0-9_.:+*@,\/-]+$/, {
   message: "expected a dbt selector (letters, digits and _ . : + * @ , / -)",
 });
 
+/**
+ * A watched RAW table: `TABLE` (in snowflake.rawSchema), `SCHEMA.TABLE`, or `SCHEMA.*` (every
+ * table of a schema). Fivetran writes each connector into its own destination schema and Airbyte
+ * into each connection's namespace, so the qualified forms are what those loaders produce.
+ */
+export const RAW_TABLE_ENTRY = /^[A-Z][A-Z0-9_]{0,199}(\.([A-Z][A-Z0-9_]{0,199}|\*))?$/;
+
 /** One source of raw data: how webhooks and Snowflake loads map to dbt. */
 export const sourceSchema = z.object({
   fivetranConnectors: z.array(nonEmpty).default([]),
   airbyteConnections: z.array(z.string().uuid({ message: "expected an Airbyte connection id (UUID)" })).default([]),
-  rawTables: z.array(identifier).default([]),
+  rawTables: z.array(text.regex(RAW_TABLE_ENTRY, { message: "expected TABLE, SCHEMA.TABLE or SCHEMA.* in UPPER_SNAKE (A-Z, 0-9, _; starting with a letter)" })).default([]),
   select: z.array(selector).optional(),
   exclude: z.array(selector).default([]),
   fastLaneTags: z.array(text.regex(/^[A-Za-z0-9_]+$/, { message: "expected a dbt tag name" })).default([]),
@@ -98,7 +105,8 @@ export const KEYS: readonly KeySpec[] = [
   { key: "snowflake.organizationName", type: "string", description: "Snowflake organization name (the first part of <org>-<account>).", schema: identifier },
   { key: "snowflake.accountName", type: "string", description: "Snowflake account name (the second part of <org>-<account>).", schema: identifier },
   { key: "snowflake.adminUser", type: "string", default: "PULUMI_DEPLOYER", description: "Snowflake user Pulumi deploys as (key-pair auth; needs SYSADMIN, SECURITYADMIN and ACCOUNTADMIN).", schema: identifier },
-  { key: "snowflake.adminPrivateKey", type: "string", secret: true, description: "PEM private key of snowflake.adminUser (set with --secret).", schema: nonEmpty.regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, { message: "expected a PEM private key" }) },
+  { key: "snowflake.adminPrivateKey", type: "string", secret: true, description: "PEM private key of snowflake.adminUser (set with --secret); an ENCRYPTED PRIVATE KEY (PKCS#8) also needs snowflake.adminPrivateKeyPassphrase.", schema: nonEmpty.regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, { message: "expected a PEM private key" }) },
+  { key: "snowflake.adminPrivateKeyPassphrase", type: "string", secret: true, optional: true, description: "Passphrase of snowflake.adminPrivateKey when it is an ENCRYPTED PRIVATE KEY (set with --secret).", schema: nonEmpty },
 
   // Snowflake objects
   { key: "snowflake.databaseName", type: "string", default: "DBT_PIPELINE", description: "Database name; the environment is appended (DBT_PIPELINE_DEV).", schema: identifier },
@@ -120,6 +128,9 @@ export const KEYS: readonly KeySpec[] = [
   { key: "snowflake.keyGeneration", type: "integer", default: 1, description: "Generation of the service users' key pairs; raise by one to rotate without downtime.", schema: int(1, 1000) },
   { key: "snowflake.taskMode", type: "string", default: "triggered", description: "How stream tasks run: triggered (WHEN only) or scheduled (short schedule with WHEN).", schema: oneOf(["triggered", "scheduled"] as const) },
   { key: "snowflake.taskScheduleMinutes", type: "integer", default: 5, description: "Schedule of stream tasks when taskMode is scheduled.", schema: int(1, 1440) },
+  { key: "snowflake.taskCompute", type: "string", default: "serverless", description: "Compute of the change-detection tasks: serverless (no warehouse resume per load) or warehouse (the loading warehouse).", schema: oneOf(["serverless", "warehouse"] as const) },
+  { key: "snowflake.taskTargetCompletionMinutes", type: "integer", default: 1, description: "TARGET_COMPLETION_INTERVAL of serverless triggered tasks, in minutes.", schema: int(1, 1440) },
+  { key: "snowflake.reconcileScheduleMinutes", type: "integer", default: 10, description: "How often the Snowflake-side reconciler creates streams and tasks for tables that appeared and checks for suspended tasks and stale streams.", schema: int(1, 1440) },
   { key: "snowflake.taskSuspendAfterFailures", type: "integer", default: 3, description: "Consecutive failures after which Snowflake suspends a stream task.", schema: int(1, 100) },
 
   // dbt runner

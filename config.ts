@@ -13,7 +13,7 @@ export interface SourceConfig {
   readonly name: string;
   readonly fivetranConnectors: readonly string[];
   readonly airbyteConnections: readonly string[];
-  /** RAW tables (upper-case) watched by Snowflake streams. */
+  /** Watched RAW tables: `TABLE` (in the RAW schema), `SCHEMA.TABLE` or `SCHEMA.*`, upper-case. */
   readonly rawTables: readonly string[];
   /** dbt selection; defaults to `source:<name>+`. */
   readonly select: readonly string[];
@@ -45,6 +45,8 @@ export interface PipelineConfig {
     readonly accountName: string;
     readonly adminUser: string;
     readonly adminPrivateKey: pulumi.Output<string>;
+    /** Passphrase of an encrypted (`ENCRYPTED PRIVATE KEY`) admin key; absent for an unencrypted key. */
+    readonly adminPrivateKeyPassphrase?: pulumi.Output<string>;
     /** Full database name, environment included. */
     readonly databaseName: string;
     readonly schemas: {
@@ -63,6 +65,10 @@ export interface PipelineConfig {
     readonly taskMode: "triggered" | "scheduled";
     readonly taskScheduleMinutes: number;
     readonly taskSuspendAfterFailures: number;
+    /** Serverless (default) or warehouse-backed change-detection tasks. */
+    readonly taskCompute: "serverless" | "warehouse";
+    readonly taskTargetCompletionMinutes: number;
+    readonly reconcileScheduleMinutes: number;
   };
   readonly dbt: {
     readonly imageTag: string;
@@ -272,9 +278,12 @@ function crossChecks(v: Record<string, unknown>, at: (key: string, msg: string) 
     seenSchemas.set(name, key);
   }
 
+  privateKeyChecks(v, at);
+
   const sources = v["sources"] as Record<string, z.infer<typeof sourceSchema>> | undefined;
   if (!sources) return;
   const owners = new Map<string, string>();
+  const tables = new Map<string, { source: string; entry: string }>();
   let fivetran = false;
   let airbyte = false;
   for (const [name, s] of Object.entries(sources)) {
@@ -285,6 +294,17 @@ function crossChecks(v: Record<string, unknown>, at: (key: string, msg: string) 
         owners.set(`${field}:${id}`, name);
       }
     }
+    // `TABLE` means `<rawSchema>.TABLE`; a table may belong to one source only, whichever form names it.
+    const rawSchema = (v["snowflake.rawSchema"] as string | undefined) ?? "RAW";
+    for (const entry of s.rawTables) {
+      const [schema, table] = entry.includes(".") ? entry.split(".") : [rawSchema, entry];
+      for (const [key, other] of tables) {
+        const [os, ot] = key.split(".");
+        const overlaps = os === schema && (ot === table || ot === "*" || table === "*");
+        if (overlaps && other.source !== name) at(`sources.${name}.rawTables`, `${describe(entry)} overlaps ${describe(other.entry)} of source ${other.source}; each RAW table maps to one source`);
+      }
+      tables.set(`${schema}.${table}`, { source: name, entry });
+    }
     fivetran ||= s.fivetranConnectors.length > 0;
     airbyte ||= s.airbyteConnections.length > 0;
   }
@@ -293,6 +313,26 @@ function crossChecks(v: Record<string, unknown>, at: (key: string, msg: string) 
   }
   if (airbyte && v["airbyte.webhookToken"] === undefined) {
     at("airbyte.webhookToken", "required because a source lists Airbyte connections; run pulumi config set --secret airbyte.webhookToken <value>");
+  }
+}
+
+/**
+ * The admin key must be one the Snowflake provider can read. Upstream `sdk.ParsePrivateKey`
+ * (terraform-provider-snowflake v1.2.1, pkg/sdk/config.go) decrypts only a PKCS#8
+ * `ENCRYPTED PRIVATE KEY` with `private_key_passphrase`; any other PEM goes to
+ * `ssh.ParseRawPrivateKey`, which fails on a legacy OpenSSL-encrypted key (`Proc-Type: 4,ENCRYPTED`).
+ * Secret values are never echoed.
+ */
+function privateKeyChecks(v: Record<string, unknown>, at: (key: string, msg: string) => void): void {
+  const key = v["snowflake.adminPrivateKey"] as string | undefined;
+  const passphrase = v["snowflake.adminPrivateKeyPassphrase"] as string | undefined;
+  if (key === undefined || key === SECRET_PLACEHOLDER) return;
+  if (/Proc-Type:\s*4,ENCRYPTED/.test(key)) {
+    at("snowflake.adminPrivateKey", "is a legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED), which the Snowflake provider cannot decrypt; convert it with openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <key>.p8 and set snowflake.adminPrivateKeyPassphrase");
+  } else if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) {
+    if (passphrase === undefined) at("snowflake.adminPrivateKeyPassphrase", "required because snowflake.adminPrivateKey is an ENCRYPTED PRIVATE KEY; run pulumi config set --secret snowflake.adminPrivateKeyPassphrase <value>");
+  } else if (passphrase !== undefined && passphrase !== SECRET_PLACEHOLDER) {
+    at("snowflake.adminPrivateKeyPassphrase", "is set but snowflake.adminPrivateKey is not encrypted; remove the passphrase or set the encrypted (ENCRYPTED PRIVATE KEY) form of the key");
   }
 }
 
@@ -334,6 +374,7 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       accountName: g("snowflake.accountName"),
       adminUser: g("snowflake.adminUser"),
       adminPrivateKey: secret("snowflake.adminPrivateKey")!,
+      adminPrivateKeyPassphrase: secret("snowflake.adminPrivateKeyPassphrase"),
       databaseName: `${g<string>("snowflake.databaseName")}_${environment.toUpperCase()}`,
       schemas: {
         raw: g("snowflake.rawSchema"),
@@ -358,6 +399,9 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       taskMode: g("snowflake.taskMode"),
       taskScheduleMinutes: g("snowflake.taskScheduleMinutes"),
       taskSuspendAfterFailures: g("snowflake.taskSuspendAfterFailures"),
+      taskCompute: g("snowflake.taskCompute"),
+      taskTargetCompletionMinutes: g("snowflake.taskTargetCompletionMinutes"),
+      reconcileScheduleMinutes: g("snowflake.reconcileScheduleMinutes"),
     },
     dbt: {
       imageTag: g("dbt.imageTag"),

@@ -139,6 +139,8 @@ const changeDetection = new ChangeDetection("change-detection", {
     providers: snowflake.providers,
     databaseName: snowflake.databaseName,
     warehouse: snowflake.warehouses.loading,
+    loaderRole: snowflake.roles.loader,
+    reporterRole: snowflake.roles.reporter,
     accessGrants: snowflake.accessGrants,
   },
   dispatch: { functionArn: triggers.dispatchFunctionArn, functionName: triggers.dispatchFunctionName },
@@ -146,10 +148,12 @@ const changeDetection = new ChangeDetection("change-detection", {
 
 /** SNS topic Snowflake publishes load notifications and task errors to (feeds dispatch). */
 export const snowflakeLoadTopicArn = changeDetection.topicArn;
-/** Streams on RAW tables, by table (fully qualified). */
-export const snowflakeStreams = changeDetection.streams;
-/** Tasks that record loads and notify dispatch, by RAW table (fully qualified). */
-export const snowflakeLoadTasks = changeDetection.tasks;
+/** Role that owns the change-detection streams and tasks. */
+export const snowflakePipelineRole = changeDetection.pipelineRole;
+/** Each watched RAW table's status after the last refresh (watching, created, pending, suspended, stale, error); docs/snowflake-day-one.md. */
+export const snowflakeWatchedTables = changeDetection.watchedTables;
+/** Snowflake objects changed outside Pulumi, each with its fix; empty when none (needs pulumi up --refresh). */
+export const snowflakeDrift = changeDetection.drift;
 // </change-detection>
 
 // <observability>

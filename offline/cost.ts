@@ -26,6 +26,8 @@ export interface UnitPrices {
   readonly dashboardMonth: number;
   readonly kmsKeyMonth: number;
   readonly dynamodbMillionWrites: number;
+  /** Credits per compute-hour of serverless tasks, relative to a warehouse of the same size (Snowflake Service Consumption Table). */
+  readonly serverlessTaskMultiplier: number;
 }
 
 /** The defaults of {@link UnitPrices}. Check them against current price lists before relying on a figure. */
@@ -48,6 +50,7 @@ export const LIST_PRICES: UnitPrices = {
   dashboardMonth: 3.0,
   kmsKeyMonth: 1.0,
   dynamodbMillionWrites: 1.25,
+  serverlessTaskMultiplier: 0.9,
 };
 
 /** What the pipeline does in a month. */
@@ -112,8 +115,7 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload =
   const transformingSeconds = runs * billedWarehouseSeconds(workload.runMinutes * 60, sf.autoSuspendSeconds) +
     refreshes * billedWarehouseSeconds(workload.fullRefreshMinutes * 60, sf.autoSuspendSeconds);
   const transformingCredits = (transformingSeconds / 3600) * CREDITS_PER_HOUR[sf.warehouseSizes.transforming];
-  const loadingSeconds = rawTables * loads * billedWarehouseSeconds(workload.streamTaskSeconds, sf.autoSuspendSeconds);
-  const loadingCredits = (loadingSeconds / 3600) * CREDITS_PER_HOUR[sf.warehouseSizes.loading];
+  const tasks = streamTaskCredits(config, workload, prices);
 
   const taskHours = (runs * (workload.runMinutes + workload.taskOverheadMinutes) + refreshes * (workload.fullRefreshMinutes + workload.taskOverheadMinutes)) / 60;
   const vcpu = config.dbt.cpu / 1024;
@@ -133,7 +135,7 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload =
 
   const lines: CostLine[] = [
     { item: `Snowflake ${sf.warehouseSizes.transforming} transforming warehouse`, usd: transformingCredits * prices.snowflakeCredit, basis: `${transformingCredits.toFixed(1)} credits: ${runs} runs × ${workload.runMinutes} min + ${refreshes} full refreshes × ${workload.fullRefreshMinutes} min, each + ${sf.autoSuspendSeconds} s auto-suspend tail, 60 s minimum` },
-    { item: `Snowflake ${sf.warehouseSizes.loading} loading warehouse (stream tasks)`, usd: loadingCredits * prices.snowflakeCredit, basis: `${loadingCredits.toFixed(1)} credits: ${rawTables} RAW tables × ${loads} loads × ${billedWarehouseSeconds(workload.streamTaskSeconds, sf.autoSuspendSeconds)} s billed` },
+    ...streamTaskLines(config, tasks, prices),
     { item: `Fargate ${vcpu} vCPU / ${gb} GB ${config.dbt.arm64 ? "ARM64" : "x86_64"}`, usd: taskHours * (vcpu * vcpuPrice + gb * gbPrice), basis: `${taskHours.toFixed(1)} task-hours (dbt + ${workload.taskOverheadMinutes} min overhead per run)` },
     { item: "Public IPv4 on dbt tasks", usd: config.network.assignPublicIp ? taskHours * prices.publicIpv4Hour : 0, basis: "billed only while a task runs" },
     { item: "NAT gateway", usd: 0, basis: config.network.mode === "create" ? "none: public subnets, no NAT" : "existing network: any NAT cost belongs to that VPC" },
@@ -146,6 +148,50 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload =
     { item: "CloudWatch alarms and dashboard, KMS key", usd: alarms * prices.alarmMonth + prices.dashboardMonth + prices.kmsKeyMonth, basis: `${alarms} alarms, 1 dashboard, 1 customer-managed key` },
   ];
   return lines.map((l) => ({ ...l, usd: Math.round(l.usd * 100) / 100 }));
+}
+
+/** Seconds one reconciler run of change detection is assumed to take (a few metadata queries). */
+export const RECONCILE_RUN_SECONDS = 5;
+
+/** Monthly credits of the change-detection tasks under each compute model, for the same workload. */
+export interface StreamTaskCredits {
+  readonly runs: number;
+  readonly reconcileRuns: number;
+  /** Serverless: billed per second of work, no minimum, at the serverless multiplier (XSMALL-sized). */
+  readonly serverless: number;
+  /** Warehouse: each run resumes the loading warehouse, 60 s minimum plus the auto-suspend tail. */
+  readonly warehouse: number;
+}
+
+/**
+ * Credits of the per-table tasks (one run per load of each watched entry; a `SCHEMA.*` entry is
+ * counted as one table) plus the reconciler's runs every `reconcileScheduleMinutes`.
+ */
+export function streamTaskCredits(config: PipelineConfig, workload: Workload = DEFAULT_WORKLOAD, prices: UnitPrices = LIST_PRICES): StreamTaskCredits {
+  const sf = config.snowflake;
+  const runs = config.sources.reduce((n, s) => n + s.rawTables.length, 0) * workload.loadsPerSourcePerDay * DAYS;
+  const reconcileRuns = (DAYS * 24 * 60) / sf.reconcileScheduleMinutes;
+  const serverlessSeconds = runs * workload.streamTaskSeconds + reconcileRuns * RECONCILE_RUN_SECONDS;
+  const warehouseSeconds = (runs ? runs * billedWarehouseSeconds(workload.streamTaskSeconds, sf.autoSuspendSeconds) : 0) +
+    reconcileRuns * billedWarehouseSeconds(RECONCILE_RUN_SECONDS, sf.autoSuspendSeconds);
+  return {
+    runs,
+    reconcileRuns,
+    serverless: (serverlessSeconds / 3600) * CREDITS_PER_HOUR.XSMALL * prices.serverlessTaskMultiplier,
+    warehouse: (warehouseSeconds / 3600) * CREDITS_PER_HOUR[sf.warehouseSizes.loading],
+  };
+}
+
+/** Both compute models as lines; only the configured one (`snowflake.taskCompute`) counts in the total. */
+function streamTaskLines(config: PipelineConfig, c: StreamTaskCredits, prices: UnitPrices): CostLine[] {
+  const sf = config.snowflake;
+  const chosen = sf.taskCompute;
+  const basis = (credits: number, how: string, model: "serverless" | "warehouse") =>
+    `${credits.toFixed(1)} credits: ${c.runs} task runs + ${Math.round(c.reconcileRuns)} reconciler runs, ${how}${model === chosen ? "" : ` (alternative: $${(credits * prices.snowflakeCredit).toFixed(2)}, not in the total)`}`;
+  return [
+    { item: "Snowflake serverless change-detection tasks", usd: chosen === "serverless" ? c.serverless * prices.snowflakeCredit : 0, basis: basis(c.serverless, `per second, no minimum, × ${prices.serverlessTaskMultiplier}`, "serverless") },
+    { item: `Snowflake ${sf.warehouseSizes.loading} loading warehouse (change-detection tasks)`, usd: chosen === "warehouse" ? c.warehouse * prices.snowflakeCredit : 0, basis: basis(c.warehouse, `each resumes the warehouse: 60 s minimum + ${sf.autoSuspendSeconds} s auto-suspend tail`, "warehouse") },
+  ];
 }
 
 /** The estimate as text, with its total. */

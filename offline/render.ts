@@ -134,7 +134,8 @@ export function renderMermaid(doc: PlanDocument): string {
   const has = (type: string) => doc.resources.some((r) => r.type === type);
   const lines = ["flowchart LR"];
   if (has("aws:apigatewayv2/api:Api")) lines.push("  wh[Airbyte / Fivetran webhooks] --> api[HTTP API]", "  api --> dispatch");
-  if (has("snowflake:index/streamOnTable:StreamOnTable")) lines.push("  raw[(RAW tables)] --> stream[streams + triggered tasks] --> sns[SNS] --> dispatch");
+  // The streams and tasks are made in Snowflake by the change-detection reconciler; its integration marks the path.
+  if (has("snowflake:index/notificationIntegration:NotificationIntegration")) lines.push("  raw[(RAW tables)] --> stream[streams + triggered tasks] --> sns[SNS] --> dispatch");
   if (has("aws:scheduler/schedule:Schedule")) lines.push("  sched[EventBridge Scheduler] --> dispatch");
   if (has("aws:sqs/queue:Queue")) lines.push("  dispatch[dispatch Lambda] --> queue[(run queue)] --> launch[launch Lambda]");
   if (has("aws:ecs/taskDefinition:TaskDefinition")) lines.push("  launch --> ecs[ECS Fargate: dbt build]", "  ecs --> sf[(Snowflake RAW → STAGING → ANALYTICS → METRICS)]", "  ecs --> s3[(S3 artifacts)]");

@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { ROOT, evaluateStack } from "./helpers/stack";
 
 const S = "string";
-const byTable = { STRIPE_CHARGES: S, STRIPE_CUSTOMERS: S, WEB_EVENTS: S };
 
 /** Every output and its shape. */
 const CONTRACT: Record<string, unknown> = {
@@ -23,8 +22,9 @@ const CONTRACT: Record<string, unknown> = {
   snowflakeUsers: { loader: S, dbt: S },
   snowflakePrivateKeySecretArns: { loader: S, dbt: S },
   snowflakeLoadTopicArn: S,
-  snowflakeStreams: byTable,
-  snowflakeLoadTasks: byTable,
+  snowflakePipelineRole: S,
+  snowflakeWatchedTables: [],
+  snowflakeDrift: [],
   dbtCluster: S,
   dbtTaskDefinition: S,
   dbtTaskFamily: S,

@@ -1,13 +1,17 @@
 /**
- * Snowflake change detection: for every RAW table a source lists, a stream and a task that
- * records new rows in MONITORING.LOAD_EVENTS and notifies SNS, which feeds the same dispatch
- * Lambda as the webhooks. Loaders that cannot call a webhook (COPY INTO, Snowpipe) still start
- * dbt within a minute of landing data.
+ * Snowflake change detection: for every watched RAW table, a stream and a triggered task that
+ * record new rows in MONITORING.LOAD_EVENTS and notify SNS, which feeds the same dispatch Lambda
+ * as the webhooks. Loaders that cannot call a webhook (COPY INTO, Snowpipe) still start dbt
+ * within a minute of landing data.
  *
- * Offsets: each table's stream and task are named after the table only, so adding, removing or
- * editing one table never touches another's stream. Renaming a table in config creates a new
- * stream whose offset starts at creation (rows loaded in between are not seen by it; the hourly
- * run still covers them). Changing `appendOnly`/`showInitialRows` or the table also recreates it.
+ * The streams and tasks are not Pulumi resources: the tables do not exist on the first deploy.
+ * Pulumi declares the role that owns them, its grants, the procedures and a reconciler task
+ * (procedures.ts, reconciler.ts); the reconciler creates each table's stream and task once the
+ * loader has created the table. docs/snowflake-day-one.md walks through the sequence.
+ *
+ * Offsets: each table's stream is named after its schema and table only, and the reconciler
+ * never replaces a healthy stream, so deploys never reset an offset; a stale stream is recreated
+ * and reported.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -16,22 +20,29 @@ import { PipelineConfig } from "../../config";
 import { SnowflakeProviders } from "../snowflake";
 import { awsName, defaultTags, snowflakeName } from "../lib/naming";
 import { policyDocument } from "../lib/iam";
+import { DriftCheck, driftProblems } from "./drift";
+import { ChangeDetectionSpec, PREPARE_PROCEDURE, RECONCILER_TASK, RECONCILE_PROCEDURE, RECORD_PROCEDURE, prepareProcedure, recordLoadProcedure } from "./procedures";
+import { PipelinePrivilege, pipelinePrivileges } from "./privileges";
+import { reconcileProcedure, reconcilerTask, stateQuery } from "./reconciler";
 import {
-  DBT_RUNS_COLUMNS, DBT_RUNS_TABLE, LOAD_EVENTS_COLUMNS, LOAD_EVENTS_TABLE, enableChangeTracking, loadTaskBody, objectNames,
-  pipelineStatusView, streamHasData,
+  DBT_RUNS_COLUMNS, DBT_RUNS_TABLE, LOAD_EVENTS_COLUMNS, LOAD_EVENTS_TABLE, PIPELINE_STATUS_VIEW, STATE_COLUMNS, STATE_TABLE, fqn, pipelineStatusView, watchedEntries,
 } from "./sql";
 import { snowflakeSnsTrust } from "./trust";
 
 /** Arguments of {@link ChangeDetection}. */
 export interface ChangeDetectionArgs {
-  /** The validated stack config: reads `sources[].rawTables`, `snowflake.task*`, `environment`, `protect`. */
+  /** The validated stack config: reads `sources[].rawTables`, `snowflake.*` task settings, `environment`, `protect`. */
   readonly config: PipelineConfig;
   /** The Snowflake foundation's providers and names. */
   readonly snowflake: {
     readonly providers: SnowflakeProviders;
     readonly databaseName: pulumi.Input<string>;
-    /** Warehouse the tasks run on (the loading warehouse: they are tiny). */
+    /** Warehouse of warehouse-backed tasks (`snowflake.taskCompute: warehouse`); unused when serverless. */
     readonly warehouse: pulumi.Input<string>;
+    /** The loaders' role: it owns the RAW tables, so it owns the procedure that enables change tracking. */
+    readonly loaderRole: pulumi.Input<string>;
+    /** The reporting role: it reads PIPELINE_STATUS. */
+    readonly reporterRole: pulumi.Input<string>;
     /** Grants the tables must follow, so future grants cover them. */
     readonly accessGrants: readonly pulumi.Resource[];
   };
@@ -39,36 +50,118 @@ export interface ChangeDetectionArgs {
   readonly dispatch: { readonly functionArn: pulumi.Input<string>; readonly functionName: pulumi.Input<string> };
 }
 
-/** Streams, tasks, load events and the Snowflake → SNS → dispatch path. */
+/** The PIPELINE role, its procedures and reconciler, load events and the Snowflake → SNS → dispatch path. */
 export class ChangeDetection extends pulumi.ComponentResource {
   /** SNS topic Snowflake publishes load notifications and task errors to. */
   public readonly topicArn: pulumi.Output<string>;
   /** Outbound notification integration name. */
   public readonly integrationName: pulumi.Output<string>;
-  /** Fully qualified names of the streams, by RAW table. */
-  public readonly streams: Record<string, pulumi.Output<string>>;
-  /** Fully qualified names of the tasks, by RAW table. */
-  public readonly tasks: Record<string, pulumi.Output<string>>;
+  /** The role that owns the streams and tasks, e.g. `PIPELINE_DEV`. */
+  public readonly pipelineRole: pulumi.Output<string>;
   /** `"DB"."MONITORING"."LOAD_EVENTS"`. */
   public readonly loadEventsTable: pulumi.Output<string>;
+  /** The reconciler's view of every watched entry after the last refresh: entry, source, table, status, detail, checkedAt. */
+  public readonly watchedTables: pulumi.Output<Record<string, string>[]>;
+  /** Execute-managed objects that were dropped, handed to another owner or suspended outside Pulumi. */
+  public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: ChangeDetectionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:snowflake:ChangeDetection", name, {}, opts);
     const { config } = args;
     const env = config.environment;
-    const db = config.snowflake.databaseName;
-    const monitoring = config.snowflake.schemas.monitoring;
-    const raw = config.snowflake.schemas.raw;
-    const tags = defaultTags(env);
+    const sfc = config.snowflake;
+    const monitoring = sfc.schemas.monitoring;
+    // Validated now, so a bad entry fails the preview, not a Snowflake statement.
+    const entries = watchedEntries(config.sources, sfc.schemas.raw);
     const { sysadmin, securityadmin, accountadmin } = args.snowflake.providers;
     const sys = { parent: this, provider: sysadmin, dependsOn: [...args.snowflake.accessGrants] };
     const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
+    const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
 
+    const { topic, integration, snsRole, snsPolicy } = this.snsPath(name, args, accountadmin);
+
+    // Monitoring tables, created by SYSADMIN after the access grants so the future grants cover them.
+    const table = (key: string, tableName: string, columns: readonly { name: string; type: string; nullable: boolean }[], what: string) =>
+      new sf.Table(`${name}-${key}`, {
+        database: args.snowflake.databaseName, schema: monitoring, name: tableName,
+        columns: columns.map((c) => ({ ...c })),
+        comment: comment(what),
+      }, { ...sys, ...stateful });
+    const loadEvents = table("load-events", LOAD_EVENTS_TABLE, LOAD_EVENTS_COLUMNS, "one row per load a stream task consumed");
+    const dbtRuns = table("dbt-runs", DBT_RUNS_TABLE, DBT_RUNS_COLUMNS, "one row per dbt run, written by the dbt project's on-run-end hook");
+    const stateTable = table("state", STATE_TABLE, STATE_COLUMNS, "the change-detection reconciler's view of every watched table");
+
+    // The PIPELINE role owns the streams and tasks and has exactly what they need (privileges.ts),
+    // per environment, so destroying dev never revokes prod's privileges.
+    const pipelineRole = new sf.AccountRole(`${name}-pipeline-role`, { name: snowflakeName(config.envSuffix, "PIPELINE"), comment: comment("owns the change-detection streams and tasks") }, { parent: this, provider: securityadmin });
+    // Under SYSADMIN: the deploying role hands the procedures and the reconciler task over to it.
+    const toSysadmin = new sf.GrantAccountRole(`${name}-pipeline-role-to-sysadmin`, { roleName: pipelineRole.name, parentRoleName: "SYSADMIN" }, { parent: this, provider: securityadmin, deleteBeforeReplace: true });
+    const tables = { loadEvents: loadEvents.fullyQualifiedName, state: stateTable.fullyQualifiedName };
+    const grants = pipelinePrivileges(sfc.taskCompute).map((p) => this.grant(name, p, pipelineRole.name, {
+      database: args.snowflake.databaseName, rawSchema: sfc.schemas.raw, monitoringSchema: monitoring, integration: integration.name, warehouse: args.snowflake.warehouse, tables,
+    }, p.on.kind === "account" || p.on.kind === "integration" ? accountadmin : securityadmin));
+
+    const spec = pulumi.all([args.snowflake.databaseName, args.snowflake.loaderRole, args.snowflake.warehouse, pipelineRole.name, integration.name])
+      .apply(([database, loaderRole, warehouse, pipeline, integrationActual]): ChangeDetectionSpec => ({
+        database, rawSchema: sfc.schemas.raw, monitoringSchema: monitoring, environment: env,
+        pipelineRole: pipeline, loaderRole, integration: integrationActual,
+        compute: sfc.taskCompute === "serverless" ? { kind: "serverless", targetCompletionMinutes: sfc.taskTargetCompletionMinutes } : { kind: "warehouse", warehouse },
+        ...(sfc.taskMode === "scheduled" ? { scheduleMinutes: sfc.taskScheduleMinutes } : {}),
+        suspendAfterFailures: sfc.taskSuspendAfterFailures,
+        reconcileMinutes: sfc.reconcileScheduleMinutes,
+        entries,
+      }));
+    // Every Execute is re-runnable (CREATE OR REPLACE), replaced delete-first (the old revert would
+    // otherwise drop the new object, pulumi/pulumi#2877), and reports drift through its query.
+    const execute = (key: string, sql: pulumi.Output<{ execute: string; revert: string; query: string }>, dependsOn: pulumi.Resource[]) =>
+      new sf.Execute(`${name}-${key}`, { execute: sql.execute, revert: sql.revert, query: sql.query }, { ...sys, dependsOn: [...sys.dependsOn, ...dependsOn], deleteBeforeReplace: true });
+    const view = execute("pipeline-status", pulumi.output(args.snowflake.databaseName).apply((db) => pipelineStatusView(db, monitoring)), [loadEvents, dbtRuns]);
+    const viewFqn = pulumi.output(args.snowflake.databaseName).apply((db) => fqn(db, monitoring, PIPELINE_STATUS_VIEW));
+    // The schema-level future grant in foundation covers the view at creation; this grant makes
+    // REPORTER's access explicit and drift-detected by the provider on refresh.
+    new sf.GrantPrivilegesToAccountRole(`${name}-reporter-pipeline-status`, {
+      accountRoleName: args.snowflake.reporterRole,
+      privileges: ["SELECT"],
+      onSchemaObject: { objectType: "VIEW", objectName: viewFqn },
+    }, { parent: this, provider: securityadmin, dependsOn: [view], deleteBeforeReplace: true });
+
+    const prepare = execute("prepare-procedure", spec.apply(prepareProcedure), [toSysadmin, ...grants]);
+    const record = execute("record-procedure", spec.apply(recordLoadProcedure), [toSysadmin, ...grants, loadEvents]);
+    const reconcile = execute("reconcile-procedure", spec.apply(reconcileProcedure), [toSysadmin, ...grants, stateTable, prepare, record]);
+    // The tasks publish through the integration, so the role and its policy must exist first.
+    const reconciler = execute("reconciler-task", spec.apply(reconcilerTask), [reconcile, snsRole, snsPolicy]);
+    const probe = new sf.Execute(`${name}-state`, {
+      execute: "SELECT 1",
+      revert: "SELECT 1",
+      query: spec.apply(stateQuery),
+    }, { ...sys, dependsOn: [...sys.dependsOn, reconciler, stateTable] });
+
+    this.drift = driftOf([
+      { object: pulumi.interpolate`view ${args.snowflake.databaseName}.${monitoring}.${PIPELINE_STATUS_VIEW}`, owner: "SYSADMIN", resource: view },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`, owner: args.snowflake.loaderRole, resource: prepare },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECORD_PROCEDURE}`, owner: pipelineRole.name, resource: record },
+      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECONCILE_PROCEDURE}`, owner: pipelineRole.name, resource: reconcile },
+      { object: pulumi.interpolate`task ${args.snowflake.databaseName}.${monitoring}.${RECONCILER_TASK}`, owner: pipelineRole.name, state: "started", resource: reconciler },
+    ]);
+
+    this.topicArn = topic.arn;
+    this.integrationName = integration.name;
+    this.pipelineRole = pipelineRole.name;
+    this.loadEventsTable = loadEvents.fullyQualifiedName;
+    this.watchedTables = probe.queryResults.apply((rows) => (rows ?? []).map((r) => ({ ...r })));
+    this.registerOutputs({ topicArn: this.topicArn, integrationName: this.integrationName, pipelineRole: this.pipelineRole, watchedTables: this.watchedTables, drift: this.drift });
+  }
+
+  /** The SNS topic, the outbound integration, the role Snowflake assumes to publish, and the subscription of dispatch. */
+  private snsPath(name: string, args: ChangeDetectionArgs, accountadmin: sf.Provider) {
+    const env = args.config.environment;
+    const tags = defaultTags(env);
+    const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
     // SNS topic, and the role Snowflake assumes to publish to it (trust from the integration's own outputs).
     const topic = new aws.sns.Topic(`${name}-topic`, { name: awsName(env, "snowflake-loads"), kmsMasterKeyId: "alias/aws/sns", tags }, { parent: this });
     const roleName = awsName(env, "snowflake-sns");
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const integrationName = snowflakeName(config.envSuffix, "DBT_PIPELINE_SNS");
+    const integrationName = snowflakeName(args.config.envSuffix, "DBT_PIPELINE_SNS");
     const integration = new sf.NotificationIntegration(`${name}-integration`, {
       name: integrationName,
       notificationProvider: "AWS_SNS",
@@ -78,13 +171,13 @@ export class ChangeDetection extends pulumi.ComponentResource {
       enabled: true,
       comment: comment("load notifications and task errors to SNS"),
     }, { parent: this, provider: accountadmin });
-    const role = new aws.iam.Role(`${name}-sns-role`, {
+    const snsRole = new aws.iam.Role(`${name}-sns-role`, {
       name: roleName,
       assumeRolePolicy: snowflakeSnsTrust(integration.awsSnsIamUserArn, integration.awsSnsExternalId),
       tags,
     }, { parent: this });
-    new aws.iam.RolePolicy(`${name}-sns-publish`, {
-      role: role.name,
+    const snsPolicy = new aws.iam.RolePolicy(`${name}-sns-publish`, {
+      role: snsRole.name,
       policy: policyDocument([{ Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.arn }]),
     }, { parent: this });
 
@@ -97,72 +190,45 @@ export class ChangeDetection extends pulumi.ComponentResource {
     }, { parent: this });
     new aws.sns.TopicSubscription(`${name}-dispatch`, { topic: topic.arn, protocol: "lambda", endpoint: args.dispatch.functionArn }, { parent: this });
 
-    // The task owner (SYSADMIN) needs EXECUTE TASK and USAGE on the integration. They come from a
-    // per-environment role granted to SYSADMIN, so destroying dev never revokes prod's privileges.
-    const runnerRole = new sf.AccountRole(`${name}-task-runner`, { name: snowflakeName(config.envSuffix, "TASK_RUNNER"), comment: comment("privileges of the change-detection tasks") }, { parent: this, provider: securityadmin });
-    const grants = [
-      new sf.GrantAccountRole(`${name}-task-runner-to-sysadmin`, { roleName: runnerRole.name, parentRoleName: "SYSADMIN" }, { parent: this, provider: securityadmin, deleteBeforeReplace: true }),
-      new sf.GrantPrivilegesToAccountRole(`${name}-task-runner-execute`, { accountRoleName: runnerRole.name, onAccount: true, privileges: ["EXECUTE TASK"] }, { parent: this, provider: accountadmin, deleteBeforeReplace: true }),
-      new sf.GrantPrivilegesToAccountRole(`${name}-task-runner-integration`, {
-        accountRoleName: runnerRole.name,
-        onAccountObject: { objectType: "INTEGRATION", objectName: integration.name },
-        privileges: ["USAGE"],
-      }, { parent: this, provider: accountadmin, deleteBeforeReplace: true }),
-    ];
-
-    const loadEvents = new sf.Table(`${name}-load-events`, {
-      database: db, schema: monitoring, name: LOAD_EVENTS_TABLE,
-      columns: LOAD_EVENTS_COLUMNS.map((c) => ({ ...c })),
-      comment: comment("one row per load a stream task consumed"),
-    }, { ...sys, protect: config.protect, retainOnDelete: config.protect });
-    const dbtRuns = new sf.Table(`${name}-dbt-runs`, {
-      database: db, schema: monitoring, name: DBT_RUNS_TABLE,
-      columns: DBT_RUNS_COLUMNS.map((c) => ({ ...c })),
-      comment: comment("one row per dbt run, written by the dbt project's on-run-end hook"),
-    }, { ...sys, protect: config.protect, retainOnDelete: config.protect });
-    const view = pipelineStatusView(db, monitoring);
-    new sf.Execute(`${name}-pipeline-status`, { execute: view.execute, revert: view.revert }, { ...sys, dependsOn: [...sys.dependsOn, loadEvents, dbtRuns], deleteBeforeReplace: true });
-
-    this.streams = {};
-    this.tasks = {};
-    for (const source of config.sources) {
-      for (const table of source.rawTables) {
-        const slug = `${name}-${table.toLowerCase().replace(/_/g, "-")}`;
-        const names = objectNames(table);
-        const tracking = new sf.Execute(`${slug}-change-tracking`, {
-          execute: enableChangeTracking(db, raw, table),
-          // Change tracking stays on after a destroy: turning it off would break other streams.
-          revert: "SELECT 1",
-        }, { ...sys, deleteBeforeReplace: true });
-        const stream = new sf.StreamOnTable(`${slug}-stream`, {
-          database: db, schema: monitoring, name: names.stream,
-          table: `"${db}"."${raw}"."${table}"`,
-          appendOnly: "true",
-          showInitialRows: "false",
-          copyGrants: true,
-          comment: comment(`new rows of ${raw}.${table} (source ${source.name})`),
-        }, { ...sys, dependsOn: [...sys.dependsOn, tracking], protect: config.protect });
-        const task = new sf.Task(`${slug}-task`, {
-          database: db, schema: monitoring, name: names.task,
-          warehouse: args.snowflake.warehouse,
-          when: streamHasData(db, monitoring, names.stream),
-          schedule: config.snowflake.taskMode === "scheduled" ? { minutes: config.snowflake.taskScheduleMinutes } : undefined,
-          sqlStatement: loadTaskBody({ database: db, monitoringSchema: monitoring, source: source.name, table, loadedAtColumn: source.loadedAtColumn, integration: integrationName }),
-          started: true,
-          allowOverlappingExecution: "false",
-          suspendTaskAfterNumFailures: config.snowflake.taskSuspendAfterFailures,
-          errorIntegration: integration.name,
-          userTaskTimeoutMs: 600_000,
-          comment: comment(`records loads of ${raw}.${table} and notifies dispatch`),
-        }, { ...sys, dependsOn: [...sys.dependsOn, stream, loadEvents, ...grants] });
-        this.streams[table] = stream.fullyQualifiedName;
-        this.tasks[table] = task.fullyQualifiedName;
-      }
-    }
-
-    this.topicArn = topic.arn;
-    this.integrationName = integration.name;
-    this.loadEventsTable = loadEvents.fullyQualifiedName;
-    this.registerOutputs({ topicArn: this.topicArn, integrationName: this.integrationName, streams: this.streams, tasks: this.tasks });
+    return { topic, integration, snsRole, snsPolicy };
   }
+
+  /** One grant of privileges.ts to the PIPELINE role, replaced delete-first (pulumi/pulumi#2877). */
+  private grant(name: string, p: PipelinePrivilege, role: pulumi.Input<string>, on: GrantTargets, provider: sf.Provider): sf.GrantPrivilegesToAccountRole {
+    return new sf.GrantPrivilegesToAccountRole(`${name}-pipeline-${p.slug}`, {
+      accountRoleName: role,
+      privileges: [...p.privileges],
+      ...grantTarget(p, on),
+    }, { parent: this, provider, deleteBeforeReplace: true });
+  }
+}
+
+/** The real names a PIPELINE grant's target resolves to. */
+interface GrantTargets {
+  readonly database: pulumi.Input<string>;
+  readonly rawSchema: string;
+  readonly monitoringSchema: string;
+  readonly integration: pulumi.Input<string>;
+  readonly warehouse: pulumi.Input<string>;
+  readonly tables: { readonly loadEvents: pulumi.Input<string>; readonly state: pulumi.Input<string> };
+}
+
+function grantTarget(p: PipelinePrivilege, t: GrantTargets): Pick<sf.GrantPrivilegesToAccountRoleArgs, "onAccount" | "onAccountObject" | "onSchema" | "onSchemaObject"> {
+  const schema = (s: string) => pulumi.output(t.database).apply((db) => fqn(db, s));
+  switch (p.on.kind) {
+    case "account": return { onAccount: true };
+    case "integration": return { onAccountObject: { objectType: "INTEGRATION", objectName: t.integration } };
+    case "warehouse": return { onAccountObject: { objectType: "WAREHOUSE", objectName: t.warehouse } };
+    case "database": return { onAccountObject: { objectType: "DATABASE", objectName: t.database } };
+    case "schema": return { onSchema: { schemaName: schema(p.on.schema === "raw" ? t.rawSchema : t.monitoringSchema) } };
+    case "futureSchemas": return { onSchema: { futureSchemasInDatabase: t.database } };
+    case "table": return { onSchemaObject: { objectType: "TABLE", objectName: t.tables[p.on.table] } };
+  }
+}
+
+/** The drift report of Execute-managed objects from their refreshed query results (drift.ts). */
+function driftOf(checks: readonly { object: pulumi.Input<string>; owner: pulumi.Input<string>; state?: string; resource: sf.Execute }[]): pulumi.Output<string[]> {
+  return pulumi.all(checks.map((c) => pulumi.all([c.object, c.owner, c.resource.urn, c.resource.queryResults]).apply(([object, owner, urn, rows]): DriftCheck => ({
+    object, owner, urn, rows: rows ?? undefined, ...(c.state ? { state: c.state } : {}),
+  })))).apply(driftProblems);
 }

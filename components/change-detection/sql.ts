@@ -1,7 +1,8 @@
 /**
- * Every SQL statement of the change-detection side, built by small pure functions. Identifiers
- * are validated as UPPER_SNAKE before they are quoted, string literals are escaped, and nothing
- * from config reaches SQL any other way. Each function is tested on its own as text.
+ * Identifiers, literals, names and the Pulumi-managed tables and view of change detection, built
+ * by small pure functions. Identifiers are validated as UPPER_SNAKE before they are quoted,
+ * string literals are escaped, and nothing from config reaches SQL any other way. The procedures
+ * that run inside Snowflake are in procedures.ts.
  */
 
 /** An UPPER_SNAKE identifier (a leading underscore allowed, as in _FIVETRAN_SYNCED); anything else is refused before it can reach SQL. */
@@ -32,10 +33,15 @@ export function sqlString(value: string): string {
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
-/** Names of the objects one RAW table gets, all in the MONITORING schema. */
-export function objectNames(table: string): { stream: string; task: string } {
-  quoteIdent(table);
-  return { stream: `RAW_${table}_STREAM`, task: `RAW_${table}_LOAD_TASK` };
+/**
+ * A multi-line body (a stored procedure's Snowflake Scripting) as a single-quoted literal, for
+ * `CREATE PROCEDURE … AS '<body>'`. A `$$` body cannot be used: the statement itself runs inside
+ * the `EXECUTE IMMEDIATE $$ … $$` block of a `snowflake.Execute`, and `$$` blocks do not nest.
+ */
+export function bodyLiteral(body: string): string {
+  if (body.includes("$$")) throw new Error("a procedure body must not contain $$");
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(body)) throw new Error("refusing a control character other than a newline in a procedure body");
+  return `'${body.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 /** The table that records every load the tasks see. */
@@ -44,6 +50,8 @@ export const LOAD_EVENTS_TABLE = "LOAD_EVENTS";
 export const DBT_RUNS_TABLE = "DBT_RUNS";
 /** The view joining loads with the dbt runs that transformed them. */
 export const PIPELINE_STATUS_VIEW = "PIPELINE_STATUS";
+/** The table the reconciler rewrites on every run: one row per watched table or pending entry. */
+export const STATE_TABLE = "CHANGE_DETECTION_STATE";
 
 /** Columns of LOAD_EVENTS, typed as Snowflake reports them (no diff after create). */
 export const LOAD_EVENTS_COLUMNS = [
@@ -66,70 +74,52 @@ export const DBT_RUNS_COLUMNS = [
   { name: "ENDED_AT", type: "TIMESTAMP_TZ(9)", nullable: false },
 ] as const;
 
-/** `ALTER TABLE … SET CHANGE_TRACKING = TRUE` for a RAW table (streams need it; the owner role runs it). */
-export function enableChangeTracking(database: string, rawSchema: string, table: string): string {
-  return `ALTER TABLE IF EXISTS ${fqn(database, rawSchema, table)} SET CHANGE_TRACKING = TRUE`;
-}
-
-/** The task condition: run only when the stream has rows. Takes the unquoted FQN, as Snowflake expects. */
-export function streamHasData(database: string, schema: string, stream: string): string {
-  [database, schema, stream].forEach(quoteIdent);
-  return `SYSTEM$STREAM_HAS_DATA(${sqlString(`${database}.${schema}.${stream}`)})`;
-}
-
-/** Everything the task body needs to know. */
-export interface LoadTaskSpec {
-  readonly database: string;
-  readonly monitoringSchema: string;
-  readonly source: string;
-  readonly table: string;
-  /** Column holding the load time in the RAW table; absent: the time the task consumed the rows. */
-  readonly loadedAtColumn?: string;
-  /** Name of the outbound SNS notification integration. */
-  readonly integration: string;
-}
-
 /**
- * The body of one RAW table's task. In one transaction it consumes the stream into LOAD_EVENTS
- * (the INSERT is DML on the stream, so its offset advances and the task does not fire again for
- * the same rows); after the commit it sends the JSON load notification that the dispatch Lambda
- * parses with `functions/lib/snowflake-notification.ts`. An empty stream records and sends
- * nothing. The run group id makes retries of one run share a dedupe key.
+ * Columns of CHANGE_DETECTION_STATE. STATUS is `watching`, `created` (this run), `pending` (the
+ * entry matches no table yet), `suspended` (the task needs a person), `stale` (the stream was
+ * stale and has been recreated) or `error` (DETAIL says why).
  */
-export function loadTaskBody(spec: LoadTaskSpec): string {
-  const { stream } = objectNames(spec.table);
-  const loadEvents = fqn(spec.database, spec.monitoringSchema, LOAD_EVENTS_TABLE);
-  const streamFqn = fqn(spec.database, spec.monitoringSchema, stream);
-  const loadedAt = spec.loadedAtColumn ? `${quoteIdent(spec.loadedAtColumn)}::TIMESTAMP_TZ` : "CURRENT_TIMESTAMP()";
-  const source = sqlString(spec.source);
-  const table = sqlString(spec.table);
-  return [
-    "EXECUTE IMMEDIATE $$",
-    "DECLARE",
-    "  run_id VARCHAR;",
-    "  event_count INTEGER DEFAULT 0;",
-    "  payload VARCHAR;",
-    "BEGIN",
-    "  SELECT SYSTEM$TASK_RUNTIME_INFO('CURRENT_TASK_GRAPH_RUN_GROUP_ID') INTO :run_id;",
-    "  BEGIN TRANSACTION;",
-    `  INSERT INTO ${loadEvents} (SOURCE, TABLE_NAME, ROW_COUNT, FIRST_LOADED_AT, LAST_LOADED_AT, TASK_RUN_ID, RECORDED_AT)`,
-    `    SELECT ${source}, ${table}, COUNT(*), MIN(${loadedAt}), MAX(${loadedAt}), :run_id, CURRENT_TIMESTAMP()`,
-    `    FROM ${streamFqn}`,
-    "    HAVING COUNT(*) > 0;",
-    "  COMMIT;",
-    "  SELECT COUNT(*), ANY_VALUE(TO_JSON(OBJECT_CONSTRUCT(",
-    "      'kind', 'snowflake_load', 'source', SOURCE, 'table', TABLE_NAME, 'rows', ROW_COUNT,",
-    `      'loaded_at', TO_VARCHAR(COALESCE(LAST_LOADED_AT, RECORDED_AT), 'YYYY-MM-DD"T"HH24:MI:SS.FF3TZH:TZM'),`,
-    "      'task_run_id', TASK_RUN_ID)))",
-    "    INTO :event_count, :payload",
-    `    FROM ${loadEvents}`,
-    `    WHERE TASK_RUN_ID = :run_id AND TABLE_NAME = ${table};`,
-    "  IF (event_count > 0) THEN",
-    `    CALL SYSTEM$SEND_SNOWFLAKE_NOTIFICATION(SNOWFLAKE.NOTIFICATION.APPLICATION_JSON(:payload), SNOWFLAKE.NOTIFICATION.INTEGRATION(${sqlString(spec.integration)}));`,
-    "  END IF;",
-    "END;",
-    "$$",
-  ].join("\n");
+export const STATE_COLUMNS = [
+  { name: "ENTRY", type: "VARCHAR(16777216)", nullable: false },
+  { name: "SOURCE", type: "VARCHAR(16777216)", nullable: false },
+  { name: "TABLE_NAME", type: "VARCHAR(16777216)", nullable: true },
+  { name: "STREAM_NAME", type: "VARCHAR(16777216)", nullable: true },
+  { name: "TASK_NAME", type: "VARCHAR(16777216)", nullable: true },
+  { name: "STATUS", type: "VARCHAR(16777216)", nullable: false },
+  { name: "DETAIL", type: "VARCHAR(16777216)", nullable: true },
+  { name: "CHECKED_AT", type: "TIMESTAMP_TZ(9)", nullable: false },
+] as const;
+
+/** One watched-table entry of config, resolved to a schema. */
+export interface WatchedEntry {
+  /** The entry as config lists it: `TABLE`, `SCHEMA.TABLE` or `SCHEMA.*`. */
+  readonly entry: string;
+  readonly source: string;
+  readonly schema: string;
+  /** A table name, or `*` for every table of the schema. */
+  readonly table: string;
+  /** Whether notifications name the table `SCHEMA.TABLE` (qualified entries) or `TABLE` (the simple form). */
+  readonly qualified: boolean;
+  readonly loadedAtColumn?: string;
+}
+
+/** The watched entries of every source; a simple `TABLE` lives in `rawSchema`. Throws on a name that is not UPPER_SNAKE. */
+export function watchedEntries(sources: readonly { name: string; rawTables: readonly string[]; loadedAtColumn?: string }[], rawSchema: string): WatchedEntry[] {
+  return sources.flatMap((s) => s.rawTables.map((entry): WatchedEntry => {
+    const qualified = entry.includes(".");
+    const [schema, table] = qualified ? entry.split(".") : [rawSchema, entry];
+    quoteIdent(schema);
+    if (table !== "*") quoteIdent(table);
+    if (s.loadedAtColumn) quoteIdent(s.loadedAtColumn);
+    return { entry, source: s.name, schema, table, qualified, ...(s.loadedAtColumn ? { loadedAtColumn: s.loadedAtColumn } : {}) };
+  }));
+}
+
+/** Names of the stream and the task one RAW table gets, in MONITORING: `<SCHEMA>_<TABLE>_STREAM`, `<SCHEMA>_<TABLE>_LOAD_TASK`. */
+export function objectNames(schema: string, table: string): { stream: string; task: string } {
+  quoteIdent(schema);
+  quoteIdent(table);
+  return { stream: `${schema}_${table}_STREAM`, task: `${schema}_${table}_LOAD_TASK` };
 }
 
 /**
@@ -150,11 +140,31 @@ export function pipelineStatusSelect(database: string, monitoringSchema: string)
   ].join("\n");
 }
 
-/** `CREATE OR REPLACE VIEW` for PIPELINE_STATUS and its revert. */
-export function pipelineStatusView(database: string, monitoringSchema: string): { execute: string; revert: string } {
+/** A statement an `snowflake.Execute` runs, its revert, and the refresh query that shows drift. */
+export interface ExecuteSql {
+  readonly execute: string;
+  readonly revert: string;
+  readonly query: string;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW` for PIPELINE_STATUS (re-runnable), its revert, and a query that returns
+ * one row while the view exists with this exact text. COPY GRANTS keeps REPORTER's SELECT across a
+ * replacement (CREATE VIEW docs).
+ */
+export function pipelineStatusView(database: string, monitoringSchema: string): ExecuteSql {
   const view = fqn(database, monitoringSchema, PIPELINE_STATUS_VIEW);
+  const select = pipelineStatusSelect(database, monitoringSchema);
   return {
-    execute: `CREATE OR REPLACE VIEW ${view} COMMENT = ${sqlString("Loads joined with the dbt runs that transformed them. Managed by Pulumi.")} AS\n${pipelineStatusSelect(database, monitoringSchema)}`,
+    execute: `CREATE OR REPLACE VIEW ${view} COPY GRANTS COMMENT = ${sqlString("Loads joined with the dbt runs that transformed them. Managed by Pulumi.")} AS\n${select}`,
     revert: `DROP VIEW IF EXISTS ${view}`,
+    query: viewDriftQuery(database, monitoringSchema, PIPELINE_STATUS_VIEW),
   };
+}
+
+/** One row per view named `view`, with its owner: no row means the view was dropped outside Pulumi. */
+function viewDriftQuery(database: string, schema: string, view: string): string {
+  quoteIdent(schema);
+  quoteIdent(view);
+  return `SELECT TABLE_NAME AS "name", TABLE_OWNER AS "owner" FROM ${quoteIdent(database)}.INFORMATION_SCHEMA.VIEWS WHERE TABLE_SCHEMA = ${sqlString(schema)} AND TABLE_NAME = ${sqlString(view)}`;
 }

@@ -3,17 +3,29 @@
  * privileges on which object. `SnowflakeFoundation` turns every entry into one
  * `GrantPrivilegesToAccountRole`; tests compare the recorded grants with a literal table.
  *
- * - LOADER writes RAW only. It may also CREATE TABLE in RAW, because Fivetran and Airbyte
- *   create their destination tables on a connector's first sync; the tables it creates are
- *   still covered by the RAW future grants below, so TRANSFORMER can read them.
- * - TRANSFORMER (dbt) reads RAW, creates and therefore owns its objects in STAGING, ANALYTICS
- *   and METRICS, and writes the tables of MONITORING.
- * - REPORTER reads ANALYTICS and METRICS only.
+ * - LOADER writes RAW, and gets `CREATE SCHEMA, MONITOR, USAGE` on the database: Fivetran's
+ *   Snowflake setup script grants exactly that, because each connector writes into its own
+ *   destination schema, which Fivetran creates (https://fivetran.com/docs/destinations/snowflake/setup-guide);
+ *   Airbyte writes into each connection's namespace and needs to own what it creates (its
+ *   destination doc: "Since the Airbyte user creates, drops, and alters tables, OWNERSHIP
+ *   permissions are required", airbytehq/airbyte docs/integrations/destinations/snowflake.md).
+ *   A role that creates a schema owns it and every table in it, so CREATE SCHEMA gives both
+ *   loaders what they need without OWNERSHIP of the database. CREATE TABLE in RAW keeps the
+ *   simple form (tables listed by name in RAW) working.
+ * - TRANSFORMER (dbt) reads RAW and every schema a loader creates, creates and therefore owns its
+ *   objects in STAGING, ANALYTICS and METRICS, and writes the tables of MONITORING.
+ * - REPORTER reads ANALYTICS, METRICS and the views of MONITORING (PIPELINE_STATUS).
  * - Each role uses its own warehouse only. No role gets OWNERSHIP or ALL.
  *
- * Every object-level grant pairs `all` (objects that exist) with `future` (objects created
- * later), both at schema level: Snowflake ignores database-level future grants in a schema
- * that has schema-level ones, so one level is used throughout.
+ * Future grants: when a schema has schema-level future grants on an object type, Snowflake
+ * ignores the database-level future grants on that type in that schema (GRANT <privileges>
+ * considerations for future grants, https://docs.snowflake.com/en/sql-reference/sql/grant-privilege; upstream terraform-provider-snowflake#2302; BCR 2025_01 bcr-1870 extends it to
+ * OWNERSHIP). So the schemas Pulumi creates use schema-level grants throughout, paired with `all`
+ * (objects that exist) and `future` (objects created later), and the database-level future grants
+ * are only for what the loaders create: their schemas never receive schema-level future grants,
+ * so the database-level ones apply there. In Pulumi's schemas they are ignored wherever the same
+ * object type has a schema-level grant, and elsewhere only add SELECT on objects TRANSFORMER
+ * already owns.
  */
 
 /** The layer schemas, by their key in `PipelineConfig.snowflake.schemas`. */
@@ -43,6 +55,8 @@ export type GrantTarget =
   | { readonly kind: "database" }
   | { readonly kind: "schema"; readonly schema: SchemaKey }
   | { readonly kind: "all" | "future"; readonly objectTypePlural: ObjectTypePlural; readonly schema: SchemaKey }
+  /** Future objects of the whole database: for the schemas and tables the loaders create. */
+  | { readonly kind: "futureInDatabase"; readonly objectTypePlural: ObjectTypePlural | "SCHEMAS" }
   | { readonly kind: "warehouse"; readonly warehouse: WarehouseKey };
 
 /** One grant: upper-case privileges (sorted) on one target. */
@@ -70,7 +84,7 @@ function onObjects(privileges: readonly string[], schema: SchemaKey, kinds: read
 export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>> {
   return {
     loader: [
-      grant(["USAGE"], { kind: "database" }),
+      grant(["CREATE SCHEMA", "MONITOR", "USAGE"], { kind: "database" }),
       grant(["USAGE", "CREATE TABLE"], { kind: "schema", schema: "raw" }),
       ...onObjects([...WRITE_TABLES, "TRUNCATE"], "raw", ["TABLES"]),
       grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.loader }),
@@ -83,6 +97,10 @@ export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>>
         grant(["USAGE", "CREATE TABLE", "CREATE VIEW"], { kind: "schema", schema })),
       grant(["USAGE", "CREATE TABLE"], { kind: "schema", schema: "monitoring" }),
       ...onObjects(WRITE_TABLES, "monitoring", ["TABLES"]),
+      // The loaders' own schemas (Fivetran destination schemas, Airbyte namespaces).
+      grant(["USAGE"], { kind: "futureInDatabase", objectTypePlural: "SCHEMAS" }),
+      grant(["SELECT"], { kind: "futureInDatabase", objectTypePlural: "TABLES" }),
+      grant(["SELECT"], { kind: "futureInDatabase", objectTypePlural: "VIEWS" }),
       grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.transformer }),
     ],
     reporter: [
@@ -91,6 +109,9 @@ export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>>
         grant(["USAGE"], { kind: "schema", schema }),
         ...onObjects(["SELECT"], schema, ["TABLES", "VIEWS"]),
       ]),
+      // PIPELINE_STATUS and any later monitoring view; never the MONITORING tables themselves.
+      grant(["USAGE"], { kind: "schema", schema: "monitoring" }),
+      ...onObjects(["SELECT"], "monitoring", ["VIEWS"]),
       grant(["USAGE"], { kind: "warehouse", warehouse: ROLE_WAREHOUSE.reporter }),
     ],
   };
@@ -106,6 +127,8 @@ export function targetSlug(on: GrantTarget): string {
     case "all":
     case "future":
       return `${on.kind}-${on.objectTypePlural.toLowerCase()}-${on.schema}`;
+    case "futureInDatabase":
+      return `future-${on.objectTypePlural.toLowerCase()}-in-database`;
     case "warehouse":
       return `warehouse-${on.warehouse}`;
   }

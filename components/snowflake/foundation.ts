@@ -78,8 +78,9 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
     const sys = { parent: this, provider: this.providers.sysadmin };
     const sec = { parent: this, provider: this.providers.securityadmin };
     const acc = { parent: this, provider: this.providers.accountadmin };
-    // The database and RAW outlive a destroy in prod: RAW holds data only the sources can give
-    // back, while dbt rebuilds the other layers.
+    // The database, RAW and MONITORING outlive a destroy in prod: RAW holds data only the sources
+    // can give back and MONITORING the load history and the streams' offsets, while dbt rebuilds
+    // the other layers.
     const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
 
     // Storage, owned by SYSADMIN.
@@ -92,7 +93,7 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
       database: database.name,
       name: sf.schemas[key],
       comment: comment(`${key} layer`),
-    }, { ...sys, ...(key === "raw" ? stateful : {}) }));
+    }, { ...sys, ...(key === "raw" || key === "monitoring" ? stateful : {}) }));
 
     // Compute: ACCOUNTADMIN creates the monitor and the warehouses (attaching a monitor needs it),
     // then hands the warehouses to SYSADMIN so no everyday object is owned by ACCOUNTADMIN.
@@ -142,6 +143,10 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
           return { onSchemaObject: { all: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
         case "future":
           return { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
+        case "futureInDatabase":
+          return on.objectTypePlural === "SCHEMAS"
+            ? { onSchema: { futureSchemasInDatabase: database.name } }
+            : { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inDatabase: database.name } } };
         case "warehouse":
           return { onAccountObject: { objectType: "WAREHOUSE", objectName: warehouses[on.warehouse].name } };
       }

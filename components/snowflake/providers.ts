@@ -29,7 +29,7 @@ export const PROVIDER_ROLES: Readonly<Record<keyof SnowflakeProviders, string>> 
  * Preview resources enabled per provider. An explicit provider ignores the stack config
  * `snowflake:previewFeaturesEnabled` (pulumi/pulumi-snowflake#1081), so each instance lists
  * exactly the preview resources declared through it: the change-detection component declares
- * RAW tables with `sysadmin` and its SNS notification integration with `accountadmin`.
+ * its MONITORING tables with `sysadmin` and its SNS notification integration with `accountadmin`.
  */
 export const PREVIEW_FEATURES: Readonly<Record<keyof SnowflakeProviders, readonly string[]>> = {
   sysadmin: ["snowflake_table_resource"],
@@ -51,6 +51,8 @@ export function createSnowflakeProviders(name: string, config: PipelineConfig, p
       user: config.snowflake.adminUser,
       authenticator: "SNOWFLAKE_JWT",
       privateKey: config.snowflake.adminPrivateKey,
+      // Only for an `ENCRYPTED PRIVATE KEY` (PKCS#8): upstream sdk.ParsePrivateKey ignores it otherwise.
+      ...(config.snowflake.adminPrivateKeyPassphrase ? { privateKeyPassphrase: config.snowflake.adminPrivateKeyPassphrase } : {}),
       role: PROVIDER_ROLES[key],
       previewFeaturesEnabled: [...PREVIEW_FEATURES[key]],
     }, { parent });

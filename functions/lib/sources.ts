@@ -16,8 +16,11 @@ import { ConfigurationError } from "./errors";
 export const SOURCE_NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 /** dbt target names, as the run contract requires. */
 export const TARGET_RE = /^[a-z][a-z0-9_]{0,31}$/;
-/** RAW table names: upper-case Snowflake identifiers (config.ts `SNOWFLAKE_IDENT`). */
-export const RAW_TABLE_RE = /^[A-Z][A-Z0-9_]{0,199}$/;
+/**
+ * Watched RAW tables as config lists them (config-keys.ts `RAW_TABLE_ENTRY`): `TABLE` (in the RAW
+ * schema), `SCHEMA.TABLE`, or `SCHEMA.*` for every table of a loader's schema.
+ */
+export const RAW_TABLE_RE = /^[A-Z][A-Z0-9_]{0,199}(\.([A-Z][A-Z0-9_]{0,199}|\*))?$/;
 /** The file name dispatch reads. */
 export const SOURCES_FILE = "sources.json";
 
@@ -74,7 +77,10 @@ export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
 export class SourceIndex {
   private readonly fivetran = new Map<string, Source>();
   private readonly airbyte = new Map<string, Source>();
+  /** Entries exactly as listed: `TABLE`, `SCHEMA.TABLE`, `SCHEMA.*`. */
   private readonly tables = new Map<string, Source>();
+  /** Table name → sources listing it under any schema (a bare name matches only when one does). */
+  private readonly tableNames = new Map<string, Set<Source>>();
   private readonly names = new Map<string, Source>();
 
   constructor(readonly target: string, readonly sources: readonly Source[]) {
@@ -82,7 +88,11 @@ export class SourceIndex {
       this.names.set(s.name, s);
       for (const id of s.fivetranConnectors) this.fivetran.set(id, s);
       for (const id of s.airbyteConnections) this.airbyte.set(id.toLowerCase(), s);
-      for (const t of s.rawTables) this.tables.set(t, s);
+      for (const t of s.rawTables) {
+        this.tables.set(t, s);
+        const name = t.slice(t.lastIndexOf(".") + 1);
+        if (name !== "*") this.tableNames.set(name, (this.tableNames.get(name) ?? new Set()).add(s));
+      }
     }
   }
 
@@ -96,9 +106,24 @@ export class SourceIndex {
     return this.airbyte.get(id.toLowerCase());
   }
 
-  /** The source listing RAW table `table` (its unqualified, upper-case name). */
+  /**
+   * The source watching RAW table `table`, upper-case: `TABLE`, `SCHEMA.TABLE` or `DB.SCHEMA.TABLE`.
+   * A qualified name matches its exact entry, then its schema's `SCHEMA.*` entry, then a
+   * simple-form `TABLE` entry; a bare name matches a simple-form entry, or the one source that
+   * lists a table of that name under some schema (never a `SCHEMA.*` entry: the schema is unknown).
+   */
   byRawTable(table: string): Source | undefined {
-    return this.tables.get(table);
+    const parts = table.split(".");
+    const name = parts[parts.length - 1];
+    if (parts.length >= 2) {
+      const schema = parts[parts.length - 2];
+      const found = this.tables.get(`${schema}.${name}`) ?? this.tables.get(`${schema}.*`);
+      if (found) return found;
+    }
+    const simple = this.tables.get(name);
+    if (simple || parts.length >= 2) return simple;
+    const owners = this.tableNames.get(name);
+    return owners?.size === 1 ? [...owners][0] : undefined;
   }
 
   /** The source named `name`. */

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { loadTaskBody } from "../../components/change-detection/sql";
+import { Evaluation } from "../../offline/mocks";
 import { all, evaluateStack, json, one, within } from "../helpers/stack";
 
 const COMPONENT = "dbt-pipeline:snowflake:ChangeDetection::change-detection";
@@ -9,6 +9,7 @@ const T = {
   table: "snowflake:index/table:Table",
   execute: "snowflake:index/execute:Execute",
   integration: "snowflake:index/notificationIntegration:NotificationIntegration",
+  accountRole: "snowflake:index/accountRole:AccountRole",
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   topic: "aws:sns/topic:Topic",
@@ -16,73 +17,132 @@ const T = {
   permission: "aws:lambda/permission:Permission",
   privileges: "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole",
   roleGrant: "snowflake:index/grantAccountRole:GrantAccountRole",
+  provider: "pulumi:providers:snowflake",
 };
+const EXECUTES = ["pipeline-status", "prepare-procedure", "record-procedure", "reconcile-procedure", "reconciler-task"];
 
 for (const stack of ["dev", "prod"] as const) {
   const ENV = stack.toUpperCase();
   const DB = `DBT_PIPELINE_${ENV}`;
   describe(`change detection (${stack})`, () => {
     const ev = async (overrides = {}) => within(await evaluateStack(stack, overrides), COMPONENT);
+    const sql = (e: Evaluation, key: string) => one(e, T.execute, `change-detection-${key}`).inputs.execute as string;
 
-    it("declares one append-only stream per RAW table listed in config, in MONITORING", async () => {
-      const streams = all(await ev(), T.stream).map((s) => s.inputs).sort((a, b) => a.name.localeCompare(b.name));
-      expect(streams).to.deep.equal(["STRIPE_CHARGES", "STRIPE_CUSTOMERS", "WEB_EVENTS"].map((table) => ({
-        database: DB, schema: "MONITORING", name: `RAW_${table}_STREAM`, table: `"${DB}"."RAW"."${table}"`,
-        appendOnly: "true", showInitialRows: "false", copyGrants: true,
-        comment: `dbt-pipeline ${stack}: new rows of RAW.${table} (source ${table === "WEB_EVENTS" ? "web_events" : "stripe"}). Managed by Pulumi.`,
-      })));
+    it("first deploy with sources whose tables do not exist yet: no stream, task or table lookup that could fail", async () => {
+      const whole = await evaluateStack(stack);
+      // Nothing in the graph refers to a RAW table as an object: streams and tasks are made in Snowflake by the reconciler.
+      expect(all(whole, T.stream)).to.deep.equal([]);
+      expect(all(whole, T.task)).to.deep.equal([]);
+      expect(whole.calls.filter((c) => c.token.startsWith("snowflake:"))).to.deep.equal([]);
+      // The only place the watched tables appear is the procedures' embedded list.
+      const mentions = whole.resources.filter((r) => JSON.stringify(r.inputs).includes("STRIPE_CHARGES") && r.type.startsWith("snowflake:")).map((r) => r.name).sort();
+      expect(mentions).to.deep.equal(["change-detection-prepare-procedure", "change-detection-reconcile-procedure"]);
     });
 
-    it("turns change tracking on for each table before its stream exists", async () => {
+    it("once the tables exist nothing is re-deployed; watching one more table changes only the two procedures that list them", async () => {
+      // The graph has no input that depends on a table's existence (previous test), so the plan is
+      // the same before and after the first sync; adding a watched table is the only config change.
+      const first = await evaluateStack(stack);
+      const later = await evaluateStack(stack, { sources: { stripe: { fivetranConnectors: ["warranty_bullish"], rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"] }, hubspot: { airbyteConnections: [stack === "dev" ? "9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11" : "5c1f0a2e-8d3b-4c6a-b7e9-0a1b2c3d4e5f"] }, web_events: { rawTables: ["WEB_EVENTS", "WEB_SESSIONS"] } } });
+      const inputs = (e: Evaluation) => new Map(within(e, COMPONENT).resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+      const a = inputs(first);
+      const b = inputs(later);
+      expect([...b.keys()].sort()).to.deep.equal([...a.keys()].sort());
+      const changed = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
+      expect(changed).to.deep.equal([`${T.execute}::change-detection-prepare-procedure`, `${T.execute}::change-detection-reconcile-procedure`]);
+    });
+
+    it("schema-qualified tables and whole schemas reach the loader's procedure and the reconciler", async () => {
+      const e = await ev({ sources: { stripe: { rawTables: ["STRIPE.CHARGES"], loadedAtColumn: "_FIVETRAN_SYNCED" }, hubspot: { rawTables: ["HUBSPOT.*"] }, web_events: { rawTables: ["WEB_EVENTS"] } } });
+      const list = `[{"entry":"HUBSPOT.*","source":"hubspot","schema":"HUBSPOT","table":"*","qualified":true},{"entry":"STRIPE.CHARGES","source":"stripe","schema":"STRIPE","table":"CHARGES","qualified":true,"loadedAt":"_FIVETRAN_SYNCED"},{"entry":"WEB_EVENTS","source":"web_events","schema":"RAW","table":"WEB_EVENTS","qualified":false}]`;
+      expect(sql(e, "prepare-procedure")).to.include(`PARSE_JSON(''${list}'')`);
+      expect(sql(e, "reconcile-procedure")).to.include(`PARSE_JSON(''${list}'')`);
+    });
+
+    it("the loader role owns the change-tracking procedure; PIPELINE owns the rest and the reconciler task", async () => {
       const e = await ev();
-      const tracking = one(e, T.execute, "change-detection-web-events-change-tracking");
-      expect(tracking.inputs).to.deep.equal({ execute: `ALTER TABLE IF EXISTS "${DB}"."RAW"."WEB_EVENTS" SET CHANGE_TRACKING = TRUE`, revert: "SELECT 1" });
-      expect(one(e, T.stream, "change-detection-web-events-stream").options.dependsOn).to.include(`${T.execute}::change-detection-web-events-change-tracking`);
+      expect(sql(e, "prepare-procedure")).to.include(`GRANT OWNERSHIP ON PROCEDURE "${DB}"."RAW"."PREPARE_WATCHED_TABLES"() TO ROLE "LOADER_${ENV}" COPY CURRENT GRANTS;`);
+      expect(sql(e, "prepare-procedure")).to.include(`GRANT SELECT ON TABLE '' || fq || '' TO ROLE "PIPELINE_${ENV}"''`);
+      expect(sql(e, "record-procedure")).to.include(`TO ROLE "PIPELINE_${ENV}" COPY CURRENT GRANTS;`);
+      expect(sql(e, "reconcile-procedure")).to.include(`TO ROLE "PIPELINE_${ENV}" COPY CURRENT GRANTS;`);
+      expect(sql(e, "reconciler-task")).to.include(`GRANT OWNERSHIP ON TASK "${DB}"."MONITORING"."RECONCILE_CHANGE_DETECTION_TASK" TO ROLE "PIPELINE_${ENV}" COPY CURRENT GRANTS;`);
     });
 
-    it("runs a triggered task per table that forbids overlap, suspends after failures and reports errors", async () => {
-      const task = one(await ev(), T.task, "change-detection-web-events-task");
-      expect(task.inputs).to.deep.equal({
-        database: DB, schema: "MONITORING", name: "RAW_WEB_EVENTS_LOAD_TASK",
-        warehouse: `LOADING_WH_${ENV}`,
-        when: `SYSTEM$STREAM_HAS_DATA('${DB}.MONITORING.RAW_WEB_EVENTS_STREAM')`,
-        sqlStatement: loadTaskBody({ database: DB, monitoringSchema: "MONITORING", source: "web_events", table: "WEB_EVENTS", integration: `DBT_PIPELINE_SNS_${ENV}` }),
-        started: true,
-        allowOverlappingExecution: "false",
-        suspendTaskAfterNumFailures: 3,
-        errorIntegration: `DBT_PIPELINE_SNS_${ENV}`,
-        userTaskTimeoutMs: 600000,
-        comment: `dbt-pipeline ${stack}: records loads of RAW.WEB_EVENTS and notifies dispatch. Managed by Pulumi.`,
+    it("the tasks' owner role: its own role under SYSADMIN with exactly the privileges the tasks need", async () => {
+      const e = await ev();
+      expect(one(e, T.accountRole).inputs).to.deep.equal({ name: `PIPELINE_${ENV}`, comment: `dbt-pipeline ${stack}: owns the change-detection streams and tasks. Managed by Pulumi.` });
+      expect(one(e, T.roleGrant).inputs).to.deep.equal({ roleName: `PIPELINE_${ENV}`, parentRoleName: "SYSADMIN" });
+      const grants = all(e, T.privileges).filter((g) => g.inputs.accountRoleName === `PIPELINE_${ENV}`);
+      expect(grants.map((g) => [g.inputs.privileges, g.inputs.onAccount ?? g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject, g.options.provider])).to.deep.equal([
+        [["EXECUTE MANAGED TASK", "EXECUTE TASK"], true, `${T.provider}::snowflake-accountadmin`],
+        [["USAGE"], { objectType: "INTEGRATION", objectName: `DBT_PIPELINE_SNS_${ENV}` }, `${T.provider}::snowflake-accountadmin`],
+        [["USAGE"], { objectType: "DATABASE", objectName: DB }, `${T.provider}::snowflake-securityadmin`],
+        [["USAGE"], { schemaName: `"${DB}"."RAW"` }, `${T.provider}::snowflake-securityadmin`],
+        [["USAGE"], { futureSchemasInDatabase: DB }, `${T.provider}::snowflake-securityadmin`],
+        [["CREATE STREAM", "CREATE TASK", "USAGE"], { schemaName: `"${DB}"."MONITORING"` }, `${T.provider}::snowflake-securityadmin`],
+        [["INSERT", "SELECT"], { objectType: "TABLE", objectName: `"${DB}"."MONITORING"."LOAD_EVENTS"` }, `${T.provider}::snowflake-securityadmin`],
+        [["DELETE", "INSERT", "SELECT"], { objectType: "TABLE", objectName: `"${DB}"."MONITORING"."CHANGE_DETECTION_STATE"` }, `${T.provider}::snowflake-securityadmin`],
+      ]);
+      for (const g of [...all(e, T.privileges), ...all(e, T.roleGrant)]) expect(g.options.deleteBeforeReplace, g.name).to.equal(true);
+    });
+
+    it("warehouse-backed tasks: USAGE on the loading warehouse instead of managed tasks, and WAREHOUSE in the task SQL", async () => {
+      const e = await ev({ "snowflake.taskCompute": "warehouse" });
+      const grants = all(e, T.privileges).filter((g) => g.inputs.accountRoleName === `PIPELINE_${ENV}`);
+      expect(grants[0].inputs.privileges).to.deep.equal(["EXECUTE TASK"]);
+      expect(grants.map((g) => g.inputs.onAccountObject).filter(Boolean)).to.deep.include({ objectType: "WAREHOUSE", objectName: `LOADING_WH_${ENV}` });
+      expect(sql(e, "reconcile-procedure")).to.include(`''" WAREHOUSE = "LOADING_WH_${ENV}" ALLOW_OVERLAPPING_EXECUTION = FALSE`);
+      expect(sql(e, "reconciler-task")).to.include(`"RECONCILE_CHANGE_DETECTION_TASK" WAREHOUSE = "LOADING_WH_${ENV}" SCHEDULE = '10 MINUTE'`);
+    });
+
+    it("every Execute is re-runnable, replaced delete-first and drift-checked by a query", async () => {
+      const e = await ev();
+      for (const key of EXECUTES) {
+        const x = one(e, T.execute, `change-detection-${key}`);
+        expect(x.inputs.execute, key).to.match(/^(EXECUTE IMMEDIATE \$\$\nBEGIN\n  CREATE OR REPLACE |CREATE OR REPLACE VIEW )/);
+        expect(x.inputs.query, key).to.be.a("string").and.match(/^(SELECT|SHOW) /);
+        expect(x.options.deleteBeforeReplace, key).to.equal(true);
+        expect(x.options.provider, key).to.equal(`${T.provider}::snowflake-sysadmin`);
+      }
+    });
+
+    it("the reconciler task waits for the SNS role and its policy, and for the procedures it calls", async () => {
+      const deps = one(await ev(), T.execute, "change-detection-reconciler-task").options.dependsOn;
+      expect(deps).to.include.members([
+        `${T.role}::change-detection-sns-role`, `${T.rolePolicy}::change-detection-sns-publish`, `${T.execute}::change-detection-reconcile-procedure`,
+      ]);
+      expect(one(await ev(), T.execute, "change-detection-reconcile-procedure").options.dependsOn).to.include.members([
+        `${T.execute}::change-detection-prepare-procedure`, `${T.execute}::change-detection-record-procedure`,
+      ]);
+    });
+
+    it("the reconciler's state is read on refresh into a stack output; nothing is known before the first refresh", async () => {
+      const e = await ev();
+      expect(one(e, T.execute, "change-detection-state").inputs).to.deep.equal({
+        execute: "SELECT 1", revert: "SELECT 1",
+        query: `SELECT ENTRY AS "entry", SOURCE AS "source", TABLE_NAME AS "table", STATUS AS "status", DETAIL AS "detail", TO_VARCHAR(CHECKED_AT) AS "checkedAt" FROM "${DB}"."MONITORING"."CHANGE_DETECTION_STATE" ORDER BY ENTRY, TABLE_NAME`,
       });
+      const { outputs } = await evaluateStack(stack);
+      expect(outputs.snowflakeWatchedTables).to.deep.equal([]);
+      expect(outputs.snowflakeDrift).to.deep.equal([]);
+      expect(outputs.snowflakePipelineRole).to.equal(`PIPELINE_${ENV}`);
     });
 
-    it("uses a short schedule with WHEN when taskMode is scheduled", async () => {
-      const task = one(await ev({ "snowflake.taskMode": "scheduled", "snowflake.taskScheduleMinutes": "2" }), T.task, "change-detection-web-events-task");
-      expect(task.inputs.schedule).to.deep.equal({ minutes: 2 });
-      expect(task.inputs.when).to.equal(`SYSTEM$STREAM_HAS_DATA('${DB}.MONITORING.RAW_WEB_EVENTS_STREAM')`);
+    it("REPORTER reads PIPELINE_STATUS: an explicit grant on the view, after it exists", async () => {
+      const e = await ev();
+      const g = one(e, T.privileges, "change-detection-reporter-pipeline-status");
+      expect(g.inputs).to.deep.equal({ accountRoleName: `REPORTER_${ENV}`, privileges: ["SELECT"], onSchemaObject: { objectType: "VIEW", objectName: `"${DB}"."MONITORING"."PIPELINE_STATUS"` } });
+      expect(g.options.dependsOn).to.deep.equal([`${T.execute}::change-detection-pipeline-status`]);
+      expect(g.options.provider).to.equal(`${T.provider}::snowflake-securityadmin`);
     });
 
-    it("changing one table's stream leaves the others' resources untouched", async () => {
-      const before = await ev();
-      const after = await ev({ sources: { stripe: { fivetranConnectors: ["warranty_bullish"], rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"] }, hubspot: { airbyteConnections: [stack === "dev" ? "9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11" : "5c1f0a2e-8d3b-4c6a-b7e9-0a1b2c3d4e5f"] }, web_events: { rawTables: ["WEB_EVENTS_V2"] } } });
-      const streams = (e: typeof before) => new Map(all(e, T.stream).map((s) => [s.name, JSON.stringify(s.inputs)]));
-      const a = streams(before);
-      const b = streams(after);
-      expect(b.get("change-detection-stripe-charges-stream")).to.equal(a.get("change-detection-stripe-charges-stream"));
-      expect(b.get("change-detection-stripe-customers-stream")).to.equal(a.get("change-detection-stripe-customers-stream"));
-      expect(b.has("change-detection-web-events-stream")).to.equal(false);
-      expect(b.has("change-detection-web-events-v2-stream")).to.equal(true);
-    });
-
-    it("records loads in MONITORING.LOAD_EVENTS and runs in MONITORING.DBT_RUNS; the view joins them", async () => {
+    it("records loads in LOAD_EVENTS, runs in DBT_RUNS and the reconciler's view in CHANGE_DETECTION_STATE", async () => {
       const e = await ev();
       expect(all(e, T.table).map((t) => [t.inputs.name, t.inputs.columns.map((c: { name: string }) => c.name)])).to.deep.equal([
         ["LOAD_EVENTS", ["SOURCE", "TABLE_NAME", "ROW_COUNT", "FIRST_LOADED_AT", "LAST_LOADED_AT", "TASK_RUN_ID", "RECORDED_AT"]],
         ["DBT_RUNS", ["RUN_ID", "STATUS", "COMMAND", "SOURCES", "STARTED_AT", "ENDED_AT"]],
+        ["CHANGE_DETECTION_STATE", ["ENTRY", "SOURCE", "TABLE_NAME", "STREAM_NAME", "TASK_NAME", "STATUS", "DETAIL", "CHECKED_AT"]],
       ]);
-      const view = one(e, T.execute, "change-detection-pipeline-status");
-      expect(view.inputs.execute).to.match(new RegExp(`^CREATE OR REPLACE VIEW "${DB}"."MONITORING"."PIPELINE_STATUS"`));
-      expect(view.options.deleteBeforeReplace).to.equal(true);
     });
 
     it("Snowflake publishes through an outbound integration to the topic, assuming a role trusted by the integration's own outputs", async () => {
@@ -96,7 +156,6 @@ for (const stack of ["dev", "prod"] as const) {
         awsSnsRoleArn: `arn:aws:iam::123456789012:role/dbt-pipeline-${stack}-snowflake-sns`,
       });
       const role = one(e, T.role, "change-detection-sns-role");
-      expect(role.inputs.name).to.equal(`dbt-pipeline-${stack}-snowflake-sns`);
       expect(json(role.inputs.assumeRolePolicy)).to.deep.equal({
         Version: "2012-10-17",
         Statement: [{
@@ -119,19 +178,12 @@ for (const stack of ["dev", "prod"] as const) {
       expect(one(e, T.permission).inputs).to.deep.equal({ action: "lambda:InvokeFunction", function: `dbt-pipeline-${stack}-dispatch`, principal: "sns.amazonaws.com", sourceArn: topicArn });
     });
 
-    it("the tasks' owner gets EXECUTE TASK and USAGE on the integration through a per-environment role", async () => {
+    it(`${stack === "prod" ? "protects and retains" : "does not protect"} the load history and the reconciler's state`, async () => {
       const e = await ev();
-      expect(all(e, T.privileges).map((g) => [g.inputs.accountRoleName, g.inputs.privileges, g.inputs.onAccount ?? g.inputs.onAccountObject])).to.deep.equal([
-        [`TASK_RUNNER_${ENV}`, ["EXECUTE TASK"], true],
-        [`TASK_RUNNER_${ENV}`, ["USAGE"], { objectType: "INTEGRATION", objectName: `DBT_PIPELINE_SNS_${ENV}` }],
-      ]);
-      expect(one(e, T.roleGrant).inputs).to.deep.equal({ roleName: `TASK_RUNNER_${ENV}`, parentRoleName: "SYSADMIN" });
-      for (const g of [...all(e, T.privileges), ...all(e, T.roleGrant)]) expect(g.options.deleteBeforeReplace, g.name).to.equal(true);
-    });
-
-    it(`${stack === "prod" ? "protects" : "does not protect"} the load history and the streams' offsets`, async () => {
-      const e = await ev();
-      for (const r of [...all(e, T.table), ...all(e, T.stream)]) expect(!!r.options.protect, r.name).to.equal(stack === "prod");
+      for (const r of all(e, T.table)) {
+        expect(!!r.options.protect, r.name).to.equal(stack === "prod");
+        expect(!!r.options.retainOnDelete, r.name).to.equal(stack === "prod");
+      }
     });
   });
 }

@@ -65,7 +65,7 @@ describe("snowflake pure helpers", () => {
     const show = (e: GrantEntry) => `${e.privileges.join(",")} ON ${targetSlug(e.on)}`;
     const cases: [string, string[]][] = [
       ["loader", [
-        "USAGE ON database",
+        "CREATE SCHEMA,MONITOR,USAGE ON database",
         "CREATE TABLE,USAGE ON schema-raw",
         "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON all-tables-raw",
         "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON future-tables-raw",
@@ -84,6 +84,9 @@ describe("snowflake pure helpers", () => {
         "CREATE TABLE,USAGE ON schema-monitoring",
         "DELETE,INSERT,SELECT,UPDATE ON all-tables-monitoring",
         "DELETE,INSERT,SELECT,UPDATE ON future-tables-monitoring",
+        "USAGE ON future-schemas-in-database",
+        "SELECT ON future-tables-in-database",
+        "SELECT ON future-views-in-database",
         "USAGE ON warehouse-transforming",
       ]],
       ["reporter", [
@@ -98,6 +101,9 @@ describe("snowflake pure helpers", () => {
         "SELECT ON future-tables-metrics",
         "SELECT ON all-views-metrics",
         "SELECT ON future-views-metrics",
+        "USAGE ON schema-monitoring",
+        "SELECT ON all-views-monitoring",
+        "SELECT ON future-views-monitoring",
         "USAGE ON warehouse-reporting",
       ]],
     ];

@@ -34,6 +34,10 @@ const schemaOf = (fqn: string) => {
 
 interface RoleAccess {
   databases: string[];
+  /** Privileges on the database beyond USAGE (sorted), e.g. CREATE SCHEMA. */
+  databasePrivileges: string[];
+  /** Database-level future grants, as `PRIVILEGE PLURAL`, e.g. `SELECT TABLES`. */
+  futureInDatabase: string[];
   usage: string[];
   read: string[];
   readViews: string[];
@@ -50,10 +54,20 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
   for (const g of all(ev, T.privileges)) {
     const { accountRoleName: role, privileges, onAccountObject, onSchema, onSchemaObject } = g.inputs;
     expect(g.inputs.allPrivileges, `${g.name} uses allPrivileges`).to.equal(undefined);
-    const a = (out[role] ??= { databases: [], usage: [], read: [], readViews: [], write: [], truncate: [], create: {}, warehouses: [] });
+    const a = (out[role] ??= { databases: [], databasePrivileges: [], futureInDatabase: [], usage: [], read: [], readViews: [], write: [], truncate: [], create: {}, warehouses: [] });
     if (onAccountObject) {
-      expect(privileges, g.name).to.deep.equal(["USAGE"]);
-      (onAccountObject.objectType === "DATABASE" ? a.databases : a.warehouses).push(onAccountObject.objectName);
+      expect(privileges, g.name).to.include("USAGE");
+      if (onAccountObject.objectType === "DATABASE") {
+        a.databases.push(onAccountObject.objectName);
+        a.databasePrivileges.push(...(privileges as string[]).filter((p) => p !== "USAGE"));
+      } else {
+        expect(privileges, g.name).to.deep.equal(["USAGE"]);
+        a.warehouses.push(onAccountObject.objectName);
+      }
+    } else if (onSchema?.futureSchemasInDatabase) {
+      a.futureInDatabase.push(...(privileges as string[]).map((p) => `${p} SCHEMAS`));
+    } else if (onSchemaObject?.future?.inDatabase) {
+      a.futureInDatabase.push(...(privileges as string[]).map((p) => `${p} ${onSchemaObject.future.objectTypePlural}`));
     } else if (onSchema) {
       const schema = schemaOf(onSchema.schemaName);
       if (privileges.includes("USAGE")) a.usage.push(schema);
@@ -75,7 +89,7 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
       if (has(role, "TABLES", schema, "INSERT", "UPDATE", "DELETE")) a.write.push(schema);
       if (has(role, "TABLES", schema, "TRUNCATE")) a.truncate.push(schema);
     }
-    for (const list of [a.databases, a.usage, a.read, a.readViews, a.write, a.truncate, a.warehouses]) list.sort();
+    for (const list of [a.databases, a.databasePrivileges, a.futureInDatabase, a.usage, a.read, a.readViews, a.write, a.truncate, a.warehouses]) list.sort();
   }
   return out;
 }
@@ -86,17 +100,19 @@ function expectedAccess(env: string): Record<string, RoleAccess> {
   const createBoth = ["CREATE TABLE", "CREATE VIEW"];
   return {
     [`LOADER_${env}`]: {
-      databases: db, usage: ["RAW"], read: ["RAW"], readViews: [], write: ["RAW"], truncate: ["RAW"],
+      // Fivetran's setup script: CREATE SCHEMA, MONITOR, USAGE on the destination database.
+      databases: db, databasePrivileges: ["CREATE SCHEMA", "MONITOR"], futureInDatabase: [], usage: ["RAW"], read: ["RAW"], readViews: [], write: ["RAW"], truncate: ["RAW"],
       create: { RAW: ["CREATE TABLE"] }, warehouses: [`LOADING_WH_${env}`],
     },
     [`TRANSFORMER_${env}`]: {
-      databases: db, usage: ["ANALYTICS", "METRICS", "MONITORING", "RAW", "STAGING"], read: ["MONITORING", "RAW"], readViews: ["RAW"],
+      // Reads whatever schemas and tables the loaders create: database-level future grants.
+      databases: db, databasePrivileges: [], futureInDatabase: ["SELECT TABLES", "SELECT VIEWS", "USAGE SCHEMAS"], usage: ["ANALYTICS", "METRICS", "MONITORING", "RAW", "STAGING"], read: ["MONITORING", "RAW"], readViews: ["RAW"],
       write: ["MONITORING"], truncate: [],
       create: { STAGING: createBoth, ANALYTICS: createBoth, METRICS: createBoth, MONITORING: ["CREATE TABLE"] },
       warehouses: [`TRANSFORMING_WH_${env}`],
     },
     [`REPORTER_${env}`]: {
-      databases: db, usage: ["ANALYTICS", "METRICS"], read: ["ANALYTICS", "METRICS"], readViews: ["ANALYTICS", "METRICS"],
+      databases: db, databasePrivileges: [], futureInDatabase: [], usage: ["ANALYTICS", "METRICS", "MONITORING"], read: ["ANALYTICS", "METRICS"], readViews: ["ANALYTICS", "METRICS", "MONITORING"],
       write: [], truncate: [], create: {}, warehouses: [`REPORTING_WH_${env}`],
     },
   };
@@ -120,22 +136,25 @@ describe("snowflake foundation", () => {
         expect(derivedAccess(await evaluateStack(stack))).to.deep.equal(expectedAccess(ENV));
       });
 
-      it("every object grant pairs existing (all) with future objects, at schema level only", async () => {
+      it("schema-level grants pair existing (all) with future objects; database-level future grants serve only the loaders' schemas", async () => {
         const ev = await evaluateStack(stack);
         const objectGrants = all(ev, T.privileges).filter((g) => g.inputs.onSchemaObject);
         const key = (g: RecordedResource, kind: "all" | "future") => {
           const spec = g.inputs.onSchemaObject[kind];
-          expect(spec.inDatabase, g.name).to.equal(undefined);
-          return `${g.inputs.accountRoleName} ${g.inputs.privileges.join(",")} ${spec.objectTypePlural} ${spec.inSchema}`;
+          return `${g.inputs.accountRoleName} ${g.inputs.privileges.join(",")} ${spec.objectTypePlural} ${spec.inSchema ?? `database ${spec.inDatabase}`}`;
         };
         const alls = objectGrants.filter((g) => g.inputs.onSchemaObject.all).map((g) => key(g, "all")).sort();
-        const futures = objectGrants.filter((g) => g.inputs.onSchemaObject.future).map((g) => key(g, "future")).sort();
-        expect(alls).to.have.length(8);
+        const futures = objectGrants.filter((g) => g.inputs.onSchemaObject.future?.inSchema).map((g) => key(g, "future")).sort();
+        expect(alls).to.have.length(9);
         expect(futures).to.deep.equal(alls);
-        for (const g of all(ev, T.privileges)) {
-          expect(g.inputs.onSchema?.futureSchemasInDatabase, g.name).to.equal(undefined);
-          expect(g.inputs.onSchema?.allSchemasInDatabase, g.name).to.equal(undefined);
-        }
+        const databaseLevel = all(ev, T.privileges)
+          .filter((g) => g.inputs.onSchemaObject?.future?.inDatabase || g.inputs.onSchema?.futureSchemasInDatabase || g.inputs.onSchema?.allSchemasInDatabase || g.inputs.onSchemaObject?.all?.inDatabase)
+          .map((g) => [g.inputs.accountRoleName, g.inputs.privileges, g.inputs.onSchema ?? g.inputs.onSchemaObject]);
+        expect(databaseLevel).to.deep.equal([
+          [`TRANSFORMER_${ENV}`, ["USAGE"], { futureSchemasInDatabase: `DBT_PIPELINE_${ENV}` }],
+          [`TRANSFORMER_${ENV}`, ["SELECT"], { future: { objectTypePlural: "TABLES", inDatabase: `DBT_PIPELINE_${ENV}` } }],
+          [`TRANSFORMER_${ENV}`, ["SELECT"], { future: { objectTypePlural: "VIEWS", inDatabase: `DBT_PIPELINE_${ENV}` } }],
+        ]);
       });
 
       it("no OWNERSHIP or ALL to a functional role; ownership only hands warehouses to SYSADMIN", async () => {
@@ -163,7 +182,7 @@ describe("snowflake foundation", () => {
       it("every grant resource is replaced delete-first", async () => {
         const ev = await evaluateStack(stack);
         const grants = [...all(ev, T.privileges), ...all(ev, T.roleGrant), ...all(ev, T.ownership)];
-        expect(grants).to.have.length(30 + 5 + 3);
+        expect(grants).to.have.length(36 + 5 + 3);
         for (const g of grants) expect(g.options.deleteBeforeReplace, g.name).to.equal(true);
       });
 
@@ -233,6 +252,25 @@ describe("snowflake foundation", () => {
     });
   }
 
+  describe("encrypted admin key", () => {
+    it("the passphrase reaches every provider as a secret, beside the encrypted key", async () => {
+      const ev = await evaluateStack("dev", {
+        "snowflake.adminPrivateKey": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIFAKEFAKEFAKE\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "snowflake.adminPrivateKeyPassphrase": "correct horse battery staple",
+      });
+      const providers = all(ev, T.provider, /^snowflake-/);
+      expect(providers).to.have.length(3);
+      for (const p of providers) {
+        expect(p.inputs.privateKeyPassphrase, p.name).to.equal("correct horse battery staple");
+        expect(p.secretPaths, p.name).to.include.members(["privateKey", "privateKeyPassphrase"]);
+      }
+    });
+
+    it("without a passphrase the providers get none", async () => {
+      for (const p of all(await evaluateStack("dev"), T.provider, /^snowflake-/)) expect(p.inputs, p.name).to.not.have.property("privateKeyPassphrase");
+    });
+  });
+
   describe("storage", () => {
     it("dev: database with its retention, nothing protected", async () => {
       const ev = await evaluateStack("dev");
@@ -244,13 +282,13 @@ describe("snowflake foundation", () => {
       }
     });
 
-    it("prod: database and RAW are protected and retained on delete; the dbt-built layers are not", async () => {
+    it("prod: database, RAW and MONITORING are protected and retained on delete; the dbt-built layers are not", async () => {
       const ev = await evaluateStack("prod");
       expect(one(ev, T.database).inputs).to.include({ name: "DBT_PIPELINE_PROD", dataRetentionTimeInDays: 7 });
-      for (const r of [one(ev, T.database), one(ev, T.schema, "snowflake-schema-raw")]) {
+      for (const r of [one(ev, T.database), one(ev, T.schema, "snowflake-schema-raw"), one(ev, T.schema, "snowflake-schema-monitoring")]) {
         expect(r.options, r.name).to.include({ protect: true, retainOnDelete: true });
       }
-      for (const r of all(ev, T.schema).filter((s) => s.name !== "snowflake-schema-raw")) {
+      for (const r of all(ev, T.schema).filter((s) => !["snowflake-schema-raw", "snowflake-schema-monitoring"].includes(s.name))) {
         expect(r.options.protect, r.name).to.equal(undefined);
       }
     });
