@@ -173,6 +173,12 @@ export const KEYS: readonly KeySpec[] = [
   { key: "github.dbtRepo", type: "string", default: "dbt-project", description: "Repository holding the dbt project.", schema: text.regex(/^[A-Za-z0-9_.-]{1,100}$/, { message: "expected a repository name" }) },
   { key: "github.mainBranch", type: "string", default: "main", description: "Branch that deploys.", schema: nonEmpty },
   { key: "github.prodReviewers", type: "array", items: "integer", default: [], description: "GitHub user ids (numbers) who approve prod deploys.", schema: z.array(z.number().int().positive(), { message: "expected a list of GitHub user ids (numbers)" }) },
+  { key: "github.oidcProvider", type: "string", default: "create", description: "GitHub Actions OIDC provider of this account: create (this stack creates it), existing (the account's provider, created elsewhere), or a provider ARN.", schema: text.regex(/^(create|existing|arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com)$/, { message: "expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com" }) },
+  { key: "github.ownerId", type: "integer", default: 0, description: "Immutable id of github.owner, for repositories with immutable OIDC subject claims (repo:<owner>@<id>/<repo>@<id>); 0 uses names.", schema: int(0, 2147483647) },
+  { key: "github.infraRepoId", type: "integer", default: 0, description: "Immutable id of github.infraRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
+  { key: "github.dbtRepoId", type: "integer", default: 0, description: "Immutable id of github.dbtRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
+  { key: "backend.stateBucket", type: "string", default: "", description: "S3 bucket of a self-managed Pulumi backend (s3://<bucket>); the preview and deploy roles get this stack's state objects. Empty: Pulumi Cloud.", schema: text.regex(/^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "expected an S3 bucket name" }) },
+  { key: "backend.secretsKeyArn", type: "string", default: "", description: "ARN of the KMS key of the stacks' awskms secrets provider; the preview and deploy roles may decrypt with it. Empty: none.", schema: text.regex(/^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, { message: "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)" }) },
 ];
 
 /** Spec by key. */

@@ -116,6 +116,17 @@ export interface PipelineConfig {
     readonly dbtRepo: string;
     readonly mainBranch: string;
     readonly prodReviewers: readonly number[];
+    /** `create`, `existing` (the account's provider at its fixed ARN), or a provider ARN. */
+    readonly oidcProvider: string;
+    /** Immutable ids for OIDC subjects; 0 means the name form. */
+    readonly ownerId: number;
+    readonly infraRepoId: number;
+    readonly dbtRepoId: number;
+  };
+  /** Self-managed Pulumi backend the GitHub roles use; empty strings mean none. */
+  readonly backend: {
+    readonly stateBucket: string;
+    readonly secretsKeyArn: string;
   };
 }
 
@@ -411,8 +422,13 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
         dbtRepo: g("github.dbtRepo"),
         mainBranch: g("github.mainBranch"),
         prodReviewers: g("github.prodReviewers"),
+        oidcProvider: g("github.oidcProvider"),
+        ownerId: g("github.ownerId"),
+        infraRepoId: g("github.infraRepoId"),
+        dbtRepoId: g("github.dbtRepoId"),
       }
       : undefined,
+    backend: { stateBucket: g("backend.stateBucket"), secretsKeyArn: g("backend.secretsKeyArn") },
   };
   return deepFreeze(config);
 }

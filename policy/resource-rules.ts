@@ -98,18 +98,29 @@ export const snowflakeWarehouseGuards: ResourceValidationPolicy = {
   },
 };
 
-/** REPORTER roles never receive OWNERSHIP or ALL. */
+/**
+ * Privileges a REPORTER role may hold: reads only. USAGE (enter a database, schema or
+ * warehouse), SELECT and REFERENCES (read tables and views, see their constraints), MONITOR
+ * (see usage and query history). Anything else, INSERT or OPERATE as much as OWNERSHIP, fails.
+ */
+export const REPORTER_PRIVILEGES = ["USAGE", "SELECT", "REFERENCES", "MONITOR"];
+
+/** REPORTER roles hold only the read privileges of the allowlist, and inherit no other role. */
 export const reporterReadOnly: ResourceValidationPolicy = {
   name: "snowflake-reporter-read-only",
-  description: "No OWNERSHIP or ALL privileges are granted to a REPORTER role.",
+  description: `A REPORTER role is granted only ${REPORTER_PRIVILEGES.join(", ")}: no write, no OWNERSHIP or ALL, no other role.`,
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
+    const reporter = (role: unknown): role is string => typeof role === "string" && /^REPORTER(_|$)/.test(role);
+    if (args.type === "snowflake:index/grantAccountRole:GrantAccountRole" && reporter(args.props.parentRoleName)) {
+      report(`${args.name}: grants role ${args.props.roleName} to ${args.props.parentRoleName}; a reporter inherits no other role.`);
+    }
     const role: unknown = args.props.accountRoleName;
-    if (typeof role !== "string" || !/^REPORTER(_|$)/.test(role)) return;
+    if (!reporter(role)) return;
     if (args.type === "snowflake:index/grantOwnership:GrantOwnership") report(`${args.name}: grants OWNERSHIP to ${role}.`);
     if (args.type !== "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole") return;
     if (args.props.allPrivileges) report(`${args.name}: grants ALL privileges to ${role}.`);
-    const bad = list<string>(args.props.privileges).filter((p) => p === "OWNERSHIP" || p === "ALL" || p === "ALL PRIVILEGES");
-    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}.`);
+    const bad = list<string>(args.props.privileges).filter((p) => !REPORTER_PRIVILEGES.includes(String(p).toUpperCase()));
+    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}; a reporter may hold only ${REPORTER_PRIVILEGES.join(", ")}.`);
   },
 };

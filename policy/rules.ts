@@ -1,5 +1,6 @@
 /** Every rule of the pack, in the order `pulumi preview --policy-pack policy` reports them. */
 import { Policies } from "@pulumi/policy";
+import { iamPermissionsBoundary } from "./boundary-rules";
 import { iamNoWildcardActions, iamNoWildcardResources, iamPassRoleConditioned } from "./iam-rules";
 import { ecsTaskShape, lambdaShape, logGroupRetention, reporterReadOnly, snowflakeUpperNames, snowflakeWarehouseGuards, sqsEncrypted } from "./resource-rules";
 import { lambdaEnvHoldsArns, noPlainTextSecrets } from "./secret-rules";
@@ -9,6 +10,7 @@ export const POLICIES: Policies = [
   iamNoWildcardActions,
   iamNoWildcardResources,
   iamPassRoleConditioned,
+  iamPermissionsBoundary,
   noPlainTextSecrets,
   lambdaEnvHoldsArns,
   s3BucketGuards,
