@@ -73,7 +73,7 @@ export interface PipelineConfig {
     readonly threads: number;
     readonly logRetentionDays: number;
     readonly artifactRetentionDays: number;
-    readonly ecrKeepImages: number;
+    readonly ecrExpireUnpulledDays: number;
     readonly containerInsights: boolean;
     readonly awsCliImage: string;
   };
@@ -122,6 +122,13 @@ export interface PipelineConfig {
     readonly ownerId: number;
     readonly infraRepoId: number;
     readonly dbtRepoId: number;
+  };
+  /** Settings every Lambda function of the package shares. */
+  readonly lambda: {
+    /** Opt-in reserved concurrency by function name (dispatch, launch, notify, freshness). */
+    readonly reservedConcurrency: Readonly<Record<string, number>>;
+    /** X-Ray active tracing on every function. */
+    readonly tracing: boolean;
   };
   /** Self-managed Pulumi backend the GitHub roles use; empty strings mean none. */
   readonly backend: {
@@ -379,7 +386,7 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       threads: g("dbt.threads"),
       logRetentionDays: g("dbt.logRetentionDays"),
       artifactRetentionDays: g("dbt.artifactRetentionDays"),
-      ecrKeepImages: g("dbt.ecrKeepImages"),
+      ecrExpireUnpulledDays: g("dbt.ecrExpireUnpulledDays"),
       containerInsights: g("dbt.containerInsights"),
       awsCliImage: g("dbt.awsCliImage"),
     },
@@ -429,6 +436,7 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       }
       : undefined,
     backend: { stateBucket: g("backend.stateBucket"), secretsKeyArn: g("backend.secretsKeyArn") },
+    lambda: { reservedConcurrency: g("lambda.reservedConcurrency"), tracing: g("lambda.tracing") },
   };
   return deepFreeze(config);
 }

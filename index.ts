@@ -11,10 +11,13 @@ export const environment = config.environment;
 
 // <boundary>
 import { PermissionsBoundary, applyPermissionsBoundary } from "./components/lib/boundary";
+import { applyLambdaSettings } from "./components/lib/node-function";
 
 // Before any component: every IAM role created from here on carries the boundary.
 const boundary = new PermissionsBoundary("permissions-boundary", { environment: config.environment });
 applyPermissionsBoundary(boundary.arn);
+// Every Lambda function: X-Ray tracing as lambda.tracing says, reservations only where lambda.reservedConcurrency opts in.
+applyLambdaSettings(config.lambda);
 
 /** Permissions boundary policy every IAM role of this stack carries. */
 export const permissionsBoundaryArn = boundary.arn;

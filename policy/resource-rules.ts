@@ -30,10 +30,10 @@ export const logGroupRetention: ResourceValidationPolicy = {
   },
 };
 
-/** Lambdas: a known Node.js runtime, arm64, bounded timeout and concurrency. */
+/** Lambdas: a known Node.js runtime, arm64, bounded timeout; a reservation, when opted into, is at least 1 (0 throttles every call). */
 export const lambdaShape: ResourceValidationPolicy = {
   name: "lambda-runtime-arch-bounds",
-  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s and reserved concurrency.",
+  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s; an opt-in reserved concurrency is at least 1.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:lambda/function:Function") return;
@@ -41,18 +41,21 @@ export const lambdaShape: ResourceValidationPolicy = {
     if (!LAMBDA_RUNTIMES.includes(p.runtime)) report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
     if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"])) report(`${args.name}: architectures must be ["arm64"].`);
     if (typeof p.timeout !== "number" || p.timeout > 300) report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
-    if (typeof p.reservedConcurrentExecutions !== "number" || p.reservedConcurrentExecutions < 1) report(`${args.name}: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.`);
+    const reserved = p.reservedConcurrentExecutions;
+    if (reserved !== undefined && reserved !== null && (typeof reserved !== "number" || (reserved !== -1 && reserved < 1))) {
+      report(`${args.name}: reservedConcurrentExecutions ${reserved} throttles every invocation; leave it unset or reserve at least 1.`);
+    }
   },
 };
 
-/** ECS task definitions: no privileged container, every container logs. */
+/** ECS task definitions: no privileged container, every container logs and has a read-only root filesystem. */
 export const ecsTaskShape: ResourceValidationPolicy = {
   name: "ecs-task-unprivileged-logged",
-  description: "ECS containers are not privileged and every container has a log configuration.",
+  description: "ECS containers are not privileged, every container has a log configuration and a read-only root filesystem (writable volumes where it writes).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:ecs/taskDefinition:TaskDefinition") return;
-    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown }[];
+    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown; readonlyRootFilesystem?: boolean }[];
     try {
       containers = JSON.parse(args.props.containerDefinitions);
     } catch {
@@ -61,6 +64,7 @@ export const ecsTaskShape: ResourceValidationPolicy = {
     for (const c of containers) {
       if (c.privileged) report(`${args.name}: container ${c.name} is privileged.`);
       if (!c.logConfiguration) report(`${args.name}: container ${c.name} has no logConfiguration.`);
+      if (c.readonlyRootFilesystem !== true) report(`${args.name}: container ${c.name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`);
     }
   },
 };

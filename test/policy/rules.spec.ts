@@ -167,18 +167,24 @@ const CASES: Case[] = [
   },
   {
     rule: "lambda-runtime-arch-bounds",
-    compliant: [[lambda()]],
-    nonCompliant: [[[lambda({ runtime: "nodejs18.x", architectures: ["x86_64"], timeout: 900, reservedConcurrentExecutions: undefined })], [
+    compliant: [[lambda()], [lambda({ reservedConcurrentExecutions: undefined })]],
+    nonCompliant: [[[lambda({ runtime: "nodejs18.x", architectures: ["x86_64"], timeout: 900, reservedConcurrentExecutions: 0 })], [
       "fn: runtime nodejs18.x is not one of nodejs22.x, nodejs24.x.",
       'fn: architectures must be ["arm64"].',
       "fn: timeout must be set and at most 300 seconds (got 900).",
-      "fn: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.",
+      "fn: reservedConcurrentExecutions 0 throttles every invocation; leave it unset or reserve at least 1.",
     ]]],
   },
   {
     rule: "ecs-task-unprivileged-logged",
-    compliant: [[task([{ name: "dbt", logConfiguration: logs }, { name: "upload", logConfiguration: logs }])]],
-    nonCompliant: [[[task([{ name: "dbt", privileged: true, logConfiguration: logs }, { name: "upload" }])], ["td: container dbt is privileged.", "td: container upload has no logConfiguration."]]],
+    compliant: [[task([{ name: "dbt", logConfiguration: logs, readonlyRootFilesystem: true }, { name: "upload", logConfiguration: logs, readonlyRootFilesystem: true }])]],
+    nonCompliant: [
+      [[task([{ name: "dbt", privileged: true, logConfiguration: logs, readonlyRootFilesystem: true }, { name: "upload", readonlyRootFilesystem: true }])], ["td: container dbt is privileged.", "td: container upload has no logConfiguration."]],
+      [[task([{ name: "dbt", logConfiguration: logs, readonlyRootFilesystem: true }, { name: "prepare", logConfiguration: logs }, { name: "upload", logConfiguration: logs, readonlyRootFilesystem: false }])], [
+        "td: container prepare has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.",
+        "td: container upload has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.",
+      ]],
+    ],
   },
   {
     rule: "snowflake-warehouse-guards",
