@@ -128,3 +128,14 @@ export const reporterReadOnly: ResourceValidationPolicy = {
     if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}; a reporter may hold only ${REPORTER_PRIVILEGES.join(", ")}.`);
   },
 };
+
+/** Every EventBridge Scheduler schedule hands undeliverable invocations to a dead-letter queue. */
+export const scheduleDeadLetterQueue: ResourceValidationPolicy = {
+  name: "schedule-dead-letter-queue",
+  description: "EventBridge Scheduler schedules set target.deadLetterConfig, so an invocation the scheduler gives up on is kept, not dropped.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:scheduler/schedule:Schedule") return;
+    if (!args.props.target?.deadLetterConfig?.arn) report(`${args.name}: schedule target has no deadLetterConfig; failed invocations would be dropped.`);
+  },
+};

@@ -2,7 +2,7 @@
 import { Policies } from "@pulumi/policy";
 import { iamPermissionsBoundary } from "./boundary-rules";
 import { iamNoWildcardActions, iamNoWildcardResources, iamPassRoleConditioned } from "./iam-rules";
-import { ecsTaskShape, lambdaShape, logGroupRetention, reporterReadOnly, snowflakeUpperNames, snowflakeWarehouseGuards, sqsEncrypted } from "./resource-rules";
+import { ecsTaskShape, scheduleDeadLetterQueue, lambdaShape, logGroupRetention, reporterReadOnly, snowflakeUpperNames, snowflakeWarehouseGuards, sqsEncrypted } from "./resource-rules";
 import { lambdaEnvHoldsArns, noPlainTextSecrets } from "./secret-rules";
 import { prodStatefulProtected, s3BucketGuards, sqsHasDeadLetterQueue } from "./stack-rules";
 
@@ -16,6 +16,7 @@ export const POLICIES: Policies = [
   s3BucketGuards,
   sqsEncrypted,
   sqsHasDeadLetterQueue,
+  scheduleDeadLetterQueue,
   logGroupRetention,
   lambdaShape,
   ecsTaskShape,

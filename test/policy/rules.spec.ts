@@ -161,6 +161,11 @@ const CASES: Case[] = [
     nonCompliant: [[[{ type: "aws:sqs/queue:Queue", name: "lonely", props: { name: "lonely" } }], ["queue lonely has no redrivePolicy and is no one's dead-letter queue."]]],
   },
   {
+    rule: "schedule-dead-letter-queue",
+    compliant: [[{ type: "aws:scheduler/schedule:Schedule", name: "s", props: { target: { arn: "arn:aws:lambda:eu-west-1:123456789012:function:f", deadLetterConfig: { arn: "arn:aws:sqs:eu-west-1:123456789012:dlq" } } } }]],
+    nonCompliant: [[[{ type: "aws:scheduler/schedule:Schedule", name: "s", props: { target: { arn: "arn:aws:lambda:eu-west-1:123456789012:function:f" } } }], ["s: schedule target has no deadLetterConfig; failed invocations would be dropped."]]],
+  },
+  {
     rule: "log-group-retention",
     compliant: [[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: { retentionInDays: 14 } }]],
     nonCompliant: [[[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: {} }], ["lg: log group keeps logs forever; set retentionInDays."]]],
