@@ -54,6 +54,13 @@ export function githubConfigProblems(config: PipelineConfig, production: boolean
   return problems;
 }
 
+/** What the stack declares on one repository. */
+interface RepositorySide {
+  readonly repository: string;
+  readonly environments: readonly EnvironmentSettings[];
+  readonly variables: RepositoryVariables<pulumi.Output<string>>;
+}
+
 /** Immutable ids of a repository, when configured (0 means the name form). */
 function idsOf(ownerId: number, repositoryId: number): RepositoryIds | undefined {
   return ownerId && repositoryId ? { ownerId, repositoryId } : undefined;
@@ -169,7 +176,6 @@ export class GithubDelivery extends pulumi.ComponentResource {
     // state nor the offline plan records it in clear.
     const token = process.env.GITHUB_TOKEN;
     const provider = new github.Provider(`${name}-github`, { owner: gh.owner, token: token ? pulumi.secret(token) : undefined }, parent);
-    const ghOpts = { parent: this, provider };
     const values: DeliveryValues<pulumi.Output<string>> = {
       region: pulumi.output(args.region),
       stack: pulumi.output(config.stack),
@@ -181,7 +187,7 @@ export class GithubDelivery extends pulumi.ComponentResource {
       dbtPrRoleArn: dbtPr?.arn,
       dbtStateRoleArn: dbtState?.arn,
     };
-        const repos: Record<RepositoryKey, { repository: string; environments: EnvironmentSettings[]; variables: RepositoryVariables<pulumi.Output<string>> }> = {
+    const repos: Record<RepositoryKey, RepositorySide> = {
       infra: {
         repository: gh.infraRepo,
         environments: [
@@ -193,35 +199,7 @@ export class GithubDelivery extends pulumi.ComponentResource {
       dbt: { repository: gh.dbtRepo, environments: [environmentSettings(env, production, gh.mainBranch, gh.prodReviewers)], variables: dbtVariables(env, production, values) },
     };
 
-    for (const [key, { repository, environments, variables }] of Object.entries(repos) as [RepositoryKey, (typeof repos)[RepositoryKey]][]) {
-      for (const settings of environments) {
-        // The stack's own environment keeps its original resource names (no rename on update).
-        const slug = settings.environment === env ? key : `${key}-${settings.environment}`;
-        const environment = new github.RepositoryEnvironment(`${name}-${slug}-environment`, {
-          repository,
-          environment: settings.environment,
-          canAdminsBypass: settings.canAdminsBypass,
-          preventSelfReview: settings.preventSelfReview,
-          reviewers: settings.reviewerUserIds.length ? [{ users: [...settings.reviewerUserIds] }] : undefined,
-          deploymentBranchPolicy: settings.branchPattern ? { protectedBranches: false, customBranchPolicies: true } : undefined,
-        }, ghOpts);
-        if (settings.branchPattern) {
-          new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${slug}-branch-policy`, {
-            repository,
-            environment: environment.environment,
-            branchPattern: settings.branchPattern,
-          }, ghOpts);
-        }
-        for (const [variableName, value] of Object.entries(variables.environments[settings.environment] ?? {})) {
-          new github.ActionsEnvironmentVariable(`${name}-${slug}-env-${variableSlug(variableName)}`, {
-            repository, environment: environment.environment, variableName, value,
-          }, ghOpts);
-        }
-      }
-      for (const [variableName, value] of Object.entries(variables.repository)) {
-        new github.ActionsVariable(`${name}-${key}-repo-${variableSlug(variableName)}`, { repository, variableName, value }, ghOpts);
-      }
-    }
+    for (const [key, repo] of Object.entries(repos) as [RepositoryKey, RepositorySide][]) this.declareRepository(name, env, key, repo, provider);
 
     this.registerOutputs({
       previewRoleArn: this.previewRoleArn,
@@ -231,5 +209,38 @@ export class GithubDelivery extends pulumi.ComponentResource {
       dbtStateRoleArn: this.dbtStateRoleArn,
       oidcProviderArn: this.oidcProviderArn,
     });
+  }
+
+  /** One repository's GitHub environments (with branch policies and variables) and repository variables. */
+  private declareRepository(name: string, env: string, key: RepositoryKey, repo: RepositorySide, provider: github.Provider): void {
+    const { repository, environments, variables } = repo;
+    const ghOpts = { parent: this, provider };
+    for (const settings of environments) {
+      // The stack's own environment keeps its original resource names (no rename on update).
+      const slug = settings.environment === env ? key : `${key}-${settings.environment}`;
+      const environment = new github.RepositoryEnvironment(`${name}-${slug}-environment`, {
+        repository,
+        environment: settings.environment,
+        canAdminsBypass: settings.canAdminsBypass,
+        preventSelfReview: settings.preventSelfReview,
+        reviewers: settings.reviewerUserIds.length ? [{ users: [...settings.reviewerUserIds] }] : undefined,
+        deploymentBranchPolicy: settings.branchPattern ? { protectedBranches: false, customBranchPolicies: true } : undefined,
+      }, ghOpts);
+      if (settings.branchPattern) {
+        new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${slug}-branch-policy`, {
+          repository,
+          environment: environment.environment,
+          branchPattern: settings.branchPattern,
+        }, ghOpts);
+      }
+      for (const [variableName, value] of Object.entries(variables.environments[settings.environment] ?? {})) {
+        new github.ActionsEnvironmentVariable(`${name}-${slug}-env-${variableSlug(variableName)}`, {
+          repository, environment: environment.environment, variableName, value,
+        }, ghOpts);
+      }
+    }
+    for (const [variableName, value] of Object.entries(variables.repository)) {
+      new github.ActionsVariable(`${name}-${key}-repo-${variableSlug(variableName)}`, { repository, variableName, value }, ghOpts);
+    }
   }
 }
