@@ -95,6 +95,17 @@ const sources = z.record(z.string(), sourceSchema, { message: "expected a map of
     }
   });
 
+/** Functions of the package, the keys `lambda.reservedConcurrency` accepts. */
+export const FUNCTION_NAMES = ["dispatch", "launch", "notify", "freshness"] as const;
+const reservations = z.record(z.string(), int(1, 1000), { message: "expected a map of function name to reserved concurrency" })
+  .superRefine((map, ctx) => {
+    for (const name of Object.keys(map)) {
+      if (!(FUNCTION_NAMES as readonly string[]).includes(name)) {
+        ctx.addIssue({ code: "custom", path: [name], message: `expected a function name: ${FUNCTION_NAMES.join(", ")}`, params: { got: name } });
+      }
+    }
+  });
+
 /** Every `dbt-pipeline:` key, in the order the README lists them. */
 export const KEYS: readonly KeySpec[] = [
   // General
@@ -142,7 +153,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: "dbt.threads", type: "integer", default: 4, description: "dbt threads (DBT_THREADS).", schema: int(1, 64) },
   { key: "dbt.logRetentionDays", type: "integer", default: 14, description: "Retention of dbt and Lambda logs.", schema: oneOf(LOG_RETENTION_DAYS) },
   { key: "dbt.artifactRetentionDays", type: "integer", default: 30, description: "Days before run artifacts under <env>/runs/ expire.", schema: int(1, 3650) },
-  { key: "dbt.ecrKeepImages", type: "integer", default: 20, description: "Images the ECR lifecycle rule keeps.", schema: int(1, 1000) },
+  { key: "dbt.ecrExpireUnpulledDays", type: "integer", default: 30, description: "Days without a pull after which an image expires from ECR; the pinned dbt.imageTag never does.", schema: int(2, 3650) },
   { key: "dbt.containerInsights", type: "boolean", default: false, description: "Container Insights on the ECS cluster.", schema: bool },
   { key: "dbt.awsCliImage", type: "string", default: "public.ecr.aws/aws-cli/aws-cli:2.27.50", description: "Stock AWS CLI image that syncs artifacts before and after dbt.", schema: nonEmpty },
 
@@ -168,6 +179,8 @@ export const KEYS: readonly KeySpec[] = [
   { key: "triggers.burstLimit", type: "integer", default: 20, description: "Burst of requests the webhook API accepts.", schema: int(1, 5000) },
   { key: "triggers.dedupeHours", type: "integer", default: 25, description: "How long a delivery id is remembered (vendors retry for 24 h).", schema: int(1, 168) },
   { key: "triggers.maxLaunchAttempts", type: "integer", default: 5, description: "RunTask attempts before a request goes to the dead-letter queue.", schema: int(1, 20) },
+  { key: "lambda.reservedConcurrency", type: "object", default: {}, description: "Opt-in reserved concurrency per function, e.g. { launch: 2 }; none by default (reservations must leave 100 unreserved executions in the account).", schema: reservations },
+  { key: "lambda.tracing", type: "boolean", default: true, description: "X-Ray active tracing on every Lambda function (Powertools Tracer sends its segments).", schema: bool },
   { key: "fivetran.webhookSecret", type: "string", secret: true, optional: true, description: "Fivetran webhook signing secret (required when a source lists Fivetran connectors).", schema: nonEmpty.min(16, { message: "expected at least 16 characters" }) },
   { key: "airbyte.webhookToken", type: "string", secret: true, optional: true, description: "Token in the Airbyte webhook URL (required when a source lists Airbyte connections).", schema: nonEmpty.regex(/^[A-Za-z0-9_-]{32,128}$/, { message: "expected 32-128 URL-safe characters" }) },
 
@@ -184,6 +197,12 @@ export const KEYS: readonly KeySpec[] = [
   { key: "github.dbtRepo", type: "string", default: "dbt-project", description: "Repository holding the dbt project.", schema: text.regex(/^[A-Za-z0-9_.-]{1,100}$/, { message: "expected a repository name" }) },
   { key: "github.mainBranch", type: "string", default: "main", description: "Branch that deploys.", schema: nonEmpty },
   { key: "github.prodReviewers", type: "array", items: "integer", default: [], description: "GitHub user ids (numbers) who approve prod deploys.", schema: z.array(z.number().int().positive(), { message: "expected a list of GitHub user ids (numbers)" }) },
+  { key: "github.oidcProvider", type: "string", default: "create", description: "GitHub Actions OIDC provider of this account: create (this stack creates it), existing (the account's provider, created elsewhere), or a provider ARN.", schema: text.regex(/^(create|existing|arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com)$/, { message: "expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com" }) },
+  { key: "github.ownerId", type: "integer", default: 0, description: "Immutable id of github.owner, for repositories with immutable OIDC subject claims (repo:<owner>@<id>/<repo>@<id>); 0 uses names.", schema: int(0, 2147483647) },
+  { key: "github.infraRepoId", type: "integer", default: 0, description: "Immutable id of github.infraRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
+  { key: "github.dbtRepoId", type: "integer", default: 0, description: "Immutable id of github.dbtRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
+  { key: "backend.stateBucket", type: "string", default: "", description: "S3 bucket of a self-managed Pulumi backend (s3://<bucket>); the preview and deploy roles get this stack's state objects. Empty: Pulumi Cloud.", schema: text.regex(/^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "expected an S3 bucket name" }) },
+  { key: "backend.secretsKeyArn", type: "string", default: "", description: "ARN of the KMS key of the stacks' awskms secrets provider; the preview and deploy roles may decrypt with it. Empty: none.", schema: text.regex(/^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, { message: "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)" }) },
 ];
 
 /** Spec by key. */

@@ -79,7 +79,7 @@ export interface PipelineConfig {
     readonly threads: number;
     readonly logRetentionDays: number;
     readonly artifactRetentionDays: number;
-    readonly ecrKeepImages: number;
+    readonly ecrExpireUnpulledDays: number;
     readonly containerInsights: boolean;
     readonly awsCliImage: string;
   };
@@ -122,6 +122,24 @@ export interface PipelineConfig {
     readonly dbtRepo: string;
     readonly mainBranch: string;
     readonly prodReviewers: readonly number[];
+    /** `create`, `existing` (the account's provider at its fixed ARN), or a provider ARN. */
+    readonly oidcProvider: string;
+    /** Immutable ids for OIDC subjects; 0 means the name form. */
+    readonly ownerId: number;
+    readonly infraRepoId: number;
+    readonly dbtRepoId: number;
+  };
+  /** Settings every Lambda function of the package shares. */
+  readonly lambda: {
+    /** Opt-in reserved concurrency by function name (dispatch, launch, notify, freshness). */
+    readonly reservedConcurrency: Readonly<Record<string, number>>;
+    /** X-Ray active tracing on every function. */
+    readonly tracing: boolean;
+  };
+  /** Self-managed Pulumi backend the GitHub roles use; empty strings mean none. */
+  readonly backend: {
+    readonly stateBucket: string;
+    readonly secretsKeyArn: string;
   };
 }
 
@@ -412,7 +430,7 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
       threads: g("dbt.threads"),
       logRetentionDays: g("dbt.logRetentionDays"),
       artifactRetentionDays: g("dbt.artifactRetentionDays"),
-      ecrKeepImages: g("dbt.ecrKeepImages"),
+      ecrExpireUnpulledDays: g("dbt.ecrExpireUnpulledDays"),
       containerInsights: g("dbt.containerInsights"),
       awsCliImage: g("dbt.awsCliImage"),
     },
@@ -455,8 +473,14 @@ export function buildConfig(values: Readonly<Record<string, unknown>>, project: 
         dbtRepo: g("github.dbtRepo"),
         mainBranch: g("github.mainBranch"),
         prodReviewers: g("github.prodReviewers"),
+        oidcProvider: g("github.oidcProvider"),
+        ownerId: g("github.ownerId"),
+        infraRepoId: g("github.infraRepoId"),
+        dbtRepoId: g("github.dbtRepoId"),
       }
       : undefined,
+    backend: { stateBucket: g("backend.stateBucket"), secretsKeyArn: g("backend.secretsKeyArn") },
+    lambda: { reservedConcurrency: g("lambda.reservedConcurrency"), tracing: g("lambda.tracing") },
   };
   return deepFreeze(config);
 }

@@ -9,6 +9,20 @@ const config = loadConfig();
 /** Environment this stack deploys. */
 export const environment = config.environment;
 
+// <boundary>
+import { PermissionsBoundary, applyPermissionsBoundary } from "./components/lib/boundary";
+import { applyLambdaSettings } from "./components/lib/node-function";
+
+// Before any component: every IAM role created from here on carries the boundary.
+const boundary = new PermissionsBoundary("permissions-boundary", { environment: config.environment });
+applyPermissionsBoundary(boundary.arn);
+// Every Lambda function: X-Ray tracing as lambda.tracing says, reservations only where lambda.reservedConcurrency opts in.
+applyLambdaSettings(config.lambda);
+
+/** Permissions boundary policy every IAM role of this stack carries. */
+export const permissionsBoundaryArn = boundary.arn;
+// </boundary>
+
 // <snowflake>
 import { SnowflakeFoundation } from "./components/snowflake";
 
@@ -195,22 +209,22 @@ export const dashboardName = observability.dashboardName;
 import { getRegionOutput } from "@pulumi/aws";
 import { GithubDelivery } from "./components/github";
 
-// Each stack manages only its own environment on GitHub; the account's OIDC provider belongs to
-// dev (deployed first), prod refers to it by ARN. Skipped entirely when github.owner is empty.
+// Each stack manages only its own environment on GitHub; github.oidcProvider says whether this
+// stack creates the account's OIDC provider. Skipped entirely when github.owner is empty.
 const github = config.github
   ? new GithubDelivery("github", {
     config,
-    createOidcProvider: config.environment === "dev",
     production: config.environment === "prod",
     ecrRepositoryArn: runner.ecrRepositoryArn,
     ecrRepositoryUrl: runner.ecrRepositoryUrl,
     artifactBucketName: runner.artifactBucketName,
     artifactBucketArn: runner.artifactBucketArn,
     region: getRegionOutput().region,
+    permissionsBoundaryArn: boundary.arn,
   })
   : undefined;
 
-/** Role pull requests of the infrastructure repository assume for `pulumi preview` of this stack (reads only); undefined without github.owner. */
+/** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); undefined in prod and without github.owner. */
 export const githubPreviewRoleArn = github?.previewRoleArn;
 /** Role this environment's deploy job assumes for `pulumi up`; undefined without github.owner. */
 export const githubDeployRoleArn = github?.deployRoleArn;

@@ -30,10 +30,10 @@ export const logGroupRetention: ResourceValidationPolicy = {
   },
 };
 
-/** Lambdas: a known Node.js runtime, arm64, bounded timeout and concurrency. */
+/** Lambdas: a known Node.js runtime, arm64, bounded timeout; a reservation, when opted into, is at least 1 (0 throttles every call). */
 export const lambdaShape: ResourceValidationPolicy = {
   name: "lambda-runtime-arch-bounds",
-  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s and reserved concurrency.",
+  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s; an opt-in reserved concurrency is at least 1.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:lambda/function:Function") return;
@@ -41,18 +41,21 @@ export const lambdaShape: ResourceValidationPolicy = {
     if (!LAMBDA_RUNTIMES.includes(p.runtime)) report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
     if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"])) report(`${args.name}: architectures must be ["arm64"].`);
     if (typeof p.timeout !== "number" || p.timeout > 300) report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
-    if (typeof p.reservedConcurrentExecutions !== "number" || p.reservedConcurrentExecutions < 1) report(`${args.name}: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.`);
+    const reserved = p.reservedConcurrentExecutions;
+    if (reserved !== undefined && reserved !== null && (typeof reserved !== "number" || (reserved !== -1 && reserved < 1))) {
+      report(`${args.name}: reservedConcurrentExecutions ${reserved} throttles every invocation; leave it unset or reserve at least 1.`);
+    }
   },
 };
 
-/** ECS task definitions: no privileged container, every container logs. */
+/** ECS task definitions: no privileged container, every container logs and has a read-only root filesystem. */
 export const ecsTaskShape: ResourceValidationPolicy = {
   name: "ecs-task-unprivileged-logged",
-  description: "ECS containers are not privileged and every container has a log configuration.",
+  description: "ECS containers are not privileged, every container has a log configuration and a read-only root filesystem (writable volumes where it writes).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:ecs/taskDefinition:TaskDefinition") return;
-    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown }[];
+    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown; readonlyRootFilesystem?: boolean }[];
     try {
       containers = JSON.parse(args.props.containerDefinitions);
     } catch {
@@ -61,6 +64,7 @@ export const ecsTaskShape: ResourceValidationPolicy = {
     for (const c of containers) {
       if (c.privileged) report(`${args.name}: container ${c.name} is privileged.`);
       if (!c.logConfiguration) report(`${args.name}: container ${c.name} has no logConfiguration.`);
+      if (c.readonlyRootFilesystem !== true) report(`${args.name}: container ${c.name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`);
     }
   },
 };
@@ -98,18 +102,40 @@ export const snowflakeWarehouseGuards: ResourceValidationPolicy = {
   },
 };
 
-/** REPORTER roles never receive OWNERSHIP or ALL. */
+/**
+ * Privileges a REPORTER role may hold: reads only. USAGE (enter a database, schema or
+ * warehouse), SELECT and REFERENCES (read tables and views, see their constraints), MONITOR
+ * (see usage and query history). Anything else, INSERT or OPERATE as much as OWNERSHIP, fails.
+ */
+export const REPORTER_PRIVILEGES = ["USAGE", "SELECT", "REFERENCES", "MONITOR"];
+
+/** REPORTER roles hold only the read privileges of the allowlist, and inherit no other role. */
 export const reporterReadOnly: ResourceValidationPolicy = {
   name: "snowflake-reporter-read-only",
-  description: "No OWNERSHIP or ALL privileges are granted to a REPORTER role.",
+  description: `A REPORTER role is granted only ${REPORTER_PRIVILEGES.join(", ")}: no write, no OWNERSHIP or ALL, no other role.`,
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
+    const reporter = (role: unknown): role is string => typeof role === "string" && /^REPORTER(_|$)/.test(role);
+    if (args.type === "snowflake:index/grantAccountRole:GrantAccountRole" && reporter(args.props.parentRoleName)) {
+      report(`${args.name}: grants role ${args.props.roleName} to ${args.props.parentRoleName}; a reporter inherits no other role.`);
+    }
     const role: unknown = args.props.accountRoleName;
-    if (typeof role !== "string" || !/^REPORTER(_|$)/.test(role)) return;
+    if (!reporter(role)) return;
     if (args.type === "snowflake:index/grantOwnership:GrantOwnership") report(`${args.name}: grants OWNERSHIP to ${role}.`);
     if (args.type !== "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole") return;
     if (args.props.allPrivileges) report(`${args.name}: grants ALL privileges to ${role}.`);
-    const bad = list<string>(args.props.privileges).filter((p) => p === "OWNERSHIP" || p === "ALL" || p === "ALL PRIVILEGES");
-    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}.`);
+    const bad = list<string>(args.props.privileges).filter((p) => !REPORTER_PRIVILEGES.includes(String(p).toUpperCase()));
+    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}; a reporter may hold only ${REPORTER_PRIVILEGES.join(", ")}.`);
+  },
+};
+
+/** Every EventBridge Scheduler schedule hands undeliverable invocations to a dead-letter queue. */
+export const scheduleDeadLetterQueue: ResourceValidationPolicy = {
+  name: "schedule-dead-letter-queue",
+  description: "EventBridge Scheduler schedules set target.deadLetterConfig, so an invocation the scheduler gives up on is kept, not dropped.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:scheduler/schedule:Schedule") return;
+    if (!args.props.target?.deadLetterConfig?.arn) report(`${args.name}: schedule target has no deadLetterConfig; failed invocations would be dropped.`);
   },
 };

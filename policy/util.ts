@@ -51,6 +51,19 @@ export function permissionStatements(type: string, props: Record<string, any>): 
   );
 }
 
+/** Tag value that marks the permissions boundary policy (components/lib/boundary.ts). */
+export const BOUNDARY_PURPOSE = "permissions-boundary";
+
+/** A customer managed policy tagged as the permissions boundary. */
+export function isBoundaryPolicy(type: string, props: Record<string, any>): boolean {
+  return type === "aws:iam/policy:Policy" && props.tags?.purpose === BOUNDARY_PURPOSE;
+}
+
+/** The statements that grant permissions: every permission statement except the boundary's (a ceiling). */
+export function grantStatements(type: string, props: Record<string, any>): { label: string; statement: IamStatement }[] {
+  return isBoundaryPolicy(type, props) ? [] : permissionStatements(type, props);
+}
+
 /** Visits every string in a property tree with its dotted path. */
 export function walkStrings(value: unknown, visit: (path: string, s: string) => void, at = ""): void {
   if (typeof value === "string") visit(at, value);

@@ -79,7 +79,7 @@ describe("GitHub workflows", () => {
     it("runs on every pull request, one run per pull request at a time", () => {
       expect(Object.keys(wf.on)).to.deep.equal(["pull_request"]);
       expect(wf.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
-      expect(Object.keys(wf.jobs)).to.deep.equal(["offline", "comment", "preview"]);
+      expect(Object.keys(wf.jobs)).to.deep.equal(["offline", "comment", "preview-dev"]);
     });
 
     it("offline: no secret, no token; build, tests, then the offline plans of main and of the pull request with the diff", () => {
@@ -115,24 +115,30 @@ describe("GitHub workflows", () => {
       expect(runs(wf.jobs.offline)).to.include("<!-- dbt-pipeline offline plan diff -->");
     });
 
-    it("preview: same-repository pull requests only, each stack with its own read-only preview role, pulumi preview commenting", () => {
-      const job = wf.jobs.preview;
+    it("preview-dev: same-repository pull requests only, in the dev-preview environment with dev's read-only role, the policy pack, commenting", () => {
+      const job = wf.jobs["preview-dev"];
+      expect(job.needs).to.equal("offline");
       expect(job.if).to.equal(sameRepo);
-      expect(job.environment, "a pull-request job must keep the pull_request subject").to.equal(undefined);
+      expect(job.environment, "the environment that holds dev's preview secrets and gives the subject dev's preview role trusts").to.equal("dev-preview");
       expect(job.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
-      expect(job.strategy!.matrix.include).to.deep.equal([
-        { stack: "dev", role_arn: "${{ vars.AWS_PREVIEW_ROLE_ARN_DEV }}", region: "${{ vars.AWS_REGION_DEV }}" },
-        { stack: "prod", role_arn: "${{ vars.AWS_PREVIEW_ROLE_ARN_PROD }}", region: "${{ vars.AWS_REGION_PROD }}" },
-      ]);
-      expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ matrix.role_arn }}", "aws-region": "${{ matrix.region }}" });
+      expect(job.strategy).to.equal(undefined);
+      expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
       const [pulumi] = uses(job, "pulumi/actions");
-      expect(pulumi.with).to.include({ command: "preview", "comment-on-pr": true, "work-dir": "./" });
-      expect(pulumi.with!["stack-name"]).to.include("matrix.stack");
+      expect(pulumi.with).to.include({ command: "preview", "comment-on-pr": true, "work-dir": "./", policyPacks: "policy" });
+      expect(pulumi.with!["stack-name"]).to.include("vars.PULUMI_STACK").and.include("'dev'");
       expect(pulumi.env).to.deep.equal({
         PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
         PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
         GITHUB_TOKEN: "${{ github.token }}",
       });
+    });
+
+    it("no pull-request job holds prod's credentials: no prod environment, no prod variable, no secret outside an environment", () => {
+      for (const [name, job] of Object.entries(wf.jobs)) {
+        expect(job.environment ?? "", name).not.to.match(/prod/i);
+        expect(JSON.stringify(job), name).not.to.match(/vars\.[A-Z_]*PROD|matrix\.stack/);
+        if (/secrets\./.test(JSON.stringify(job))) expect(job.environment, `${name} reads secrets, so it must declare the environment that holds them`).to.equal("dev-preview");
+      }
     });
   });
 
@@ -157,7 +163,7 @@ describe("GitHub workflows", () => {
         ]);
         expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
         const [pulumi] = uses(job, "pulumi/actions");
-        expect(pulumi.with).to.include({ command: "up", "work-dir": "./" });
+        expect(pulumi.with).to.include({ command: "up", "work-dir": "./", refresh: true, policyPacks: "policy" });
         expect(pulumi.with!["stack-name"]).to.include("vars.PULUMI_STACK").and.include(`'${stack}'`);
         expect(pulumi.env).to.deep.equal({
           PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
@@ -166,6 +172,15 @@ describe("GitHub workflows", () => {
         });
       }
     });
+  });
+
+  it("infrastructure workflows read secrets only in jobs that declare an environment (environment secrets, never repository-wide)", () => {
+    for (const file of [".github/workflows/preview.yml", ".github/workflows/deploy.yml"]) {
+      for (const [name, job] of Object.entries(load(file).jobs)) {
+        const secrets = [...JSON.stringify(job).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]);
+        if (secrets.length) expect(job.environment, `${file} ${name} reads ${secrets.join(", ")}`).to.be.a("string");
+      }
+    }
   });
 
   describe("dbt repository templates", () => {

@@ -1,29 +1,28 @@
 /**
- * Delivery from GitHub for one environment: the GitHub Actions OIDC provider (in the stack that
- * owns it), the roles GitHub jobs assume, each trusted only for named repositories, events and
- * environments, and the deployment environments and Actions variables of the infrastructure
- * and dbt repositories.
+ * Delivery from GitHub for one environment: the GitHub Actions OIDC provider (created here, or
+ * an existing one), the roles GitHub jobs assume, each trusted only for named repositories,
+ * events and environments, and the deployment environments and Actions variables of the
+ * infrastructure and dbt repositories.
  *
- * Each stack declares only its own environment's GitHub environment, roles and variables, so
+ * Each stack declares only its own environment's GitHub environments, roles and variables, so
  * `dev` and `prod` never manage the same object. The OIDC provider exists once per AWS account:
- * the stack with `createOidcProvider` creates it, the others refer to it by its ARN (which is
- * fixed by the account id), so that stack must be deployed first.
+ * `github.oidcProvider` says whether this stack creates it or uses an existing one.
  */
 import * as aws from "@pulumi/aws";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { PipelineConfig } from "../../config";
 import { awsName, defaultTags } from "../lib/naming";
-import { AwsScope, PolicyStatement, dbtCiStatements, dbtStateStatements, deployPolicies, policyDocumentOf, previewStatements, viewOnlyAccessArn } from "./permissions";
-import { DeliveryValues, MAX_REVIEWERS, RepositoryKey, RepositoryVariables, dbtVariables, environmentSettings, infraVariables, variableSlug } from "./repositories";
-import { GITHUB_OIDC_URL, RepositoryIds, STS_AUDIENCE, githubTrustPolicy, oidcProviderArn, roleSubjects } from "./trust";
+import {
+  AwsScope, PolicyStatement, StateBackend, dbtCiStatements, dbtPullRequestStatements, dbtStateStatements, deployPolicies, policyDocumentOf, previewStatements, viewOnlyAccessArn,
+} from "./permissions";
+import { DeliveryValues, EnvironmentSettings, MAX_REVIEWERS, RepositoryKey, RepositoryVariables, dbtVariables, environmentSettings, infraVariables, previewEnvironmentSettings, variableSlug } from "./repositories";
+import { GITHUB_OIDC_URL, RepositoryIds, STS_AUDIENCE, githubTrustPolicy, oidcProviderArn, previewEnvironment, roleSubjects } from "./trust";
 
 /** Arguments of {@link GithubDelivery}. */
 export interface GithubDeliveryArgs {
   /** The validated stack config; reads `github.*` (must be set), `environment`, `stack` and `network.mode`. */
   readonly config: PipelineConfig;
-  /** Create the account's GitHub OIDC provider here (one stack per account); otherwise refer to it by ARN. */
-  readonly createOidcProvider: boolean;
   /** This is the production environment: required reviewers, no pull-request trust, publishes its dbt state to slim CI. */
   readonly production: boolean;
   /** ARN of the environment's ECR repository, the only one dbt CI may push to. */
@@ -36,21 +35,47 @@ export interface GithubDeliveryArgs {
   readonly artifactBucketArn: pulumi.Input<string>;
   /** AWS region of the stack, published as `AWS_REGION`. */
   readonly region: pulumi.Input<string>;
-  /**
-   * Immutable ids of the repositories, when they use immutable OIDC subject claims (repositories
-   * created after 2026-06-18 do). Default: none, the `repo:<owner>/<name>` form.
-   */
-  readonly repositoryIds?: { readonly infra?: RepositoryIds; readonly dbt?: RepositoryIds };
+  /** ARN of the permissions boundary every role carries; the deploy role may create and change roles only with it. */
+  readonly permissionsBoundaryArn: pulumi.Input<string>;
+}
+
+/** Problems with the `github.*` keys GithubDelivery reads, each naming its key. */
+export function githubConfigProblems(config: PipelineConfig, production: boolean): string[] {
+  const gh = config.github;
+  const at = `in stack ${config.stack}`;
+  if (!gh) return [`dbt-pipeline:github.owner: required for the GitHub side ${at}; set it or do not build GithubDelivery`];
+  const problems: string[] = [];
+  if (gh.infraRepo === gh.dbtRepo) problems.push(`dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (${gh.infraRepo}) ${at}`);
+  if (production && gh.prodReviewers.length > MAX_REVIEWERS) {
+    problems.push(`dbt-pipeline:github.prodReviewers: expected at most ${MAX_REVIEWERS} user ids (GitHub's limit per environment) ${at} (got ${gh.prodReviewers.length})`);
+  }
+  if (!gh.ownerId && (gh.infraRepoId || gh.dbtRepoId)) problems.push(`dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too) ${at}`);
+  if (gh.ownerId && !gh.infraRepoId && !gh.dbtRepoId) problems.push(`dbt-pipeline:github.ownerId: set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0 ${at}`);
+  return problems;
+}
+
+/** What the stack declares on one repository. */
+interface RepositorySide {
+  readonly repository: string;
+  readonly environments: readonly EnvironmentSettings[];
+  readonly variables: RepositoryVariables<pulumi.Output<string>>;
+}
+
+/** Immutable ids of a repository, when configured (0 means the name form). */
+function idsOf(ownerId: number, repositoryId: number): RepositoryIds | undefined {
+  return ownerId && repositoryId ? { ownerId, repositoryId } : undefined;
 }
 
 /** Roles, environments and variables that let GitHub Actions preview and deploy one environment. */
 export class GithubDelivery extends pulumi.ComponentResource {
-  /** Role pull requests of the infrastructure repository assume for `pulumi preview` (reads only). */
-  public readonly previewRoleArn: pulumi.Output<string>;
+  /** Non-production only: role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only). */
+  public readonly previewRoleArn?: pulumi.Output<string>;
   /** Role the infrastructure repository's deploy job in this environment assumes for `pulumi up`. */
   public readonly deployRoleArn: pulumi.Output<string>;
-  /** Role the dbt repository assumes to push images and CI artifacts for this environment. */
+  /** Role the dbt repository's `<env>` environment (main only) assumes to push images. */
   public readonly dbtCiRoleArn: pulumi.Output<string>;
+  /** Non-production only: role the dbt repository's pull-request CI assumes to upload its artifacts. */
+  public readonly dbtPrRoleArn?: pulumi.Output<string>;
   /** Production only: role the dbt repository's pull-request CI assumes to read the latest manifest. */
   public readonly dbtStateRoleArn?: pulumi.Output<string>;
   /** The account's GitHub Actions OIDC provider. */
@@ -59,16 +84,8 @@ export class GithubDelivery extends pulumi.ComponentResource {
   constructor(name: string, args: GithubDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:github:GithubDelivery", name, {}, opts);
     const { config, production } = args;
+    const problems = githubConfigProblems(config, production);
     const gh = config.github;
-    const problems: string[] = [];
-    if (!gh) {
-      problems.push(`dbt-pipeline:github.owner: required for the GitHub side in stack ${config.stack}; set it or do not build GithubDelivery`);
-    } else {
-      if (gh.infraRepo === gh.dbtRepo) problems.push(`dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (${gh.infraRepo}) in stack ${config.stack}`);
-      if (production && gh.prodReviewers.length > MAX_REVIEWERS) {
-        problems.push(`dbt-pipeline:github.prodReviewers: expected at most ${MAX_REVIEWERS} user ids (GitHub's limit per environment) in stack ${config.stack} (got ${gh.prodReviewers.length})`);
-      }
-    }
     if (!gh || problems.length) throw new Error(`GithubDelivery ${name}:\n  - ${problems.join("\n  - ")}`);
 
     const env = config.environment;
@@ -77,19 +94,26 @@ export class GithubDelivery extends pulumi.ComponentResource {
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const partition = aws.getPartitionOutput({}, parent).partition;
 
-    // The provider's URL fixes its ARN, so other stacks refer to it without a lookup.
-    this.oidcProviderArn = args.createOidcProvider
+    // One provider per account and issuer URL: `create` makes it here; `existing` names the
+    // account's one by its fixed ARN; an ARN names it outright.
+    const creates = gh.oidcProvider === "create";
+    this.oidcProviderArn = creates
       ? new aws.iam.OpenIdConnectProvider(`${name}-oidc-provider`, { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE], tags }, parent).arn
-      : pulumi.all([partition, accountId]).apply(([p, a]) => oidcProviderArn(p, a));
+      : gh.oidcProvider === "existing"
+        ? pulumi.all([partition, accountId]).apply(([p, a]) => oidcProviderArn(p, a))
+        : pulumi.output(gh.oidcProvider);
 
     const subjects = roleSubjects({
       owner: gh.owner, infraRepo: gh.infraRepo, dbtRepo: gh.dbtRepo, environment: env, production,
-      infraRepoIds: args.repositoryIds?.infra, dbtRepoIds: args.repositoryIds?.dbt,
+      infraRepoIds: idsOf(gh.ownerId, gh.infraRepoId), dbtRepoIds: idsOf(gh.ownerId, gh.dbtRepoId),
     });
+    const backend: StateBackend | undefined = config.backend.stateBucket || config.backend.secretsKeyArn
+      ? { project: config.project, stack: config.stack, stateBucket: config.backend.stateBucket, secretsKeyArn: config.backend.secretsKeyArn }
+      : undefined;
     const scope = pulumi.all([partition, accountId, args.region]).apply(([p, a, r]): AwsScope => ({ partition: p, accountId: a, region: r, environment: env }));
-    const pulumiRoleOptions = pulumi.all([scope, this.oidcProviderArn]).apply(([s, oidc]) => ({
+    const pulumiRoleOptions = pulumi.all([scope, this.oidcProviderArn, args.permissionsBoundaryArn]).apply(([s, oidc, boundaryArn]) => ({
       scope: s,
-      options: { createsNetwork: config.network.mode === "create", ownedOidcProviderArn: args.createOidcProvider ? oidc : undefined },
+      options: { createsNetwork: config.network.mode === "create", ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend },
     }));
 
     const role = (key: string, part: string, description: string, trusted: readonly string[]) => new aws.iam.Role(`${name}-${key}-role`, {
@@ -105,14 +129,18 @@ export class GithubDelivery extends pulumi.ComponentResource {
     }, parent);
     const attach = (key: string, r: aws.iam.Role, policyArn: pulumi.Input<string>) =>
       new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: r.name, policyArn }, parent);
+    const repo = (r: string) => `${gh.owner}/${r}`;
 
-    const preview = role("preview", "github-preview", `GitHub Actions: pulumi preview of ${env} on pull requests of ${gh.owner}/${gh.infraRepo} (reads only)`, subjects.preview);
-    inline("preview", preview, "read-configuration", pulumiRoleOptions.apply(({ scope: s, options }) => previewStatements(s, options)));
-    attach("preview-view-only", preview, partition.apply(viewOnlyAccessArn));
+    let preview: aws.iam.Role | undefined;
+    if (subjects.preview) {
+      preview = role("preview", "github-preview", `GitHub Actions: pulumi preview of ${env} from the ${previewEnvironment(env)} environment of ${repo(gh.infraRepo)} (reads only)`, subjects.preview);
+      inline("preview", preview, "read-configuration", pulumiRoleOptions.apply(({ scope: s, options }) => previewStatements(s, options)));
+      attach("preview-view-only", preview, partition.apply(viewOnlyAccessArn));
+    }
 
-    const deploy = role("deploy", "github-deploy", `GitHub Actions: pulumi up of ${env} from the ${env} environment of ${gh.owner}/${gh.infraRepo}`, subjects.deploy);
+    const deploy = role("deploy", "github-deploy", `GitHub Actions: pulumi up of ${env} from the ${env} environment of ${repo(gh.infraRepo)}`, subjects.deploy);
     const deployDocs = pulumiRoleOptions.apply(({ scope: s, options }) => deployPolicies(s, options));
-    for (const group of ["services", "platform"] as const) {
+    for (const group of ["services", "platform", "identity"] as const) {
       const policy = new aws.iam.Policy(`${name}-deploy-${group}-policy`, {
         name: awsName(env, `github-deploy-${group}`),
         description: `GitHub Actions deploy of ${env}: ${group}`,
@@ -123,19 +151,24 @@ export class GithubDelivery extends pulumi.ComponentResource {
     }
     attach("deploy-view-only", deploy, partition.apply(viewOnlyAccessArn));
 
-    const dbtCi = role("dbt-ci", "github-dbt-ci", `GitHub Actions: dbt image pushes and CI artifacts of ${env} from ${gh.owner}/${gh.dbtRepo}`, subjects.dbtCi);
-    inline("dbt-ci", dbtCi, "push-image-and-artifacts",
-      pulumi.all([args.ecrRepositoryArn, args.artifactBucketArn]).apply(([ecr, bucket]) => dbtCiStatements(ecr, bucket, env)));
+    const dbtCi = role("dbt-ci", "github-dbt-ci", `GitHub Actions: dbt image pushes of ${env} from the ${env} environment (main) of ${repo(gh.dbtRepo)}`, subjects.dbtCi);
+    inline("dbt-ci", dbtCi, "push-image", pulumi.output(args.ecrRepositoryArn).apply((ecr) => dbtCiStatements(ecr)));
 
+    let dbtPr: aws.iam.Role | undefined;
+    if (subjects.dbtPr) {
+      dbtPr = role("dbt-pr", "github-dbt-pr", `GitHub Actions: CI artifacts of ${repo(gh.dbtRepo)} pull requests under ${env}/runs/ci-*`, subjects.dbtPr);
+      inline("dbt-pr", dbtPr, "write-ci-artifacts", pulumi.output(args.artifactBucketArn).apply((bucket) => dbtPullRequestStatements(bucket, env)));
+    }
     let dbtState: aws.iam.Role | undefined;
     if (subjects.dbtState) {
-      dbtState = role("dbt-state", "github-dbt-state", `GitHub Actions: slim CI of ${gh.owner}/${gh.dbtRepo} pull requests reads the latest ${env} manifest`, subjects.dbtState);
+      dbtState = role("dbt-state", "github-dbt-state", `GitHub Actions: slim CI of ${repo(gh.dbtRepo)} pull requests reads the latest ${env} manifest`, subjects.dbtState);
       inline("dbt-state", dbtState, "read-latest-state", pulumi.output(args.artifactBucketArn).apply((bucket) => dbtStateStatements(bucket, env)));
     }
 
-    this.previewRoleArn = preview.arn;
+    this.previewRoleArn = preview?.arn;
     this.deployRoleArn = deploy.arn;
     this.dbtCiRoleArn = dbtCi.arn;
+    this.dbtPrRoleArn = dbtPr?.arn;
     this.dbtStateRoleArn = dbtState?.arn;
 
     // GitHub: an explicit provider, so the owner comes from config. The token is read from the
@@ -143,25 +176,49 @@ export class GithubDelivery extends pulumi.ComponentResource {
     // state nor the offline plan records it in clear.
     const token = process.env.GITHUB_TOKEN;
     const provider = new github.Provider(`${name}-github`, { owner: gh.owner, token: token ? pulumi.secret(token) : undefined }, parent);
-    const ghOpts = { parent: this, provider };
     const values: DeliveryValues<pulumi.Output<string>> = {
       region: pulumi.output(args.region),
       stack: pulumi.output(config.stack),
       ecrRepositoryUrl: pulumi.output(args.ecrRepositoryUrl),
       artifactBucketName: pulumi.output(args.artifactBucketName),
-      previewRoleArn: preview.arn,
       deployRoleArn: deploy.arn,
       dbtCiRoleArn: dbtCi.arn,
+      previewRoleArn: preview?.arn,
+      dbtPrRoleArn: dbtPr?.arn,
       dbtStateRoleArn: dbtState?.arn,
     };
-    const repos: Record<RepositoryKey, { repository: string; variables: RepositoryVariables<pulumi.Output<string>> }> = {
-      infra: { repository: gh.infraRepo, variables: infraVariables(env, values) },
-      dbt: { repository: gh.dbtRepo, variables: dbtVariables(env, production, values) },
+    const repos: Record<RepositoryKey, RepositorySide> = {
+      infra: {
+        repository: gh.infraRepo,
+        environments: [
+          environmentSettings(env, production, gh.mainBranch, gh.prodReviewers),
+          ...(preview ? [previewEnvironmentSettings(previewEnvironment(env))] : []),
+        ],
+        variables: infraVariables(env, previewEnvironment(env), values),
+      },
+      dbt: { repository: gh.dbtRepo, environments: [environmentSettings(env, production, gh.mainBranch, gh.prodReviewers)], variables: dbtVariables(env, production, values) },
     };
 
-    for (const [key, { repository, variables }] of Object.entries(repos) as [RepositoryKey, (typeof repos)[RepositoryKey]][]) {
-      const settings = environmentSettings(key, env, production, gh.mainBranch, gh.prodReviewers);
-      const environment = new github.RepositoryEnvironment(`${name}-${key}-environment`, {
+    for (const [key, repo] of Object.entries(repos) as [RepositoryKey, RepositorySide][]) this.declareRepository(name, env, key, repo, provider);
+
+    this.registerOutputs({
+      previewRoleArn: this.previewRoleArn,
+      deployRoleArn: this.deployRoleArn,
+      dbtCiRoleArn: this.dbtCiRoleArn,
+      dbtPrRoleArn: this.dbtPrRoleArn,
+      dbtStateRoleArn: this.dbtStateRoleArn,
+      oidcProviderArn: this.oidcProviderArn,
+    });
+  }
+
+  /** One repository's GitHub environments (with branch policies and variables) and repository variables. */
+  private declareRepository(name: string, env: string, key: RepositoryKey, repo: RepositorySide, provider: github.Provider): void {
+    const { repository, environments, variables } = repo;
+    const ghOpts = { parent: this, provider };
+    for (const settings of environments) {
+      // The stack's own environment keeps its original resource names (no rename on update).
+      const slug = settings.environment === env ? key : `${key}-${settings.environment}`;
+      const environment = new github.RepositoryEnvironment(`${name}-${slug}-environment`, {
         repository,
         environment: settings.environment,
         canAdminsBypass: settings.canAdminsBypass,
@@ -170,28 +227,20 @@ export class GithubDelivery extends pulumi.ComponentResource {
         deploymentBranchPolicy: settings.branchPattern ? { protectedBranches: false, customBranchPolicies: true } : undefined,
       }, ghOpts);
       if (settings.branchPattern) {
-        new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${key}-branch-policy`, {
+        new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${slug}-branch-policy`, {
           repository,
           environment: environment.environment,
           branchPattern: settings.branchPattern,
         }, ghOpts);
       }
-      for (const [variableName, value] of Object.entries(variables.environment)) {
-        new github.ActionsEnvironmentVariable(`${name}-${key}-env-${variableSlug(variableName)}`, {
+      for (const [variableName, value] of Object.entries(variables.environments[settings.environment] ?? {})) {
+        new github.ActionsEnvironmentVariable(`${name}-${slug}-env-${variableSlug(variableName)}`, {
           repository, environment: environment.environment, variableName, value,
         }, ghOpts);
       }
-      for (const [variableName, value] of Object.entries(variables.repository)) {
-        new github.ActionsVariable(`${name}-${key}-repo-${variableSlug(variableName)}`, { repository, variableName, value }, ghOpts);
-      }
     }
-
-    this.registerOutputs({
-      previewRoleArn: this.previewRoleArn,
-      deployRoleArn: this.deployRoleArn,
-      dbtCiRoleArn: this.dbtCiRoleArn,
-      dbtStateRoleArn: this.dbtStateRoleArn,
-      oidcProviderArn: this.oidcProviderArn,
-    });
+    for (const [variableName, value] of Object.entries(variables.repository)) {
+      new github.ActionsVariable(`${name}-${key}-repo-${variableSlug(variableName)}`, { repository, variableName, value }, ghOpts);
+    }
   }
 }

@@ -2,12 +2,15 @@
  * What the GitHub Actions roles may do, as plain IAM statements (pure functions over plain
  * strings, tested on their own):
  *
- * - dbt CI: push to the one ECR repository and read/write `<env>/` of the artifact bucket;
+ * - dbt CI (image pushes from main): push to the one ECR repository;
+ * - dbt pull requests (non-production): upload CI artifacts under `<env>/runs/ci-*`;
  * - dbt state (production only): read `<env>/latest/` of the artifact bucket, for slim CI;
- * - preview: read the configuration (never the data) of this environment's resources;
+ * - preview: read the configuration (never the data) of this environment's resources, and its
+ *   state in a self-managed backend;
  * - deploy: the preview reads plus the writes `pulumi up` needs, per service this package uses,
- *   scoped to `dbt-pipeline-<env>-*` names wherever the ARN carries a name; two managed
- *   policies, because one inline document would pass IAM's size limit.
+ *   scoped to `dbt-pipeline-<env>-*` names wherever the ARN carries a name; roles only with the
+ *   permissions boundary; three managed policies, because one inline document would pass
+ *   IAM's size limit.
  *
  * Both Pulumi roles also get AWS's managed `ViewOnlyAccess` (account-wide Describe/List of
  * metadata, no data) for the reads AWS only authorizes on `*` (e.g. `ec2:Describe*`).
@@ -42,6 +45,21 @@ export interface PulumiRoleOptions {
   readonly createsNetwork: boolean;
   /** ARN of the OIDC provider when this stack owns it (deploys manage it); otherwise undefined. */
   readonly ownedOidcProviderArn?: string;
+  /** ARN of the permissions boundary every role of the package carries (components/lib/boundary.ts). */
+  readonly boundaryArn: string;
+  /** Self-managed Pulumi backend of this stack, if any. */
+  readonly backend?: StateBackend;
+}
+
+/** A self-managed Pulumi backend: an S3 state bucket and/or the KMS key of the awskms secrets provider. */
+export interface StateBackend {
+  /** Pulumi project and stack, which name the state objects. */
+  readonly project: string;
+  readonly stack: string;
+  /** State bucket name; empty for none. */
+  readonly stateBucket: string;
+  /** KMS key ARN; empty for none. */
+  readonly secretsKeyArn: string;
 }
 
 /** Tags every taggable resource of the package carries (see lib/naming.ts `defaultTags`). */
@@ -81,19 +99,30 @@ export function policyDocumentOf(statements: readonly PolicyStatement[]): Policy
 }
 
 /**
- * dbt CI: push images to exactly one repository and read/write the environment's prefix of the
- * artifact bucket. `ecr:GetAuthorizationToken` is the one action on `*` (it has no resource).
+ * dbt image pushes (the dbt repository's `<env>` environment, main only): push to exactly one
+ * repository. `ecr:GetAuthorizationToken` is the one action on `*` (it has no resource).
  */
-export function dbtCiStatements(ecrRepositoryArn: string, artifactBucketArn: string, environment: string): PolicyStatement[] {
+export function dbtCiStatements(ecrRepositoryArn: string): PolicyStatement[] {
   return [
     statement("PushImage", [
       "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:GetDownloadUrlForLayer",
       "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
     ], [ecrRepositoryArn]),
     statement("RegistryLogin", ["ecr:GetAuthorizationToken"], ["*"]),
-    statement("ListArtifacts", ["s3:ListBucket"], [artifactBucketArn], { StringLike: { "s3:prefix": [`${environment}/*`] } }),
-    statement("ReadWriteArtifacts", ["s3:GetObject", "s3:PutObject"], [`${artifactBucketArn}/${environment}/*`]),
   ];
+}
+
+/** Key prefix of pull-request CI artifacts, under the runs prefix (so they expire with runs): `<env>/runs/ci-<sha>/`. */
+export function ciArtifactPrefix(environment: string): string {
+  return `${environment}/runs/ci-`;
+}
+
+/**
+ * dbt pull-request CI (non-production): upload its artifacts under `<env>/runs/ci-*` and nothing
+ * else: no image push, no read or write of `<env>/latest/` (the state scheduled runs defer to).
+ */
+export function dbtPullRequestStatements(artifactBucketArn: string, environment: string): PolicyStatement[] {
+  return [statement("WriteCiArtifacts", ["s3:PutObject"], [`${artifactBucketArn}/${ciArtifactPrefix(environment)}*`])];
 }
 
 /** dbt state for slim CI: read the environment's `latest/` artifacts (the last run's manifest) and nothing else. */
@@ -211,7 +240,8 @@ function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
     {
       sid: "Iam", resources: [arn("iam", `role/${p}*`, ""), arn("iam", `policy/${p}*`, "")],
       read: ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListPolicyTags", "iam:ListPolicyVersions", "iam:ListRolePolicies", "iam:ListRoleTags"],
-      write: ["iam:AttachRolePolicy", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:CreateRole", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:TagPolicy", "iam:TagRole", "iam:UntagPolicy", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"],
+      // Creating roles and changing their permissions: only with the boundary (deployPolicies).
+      write: ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRole", "iam:TagPolicy", "iam:TagRole", "iam:UntagPolicy", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"],
     },
   ];
   if (o.ownedOidcProviderArn) {
@@ -239,37 +269,71 @@ function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
   return services;
 }
 
-/** Preview: configuration reads of this environment's resources, for `pulumi preview` (not `--refresh`: reading secret values back is a deploy right). */
-export function previewStatements(s: AwsScope, o: PulumiRoleOptions): PolicyStatement[] {
-  return serviceAccess(s, o)
-    .filter((a) => a.read.length > 0)
-    .map((a) => statement(`Read${a.sid}`, a.read, a.resources, a.condition));
+/**
+ * The self-managed backend: this stack's objects in the state bucket (diy backend layout
+ * `.pulumi/stacks/<project>/<stack>.json`, `history/` and `backups/` per stack, and lock files
+ * under `.pulumi/locks/<org>/<project>/<stack>/`, pulumi/pulumi pkg/backend/diy/lock.go) and
+ * `kms:Decrypt` with the secrets key: the awskms secrets manager only decrypts the stack's data
+ * key and encrypts locally (pulumi/pulumi pkg/secrets/cloud/manager.go, NewCloudSecretsManager).
+ * Previews read the state and take the lock; deploys also write the state.
+ */
+export function backendStatements(s: AwsScope, b: StateBackend | undefined, deploy: boolean): PolicyStatement[] {
+  if (!b) return [];
+  const out: PolicyStatement[] = [];
+  if (b.stateBucket) {
+    const bucket = `arn:${s.partition}:s3:::${b.stateBucket}`;
+    const lock = `${bucket}/.pulumi/locks/*/${b.project}/${b.stack}/*`;
+    const state = [`${bucket}/.pulumi/stacks/${b.project}/${b.stack}.json*`, `${bucket}/.pulumi/history/${b.project}/${b.stack}/*`, `${bucket}/.pulumi/backups/${b.project}/${b.stack}/*`];
+    out.push(
+      statement("ListStateBucket", ["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": [".pulumi/*"] } }),
+      statement("ReadStackState", ["s3:GetObject"], [`${bucket}/.pulumi/meta.yaml`, ...state, lock]),
+      statement(deploy ? "WriteStackState" : "LockStack", ["s3:DeleteObject", "s3:PutObject"], deploy ? [...state, lock] : [lock]),
+    );
+  }
+  if (b.secretsKeyArn) out.push(statement("DecryptStackSecrets", ["kms:Decrypt"], [b.secretsKeyArn]));
+  return out;
 }
 
-/** The deploy role's two managed policies (one inline document would pass IAM's 10,240-character limit per role). */
+/** Preview: configuration reads of this environment's resources, for `pulumi preview` (not `--refresh`: reading secret values back is a deploy right). */
+export function previewStatements(s: AwsScope, o: PulumiRoleOptions): PolicyStatement[] {
+  return [
+    ...serviceAccess(s, o)
+      .filter((a) => a.read.length > 0)
+      .map((a) => statement(`Read${a.sid}`, a.read, a.resources, a.condition)),
+    ...backendStatements(s, o.backend, false),
+  ];
+}
+
+/** The deploy role's three managed policies (one inline document would pass IAM's 10,240-character limit per role; each stays under 6,144). */
 export interface DeployPolicies {
   /** Storage, compute and messaging: S3, ECR, ECS, Lambda, SQS, SNS, EventBridge, Scheduler, API Gateway, DynamoDB. */
   readonly services: PolicyStatement[];
-  /** Identity, keys, secrets, logs, alarms and networking: IAM (own roles, passing them), KMS, Secrets Manager, CloudWatch Logs and alarms, EC2. */
+  /** Keys, secrets, logs, alarms and networking: KMS, Secrets Manager, CloudWatch Logs and alarms, EC2. */
   readonly platform: PolicyStatement[];
+  /** Identity and state: IAM (own roles, only with the boundary; passing them), the OIDC provider, the self-managed backend. */
+  readonly identity: PolicyStatement[];
 }
 
-const PLATFORM_SIDS = new Set(["Logs", "CloudWatch", "SecretsManager", "KmsKeys", "KmsAliases", "Iam", "GitHubOidcProvider", "Ec2Network"]);
+/** Which deploy policy each service's statement goes to (the rest: services). */
+const GROUP_OF: Readonly<Record<string, keyof DeployPolicies>> = {
+  Logs: "platform", CloudWatch: "platform", SecretsManager: "platform", KmsKeys: "platform", KmsAliases: "platform", Ec2Network: "platform",
+  Iam: "identity", GitHubOidcProvider: "identity",
+};
 
 /**
  * Deploy: the preview reads, the writes, and passing the package's roles to its services.
- * `Resource: "*"` appears only for actions AWS authorizes on no resource type, each listed with its
- * reason in the policy pack's allowlist (policy/iam-rules.ts).
+ * A wildcard resource appears only for allowlisted actions, each listed with its reason (and the
+ * condition it needs) in the policy pack's allowlist (policy/iam-rules.ts).
  */
 export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicies {
   const p = namePrefix(s.environment);
   const ownFunctions = { ArnLike: { "lambda:FunctionArn": `arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}*` } };
-  const manage = (platform: boolean) => serviceAccess(s, o)
-    .filter((a) => PLATFORM_SIDS.has(a.sid) === platform)
+  const manage = (group: keyof DeployPolicies) => serviceAccess(s, o)
+    .filter((a) => (GROUP_OF[a.sid] ?? "services") === group)
     .map((a) => statement(`Manage${a.sid}`, [...a.read, ...a.write], a.resources, a.condition));
   return {
     services: [
-      ...manage(false),
+      ...manage("services"),
       // Mappings are named by UUID: the function they feed scopes them. Create has no resource type.
       statement("CreateEventSourceMappings", ["lambda:CreateEventSourceMapping"], ["*"], ownFunctions),
       statement("ChangeEventSourceMappings", ["lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"],
@@ -281,19 +345,29 @@ export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicie
       statement("SnsSubscriptions", ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], ["*"]),
     ],
     platform: [
-      ...manage(true),
+      ...manage("platform"),
       // HTTP API access logs: the log delivery and resource-policy actions have no resource type.
       statement("ApiAccessLogDelivery", [
         "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies", "logs:GetLogDelivery",
         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
       ], ["*"]),
       statement("ReadKmsAliases", ["kms:ListAliases"], ["*"]),
+    ],
+    identity: [
+      ...manage("identity"),
+      // A role is created, and its permissions changed, only when it carries the boundary
+      // (`iam:PermissionsBoundary`); the boundary itself denies changes to this role, its
+      // policies and the boundary (components/lib/boundary.ts).
+      statement("RolesWithBoundaryOnly", [
+        "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+      ], [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`], { StringEquals: { "iam:PermissionsBoundary": o.boundaryArn } }),
       statement("PassOwnRoles", ["iam:PassRole"], [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`], {
         StringEquals: { "iam:PassedToService": [...PASSED_TO_SERVICES] },
       }),
       statement("EcsServiceLinkedRole", ["iam:CreateServiceLinkedRole"], [`arn:${s.partition}:iam::${s.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`], {
         StringEquals: { "iam:AWSServiceName": "ecs.amazonaws.com" },
       }),
+      ...backendStatements(s, o.backend, true),
     ],
   };
 }

@@ -5,11 +5,10 @@
  *
  * Variables come in two kinds:
  * - environment variables (no suffix, e.g. `AWS_ROLE_ARN`), visible only to jobs that declare
- *   `environment: <env>`, whose OIDC `sub` is then `...:environment:<env>`;
- * - repository variables suffixed with the environment (e.g. `AWS_PREVIEW_ROLE_ARN_DEV`) for
- *   pull-request jobs: such a job must not declare an environment, or its `sub` would no longer
- *   be `...:pull_request` (and prod's branch policy would refuse the PR branch). The suffix lets
- *   each stack own its own variables in the shared repository.
+ *   `environment: <name>`, whose OIDC `sub` is then `...:environment:<name>`;
+ * - repository variables of the dbt repository suffixed with the environment (e.g.
+ *   `DBT_CI_ROLE_ARN_DEV`) for its pull-request CI, which declares no environment so that its
+ *   `sub` is `...:pull_request`. The suffix lets each stack own its own variables.
  */
 
 /** The two repositories the pipeline configures. */
@@ -34,23 +33,25 @@ export const MAX_REVIEWERS = 6;
 /**
  * How an environment of `repository` is protected:
  * - production: required reviewers (if configured), no admin bypass, main branch only;
- * - other environments of the infrastructure repository: main branch only (deploy.yml runs on
- *   main; nothing else should assume that environment's deploy role);
- * - other environments of the dbt repository: any branch (its pull-request CI may use them).
+ * - other environments: main branch only (deploy.yml and the dbt image pushes run on main;
+ *   nothing else should assume that environment's deploy or image-push role).
  * Self-review is prevented only with two or more reviewers, so a lone reviewer can still
  * approve their own merges.
  */
-export function environmentSettings(repository: RepositoryKey, environment: string, production: boolean, mainBranch: string, reviewers: readonly number[]): EnvironmentSettings {
+export function environmentSettings(environment: string, production: boolean, mainBranch: string, reviewers: readonly number[]): EnvironmentSettings {
   if (production) {
     return { environment, reviewerUserIds: [...reviewers], canAdminsBypass: false, preventSelfReview: reviewers.length > 1, branchPattern: mainBranch };
   }
-  return {
-    environment,
-    reviewerUserIds: [],
-    canAdminsBypass: true,
-    preventSelfReview: false,
-    ...(repository === "infra" ? { branchPattern: mainBranch } : {}),
-  };
+  return { environment, reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false, branchPattern: mainBranch };
+}
+
+/**
+ * The `<env>-preview` environment of the infrastructure repository (non-production only): any
+ * branch may use it, since pull requests preview from their own branch. It holds this
+ * environment's preview secrets and nothing of production.
+ */
+export function previewEnvironmentSettings(environment: string): EnvironmentSettings {
+  return { environment, reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false };
 }
 
 /** The values the variables publish (plain strings in tests, Outputs in the component). */
@@ -59,9 +60,11 @@ export interface DeliveryValues<T> {
   readonly stack: T;
   readonly ecrRepositoryUrl: T;
   readonly artifactBucketName: T;
-  readonly previewRoleArn: T;
   readonly deployRoleArn: T;
   readonly dbtCiRoleArn: T;
+  /** Non-production only: the preview role and the dbt pull-request role. */
+  readonly previewRoleArn?: T;
+  readonly dbtPrRoleArn?: T;
   /** Production only: the role pull-request CI uses to read this environment's latest state. */
   readonly dbtStateRoleArn?: T;
 }
@@ -73,47 +76,54 @@ export function variableSuffix(environment: string): string {
 
 /** The Actions variables of one repository for one environment. */
 export interface RepositoryVariables<T> {
-  /** `github.ActionsEnvironmentVariable`s of the environment. */
-  readonly environment: Record<string, T>;
+  /** `github.ActionsEnvironmentVariable`s, by environment name. */
+  readonly environments: Record<string, Record<string, T>>;
   /** `github.ActionsVariable`s of the repository, suffixed with the environment. */
   readonly repository: Record<string, T>;
 }
 
-/** The infrastructure repository: deploy jobs read the environment's, preview jobs the suffixed ones. */
-export function infraVariables<T>(environment: string, v: DeliveryValues<T>): RepositoryVariables<T> {
-  const sfx = variableSuffix(environment);
+/**
+ * The infrastructure repository: the deploy job reads the `<env>` environment's variables, the
+ * pull-request preview (non-production) the `<env>-preview` environment's. No repository-level
+ * variable: every job that assumes a role declares an environment.
+ */
+export function infraVariables<T>(environment: string, previewEnvironment: string, v: DeliveryValues<T>): RepositoryVariables<T> {
   return {
-    environment: {
-      AWS_REGION: v.region,
-      AWS_ROLE_ARN: v.deployRoleArn,
-      PULUMI_STACK: v.stack,
-      ECR_REPOSITORY_URL: v.ecrRepositoryUrl,
-      ARTIFACT_BUCKET: v.artifactBucketName,
+    environments: {
+      [environment]: {
+        AWS_REGION: v.region,
+        AWS_ROLE_ARN: v.deployRoleArn,
+        PULUMI_STACK: v.stack,
+        ECR_REPOSITORY_URL: v.ecrRepositoryUrl,
+        ARTIFACT_BUCKET: v.artifactBucketName,
+      },
+      ...(v.previewRoleArn === undefined ? {} : { [previewEnvironment]: { AWS_REGION: v.region, AWS_ROLE_ARN: v.previewRoleArn, PULUMI_STACK: v.stack } }),
     },
-    repository: {
-      [`AWS_PREVIEW_ROLE_ARN_${sfx}`]: v.previewRoleArn,
-      [`AWS_REGION_${sfx}`]: v.region,
-    },
+    repository: {},
   };
 }
 
 /**
  * The dbt repository: image pushes read the environment's variables; pull-request CI reads the
- * non-production environment's CI role and bucket and production's state role and bucket.
+ * non-production environment's pull-request role and bucket and production's state role and bucket.
  */
 export function dbtVariables<T>(environment: string, production: boolean, v: DeliveryValues<T>): RepositoryVariables<T> {
   const sfx = variableSuffix(environment);
   if (production && v.dbtStateRoleArn === undefined) throw new Error("dbtVariables: production needs dbtStateRoleArn");
+  if (!production && v.dbtPrRoleArn === undefined) throw new Error("dbtVariables: a non-production environment needs dbtPrRoleArn");
   return {
-    environment: {
-      AWS_REGION: v.region,
-      DBT_CI_ROLE_ARN: v.dbtCiRoleArn,
-      ECR_REPOSITORY_URL: v.ecrRepositoryUrl,
-      ARTIFACT_BUCKET: v.artifactBucketName,
+    environments: {
+      [environment]: {
+        AWS_REGION: v.region,
+        DBT_CI_ROLE_ARN: v.dbtCiRoleArn,
+        ECR_REPOSITORY_URL: v.ecrRepositoryUrl,
+        ARTIFACT_BUCKET: v.artifactBucketName,
+      },
     },
     repository: production
       ? { [`DBT_STATE_ROLE_ARN_${sfx}`]: v.dbtStateRoleArn as T, [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName, [`AWS_REGION_${sfx}`]: v.region }
-      : { [`DBT_CI_ROLE_ARN_${sfx}`]: v.dbtCiRoleArn, [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName, [`AWS_REGION_${sfx}`]: v.region },
+      // The pull-request role keeps the name slim CI reads (docs/dbt-repo/workflows/ci.yml).
+      : { [`DBT_CI_ROLE_ARN_${sfx}`]: v.dbtPrRoleArn as T, [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName, [`AWS_REGION_${sfx}`]: v.region },
   };
 }
 

@@ -66,14 +66,21 @@ export function githubTrustPolicy(providerArn: string, subjects: readonly string
   };
 }
 
+/** Name of the GitHub environment pull-request previews of `environment` run in: `<env>-preview`. */
+export function previewEnvironment(environment: string): string {
+  return `${environment}-preview`;
+}
+
 /** What each role of an environment trusts. */
 export interface RoleSubjects {
-  /** `pulumi preview` on pull requests of the infrastructure repository. */
-  readonly preview: readonly string[];
+  /** `pulumi preview` from the `<env>-preview` environment of the infrastructure repository (non-production only). */
+  readonly preview?: readonly string[];
   /** `pulumi up` from the infrastructure repository's job in this environment. */
   readonly deploy: readonly string[];
-  /** The dbt repository's image pushes and CI artifacts for this environment. */
+  /** The dbt repository's image pushes from its `<env>` environment (main only). */
   readonly dbtCi: readonly string[];
+  /** Pull-request CI of the dbt repository writing its artifacts (non-production only). */
+  readonly dbtPr?: readonly string[];
   /** Pull-request CI of the dbt repository reading this environment's latest dbt state (production only). */
   readonly dbtState?: readonly string[];
 }
@@ -84,23 +91,28 @@ export interface SubjectInputs {
   readonly infraRepo: string;
   readonly dbtRepo: string;
   readonly environment: string;
-  /** The production environment: no pull-request trust for dbt CI; publishes its state to slim CI. */
+  /** The production environment: no pull-request role may reach it except the state reader. */
   readonly production: boolean;
   /** Immutable ids, when the repositories use immutable subject claims. */
   readonly infraRepoIds?: RepositoryIds;
   readonly dbtRepoIds?: RepositoryIds;
 }
 
-/** The exact `sub` claims each role of one environment trusts. */
+/**
+ * The exact `sub` claims each role of one environment trusts. A job that declares an
+ * environment gets `...:environment:<name>` as its subject, whatever event started it; one
+ * that declares none gets `...:pull_request` on pull requests (GitHub, "OpenID Connect
+ * reference", docs.github.com/en/actions/reference/security/oidc). So production trusts no
+ * pull request except for reading its latest dbt state, and non-production previews run in
+ * their own environment, whose secrets are the non-production ones only.
+ */
 export function roleSubjects(i: SubjectInputs): RoleSubjects {
   const infra = repositorySubject(i.owner, i.infraRepo, i.infraRepoIds);
   const dbt = repositorySubject(i.owner, i.dbtRepo, i.dbtRepoIds);
   return {
-    preview: [pullRequestSubject(infra)],
+    ...(i.production ? {} : { preview: [environmentSubject(infra, previewEnvironment(i.environment))] }),
     deploy: [environmentSubject(infra, i.environment)],
-    dbtCi: i.production
-      ? [environmentSubject(dbt, i.environment)]
-      : [environmentSubject(dbt, i.environment), pullRequestSubject(dbt)],
-    ...(i.production ? { dbtState: [pullRequestSubject(dbt)] } : {}),
+    dbtCi: [environmentSubject(dbt, i.environment)],
+    ...(i.production ? { dbtState: [pullRequestSubject(dbt)] } : { dbtPr: [pullRequestSubject(dbt)] }),
   };
 }

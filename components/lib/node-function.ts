@@ -1,7 +1,14 @@
 /**
  * A Lambda function with the defaults every handler in this package needs: esbuild bundle,
  * Node.js 24 on arm64, JSON logs into its own log group with retention, a role that may write
- * only that log group plus the exact statements the caller lists, bounded timeout and concurrency.
+ * only that log group plus the exact statements the caller lists, a bounded timeout, X-Ray
+ * active tracing. Reserved concurrency is opt-in: an account must keep 100 executions
+ * unreserved, so reservations made by default fail `pulumi up` on accounts with a low quota
+ * (Lambda Developer Guide, "Configuring reserved concurrency").
+ *
+ * The stack-wide switches (`lambda.tracing`, `lambda.reservedConcurrency`) are applied to every
+ * NodeFunction by {@link applyLambdaSettings}, registered once in index.ts, so no component
+ * passes them along.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -30,8 +37,10 @@ export interface NodeFunctionArgs {
   readonly memorySize?: number;
   /** Timeout in seconds. Default 30. */
   readonly timeout?: number;
-  /** Reserved concurrency. Default 10: a runaway trigger cannot starve the account. */
+  /** Reserved concurrency. Default none (opt in per function with `lambda.reservedConcurrency`). */
   readonly reservedConcurrency?: number;
+  /** X-Ray active tracing, and the permission to send segments. Default true (`lambda.tracing` switches every function). */
+  readonly tracing?: boolean;
   /** Extra files placed beside `index.mjs` (e.g. `sources.json`, read at init). Default none. */
   readonly files?: Readonly<Record<string, string>>;
   /** Dead-letter target (SQS ARN) for asynchronous invocations. Default none. */
@@ -48,12 +57,16 @@ export class NodeFunction extends pulumi.ComponentResource {
   public readonly logGroup: aws.cloudwatch.LogGroup;
   /** Physical function name. */
   public readonly functionName: string;
+  /** Folder name under `functions/` (e.g. `launch`); the key of `lambda.reservedConcurrency`. */
+  public readonly shortName: string;
 
   constructor(name: string, args: NodeFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:lib:NodeFunction", name, {}, opts);
     const functionName = awsName(args.environment, args.functionName);
     const tags = defaultTags(args.environment);
     this.functionName = functionName;
+    this.shortName = args.functionName;
+    const tracing = args.tracing ?? true;
 
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: `/aws/lambda/${functionName}`,
@@ -76,6 +89,7 @@ export class NodeFunction extends pulumi.ComponentResource {
           Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
           Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
         },
+        ...(tracing ? [XRAY_STATEMENT] : []),
         ...(args.statements ?? []),
       ]),
     }, { parent: this });
@@ -94,7 +108,8 @@ export class NodeFunction extends pulumi.ComponentResource {
       role: this.role.arn,
       memorySize: args.memorySize ?? 256,
       timeout: args.timeout ?? 30,
-      reservedConcurrentExecutions: args.reservedConcurrency ?? 10,
+      reservedConcurrentExecutions: args.reservedConcurrency,
+      tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
       environment: {
         variables: pulumi.output(args.variables ?? {}).apply((v) => ({
@@ -110,4 +125,46 @@ export class NodeFunction extends pulumi.ComponentResource {
 
     this.registerOutputs({ function: this.function, role: this.role, logGroup: this.logGroup });
   }
+}
+
+/**
+ * Sending trace segments: the actions have no resource type, so `*` (the policy pack's allowlist
+ * names them). The same two actions AWS's managed AWSXRayDaemonWriteAccess grants for segments.
+ */
+export const XRAY_STATEMENT: Statement = { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" };
+
+/** Stack-wide Lambda switches (`lambda.*` config). */
+export interface LambdaSettings {
+  /** Opt-in reserved concurrency by function folder name. */
+  readonly reservedConcurrency: Readonly<Record<string, number>>;
+  /** X-Ray active tracing on every function. */
+  readonly tracing: boolean;
+}
+
+/**
+ * Applies {@link LambdaSettings} to every NodeFunction registered from now on: its function gets
+ * `tracingConfig` and the configured reservation, and with tracing off its role loses the X-Ray
+ * statement. In-process stack transformation (as components/lib/boundary.ts), run before each
+ * child of a NodeFunction is registered.
+ */
+export function applyLambdaSettings(settings: LambdaSettings): void {
+  pulumi.runtime.registerStackTransformation((args) => {
+    const owner = args.opts.parent;
+    if (!(owner instanceof NodeFunction)) return undefined;
+    if (args.type === "aws:lambda/function:Function") {
+      const reserved = settings.reservedConcurrency[owner.shortName] ?? args.props.reservedConcurrentExecutions;
+      return {
+        props: { ...args.props, reservedConcurrentExecutions: reserved, tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" } },
+        opts: args.opts,
+      };
+    }
+    if (args.type === "aws:iam/rolePolicy:RolePolicy" && !settings.tracing) {
+      const policy = pulumi.output(args.props.policy as pulumi.Input<string>).apply((text) => {
+        const doc = JSON.parse(text) as { Statement: { Sid?: string }[] };
+        return JSON.stringify({ ...doc, Statement: doc.Statement.filter((st) => st.Sid !== XRAY_STATEMENT.Sid) });
+      });
+      return { props: { ...args.props, policy }, opts: args.opts };
+    }
+    return undefined;
+  });
 }

@@ -3,8 +3,8 @@
  * `aws.cloudwatch.MetricAlarm` arguments by the component. Every alarm notifies the alert topic
  * when it fires and when it clears.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { awsName } from "../lib/naming";
 
 /** Namespace of the pipeline's own metrics (NodeFunction sets POWERTOOLS_METRICS_NAMESPACE to it). */
 export const METRICS_NAMESPACE = "DbtPipeline";
@@ -14,6 +14,22 @@ export const FRESHNESS_PERIOD_SECONDS = 600;
 export const ALARM_PERIOD_SECONDS = 300;
 
 type Ref = pulumi.Input<string>;
+
+/** CloudWatch's limit on an alarm name (PutMetricAlarm `AlarmName`: 1 to 255 characters). */
+export const ALARM_NAME_MAX = 255;
+
+/**
+ * Alarm name `dbt-pipeline-<env>-<part>`. Alarm names may be 255 characters, so a valid source
+ * name (up to 63) always fits whole; only past the limit is the name cut and a stable 8-hex hash
+ * of the full name appended, so two long names never collide and a name never changes between
+ * deploys.
+ */
+export function alarmName(environment: string, part: string): string {
+  const name = `dbt-pipeline-${environment}-${part}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+  if (name.length <= ALARM_NAME_MAX) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return `${name.slice(0, ALARM_NAME_MAX - hash.length - 1)}-${hash}`;
+}
 
 /** A metric (or metric math) alarm, minus its actions and tags. */
 export interface AlarmSpec {
@@ -49,7 +65,7 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
 export function staleSourceAlarm(environment: string, source: string, staleAfterMinutes: number): AlarmSpec {
   return {
     key: `stale-${slug(source)}`,
-    name: awsName(environment, `stale-${slug(source)}`),
+    name: alarmName(environment, `stale-${slug(source)}`),
     description: `Source ${source} has not loaded for more than ${staleAfterMinutes} minutes (or its freshness is unknown).`,
     comparisonOperator: "GreaterThanThreshold",
     threshold: staleAfterMinutes,
@@ -72,7 +88,7 @@ export function staleSourceAlarm(environment: string, source: string, staleAfter
 export function consecutiveFailuresAlarm(environment: string, threshold: number): AlarmSpec {
   return {
     key: "consecutive-failures",
-    name: awsName(environment, "consecutive-failures"),
+    name: alarmName(environment, "consecutive-failures"),
     description: `${threshold} or more dbt runs in a row failed or did not start.`,
     comparisonOperator: "GreaterThanOrEqualToThreshold",
     threshold,
@@ -92,7 +108,7 @@ export function consecutiveFailuresAlarm(environment: string, threshold: number)
 export function deadLetterAlarm(environment: string, label: string, queueName: Ref): AlarmSpec {
   return {
     key: `dlq-${slug(label)}`,
-    name: awsName(environment, `dlq-${slug(label)}`),
+    name: alarmName(environment, `dlq-${slug(label)}`),
     description: `Dead-letter queue ${label} holds messages: something failed for good and needs a look (redrive once fixed).`,
     comparisonOperator: "GreaterThanThreshold",
     threshold: 0,
@@ -113,7 +129,7 @@ export function errorRateAlarm(environment: string, label: string, functionName:
   const metric = (metricName: string) => ({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: functionName }, stat: "Sum", period: ALARM_PERIOD_SECONDS });
   return {
     key: `errors-${slug(label)}`,
-    name: awsName(environment, `errors-${slug(label)}`),
+    name: alarmName(environment, `errors-${slug(label)}`),
     description: `Lambda ${label} failed in ${percent} % or more of its invocations.`,
     comparisonOperator: "GreaterThanOrEqualToThreshold",
     threshold: percent,

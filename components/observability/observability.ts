@@ -200,7 +200,10 @@ export class Observability extends pulumi.ComponentResource {
 
     const freshness = config.sources.length ? this.freshnessCheck(name, config, runner, account) : undefined;
 
-    const queues: WatchedQueue[] = [...(args.deadLetterQueues ?? []), { label: "notify", queueName: deadLetterQueue.name }];
+    const queues: WatchedQueue[] = [
+      ...(args.deadLetterQueues ?? []), { label: "notify", queueName: deadLetterQueue.name },
+      ...(this.freshnessDeadLetterQueue ? [{ label: "freshness", queueName: this.freshnessDeadLetterQueue.name }] : []),
+    ];
     const functions: WatchedFunction[] = [
       ...(args.functions ?? []),
       { label: "notify", functionName: notify.function.name },
@@ -264,6 +267,9 @@ export class Observability extends pulumi.ComponentResource {
     });
   }
 
+  /** Dead-letter queue of the freshness schedule (set by freshnessCheck when the stack has sources). */
+  private freshnessDeadLetterQueue?: aws.sqs.Queue;
+
   /** The freshness function and the schedule that runs it every 5 minutes. */
   private freshnessCheck(name: string, config: PipelineConfig, runner: ObservabilityRunner, account: pulumi.Output<string>): NodeFunction {
     const env = config.environment;
@@ -274,14 +280,22 @@ export class Observability extends pulumi.ComponentResource {
       description: "Records minutes since each source's last load from the latest dbt sources.json.",
       logRetentionDays: config.dbt.logRetentionDays,
       timeout: 30,
-      // Every 5 minutes, one at a time is plenty.
-      reservedConcurrency: 1,
       statements: freshnessStatements(runner.artifactBucketArn, env),
       variables: {
         ARTIFACT_BUCKET: runner.artifactBucketName,
         SOURCES: config.sources.map((s) => s.name).join(","),
       },
     }, parent);
+    // Invocations the scheduler gives up on (retries spent, event too old) land here; the
+    // scheduler sends them with its execution role (EventBridge Scheduler User Guide,
+    // "Configuring a dead-letter queue"), so the role may send to this queue only.
+    const deadLetters = new aws.sqs.Queue(`${name}-freshness-dlq`, {
+      name: awsName(env, "freshness-dlq"),
+      messageRetentionSeconds: 14 * 24 * 3600,
+      sqsManagedSseEnabled: true,
+      tags: defaultTags(env),
+    }, parent);
+    this.freshnessDeadLetterQueue = deadLetters;
     const role = new aws.iam.Role(`${name}-freshness-scheduler-role`, {
       name: awsName(env, "freshness-scheduler"),
       assumeRolePolicy: servicePrincipalTrust("scheduler.amazonaws.com", schedulerTrustCondition(account)),
@@ -289,7 +303,10 @@ export class Observability extends pulumi.ComponentResource {
     }, parent);
     const policy = new aws.iam.RolePolicy(`${name}-freshness-scheduler-policy`, {
       role: role.name,
-      policy: policyDocument(schedulerStatements(fn.function.arn)),
+      policy: policyDocument([
+        ...schedulerStatements(fn.function.arn),
+        { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: deadLetters.arn },
+      ]),
     }, parent);
     new aws.scheduler.Schedule(`${name}-freshness-schedule`, {
       name: awsName(env, "freshness"),
@@ -302,6 +319,7 @@ export class Observability extends pulumi.ComponentResource {
         roleArn: role.arn,
         // A check older than one period is worthless: the next one is on its way.
         retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
+        deadLetterConfig: { arn: deadLetters.arn },
       },
     }, { parent: this, dependsOn: [policy] });
     return fn;

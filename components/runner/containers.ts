@@ -40,6 +40,8 @@ export const VOLUMES = {
   artifacts: "artifacts",
   /** dbt's /tmp, needed because its root filesystem is read-only. */
   tmp: "tmp",
+  /** The AWS CLI steps' /tmp (read-only root filesystems; the shell's here-documents and temporary files go there). */
+  cliTmp: "cli-tmp",
 } as const;
 
 /** awslogs stream prefix; ECS names each stream `run/<container name>/<task id>`. */
@@ -171,6 +173,7 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
     logConfiguration: log,
   });
 
+  const cliTmp = { sourceVolume: VOLUMES.cliTmp, containerPath: "/tmp", readOnly: false };
   return [
     {
       name: CONTAINERS.prepare,
@@ -180,7 +183,9 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
       entryPoint: ["/bin/sh", "-c"],
       command: [prepareScript()],
       environment: [...artifactEnv, { name: ENV.target, value: spec.target }, ...region],
-      mountPoints: [artifacts(), { sourceVolume: VOLUMES.tmp, containerPath: PREPARE_TMP_MOUNT, readOnly: false }],
+      mountPoints: [artifacts(), { sourceVolume: VOLUMES.tmp, containerPath: PREPARE_TMP_MOUNT, readOnly: false }, cliTmp],
+      // `aws s3 cp` writes a download beside its destination (under /artifacts) and renames it.
+      readonlyRootFilesystem: true,
       linuxParameters: { initProcessEnabled: true },
       logConfiguration: log,
     },
@@ -199,7 +204,8 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
       command: [uploadScript()],
       dependsOn: [{ containerName: CONTAINERS.dbt, condition: "COMPLETE" }],
       environment: [...artifactEnv, ...region],
-      mountPoints: [artifacts(true)],
+      mountPoints: [artifacts(true), cliTmp],
+      readonlyRootFilesystem: true,
       linuxParameters: { initProcessEnabled: true },
       logConfiguration: log,
     },

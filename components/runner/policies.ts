@@ -117,13 +117,29 @@ export function bucketLifecycleRules(prefixes: ArtifactPrefixes, artifactRetenti
   ];
 }
 
-/** ECR lifecycle policy: keep the newest `keep` images (tagged or not), expire older ones. */
-export function ecrLifecyclePolicy(keep: number): string {
+/**
+ * ECR lifecycle policy that never expires the image this environment runs:
+ * 1. the pinned tag (`dbt.imageTag`) is selected by a rule that keeps it (one image per
+ *    immutable tag, count more than 1): an image matched by a rule's tag selection cannot be
+ *    expired by a lower-priority rule (Amazon ECR User Guide, "How lifecycle policies work");
+ * 2. any other image expires once not pulled for `unpulledDays` (`sinceImagePulled`, Amazon ECR
+ *    User Guide, "Examples of lifecycle policies"). ECR refreshes an image's last pull time at
+ *    least once every 24 hours, so the minimum is 2 days. A run pulls its image, so an image in
+ *    use, or pinned by digest, stays. No count rule: a burst of pushes must not expire an image
+ *    an environment still runs.
+ */
+export function ecrLifecyclePolicy(pinnedTag: string, unpulledDays: number): string {
+  const pinned = pinnedTag.startsWith("sha256:") ? [] : [{
+    rulePriority: 1,
+    description: `Never expire the pinned image ${pinnedTag}`,
+    selection: { tagStatus: "tagged", tagPatternList: [pinnedTag], countType: "imageCountMoreThan", countNumber: 1 },
+    action: { type: "expire" },
+  }];
   return JSON.stringify({
-    rules: [{
-      rulePriority: 1,
-      description: `Keep the newest ${keep} images`,
-      selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+    rules: [...pinned, {
+      rulePriority: 2,
+      description: `Expire images not pulled for ${unpulledDays} days`,
+      selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: unpulledDays },
       action: { type: "expire" },
     }],
   });

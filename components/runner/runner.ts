@@ -86,7 +86,7 @@ export class DbtRunner extends pulumi.ComponentResource {
     }, config.protect ? { ...parent, protect: true } : parent);
     new aws.ecr.LifecyclePolicy(`${name}-repository-lifecycle`, {
       repository: repository.name,
-      policy: ecrLifecyclePolicy(dbt.ecrKeepImages),
+      policy: ecrLifecyclePolicy(dbt.imageTag, dbt.ecrExpireUnpulledDays),
     }, parent);
 
     const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
@@ -138,7 +138,7 @@ export class DbtRunner extends pulumi.ComponentResource {
       runtimePlatform: { cpuArchitecture: dbt.arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
-      volumes: [{ name: VOLUMES.artifacts }, { name: VOLUMES.tmp }],
+      volumes: [{ name: VOLUMES.artifacts }, { name: VOLUMES.tmp }, { name: VOLUMES.cliTmp }],
       containerDefinitions: pulumi.jsonStringify(containerDefinitions({
         dbtImage: image,
         awsCliImage: dbt.awsCliImage,

@@ -21,7 +21,7 @@ import {
   dispatchStatements, launchStatements, schedulerStatements, schedulerTrustCondition, taskArnPattern, taskDefinitionArnPattern,
 } from "./policies";
 import {
-  DEAD_LETTER_RETENTION_SECONDS, DENY_ALL_REDRIVE, DISPATCH_TIMEOUT_SECONDS, LAUNCH_EVENT_SOURCE, LAUNCH_RESERVED_CONCURRENCY,
+  DEAD_LETTER_RETENTION_SECONDS, DENY_ALL_REDRIVE, DISPATCH_TIMEOUT_SECONDS, LAUNCH_EVENT_SOURCE,
   LAUNCH_TIMEOUT_SECONDS, RECHECK_SECONDS, RUNS_RETENTION_SECONDS, RUNS_VISIBILITY_TIMEOUT_SECONDS, SCHEDULE_RETRY_POLICY,
   WEBHOOK_ROUTES, WebhookKey, accessLogFormat, redriveAllowPolicy, redrivePolicy, routeSourceArn, scheduleSpecs,
 } from "./settings";
@@ -200,7 +200,6 @@ export class Triggers extends pulumi.ComponentResource {
       description: "Merges queued dbt run requests and starts one ECS task at a time.",
       logRetentionDays: config.dbt.logRetentionDays,
       timeout: LAUNCH_TIMEOUT_SECONDS,
-      reservedConcurrency: LAUNCH_RESERVED_CONCURRENCY,
       statements: launchStatements({
         clusterArn: runner.clusterArn,
         taskDefinitionArnPattern: pulumi.all([region, account, runner.taskDefinitionFamily]).apply(([r, a, f]) => taskDefinitionArnPattern(r, a, f)),

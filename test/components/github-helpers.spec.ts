@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { expectedDbtCiPolicy } from "../helpers/github";
-import { WILDCARD_RESOURCE_ALLOWED } from "../../policy/iam-rules";
+import { WILDCARD_RESOURCE_ALLOWED, isWildcardResource } from "../../policy/iam-rules";
 import {
-  INLINE_POLICIES_MAX_CHARS, MANAGED_POLICY_MAX_CHARS, NOT_GRANTED_TO_DEPLOY, PolicyStatement, dbtCiStatements, dbtStateStatements, dbtVariables,
-  deployPolicies, environmentSettings, githubTrustPolicy, infraVariables, oidcProviderArn, policyDocumentOf, policySize, previewStatements,
+  INLINE_POLICIES_MAX_CHARS, MANAGED_POLICY_MAX_CHARS, NOT_GRANTED_TO_DEPLOY, PolicyStatement, backendStatements, dbtCiStatements, dbtPullRequestStatements, dbtStateStatements, dbtVariables,
+  deployPolicies, environmentSettings, githubTrustPolicy, infraVariables, oidcProviderArn, policyDocumentOf, policySize, previewEnvironmentSettings, previewStatements,
   repositorySubject, roleSubjects, variableSlug, variableSuffix, viewOnlyAccessArn,
 } from "../../components/github";
 
@@ -27,17 +27,17 @@ describe("github helpers", () => {
     }
 
     const base = { owner: "acme-data", infraRepo: "dbt-pipeline", dbtRepo: "dbt-project" };
-    it("dev: preview on pull requests, deploy from the dev environment, dbt CI from dev and pull requests, no state role", () => {
+    it("dev: preview from the dev-preview environment, deploy and image pushes from dev, pull-request CI apart; no state role", () => {
       expect(roleSubjects({ ...base, environment: "dev", production: false })).to.deep.equal({
-        preview: ["repo:acme-data/dbt-pipeline:pull_request"],
+        preview: ["repo:acme-data/dbt-pipeline:environment:dev-preview"],
         deploy: ["repo:acme-data/dbt-pipeline:environment:dev"],
-        dbtCi: ["repo:acme-data/dbt-project:environment:dev", "repo:acme-data/dbt-project:pull_request"],
+        dbtCi: ["repo:acme-data/dbt-project:environment:dev"],
+        dbtPr: ["repo:acme-data/dbt-project:pull_request"],
       });
     });
 
-    it("prod: dbt CI from the prod environment only; the state role from dbt pull requests only", () => {
+    it("prod: no preview role, nothing trusts a pull request but the state reader", () => {
       expect(roleSubjects({ ...base, environment: "prod", production: true })).to.deep.equal({
-        preview: ["repo:acme-data/dbt-pipeline:pull_request"],
         deploy: ["repo:acme-data/dbt-pipeline:environment:prod"],
         dbtCi: ["repo:acme-data/dbt-project:environment:prod"],
         dbtState: ["repo:acme-data/dbt-project:pull_request"],
@@ -74,8 +74,14 @@ describe("github helpers", () => {
     const ecr = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/dbt-pipeline-dev-dbt`;
     const bucket = `arn:aws:s3:::dbt-pipeline-dev-artifacts-${ACCOUNT}`;
 
-    it("dbt CI: push to one repository, read/write <env>/ of the bucket, nothing else", () => {
-      expect(policyDocumentOf(dbtCiStatements(ecr, bucket, "dev"))).to.deep.equal(expectedDbtCiPolicy(ecr, bucket, "dev"));
+    it("dbt image pushes: push to one repository, nothing else (no bucket access)", () => {
+      expect(policyDocumentOf(dbtCiStatements(ecr))).to.deep.equal(expectedDbtCiPolicy(ecr));
+    });
+
+    it("dbt pull-request CI: upload under <env>/runs/ci-* only (never latest/, never the registry)", () => {
+      expect(dbtPullRequestStatements(bucket, "dev")).to.deep.equal([
+        { Sid: "WriteCiArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: `${bucket}/dev/runs/ci-*` },
+      ]);
     });
 
     it("dbt state: list and read <env>/latest/ only", () => {
@@ -88,10 +94,12 @@ describe("github helpers", () => {
 
   describe("Pulumi roles", () => {
     const scope = { partition: "aws", accountId: ACCOUNT, region: "eu-west-1", environment: "dev" };
-    const full = { createsNetwork: true, ownedOidcProviderArn: PROVIDER };
+    const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/dbt-pipeline-dev-permissions-boundary`;
+    const full = { createsNetwork: true, ownedOidcProviderArn: PROVIDER, boundaryArn: BOUNDARY };
+    const backend = { project: "dbt-pipeline", stack: "dev", stateBucket: "acme-pulumi-state", secretsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0` };
     const allDeploy = (s = scope, o: Parameters<typeof deployPolicies>[1] = full) => {
       const d = deployPolicies(s, o);
-      return [...d.services, ...d.platform];
+      return [...d.services, ...d.platform, ...d.identity];
     };
 
     it("preview only reads, and reads no data (object contents, secret values, log events, items)", () => {
@@ -114,9 +122,16 @@ describe("github helpers", () => {
       }
     });
 
-    it("names Resource \"*\" only for actions AWS authorizes on no resource, never a whole service; the rest are listed as not granted", () => {
+    it("names a wildcard resource only for allowlisted actions, with the condition each names; never a whole service; the rest are listed as not granted", () => {
       for (const s of [...previewStatements(scope, full), ...allDeploy()]) {
-        if (resourcesOf(s).includes("*")) for (const a of actionsOf([s])) expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
+        if (!resourcesOf(s).some(isWildcardResource)) continue;
+        for (const a of actionsOf([s])) {
+          expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
+          const key = WILDCARD_RESOURCE_ALLOWED[a].condition;
+          if (key) expect(Object.values(s.Condition ?? {}).some((c) => key in c), `${s.Sid} ${a} carries ${key}`).to.equal(true);
+        }
+      }
+      for (const s of [...previewStatements(scope, full), ...allDeploy()]) {
         for (const a of actionsOf([s])) expect(a === "*" || a.endsWith(":*"), `${s.Sid} ${a}`).to.equal(false);
       }
       expect(actionsOf(allDeploy())).not.to.include.members(Object.keys(NOT_GRANTED_TO_DEPLOY));
@@ -149,17 +164,49 @@ describe("github helpers", () => {
     it("manages the OIDC provider only where the stack owns it, and EC2 only where it creates the network", () => {
       const sids = (o: Parameters<typeof deployPolicies>[1]) => allDeploy(scope, o).map((s) => s.Sid);
       expect(sids(full)).to.include.members(["ManageGitHubOidcProvider", "ManageEc2Network"]);
-      expect(sids({ createsNetwork: false })).not.to.include.members(["ManageGitHubOidcProvider"]);
-      expect(sids({ createsNetwork: false })).not.to.include.members(["ManageEc2Network"]);
+      expect(sids({ createsNetwork: false, boundaryArn: BOUNDARY })).not.to.include.members(["ManageGitHubOidcProvider"]);
+      expect(sids({ createsNetwork: false, boundaryArn: BOUNDARY })).not.to.include.members(["ManageEc2Network"]);
       expect(allDeploy(scope, full).find((s) => s.Sid === "ManageGitHubOidcProvider")!.Resource).to.equal(PROVIDER);
     });
 
     it("fits IAM's size limits even with the longest partition and region names", () => {
       const long = { partition: "aws-iso-b", accountId: ACCOUNT, region: "ap-southeast-5", environment: "production-eu" };
-      const d = deployPolicies(long, full);
+      const d = deployPolicies(long, { ...full, backend: { ...backend, stack: "production-eu-west" } });
       expect(policySize(policyDocumentOf(d.services))).to.be.below(MANAGED_POLICY_MAX_CHARS);
       expect(policySize(policyDocumentOf(d.platform))).to.be.below(MANAGED_POLICY_MAX_CHARS);
+      expect(policySize(policyDocumentOf(d.identity))).to.be.below(MANAGED_POLICY_MAX_CHARS);
       expect(policySize(policyDocumentOf(previewStatements(long, full)))).to.be.below(INLINE_POLICIES_MAX_CHARS);
+    });
+
+    it("creates roles and changes their permissions only with the boundary; no other grant of those actions", () => {
+      const withBoundary = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"];
+      expect(allDeploy().find((s) => s.Sid === "RolesWithBoundaryOnly")).to.deep.equal({
+        Sid: "RolesWithBoundaryOnly",
+        Effect: "Allow",
+        Action: withBoundary,
+        Resource: `arn:aws:iam::${ACCOUNT}:role/dbt-pipeline-dev-*`,
+        Condition: { StringEquals: { "iam:PermissionsBoundary": BOUNDARY } },
+      });
+      const elsewhere = allDeploy().filter((s) => s.Sid !== "RolesWithBoundaryOnly").flatMap((s) => actionsOf([s]));
+      expect(elsewhere.filter((a) => withBoundary.includes(a) || a === "iam:DeleteRolePermissionsBoundary")).to.deep.equal([]);
+    });
+
+    it("self-managed backend: this stack's state objects and lock, decrypt with the secrets key; previews only lock", () => {
+      const bucket = "arn:aws:s3:::acme-pulumi-state";
+      const state = [`${bucket}/.pulumi/stacks/dbt-pipeline/dev.json*`, `${bucket}/.pulumi/history/dbt-pipeline/dev/*`, `${bucket}/.pulumi/backups/dbt-pipeline/dev/*`];
+      const lock = `${bucket}/.pulumi/locks/*/dbt-pipeline/dev/*`;
+      const common = [
+        { Sid: "ListStateBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket, Condition: { StringLike: { "s3:prefix": [".pulumi/*"] } } },
+        { Sid: "ReadStackState", Effect: "Allow", Action: "s3:GetObject", Resource: [`${bucket}/.pulumi/meta.yaml`, ...state, lock] },
+      ];
+      const decrypt = { Sid: "DecryptStackSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: backend.secretsKeyArn };
+      expect(backendStatements(scope, backend, false)).to.deep.equal([...common, { Sid: "LockStack", Effect: "Allow", Action: ["s3:DeleteObject", "s3:PutObject"], Resource: lock }, decrypt]);
+      expect(backendStatements(scope, backend, true)).to.deep.equal([...common, { Sid: "WriteStackState", Effect: "Allow", Action: ["s3:DeleteObject", "s3:PutObject"], Resource: [...state, lock] }, decrypt]);
+      const withBackend = { ...full, backend };
+      expect(previewStatements(scope, withBackend).map((s) => s.Sid)).to.include.members(["ListStateBucket", "ReadStackState", "LockStack", "DecryptStackSecrets"]);
+      expect(deployPolicies(scope, withBackend).identity.map((s) => s.Sid)).to.include.members(["ListStateBucket", "ReadStackState", "WriteStackState", "DecryptStackSecrets"]);
+      expect(backendStatements(scope, undefined, true)).to.deep.equal([]);
+      expect(backendStatements(scope, { ...backend, stateBucket: "" }, true)).to.deep.equal([decrypt]);
     });
 
     it("attaches AWS's ViewOnlyAccess for account-wide metadata reads", () => {
@@ -169,37 +216,45 @@ describe("github helpers", () => {
 
   describe("repository settings", () => {
     const table: [Parameters<typeof environmentSettings>, ReturnType<typeof environmentSettings>][] = [
-      [["infra", "dev", false, "main", [1]], { environment: "dev", reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false, branchPattern: "main" }],
-      [["dbt", "dev", false, "main", [1]], { environment: "dev", reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false }],
-      [["infra", "prod", true, "main", []], { environment: "prod", reviewerUserIds: [], canAdminsBypass: false, preventSelfReview: false, branchPattern: "main" }],
-      [["dbt", "prod", true, "trunk", [11]], { environment: "prod", reviewerUserIds: [11], canAdminsBypass: false, preventSelfReview: false, branchPattern: "trunk" }],
-      [["infra", "prod", true, "main", [11, 12]], { environment: "prod", reviewerUserIds: [11, 12], canAdminsBypass: false, preventSelfReview: true, branchPattern: "main" }],
+      [["dev", false, "main", [1]], { environment: "dev", reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false, branchPattern: "main" }],
+      [["prod", true, "main", []], { environment: "prod", reviewerUserIds: [], canAdminsBypass: false, preventSelfReview: false, branchPattern: "main" }],
+      [["prod", true, "trunk", [11]], { environment: "prod", reviewerUserIds: [11], canAdminsBypass: false, preventSelfReview: false, branchPattern: "trunk" }],
+      [["prod", true, "main", [11, 12]], { environment: "prod", reviewerUserIds: [11, 12], canAdminsBypass: false, preventSelfReview: true, branchPattern: "main" }],
     ];
     for (const [args, expected] of table) {
-      it(`${args[0]} ${args[1]} (reviewers ${JSON.stringify(args[4])}, branch ${args[3]})`, () => expect(environmentSettings(...args)).to.deep.equal(expected));
+      it(`${args[0]} (reviewers ${JSON.stringify(args[3])}, branch ${args[2]})`, () => expect(environmentSettings(...args)).to.deep.equal(expected));
     }
+    it("the preview environment admits any branch (pull requests preview from theirs)", () => {
+      expect(previewEnvironmentSettings("dev-preview")).to.deep.equal({ environment: "dev-preview", reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false });
+    });
 
     const values = {
       region: "eu-west-1", stack: "prod", ecrRepositoryUrl: "ecr-url", artifactBucketName: "bucket",
-      previewRoleArn: "preview", deployRoleArn: "deploy", dbtCiRoleArn: "dbt-ci", dbtStateRoleArn: "dbt-state",
+      deployRoleArn: "deploy", dbtCiRoleArn: "dbt-ci", dbtStateRoleArn: "dbt-state",
     };
-    it("infrastructure repository: the deploy job's environment variables, the preview job's suffixed repository variables", () => {
-      expect(infraVariables("prod", values)).to.deep.equal({
-        environment: { AWS_REGION: "eu-west-1", AWS_ROLE_ARN: "deploy", PULUMI_STACK: "prod", ECR_REPOSITORY_URL: "ecr-url", ARTIFACT_BUCKET: "bucket" },
-        repository: { AWS_PREVIEW_ROLE_ARN_PROD: "preview", AWS_REGION_PROD: "eu-west-1" },
+    it("infrastructure repository, prod: the deploy job's environment variables only", () => {
+      expect(infraVariables("prod", "prod-preview", values)).to.deep.equal({
+        environments: { prod: { AWS_REGION: "eu-west-1", AWS_ROLE_ARN: "deploy", PULUMI_STACK: "prod", ECR_REPOSITORY_URL: "ecr-url", ARTIFACT_BUCKET: "bucket" } },
+        repository: {},
+      });
+    });
+    it("infrastructure repository, dev: the preview environment gets the preview role", () => {
+      expect(infraVariables("dev", "dev-preview", { ...values, stack: "dev", previewRoleArn: "preview" }).environments["dev-preview"]).to.deep.equal({
+        AWS_REGION: "eu-west-1", AWS_ROLE_ARN: "preview", PULUMI_STACK: "dev",
       });
     });
     it("dbt repository, production: the push job's variables and the state role for pull-request CI", () => {
       expect(dbtVariables("prod", true, values)).to.deep.equal({
-        environment: { AWS_REGION: "eu-west-1", DBT_CI_ROLE_ARN: "dbt-ci", ECR_REPOSITORY_URL: "ecr-url", ARTIFACT_BUCKET: "bucket" },
+        environments: { prod: { AWS_REGION: "eu-west-1", DBT_CI_ROLE_ARN: "dbt-ci", ECR_REPOSITORY_URL: "ecr-url", ARTIFACT_BUCKET: "bucket" } },
         repository: { DBT_STATE_ROLE_ARN_PROD: "dbt-state", ARTIFACT_BUCKET_PROD: "bucket", AWS_REGION_PROD: "eu-west-1" },
       });
     });
-    it("dbt repository, dev: pull-request CI gets the CI role and the bucket", () => {
-      expect(dbtVariables("dev", false, { ...values, dbtStateRoleArn: undefined }).repository).to.deep.equal({
-        DBT_CI_ROLE_ARN_DEV: "dbt-ci", ARTIFACT_BUCKET_DEV: "bucket", AWS_REGION_DEV: "eu-west-1",
+    it("dbt repository, dev: pull-request CI gets the pull-request role (not the image-push role) and the bucket", () => {
+      expect(dbtVariables("dev", false, { ...values, dbtStateRoleArn: undefined, dbtPrRoleArn: "dbt-pr" }).repository).to.deep.equal({
+        DBT_CI_ROLE_ARN_DEV: "dbt-pr", ARTIFACT_BUCKET_DEV: "bucket", AWS_REGION_DEV: "eu-west-1",
       });
       expect(() => dbtVariables("prod", true, { ...values, dbtStateRoleArn: undefined })).to.throw("dbtVariables: production needs dbtStateRoleArn");
+      expect(() => dbtVariables("dev", false, values)).to.throw("dbtVariables: a non-production environment needs dbtPrRoleArn");
     });
     for (const [env, suffix] of [["dev", "DEV"], ["prod", "PROD"], ["eu-prod", "EU_PROD"]]) {
       it(`suffix of ${env} is ${suffix}`, () => expect(variableSuffix(env)).to.equal(suffix));

@@ -37,8 +37,8 @@ const trust = (subjects: string[]) => ({
 });
 const githubChildren = (ev: Evaluation) => ev.resources.filter((r) => r.parent === `${T.component}::github`);
 /** `{ variableName: value }` of the variables of `repository` (and `environment`, for environment variables). */
-const variables = (ev: Evaluation, type: string, repository: string): Record<string, string> =>
-  Object.fromEntries(all(ev, type).filter((r) => r.inputs.repository === repository).map((r) => [r.inputs.variableName, r.inputs.value]));
+const variables = (ev: Evaluation, type: string, repository: string, environment?: string): Record<string, string> =>
+  Object.fromEntries(all(ev, type).filter((r) => r.inputs.repository === repository && (environment === undefined || r.inputs.environment === environment)).map((r) => [r.inputs.variableName, r.inputs.value]));
 
 describe("GithubDelivery", () => {
   const stacks: Record<string, Evaluation> = {};
@@ -65,7 +65,7 @@ describe("GithubDelivery", () => {
         }
       });
 
-      it("creates the OIDC provider only in dev; prod refers to it by ARN", () => {
+      it("creates the OIDC provider where github.oidcProvider is create (dev); prod, set to existing, refers to it by ARN", () => {
         const providers = all(ev(), T.oidc);
         if (stack === "dev") {
           expect(providers.map((p) => p.inputs)).to.deep.equal([{
@@ -84,46 +84,55 @@ describe("GithubDelivery", () => {
       it("trusts each role for exactly its repository, event and environment", () => {
         const roles = Object.fromEntries(all(ev(), T.role, /^github-/).map((r) => [r.name, { name: r.inputs.name, trust: json(r.inputs.assumeRolePolicy) }]));
         const expected: Record<string, { name: string; trust: unknown }> = {
-          "github-preview-role": { name: `dbt-pipeline-${stack}-github-preview`, trust: trust(["repo:acme-data/dbt-pipeline:pull_request"]) },
           "github-deploy-role": { name: `dbt-pipeline-${stack}-github-deploy`, trust: trust([`repo:acme-data/dbt-pipeline:environment:${stack}`]) },
-          "github-dbt-ci-role": {
-            name: `dbt-pipeline-${stack}-github-dbt-ci`,
-            trust: trust(stack === "dev"
-              ? ["repo:acme-data/dbt-project:environment:dev", "repo:acme-data/dbt-project:pull_request"]
-              : ["repo:acme-data/dbt-project:environment:prod"]),
-          },
+          "github-dbt-ci-role": { name: `dbt-pipeline-${stack}-github-dbt-ci`, trust: trust([`repo:acme-data/dbt-project:environment:${stack}`]) },
           ...(stack === "prod"
             ? { "github-dbt-state-role": { name: "dbt-pipeline-prod-github-dbt-state", trust: trust(["repo:acme-data/dbt-project:pull_request"]) } }
-            : {}),
+            : {
+              "github-preview-role": { name: "dbt-pipeline-dev-github-preview", trust: trust(["repo:acme-data/dbt-pipeline:environment:dev-preview"]) },
+              "github-dbt-pr-role": { name: "dbt-pipeline-dev-github-dbt-pr", trust: trust(["repo:acme-data/dbt-project:pull_request"]) },
+            }),
         };
         expect(roles).to.deep.equal(expected);
       });
 
-      it("lets dbt CI push to the runner's repository and use the bucket's <env>/ prefix, nothing else", () => {
+      it("lets the image-push role push to the runner's repository, nothing else", () => {
         const policy = one(ev(), T.rolePolicy, "github-dbt-ci-policy");
         expect(policy.inputs.role).to.equal(`dbt-pipeline-${stack}-github-dbt-ci`);
-        expect(json(policy.inputs.policy)).to.deep.equal(expectedDbtCiPolicy(ecrArn, bucketArn, stack));
+        expect(json(policy.inputs.policy)).to.deep.equal(expectedDbtCiPolicy(ecrArn));
+      });
+
+      it("grants pull requests of either repository nothing in prod but reading its latest dbt state", () => {
+        const prRoles = all(ev(), T.role, /^github-/).filter((r) => JSON.stringify(json(r.inputs.assumeRolePolicy)).includes(":pull_request"));
+        expect(prRoles.map((r) => r.name)).to.deep.equal(stack === "prod" ? ["github-dbt-state-role"] : ["github-dbt-pr-role"]);
+        if (stack === "dev") {
+          expect(json(one(ev(), T.rolePolicy, "github-dbt-pr-policy").inputs.policy)).to.deep.equal({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "WriteCiArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: `${bucketArn}/dev/runs/ci-*` }],
+          });
+        }
       });
 
       it("gives the dbt-CI role no managed policy, and the Pulumi roles ViewOnlyAccess plus their own policies", () => {
         const attached = all(ev(), T.attachment, /^github-/).map((a) => `${a.inputs.role} ${a.inputs.policyArn}`).sort();
         expect(attached).to.deep.equal([
           `dbt-pipeline-${stack}-github-deploy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`,
+          `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-identity-policy")[0].state.arn}`,
           `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-platform-policy")[0].state.arn}`,
           `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-services-policy")[0].state.arn}`,
-          `dbt-pipeline-${stack}-github-preview arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`,
+          ...(stack === "dev" ? ["dbt-pipeline-dev-github-preview arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"] : []),
         ].sort());
         expect(all(ev(), T.policy, /^github-/).map((p) => p.inputs.name).sort()).to.deep.equal([
-          `dbt-pipeline-${stack}-github-deploy-platform`, `dbt-pipeline-${stack}-github-deploy-services`,
+          `dbt-pipeline-${stack}-github-deploy-identity`, `dbt-pipeline-${stack}-github-deploy-platform`, `dbt-pipeline-${stack}-github-deploy-services`,
         ]);
         expect(all(ev(), T.rolePolicy, /^github-/).map((p) => p.name).sort()).to.deep.equal(
-          stack === "prod" ? ["github-dbt-ci-policy", "github-dbt-state-policy", "github-preview-policy"] : ["github-dbt-ci-policy", "github-preview-policy"],
+          stack === "prod" ? ["github-dbt-ci-policy", "github-dbt-state-policy"] : ["github-dbt-ci-policy", "github-dbt-pr-policy", "github-preview-policy"],
         );
       });
 
       it("scopes the Pulumi roles to the environment: \"*\" only for actions AWS authorizes on no resource, the OIDC provider only where owned", () => {
         const docs = [
-          one(ev(), T.rolePolicy, "github-preview-policy").inputs.policy,
+          ...all(ev(), T.rolePolicy, "github-preview-policy").map((p) => p.inputs.policy),
           ...all(ev(), T.policy, /^github-deploy-/).map((p) => p.inputs.policy),
         ].map(json);
         const statements = docs.flatMap((d) => d.Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[]);
@@ -151,41 +160,45 @@ describe("GithubDelivery", () => {
       }
 
       it("declares only this environment on both repositories, with its protection", () => {
-        const envs = all(ev(), T.environment).map((r) => r.inputs).sort((a, b) => a.repository.localeCompare(b.repository));
+        const order = (a: Record<string, any>, b: Record<string, any>) => `${a.repository} ${a.environment}`.localeCompare(`${b.repository} ${b.environment}`);
+        const envs = all(ev(), T.environment).map((r) => r.inputs).sort(order);
         const prod = stack === "prod";
         const restricted = { deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } };
         expect(envs).to.deep.equal([
           { repository: "dbt-pipeline", environment: stack, canAdminsBypass: !prod, preventSelfReview: false, ...restricted },
-          { repository: "dbt-project", environment: stack, canAdminsBypass: !prod, preventSelfReview: false, ...(prod ? restricted : {}) },
+          ...(prod ? [] : [{ repository: "dbt-pipeline", environment: "dev-preview", canAdminsBypass: true, preventSelfReview: false }]),
+          { repository: "dbt-project", environment: stack, canAdminsBypass: !prod, preventSelfReview: false, ...restricted },
         ]);
-        const policies = all(ev(), T.branchPolicy).map((r) => r.inputs).sort((a, b) => a.repository.localeCompare(b.repository));
+        const policies = all(ev(), T.branchPolicy).map((r) => r.inputs).sort(order);
         expect(policies).to.deep.equal([
           { repository: "dbt-pipeline", environment: stack, branchPattern: "main" },
-          ...(prod ? [{ repository: "dbt-project", environment: stack, branchPattern: "main" }] : []),
+          { repository: "dbt-project", environment: stack, branchPattern: "main" },
         ]);
       });
 
       it("publishes the values workflows need as Actions variables", () => {
         const sfx = stack.toUpperCase();
-        expect(variables(ev(), T.envVariable, "dbt-pipeline")).to.deep.equal({
+        expect(variables(ev(), T.envVariable, "dbt-pipeline", stack)).to.deep.equal({
           AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-deploy"), PULUMI_STACK: stack, ECR_REPOSITORY_URL: ecrUrl, ARTIFACT_BUCKET: bucket,
         });
-        expect(variables(ev(), T.envVariable, "dbt-project")).to.deep.equal({
+        expect(variables(ev(), T.envVariable, "dbt-project", stack)).to.deep.equal({
           AWS_REGION: REGION, DBT_CI_ROLE_ARN: roleArn("github-dbt-ci"), ECR_REPOSITORY_URL: ecrUrl, ARTIFACT_BUCKET: bucket,
         });
-        for (const v of all(ev(), T.envVariable)) expect(v.inputs.environment, v.name).to.equal(stack);
-        expect(variables(ev(), T.repoVariable, "dbt-pipeline")).to.deep.equal({ [`AWS_PREVIEW_ROLE_ARN_${sfx}`]: roleArn("github-preview"), [`AWS_REGION_${sfx}`]: REGION });
+        const previewVars = Object.fromEntries(all(ev(), T.envVariable).filter((r) => r.inputs.environment === "dev-preview").map((r) => [r.inputs.variableName, r.inputs.value]));
+        expect(previewVars).to.deep.equal(stack === "prod" ? {} : { AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-preview"), PULUMI_STACK: "dev" });
+        for (const v of all(ev(), T.envVariable)) expect([stack, `${stack}-preview`], v.name).to.include(v.inputs.environment);
+        expect(variables(ev(), T.repoVariable, "dbt-pipeline")).to.deep.equal({});
         expect(variables(ev(), T.repoVariable, "dbt-project")).to.deep.equal(stack === "prod"
           ? { DBT_STATE_ROLE_ARN_PROD: roleArn("github-dbt-state"), ARTIFACT_BUCKET_PROD: bucket, AWS_REGION_PROD: REGION }
-          : { DBT_CI_ROLE_ARN_DEV: roleArn("github-dbt-ci"), ARTIFACT_BUCKET_DEV: bucket, AWS_REGION_DEV: REGION });
+          : { [`DBT_CI_ROLE_ARN_${sfx}`]: roleArn("github-dbt-pr"), ARTIFACT_BUCKET_DEV: bucket, AWS_REGION_DEV: REGION });
       });
 
       it("exports the role ARNs", () => {
         expect(ev().outputs).to.include({
-          githubPreviewRoleArn: roleArn("github-preview"),
           githubDeployRoleArn: roleArn("github-deploy"),
           githubDbtCiRoleArn: roleArn("github-dbt-ci"),
         });
+        expect(ev().outputs.githubPreviewRoleArn).to.equal(stack === "dev" ? roleArn("github-preview") : undefined);
       });
 
       it("tags every AWS resource it creates", () => {
@@ -214,6 +227,55 @@ describe("GithubDelivery", () => {
     let message = "";
     await evaluateStack("dev", { "github.dbtRepo": "dbt-pipeline" }).catch((e: Error) => { message = e.message; });
     expect(message).to.include("dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (dbt-pipeline) in stack dev");
+  });
+
+  it("github.oidcProvider: create in any stack, or an existing provider by ARN (no provider created)", async () => {
+    const created = await evaluateStack("prod", { "github.oidcProvider": "create" });
+    expect(all(created, T.oidc).map((p) => p.inputs.url)).to.deep.equal(["https://token.actions.githubusercontent.com"]);
+    expect(json(one(created, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map((x: { Sid: string }) => x.Sid)).to.include("ManageGitHubOidcProvider");
+    const other = "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com";
+    const given = await evaluateStack("dev", { "github.oidcProvider": other });
+    expect(all(given, T.oidc)).to.deep.equal([]);
+    for (const r of all(given, T.role, /^github-/)) expect(json(r.inputs.assumeRolePolicy).Statement[0].Principal.Federated, r.name).to.equal(other);
+    expect(json(one(given, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map((x: { Sid: string }) => x.Sid)).not.to.include("ManageGitHubOidcProvider");
+  });
+
+  it("refuses an OIDC provider setting that is neither create, existing nor a provider ARN", async () => {
+    let message = "";
+    await evaluateStack("dev", { "github.oidcProvider": "arn:aws:iam::123456789012:oidc-provider/gitlab.com" }).catch((e: Error) => { message = e.message; });
+    expect(message).to.include("dbt-pipeline:github.oidcProvider").and.include("expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com");
+  });
+
+  it("trusts immutable subject claims when the owner and repository ids are configured", async () => {
+    const ev = await evaluateStack("prod", { "github.ownerId": 71234, "github.infraRepoId": 81234, "github.dbtRepoId": 91234 });
+    const subjects = Object.fromEntries(all(ev, T.role, /^github-/).map((r) => [r.name, json(r.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]));
+    expect(subjects).to.deep.equal({
+      "github-deploy-role": ["repo:acme-data@71234/dbt-pipeline@81234:environment:prod"],
+      "github-dbt-ci-role": ["repo:acme-data@71234/dbt-project@91234:environment:prod"],
+      "github-dbt-state-role": ["repo:acme-data@71234/dbt-project@91234:pull_request"],
+    });
+  });
+
+  it("refuses repository ids without the owner id, naming the key", async () => {
+    let message = "";
+    await evaluateStack("dev", { "github.infraRepoId": 81234 }).catch((e: Error) => { message = e.message; });
+    expect(message).to.include("dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too) in stack dev");
+  });
+
+  it("grants the preview and deploy roles this stack's objects of a self-managed state bucket and its secrets key", async () => {
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    const ev = await evaluateStack("dev", { "backend.stateBucket": "acme-pulumi-state", "backend.secretsKeyArn": key });
+    const preview = json(one(ev, T.rolePolicy, "github-preview-policy").inputs.policy).Statement;
+    const platform = json(one(ev, T.policy, "github-deploy-identity-policy").inputs.policy).Statement;
+    const lock = "arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*/dbt-pipeline/dev/*";
+    expect(preview.find((x: { Sid: string }) => x.Sid === "LockStack")).to.deep.equal({ Sid: "LockStack", Effect: "Allow", Action: ["s3:DeleteObject", "s3:PutObject"], Resource: lock });
+    expect(platform.find((x: { Sid: string }) => x.Sid === "WriteStackState").Resource).to.deep.equal([
+      "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/dbt-pipeline/dev.json*", "arn:aws:s3:::acme-pulumi-state/.pulumi/history/dbt-pipeline/dev/*",
+      "arn:aws:s3:::acme-pulumi-state/.pulumi/backups/dbt-pipeline/dev/*", lock,
+    ]);
+    for (const doc of [preview, platform]) expect(doc.find((x: { Sid: string }) => x.Sid === "DecryptStackSecrets")).to.deep.equal({ Sid: "DecryptStackSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: key });
+    const plain = await evaluateStack("dev");
+    expect(JSON.stringify(all(plain, T.policy, /^github-/).map((p) => p.inputs.policy))).not.to.include("StackState");
   });
 
   it("takes the GitHub token from the environment at deploy time, only as a secret", async () => {

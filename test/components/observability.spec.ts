@@ -166,6 +166,7 @@ describe("observability component", () => {
             Version: "2012-10-17",
             Statement: [
               { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-notify:*`) },
+              { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
               { Sid: "ReadRunArtifacts", Effect: "Allow", Action: "s3:GetObject", Resource: `${runner.bucketArn}/${stack}/runs/*` },
               { Sid: "PublishRunEvents", Effect: "Allow", Action: "events:PutEvents", Resource: arn("events", `event-bus/dbt-pipeline-${stack}-runs`) },
               { Sid: "PageAlertTopic", Effect: "Allow", Action: "sns:Publish", Resource: topicArn(stack) },
@@ -210,9 +211,10 @@ describe("observability component", () => {
             POWERTOOLS_SERVICE_NAME: "freshness", POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline", ENVIRONMENT: stack,
             ARTIFACT_BUCKET: runner.bucket, SOURCES: "hubspot,stripe,web_events",
           });
-          expect(fn.inputs.reservedConcurrentExecutions).to.equal(1);
+          expect(fn.inputs.reservedConcurrentExecutions).to.equal(undefined);
           expect(json(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy).Statement).to.deep.equal([
             { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`) },
+            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
             { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: `${runner.bucketArn}/${stack}/latest/sources.json` },
           ]);
           const role = named(ev, T.role, "observability-freshness-scheduler-role");
@@ -222,7 +224,13 @@ describe("observability component", () => {
           });
           expect(json(named(ev, T.rolePolicy, "observability-freshness-scheduler-policy").inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Sid: "InvokeFreshness", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: arn("lambda", `function:dbt-pipeline-${stack}-freshness`) }],
+            Statement: [
+              { Sid: "InvokeFreshness", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: arn("lambda", `function:dbt-pipeline-${stack}-freshness`) },
+              { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: arn("sqs", `dbt-pipeline-${stack}-freshness-dlq`) },
+            ],
+          });
+          expect(named(ev, T.queue, "observability-freshness-dlq").inputs).to.deep.equal({
+            name: `dbt-pipeline-${stack}-freshness-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true, tags: TAGS(stack),
           });
           expect(named(ev, T.schedule, "observability-freshness-schedule").inputs).to.deep.include({
             name: `dbt-pipeline-${stack}-freshness`,
@@ -233,6 +241,7 @@ describe("observability component", () => {
               arn: arn("lambda", `function:dbt-pipeline-${stack}-freshness`),
               roleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/dbt-pipeline-${stack}-freshness-scheduler`,
               retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
+              deadLetterConfig: { arn: arn("sqs", `dbt-pipeline-${stack}-freshness-dlq`) },
             },
           });
         });
@@ -243,7 +252,7 @@ describe("observability component", () => {
 
         it("are exactly these, each notifying the alert topic when it fires and when it clears", () => {
           expect(alarms().map((a) => a.inputs.name).sort()).to.deep.equal([
-            "consecutive-failures", "dlq-dispatch", "dlq-notify", "dlq-runs", "errors-dispatch", "errors-freshness", "errors-launch", "errors-notify",
+            "consecutive-failures", "dlq-dispatch", "dlq-freshness", "dlq-notify", "dlq-runs", "errors-dispatch", "errors-freshness", "errors-launch", "errors-notify",
             "stale-hubspot", "stale-stripe", "stale-web-events",
           ].map((n) => `dbt-pipeline-${stack}-${n}`));
           for (const a of alarms()) {
@@ -271,7 +280,7 @@ describe("observability component", () => {
         });
 
         it("watches every dead-letter queue", () => {
-          const queues = { runs: `dbt-pipeline-${stack}-runs-dlq.fifo`, dispatch: `dbt-pipeline-${stack}-dispatch-dlq`, notify: `dbt-pipeline-${stack}-notify-dlq` };
+          const queues = { runs: `dbt-pipeline-${stack}-runs-dlq.fifo`, dispatch: `dbt-pipeline-${stack}-dispatch-dlq`, notify: `dbt-pipeline-${stack}-notify-dlq`, freshness: `dbt-pipeline-${stack}-freshness-dlq` };
           for (const [label, queueName] of Object.entries(queues)) {
             expect(named(ev, T.alarm, `observability-dlq-${label}`).inputs, label).to.deep.include({
               namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName }, statistic: "Maximum",
@@ -329,7 +338,7 @@ describe("observability component", () => {
       const fn = named(ev, T.fn, "observability-notify-function");
       expect(fn.inputs.environment.variables).not.to.have.property("SLACK_SECRET_ARN");
       expect(json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy).Statement.map((s: { Sid: string }) => s.Sid))
-        .to.deep.equal(["WriteOwnLogs", "ReadRunArtifacts", "PublishRunEvents", "PageAlertTopic", "NotifyState", "DeadLetter"]);
+        .to.deep.equal(["WriteOwnLogs", "SendTraces", "ReadRunArtifacts", "PublishRunEvents", "PageAlertTopic", "NotifyState", "DeadLetter"]);
     });
 
     it("rejects the same e-mail address listed twice", async () => {

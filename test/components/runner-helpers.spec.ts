@@ -132,10 +132,18 @@ describe("runner helpers", () => {
       ]);
     });
 
-    it("ECR: keep the newest N images", () => {
-      expect(JSON.parse(ecrLifecyclePolicy(5))).to.deep.equal({
-        rules: [{ rulePriority: 1, description: "Keep the newest 5 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 5 }, action: { type: "expire" } }],
+    it("ECR: the pinned tag is kept by the first rule; the rest expire after days without a pull; no count rule", () => {
+      expect(JSON.parse(ecrLifecyclePolicy("git-abc1234", 14))).to.deep.equal({
+        rules: [
+          { rulePriority: 1, description: "Never expire the pinned image git-abc1234", selection: { tagStatus: "tagged", tagPatternList: ["git-abc1234"], countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } },
+          { rulePriority: 2, description: "Expire images not pulled for 14 days", selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: 14 }, action: { type: "expire" } },
+        ],
       });
+    });
+
+    it("ECR: an image pinned by digest has no tag to select; its pulls keep it", () => {
+      const digest = `sha256:${"a".repeat(64)}`;
+      expect(JSON.parse(ecrLifecyclePolicy(digest, 30)).rules.map((r: { rulePriority: number }) => r.rulePriority)).to.deep.equal([2]);
     });
   });
 

@@ -56,11 +56,15 @@ for (const stack of ["dev", "prod"] as const) {
         expect(repo.options.protect).to.equal(stack === "prod" ? true : undefined);
       });
 
-      it("keeps the newest dbt.ecrKeepImages images", () => {
+      it("never expires the pinned dbt.imageTag; expires other images not pulled for dbt.ecrExpireUnpulledDays", () => {
         const policy = one(ev, T.ecrLifecycle, "runner-repository-lifecycle");
         expect(policy.inputs.repository).to.equal(`dbt-pipeline-${stack}-dbt`);
+        const tag = "git-4f2c9e1"; // dbt.imageTag of both stack files
         expect(json(policy.inputs.policy)).to.deep.equal({
-          rules: [{ rulePriority: 1, description: "Keep the newest 20 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 20 }, action: { type: "expire" } }],
+          rules: [
+            { rulePriority: 1, description: `Never expire the pinned image ${tag}`, selection: { tagStatus: "tagged", tagPatternList: [tag], countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } },
+            { rulePriority: 2, description: "Expire images not pulled for 30 days", selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: 30 }, action: { type: "expire" } },
+          ],
         });
       });
     });
@@ -73,7 +77,7 @@ for (const stack of ["dev", "prod"] as const) {
         });
       });
 
-      it(`Fargate, awsvpc, ${x.cpu} CPU / ${x.memory} MiB on ${x.arch}, two ephemeral volumes, the runner's roles`, () => {
+      it(`Fargate, awsvpc, ${x.cpu} CPU / ${x.memory} MiB on ${x.arch}, three ephemeral volumes, the runner's roles`, () => {
         const td = one(ev, T.taskDefinition, "runner-task");
         const roleArn = (name: string) => one(ev, T.role, name).state.arn;
         expect(td.inputs).to.deep.include({
@@ -83,7 +87,7 @@ for (const stack of ["dev", "prod"] as const) {
           cpu: x.cpu,
           memory: x.memory,
           runtimePlatform: { cpuArchitecture: x.arch, operatingSystemFamily: "LINUX" },
-          volumes: [{ name: "artifacts" }, { name: "tmp" }],
+          volumes: [{ name: "artifacts" }, { name: "tmp" }, { name: "cli-tmp" }],
           executionRoleArn: roleArn("runner-execution-role"),
           taskRoleArn: roleArn("runner-task-role"),
         });
@@ -172,8 +176,16 @@ for (const stack of ["dev", "prod"] as const) {
         expect(c.prepare.mountPoints).to.deep.equal([
           { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
           { sourceVolume: "tmp", containerPath: "/dbt-tmp", readOnly: false },
+          { sourceVolume: "cli-tmp", containerPath: "/tmp", readOnly: false },
         ]);
-        expect(c.upload.mountPoints).to.deep.equal([{ sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: true }]);
+        expect(c.upload.mountPoints).to.deep.equal([
+          { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: true },
+          { sourceVolume: "cli-tmp", containerPath: "/tmp", readOnly: false },
+        ]);
+      });
+
+      it("every container has a read-only root filesystem", () => {
+        expect(Object.values(containers(ev)).filter((d) => d.readonlyRootFilesystem !== true).map((d) => d.name)).to.deep.equal([]);
       });
 
       it("every container logs to the runner's log group, which keeps dbt.logRetentionDays", () => {

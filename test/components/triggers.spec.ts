@@ -228,8 +228,11 @@ describe("triggers", () => {
           enabled: true,
           tags: TAGS(env),
         });
-        expect(fns(ev).launch.inputs).to.deep.include({ timeout: 60, reservedConcurrentExecutions: 2 });
-        expect(fns(ev).dispatch.inputs).to.deep.include({ timeout: 10, reservedConcurrentExecutions: 10 });
+        // No reservation by default (single flight comes from maximumConcurrency and the lease); X-Ray on.
+        expect(fns(ev).launch.inputs).to.deep.include({ timeout: 60, tracingConfig: { mode: "Active" } });
+        expect(fns(ev).dispatch.inputs).to.deep.include({ timeout: 10, tracingConfig: { mode: "Active" } });
+        expect(fns(ev).launch.inputs.reservedConcurrentExecutions).to.equal(undefined);
+        expect(fns(ev).dispatch.inputs.reservedConcurrentExecutions).to.equal(undefined);
       });
 
       it("dispatch role: exact policy (queue, idempotency table, the two secrets, its async DLQ, the alert topic)", async () => {
@@ -242,6 +245,7 @@ describe("triggers", () => {
               Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
               Resource: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/${name("dispatch")}:*`,
             },
+            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
             { Sid: "EnqueueRuns", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).runs.state.arn },
             {
               Sid: "IdempotencyRecords", Effect: "Allow",
@@ -266,6 +270,7 @@ describe("triggers", () => {
               Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
               Resource: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/${name("launch")}:*`,
             },
+            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
             {
               Sid: "RunDbtTask", Effect: "Allow", Action: "ecs:RunTask",
               Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${runner.family}:*`, Condition: inCluster,
@@ -296,7 +301,8 @@ describe("triggers", () => {
         expect(policies.map((p) => p.name).sort()).to.deep.equal(["triggers-dispatch-policy", "triggers-launch-policy", "triggers-scheduler-policy"]);
         for (const statement of policies.flatMap(statementsOf)) {
           for (const action of list(statement.Action)) expect(action, statement.Sid).to.not.match(/(^\*$|:\*$)/);
-          if (list(statement.Resource).includes("*")) {
+          // X-Ray segments (NodeFunction's SendTraces) have no resource type.
+          if (list(statement.Resource).includes("*") && statement.Sid !== "SendTraces") {
             expect(statement.Action, statement.Sid).to.equal("ecs:ListTasks");
             expect(statement.Condition, statement.Sid).to.have.nested.property("ArnEquals.ecs:cluster").that.matches(/^arn:aws:ecs:/);
           }

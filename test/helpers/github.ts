@@ -1,5 +1,5 @@
-/** The dbt-CI role's policy as a literal, asserted by both the builder spec and the stack spec. */
-export function expectedDbtCiPolicy(ecrArn: string, bucketArn: string, env: string) {
+/** The dbt image-push role's policy as a literal, asserted by both the builder spec and the stack spec. */
+export function expectedDbtCiPolicy(ecrArn: string) {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -13,8 +13,6 @@ export function expectedDbtCiPolicy(ecrArn: string, bucketArn: string, env: stri
         Resource: ecrArn,
       },
       { Sid: "RegistryLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-      { Sid: "ListArtifacts", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": [`${env}/*`] } } },
-      { Sid: "ReadWriteArtifacts", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${bucketArn}/${env}/*` },
     ],
   };
 }

@@ -28,8 +28,41 @@ function defaultsOf(p: Policy): Record<string, unknown> {
   return Object.fromEntries(Object.entries(p.configSchema?.properties ?? {}).map(([k, v]) => [k, (v as { default?: unknown }).default]));
 }
 
-function notApplicable(): never {
-  throw new Error("notApplicable");
+/** Thrown by `notApplicable`, as the policy host's own error is; the harness skips such a rule for that resource. */
+class NotApplicable extends Error {}
+
+function notApplicable(reason?: string): never {
+  throw new NotApplicable(reason ?? "not applicable");
+}
+
+/**
+ * `isType` as the policy host implements it (@pulumi/policy server.js `isTypeOf`): the class's
+ * `__pulumiType` token, else its `isInstance` on `{ __pulumiType: type }`. Without it a rule
+ * written with `validateResourceOfType(aws.lambda.Function, …)` would never fire in a test.
+ */
+export function isTypeOf(type: string, resourceClass: unknown): boolean {
+  // policy.js getPulumiType: a non-empty string `__pulumiType` on the class.
+  const token: unknown = (resourceClass as { __pulumiType?: unknown })?.__pulumiType;
+  if (typeof token === "string" && token !== "") return token === type;
+  const isInstance = (resourceClass as { isInstance?: unknown })?.isInstance;
+  return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
+}
+
+/** `isType`/`asType` of one resource. */
+function typeChecks(type: string, props: Record<string, any>) {
+  return {
+    isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
+    asType: (resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined),
+  };
+}
+
+/** Runs one validation; a NotApplicable (e.g. `validateResourceOfType` on another type) is no violation. */
+async function guarded(run: () => unknown): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (!(e instanceof NotApplicable)) throw e;
+  }
 }
 
 /** Runs `policies` (default: the whole pack) over `resources` of `stack`. */
@@ -44,21 +77,21 @@ export async function runPolicies(stack: string, resources: readonly FixtureReso
           type: r.type, props: r.props, urn: urnOf(stack, r), name: r.name,
           opts: { protect: !!r.protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
           stackTags: new Map(), getConfig: () => cfg, notApplicable,
-          isType: () => false, asType: () => undefined,
+          ...typeChecks(r.type, r.props),
         } as unknown as ResourceValidationArgs;
-        for (const v of validators) await v(args, (message) => out.push({ policy: policy.name, name: r.name, message }));
+        for (const v of validators) await guarded(() => v(args, (message) => out.push({ policy: policy.name, name: r.name, message })));
       }
     }
     if ("validateStack" in policy) {
       const all = resources.map((r) => ({
         type: r.type, props: r.props, urn: urnOf(stack, r), name: r.name,
         opts: { protect: !!r.protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
-        dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+        dependencies: [], propertyDependencies: {}, ...typeChecks(r.type, r.props),
       })) as unknown as PolicyResource[];
-      await (policy as StackValidationPolicy).validateStack(
+      await guarded(() => (policy as StackValidationPolicy).validateStack(
         { resources: all, stackTags: new Map(), getConfig: <T>() => cfg as T, notApplicable },
         (message, urn) => out.push({ policy: policy.name, name: all.find((r) => r.urn === urn)?.name ?? "(stack)", message }),
-      );
+      ));
     }
   }
   return out;

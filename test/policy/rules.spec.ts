@@ -3,8 +3,11 @@
  * violation message.
  */
 import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { WILDCARD_RESOURCE_ALLOWED, isWildcardResource } from "../../policy/iam-rules";
 import { POLICIES } from "../../policy/rules";
-import { FixtureResource, runPolicies } from "./harness";
+import { FixtureResource, isTypeOf, runPolicies } from "./harness";
 
 const policy = (name: string) => {
   const p = POLICIES.find((x) => x.name === name);
@@ -35,23 +38,82 @@ const warehouse = (props: Record<string, unknown>): FixtureResource => ({ type: 
 const grant = (props: Record<string, unknown>): FixtureResource => ({ type: "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole", name: "g", props });
 const task = (containers: object[]): FixtureResource => ({ type: "aws:ecs/taskDefinition:TaskDefinition", name: "td", props: { containerDefinitions: JSON.stringify(containers) } });
 const logs = { logDriver: "awslogs", options: {} };
+const BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/dbt-pipeline-dev-permissions-boundary";
+const boundary = (name: string): FixtureResource => ({
+  type: "aws:iam/policy:Policy", name,
+  props: {
+    arn: BOUNDARY_ARN,
+    tags: { project: "dbt-pipeline", purpose: "permissions-boundary" },
+    policy: doc(
+      { Sid: "Ceiling", Effect: "Allow", Action: ["s3:*", "iam:*"], Resource: "*" },
+      { Sid: "RolesOnlyWithThisBoundary", Effect: "Deny", Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": BOUNDARY_ARN } } },
+      { Sid: "KeepBoundaries", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+    ),
+  },
+});
+const role = (name: string, permissionsBoundary?: string): FixtureResource => ({ type: "aws:iam/role:Role", name, props: { name, assumeRolePolicy: "{}", ...(permissionsBoundary ? { permissionsBoundary } : {}) } });
 
 const CASES: Case[] = [
   {
     rule: "iam-no-wildcard-actions",
-    compliant: [[rolePolicy("p1", { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: "arn:aws:sqs:eu-west-1:123456789012:q" })], [rolePolicy("p2", { Effect: "Deny", Action: "s3:*", Resource: "arn:aws:s3:::b/*" })]],
+    compliant: [
+      [rolePolicy("p1", { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: "arn:aws:sqs:eu-west-1:123456789012:q" })],
+      [rolePolicy("p2", { Effect: "Deny", Action: "s3:*", Resource: "arn:aws:s3:::b/*" })],
+      [boundary("p3")],
+    ],
     nonCompliant: [
       [[rolePolicy("n1", { Sid: "All", Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::b" })], ['n1: policy statement All allows the wildcard action "*"; name the actions it needs.']],
       [[rolePolicy("n2", { Effect: "Allow", Action: ["s3:GetObject", "ecs:*"], Resource: "arn:aws:s3:::b/*" })], ['n2: policy statement 0 allows the wildcard action "ecs:*"; name the actions it needs.']],
+      // Only the tag marks a boundary: the same ceiling on an untagged policy is a grant.
+      [[{ ...boundary("n4"), props: { ...boundary("n4").props, tags: {} } }], [
+        'n4: policy statement Ceiling allows the wildcard action "s3:*"; name the actions it needs.',
+        'n4: policy statement Ceiling allows the wildcard action "iam:*"; name the actions it needs.',
+      ]],
       [[{ type: "aws:iam/role:Role", name: "n3", props: { inlinePolicies: [{ policy: doc({ Effect: "Allow", NotAction: "iam:*", Resource: "arn:aws:s3:::b" }) }] } }], ["n3: inlinePolicies[0] statement 0 uses NotAction; list the allowed actions instead."]],
     ],
   },
   {
     rule: "iam-no-wildcard-resources",
-    compliant: [[rolePolicy("p1", { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" })], [rolePolicy("p2", { Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/c" } } })]],
+    compliant: [
+      [rolePolicy("p1", { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" })],
+      [rolePolicy("p2", { Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/c" } } })],
+      // A name prefix, a log group's streams and a bucket's objects are scoped by their literal part.
+      [rolePolicy("p3", { Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "logs:PutLogEvents", "s3:GetObject"], Resource: [
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/dbt-pipeline-dev-*", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*", "arn:aws:s3:::bucket/*",
+      ] })],
+      [rolePolicy("p4", { Effect: "Allow", Action: "kms:DescribeKey", Resource: "arn:aws:kms:eu-west-1:123456789012:key/*", Condition: { StringEquals: { "aws:ResourceTag/environment": "dev" } } })],
+    ],
     nonCompliant: [
       [[rolePolicy("n1", { Effect: "Allow", Action: ["s3:GetObject", "ecr:GetAuthorizationToken"], Resource: "*" })], ['n1: policy statement 0 allows s3:GetObject on every resource ("*"); scope it to ARNs.']],
       [[rolePolicy("n2", { Effect: "Allow", Action: "sns:Publish", Resource: ["arn:aws:sns:eu-west-1:123456789012:t", "*"] })], ['n2: policy statement 0 allows sns:Publish on every resource ("*"); scope it to ARNs.']],
+      [[rolePolicy("n3", { Effect: "Allow", Action: "ecs:RunTask", Resource: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*" })], ['n3: policy statement 0 allows ecs:RunTask on every resource ("arn:aws:ecs:eu-west-1:123456789012:task-definition/*"); scope it to ARNs.']],
+      [[rolePolicy("n4", { Effect: "Allow", Action: "sqs:SendMessage", Resource: "arn:aws:sqs:eu-west-1:123456789012:*" })], ['n4: policy statement 0 allows sqs:SendMessage on every resource ("arn:aws:sqs:eu-west-1:123456789012:*"); scope it to ARNs.']],
+      [[rolePolicy("n5", { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::*/*" })], ['n5: policy statement 0 allows s3:GetObject on every resource ("arn:aws:s3:::*/*"); scope it to ARNs.']],
+      [[rolePolicy("n6", { Effect: "Allow", Action: "ecs:ListTasks", Resource: "*" })], ['n6: policy statement 0 allows ecs:ListTasks on every resource ("*") without the ecs:cluster condition.']],
+      [[rolePolicy("n7", { Effect: "Allow", Action: "lambda:UpdateEventSourceMapping", Resource: "arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:*" })], [
+        'n7: policy statement 0 allows lambda:UpdateEventSourceMapping on every resource ("arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:*") without the lambda:FunctionArn condition.',
+      ]],
+      [[rolePolicy("n8", { Effect: "Allow", Action: "kms:PutKeyPolicy", Resource: "arn:aws:kms:eu-west-1:123456789012:key/*", Condition: { StringEquals: { "aws:ResourceTag/project": "dbt-pipeline" } } })], [
+        'n8: policy statement 0 allows kms:PutKeyPolicy on every resource ("arn:aws:kms:eu-west-1:123456789012:key/*") without the aws:ResourceTag/environment condition.',
+      ]],
+      [[rolePolicy("n9", { Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:iam::*:role/x", Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } })], ['n9: policy statement 0 allows iam:PassRole on every resource ("arn:aws:iam::*:role/x"); scope it to ARNs.']],
+    ],
+  },
+  {
+    rule: "iam-permissions-boundary",
+    compliant: [[boundary("b"), role("r", BOUNDARY_ARN), { type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: "a", props: { role: "r", policyArn: "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess" } }]],
+    nonCompliant: [
+      [[boundary("b"), role("r1"), role("r2", "arn:aws:iam::123456789012:policy/other")], [
+        'role r1 has no permissions boundary of this stack (got null).',
+        'role r2 has no permissions boundary of this stack (got "arn:aws:iam::123456789012:policy/other").',
+      ]],
+      [[boundary("b"), role("r", BOUNDARY_ARN), { type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: "a", props: { role: "r", policyArn: BOUNDARY_ARN } }], [
+        `aws:iam/rolePolicyAttachment:RolePolicyAttachment a attaches the permissions boundary ${BOUNDARY_ARN} as a permissions policy.`,
+      ]],
+      [[{ ...boundary("weak"), props: { ...boundary("weak").props, policy: doc({ Sid: "Ceiling", Effect: "Allow", Action: "s3:*", Resource: "*" }) } }, role("r", BOUNDARY_ARN)], [
+        "boundary weak does not deny iam:CreateRole without an iam:PermissionsBoundary condition.",
+        "boundary weak does not deny iam:DeleteRolePermissionsBoundary.",
+      ]],
     ],
   },
   {
@@ -99,24 +161,35 @@ const CASES: Case[] = [
     nonCompliant: [[[{ type: "aws:sqs/queue:Queue", name: "lonely", props: { name: "lonely" } }], ["queue lonely has no redrivePolicy and is no one's dead-letter queue."]]],
   },
   {
+    rule: "schedule-dead-letter-queue",
+    compliant: [[{ type: "aws:scheduler/schedule:Schedule", name: "s", props: { target: { arn: "arn:aws:lambda:eu-west-1:123456789012:function:f", deadLetterConfig: { arn: "arn:aws:sqs:eu-west-1:123456789012:dlq" } } } }]],
+    nonCompliant: [[[{ type: "aws:scheduler/schedule:Schedule", name: "s", props: { target: { arn: "arn:aws:lambda:eu-west-1:123456789012:function:f" } } }], ["s: schedule target has no deadLetterConfig; failed invocations would be dropped."]]],
+  },
+  {
     rule: "log-group-retention",
     compliant: [[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: { retentionInDays: 14 } }]],
     nonCompliant: [[[{ type: "aws:cloudwatch/logGroup:LogGroup", name: "lg", props: {} }], ["lg: log group keeps logs forever; set retentionInDays."]]],
   },
   {
     rule: "lambda-runtime-arch-bounds",
-    compliant: [[lambda()]],
-    nonCompliant: [[[lambda({ runtime: "nodejs18.x", architectures: ["x86_64"], timeout: 900, reservedConcurrentExecutions: undefined })], [
+    compliant: [[lambda()], [lambda({ reservedConcurrentExecutions: undefined })]],
+    nonCompliant: [[[lambda({ runtime: "nodejs18.x", architectures: ["x86_64"], timeout: 900, reservedConcurrentExecutions: 0 })], [
       "fn: runtime nodejs18.x is not one of nodejs22.x, nodejs24.x.",
       'fn: architectures must be ["arm64"].',
       "fn: timeout must be set and at most 300 seconds (got 900).",
-      "fn: set reservedConcurrentExecutions (at least 1) so a runaway trigger is bounded.",
+      "fn: reservedConcurrentExecutions 0 throttles every invocation; leave it unset or reserve at least 1.",
     ]]],
   },
   {
     rule: "ecs-task-unprivileged-logged",
-    compliant: [[task([{ name: "dbt", logConfiguration: logs }, { name: "upload", logConfiguration: logs }])]],
-    nonCompliant: [[[task([{ name: "dbt", privileged: true, logConfiguration: logs }, { name: "upload" }])], ["td: container dbt is privileged.", "td: container upload has no logConfiguration."]]],
+    compliant: [[task([{ name: "dbt", logConfiguration: logs, readonlyRootFilesystem: true }, { name: "upload", logConfiguration: logs, readonlyRootFilesystem: true }])]],
+    nonCompliant: [
+      [[task([{ name: "dbt", privileged: true, logConfiguration: logs, readonlyRootFilesystem: true }, { name: "upload", readonlyRootFilesystem: true }])], ["td: container dbt is privileged.", "td: container upload has no logConfiguration."]],
+      [[task([{ name: "dbt", logConfiguration: logs, readonlyRootFilesystem: true }, { name: "prepare", logConfiguration: logs }, { name: "upload", logConfiguration: logs, readonlyRootFilesystem: false }])], [
+        "td: container prepare has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.",
+        "td: container upload has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.",
+      ]],
+    ],
   },
   {
     rule: "snowflake-warehouse-guards",
@@ -136,10 +209,18 @@ const CASES: Case[] = [
   },
   {
     rule: "snowflake-reporter-read-only",
-    compliant: [[grant({ accountRoleName: "REPORTER_DEV", privileges: ["SELECT"] })], [grant({ accountRoleName: "TRANSFORMER_DEV", privileges: ["OWNERSHIP"] })]],
+    compliant: [
+      [grant({ accountRoleName: "REPORTER_DEV", privileges: ["SELECT"] })],
+      [grant({ accountRoleName: "REPORTER_DEV", privileges: ["USAGE", "REFERENCES", "MONITOR"] })],
+      [grant({ accountRoleName: "TRANSFORMER_DEV", privileges: ["OWNERSHIP"] })],
+      [{ type: "snowflake:index/grantAccountRole:GrantAccountRole", name: "ga", props: { roleName: "REPORTER_DEV", parentRoleName: "SYSADMIN" } }],
+    ],
     nonCompliant: [
       [[grant({ accountRoleName: "REPORTER_PROD", allPrivileges: true })], ["g: grants ALL privileges to REPORTER_PROD."]],
-      [[grant({ accountRoleName: "REPORTER_PROD", privileges: ["SELECT", "OWNERSHIP"] })], ["g: grants OWNERSHIP to REPORTER_PROD."]],
+      [[grant({ accountRoleName: "REPORTER_PROD", privileges: ["SELECT", "OWNERSHIP"] })], ["g: grants OWNERSHIP to REPORTER_PROD; a reporter may hold only USAGE, SELECT, REFERENCES, MONITOR."]],
+      [[grant({ accountRoleName: "REPORTER_PROD", privileges: ["SELECT", "INSERT"] })], ["g: grants INSERT to REPORTER_PROD; a reporter may hold only USAGE, SELECT, REFERENCES, MONITOR."]],
+      [[grant({ accountRoleName: "REPORTER_DEV", privileges: ["OPERATE", "CREATE TABLE"] })], ["g: grants OPERATE, CREATE TABLE to REPORTER_DEV; a reporter may hold only USAGE, SELECT, REFERENCES, MONITOR."]],
+      [[{ type: "snowflake:index/grantAccountRole:GrantAccountRole", name: "ga", props: { roleName: "TRANSFORMER_DEV", parentRoleName: "REPORTER_DEV" } }], ["ga: grants role TRANSFORMER_DEV to REPORTER_DEV; a reporter inherits no other role."]],
       [[{ type: "snowflake:index/grantOwnership:GrantOwnership", name: "o", props: { accountRoleName: "REPORTER_DEV" } }], ["o: grants OWNERSHIP to REPORTER_DEV."]],
     ],
   },
@@ -176,6 +257,49 @@ describe("policy pack rules", () => {
       });
     });
   }
+  it("the harness answers isType/asType as the policy host does, so type-specific rules cannot pass vacuously", async () => {
+    const lambdaOnly: ResourceValidationPolicy = {
+      name: "probe", description: "probe", enforcementLevel: "mandatory",
+      validateResource: validateResourceOfType(aws.lambda.Function, (fn, _args, report) => {
+        if (fn.timeout === undefined) report("no timeout");
+      }),
+    };
+    const asTyped: ResourceValidationPolicy = {
+      name: "probe-as", description: "probe", enforcementLevel: "mandatory",
+      validateResource: (args, report) => {
+        const q = args.asType(aws.sqs.Queue);
+        if (q && !q.name) report("unnamed queue");
+        if (args.isType(aws.sqs.Queue) !== (q !== undefined)) report("isType and asType disagree");
+      },
+    };
+    const fixtures: FixtureResource[] = [lambda({ timeout: undefined }), { type: "aws:sqs/queue:Queue", name: "q", props: {} }, { type: "aws:sns/topic:Topic", name: "t", props: {} }];
+    expect(await runPolicies("dev", fixtures, [lambdaOnly, asTyped])).to.deep.equal([
+      { policy: "probe", name: "fn", message: "no timeout" },
+      { policy: "probe-as", name: "q", message: "unnamed queue" },
+    ]);
+    expect(isTypeOf("aws:lambda/function:Function", aws.lambda.Function)).to.equal(true);
+    expect(isTypeOf("aws:sqs/queue:Queue", aws.lambda.Function)).to.equal(false);
+  });
+
+  it("wildcard resources: an all-wildcard resource name counts, a name with a literal part does not", () => {
+    const table: [string, boolean][] = [
+      ["*", true], ["arn:aws:ecs:eu-west-1:123456789012:task-definition/*", true], ["arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:*", true],
+      ["arn:aws:kms:eu-west-1:123456789012:key/*", true], ["arn:aws:apigateway:eu-west-1::/apis/*", true], ["arn:aws:sqs:eu-west-1:123456789012:*", true],
+      ["arn:aws:s3:::*", true], ["arn:aws:iam::*:role/x", true], ["arn:aws:ecs:*:123456789012:cluster/c", true],
+      ["arn:aws:s3:::bucket/*", false], ["arn:aws:s3:::dbt-pipeline-dev-*", false], ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*", false],
+      ["arn:aws:scheduler:eu-west-1:123456789012:schedule/*/dbt-pipeline-dev-*", false], ["arn:aws:apigateway:eu-west-1::/apis", false],
+      ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", false], ["arn:aws:iam::123456789012:role/dbt-pipeline-dev-*", false],
+    ];
+    for (const [arn, wild] of table) expect(isWildcardResource(arn), arn).to.equal(wild);
+  });
+
+  it("every allowlisted wildcard action gives its reason, and names its condition in the reason when it needs one", () => {
+    for (const [action, a] of Object.entries(WILDCARD_RESOURCE_ALLOWED)) {
+      expect(a.reason, action).to.match(/\w{3}/);
+      if (a.condition) expect(a.reason, action).to.include(a.condition);
+    }
+  });
+
   it("prod protection applies only to the protected stacks", async () => {
     expect(await runPolicies("dev", [{ type: "snowflake:index/database:Database", name: "db", props: { name: "DB_DEV" } }], policy("prod-stateful-protected"))).to.deep.equal([]);
   });
