@@ -27,6 +27,8 @@
  * object type has a schema-level grant, and elsewhere only add SELECT on objects TRANSFORMER
  * already owns.
  */
+import type * as pulumi from "@pulumi/pulumi";
+import type * as snowflake from "@pulumi/snowflake";
 
 /** The layer schemas, by their key in `PipelineConfig.snowflake.schemas`. */
 export const SCHEMA_KEYS = ["raw", "staging", "analytics", "metrics", "monitoring"] as const;
@@ -116,6 +118,39 @@ export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>>
     ],
   };
 }
+
+/** Names a grant target resolves against: the database, its schemas and the warehouses. */
+export interface GrantNames {
+  readonly database: pulumi.Input<string>;
+  /** Fully qualified schema names. */
+  readonly schemas: Readonly<Record<SchemaKey, pulumi.Input<string>>>;
+  /** Absent for a role that uses no warehouse of the pipeline. */
+  readonly warehouses?: Readonly<Record<WarehouseKey, pulumi.Input<string>>>;
+}
+
+/** The `on*` arguments of a `GrantPrivilegesToAccountRole` for one grant target. */
+export function grantOn(on: GrantTarget, names: GrantNames): GrantOnArgs {
+  switch (on.kind) {
+    case "database":
+      return { onAccountObject: { objectType: "DATABASE", objectName: names.database } };
+    case "schema":
+      return { onSchema: { schemaName: names.schemas[on.schema] } };
+    case "all":
+      return { onSchemaObject: { all: { objectTypePlural: on.objectTypePlural, inSchema: names.schemas[on.schema] } } };
+    case "future":
+      return { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: names.schemas[on.schema] } } };
+    case "futureInDatabase":
+      return on.objectTypePlural === "SCHEMAS"
+        ? { onSchema: { futureSchemasInDatabase: names.database } }
+        : { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inDatabase: names.database } } };
+    case "warehouse":
+      if (!names.warehouses) throw new Error(`grant on warehouse ${on.warehouse} for a role that uses no warehouse`);
+      return { onAccountObject: { objectType: "WAREHOUSE", objectName: names.warehouses[on.warehouse] } };
+  }
+}
+
+/** The grant-target arguments of `GrantPrivilegesToAccountRoleArgs`. */
+export type GrantOnArgs = Pick<snowflake.GrantPrivilegesToAccountRoleArgs, "onAccountObject" | "onSchema" | "onSchemaObject">;
 
 /** A stable, readable slug for a grant target, used in logical resource names. */
 export function targetSlug(on: GrantTarget): string {

@@ -15,7 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as snowflake from "@pulumi/snowflake";
 import { snowflakeName } from "../lib/naming";
-import { GrantEntry, GrantTarget, ObjectTypePlural, SchemaKey, matrixProblems, targetSlug } from "./access";
+import { GrantEntry, GrantNames, ObjectTypePlural, SchemaKey, grantOn, matrixProblems, targetSlug } from "./access";
 
 /** The layers a deferred model can live in: what dbt builds. */
 export const CI_READ_LAYERS: readonly SchemaKey[] = ["staging", "analytics", "metrics"];
@@ -73,25 +73,13 @@ export class CiReader extends pulumi.ComponentResource {
       parentRoleName: "SYSADMIN",
     }, { ...sec, deleteBeforeReplace: true });
 
-    const target = (on: GrantTarget): Pick<snowflake.GrantPrivilegesToAccountRoleArgs, "onAccountObject" | "onSchema" | "onSchemaObject"> => {
-      switch (on.kind) {
-        case "database":
-          return { onAccountObject: { objectType: "DATABASE", objectName: args.databaseName } };
-        case "schema":
-          return { onSchema: { schemaName: args.schemaFqns[on.schema] } };
-        case "all":
-        case "future":
-          return { onSchemaObject: { [on.kind]: { objectTypePlural: on.objectTypePlural, inSchema: args.schemaFqns[on.schema] } } };
-        case "warehouse":
-          throw new Error("the CI reader uses no warehouse of the pipeline");
-      }
-    };
+    const names: GrantNames = { database: args.databaseName, schemas: args.schemaFqns };
     for (const entry of grants) {
       // Delete-first, as in the foundation: create-before-delete would let the old REVOKE undo the new GRANT.
       new snowflake.GrantPrivilegesToAccountRole(`${name}-grant-${targetSlug(entry.on)}`, {
         accountRoleName: role.name,
         privileges: [...entry.privileges],
-        ...target(entry.on),
+        ...grantOn(entry.on, names),
       }, { ...sec, deleteBeforeReplace: true, dependsOn: [...(args.dependsOn ?? [])] });
     }
 

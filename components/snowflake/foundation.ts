@@ -8,8 +8,8 @@ import * as snowflake from "@pulumi/snowflake";
 import { PipelineConfig } from "../../config";
 import { snowflakeName } from "../lib/naming";
 import {
-  GrantTarget, ROLE_KEYS, RoleKey, SCHEMA_KEYS, SchemaKey, WAREHOUSE_KEYS, WarehouseKey,
-  accessMatrix, matrixProblems, targetSlug,
+  GrantNames, ROLE_KEYS, RoleKey, SCHEMA_KEYS, SchemaKey, WAREHOUSE_KEYS, WarehouseKey,
+  accessMatrix, grantOn, matrixProblems, targetSlug,
 } from "./access";
 import { MONITOR_FREQUENCY, MONITOR_START_TIMESTAMP, monitorTriggers } from "./monitor";
 import { SnowflakeProviders, accountIdentifier, createSnowflakeProviders } from "./providers";
@@ -133,23 +133,10 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
         parentRoleName: "SYSADMIN",
       }, { ...sec, deleteBeforeReplace: true });
     }
-    const target = (on: GrantTarget): Pick<snowflake.GrantPrivilegesToAccountRoleArgs, "onAccountObject" | "onSchema" | "onSchemaObject"> => {
-      switch (on.kind) {
-        case "database":
-          return { onAccountObject: { objectType: "DATABASE", objectName: database.name } };
-        case "schema":
-          return { onSchema: { schemaName: schemas[on.schema].fullyQualifiedName } };
-        case "all":
-          return { onSchemaObject: { all: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
-        case "future":
-          return { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: schemas[on.schema].fullyQualifiedName } } };
-        case "futureInDatabase":
-          return on.objectTypePlural === "SCHEMAS"
-            ? { onSchema: { futureSchemasInDatabase: database.name } }
-            : { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inDatabase: database.name } } };
-        case "warehouse":
-          return { onAccountObject: { objectType: "WAREHOUSE", objectName: warehouses[on.warehouse].name } };
-      }
+    const grantNames: GrantNames = {
+      database: database.name,
+      schemas: record(SCHEMA_KEYS, (key) => schemas[key].fullyQualifiedName),
+      warehouses: record(WAREHOUSE_KEYS, (key) => warehouses[key].name),
     };
     const accessGrants: pulumi.Resource[] = [];
     for (const role of ROLE_KEYS) {
@@ -157,7 +144,7 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
         accessGrants.push(new snowflake.GrantPrivilegesToAccountRole(`${name}-grant-${role}-${targetSlug(entry.on)}`, {
           accountRoleName: roles[role].name,
           privileges: [...entry.privileges],
-          ...target(entry.on),
+          ...grantOn(entry.on, grantNames),
         }, {
           ...sec,
           deleteBeforeReplace: true,
