@@ -13,12 +13,15 @@ import { buildConfig, parseConfig } from "../config";
 import { CostLine, DEFAULT_WORKLOAD, Workload, estimateMonthlyCost, renderCost } from "../offline/cost";
 import { readStackConfig } from "../offline/stack-config";
 import { BundleRow, measureBundles } from "./bundles";
-import { PathModel, human, latencyModel, renderLatency } from "./latency";
+import { PathModel, human, latencyModel, measureLaunchCore, renderLatency } from "./latency";
 import { ScalingRow, linearFit, planScaling } from "./plan-scaling";
-import { ReplayReport, StrategyFigures, renderFaults, renderReplay, replay } from "./replay";
+import { ReplayReport, StrategyFigures, renderFaults, renderReplay, renderScale, replay, targetsOf } from "./replay";
+import type { Summary } from "./stats";
 import { DEFAULT_TRACE_OPTIONS } from "./trace";
 
 const ROOT = path.join(__dirname, "..");
+/** Leading-edge windows the scale replay compares (seconds). */
+const WINDOWS = [0, 10, 30];
 
 interface Args {
   seed: number;
@@ -62,11 +65,10 @@ const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 function crossCheck(a: ReplayReport, b: ReplayReport): string {
   const signature = (r: ReplayReport) => JSON.stringify(r.design.runs.map((x) => [x.launchedAt, [...x.triggers].sort()]));
   const same = signature(a) === signature(b);
-  return `Cross-check on dynalite (real \`DynamoDBPersistenceLayer\`, in-process DynamoDB): ${same ? "**same runs, same triggers per run**" : "**DIFFERENT runs** (see the figures)"} ` +
-    `(${b.strategies[0].runs} runs, ${b.design.lost} lost, ${b.design.overlaps} overlapping); duplicates answered from the store ${b.dispatch.duplicatesDropped}, 409 ${b.dispatch.inProgressRejected} ` +
-    `(concurrent +0 s copies: in memory the second copy finds the first IN_PROGRESS; on dynalite the HTTP round trips serialise them, so it gets the stored answer). ` +
+  return `Cross-check of dispatch's idempotency on dynalite (real \`DynamoDBPersistenceLayer\`, in-process DynamoDB): ${same ? "**same runs, same triggers per run**" : "**DIFFERENT runs** (see the figures)"} ` +
+    `(${b.strategies[0].runs} runs, ${b.design.lost} lost, ${b.design.overlaps} overlapping); duplicates answered from the store ${b.dispatch.duplicatesDropped}, 409 ${b.dispatch.inProgressRejected}. ` +
     `Dispatch per call on dynalite: p50 ${b.timings.dispatchMs.p50.toFixed(2)} ms, p95 ${b.timings.dispatchMs.p95.toFixed(2)} ms — the local emulator's round trips, ` +
-    `which is why the in-memory layer is the default. Replay wall time: in memory ${a.wallSeconds.toFixed(1)} s, dynalite ${b.wallSeconds.toFixed(1)} s.`;
+    `which is why the in-memory layer is the default. Launch's own store is checked on dynalite by test/functions/launch-store.spec.ts (the same contract on both stores). Replay wall time: in memory ${a.wallSeconds.toFixed(1)} s, dynalite ${b.wallSeconds.toFixed(1)} s.`;
 }
 
 function renderBundles(rows: readonly BundleRow[], runs: number): string {
@@ -166,25 +168,30 @@ function machine(): string {
   return `Node.js ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} CPU${cpus.length === 1 ? "" : "s"} (${cpus[0]?.model.trim() ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
 }
 
-function headline(r: ReplayReport, paths: readonly PathModel[], bundles: readonly BundleRow[] | undefined, plan: readonly ScalingRow[] | undefined, cost: ReturnType<typeof costRows>): string {
+function headline(r: ReplayReport, scale: readonly ReplayReport[], launchMs: Summary, paths: readonly PathModel[], bundles: readonly BundleRow[] | undefined, plan: readonly ScalingRow[] | undefined, cost: ReturnType<typeof costRows>): string {
   const [design, perTrigger, hourly] = r.strategies;
   const p = (name: string, condition: string) => paths.find((x) => x.name.startsWith(name) && x.condition === condition);
   const w = r.design.waitSeconds.sources;
   const lines = [
-    `- Replayed day (seed ${r.seed}): ${r.dispatch.calls} deliveries, ${r.dispatch.accepted} accepted → **${design.runs} dbt runs** (one run per trigger: ${perTrigger.runs}; ${(perTrigger.runs / design.runs).toFixed(1)}× fewer), ` +
+    `- Replayed day (seed ${r.seed}, ${r.sources} sources, window ${r.settings.burstWindowSeconds} s): ${r.dispatch.calls} deliveries, ${r.dispatch.accepted} accepted → **${design.runs} dbt runs** (one run per trigger: ${perTrigger.runs}; ${(perTrigger.runs / Math.max(1, design.runs)).toFixed(1)}× fewer), ` +
       `${r.design.triggersPerRun.mean.toFixed(2)} triggers per run (max ${r.design.triggersPerRun.max}), ${r.dispatch.duplicatesDropped + r.dispatch.inProgressRejected} of ${r.dispatch.duplicateAttempts} duplicate deliveries dropped, ` +
       `**${r.design.overlaps} overlapping runs, ${r.design.lost} triggers lost**.`,
     `- Added wait from receipt to launch (source triggers): p50 ${w.p50.toFixed(0)} s, p95 ${w.p95.toFixed(0)} s, max ${w.max.toFixed(0)} s; an hourly run of everything: p50 ${hourly.waitSeconds.p50.toFixed(0)} s, p95 ${hourly.waitSeconds.p95.toFixed(0)} s.`,
-    `- While requests waited for a running task, the next run started on average ${r.design.idleGapSeconds.mean.toFixed(0)} s (max ${r.design.idleGapSeconds.max.toFixed(0)} s) after the previous stopped: launch rechecks every ${r.settings.recheckSeconds} s (${r.design.idleGapSeconds.n} such hand-overs, ${(r.design.idleGapSeconds.n * r.design.idleGapSeconds.mean / 60).toFixed(0)} min of idle target in the day).`,
+    `- Hand-over: when a run stopped with requests waiting, the next started ${r.design.handOverSeconds.mean.toFixed(1)} s later on average (max ${r.design.handOverSeconds.max.toFixed(0)} s; ${r.design.handOverSeconds.n} hand-overs), on the task's STOPPED event.`,
+    ...scale.map((x) => {
+      const k = targetsOf(x);
+      return `- ${x.sources} sources, window ${x.settings.burstWindowSeconds} s${x.faults.listTasksDelayMs ? `, ListTasks delay ${x.faults.listTasksDelayMs / 1000} s` : ""}: ${x.strategies[0].runs} runs for ${x.design.syncs} syncs (${k.runsPerSync.toFixed(2)} per sync), ` +
+        `${x.design.overlaps} overlapping, ${x.design.lost} lost, backlog at 24:00 ${x.design.backlogAtEndOfDay}, wait p95 ${x.design.waitSeconds.sources.p95.toFixed(0)} s (run + window ${k.runBudget.toFixed(0)} s).`;
+    }),
     `- dbt warehouse-minutes for the day: ${design.dbtMinutes.toFixed(0)} (one run per trigger ${perTrigger.dbtMinutes.toFixed(0)}, hourly everything ${hourly.dbtMinutes.toFixed(0)}).`,
-    `- Cores per call (wall clock, mocked AWS): dispatch p50 ${r.timings.dispatchMs.p50.toFixed(2)} ms / p95 ${r.timings.dispatchMs.p95.toFixed(2)} ms; launch p50 ${r.timings.launchMs.p50.toFixed(2)} ms / p95 ${r.timings.launchMs.p95.toFixed(2)} ms.`,
+    `- Cores per call (wall clock, mocked AWS): dispatch p50 ${r.timings.dispatchMs.p50.toFixed(2)} ms / p95 ${r.timings.dispatchMs.p95.toFixed(2)} ms; launch p50 ${launchMs.p50.toFixed(2)} ms / p95 ${launchMs.p95.toFixed(2)} ms.`,
   ];
   const wi = p("webhook", "idle target");
   const wb = p("webhook", "replayed day");
   const si = p("Snowflake", "idle target");
   const hi = p("hourly", "idle target");
   if (wi && wb && si && hi) {
-    lines.push(`- Sync end → dbt starting, typical: webhook ${human(wi.total.typical)} idle / ${human(wb.total.typical)} on the replayed day, Snowflake task ${human(si.total.typical)} idle, hourly ${human(hi.total.typical)} (quoted: 5–10 min event-driven, 30–60 min hourly cron).`);
+    lines.push(`- Sync end → dbt task's containers running, typical: webhook ${human(wi.total.typical)} idle / ${human(wb.total.typical)} on the replayed day, Snowflake task ${human(si.total.typical)} idle, hourly ${human(hi.total.typical)} (quoted: 5–10 min event-driven, 30–60 min hourly cron).`);
   }
   const dev = (variant: string) => cost.rows.find((c) => c.stack === "dev" && c.variant.startsWith(variant));
   const [dflt, replayed, everything] = [dev("DEFAULT"), dev("replayed day, this"), dev("hourly")];
@@ -210,17 +217,25 @@ async function main(): Promise<void> {
   let t0 = process.hrtime.bigint();
   const r = await replay({ seed: args.seed, stack: "prod" });
   let replayText = renderReplay(r);
-  const faults = { runTaskThrottleRate: 0.1, runTaskRejectRate: 0.01 };
-  replayText += `\n\n${renderFaults(await replay({ seed: args.seed, stack: "prod", faults }), faults)}`;
+  const scale: ReplayReport[] = [];
+  for (const sources of [12, 30, 100]) {
+    for (const windowSeconds of WINDOWS) scale.push(await replay({ seed: args.seed, stack: "prod", sources, windowSeconds }));
+    scale.push(await replay({ seed: args.seed, stack: "prod", sources, faults: { listTasksDelayMs: 5000 } }));
+  }
+  replayText += `\n\n### Scale: 12, 30 and 100 sources, leading-edge windows ${WINDOWS.join(", ")} s\n\n${renderScale(scale)}`;
+  const faults = { throttleRate: 0.1, capacityRate: 0.05, rejectRate: 0.01, listTasksDelayMs: 5000, lostStopRate: 0.1, duplicateStopRate: 0.1, stopDelayMaxMs: 5000 };
+  replayText += `\n\n### Faults\n\n${renderFaults(await replay({ seed: args.seed, stack: "prod", sources: 30, faults }))}`;
+  replayText += `\n\n${renderFaults(await replay({ seed: args.seed, stack: "prod", sources: 100, faults }))}`;
   if (args.dynalite) replayText += `\n\n${crossCheck(r, await replay({ seed: args.seed, stack: "prod", store: "dynalite" }))}`;
   parts.push(section("1. Trigger path replay", `${replayText}\n\n_Section time: ${seconds(t0).toFixed(1)} s._`));
+  const launchMs = await measureLaunchCore();
 
   let bundles: BundleRow[] | undefined;
   if (!args.skipBundles) {
     t0 = process.hrtime.bigint();
     bundles = measureBundles(args.runs);
   }
-  const paths = latencyModel({ replay: r, bundles });
+  const paths = latencyModel({ replay: r, bundles, launchMs });
   parts.push(section("2. Load-to-transform latency model", renderLatency(paths)));
   parts.push(section("3. Lambda bundles and cold start", bundles ? `${renderBundles(bundles, args.runs)}\n\n_Section time: ${seconds(t0).toFixed(1)} s._` : "Skipped (--skip-bundles)."));
 
@@ -245,7 +260,7 @@ async function main(): Promise<void> {
     "",
     "## Headline",
     "",
-    headline(r, paths, bundles, plan, cost),
+    headline(r, scale, launchMs, paths, bundles, plan, cost),
     "",
     "## What is measured, replayed, documented or assumed",
     "",

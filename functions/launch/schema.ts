@@ -1,4 +1,4 @@
-/** The SQS event launch receives from its event source mapping. */
+/** The events launch receives: SQS batches of the runs queue, ECS task-state events, the sweep schedule. */
 import { z } from "zod";
 
 /** One SQS record (FIFO: `attributes.MessageGroupId` is the dbt target). */
@@ -19,14 +19,27 @@ export type SqsRecord = z.infer<typeof SqsRecordSchema>;
 /** An SQS → Lambda event. */
 export const SqsEventSchema = z.object({ Records: z.array(SqsRecordSchema) });
 
+/**
+ * The fields launch reads of an EventBridge "ECS Task State Change" event
+ * (docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html); loose, as AWS adds fields.
+ */
+export const TaskStateChangeSchema = z.object({
+  source: z.literal("aws.ecs"),
+  "detail-type": z.literal("ECS Task State Change"),
+  detail: z.object({
+    taskArn: z.string().min(1),
+    lastStatus: z.string(),
+    group: z.string().optional(),
+    startedBy: z.string().optional(),
+  }).loose(),
+}).loose();
+/** A parsed task-state event. */
+export type TaskStateChange = z.infer<typeof TaskStateChangeSchema>;
+
+/** What the sweep schedule sends. */
+export const SweepEventSchema = z.object({ kind: z.literal("sweep") }).loose();
+
 /** The partial batch response (`ReportBatchItemFailures`). */
 export interface BatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
-}
-
-/** `https://sqs.<region>.amazonaws.com/<account>/<name>` for `arn:aws:sqs:<region>:<account>:<name>`. */
-export function queueUrlFromArn(arn: string): string {
-  const [, partition, , region, account, name] = arn.split(":");
-  const domain = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
-  return `https://sqs.${region}.${domain}/${account}/${name}`;
 }
