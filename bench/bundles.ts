@@ -19,7 +19,7 @@ export const FIRST_CALLS: Record<string, { event: unknown; env: Record<string, s
     env: { QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: "90000", UNKNOWN_CONNECTOR: "reject", HOURLY_SELECT: "source_status:fresher+", DBT_TARGET: "dev" },
     files: { "sources.json": JSON.stringify({ target: "dev", sources: [] }) },
   },
-  launch: { event: { Records: [] }, env: { CLUSTER_ARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/c", TASK_DEFINITION: "f", SUBNET_IDS: "subnet-1", SECURITY_GROUP_IDS: "sg-1", ASSIGN_PUBLIC_IP: "ENABLED", BURST_WINDOW_SECONDS: "60", RECHECK_SECONDS: "60", MAX_LAUNCH_ATTEMPTS: "5", DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/d.fifo", QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo" } },
+  launch: { event: { Records: [] }, env: { CLUSTER_ARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/c", TASK_DEFINITION: "f", SUBNET_IDS: "subnet-1", SECURITY_GROUP_IDS: "sg-1", ASSIGN_PUBLIC_IP: "ENABLED", BURST_WINDOW_SECONDS: "60", RECHECK_SECONDS: "60", MAX_LAUNCH_ATTEMPTS: "5", DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/d.fifo", QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo", TABLE_NAME: "launch-state" } },
   notify: { event: { unexpected: true }, env: { ARTIFACT_BUCKET: "b", EVENT_BUS_NAME: "bus", ALERT_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:a", STATE_TABLE: "t", IDEMPOTENCY_TABLE: "t", LOG_GROUP_NAME: "/ecs/x", LOG_STREAM_PREFIX: "run", CLUSTER_ARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/c" } },
   freshness: { event: { unexpected: true }, env: { ARTIFACT_BUCKET: "b", SOURCES: "[]" } },
 };

@@ -10,12 +10,28 @@ import type { PendingItem } from "./store";
 /** How a request was made to fit. */
 export type Fit = "exact" | "broader-selection" | "no-sources-record";
 
-/** The requests of one run: the fast lane's kind first, else the oldest request's kind; every pending request of that kind. */
+/**
+ * A fast-lane request (a source's dashboard tags) counts as this much older when launch picks
+ * the next kind of run: it jumps the queue, yet a normal run that has waited longer than a
+ * fast-lane run plus this goes first, so a steady stream of fast-lane loads cannot starve it.
+ */
+export const FAST_LANE_HEAD_START_MS = 15 * 60_000;
+
+const oldest = (item: PendingItem) => Math.min(...item.request.triggers.map((t) => Date.parse(t.receivedAt)));
+
+/**
+ * The requests of one run: every pending request of the kind (merge key) whose oldest request
+ * has waited longest, fast-lane requests counting {@link FAST_LANE_HEAD_START_MS} older.
+ */
 export function nextBatch(items: readonly PendingItem[]): PendingItem[] {
   if (!items.length) return [];
-  // A fast-lane run (a source's dashboard tags) goes before the normal runs waiting with it.
-  const first = items.find((i) => i.request.lane === "fast") ?? items[0];
-  const key = mergeKey(first.request);
+  const since = new Map<string, number>();
+  for (const item of items) {
+    const key = mergeKey(item.request);
+    const at = oldest(item) - (item.request.lane === "fast" ? FAST_LANE_HEAD_START_MS : 0);
+    since.set(key, Math.min(since.get(key) ?? Infinity, at));
+  }
+  const key = [...since].sort((a, b) => a[1] - b[1])[0][0];
   return items.filter((i) => mergeKey(i.request) === key);
 }
 
