@@ -168,7 +168,7 @@ export interface ReplayReport {
     readonly overlaps: number;
     /** Accepted triggers in no run and not dead-lettered. */
     readonly lost: number;
-    /** Accepted triggers in more than one run. */
+    /** Accepted triggers in more than one run of the same lane. */
     readonly duplicated: number;
     readonly deadLettered: number;
     /** Requests queued or pending at the end of the traced day (24:00), and when everything ended. */
@@ -395,10 +395,13 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     if (!launchedAt.has(tr)) launchedAt.set(tr, r.launchedAt);
   }
   const acceptedList = [...accepted.values()];
-  const deadLettered = new Set([...result.deadLettered].filter((k) => accepted.has(k)));
+  const deadLettered = new Set([...result.deadLettered].map((k) => k.slice(k.indexOf("|") + 1)).filter((k) => accepted.has(k)));
   for (const m of sim.queue.redriven) for (const tr of parseRunRequest(JSON.parse(m.body)).triggers) deadLettered.add(`${tr.kind}:${tr.id}`);
   const lost = acceptedList.filter((a) => !inRuns.has(a.trigger) && !deadLettered.has(a.trigger)).length;
-  const duplicated = acceptedList.filter((a) => (inRuns.get(a.trigger) ?? 0) > 1).length;
+  // A source's load may have a fast-lane run and a normal run: count each lane apart.
+  const perLane = new Map<string, number>();
+  for (const r of result.runs) for (const tr of r.triggers) perLane.set(`${r.lane}|${tr}`, (perLane.get(`${r.lane}|${tr}`) ?? 0) + 1);
+  const duplicated = [...perLane.values()].filter((n) => n > 1).length;
   const waits = acceptedList.filter((a) => launchedAt.has(a.trigger)).map((a) => ({ kind: a.kind, seconds: (launchedAt.get(a.trigger)! - a.receivedAt) / 1000 }));
   const byKind: Record<string, Summary> = {};
   for (const kind of [...new Set(waits.map((w) => w.kind))].sort()) byKind[kind] = summarize(waits.filter((w) => w.kind === kind).map((w) => w.seconds));

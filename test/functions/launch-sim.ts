@@ -65,14 +65,18 @@ export interface SimRun {
   readonly sources: readonly string[];
   readonly fullRefresh: boolean;
   readonly selectsAll: boolean;
+  readonly lane: "normal" | "fast";
 }
 
 /** What a simulated day produced. */
 export interface SimResult {
   readonly runs: readonly SimRun[];
-  /** Triggers (`kind:id`) that reached the queue, with the time they were sent. */
+  /**
+   * Requests that reached the queue, by `<lane>|<kind>:<id>` of each trigger (a source's load
+   * can have a normal and a fast-lane request with the same trigger), with the time sent.
+   */
   readonly sent: ReadonlyMap<string, number>;
-  /** Triggers forwarded to the dead-letter queue (launch's, or the queue's redrive). */
+  /** `<lane>|<kind>:<id>` forwarded to the dead-letter queue by launch. */
   readonly deadLettered: ReadonlySet<string>;
   /** Messages still on the runs queue, and requests still pending, at the end. */
   readonly queueAtEnd: number;
@@ -101,6 +105,8 @@ interface SimTask {
 }
 
 const keyOf = (t: { kind: string; id: string }) => `${t.kind}:${t.id}`;
+/** A request's trigger as the results count it: `<lane>|<kind>:<id>`. */
+export const laneKey = (lane: string, t: { kind: string; id: string }) => `${lane}|${keyOf(t)}`;
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -144,7 +150,7 @@ export class LaunchSim {
   send(body: string, dedupeId: string): void {
     const request = parseRunRequest(JSON.parse(body));
     const out = this.queue.send(request.target, body, dedupeId, this.clock);
-    if (!out.duplicate) for (const t of request.triggers) if (!this.sent.has(keyOf(t))) this.sent.set(keyOf(t), this.clock);
+    if (!out.duplicate) for (const t of request.triggers) if (!this.sent.has(laneKey(request.lane, t))) this.sent.set(laneKey(request.lane, t), this.clock);
   }
 
   /** Run requests on the queue or pending in launch's store now. */
@@ -256,7 +262,10 @@ export class LaunchSim {
     const input: SendMessageCommandInput = command.input;
     try {
       const parsed = JSON.parse(input.MessageBody ?? "") as unknown;
-      for (const r of Array.isArray(parsed) ? parsed : [parsed]) for (const t of parseRunRequest(r).triggers) this.deadLettered.add(keyOf(t));
+      for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
+        const request = parseRunRequest(r);
+        for (const t of request.triggers) this.deadLettered.add(laneKey(request.lane, t));
+      }
     } catch {
       // poison: no triggers to count
     }
@@ -304,6 +313,7 @@ export class LaunchSim {
     const run: SimRun = {
       runId, target, taskArn: arn, launchedAt: this.clock, stoppedAt: this.clock + seconds * 1000,
       triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))], sources, fullRefresh: merged.fullRefresh, selectsAll: !dbt.includes("--select"),
+      lane: requests[0]?.lane ?? "normal",
     };
     const task: SimTask = { arn, clientToken: input.clientToken ?? "", createdAt: this.clock, stopAt: run.stoppedAt, run };
     this.tasks.push(task);

@@ -206,6 +206,16 @@ describe("launch", () => {
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(requests[0])]: "pending", [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`, [keyOf(requests[2])]: "pending" });
     });
 
+    it("runs a normal request first when it has waited 15 min longer than the oldest fast-lane one (no starvation)", async () => {
+      // Prepare: a normal request 20 min old, a fast-lane request 4 min old
+      const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
+      const requests = [request("hubspot", ago(1200)), request("stripe", ago(240), fast)];
+      // Act
+      await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
+      // Assess
+      expect(runTasks()).to.deep.equal([expectedRunTask([requests[0]], runIdOf("20261122t094000", [requests[0]]))]);
+    });
+
     it("runs a broader selection, once, when the union of the selections exceeds ECS's 8 KiB of overrides", async () => {
       // Prepare: 60 sources with long tag selections
       const requests = Array.from({ length: 60 }, (_, i) => request(`source_${i}`, ago(300 - i), { select: [`tag:${"t".repeat(150)}${i}`] }));
