@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import { ChangeMessageVisibilityBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type * as DispatchModule from "../../functions/dispatch/index";
 import type * as LaunchModule from "../../functions/launch/index";
 import { fakeContext, fixtureText, httpEvent } from "./support";
@@ -23,7 +24,7 @@ describe("handlers (wiring)", () => {
       POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
       QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs.fifo", IDEMPOTENCY_TABLE: "dev-idempotency",
       CLUSTER_ARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/dev-dbt", TASK_DEFINITION: "dev-dbt", SUBNET_IDS: "subnet-a", SECURITY_GROUP_IDS: "sg-1",
-      DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs-dlq.fifo",
+      DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs-dlq.fifo", TABLE_NAME: "dev-launch-state",
     });
   });
   after(() => {
@@ -45,16 +46,21 @@ describe("handlers (wiring)", () => {
     });
   });
 
-  it("launch handles an SQS batch through its exported handler", async () => {
-    // Prepare
-    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [{ Id: "0" }], Failed: [] });
+  it("launch handles an SQS batch through its exported handler: TABLE_NAME's table gets the request", async () => {
+    // Prepare: DynamoDB throttles, so the request is not saved and SQS must deliver it again
+    const documents = mockClient(DynamoDBDocumentClient);
+    documents.on(PutCommand).rejects(Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ProvisionedThroughputExceededException" }));
     const { handler } = require("../../functions/launch/index") as typeof LaunchModule;
     const body = JSON.stringify({ target: "dev", triggers: [{ kind: "manual", id: "me", receivedAt: new Date().toISOString() }] });
     const event = { Records: [{ messageId: "m1", receiptHandle: "rh", body, attributes: { MessageGroupId: "dev" }, eventSource: "aws:sqs", eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo" }] };
     // Act
     const result = await handler(event, fakeContext);
-    // Assess: a fresh trigger waits for the burst window
+    // Assess
     expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)).to.have.length(1);
+    expect(documents.commandCalls(PutCommand).map((c) => [c.args[0].input.TableName, c.args[0].input.Item?.target, c.args[0].input.ConditionExpression])).to.deep.equal([
+      ["dev-launch-state", "dev", "attribute_not_exists(#key)"],
+    ]);
+    expect(sqs.calls()).to.have.length(0);
+    documents.restore();
   });
 });

@@ -114,9 +114,9 @@ export class MemoryLaunchStore implements LaunchStore {
     return [...this.partition(target)].filter(([, row]) => row.state === "pending").map(([key, row]) => ({ key, request: row.request! }));
   }
 
-  /** Pending requests over every target. */
-  pendingCount(): number {
-    return [...this.rows.values()].reduce((n, rows) => n + [...rows.values()].filter((r) => r.state === "pending").length, 0);
+  /** Every target with a partition, read without yielding. */
+  targetsSnapshot(): string[] {
+    return [...this.rows.keys()];
   }
 
   /** True when no lease is held and no request is pending. */

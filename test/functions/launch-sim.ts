@@ -153,9 +153,14 @@ export class LaunchSim {
     if (!out.duplicate) for (const t of request.triggers) if (!this.sent.has(laneKey(request.lane, t))) this.sent.set(laneKey(request.lane, t), this.clock);
   }
 
-  /** Run requests on the queue or pending in launch's store now. */
-  backlog(): number {
-    return this.queue.size() + this.store.pendingCount();
+  /** Age (s) of every run request on the queue or pending in launch's store now, by its oldest trigger. */
+  waitingAges(): number[] {
+    const oldest = (r: RunRequest) => Math.min(...r.triggers.map((t) => Date.parse(t.receivedAt)));
+    const requests = [
+      ...this.queue.remaining().map((m) => parseRunRequest(JSON.parse(m.body))),
+      ...this.store.targetsSnapshot().flatMap((t) => this.store.pendingSnapshot(t).map((p) => p.request)),
+    ];
+    return requests.map((r) => (this.clock - oldest(r)) / 1000);
   }
 
   /** Plays the world until nothing is left to do after `until` (or `horizon` passes). */
