@@ -39,13 +39,13 @@ export const LAUNCH_SWEEP_INPUT = JSON.stringify({ kind: "sweep" });
 /**
  * The EventBridge pattern of the stopped dbt tasks launch started (ECS Task State Change,
  * docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html): launch sets
- * `group` to `dbt-pipeline:<target>`, so other tasks of the cluster never invoke it.
+ * `startedBy` to `dbt-pipeline/<run id>`, so other tasks of the cluster never invoke it.
  */
 export function taskStoppedPattern(clusterArn: string): string {
   return JSON.stringify({
     source: ["aws.ecs"],
     "detail-type": ["ECS Task State Change"],
-    detail: { clusterArn: [clusterArn], lastStatus: ["STOPPED"], group: [{ prefix: "dbt-pipeline:" }] },
+    detail: { clusterArn: [clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
   });
 }
 

@@ -4,8 +4,10 @@
  *    (idempotent on the message body) and is acknowledged; poison messages go to the
  *    dead-letter queue. Then each target of the batch is pumped (see lease.ts): if the target is
  *    idle, a run starts after the leading-edge window; if a run is going, the request waits for it.
- *  - An ECS "Task State Change" event with `lastStatus` STOPPED of a task launch started: the
- *    lease of that run is released and the target's next run starts at once (hand-over).
+ *  - An ECS "Task State Change" event with `lastStatus` STOPPED of a task launch started
+ *    (`startedBy` `dbt-pipeline/<run id>`; the target is the dbt command's `--target` in the
+ *    event's overrides): the lease of that run is released and the target's next run starts at
+ *    once (hand-over).
  *  - The sweep schedule: renews leases of running tasks, recovers lost STOPPED events and
  *    expired leases.
  */
@@ -16,9 +18,9 @@ import { errorMessage } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
 import { RunRequest, parseRunRequest } from "../lib/run-contract";
 import { deadLetter } from "./dead-letter";
-import { GROUP_PREFIX, STARTED_BY_PREFIX } from "./ecs";
+import { STARTED_BY_PREFIX } from "./ecs";
 import { PumpOutcome, handOver, pump, sweep } from "./lease";
-import { BatchResponse, SqsEventSchema, SqsRecord, SweepEventSchema, TaskStateChangeSchema } from "./schema";
+import { BatchResponse, SqsEventSchema, SqsRecord, SweepEventSchema, TaskStateChange, TaskStateChangeSchema, targetOfTask } from "./schema";
 import type { LaunchSettings } from "./settings";
 import { LaunchStore, PENDING_PREFIX } from "./store";
 
@@ -95,11 +97,11 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-async function taskStopped(detail: { taskArn: string; lastStatus: string; group?: string; startedBy?: string }, deps: LaunchDeps): Promise<PumpOutcome | "ignored"> {
+async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps): Promise<PumpOutcome | "ignored"> {
   const runId = detail.startedBy?.startsWith(STARTED_BY_PREFIX) ? detail.startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
-  const target = detail.group?.startsWith(GROUP_PREFIX) ? detail.group.slice(GROUP_PREFIX.length) : undefined;
+  const target = targetOfTask(detail);
   if (detail.lastStatus !== "STOPPED" || !runId || !target) {
-    deps.logger.info("task-state event of no run launch holds a lease for; ignored", { taskArn: detail.taskArn, lastStatus: detail.lastStatus, group: detail.group });
+    deps.logger.info("task-state event of no run launch started; ignored", { taskArn: detail.taskArn, lastStatus: detail.lastStatus, startedBy: detail.startedBy });
     return "ignored";
   }
   // Errors propagate: EventBridge invokes asynchronously and Lambda retries; the sweep is the last resort.

@@ -14,8 +14,6 @@ export const BASE_DELAY_MS = 1000;
 export const MAX_DELAY_MS = 8000;
 /** `startedBy` prefix of every dbt task launch starts. */
 export const STARTED_BY_PREFIX = "dbt-pipeline/";
-/** Prefix of the RunTask `group`: `dbt-pipeline:<target>`, so the task's STOPPED event names its target. */
-export const GROUP_PREFIX = "dbt-pipeline:";
 /** ECS tag keys launch sets. */
 export const TAG_KEYS = {
   runId: "dbt-pipeline:run-id",
@@ -76,9 +74,6 @@ export function runTaskInput(settings: LaunchSettings, request: RunRequest, runI
     },
     overrides: taskOverrides(request, runId),
     startedBy: `${STARTED_BY_PREFIX}${runId}`,
-    // The task-state event carries `group` (docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html):
-    // launch's hand-over reads the target from it.
-    group: `${GROUP_PREFIX}${request.target}`,
     clientToken,
     tags,
     propagateTags: "TASK_DEFINITION",

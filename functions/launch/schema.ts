@@ -1,5 +1,6 @@
 /** The events launch receives: SQS batches of the runs queue, ECS task-state events, the sweep schedule. */
 import { z } from "zod";
+import { CONTAINERS } from "../lib/run-contract";
 
 /** One SQS record (FIFO: `attributes.MessageGroupId` is the dbt target). */
 export const SqsRecordSchema = z.object({
@@ -29,12 +30,25 @@ export const TaskStateChangeSchema = z.object({
   detail: z.object({
     taskArn: z.string().min(1),
     lastStatus: z.string(),
-    group: z.string().optional(),
     startedBy: z.string().optional(),
+    overrides: z.object({
+      containerOverrides: z.array(z.object({ name: z.string(), command: z.array(z.string()).optional() }).loose()).default([]),
+    }).loose().optional(),
   }).loose(),
 }).loose();
 /** A parsed task-state event. */
 export type TaskStateChange = z.infer<typeof TaskStateChangeSchema>;
+
+/**
+ * The dbt target of a stopped task, from the dbt container's command in the event's overrides
+ * (`dbt <command> --profile <p> --target <target> ...`, as the run contract's argv puts it);
+ * undefined when the event carries none.
+ */
+export function targetOfTask(detail: TaskStateChange["detail"]): string | undefined {
+  const command = detail.overrides?.containerOverrides.find((c) => c.name === CONTAINERS.dbt)?.command ?? [];
+  const at = command.indexOf("--target");
+  return at >= 0 ? command[at + 1] : undefined;
+}
 
 /** What the sweep schedule sends. */
 export const SweepEventSchema = z.object({ kind: z.literal("sweep") }).loose();

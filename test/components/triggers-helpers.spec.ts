@@ -123,7 +123,7 @@ describe("triggers pure helpers", () => {
       expect(JSON.parse(taskStoppedPattern(CLUSTER))).to.deep.equal({
         source: ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
-        detail: { clusterArn: [CLUSTER], lastStatus: ["STOPPED"], group: [{ prefix: "dbt-pipeline:" }] },
+        detail: { clusterArn: [CLUSTER], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
       });
     });
     it("redrive-allow: only the runs queue", () => {

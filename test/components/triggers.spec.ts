@@ -196,7 +196,7 @@ describe("triggers", () => {
           eventPattern: JSON.stringify({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
-            detail: { clusterArn: [runner.clusterArn], lastStatus: ["STOPPED"], group: [{ prefix: "dbt-pipeline:" }] },
+            detail: { clusterArn: [runner.clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
           }),
           tags: TAGS(env),
         });

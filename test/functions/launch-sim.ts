@@ -98,6 +98,8 @@ interface Timer {
 
 interface SimTask {
   readonly arn: string;
+  /** RunTask's overrides, which the task-state events carry. */
+  readonly overrides: RunTaskCommandInput["overrides"];
   readonly clientToken: string;
   readonly createdAt: number;
   readonly stopAt: number;
@@ -306,21 +308,21 @@ export class LaunchSim {
     const known = this.tasks.find((t) => t.clientToken === input.clientToken);
     if (known) return { tasks: [{ taskArn: known.arn }], failures: [] };
     const runId = (input.startedBy ?? "").replace(/^dbt-pipeline\//, "");
-    const target = (input.group ?? "").replace(/^dbt-pipeline:/, "");
+    const command = input.overrides?.containerOverrides?.find((c) => c.name === "dbt")?.command ?? [];
+    const target = command[command.indexOf("--target") + 1] ?? "";
     const lease = this.store.lease(target);
     const claimed = new Set(lease?.runId === runId ? lease.claimed ?? [] : []);
     const requests = this.store.pendingSnapshot(target).filter((p) => claimed.has(p.key)).map((p) => p.request);
-    const dbt = input.overrides?.containerOverrides?.find((c) => c.name === "dbt")?.command ?? [];
     const sources = [...new Set(requests.flatMap((r) => r.sources))].sort();
-    const merged: RunRequest = { ...requests[0], sources, select: dbt.includes("--select") ? ["x"] : [], fullRefresh: dbt.includes("--full-refresh") };
+    const merged: RunRequest = { ...requests[0], sources, select: command.includes("--select") ? ["x"] : [], fullRefresh: command.includes("--full-refresh") };
     const seconds = this.options.taskSeconds?.(merged) ?? 90 + 180 + 20 * sources.length;
     const arn = `arn:aws:ecs:eu-west-1:123456789012:task/sim/${String(this.tasks.length + 1).padStart(8, "0")}`;
     const run: SimRun = {
       runId, target, taskArn: arn, launchedAt: this.clock, stoppedAt: this.clock + seconds * 1000,
-      triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))], sources, fullRefresh: merged.fullRefresh, selectsAll: !dbt.includes("--select"),
+      triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))], sources, fullRefresh: merged.fullRefresh, selectsAll: !command.includes("--select"),
       lane: requests[0]?.lane ?? "normal",
     };
-    const task: SimTask = { arn, clientToken: input.clientToken ?? "", createdAt: this.clock, stopAt: run.stoppedAt, run };
+    const task: SimTask = { arn, overrides: input.overrides, clientToken: input.clientToken ?? "", createdAt: this.clock, stopAt: run.stoppedAt, run };
     this.tasks.push(task);
     this.at(task.stopAt, () => this.stopped(task));
     return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }], failures: [] };
@@ -332,7 +334,10 @@ export class LaunchSim {
     const event = {
       version: "0", id: `stop-${task.arn}`, "detail-type": "ECS Task State Change", source: "aws.ecs", account: "123456789012",
       time: new Date(this.clock).toISOString(), region: "eu-west-1", resources: [task.arn],
-      detail: { clusterArn: this.settings.clusterArn, taskArn: task.arn, lastStatus: "STOPPED", desiredStatus: "STOPPED", group: `dbt-pipeline:${task.run.target}`, startedBy: `dbt-pipeline/${task.run.runId}`, stopCode: "EssentialContainerExited", containers: [] },
+      detail: {
+        clusterArn: this.settings.clusterArn, taskArn: task.arn, lastStatus: "STOPPED", desiredStatus: "STOPPED", group: "family:sim-dbt",
+        startedBy: `dbt-pipeline/${task.run.runId}`, stopCode: "EssentialContainerExited", containers: [], overrides: task.overrides,
+      },
     };
     const copies = this.rng.chance(this.faults.duplicateStopRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) this.at(this.clock + this.rng.next() * this.faults.stopDelayMaxMs, () => this.invoke("stopped", event));

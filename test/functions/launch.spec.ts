@@ -5,6 +5,7 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } fro
 import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { LaunchDeps, launch, pendingKey } from "../../functions/launch/core";
 import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../../functions/launch/ecs";
+import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
 import { RunRequestInput, mergeRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
@@ -64,10 +65,10 @@ const ago = (seconds: number) => new Date(T - seconds * 1000).toISOString();
 /** The pending-set key of a request as the SQS body carries it: `p#<oldest receivedAt>#<sha256 of the body>`. */
 const keyOf = (r: RunRequestInput) => `p#${r.triggers[0].receivedAt}#${sha256(JSON.stringify(r))}`;
 
-/** The task-stopped event as ECS sends it (fixture), for the task and run launch started. */
-function stopped(taskArn: string, runId: string, group = "dbt-pipeline:dev") {
-  const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
-  return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}`, group } };
+/** The task-stopped event as ECS sends it (fixture: its overrides run dbt with `--target prod`), for a task and run launch started on target dev. */
+function stopped(taskArn: string, runId: string) {
+  const e = JSON.parse(fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'));
+  return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
 }
 
 describe("launch", () => {
@@ -123,7 +124,6 @@ describe("launch", () => {
       networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-111"], assignPublicIp: "ENABLED" } },
       overrides: taskOverrides(merged, runId),
       startedBy: `dbt-pipeline/${runId}`,
-      group: "dbt-pipeline:dev",
       clientToken: sha256(requests.map(keyOf).sort().join(",")),
       tags: [
         { key: "dbt-pipeline:run-id", value: runId },
@@ -343,10 +343,16 @@ describe("launch", () => {
       expect(metrics.total("StaleStopEvents")).to.equal(1);
     });
 
-    it("ignores a task launch did not start (group family:…, as ECS sets it by default)", async () => {
-      const result = await launch(JSON.parse(fixtureText("ecs/task-stopped-success.json")), deps());
-      expect(result).to.deep.equal({ handOver: "ignored" });
+    it("ignores a task launch did not start (another startedBy), and one whose event carries no dbt command", async () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({ handOver: "ignored" });
+      expect(await launch({ ...e, detail: { ...e.detail, overrides: { containerOverrides: [] } } }, deps())).to.deep.equal({ handOver: "ignored" });
       expect(ecs.calls()).to.have.length(0);
+    });
+
+    it("reads the target from the fixture's dbt command (--target prod)", async () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      expect(targetOfTask(TaskStateChangeSchema.parse(e).detail)).to.equal("prod");
     });
   });
 
