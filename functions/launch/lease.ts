@@ -79,8 +79,13 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
 async function settlePrevious(target: string, holder: string, previous: Lease, deps: LaunchDeps): Promise<boolean> {
   const status = await taskStatus(previous, deps);
   if (status.kind === "running" || status.kind === "unknown") {
-    const renewed: Lease = { ...previous, holder, state: "running", taskArn: status.kind === "running" ? status.taskArn : previous.taskArn, expiresAt: deps.now().getTime() + (status.kind === "running" ? deps.settings.leaseSeconds : STARTING_LEASE_SECONDS) * 1000 };
-    await deps.store.update(renewed);
+    // Running: the lease is the task's again, for a full term. Unknown: check again in a few minutes.
+    const running = status.kind === "running";
+    const seconds = running ? deps.settings.leaseSeconds : STARTING_LEASE_SECONDS;
+    await deps.store.update({
+      ...previous, holder, state: running ? "running" : previous.state, taskArn: running ? status.taskArn : previous.taskArn,
+      expiresAt: deps.now().getTime() + seconds * 1000,
+    });
     deps.logger.warn("an expired lease's task is still running (or ECS could not tell); the lease is renewed", { target, runId: previous.runId, status: status.kind });
     return false;
   }

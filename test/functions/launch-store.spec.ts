@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { ECSClient, RunTaskCommandInput } from "@aws-sdk/client-ecs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { launch } from "../../functions/launch/core";
 import { DynamoLaunchStore, Lease, LaunchStore, PendingItem } from "../../functions/launch/store";
 import { RunRequest, parseRunRequest } from "../../functions/lib/run-contract";
 import { MemoryLaunchStore } from "./launch-memory-store";
@@ -124,6 +127,46 @@ describe("launch store (pending set and lease)", () => {
       });
     });
   }
+
+  describe("launch's core on the DynamoDB store (dynalite)", () => {
+    it("two batches while a run goes, then its STOPPED event: one run, then one run of both", async () => {
+      // Prepare
+      const { store } = await dynamoStore();
+      const runTasks: RunTaskCommandInput[] = [];
+      const ecs = { send: async (c: { input: RunTaskCommandInput }) => (runTasks.push(c.input), { tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }], failures: [] }) } as unknown as ECSClient;
+      const sqs = { send: async () => ({}) } as unknown as SQSClient;
+      let holders = 0;
+      const deps = {
+        settings: {
+          clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/c", taskDefinition: "dbt", subnetIds: ["subnet-a"], securityGroupIds: ["sg-a"],
+          assignPublicIp: "DISABLED" as const, burstWindowSeconds: 0, maxLaunchAttempts: 5, dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
+          tableName: "t", leaseSeconds: 3600, doneSeconds: 172800,
+        },
+        ecs, sqs, store, logger: { debug() {}, info() {}, warn() {}, error() {} }, metrics: { addMetric() {} },
+        now: () => new Date(T0), sleep: async () => {}, token: () => `h${++holders}`,
+      };
+      const batch = (id: string, source: string) => ({ Records: [{
+        messageId: id, receiptHandle: `rh-${id}`, body: JSON.stringify(request(source, "2026-11-22T09:59:00.000Z")),
+        attributes: { MessageGroupId: "prod" }, eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:runs.fifo",
+      }] });
+      // The dbt argv after `dbt build --profile dbt_pipeline --target prod --select`.
+      const dbtSelect = (i: number) => (runTasks[i].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt")?.command?.slice(7);
+      // Act
+      await launch(batch("m1", "stripe"), deps);
+      await launch(batch("m2", "hubspot"), deps);
+      await launch(batch("m3", "zendesk"), deps);
+      const runId = (await store.getLease("prod"))?.runId ?? "";
+      const result = await launch({
+        source: "aws.ecs", "detail-type": "ECS Task State Change",
+        detail: { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/c/1", lastStatus: "STOPPED", startedBy: `dbt-pipeline/${runId}`, overrides: { containerOverrides: runTasks[0].overrides?.containerOverrides } },
+      }, deps);
+      // Assess
+      expect(result).to.deep.equal({ handOver: "launched" });
+      expect([dbtSelect(0), dbtSelect(1)]).to.deep.equal([["source:stripe+"], ["source:hubspot+", "source:zendesk+"]]);
+      expect(await store.pending("prod", 10)).to.deep.equal([]);
+      expect((await store.getLease("prod"))?.taskArn).to.equal("arn:aws:ecs:eu-west-1:123456789012:task/c/2");
+    });
+  });
 
   describe("DynamoLaunchStore items as DynamoDB stores them", () => {
     it("a pending item has no TTL; a done one expires at epoch seconds and drops the request body", async () => {
