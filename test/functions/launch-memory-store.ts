@@ -114,6 +114,11 @@ export class MemoryLaunchStore implements LaunchStore {
     return [...this.partition(target)].filter(([, row]) => row.state === "pending").map(([key, row]) => ({ key, request: row.request! }));
   }
 
+  /** Puts a pending request at once, without yielding (a test's stand-in for a concurrent intake). */
+  putPendingNow(target: string, item: PendingItem): void {
+    this.partition(target).set(item.key, { state: "pending", request: structuredClone(item.request) });
+  }
+
   /** Every target with a partition, read without yielding. */
   targetsSnapshot(): string[] {
     return [...this.rows.keys()];

@@ -468,6 +468,25 @@ describe("launch", () => {
       expect(metrics.total("LeasesRecovered")).to.equal(1);
     });
 
+    it("looks again after releasing an idle lease: a request put meanwhile (which found the lease taken) starts at once", async () => {
+      // Prepare: a dead invocation's expired `gathering` lease, nothing pending; a request arrives just as the sweep releases
+      await store.acquire({ target: "dev", holder: "dead", state: "gathering", expiresAt: T - 1 }, T - 200_000);
+      const late = request("stripe", ago(60));
+      let arrived = false;
+      store.fail = (call) => {
+        if (call === "release" && !arrived) {
+          arrived = true;
+          store.putPendingNow("dev", { key: keyOf(late), request: parseRunRequest(late) });
+        }
+        return undefined;
+      };
+      // Act
+      const result = await launch(sweepEvent, deps());
+      // Assess
+      expect(result).to.deep.equal({ swept: { dev: "launched" } });
+      expect(runTasks()).to.deep.equal([expectedRunTask([late], runIdOf("20261122t095900", [late]))]);
+    });
+
     it("keeps an expired lease whose task still runs (renewed), and starts nothing", async () => {
       await store.addPending("dev", { key: keyOf(request("stripe", ago(600))), request: parseRunRequest(request("stripe", ago(600))) });
       await store.acquire({ target: "dev", holder: "old", state: "running", runId: "20261122t080000-0a0b0c0d", taskArn: TASK_ARN, claimed: [], expiresAt: T - 1 }, T - 4000_000);
