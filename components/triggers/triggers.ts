@@ -135,7 +135,8 @@ export class Triggers extends pulumi.ComponentResource {
     }, parent);
 
     // Launch's pending requests and leases, one partition per dbt target. TTL removes served
-    // requests only (launch never sets it on a pending request or a lease).
+    // requests only (launch never sets it on a pending request or a lease). Protected in prod:
+    // once launch has acknowledged a message, its request lives only here.
     const launchState = new aws.dynamodb.Table(`${name}-launch-state`, {
       name: awsName(env, "launch-state"),
       billingMode: "PAY_PER_REQUEST",
@@ -147,7 +148,7 @@ export class Triggers extends pulumi.ComponentResource {
       deletionProtectionEnabled: config.protect,
       serverSideEncryption: { enabled: true },
       tags,
-    }, parent);
+    }, config.protect ? { ...parent, protect: true } : parent);
 
     // Queues. The DLQs keep messages 14 days; every queue is encrypted (SSE-SQS).
     const deadLetterQueue = new aws.sqs.Queue(`${name}-runs-dlq`, {

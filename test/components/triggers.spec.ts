@@ -213,7 +213,7 @@ describe("triggers", () => {
         });
       });
 
-      it("launch state table: on demand, keys target and key, TTL on expiration, encrypted; point-in-time recovery and deletion protection in prod", async () => {
+      it("launch state table: on demand, keys target and key, TTL on expiration, encrypted; point-in-time recovery, deletion protection and Pulumi protect in prod", async () => {
         const ev = await evaluateStack(stack);
         const prod = stack === "prod";
         expect(one(ev, T.table, "triggers-launch-state").inputs).to.deep.equal({
@@ -228,6 +228,7 @@ describe("triggers", () => {
           serverSideEncryption: { enabled: true },
           tags: TAGS(env),
         });
+        expect(one(ev, T.table, "triggers-launch-state").options.protect).to.equal(prod ? true : undefined);
       });
 
       it("scheduler role: trusted by scheduler.amazonaws.com of this account, invokes dispatch and launch (sweep) and writes its DLQ only", async () => {
