@@ -124,7 +124,7 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
     wait,
     coldStep("launch", cold("launch")),
     { step: "launch core (pending set, lease, merge)", low: ms(inputs.launchMs.p50), typical: ms(inputs.launchMs.p50), high: ms(inputs.launchMs.p95), basis: "measured", source: "measureLaunchCore: wall-clock per call, p50 / p95, in-memory store, ECS answering at once" },
-    { step: "launch's DynamoDB calls: put pending, take lease, query, claim, mark running, finish (6)", low: 0.012, typical: 0.03, high: 0.06, basis: "inferred", source: "dynamodb: 6 × single-digit ms, sequential" },
+    { step: "launch's DynamoDB calls: done marker?, put pending, take lease, query, claim, mark running, done marker, delete pending (8)", low: 0.016, typical: 0.04, high: 0.08, basis: "inferred", source: "dynamodb: 8 × single-digit ms (2–10 ms), sequential" },
     { step: "ECS RunTask API call", low: 0.1, typical: 0.3, high: 1, basis: "assumed", source: "no published figure found" },
     start,
   ];

@@ -106,11 +106,12 @@ export function launchStatements(r: LaunchPolicyRefs): Statement[] {
     },
     { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: r.deadLetterQueueArn },
     {
-      // Conditional puts, updates and deletes of the lease and pending items; Query reads a
-      // target's pending set; Scan is the sweep's list of targets.
+      // Conditional puts and deletes of the lease, pending requests and done markers (no
+      // UpdateItem: every write replaces a whole item); Query reads a target's pending set;
+      // Scan is the sweep's list of targets.
       Sid: "LaunchState",
       Effect: "Allow",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
       Resource: r.launchStateTableArn,
     },
   ];

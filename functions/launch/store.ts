@@ -5,22 +5,31 @@
  *    evaluates the condition and the write as one operation on the item, strongly consistent
  *    (docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate).
  *  - `key = "p#<oldest receivedAt>#<sha256 of the message body>"`: one pending run request. Put
- *    only when absent, so a redelivered SQS message adds nothing; once a run serves it (or it is
- *    dead-lettered) it becomes `state = done` with a TTL, which keeps it a duplicate meanwhile.
+ *    only when absent, so a redelivered SQS message adds nothing.
+ *  - `key = "d#<same>"`: the done marker of a request a run served (or that was dead-lettered),
+ *    written before the pending item is deleted, with a TTL; a request whose marker exists is a
+ *    duplicate. Markers live beside, not inside, the `p#` range, so reading the pending set reads
+ *    pending requests only however many were served (TTL may take days to delete an item).
  * Reads that decide a run are strongly consistent (`ConsistentRead`): a request put just before
- * is seen. TTL deletes only `done` items; pending items and the lease never carry `expiration`.
+ * is seen. TTL deletes only done markers; pending items and the lease never carry `expiration`.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, QueryCommandOutput, ScanCommand,
-  ScanCommandOutput, UpdateCommand,
+  DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, QueryCommandOutput, ScanCommand, ScanCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
 import { RunRequest } from "../lib/run-contract";
 
 /** The sort key of the lease item. */
 export const LEASE_KEY = "lease";
-/** Sort-key prefix of pending (and done) run requests. */
+/** Sort-key prefix of pending run requests. */
 export const PENDING_PREFIX = "p#";
+/** Sort-key prefix of done markers. */
+export const DONE_PREFIX = "d#";
+
+/** The done marker's key of pending key `key` (`p#…` → `d#…`). */
+export function doneKey(key: string): string {
+  return `${DONE_PREFIX}${key.startsWith(PENDING_PREFIX) ? key.slice(PENDING_PREFIX.length) : key}`;
+}
 
 /** A run request waiting for the target's next run. */
 export interface PendingItem {
@@ -51,7 +60,7 @@ export interface Lease {
 
 /** What launch keeps between invocations; one implementation on DynamoDB, one in memory for tests and the bench. */
 export interface LaunchStore {
-  /** Adds a pending request unless `key` exists (pending or done); false for a duplicate. */
+  /** Adds a pending request unless it is pending or done already; false for a duplicate. */
   addPending(target: string, item: PendingItem): Promise<boolean>;
   /** Pending requests of `target`, oldest first, strongly consistent, at most `limit`. */
   pending(target: string, limit: number): Promise<PendingItem[]>;
@@ -68,7 +77,7 @@ export interface LaunchStore {
   release(target: string, holder: string): Promise<boolean>;
   /** Deletes the lease if it is the one of run `runId` (and task `taskArn` when it knows one); returns the deleted lease. */
   releaseRun(target: string, runId: string, taskArn: string): Promise<Lease | undefined>;
-  /** Marks pending items done (served by `runId` or dead-lettered), to expire at `expiresAt` (epoch ms). */
+  /** Marks requests done (served by a run or dead-lettered), the marker expiring at `expiresAt` (epoch ms), and drops them from the pending set. */
   finish(target: string, keys: readonly string[], outcome: string, expiresAt: number): Promise<void>;
   /** Targets that have a lease or pending requests (for the sweep). */
   targets(): Promise<string[]>;
@@ -86,6 +95,9 @@ export class DynamoLaunchStore implements LaunchStore {
   }
 
   async addPending(target: string, item: PendingItem): Promise<boolean> {
+    // The marker first: a request served (and deleted from the pending set) must not come back.
+    const done = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key: doneKey(item.key) }, ConsistentRead: true }));
+    if (done.Item) return false;
     try {
       await this.doc.send(new PutCommand({
         TableName: this.tableName,
@@ -104,19 +116,16 @@ export class DynamoLaunchStore implements LaunchStore {
     const items: PendingItem[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      // A filter applies after the page is read: keep paging until `limit` pending items or the end.
       const page: QueryCommandOutput = await this.doc.send(new QueryCommand({
         TableName: this.tableName,
         ConsistentRead: true,
         KeyConditionExpression: "#target = :target AND begins_with(#key, :prefix)",
-        FilterExpression: "#state = :pending",
-        ExpressionAttributeNames: { "#target": "target", "#key": "key", "#state": "state" },
-        ExpressionAttributeValues: { ":target": target, ":prefix": PENDING_PREFIX, ":pending": "pending" },
+        ExpressionAttributeNames: { "#target": "target", "#key": "key" },
+        ExpressionAttributeValues: { ":target": target, ":prefix": PENDING_PREFIX },
+        Limit: limit - items.length,
         ExclusiveStartKey: start,
       }));
-      for (const raw of page.Items ?? []) {
-        if (items.length < limit) items.push({ key: String(raw.key), request: JSON.parse(String(raw.request)) as RunRequest });
-      }
+      for (const raw of page.Items ?? []) items.push({ key: String(raw.key), request: JSON.parse(String(raw.request)) as RunRequest });
       start = page.LastEvaluatedKey;
     } while (start && items.length < limit);
     return items;
@@ -193,18 +202,13 @@ export class DynamoLaunchStore implements LaunchStore {
 
   async finish(target: string, keys: readonly string[], outcome: string, expiresAt: number): Promise<void> {
     for (const key of keys) {
-      await this.doc.send(new UpdateCommand({
+      // Marker before deletion: at every moment the request is pending, done, or both (never neither).
+      await this.doc.send(new PutCommand({
         TableName: this.tableName,
-        Key: { target, key },
-        // `request` is a DynamoDB reserved word; every name goes through a placeholder.
-        UpdateExpression: "SET #state = :done, #outcome = :outcome, #expiration = :expiration REMOVE #request",
-        ConditionExpression: "attribute_exists(#key)",
-        ExpressionAttributeNames: { "#state": "state", "#key": "key", "#outcome": "outcome", "#expiration": "expiration", "#request": "request" },
         // TTL reads epoch seconds (docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html).
-        ExpressionAttributeValues: { ":done": "done", ":outcome": outcome, ":expiration": Math.ceil(expiresAt / 1000) },
-      })).catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+        Item: { target, key: doneKey(key), state: "done", outcome, expiration: Math.ceil(expiresAt / 1000) },
+      }));
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { target, key } }));
     }
   }
 

@@ -87,7 +87,7 @@ describe("triggers pure helpers", () => {
       { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: RUNS_DLQ },
       {
         Sid: "LaunchState", Effect: "Allow",
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
         Resource: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dbt-pipeline-dev-launch-state`,
       },
     ]);

@@ -360,7 +360,7 @@ describe("triggers", () => {
             { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).dlq.state.arn },
             {
               Sid: "LaunchState", Effect: "Allow",
-              Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+              Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
               Resource: `arn:aws:dynamodb:${REGION}:${MOCK_ACCOUNT}:table/${name("launch-state")}`,
             },
           ],

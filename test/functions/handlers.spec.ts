@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type * as DispatchModule from "../../functions/dispatch/index";
 import type * as LaunchModule from "../../functions/launch/index";
 import { fakeContext, fixtureText, httpEvent } from "./support";
@@ -49,7 +49,7 @@ describe("handlers (wiring)", () => {
   it("launch handles an SQS batch through its exported handler: TABLE_NAME's table gets the request", async () => {
     // Prepare: DynamoDB throttles, so the request is not saved and SQS must deliver it again
     const documents = mockClient(DynamoDBDocumentClient);
-    documents.on(PutCommand).rejects(Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ProvisionedThroughputExceededException" }));
+    documents.on(GetCommand).rejects(Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ProvisionedThroughputExceededException" }));
     const { handler } = require("../../functions/launch/index") as typeof LaunchModule;
     const body = JSON.stringify({ target: "dev", triggers: [{ kind: "manual", id: "me", receivedAt: new Date().toISOString() }] });
     const event = { Records: [{ messageId: "m1", receiptHandle: "rh", body, attributes: { MessageGroupId: "dev" }, eventSource: "aws:sqs", eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo" }] };
@@ -57,8 +57,9 @@ describe("handlers (wiring)", () => {
     const result = await handler(event, fakeContext);
     // Assess
     expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-    expect(documents.commandCalls(PutCommand).map((c) => [c.args[0].input.TableName, c.args[0].input.Item?.target, c.args[0].input.ConditionExpression])).to.deep.equal([
-      ["dev-launch-state", "dev", "attribute_not_exists(#key)"],
+    // Its first call: is the request's done marker there (a request already served)?
+    expect(documents.commandCalls(GetCommand).map((c) => [c.args[0].input.TableName, c.args[0].input.Key?.target, String(c.args[0].input.Key?.key).slice(0, 2), c.args[0].input.ConsistentRead])).to.deep.equal([
+      ["dev-launch-state", "dev", "d#", true],
     ]);
     expect(sqs.calls()).to.have.length(0);
     documents.restore();

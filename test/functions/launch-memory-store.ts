@@ -5,7 +5,7 @@
  * interleave at each call as they would over the network, and `fail` can make a call throw
  * (throttling) to test that nothing is lost.
  */
-import { Lease, LaunchStore, PENDING_PREFIX, PendingItem } from "../../functions/launch/store";
+import { Lease, LaunchStore, PENDING_PREFIX, PendingItem, doneKey } from "../../functions/launch/store";
 
 interface Row {
   state: "pending" | "done";
@@ -39,14 +39,14 @@ export class MemoryLaunchStore implements LaunchStore {
   async addPending(target: string, item: PendingItem): Promise<boolean> {
     await this.enter("addPending");
     const rows = this.partition(target);
-    if (rows.has(item.key)) return false;
+    if (rows.has(doneKey(item.key)) || rows.has(item.key)) return false;
     rows.set(item.key, { state: "pending", request: structuredClone(item.request) });
     return true;
   }
 
   async pending(target: string, limit: number): Promise<PendingItem[]> {
     await this.enter("pending");
-    return [...this.partition(target)].filter(([key, row]) => key.startsWith(PENDING_PREFIX) && row.state === "pending")
+    return [...this.partition(target)].filter(([key]) => key.startsWith(PENDING_PREFIX))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, limit)
       .map(([key, row]) => ({ key, request: structuredClone(row.request!) }));
@@ -92,8 +92,8 @@ export class MemoryLaunchStore implements LaunchStore {
     await this.enter("finish");
     const rows = this.partition(target);
     for (const key of keys) {
-      const row = rows.get(key);
-      if (row) rows.set(key, { state: "done", outcome, expiration: Math.ceil(expiresAt / 1000) });
+      rows.set(doneKey(key), { state: "done", outcome, expiration: Math.ceil(expiresAt / 1000) });
+      rows.delete(key);
     }
   }
 
@@ -104,9 +104,11 @@ export class MemoryLaunchStore implements LaunchStore {
     return [...found].sort();
   }
 
-  /** Outcome per request key of `target` (for assertions): `pending`, or the `finish` outcome. */
+  /** Outcome per request, by its pending key (`p#…`), for assertions: `pending`, or the `finish` outcome. */
   outcomes(target: string): Record<string, string> {
-    return Object.fromEntries([...this.partition(target)].map(([key, row]) => [key, row.state === "pending" ? "pending" : row.outcome ?? "done"]));
+    return Object.fromEntries([...this.partition(target)]
+      .map(([key, row]) => [`${PENDING_PREFIX}${key.slice(2)}`, row.state === "pending" ? "pending" : row.outcome ?? "done"] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /** Pending requests of `target` as stored, read without yielding (the simulated ECS reads what a run claimed). */

@@ -121,9 +121,20 @@ describe("launch store (pending set and lease)", () => {
         expect(await store.targets()).to.deep.equal(["a", "c"]);
       });
 
-      it("finishing an unknown key creates nothing", async () => {
-        await store.finish("prod", ["p#nothing"], "run:r1", T0);
-        expect(await store.addPending("prod", item("p#nothing"))).to.equal(true);
+      it("finishing is idempotent, and marks a request done even if it never was pending: adding it later is a duplicate", async () => {
+        await store.addPending("prod", item("p#a"));
+        await store.finish("prod", ["p#a", "p#never"], "run:r1", T0);
+        await store.finish("prod", ["p#a"], "run:r1", T0);
+        expect(await store.pending("prod", 10)).to.deep.equal([]);
+        expect(await store.addPending("prod", item("p#never"))).to.equal(false);
+        expect(await store.addPending("prod", item("p#b"))).to.equal(true);
+      });
+
+      it("reads at most `limit` pending requests however many are done", async () => {
+        for (const k of ["p#1", "p#2", "p#3", "p#4", "p#5"]) await store.addPending("prod", item(k));
+        await store.finish("prod", ["p#1", "p#2", "p#3"], "run:r1", T0);
+        expect((await store.pending("prod", 1)).map((i) => i.key)).to.deep.equal(["p#4"]);
+        expect((await store.pending("prod", 10)).map((i) => i.key)).to.deep.equal(["p#4", "p#5"]);
       });
     });
   }
@@ -169,18 +180,18 @@ describe("launch store (pending set and lease)", () => {
   });
 
   describe("DynamoLaunchStore items as DynamoDB stores them", () => {
-    it("a pending item has no TTL; a done one expires at epoch seconds and drops the request body", async () => {
+    it("a pending item has no TTL; serving it writes a done marker that expires at epoch seconds, then deletes it", async () => {
       const { store, tableName } = await dynamoStore();
       const doc = DynamoDBDocumentClient.from(dynamo.client);
+      const get = async (key: string) => (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key }, ConsistentRead: true }))).Item;
       await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"));
-      const pending = (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key: "p#2026-11-22T09:59:00.000Z#aa" } }))).Item;
-      expect(pending).to.deep.equal({
+      expect(await get("p#2026-11-22T09:59:00.000Z#aa")).to.deep.equal({
         target: "prod", key: "p#2026-11-22T09:59:00.000Z#aa", state: "pending", request: JSON.stringify(request("stripe", "2026-11-22T09:59:00.000Z")),
       });
       await store.finish("prod", ["p#2026-11-22T09:59:00.000Z#aa"], "run:20261122t095900-0a1b2c3d", T0 + 1500);
-      const done = (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key: "p#2026-11-22T09:59:00.000Z#aa" } }))).Item;
-      expect(done).to.deep.equal({
-        target: "prod", key: "p#2026-11-22T09:59:00.000Z#aa", state: "done", outcome: "run:20261122t095900-0a1b2c3d", expiration: 1795341602,
+      expect(await get("p#2026-11-22T09:59:00.000Z#aa")).to.equal(undefined);
+      expect(await get("d#2026-11-22T09:59:00.000Z#aa")).to.deep.equal({
+        target: "prod", key: "d#2026-11-22T09:59:00.000Z#aa", state: "done", outcome: "run:20261122t095900-0a1b2c3d", expiration: 1795341602,
       });
     });
 
