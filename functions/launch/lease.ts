@@ -43,12 +43,16 @@ export const RESERVE_MS = 10_000;
 /** What a pump did. */
 export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later";
 
+/** Most lease rounds of one pump (each dead-lettered kind of run, or a request that slipped in, costs one). */
+export const MAX_PUMP_ROUNDS = 10;
+
 /**
- * Starts the target's next run if nobody holds its lease and requests wait. Loops over the kinds
- * of waiting requests only when one was dead-lettered (nothing ran, so the next kind may start).
+ * Starts the target's next run if nobody holds its lease and requests wait. Takes the lease
+ * again when a kind of run was dead-lettered (nothing ran, so the next kind may start) or when a
+ * request arrived while it held the lease and found nothing to run.
  */
 export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcome> {
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
     const holder = deps.token();
     const now = deps.now().getTime();
     const taken = await deps.store.acquire({ target, holder, state: "gathering", expiresAt: now + STARTING_LEASE_SECONDS * 1000 }, now);
