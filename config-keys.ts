@@ -173,7 +173,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: "triggers.fullRefreshEnabled", type: "boolean", default: true, description: "Daily full refresh.", schema: bool },
   { key: "triggers.fullRefreshSchedule", type: "string", default: "cron(0 2 * * ? *)", description: "Schedule of the full refresh.", schema: scheduleExpression },
   { key: "triggers.timezone", type: "string", default: "UTC", description: "IANA time zone of both schedules.", schema: text.regex(/^(UTC|[A-Za-z]+\/[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)?)$/, { message: "expected an IANA time zone such as Europe/Berlin" }) },
-  { key: "triggers.burstWindowSeconds", type: "integer", default: 60, description: "Triggers for one target within this window become one dbt run.", schema: int(0, 900) },
+  { key: "triggers.burstWindowSeconds", type: "integer", default: 10, description: "Leading edge: an idle target starts its dbt run this many seconds after the first waiting trigger; triggers meanwhile join it (bench/RESULTS.md).", schema: int(0, 60) },
   { key: "triggers.unknownConnector", type: "string", default: "ignore", description: "Webhook from a connector no source lists: ignore (HTTP 202, logged) or reject (HTTP 422). Warning: Fivetran retries a rejected delivery for 24 h and then disables the webhook for every connector of the account or group, including its own platform connector.", schema: oneOf(["reject", "ignore"] as const) },
   { key: "triggers.rateLimit", type: "integer", default: 10, description: "Steady requests per second the webhook API accepts.", schema: int(1, 10000) },
   { key: "triggers.burstLimit", type: "integer", default: 20, description: "Burst of requests the webhook API accepts.", schema: int(1, 5000) },

@@ -29,11 +29,13 @@ export interface TraceSource {
   readonly rawTables: readonly string[];
   /** dbt exclusions of the source's runs. */
   readonly exclude?: readonly string[];
+  /** dbt tags of the source's fast-lane run (prod ships `dashboard` on stripe). */
+  readonly fastLaneTags?: readonly string[];
 }
 
 /** The dozen sources of the trace. Several share phase 0 and a 1.5–2.5 min sync: a burst a few minutes past each hour. */
 export const TRACE_SOURCES: readonly TraceSource[] = [
-  { name: "stripe", vendor: "fivetran", cadenceMinutes: 15, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "stripe_live", rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"] },
+  { name: "stripe", vendor: "fivetran", cadenceMinutes: 15, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "stripe_live", rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"], fastLaneTags: ["dashboard"] },
   { name: "shopify", vendor: "fivetran", cadenceMinutes: 30, phaseMinutes: 10, syncMinutes: [2, 6], connector: "shopify_store", rawTables: [] },
   { name: "salesforce", vendor: "fivetran", cadenceMinutes: 60, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "salesforce_prod", rawTables: [] },
   { name: "zendesk", vendor: "fivetran", cadenceMinutes: 120, phaseMinutes: 20, syncMinutes: [3, 8], connector: "zendesk_support", rawTables: [] },
@@ -46,6 +48,26 @@ export const TRACE_SOURCES: readonly TraceSource[] = [
   { name: "app_events", vendor: "snowflake", cadenceMinutes: 30, phaseMinutes: 0, syncMinutes: [1.5, 2.5], rawTables: ["APP_EVENTS"] },
   { name: "ads_spend", vendor: "snowflake", cadenceMinutes: 60, phaseMinutes: 15, syncMinutes: [1, 3], rawTables: ["GOOGLE_ADS_SPEND", "META_ADS_SPEND"] },
 ];
+
+/**
+ * `count` sources: the dozen above, then copies of them (`<name>_<n>`, own connector ids, phase
+ * shifted by 7 min per copy so the copies do not all finish in the same minute).
+ */
+export function scaledSources(count: number): TraceSource[] {
+  return Array.from({ length: count }, (_, i) => {
+    const base = TRACE_SOURCES[i % TRACE_SOURCES.length];
+    const copy = Math.floor(i / TRACE_SOURCES.length);
+    if (copy === 0) return base;
+    const hex = (copy * 4096 + i).toString(16).padStart(12, "0");
+    return {
+      ...base,
+      name: `${base.name}_${copy + 1}`,
+      phaseMinutes: (base.phaseMinutes + 7 * copy) % base.cadenceMinutes,
+      connector: base.vendor === "airbyte" ? `00000000-0000-4000-8000-${hex}` : base.connector && `${base.connector}_${copy + 1}`,
+      rawTables: base.rawTables.map((t) => `${t}_${copy + 1}`),
+    };
+  });
+}
 
 /** Why a delivery exists. */
 export type Attempt = "original" | "retry-0s" | "retry-5min" | "sns-redelivery" | "scheduler-duplicate";
@@ -259,7 +281,7 @@ export function sourcesDocument(target: string, sources: readonly TraceSource[] 
       airbyteConnections: s.vendor === "airbyte" && s.connector ? [s.connector] : [],
       rawTables: [...s.rawTables],
       exclude: [...(s.exclude ?? [])],
-      fastLaneTags: [],
+      fastLaneTags: [...(s.fastLaneTags ?? [])],
       fullRefresh: false,
     })),
   };

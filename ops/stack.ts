@@ -154,3 +154,10 @@ export function configSources(config: StackConfigJson): Record<string, { select?
 
 /** Stack names as `pulumi` accepts them (`dev`, `org/dev`, `org/project/dev`). */
 export const STACK_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
+
+/** `https://sqs.<region>.amazonaws.com/<account>/<name>` for `arn:aws:sqs:<region>:<account>:<name>`. */
+export function queueUrlFromArn(arn: string): string {
+  const [, partition, , region, account, name] = arn.split(":");
+  const domain = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+  return `https://sqs.${region}.${domain}/${account}/${name}`;
+}

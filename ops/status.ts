@@ -18,13 +18,12 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/clien
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { STARTED_BY_PREFIX, TAG_KEYS } from "../functions/launch/ecs";
-import { queueUrlFromArn } from "../functions/launch/schema";
 import { CONTAINERS } from "../functions/lib/run-contract";
 import { formatDuration, summarizeResults } from "../functions/notify/run";
 import { RunResultsSchema } from "../functions/notify/schema";
 import { awsErrorLine, callerIdentity, parseArn } from "./aws";
 import { CONSOLE_IO, Io, parseArgs, runCli } from "./cli";
-import { OpsError, PulumiRunner, UsageError, execPulumi, readOutputs, requireOutputs } from "./stack";
+import { OpsError, PulumiRunner, UsageError, execPulumi, queueUrlFromArn, readOutputs, requireOutputs } from "./stack";
 
 /** The command line, as `npm run status --` passes it. */
 export const STATUS_USAGE = "npm run status -- <stack> [--last <number of runs, default 10>]";

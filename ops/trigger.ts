@@ -14,11 +14,10 @@ import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { sha256Hex } from "../functions/lib/crypto";
 import { runIdFor } from "../functions/launch/ecs";
-import { queueUrlFromArn } from "../functions/launch/schema";
 import { RUN_ID_RE, RunContractError, RunRequest, RunRequestInput, parseRunRequest } from "../functions/lib/run-contract";
 import { awsErrorLine, callerIdentity, parseArn } from "./aws";
 import { CONSOLE_IO, Io, parseArgs, runCli } from "./cli";
-import { OpsError, PulumiRunner, StackConfigJson, UsageError, configSources, dbtTarget, execPulumi, readConfig, readOutputs, requireOutputs } from "./stack";
+import { OpsError, PulumiRunner, StackConfigJson, UsageError, configSources, dbtTarget, execPulumi, queueUrlFromArn, readConfig, readOutputs, requireOutputs } from "./stack";
 
 /** The command line, as `npm run trigger --` passes it. */
 export const TRIGGER_USAGE = "npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]";

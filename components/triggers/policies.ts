@@ -60,6 +60,8 @@ export interface LaunchPolicyRefs {
   readonly runsQueueArn: Ref;
   /** The FIFO dead-letter queue launch forwards poison and failed launches to. */
   readonly deadLetterQueueArn: Ref;
+  /** Launch's state table: pending requests and leases. */
+  readonly launchStateTableArn: Ref;
 }
 
 /** Statements of launch's role (besides writing its own logs). */
@@ -70,12 +72,15 @@ export function launchStatements(r: LaunchPolicyRefs): Statement[] {
     {
       // ListTasks authorizes only on container-instance ARNs, which Fargate tasks have none of:
       // listing a cluster's tasks needs Resource "*". The ecs:cluster condition scopes it.
+      // Launch asks it only whether an expired lease's run still has a task (by startedBy).
       Sid: "ListTasksNeedsStarScopedToCluster",
       Effect: "Allow",
       Action: "ecs:ListTasks",
       Resource: "*",
       Condition: inCluster,
     },
+    // The sweep asks whether a lease's task still runs.
+    { Sid: "DescribeDbtTasks", Effect: "Allow", Action: "ecs:DescribeTasks", Resource: r.taskArnPattern, Condition: inCluster },
     {
       Sid: "PassTaskRolesToEcsOnly",
       Effect: "Allow",
@@ -92,12 +97,23 @@ export function launchStatements(r: LaunchPolicyRefs): Statement[] {
       Condition: { StringEquals: { "ecs:CreateAction": "RunTask" } },
     },
     {
+      // What the SQS event source mapping needs (the AWSLambdaSQSQueueExecutionRole actions);
+      // launch no longer changes visibility itself.
       Sid: "ConsumeRuns",
       Effect: "Allow",
-      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
       Resource: r.runsQueueArn,
     },
     { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: r.deadLetterQueueArn },
+    {
+      // Conditional puts and deletes of the lease, pending requests and done markers (no
+      // UpdateItem: every write replaces a whole item); Query reads a target's pending set;
+      // Scan is the sweep's list of targets.
+      Sid: "LaunchState",
+      Effect: "Allow",
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+      Resource: r.launchStateTableArn,
+    },
   ];
 }
 
@@ -105,6 +121,8 @@ export function launchStatements(r: LaunchPolicyRefs): Statement[] {
 export interface SchedulerPolicyRefs {
   /** The dispatch function (unqualified ARN). */
   readonly dispatchFunctionArn: Ref;
+  /** The launch function (unqualified ARN), which the sweep schedule invokes. */
+  readonly launchFunctionArn: Ref;
   /** The standard dead-letter queue of the schedules. */
   readonly asyncDeadLetterQueueArn: Ref;
 }
@@ -113,6 +131,7 @@ export interface SchedulerPolicyRefs {
 export function schedulerStatements(r: SchedulerPolicyRefs): Statement[] {
   return [
     { Sid: "InvokeDispatch", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: r.dispatchFunctionArn },
+    { Sid: "InvokeLaunchSweep", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: r.launchFunctionArn },
     // Scheduler writes undeliverable events to its DLQ with this role.
     { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: r.asyncDeadLetterQueueArn },
   ];

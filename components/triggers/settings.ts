@@ -5,17 +5,16 @@
  */
 import { PipelineConfig } from "../../config";
 
-/** Launch's timeout: ListTasks + RunTask for a batch of up to 10 messages. */
-export const LAUNCH_TIMEOUT_SECONDS = 60;
+/**
+ * Launch's timeout: the leading-edge window (at most 60 s, `triggers.burstWindowSeconds`) plus
+ * RunTask with its backoff (1 + 2 + 4 + 8 s) and the DynamoDB calls around it.
+ */
+export const LAUNCH_TIMEOUT_SECONDS = 120;
 /** Dispatch's timeout: it only validates, dedupes and enqueues; webhook senders want a fast answer. */
 export const DISPATCH_TIMEOUT_SECONDS = 10;
-/** Launch's reserved concurrency; equal to the event source's maximum concurrency so SQS polling is never throttled. */
-export const LAUNCH_RESERVED_CONCURRENCY = 2;
 /** Event source mapping of the runs queue. `maximumConcurrency` cannot be below 2. */
 export const LAUNCH_EVENT_SOURCE = { batchSize: 10, maximumConcurrency: 2 } as const;
 
-/** How long launch hides a message that waits for a running dbt task before looking again. */
-export const RECHECK_SECONDS = 60;
 /** AWS's rule for queues feeding Lambda: visibility timeout at least six times the function timeout. */
 export const RUNS_VISIBILITY_TIMEOUT_SECONDS = 6 * LAUNCH_TIMEOUT_SECONDS;
 /** Runs wait at most 4 days (the SQS default) before they expire. */
@@ -23,13 +22,30 @@ export const RUNS_RETENTION_SECONDS = 4 * 24 * 3600;
 /** Dead letters are kept 14 days, the SQS maximum, to leave time to inspect and redrive them. */
 export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 /**
- * Receives of one run request before SQS moves it to the dead-letter queue. High on purpose: a
- * request that waits for a running dbt task is put back with a {@link RECHECK_SECONDS} visibility
- * and received again, about once a minute, so 500 receives is roughly 8 hours of waiting. Poison
- * messages and launches that failed `MAX_LAUNCH_ATTEMPTS` times never rely on this count: launch
- * forwards them to the dead-letter queue itself and deletes them.
+ * Receives of one run request before SQS moves it to the dead-letter queue. Launch moves every
+ * request into its DynamoDB pending set and acknowledges it at once, so a message comes back
+ * only when that write failed: 20 receives, one per visibility timeout, is four hours of
+ * DynamoDB trouble. Poison messages never rely on this count: launch forwards them itself.
  */
-export const RUNS_MAX_RECEIVE_COUNT = 500;
+export const RUNS_MAX_RECEIVE_COUNT = 20;
+
+/** How often the sweep runs: renews leases of running tasks, recovers lost STOPPED events and expired leases. */
+export const LAUNCH_SWEEP_SCHEDULE = "rate(5 minutes)";
+/** What the sweep schedule sends launch. */
+export const LAUNCH_SWEEP_INPUT = JSON.stringify({ kind: "sweep" });
+
+/**
+ * The EventBridge pattern of the stopped dbt tasks launch started (ECS Task State Change,
+ * docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html): launch sets
+ * `startedBy` to `dbt-pipeline/<run id>`, so other tasks of the cluster never invoke it.
+ */
+export function taskStoppedPattern(clusterArn: string): string {
+  return JSON.stringify({
+    source: ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    detail: { clusterArn: [clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+  });
+}
 
 /** The `redrivePolicy` document of the runs queue. */
 export function redrivePolicy<T>(deadLetterTargetArn: T): { deadLetterTargetArn: T; maxReceiveCount: number } {

@@ -3,13 +3,17 @@
  *
  *   Fivetran / Airbyte webhook ─▶ HTTP API ─┐
  *   hourly / full-refresh schedule ─────────┼─▶ dispatch ─▶ runs.fifo ─▶ launch ─▶ ECS RunTask
- *   Snowflake task ─▶ SNS topic ────────────┘      │             │
- *                                      async failures       poison / failed launches
- *                                         ▼                       ▼
- *                                    dispatch-dlq          runs-dlq.fifo
+ *   Snowflake task ─▶ SNS topic ────────────┘      │             │      ▲   │
+ *                                      async failures   poison / │      │   ▼ pending set + lease
+ *                                         ▼          rejected ▼  │      │   (DynamoDB, launch-state)
+ *                                    dispatch-dlq    runs-dlq.fifo      │
+ *                          ECS task STOPPED event (EventBridge) ────────┤
+ *                          sweep schedule (every 5 min) ────────────────┘
  *
  * dispatch validates (HMAC, token), dedupes (DynamoDB, Powertools idempotency) and enqueues;
- * launch merges a burst, waits while a dbt task runs and starts the next one.
+ * launch moves each request into its target's pending set, and whoever takes the target's lease
+ * starts one run of every waiting request; the run's STOPPED event releases the lease and starts
+ * the next; the sweep renews leases of running tasks and recovers lost events.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,8 +26,9 @@ import {
 } from "./policies";
 import {
   DEAD_LETTER_RETENTION_SECONDS, DENY_ALL_REDRIVE, DISPATCH_TIMEOUT_SECONDS, LAUNCH_EVENT_SOURCE,
-  LAUNCH_TIMEOUT_SECONDS, RECHECK_SECONDS, RUNS_RETENTION_SECONDS, RUNS_VISIBILITY_TIMEOUT_SECONDS, SCHEDULE_RETRY_POLICY,
-  WEBHOOK_ROUTES, WebhookKey, accessLogFormat, redriveAllowPolicy, redrivePolicy, routeSourceArn, scheduleSpecs,
+  LAUNCH_SWEEP_INPUT, LAUNCH_SWEEP_SCHEDULE, LAUNCH_TIMEOUT_SECONDS, RUNS_RETENTION_SECONDS, RUNS_VISIBILITY_TIMEOUT_SECONDS,
+  SCHEDULE_RETRY_POLICY, WEBHOOK_ROUTES, WebhookKey, accessLogFormat, redriveAllowPolicy, redrivePolicy, routeSourceArn, scheduleSpecs,
+  taskStoppedPattern,
 } from "./settings";
 import { sourcesJson } from "./sources";
 
@@ -129,6 +134,22 @@ export class Triggers extends pulumi.ComponentResource {
       tags,
     }, parent);
 
+    // Launch's pending requests and leases, one partition per dbt target. TTL removes served
+    // requests only (launch never sets it on a pending request or a lease). Protected in prod:
+    // once launch has acknowledged a message, its request lives only here.
+    const launchState = new aws.dynamodb.Table(`${name}-launch-state`, {
+      name: awsName(env, "launch-state"),
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "target",
+      rangeKey: "key",
+      attributes: [{ name: "target", type: "S" }, { name: "key", type: "S" }],
+      ttl: { attributeName: "expiration", enabled: true },
+      pointInTimeRecovery: { enabled: config.protect },
+      deletionProtectionEnabled: config.protect,
+      serverSideEncryption: { enabled: true },
+      tags,
+    }, config.protect ? { ...parent, protect: true } : parent);
+
     // Queues. The DLQs keep messages 14 days; every queue is encrypted (SSE-SQS).
     const deadLetterQueue = new aws.sqs.Queue(`${name}-runs-dlq`, {
       name: `${awsName(env, "runs-dlq")}.fifo`,
@@ -197,7 +218,7 @@ export class Triggers extends pulumi.ComponentResource {
     const launch = new NodeFunction(`${name}-launch`, {
       environment: env,
       functionName: "launch",
-      description: "Merges queued dbt run requests and starts one ECS task at a time.",
+      description: "Keeps each target's waiting dbt run requests and starts one ECS task per target at a time, every waiting request in it.",
       logRetentionDays: config.dbt.logRetentionDays,
       timeout: LAUNCH_TIMEOUT_SECONDS,
       statements: launchStatements({
@@ -208,6 +229,7 @@ export class Triggers extends pulumi.ComponentResource {
         executionRoleArn: runner.executionRoleArn,
         runsQueueArn: runsQueue.arn,
         deadLetterQueueArn: deadLetterQueue.arn,
+        launchStateTableArn: launchState.arn,
       }),
       variables: {
         CLUSTER_ARN: runner.clusterArn,
@@ -216,10 +238,9 @@ export class Triggers extends pulumi.ComponentResource {
         SECURITY_GROUP_IDS: joined(runner.securityGroupIds),
         ASSIGN_PUBLIC_IP: pulumi.output(runner.assignPublicIp).apply((on) => (on ? "ENABLED" : "DISABLED")),
         BURST_WINDOW_SECONDS: String(t.burstWindowSeconds),
-        RECHECK_SECONDS: String(RECHECK_SECONDS),
         MAX_LAUNCH_ATTEMPTS: String(t.maxLaunchAttempts),
-        QUEUE_URL: runsQueue.url,
         DLQ_URL: deadLetterQueue.url,
+        TABLE_NAME: launchState.name,
       },
     }, parent);
     new aws.lambda.EventSourceMapping(`${name}-launch-runs`, {
@@ -288,7 +309,9 @@ export class Triggers extends pulumi.ComponentResource {
     }, parent);
     const schedulerPolicy = new aws.iam.RolePolicy(`${name}-scheduler-policy`, {
       role: schedulerRole.name,
-      policy: policyDocument(schedulerStatements({ dispatchFunctionArn: dispatch.function.arn, asyncDeadLetterQueueArn: asyncDeadLetterQueue.arn })),
+      policy: policyDocument(schedulerStatements({
+        dispatchFunctionArn: dispatch.function.arn, launchFunctionArn: launch.function.arn, asyncDeadLetterQueueArn: asyncDeadLetterQueue.arn,
+      })),
     }, parent);
     for (const spec of scheduleSpecs(t)) {
       new aws.scheduler.Schedule(`${name}-${spec.key}`, {
@@ -308,6 +331,43 @@ export class Triggers extends pulumi.ComponentResource {
         },
       }, { parent: this, dependsOn: [schedulerPolicy] });
     }
+
+    // Hand-over: the STOPPED event of a task launch started invokes launch at once.
+    const stoppedRule = new aws.cloudwatch.EventRule(`${name}-launch-task-stopped`, {
+      name: awsName(env, "launch-task-stopped"),
+      description: "A dbt task launch started has stopped: release its target's lease and start the next run.",
+      eventPattern: pulumi.output(runner.clusterArn).apply(taskStoppedPattern),
+      tags,
+    }, parent);
+    const stoppedPermission = new aws.lambda.Permission(`${name}-launch-task-stopped-invoke`, {
+      action: "lambda:InvokeFunction",
+      function: launch.function.name,
+      principal: "events.amazonaws.com",
+      sourceArn: stoppedRule.arn,
+    }, parent);
+    new aws.cloudwatch.EventTarget(`${name}-launch-task-stopped-target`, {
+      rule: stoppedRule.name,
+      arn: launch.function.arn,
+      // EventBridge retries a failed delivery; a delivery it gives up on is recovered by the sweep.
+      retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 20 },
+    }, { parent: this, dependsOn: [stoppedPermission] });
+    new aws.scheduler.Schedule(`${name}-launch-sweep`, {
+      name: awsName(env, "launch-sweep"),
+      groupName: group.name,
+      description: "Renews the leases of running dbt tasks and recovers lost STOPPED events and expired leases.",
+      scheduleExpression: LAUNCH_SWEEP_SCHEDULE,
+      scheduleExpressionTimezone: "UTC",
+      state: "ENABLED",
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: launch.function.arn,
+        roleArn: schedulerRole.arn,
+        input: LAUNCH_SWEEP_INPUT,
+        // The next sweep comes in five minutes: no point retrying one for longer.
+        retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
+        deadLetterConfig: { arn: asyncDeadLetterQueue.arn },
+      },
+    }, { parent: this, dependsOn: [schedulerPolicy] });
 
     this.functions = { dispatch, launch };
     if (args.snowflakeTopicArn !== undefined) this.subscribeSnowflakeTopic(args.snowflakeTopicArn);

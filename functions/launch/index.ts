@@ -1,29 +1,33 @@
 /**
- * launch: runs FIFO queue → one dbt ECS task per target at a time, bursts merged.
+ * launch: run requests → a pending set per target (DynamoDB) → one dbt ECS task per target at a
+ * time, every waiting request in it; the task's STOPPED event starts the next one.
  * Reads its environment at init (see {@link readLaunchSettings}).
  */
+import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { launch } from "./core";
-import type { BatchResponse } from "./schema";
+import { LaunchResult, launch } from "./core";
 import { readLaunchSettings } from "./settings";
+import { DynamoLaunchStore } from "./store";
 
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readLaunchSettings(process.env);
 const ecs = new ECSClient({});
 const sqs = new SQSClient({});
+const store = new DynamoLaunchStore(new DynamoDBClient({}), settings.tableName);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Lambda entry point (SQS event source, ReportBatchItemFailures). */
-export async function handler(event: unknown, context: Context): Promise<BatchResponse> {
+/** Lambda entry point: SQS event source (ReportBatchItemFailures), EventBridge task-state rule, sweep schedule. */
+export async function handler(event: unknown, context: Context): Promise<LaunchResult> {
   logger.addContext(context);
   try {
     return await launch(event, {
-      settings, ecs, sqs, logger, metrics, sleep, now: () => new Date(), remainingMs: () => context.getRemainingTimeInMillis(),
+      settings, ecs, sqs, store, logger, metrics, sleep, token: randomUUID, now: () => new Date(), remainingMs: () => context.getRemainingTimeInMillis(),
     });
   } finally {
     metrics.publishStoredMetrics();

@@ -13,16 +13,26 @@ export interface LaunchSettings {
   readonly securityGroupIds: readonly string[];
   /** ASSIGN_PUBLIC_IP: ENABLED or DISABLED (default DISABLED). */
   readonly assignPublicIp: "ENABLED" | "DISABLED";
-  /** BURST_WINDOW_SECONDS: triggers younger than this wait for more to merge with (default 60). */
+  /**
+   * BURST_WINDOW_SECONDS: an idle target starts its run this long after the oldest waiting
+   * trigger arrived, so a burst lands in one run (default 10, at most 60: launch waits inside
+   * one invocation while it holds the lease).
+   */
   readonly burstWindowSeconds: number;
-  /** RECHECK_SECONDS: how long a request waiting for a running task stays hidden (default 60). */
-  readonly recheckSeconds: number;
-  /** MAX_LAUNCH_ATTEMPTS: RunTask attempts on throttling or missing capacity (default 5). */
+  /** MAX_LAUNCH_ATTEMPTS: RunTask attempts on throttling or missing capacity per invocation (default 5). */
   readonly maxLaunchAttempts: number;
-  /** DLQ_URL: where poison messages and failed launches go (FIFO when the URL ends in `.fifo`). */
+  /** DLQ_URL: where poison messages and requests ECS rejects go (FIFO when the URL ends in `.fifo`). */
   readonly dlqUrl: string;
-  /** QUEUE_URL: the runs queue, for visibility changes; optional, derived from the event source ARN when unset. */
-  readonly queueUrl?: string;
+  /** TABLE_NAME: the DynamoDB table of pending requests and leases. */
+  readonly tableName: string;
+  /**
+   * LEASE_SECONDS: how long a running task's lease lasts without renewal (default 3600). The
+   * sweep renews it every few minutes while DescribeTasks shows the task alive; it only matters
+   * when the STOPPED event and the sweeps are both lost.
+   */
+  readonly leaseSeconds: number;
+  /** DONE_SECONDS: how long a served request is remembered as a duplicate (default 172800, two days). */
+  readonly doneSeconds: number;
 }
 
 /** Reads launch's settings; throws `ConfigurationError` listing every bad variable. */
@@ -33,10 +43,11 @@ export function readLaunchSettings(vars: Readonly<Record<string, string | undefi
     subnetIds: env.list("SUBNET_IDS"),
     securityGroupIds: env.list("SECURITY_GROUP_IDS"),
     assignPublicIp: env.oneOf<"ENABLED" | "DISABLED">("ASSIGN_PUBLIC_IP", ["ENABLED", "DISABLED"], "DISABLED"),
-    burstWindowSeconds: env.int("BURST_WINDOW_SECONDS", 60, 0, 900),
-    recheckSeconds: env.int("RECHECK_SECONDS", 60, 1, 3600),
+    burstWindowSeconds: env.int("BURST_WINDOW_SECONDS", 10, 0, 60),
     maxLaunchAttempts: env.int("MAX_LAUNCH_ATTEMPTS", 5, 1, 20),
     dlqUrl: env.string("DLQ_URL"),
-    queueUrl: env.optional("QUEUE_URL"),
+    tableName: env.string("TABLE_NAME"),
+    leaseSeconds: env.int("LEASE_SECONDS", 3600, 600, 86400),
+    doneSeconds: env.int("DONE_SECONDS", 172800, 3600, 1209600),
   }));
 }

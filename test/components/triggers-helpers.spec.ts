@@ -4,7 +4,7 @@ import {
   dispatchStatements, launchStatements, schedulerStatements, schedulerTrustCondition, taskArnPattern, taskDefinitionArnPattern,
 } from "../../components/triggers/policies";
 import {
-  LAUNCH_TIMEOUT_SECONDS, RUNS_MAX_RECEIVE_COUNT, RUNS_VISIBILITY_TIMEOUT_SECONDS, WEBHOOK_ROUTES, accessLogFormat, redriveAllowPolicy,
+  LAUNCH_TIMEOUT_SECONDS, RUNS_MAX_RECEIVE_COUNT, RUNS_VISIBILITY_TIMEOUT_SECONDS, WEBHOOK_ROUTES, accessLogFormat, redriveAllowPolicy, taskStoppedPattern,
   redrivePolicy, routeSourceArn, scheduleInput, scheduleSpecs,
 } from "../../components/triggers/settings";
 import { sourcesJson } from "../../components/triggers/sources";
@@ -55,7 +55,7 @@ describe("triggers pure helpers", () => {
     }
   });
 
-  it("launch statements: RunTask on the family in the cluster, ListTasks on * only with the cluster condition, PassRole to ECS only", () => {
+  it("launch statements: RunTask on the family in the cluster, ListTasks on * only with the cluster condition, DescribeTasks on the cluster's tasks, PassRole to ECS only, its state table by ARN", () => {
     const statements = launchStatements({
       clusterArn: CLUSTER,
       taskDefinitionArnPattern: taskDefinitionArnPattern("eu-west-1", ACCOUNT, "dbt-run"),
@@ -64,11 +64,13 @@ describe("triggers pure helpers", () => {
       executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/exec`,
       runsQueueArn: RUNS,
       deadLetterQueueArn: RUNS_DLQ,
+      launchStateTableArn: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dbt-pipeline-dev-launch-state`,
     });
     const inCluster = { ArnEquals: { "ecs:cluster": CLUSTER } };
     expect(JSON.parse(JSON.stringify(statements))).to.deep.equal([
       { Sid: "RunDbtTask", Effect: "Allow", Action: "ecs:RunTask", Resource: `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/dbt-run:*`, Condition: inCluster },
       { Sid: "ListTasksNeedsStarScopedToCluster", Effect: "Allow", Action: "ecs:ListTasks", Resource: "*", Condition: inCluster },
+      { Sid: "DescribeDbtTasks", Effect: "Allow", Action: "ecs:DescribeTasks", Resource: `arn:aws:ecs:eu-west-1:${ACCOUNT}:task/dbt/*`, Condition: inCluster },
       {
         Sid: "PassTaskRolesToEcsOnly", Effect: "Allow", Action: "iam:PassRole",
         Resource: [`arn:aws:iam::${ACCOUNT}:role/task`, `arn:aws:iam::${ACCOUNT}:role/exec`],
@@ -80,15 +82,22 @@ describe("triggers pure helpers", () => {
       },
       {
         Sid: "ConsumeRuns", Effect: "Allow",
-        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], Resource: RUNS,
+        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: RUNS,
       },
       { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: RUNS_DLQ },
+      {
+        Sid: "LaunchState", Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+        Resource: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dbt-pipeline-dev-launch-state`,
+      },
     ]);
   });
 
   it("scheduler statements and trust condition", () => {
-    expect(schedulerStatements({ dispatchFunctionArn: DISPATCH, asyncDeadLetterQueueArn: ASYNC_DLQ })).to.deep.equal([
+    const LAUNCH = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:dbt-pipeline-dev-launch`;
+    expect(schedulerStatements({ dispatchFunctionArn: DISPATCH, launchFunctionArn: LAUNCH, asyncDeadLetterQueueArn: ASYNC_DLQ })).to.deep.equal([
       { Sid: "InvokeDispatch", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: DISPATCH },
+      { Sid: "InvokeLaunchSweep", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: LAUNCH },
       { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: ASYNC_DLQ },
     ]);
     expect(schedulerTrustCondition(ACCOUNT)).to.deep.equal({ StringEquals: { "aws:SourceAccount": ACCOUNT } });
@@ -105,10 +114,17 @@ describe("triggers pure helpers", () => {
   });
 
   describe("queues", () => {
-    it("visibility is six launch timeouts", () => expect(RUNS_VISIBILITY_TIMEOUT_SECONDS).to.equal(6 * LAUNCH_TIMEOUT_SECONDS).and.equal(360));
-    it("redrive: high receive count (waiting runs are re-received by design)", () => {
-      expect(redrivePolicy(RUNS_DLQ)).to.deep.equal({ deadLetterTargetArn: RUNS_DLQ, maxReceiveCount: 500 });
-      expect(RUNS_MAX_RECEIVE_COUNT).to.equal(500);
+    it("visibility is six launch timeouts", () => expect(RUNS_VISIBILITY_TIMEOUT_SECONDS).to.equal(6 * LAUNCH_TIMEOUT_SECONDS).and.equal(720));
+    it("redrive: 20 receives (a message comes back only when its DynamoDB write failed)", () => {
+      expect(redrivePolicy(RUNS_DLQ)).to.deep.equal({ deadLetterTargetArn: RUNS_DLQ, maxReceiveCount: 20 });
+      expect(RUNS_MAX_RECEIVE_COUNT).to.equal(20);
+    });
+    it("the STOPPED pattern matches only stopped tasks launch started in the cluster", () => {
+      expect(JSON.parse(taskStoppedPattern(CLUSTER))).to.deep.equal({
+        source: ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        detail: { clusterArn: [CLUSTER], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+      });
     });
     it("redrive-allow: only the runs queue", () => {
       expect(redriveAllowPolicy([RUNS])).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: [RUNS] });

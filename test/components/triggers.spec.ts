@@ -26,6 +26,8 @@ const T = {
   topic: "aws:sns/topic:Topic",
   cluster: "aws:ecs/cluster:Cluster",
   taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
 } as const;
 
 const STACKS = ["dev", "prod"] as const;
@@ -164,7 +166,72 @@ describe("triggers", () => {
         expect([cfg["triggers.hourlySchedule"], cfg["triggers.fullRefreshSchedule"], cfg["triggers.timezone"]]).to.deep.equal(["cron(5 * * * ? *)", "cron(0 2 * * ? *)", "UTC"]);
       });
 
-      it("scheduler role: trusted by scheduler.amazonaws.com of this account, invokes dispatch and writes its DLQ only", async () => {
+      it("launch sweep: every 5 minutes in the group, invoking launch with {\"kind\":\"sweep\"}, short retries, the DLQ", async () => {
+        const ev = await evaluateStack(stack);
+        expect(one(ev, T.schedule, "triggers-launch-sweep").inputs).to.deep.equal({
+          name: name("launch-sweep"),
+          groupName: name("triggers"),
+          description: "Renews the leases of running dbt tasks and recovers lost STOPPED events and expired leases.",
+          scheduleExpression: "rate(5 minutes)",
+          scheduleExpressionTimezone: "UTC",
+          state: "ENABLED",
+          flexibleTimeWindow: { mode: "OFF" },
+          target: {
+            arn: fns(ev).launch.state.arn,
+            roleArn: one(ev, T.role, "triggers-scheduler-role").state.arn,
+            input: '{"kind":"sweep"}',
+            retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
+            deadLetterConfig: { arn: queues(ev).async.state.arn },
+          },
+        });
+      });
+
+      it("hand-over: a rule on the STOPPED events of launch's tasks in this cluster invokes launch, with a permission for that rule only", async () => {
+        const ev = await evaluateStack(stack);
+        const runner = runnerOf(ev);
+        const rule = one(ev, T.rule, "triggers-launch-task-stopped");
+        expect(rule.inputs).to.deep.equal({
+          name: name("launch-task-stopped"),
+          description: "A dbt task launch started has stopped: release its target's lease and start the next run.",
+          eventPattern: JSON.stringify({
+            source: ["aws.ecs"],
+            "detail-type": ["ECS Task State Change"],
+            detail: { clusterArn: [runner.clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+          }),
+          tags: TAGS(env),
+        });
+        expect(one(ev, T.eventTarget, "triggers-launch-task-stopped-target").inputs).to.deep.equal({
+          rule: name("launch-task-stopped"),
+          arn: fns(ev).launch.state.arn,
+          retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 20 },
+        });
+        expect(one(ev, T.permission, "triggers-launch-task-stopped-invoke").inputs).to.deep.equal({
+          action: "lambda:InvokeFunction",
+          function: name("launch"),
+          principal: "events.amazonaws.com",
+          sourceArn: rule.state.arn,
+        });
+      });
+
+      it("launch state table: on demand, keys target and key, TTL on expiration, encrypted; point-in-time recovery, deletion protection and Pulumi protect in prod", async () => {
+        const ev = await evaluateStack(stack);
+        const prod = stack === "prod";
+        expect(one(ev, T.table, "triggers-launch-state").inputs).to.deep.equal({
+          name: name("launch-state"),
+          billingMode: "PAY_PER_REQUEST",
+          hashKey: "target",
+          rangeKey: "key",
+          attributes: [{ name: "target", type: "S" }, { name: "key", type: "S" }],
+          ttl: { attributeName: "expiration", enabled: true },
+          pointInTimeRecovery: { enabled: prod },
+          deletionProtectionEnabled: prod,
+          serverSideEncryption: { enabled: true },
+          tags: TAGS(env),
+        });
+        expect(one(ev, T.table, "triggers-launch-state").options.protect).to.equal(prod ? true : undefined);
+      });
+
+      it("scheduler role: trusted by scheduler.amazonaws.com of this account, invokes dispatch and launch (sweep) and writes its DLQ only", async () => {
         const ev = await evaluateStack(stack);
         const role = one(ev, T.role, "triggers-scheduler-role");
         expect(role.inputs.name).to.equal(name("scheduler"));
@@ -181,6 +248,7 @@ describe("triggers", () => {
           Version: "2012-10-17",
           Statement: [
             { Sid: "InvokeDispatch", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fns(ev).dispatch.state.arn },
+            { Sid: "InvokeLaunchSweep", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fns(ev).launch.state.arn },
             { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).async.state.arn },
           ],
         });
@@ -195,9 +263,9 @@ describe("triggers", () => {
           contentBasedDeduplication: false,
           deduplicationScope: "messageGroup",
           fifoThroughputLimit: "perMessageGroupId",
-          visibilityTimeoutSeconds: 360,
+          visibilityTimeoutSeconds: 720,
           messageRetentionSeconds: 345600,
-          redrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${MOCK_ACCOUNT}:${name("runs-dlq")}.fifo`, maxReceiveCount: 500 }),
+          redrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${MOCK_ACCOUNT}:${name("runs-dlq")}.fifo`, maxReceiveCount: 20 }),
           sqsManagedSseEnabled: true,
           tags: TAGS(env),
         });
@@ -229,7 +297,7 @@ describe("triggers", () => {
           tags: TAGS(env),
         });
         // No reservation by default (single flight comes from maximumConcurrency and the lease); X-Ray on.
-        expect(fns(ev).launch.inputs).to.deep.include({ timeout: 60, tracingConfig: { mode: "Active" } });
+        expect(fns(ev).launch.inputs).to.deep.include({ timeout: 120, tracingConfig: { mode: "Active" } });
         expect(fns(ev).dispatch.inputs).to.deep.include({ timeout: 10, tracingConfig: { mode: "Active" } });
         expect(fns(ev).launch.inputs.reservedConcurrentExecutions).to.equal(undefined);
         expect(fns(ev).dispatch.inputs.reservedConcurrentExecutions).to.equal(undefined);
@@ -259,7 +327,7 @@ describe("triggers", () => {
         });
       });
 
-      it("launch role: exact policy (RunTask in the cluster, ListTasks scoped by condition, PassRole to ECS, tag on RunTask only, queue, DLQ)", async () => {
+      it("launch role: exact policy (RunTask in the cluster, ListTasks scoped by condition, DescribeTasks, PassRole to ECS, tag on RunTask only, queue, DLQ, its state table)", async () => {
         const ev = await evaluateStack(stack);
         const runner = runnerOf(ev);
         const inCluster = { ArnEquals: { "ecs:cluster": runner.clusterArn } };
@@ -277,6 +345,10 @@ describe("triggers", () => {
             },
             { Sid: "ListTasksNeedsStarScopedToCluster", Effect: "Allow", Action: "ecs:ListTasks", Resource: "*", Condition: inCluster },
             {
+              Sid: "DescribeDbtTasks", Effect: "Allow", Action: "ecs:DescribeTasks",
+              Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/${runner.clusterName}/*`, Condition: inCluster,
+            },
+            {
               Sid: "PassTaskRolesToEcsOnly", Effect: "Allow", Action: "iam:PassRole", Resource: [runner.taskRoleArn, runner.executionRoleArn],
               Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
             },
@@ -287,10 +359,15 @@ describe("triggers", () => {
             },
             {
               Sid: "ConsumeRuns", Effect: "Allow",
-              Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+              Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
               Resource: queues(ev).runs.state.arn,
             },
             { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).dlq.state.arn },
+            {
+              Sid: "LaunchState", Effect: "Allow",
+              Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+              Resource: `arn:aws:dynamodb:${REGION}:${MOCK_ACCOUNT}:table/${name("launch-state")}`,
+            },
           ],
         });
       });
@@ -335,15 +412,14 @@ describe("triggers", () => {
           ...base("launch"),
           CLUSTER_ARN: runner.clusterArn,
           TASK_DEFINITION: runner.family,
-          BURST_WINDOW_SECONDS: "60",
-          RECHECK_SECONDS: "60",
+          BURST_WINDOW_SECONDS: "10",
           MAX_LAUNCH_ATTEMPTS: "5",
-          QUEUE_URL: queues(ev).runs.state.url,
           DLQ_URL: queues(ev).dlq.state.url,
+          TABLE_NAME: name("launch-state"),
         });
         expect(Object.keys(variables).sort()).to.deep.equal([
           "ASSIGN_PUBLIC_IP", "BURST_WINDOW_SECONDS", "CLUSTER_ARN", "DLQ_URL", "ENVIRONMENT", "MAX_LAUNCH_ATTEMPTS", "POWERTOOLS_METRICS_NAMESPACE",
-          "POWERTOOLS_SERVICE_NAME", "QUEUE_URL", "RECHECK_SECONDS", "SECURITY_GROUP_IDS", "SUBNET_IDS", "TASK_DEFINITION",
+          "POWERTOOLS_SERVICE_NAME", "SECURITY_GROUP_IDS", "SUBNET_IDS", "TABLE_NAME", "TASK_DEFINITION",
         ]);
         expect(variables.SUBNET_IDS).to.match(/^subnet-[\w-]+(,subnet-[\w-]+)*$/);
         expect(variables.SECURITY_GROUP_IDS).to.match(/^sg-[\w-]+(,sg-[\w-]+)*$/);
@@ -442,7 +518,7 @@ describe("triggers", () => {
         },
       });
       expect(all(ev, T.route).filter((r) => r.parent === COMPONENT).map((r) => r.inputs.routeKey)).to.deep.equal(["POST /webhooks/fivetran"]);
-      expect(all(ev, T.permission).filter((p) => p.parent === COMPONENT).map((p) => p.name)).to.deep.equal(["triggers-fivetran-invoke"]);
+      expect(all(ev, T.permission).filter((p) => p.parent === COMPONENT && p.inputs.principal === "apigateway.amazonaws.com").map((p) => p.name)).to.deep.equal(["triggers-fivetran-invoke"]);
       expect(mine(ev).filter((r) => r.type === T.secret || r.type === T.secretVersion).map((r) => r.name).sort()).to.deep.equal([
         "triggers-fivetran-secret", "triggers-fivetran-secret-version",
       ]);

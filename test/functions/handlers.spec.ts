@@ -5,7 +5,8 @@ import { expect } from "chai";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ChangeMessageVisibilityBatchCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type * as DispatchModule from "../../functions/dispatch/index";
 import type * as LaunchModule from "../../functions/launch/index";
 import { LocalDynamo, fakeContext, fivetranSignature, fixtureText, httpEvent, sha256, snsEvent, startLocalDynamo } from "./support";
@@ -41,7 +42,7 @@ describe("handlers (wiring)", () => {
       POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
       QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs.fifo", IDEMPOTENCY_TABLE: "dev-idempotency",
       CLUSTER_ARN: "arn:aws:ecs:eu-west-1:123456789012:cluster/dev-dbt", TASK_DEFINITION: "dev-dbt", SUBNET_IDS: "subnet-a", SECURITY_GROUP_IDS: "sg-1",
-      DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs-dlq.fifo",
+      DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs-dlq.fifo", TABLE_NAME: "dev-launch-state",
       FIVETRAN_SECRET_ARN: FIVETRAN_ARN, AIRBYTE_TOKEN_SECRET_ARN: AIRBYTE_ARN,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test",
     });
@@ -112,16 +113,23 @@ describe("handlers (wiring)", () => {
     ]);
   });
 
-  it("launch handles an SQS batch through its exported handler", async () => {
-    // Prepare
-    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [{ Id: "0" }], Failed: [] });
+  it("launch handles an SQS batch through its exported handler: TABLE_NAME's table gets the request", async () => {
+    // Prepare: DynamoDB throttles, so the request is not saved and SQS must deliver it again
+    sqs.reset();
+    const documents = mockClient(DynamoDBDocumentClient);
+    documents.on(GetCommand).rejects(Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ProvisionedThroughputExceededException" }));
     const { handler } = require("../../functions/launch/index") as typeof LaunchModule;
     const body = JSON.stringify({ target: "dev", triggers: [{ kind: "manual", id: "me", receivedAt: new Date().toISOString() }] });
     const event = { Records: [{ messageId: "m1", receiptHandle: "rh", body, attributes: { MessageGroupId: "dev" }, eventSource: "aws:sqs", eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo" }] };
     // Act
     const result = await handler(event, fakeContext);
-    // Assess: a fresh trigger waits for the burst window
+    // Assess
     expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)).to.have.length(1);
+    // Its first call: is the request's done marker there (a request already served)?
+    expect(documents.commandCalls(GetCommand).map((c) => [c.args[0].input.TableName, c.args[0].input.Key?.target, String(c.args[0].input.Key?.key).slice(0, 2), c.args[0].input.ConsistentRead])).to.deep.equal([
+      ["dev-launch-state", "dev", "d#", true],
+    ]);
+    expect(sqs.calls()).to.have.length(0);
+    documents.restore();
   });
 });

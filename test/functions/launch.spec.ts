@@ -1,22 +1,24 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { mockClient } from "aws-sdk-client-mock";
-import { ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { ChangeMessageVisibilityBatchCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { LaunchDeps, launch } from "../../functions/launch/core";
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { LaunchDeps, launch, pendingKey } from "../../functions/launch/core";
 import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../../functions/launch/ecs";
-import { queueUrlFromArn } from "../../functions/launch/schema";
+import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
 import { RunRequestInput, mergeRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
-import { RecordingLog, RecordingMetrics, rejection } from "./support";
+import { MemoryLaunchStore } from "./launch-memory-store";
+import { RecordingLog, RecordingMetrics, fixtureText, rejection } from "./support";
 
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo";
-const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs.fifo";
 const DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-runs-dlq.fifo";
 const CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/dev-dbt";
 const NOW = "2026-11-22T10:00:00.000Z";
+const T = Date.parse(NOW);
 const TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/dev-dbt/0123456789abcdef";
+const NEXT_TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/dev-dbt/fedcba9876543210";
 
 const settings: LaunchSettings = {
   clusterArn: CLUSTER,
@@ -24,11 +26,12 @@ const settings: LaunchSettings = {
   subnetIds: ["subnet-aaa", "subnet-bbb"],
   securityGroupIds: ["sg-111"],
   assignPublicIp: "ENABLED",
-  burstWindowSeconds: 60,
-  recheckSeconds: 60,
+  burstWindowSeconds: 10,
   maxLaunchAttempts: 5,
   dlqUrl: DLQ_URL,
-  queueUrl: QUEUE_URL,
+  tableName: "dev-launch",
+  leaseSeconds: 3600,
+  doneSeconds: 172800,
 };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -43,7 +46,7 @@ function request(source: string, receivedAt: string, over: Partial<RunRequestInp
   };
 }
 
-/** An SQS record of the runs queue carrying `body`. */
+/** An SQS record of the runs queue carrying `body`, with the attributes Lambda sends for a FIFO queue. */
 function record(id: string, body: unknown) {
   return {
     messageId: id,
@@ -58,46 +61,60 @@ function record(id: string, body: unknown) {
   };
 }
 const event = (...records: ReturnType<typeof record>[]) => ({ Records: records });
-const ago = (seconds: number) => new Date(Date.parse(NOW) - seconds * 1000).toISOString();
+const ago = (seconds: number) => new Date(T - seconds * 1000).toISOString();
+/** The pending-set key of a request as the SQS body carries it: `p#<oldest receivedAt>#<sha256 of the body>`. */
+const keyOf = (r: RunRequestInput) => `p#${r.triggers[0].receivedAt}#${sha256(JSON.stringify(r))}`;
+
+/** The task-stopped event as ECS sends it (fixture: its overrides run dbt with `--target prod`), for a task and run launch started on target dev. */
+function stopped(taskArn: string, runId: string) {
+  const e = JSON.parse(fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'));
+  return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
+}
 
 describe("launch", () => {
   let logger: RecordingLog;
   let metrics: RecordingMetrics;
+  let store: MemoryLaunchStore;
   let sleeps: number[];
+  let clock: number;
+  let tokens: number;
 
   const deps = (over: Partial<LaunchDeps> = {}): LaunchDeps => ({
     settings,
     ecs: new ECSClient({ region: "eu-west-1" }),
     sqs: new SQSClient({ region: "eu-west-1" }),
+    store,
     logger,
     metrics,
-    now: () => new Date(NOW),
+    now: () => new Date(clock),
     sleep: async (ms) => {
       sleeps.push(ms);
+      clock += ms;
     },
-    remainingMs: () => 55_000,
+    token: () => `holder-${++tokens}`,
+    remainingMs: () => 100_000,
     ...over,
   });
 
   beforeEach(() => {
     ecs.reset();
     sqs.reset();
-    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
     ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
-    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
     sqs.on(SendMessageCommand).resolves({ MessageId: "dlq-1" });
     logger = new RecordingLog();
     metrics = new RecordingMetrics();
+    store = new MemoryLaunchStore();
     sleeps = [];
+    clock = T;
+    tokens = 0;
   });
 
   const runTasks = () => ecs.commandCalls(RunTaskCommand).map((c) => c.args[0].input);
-  const visibility = () => sqs.commandCalls(ChangeMessageVisibilityBatchCommand).map((c) => c.args[0].input);
   const deadLetters = () => sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
   const failures = (...ids: string[]) => ({ batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) });
 
-  /** The RunTask input launch must send for `messageIds` carrying `requests`. */
-  function expectedRunTask(requests: RunRequestInput[], messageIds: string[], runId: string) {
+  /** The RunTask input launch must send for `requests` (their pending keys make the token). */
+  function expectedRunTask(requests: RunRequestInput[], runId: string) {
     const merged = mergeRequests(requests.map((r) => parseRunRequest(r)));
     return {
       cluster: CLUSTER,
@@ -107,7 +124,7 @@ describe("launch", () => {
       networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-111"], assignPublicIp: "ENABLED" } },
       overrides: taskOverrides(merged, runId),
       startedBy: `dbt-pipeline/${runId}`,
-      clientToken: sha256([...messageIds].sort().join(",")),
+      clientToken: sha256(requests.map(keyOf).sort().join(",")),
       tags: [
         { key: "dbt-pipeline:run-id", value: runId },
         { key: "dbt-pipeline:target", value: "dev" },
@@ -118,263 +135,384 @@ describe("launch", () => {
       enableECSManagedTags: true,
     };
   }
+  const runIdOf = (stamp: string, requests: RunRequestInput[]) => `${stamp}-${sha256(requests.map(keyOf).sort().join(",")).slice(0, 8)}`;
 
-  it("launches one task whose selection is the union of an old batch of three triggers", async () => {
-    // Prepare
-    const requests = [request("stripe", ago(300)), request("hubspot", ago(200)), { ...request("shopify", ago(90)), triggers: [{ kind: "snowflake" as const, id: "run-1:ORDERS", source: "shopify", receivedAt: ago(90) }] }];
-    const runId = `20261122t095500-${sha256("m1,m2,m3").slice(0, 8)}`;
-    // Act
-    const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([{ cluster: CLUSTER, family: "dev-dbt", desiredStatus: "RUNNING" }]);
-    expect(runTasks()).to.deep.equal([expectedRunTask(requests, ["m1", "m2", "m3"], runId)]);
-    const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
-    expect(dbt?.command).to.deep.equal([
-      "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--select", "source:hubspot+", "source:shopify+", "source:stripe+",
-      "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}',
-    ]);
-    expect(runTasks()[0].tags).to.deep.include({ key: "dbt-pipeline:triggers", value: "fivetran snowflake" });
-    expect(runTasks()[0].tags).to.deep.include({ key: "dbt-pipeline:sources", value: "hubspot shopify stripe" });
-    expect(metrics.list()).to.deep.equal(["RunsLaunched=1", "TriggersPerRun=3", "TriggerToLaunchSeconds=300"]);
-    expect(visibility()).to.deep.equal([]);
+  describe("runs queue intake on an idle target", () => {
+    it("puts every request in the pending set, acknowledges the batch and starts one run of all of them", async () => {
+      // Prepare
+      const requests = [request("stripe", ago(300)), request("hubspot", ago(200)), { ...request("shopify", ago(90)), triggers: [{ kind: "snowflake" as const, id: "run-1:ORDERS", source: "shopify", receivedAt: ago(90) }] }];
+      const runId = runIdOf("20261122t095500", requests);
+      // Act
+      const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
+      // Assess
+      expect(result).to.deep.equal(failures());
+      expect(runTasks()).to.deep.equal([expectedRunTask(requests, runId)]);
+      const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
+      expect(dbt?.command).to.deep.equal([
+        "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--select", "source:hubspot+", "source:shopify+", "source:stripe+",
+        "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}',
+      ]);
+      expect(store.lease("dev")).to.deep.equal({
+        target: "dev", holder: "holder-1", state: "running", runId, taskArn: TASK_ARN, launchedAt: T, claimed: requests.map(keyOf).sort(), expiresAt: T + 3600_000,
+      });
+      expect(store.outcomes("dev")).to.deep.equal(Object.fromEntries(requests.map((r) => [keyOf(r), `run:${runId}`])));
+      expect(ecs.commandCalls(ListTasksCommand)).to.have.length(0);
+      expect(sleeps).to.deep.equal([]);
+      expect(metrics.list()).to.deep.equal(["RequestsPending=1", "RequestsPending=1", "RequestsPending=1", "RunsLaunched=1", "TriggersPerRun=3", "TriggerToLaunchSeconds=300"]);
+    });
+
+    it("leading edge: waits out the window from the oldest trigger, and takes what arrived meanwhile", async () => {
+      // Prepare: the first trigger is 4 s old; another arrives during the 6 s launch waits
+      const first = request("stripe", ago(4));
+      const second = request("hubspot", ago(-3));
+      const d = deps({
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+          await launch(event(record("m2", second)), deps());
+        },
+      });
+      // Act
+      await launch(event(record("m1", first)), d);
+      // Assess: one run of both, started when the window closed
+      expect(sleeps).to.deep.equal([6000]);
+      expect(runTasks()).to.deep.equal([expectedRunTask([first, second], runIdOf("20261122t095956", [first, second]))]);
+      expect(store.lease("dev")?.expiresAt).to.equal(T + 6000 + 3600_000);
+    });
+
+    it("starts at once when the window is 0", async () => {
+      await launch(event(record("m1", request("stripe", ago(0)))), deps({ settings: { ...settings, burstWindowSeconds: 0 } }));
+      expect(sleeps).to.deep.equal([]);
+      expect(runTasks()).to.have.length(1);
+    });
+
+    it("adds a redelivered message once and starts no second run for it", async () => {
+      // Act
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(runTasks()).to.have.length(1);
+      expect(metrics.total("DuplicateRequests")).to.equal(1);
+    });
+
+    it("runs a source's fast-lane request first; the normal ones stay pending for the next run", async () => {
+      // Prepare
+      const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
+      const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
+      // Act
+      const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
+      // Assess
+      expect(result).to.deep.equal(failures());
+      expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], runIdOf("20261122t095550", [requests[1]]))]);
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(requests[0])]: "pending", [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`, [keyOf(requests[2])]: "pending" });
+    });
+
+    it("runs a normal request first when it has waited 15 min longer than the oldest fast-lane one (no starvation)", async () => {
+      // Prepare: a normal request 20 min old, a fast-lane request 4 min old
+      const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
+      const requests = [request("hubspot", ago(1200)), request("stripe", ago(240), fast)];
+      // Act
+      await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
+      // Assess
+      expect(runTasks()).to.deep.equal([expectedRunTask([requests[0]], runIdOf("20261122t094000", [requests[0]]))]);
+    });
+
+    it("runs a broader selection, once, when the union of the selections exceeds ECS's 8 KiB of overrides", async () => {
+      // Prepare: 60 sources with long tag selections
+      const requests = Array.from({ length: 60 }, (_, i) => request(`source_${i}`, ago(300 - i), { select: [`tag:${"t".repeat(150)}${i}`] }));
+      // Act
+      await launch(event(...requests.map((r, i) => record(`m${i}`, r))), deps());
+      // Assess
+      expect(runTasks()).to.have.length(1);
+      const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
+      // Source runs fail on an empty selection; the whole project is never empty, so the flag stays harmless.
+      expect(dbt?.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']);
+      expect(metrics.total("RunsBroadened")).to.equal(1);
+      expect(Object.values(store.outcomes("dev")).filter((o) => o.startsWith("run:"))).to.have.length(60);
+    });
+
+    it("forwards a request that cannot fit even broadened (huge vars) to the dead-letter queue without RunTask", async () => {
+      // Prepare
+      const huge = request("stripe", ago(300), { vars: { blob: "x".repeat(9000) } });
+      // Act
+      await launch(event(record("m1", huge)), deps());
+      // Assess
+      expect(runTasks()).to.deep.equal([]);
+      expect(deadLetters()).to.have.length(1);
+      expect(deadLetters()[0].MessageAttributes?.reason?.StringValue).to.equal("invalid");
+      expect(deadLetters()[0].MessageAttributes?.error?.StringValue).to.match(/^RunContractError: the run's overrides are \d+ characters; ECS allows 8192/);
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(huge)]: "dead-letter:invalid" });
+      expect(store.lease("dev")).to.equal(undefined);
+    });
+
+    it("forwards a poison message to the dead-letter queue, acknowledges it and launches the rest", async () => {
+      // Prepare
+      const poison = record("p1", '{"target":"dev","select":["--full-refresh"]}');
+      // Act
+      const result = await launch(event(poison, record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(result).to.deep.equal(failures());
+      expect(deadLetters()).to.deep.equal([{
+        QueueUrl: DLQ_URL,
+        MessageBody: '{"target":"dev","select":["--full-refresh"]}',
+        MessageAttributes: {
+          reason: { DataType: "String", StringValue: "poison" },
+          error: { DataType: "String", StringValue: "RunContractError: invalid run request: select.0: is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows); triggers: Invalid input: expected array, received undefined" },
+          "message-ids": { DataType: "String", StringValue: "p1" },
+        },
+        MessageGroupId: "dev",
+        MessageDeduplicationId: sha256("poison:p1"),
+      }]);
+      expect(runTasks()).to.have.length(1);
+      expect(metrics.total("PoisonMessages")).to.equal(1);
+    });
+
+    it("keeps a message (batch item failure) it could not put in the pending set, and one it could not dead-letter", async () => {
+      // Prepare
+      sqs.on(SendMessageCommand).rejects(new Error("AccessDenied"));
+      store.fail = (call) => (call === "addPending" ? Object.assign(new Error("Rate exceeded"), { name: "ProvisionedThroughputExceededException" }) : undefined);
+      // Act
+      const result = await launch(event(record("p1", "not json"), record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(result).to.deep.equal(failures("p1", "m1"));
+      expect(runTasks()).to.deep.equal([]);
+    });
+
+    it("acknowledges saved requests even when the pump fails; they stay pending for the sweep", async () => {
+      // Prepare
+      store.fail = (call) => (call === "acquire" ? new Error("InternalServerError") : undefined);
+      // Act
+      const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(result).to.deep.equal(failures());
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
+      expect(metrics.total("PumpErrors")).to.equal(1);
+    });
   });
 
-  it("asks ECS for the same run when the same batch comes back (stable run id and client token)", async () => {
-    // Prepare
-    const batch = event(record("m1", request("stripe", ago(300))), record("m2", request("hubspot", ago(120))));
-    // Act
-    await launch(batch, deps());
-    await launch(batch, deps({ now: () => new Date(Date.parse(NOW) + 90_000) }));
-    // Assess
-    const [first, second] = runTasks();
-    expect(second).to.deep.equal(first);
-    expect(first.clientToken).to.have.length(64);
-    expect(first.startedBy).to.match(/^dbt-pipeline\/[a-z0-9-]{8,64}$/);
+  describe("single flight", () => {
+    it("starts nothing while the target's lease is held; the request waits in the pending set", async () => {
+      // Prepare
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Act
+      const result = await launch(event(record("m2", request("hubspot", ago(100)))), deps());
+      // Assess
+      expect(result).to.deep.equal(failures());
+      expect(runTasks()).to.have.length(1);
+      expect(store.outcomes("dev")[keyOf(request("hubspot", ago(100)))]).to.equal("pending");
+    });
+
+    it("twenty concurrent invocations start one run", async () => {
+      // Act
+      await Promise.all(Array.from({ length: 20 }, (_, i) => launch(event(record(`m${i}`, request(`s${i}`, ago(300 - i)))), deps())));
+      // Assess
+      expect(runTasks()).to.have.length(1);
+      expect(store.lease("dev")?.state).to.equal("running");
+    });
   });
 
-  it("keeps every message while a dbt task runs, hidden for RECHECK_SECONDS, and starts nothing", async () => {
-    // Prepare
-    ecs.on(ListTasksCommand).resolves({ taskArns: [TASK_ARN] });
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300))), record("m2", request("hubspot", ago(200)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures("m1", "m2"));
-    expect(visibility()).to.deep.equal([{
-      QueueUrl: QUEUE_URL,
-      Entries: [{ Id: "0", ReceiptHandle: "rh-m1", VisibilityTimeout: 60 }, { Id: "1", ReceiptHandle: "rh-m2", VisibilityTimeout: 60 }],
-    }]);
-    expect(runTasks()).to.deep.equal([]);
+  describe("hand-over on the task's STOPPED event", () => {
+    it("releases the run's lease and starts the next run at once with every waiting request", async () => {
+      // Prepare
+      const first = request("stripe", ago(600));
+      await launch(event(record("m1", first)), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      const waiting = [request("hubspot", ago(300)), request("shopify", ago(200))];
+      await launch(event(record("m2", waiting[0]), record("m3", waiting[1])), deps());
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      // Act
+      const result = await launch(stopped(TASK_ARN, runId), deps());
+      // Assess
+      expect(result).to.deep.equal({ handOver: "launched" });
+      expect(runTasks()).to.deep.equal([expectedRunTask([first], runId), expectedRunTask(waiting, runIdOf("20261122t095500", waiting))]);
+      expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
+      expect(sleeps).to.deep.equal([]);
+    });
+
+    it("a duplicated STOPPED event changes nothing", async () => {
+      // Prepare
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      await launch(event(record("m2", request("hubspot", ago(300)))), deps());
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      await launch(stopped(TASK_ARN, runId), deps());
+      // Act
+      const result = await launch(stopped(TASK_ARN, runId), deps());
+      // Assess
+      expect(result).to.deep.equal({ handOver: "busy" });
+      expect(runTasks()).to.have.length(2);
+      expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
+      expect(metrics.total("StaleStopEvents")).to.equal(1);
+    });
+
+    it("ignores a task launch did not start (another startedBy), and one whose event carries no dbt command", async () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({ handOver: "ignored" });
+      expect(await launch({ ...e, detail: { ...e.detail, overrides: { containerOverrides: [] } } }, deps())).to.deep.equal({ handOver: "ignored" });
+      expect(ecs.calls()).to.have.length(0);
+    });
+
+    it("reads the target from the fixture's dbt command (--target prod)", async () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      expect(targetOfTask(TaskStateChangeSchema.parse(e).detail)).to.equal("prod");
+    });
   });
 
-  it("holds a young batch for the rest of the burst window, without asking ECS", async () => {
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(20))), record("m2", request("hubspot", ago(5)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures("m1", "m2"));
-    expect(visibility()).to.deep.equal([{
-      QueueUrl: QUEUE_URL,
-      Entries: [{ Id: "0", ReceiptHandle: "rh-m1", VisibilityTimeout: 40 }, { Id: "1", ReceiptHandle: "rh-m2", VisibilityTimeout: 40 }],
-    }]);
-    expect(ecs.calls()).to.have.length(0);
+  describe("RunTask faults", () => {
+    it("retries throttling with backoff 1, 2 s and succeeds with the same client token", async () => {
+      // Prepare
+      const throttle = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+      ecs.on(RunTaskCommand).rejectsOnce(throttle).rejectsOnce(throttle).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      // Act
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(sleeps).to.deep.equal([1000, 2000]);
+      const [a, b, c] = runTasks();
+      expect(b).to.deep.equal(a);
+      expect(c).to.deep.equal(a);
+      expect(store.lease("dev")?.state).to.equal("running");
+    });
+
+    it("retries a capacity failure reported in failures[]", async () => {
+      ecs.on(RunTaskCommand)
+        .resolvesOnce({ tasks: [], failures: [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }] })
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      expect(sleeps).to.deep.equal([1000]);
+      expect(store.lease("dev")?.taskArn).to.equal(TASK_ARN);
+    });
+
+    it("after MAX_LAUNCH_ATTEMPTS throttles keeps every request pending, releases the lease and dead-letters nothing", async () => {
+      // Prepare
+      ecs.on(RunTaskCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+      // Act
+      await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Assess
+      expect(runTasks()).to.have.length(5);
+      expect(sleeps).to.deep.equal([1000, 2000, 4000, 8000]);
+      expect(store.lease("dev")).to.equal(undefined);
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
+      expect(deadLetters()).to.deep.equal([]);
+    });
+
+    it("stops retrying when the invocation is about to time out; the requests stay pending", async () => {
+      ecs.on(RunTaskCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+      await launch(event(record("m1", request("stripe", ago(300)))), deps({ remainingMs: () => 10_500 }));
+      expect(runTasks()).to.have.length(1);
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
+    });
+
+    it("dead-letters a batch ECS rejects for good, then starts the next kind of run", async () => {
+      // Prepare: a full refresh (rejected) and an incremental build
+      const full = request("x", ago(400), { select: [], fullRefresh: true, sources: [], triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(400) }] });
+      const build = request("stripe", ago(300));
+      ecs.on(RunTaskCommand).rejectsOnce(Object.assign(new Error("No Container Instances were found in your cluster."), { name: "InvalidParameterException" }))
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      // Act
+      await launch(event(record("m1", full), record("m2", build)), deps());
+      // Assess
+      expect(deadLetters().map((m) => [m.MessageAttributes?.reason?.StringValue, m.MessageAttributes?.error?.StringValue])).to.deep.equal([
+        ["launch-failed", "InvalidParameterException: No Container Instances were found in your cluster."],
+      ]);
+      expect(runTasks()[1]).to.deep.equal(expectedRunTask([build], runIdOf("20261122t095500", [build])));
+      expect(store.outcomes("dev")[keyOf(full)]).to.equal("dead-letter:launch-failed");
+    });
   });
 
-  it("launches at once when the burst window is 0", async () => {
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(0)))), deps({ settings: { ...settings, burstWindowSeconds: 0 } }));
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(runTasks()).to.have.length(1);
+  describe("sweep", () => {
+    const sweepEvent = { kind: "sweep", scheduledTime: "2026-11-22T10:05:00Z" };
+
+    it("recovers a lost STOPPED event: DescribeTasks shows the task stopped, the next run starts", async () => {
+      // Prepare
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      await launch(event(record("m2", request("hubspot", ago(300)))), deps());
+      ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK_ARN, lastStatus: "STOPPED" }], failures: [] });
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      // Act
+      const result = await launch(sweepEvent, deps());
+      // Assess
+      expect(result).to.deep.equal({ swept: { dev: "launched" } });
+      expect(ecs.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input)).to.deep.equal([{ cluster: CLUSTER, tasks: [TASK_ARN] }]);
+      expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
+      expect(metrics.total("LostStopEvents")).to.equal(1);
+    });
+
+    it("renews a running task's lease", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK_ARN, lastStatus: "RUNNING" }], failures: [] });
+      clock += 300_000;
+      expect(await launch(sweepEvent, deps())).to.deep.equal({ swept: { dev: "renewed" } });
+      expect(store.lease("dev")?.expiresAt).to.equal(T + 300_000 + 3600_000);
+    });
+
+    it("leaves alone a lease whose task DescribeTasks calls MISSING a moment after RunTask (eventual consistency)", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      await launch(event(record("m2", request("hubspot", ago(300)))), deps());
+      ecs.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: TASK_ARN, reason: "MISSING" }] });
+      clock += 2000;
+      expect(await launch(sweepEvent, deps())).to.deep.equal({ swept: { dev: "unknown" } });
+      expect(runTasks()).to.have.length(1);
+      expect(store.lease("dev")).to.deep.include({ taskArn: TASK_ARN, expiresAt: T + 3600_000 });
+    });
+
+    it("takes over a lease whose task never started (launch died before RunTask): the requests run", async () => {
+      // Prepare: a lease left `launching` past its expiry, and ECS lists no task for its run
+      const waiting = request("stripe", ago(600));
+      await store.addPending("dev", { key: keyOf(waiting), request: parseRunRequest(waiting) });
+      await store.acquire({ target: "dev", holder: "dead", state: "launching", runId: "20261122t095000-deadbeef", claimed: [keyOf(waiting)], expiresAt: T - 1 }, T - 200_000);
+      ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+      // Act
+      const result = await launch(sweepEvent, deps());
+      // Assess
+      expect(result).to.deep.equal({ swept: { dev: "launched" } });
+      expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([{ cluster: CLUSTER, startedBy: "dbt-pipeline/20261122t095000-deadbeef" }]);
+      expect(runTasks()).to.deep.equal([expectedRunTask([waiting], runIdOf("20261122t095000", [waiting]))]);
+      expect(metrics.total("LeasesRecovered")).to.equal(1);
+    });
+
+    it("looks again after releasing an idle lease: a request put meanwhile (which found the lease taken) starts at once", async () => {
+      // Prepare: a dead invocation's expired `gathering` lease, nothing pending; a request arrives just as the sweep releases
+      await store.acquire({ target: "dev", holder: "dead", state: "gathering", expiresAt: T - 1 }, T - 200_000);
+      const late = request("stripe", ago(60));
+      let arrived = false;
+      store.fail = (call) => {
+        if (call === "release" && !arrived) {
+          arrived = true;
+          store.putPendingNow("dev", { key: keyOf(late), request: parseRunRequest(late) });
+        }
+        return undefined;
+      };
+      // Act
+      const result = await launch(sweepEvent, deps());
+      // Assess
+      expect(result).to.deep.equal({ swept: { dev: "launched" } });
+      expect(runTasks()).to.deep.equal([expectedRunTask([late], runIdOf("20261122t095900", [late]))]);
+    });
+
+    it("keeps an expired lease whose task still runs (renewed), and starts nothing", async () => {
+      await store.addPending("dev", { key: keyOf(request("stripe", ago(600))), request: parseRunRequest(request("stripe", ago(600))) });
+      await store.acquire({ target: "dev", holder: "old", state: "running", runId: "20261122t080000-0a0b0c0d", taskArn: TASK_ARN, claimed: [], expiresAt: T - 1 }, T - 4000_000);
+      ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK_ARN, lastStatus: "RUNNING" }], failures: [] });
+      expect(await launch(sweepEvent, deps())).to.deep.equal({ swept: { dev: "busy" } });
+      expect(runTasks()).to.deep.equal([]);
+      expect(store.lease("dev")).to.deep.include({ state: "running", taskArn: TASK_ARN, expiresAt: T + 3600_000 });
+    });
   });
 
-  it("runs the first message's kind of run and keeps the others for later", async () => {
-    // Prepare: an incremental build, a full refresh, another incremental build
-    const requests = [request("stripe", ago(300)), request("x", ago(250), { select: [], fullRefresh: true, sources: [], triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(250) }] }), request("hubspot", ago(200))];
-    // Act
-    const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
-    // Assess
-    const runId = `20261122t095500-${sha256("m1,m3").slice(0, 8)}`;
-    expect(runTasks()).to.deep.equal([expectedRunTask([requests[0], requests[2]], ["m1", "m3"], runId)]);
-    expect(result).to.deep.equal(failures("m2"));
-    expect(visibility()).to.deep.equal([{ QueueUrl: QUEUE_URL, Entries: [{ Id: "0", ReceiptHandle: "rh-m2", VisibilityTimeout: 60 }] }]);
-  });
-
-  it("runs a source's fast-lane request first, even behind normal ones, and keeps the normal ones for later", async () => {
-    // Prepare: a normal build, then the fast lane of the same load, then another normal build
-    const fast = { select: ["source:stripe+,+tag:dashboard"], lane: "fast" as const };
-    const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
-    // Act
-    const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
-    // Assess
-    const runId = `20261122t095550-${sha256("m2").slice(0, 8)}`;
-    expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], ["m2"], runId)]);
-    expect(runTasks()[0].overrides?.containerOverrides?.[1].command).to.include("source:stripe+,+tag:dashboard");
-    expect(result).to.deep.equal(failures("m1", "m3"));
-  });
-
-  it("retries RunTask throttling with backoff and succeeds", async () => {
-    // Prepare
-    const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
-    ecs.on(RunTaskCommand).rejectsOnce(throttled).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(runTasks()).to.have.length(2);
-    expect(runTasks()[1]).to.deep.equal(runTasks()[0]);
-    expect(sleeps).to.deep.equal([1000]);
-    expect(metrics.list()).to.deep.equal(["LaunchRetries=1", "RunsLaunched=1", "TriggersPerRun=1", "TriggerToLaunchSeconds=300"]);
-  });
-
-  it("retries when ECS reports no capacity in failures[]", async () => {
-    // Prepare
-    ecs.on(RunTaskCommand)
-      .resolvesOnce({ tasks: [], failures: [{ arn: CLUSTER, reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }] })
-      .resolvesOnce({ tasks: [], failures: [{ arn: CLUSTER, reason: "RESOURCE:ENI" }] })
-      .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(sleeps).to.deep.equal([1000, 2000]);
-    expect(metrics.total("RunsLaunched")).to.equal(1);
-  });
-
-  it("forwards the merged request to the dead-letter queue after MAX_LAUNCH_ATTEMPTS throttles, and acknowledges the messages", async () => {
-    // Prepare
-    ecs.on(RunTaskCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
-    const requests = [request("stripe", ago(300)), request("hubspot", ago(200))];
-    const runId = `20261122t095500-${sha256("m1,m2").slice(0, 8)}`;
-    // Act
-    const result = await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(runTasks()).to.have.length(5);
-    expect(sleeps).to.deep.equal([1000, 2000, 4000, 8000]);
-    expect(deadLetters()).to.deep.equal([{
-      QueueUrl: DLQ_URL,
-      MessageBody: JSON.stringify(mergeRequests(requests.map((r) => parseRunRequest(r)))),
-      MessageAttributes: {
-        reason: { DataType: "String", StringValue: "launch-failed" },
-        error: { DataType: "String", StringValue: "ThrottlingException: Rate exceeded" },
-        attempts: { DataType: "String", StringValue: "5" },
-        "run-id": { DataType: "String", StringValue: runId },
-        "message-ids": { DataType: "String", StringValue: "m1,m2" },
-      },
-      MessageGroupId: "dev",
-      MessageDeduplicationId: sha256(`launch-failed:${sha256("m1,m2")}`),
-    }]);
-    expect(metrics.total("LaunchFailed")).to.equal(1);
-    expect(metrics.total("RunsLaunched")).to.equal(0);
-  });
-
-  it("forwards to the dead-letter queue at once on an error retrying cannot fix", async () => {
-    // Prepare
-    ecs.on(RunTaskCommand).rejects(Object.assign(new Error("User is not authorized to perform: ecs:RunTask"), { name: "AccessDeniedException", $metadata: { httpStatusCode: 400 } }));
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(runTasks()).to.have.length(1);
-    expect(sleeps).to.deep.equal([]);
-    expect(deadLetters().map((m) => m.MessageAttributes?.error?.StringValue)).to.deep.equal(["AccessDeniedException: User is not authorized to perform: ecs:RunTask"]);
-    expect(metrics.total("LaunchFailed")).to.equal(1);
-  });
-
-  it("forwards a request whose overrides exceed 8 KiB to the dead-letter queue without calling RunTask", async () => {
-    // Prepare
-    const huge = request("stripe", ago(300), { select: Array.from({ length: 100 }, (_, i) => `tag:${"t".repeat(90)}${i}`) });
-    // Act
-    const result = await launch(event(record("m1", huge)), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(runTasks()).to.deep.equal([]);
-    expect(deadLetters()).to.have.length(1);
-    expect(deadLetters()[0].MessageAttributes?.error?.StringValue).to.match(/^RunContractError: the run's overrides are \d+ characters; ECS allows 8192/);
-  });
-
-  it("forwards a poison message to the dead-letter queue, acknowledges it and launches the rest", async () => {
-    // Prepare
-    const poison = record("p1", '{"target":"dev","select":["--full-refresh"]}');
-    // Act
-    const result = await launch(event(poison, record("m1", request("stripe", ago(300)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(deadLetters()).to.deep.equal([{
-      QueueUrl: DLQ_URL,
-      MessageBody: '{"target":"dev","select":["--full-refresh"]}',
-      MessageAttributes: {
-        reason: { DataType: "String", StringValue: "poison" },
-        error: { DataType: "String", StringValue: "RunContractError: invalid run request: select.0: is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows); triggers: Invalid input: expected array, received undefined" },
-        "message-ids": { DataType: "String", StringValue: "p1" },
-      },
-      MessageGroupId: "dev",
-      MessageDeduplicationId: sha256("poison:p1"),
-    }]);
-    expect(runTasks()).to.have.length(1);
-    expect(metrics.total("PoisonMessages")).to.equal(1);
-  });
-
-  it("forwards a body that is not JSON as poison", async () => {
-    // Act
-    const result = await launch(event(record("p1", "not json")), deps());
-    // Assess
-    expect(result).to.deep.equal(failures());
-    expect(deadLetters().map((m) => [m.MessageBody, m.MessageAttributes?.reason?.StringValue])).to.deep.equal([["not json", "poison"]]);
-    expect(ecs.calls()).to.have.length(0);
-  });
-
-  it("keeps messages it could not forward to the dead-letter queue", async () => {
-    // Prepare
-    sqs.on(SendMessageCommand).rejects(new Error("AccessDenied"));
-    // Act
-    const result = await launch(event(record("p1", "not json")), deps());
-    // Assess
-    expect(result).to.deep.equal(failures("p1"));
-  });
-
-  it("keeps the messages when ListTasks fails", async () => {
-    // Prepare
-    ecs.on(ListTasksCommand).rejects(new Error("ServiceUnavailable"));
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
-    // Assess
-    expect(result).to.deep.equal(failures("m1"));
-    expect(runTasks()).to.deep.equal([]);
-  });
-
-  it("stops retrying and keeps the messages when the invocation is about to time out", async () => {
-    // Prepare
-    ecs.on(RunTaskCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
-    // Act
-    const result = await launch(event(record("m1", request("stripe", ago(300)))), deps({ remainingMs: () => 5_000 }));
-    // Assess
-    expect(result).to.deep.equal(failures("m1"));
-    expect(runTasks()).to.have.length(1);
-    expect(deadLetters()).to.deep.equal([]);
-    expect(visibility()).to.deep.equal([{ QueueUrl: QUEUE_URL, Entries: [{ Id: "0", ReceiptHandle: "rh-m1", VisibilityTimeout: 60 }] }]);
-  });
-
-  it("derives the queue URL from the event source when QUEUE_URL is unset", async () => {
-    // Prepare
-    ecs.on(ListTasksCommand).resolves({ taskArns: [TASK_ARN] });
-    // Act
-    await launch(event(record("m1", request("stripe", ago(300)))), deps({ settings: { ...settings, queueUrl: undefined } }));
-    // Assess
-    expect(visibility().map((v) => v.QueueUrl)).to.deep.equal([QUEUE_URL]);
-    expect(queueUrlFromArn("arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo")).to.equal("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo");
-  });
-
-  it("throws on an event that is not from SQS", async () => {
+  it("throws on an event it does not know", async () => {
     const error = await rejection(launch({ Records: [{ body: 1 }] }, deps()));
-    expect(error.name).to.equal("InvalidSqsEventError");
+    expect(error.name).to.equal("UnknownLaunchEventError");
   });
 
   describe("helpers", () => {
     it("backs off 1, 2, 4, 8, 8 seconds", () => expect([1, 2, 3, 4, 5].map(backoffMs)).to.deep.equal([1000, 2000, 4000, 8000, 8000]));
-    it("makes run ids from the oldest trigger and the message ids", () => {
+    it("makes run ids from the oldest trigger and the request keys", () => {
       const req = parseRunRequest(request("stripe", "2026-01-02T03:04:05.678Z"));
       expect(runIdFor(req, ["b", "a"])).to.equal(`20260102t030405-${sha256("a,b").slice(0, 8)}`);
+    });
+    it("keys a pending request by its oldest trigger, then the body's sha256", () => {
+      const body = JSON.stringify(request("stripe", "2026-01-02T03:04:05.678+01:00"));
+      expect(pendingKey(parseRunRequest(JSON.parse(body)), body)).to.equal(`p#2026-01-02T02:04:05.678Z#${sha256(body)}`);
     });
     const retryable: [string, unknown, boolean][] = [
       ["ThrottlingException", Object.assign(new Error("x"), { name: "ThrottlingException" }), true],
@@ -397,15 +535,15 @@ describe("launch", () => {
   describe("environment", () => {
     const env = {
       CLUSTER_ARN: CLUSTER, TASK_DEFINITION: "dev-dbt", SUBNET_IDS: "subnet-aaa, subnet-bbb", SECURITY_GROUP_IDS: "sg-111", ASSIGN_PUBLIC_IP: "ENABLED",
-      DLQ_URL, QUEUE_URL,
+      DLQ_URL, TABLE_NAME: "dev-launch",
     };
     it("reads every variable, with defaults", () => {
-      expect(readLaunchSettings(env)).to.deep.equal({ ...settings, assignPublicIp: "ENABLED" });
+      expect(readLaunchSettings(env)).to.deep.equal(settings);
     });
     it("lists every problem at once", () => {
       let error: unknown;
       try {
-        readLaunchSettings({ SUBNET_IDS: " , ", ASSIGN_PUBLIC_IP: "yes", MAX_LAUNCH_ATTEMPTS: "0", BURST_WINDOW_SECONDS: "1m" });
+        readLaunchSettings({ SUBNET_IDS: " , ", ASSIGN_PUBLIC_IP: "yes", MAX_LAUNCH_ATTEMPTS: "0", BURST_WINDOW_SECONDS: "61", LEASE_SECONDS: "60" });
       } catch (e) {
         error = e;
       }
@@ -416,9 +554,11 @@ describe("launch", () => {
         "SUBNET_IDS must be a comma-separated list of at least one item",
         "SECURITY_GROUP_IDS must be a comma-separated list of at least one item",
         'ASSIGN_PUBLIC_IP must be one of ENABLED, DISABLED (got "yes")',
-        'BURST_WINDOW_SECONDS must be an integer from 0 to 900 (got "1m")',
+        'BURST_WINDOW_SECONDS must be an integer from 0 to 60 (got "61")',
         'MAX_LAUNCH_ATTEMPTS must be an integer from 1 to 20 (got "0")',
         "DLQ_URL is not set; the deployment must set it",
+        "TABLE_NAME is not set; the deployment must set it",
+        'LEASE_SECONDS must be an integer from 600 to 86400 (got "60")',
       ]);
     });
   });
