@@ -11,7 +11,7 @@ import { readDispatchSettings } from "../../functions/dispatch/settings";
 import { constantTimeEqual, verifyHmacSha256Hex } from "../../functions/lib/crypto";
 import { ConfigurationError, DownstreamError } from "../../functions/lib/errors";
 import { SecretCache } from "../../functions/lib/secrets";
-import { parseSnowflakeNotification, rawTableName } from "../../functions/lib/snowflake-notification";
+import { parseSnowflakeNotification } from "../../functions/lib/snowflake-notification";
 import { loadSourcesFile, parseSourcesDocument, sourcesFilePath } from "../../functions/lib/sources";
 import { ROOT } from "../helpers/stack";
 import { fivetranSignature, fixtureText, rejection } from "./support";
@@ -97,10 +97,8 @@ describe("function libraries", () => {
     it("parses the load notification shape", () => {
       expect(parseSnowflakeNotification(fixtureText("snowflake/load-notification.json"))).to.deep.equal({
         kind: "load",
-        value: { kind: "snowflake_load", source: "stripe", table: "DBT_PIPELINE_DEV.RAW.ORDERS", rows: 120, loaded_at: "2026-11-22T09:58:30.000+00:00", task_run_id: "1732269510123" },
+        value: { kind: "snowflake_load", source: "stripe", table: "ORDERS", rows: 120, loaded_at: "2026-11-22T09:58:30.000+00:00", task_run_id: "1732269510123" },
       });
-      expect(rawTableName("DBT_PIPELINE_DEV.RAW.ORDERS")).to.equal("ORDERS");
-      expect(rawTableName("ORDERS")).to.equal("ORDERS");
     });
 
     it("parses Snowflake's documented task error payload", () => {
