@@ -179,11 +179,28 @@ describe("function libraries", () => {
     it("lists every problem at once", () => {
       const error = thrown(() => readDispatchSettings({ DEDUPE_SECONDS: "25h", UNKNOWN_CONNECTOR: "drop", HOURLY_SELECT: "tag:x --full-refresh" }));
       expect(error).to.be.instanceOf(ConfigurationError);
-      expect(error.message).to.equal(
-        'dispatch: invalid environment: QUEUE_URL is not set; the deployment must set it; IDEMPOTENCY_TABLE is not set; the deployment must set it; ' +
-        'DEDUPE_SECONDS must be an integer from 60 to 2592000 (got "25h"); UNKNOWN_CONNECTOR must be one of reject, ignore (got "drop"); ' +
-        'HOURLY_SELECT must be dbt selector tokens (got "--full-refresh")',
-      );
+      expect(error.message).to.equal([
+        "dispatch: invalid environment:",
+        "✖ is not set; the deployment must set it", "  → at QUEUE_URL",
+        "✖ is not set; the deployment must set it", "  → at IDEMPOTENCY_TABLE",
+        "✖ must be an integer from 60 to 2592000", "  → at DEDUPE_SECONDS",
+        "✖ must be one of reject, ignore", "  → at UNKNOWN_CONNECTOR",
+        '✖ must be dbt selector tokens, space-separated ("--full-refresh" is not)', "  → at HOURLY_SELECT",
+      ].join("\n"));
+      expect(error.problems).to.deep.equal([
+        "QUEUE_URL is not set; the deployment must set it",
+        "IDEMPOTENCY_TABLE is not set; the deployment must set it",
+        "DEDUPE_SECONDS must be an integer from 60 to 2592000",
+        "UNKNOWN_CONNECTOR must be one of reject, ignore",
+        'HOURLY_SELECT must be dbt selector tokens, space-separated ("--full-refresh" is not)',
+      ]);
+    });
+
+    it("trims values and treats an empty one as unset", () => {
+      expect(readDispatchSettings({ QUEUE_URL: " q ", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: " 120 ", ALERT_TOPIC_ARN: "", HOURLY_SELECT: " tag:a  tag:b " })).to.deep.equal({
+        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 120, unknownConnector: "ignore", hourlySelect: ["tag:a", "tag:b"],
+        fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+      });
     });
   });
 });
