@@ -9,7 +9,7 @@ import { sourcesJson } from "../../components/triggers/sources";
 import { readStackConfig } from "../../offline/stack-config";
 import { readDispatchSettings } from "../../functions/dispatch/settings";
 import { constantTimeEqual, verifyHmacSha256Hex } from "../../functions/lib/crypto";
-import { ConfigurationError, DownstreamError } from "../../functions/lib/errors";
+import { ConfigurationError, DownstreamError, truncate } from "../../functions/lib/errors";
 import { SecretCache } from "../../functions/lib/secrets";
 import { parseSnowflakeNotification } from "../../functions/lib/snowflake-notification";
 import { loadSourcesFile, parseSourcesDocument, sourcesFilePath } from "../../functions/lib/sources";
@@ -166,6 +166,16 @@ describe("function libraries", () => {
       expect(error.message).to.equal("could not read secret arn:1 from Secrets Manager");
       expect(await cache.get("arn:1")).to.equal("v");
     });
+  });
+
+  describe("truncate", () => {
+    const table: [string, number, string][] = [
+      ["abcdef", 6, "abcdef"],
+      ["abcdefg", 6, "abc..."],
+      ["abcdefg", 4, "a..."],
+      ["abcdefg", 2, "ab"],
+    ];
+    for (const [text, max, cut] of table) it(`${text} to ${max} → ${cut}`, () => expect(truncate(text, max)).to.equal(cut));
   });
 
   describe("dispatch environment", () => {

@@ -167,7 +167,7 @@ describe("notify", () => {
               text: {
                 type: "mrkdwn",
                 text: "*Failing (2)*\n" +
-                  "• `model.analytics.stg_stripe__customers` error: Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' co…\n" +
+                  "• `model.analytics.stg_stripe__customers` error: Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' ...\n" +
                   "• `test.analytics.unique_stg_stripe__charges_charge_id.9a8b7c6d5e` fail: Got 3 results, configured to fail if != 0",
               },
             },
@@ -182,7 +182,7 @@ describe("notify", () => {
           "dbt-pipeline prod: dbt build failed (exit 1), 2 failing nodes after 2m 52s.",
           "Selection: --select source:stripe+ tag:dashboard --exclude tag:heavy",
           "Failing nodes (2):",
-          "- model.analytics.stg_stripe__customers (error): Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' co…",
+          "- model.analytics.stg_stripe__customers (error): Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' ...",
           "- test.analytics.unique_stg_stripe__charges_charge_id.9a8b7c6d5e (fail): Got 3 results, configured to fail if != 0",
           `Run: ${FAILED_RUN} (task 9e8d7c6b5a4f4e3d2c1b0a9f8e7d6c5b), 1 failed run in a row.`,
           `Logs: ${logs("9e8d7c6b5a4f4e3d2c1b0a9f8e7d6c5b")}`,
