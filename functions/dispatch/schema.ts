@@ -3,6 +3,7 @@
  * vendors' webhook bodies, EventBridge Scheduler input and SNS records. Vendor schemas keep
  * unknown keys (vendors add fields) and require only what dispatch uses.
  */
+import { SnsSchema } from "@aws-lambda-powertools/parser/schemas/sns";
 import { z } from "zod";
 
 /** Route keys of the webhook API (as declared by the deploying component). */
@@ -118,22 +119,8 @@ export const ScheduleEventSchema = z.object({
 /** A parsed schedule invocation. */
 export type ScheduleEvent = z.infer<typeof ScheduleEventSchema>;
 
-/** An SNS → Lambda event. */
-export const SnsEventSchema = z.object({
-  Records: z.array(z.object({
-    EventSource: z.literal("aws:sns"),
-    Sns: z.object({
-      MessageId: z.string(),
-      TopicArn: z.string().optional(),
-      Message: z.string(),
-      Timestamp: z.string().optional(),
-    }).loose(),
-  }).loose()).min(1),
-});
+/** An SNS → Lambda event: Powertools' `SnsSchema` (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html). */
+export const SnsEventSchema = SnsSchema;
 /** A parsed SNS event. */
 export type SnsEvent = z.infer<typeof SnsEventSchema>;
 
-/** `path: message; ...` for every issue, for 400 answers and logs. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`);
-}

@@ -1,6 +1,6 @@
 /** Dispatch's environment, read once at init. */
 import { z } from "zod";
-import { envVar, parseEnv } from "../lib/env";
+import { envInt, envOneOf, envOptional, envRequired, parseEnv } from "../lib/env";
 import { isSelectorToken } from "../lib/run-contract";
 
 /** What dispatch does with a delivery from a connector no source lists. */
@@ -36,19 +36,19 @@ export const DEFAULT_HOURLY_SELECT = "source_status:fresher+";
 
 /** Dispatch's environment: the variables the Triggers component sets. */
 const DispatchEnvSchema = z.object({
-  QUEUE_URL: envVar.required(),
-  IDEMPOTENCY_TABLE: envVar.required(),
-  DEDUPE_SECONDS: envVar.int(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
-  UNKNOWN_CONNECTOR: envVar.oneOf(["reject", "ignore"], "ignore"),
+  QUEUE_URL: envRequired(),
+  IDEMPOTENCY_TABLE: envRequired(),
+  DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
+  UNKNOWN_CONNECTOR: envOneOf(["reject", "ignore"], "ignore"),
   HOURLY_SELECT: z.string().default(DEFAULT_HOURLY_SELECT)
     .transform((text) => text.split(/\s+/).filter(Boolean))
     .superRefine((tokens, ctx) => {
       const bad = tokens.filter((t) => !isSelectorToken(t));
       if (bad.length) ctx.addIssue({ code: "custom", message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)` });
     }),
-  FIVETRAN_SECRET_ARN: envVar.optional(),
-  AIRBYTE_TOKEN_SECRET_ARN: envVar.optional(),
-  ALERT_TOPIC_ARN: envVar.optional(),
+  FIVETRAN_SECRET_ARN: envOptional(),
+  AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
+  ALERT_TOPIC_ARN: envOptional(),
 }).transform((env): DispatchSettings => ({
   queueUrl: env.QUEUE_URL,
   idempotencyTable: env.IDEMPOTENCY_TABLE,

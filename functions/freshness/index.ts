@@ -6,14 +6,14 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { envVar, parseEnv } from "../lib/env";
+import { envList, envRequired, parseEnv } from "../lib/env";
 import { FreshnessResult, createFreshnessCheck } from "./core";
 
 /** The variables the Observability component sets. */
 const FreshnessEnvSchema = z.object({
-  ENVIRONMENT: envVar.required(),
-  ARTIFACT_BUCKET: envVar.required(),
-  SOURCES: envVar.list(),
+  ENVIRONMENT: envRequired(),
+  ARTIFACT_BUCKET: envRequired(),
+  SOURCES: envList(),
 }).transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES }));
 
 const settings = parseEnv("freshness", FreshnessEnvSchema, process.env);

@@ -78,27 +78,32 @@ export function readEnv<T extends object>(what: string, vars: Readonly<Record<st
 /** The message of a required variable that is missing or empty. */
 const NOT_SET = "is not set; the deployment must set it";
 
-/**
- * zod schemas of single environment variables, for a handler's environment schema. Values reach
- * them trimmed, an empty value as unset (see {@link parseEnv}).
- */
-export const envVar = {
-  /** A required string. */
-  required: () => z.string({ error: NOT_SET }),
-  /** An optional string. */
-  optional: () => z.string().optional(),
-  /** An integer in [min, max], `fallback` when unset. */
-  int: (min: number, max: number, fallback: number) => {
-    const message = `must be an integer from ${min} to ${max}`;
-    return z.string().regex(/^-?\d+$/, { message }).transform(Number).refine((n) => n >= min && n <= max, { message }).default(fallback);
-  },
-  /** One of `values`, `fallback` when unset. */
-  oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
-    z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback as never),
-  /** A required comma-separated list of at least one non-empty item. */
-  list: () => z.string({ error: NOT_SET }).transform((text) => text.split(",").map((s) => s.trim()).filter(Boolean))
-    .refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" }),
-};
+// zod schemas of single environment variables, for a handler's environment schema. Values reach
+// them trimmed, an empty value as unset (see parseEnv). Separate functions, not one object, so a
+// bundle keeps only those its handler uses.
+
+/** A required string. */
+export const envRequired = () => z.string({ error: NOT_SET });
+
+/** An optional string. */
+export const envOptional = () => z.string().optional();
+
+/** An integer in [min, max], `fallback` when unset. */
+export function envInt(min: number, max: number, fallback: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.string().regex(/^-?\d+$/, { message }).transform(Number).refine((n) => n >= min && n <= max, { message }).default(fallback);
+}
+
+/** One of `values`, `fallback` when unset. */
+export function envOneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback as never);
+}
+
+/** A required comma-separated list of at least one non-empty item. */
+export function envList() {
+  return z.string({ error: NOT_SET }).transform((text) => text.split(",").map((s) => s.trim()).filter(Boolean))
+    .refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" });
+}
 
 /**
  * Parses a handler's environment with `schema` once, at init, and returns the result frozen;

@@ -74,9 +74,6 @@ export type SnowflakeNotification =
   | { readonly kind: "task_failed"; readonly value: SnowflakeTaskFailed }
   | { readonly kind: "invalid"; readonly reason: string };
 
-const issuesText = (error: z.ZodError) =>
-  error.issues.map((i) => `${i.path.length ? i.path.join(".") : "message"}: ${i.message}`).join("; ");
-
 /** Parses an SNS `Message` (a JSON string) from Snowflake. Never throws. */
 export function parseSnowflakeNotification(message: string): SnowflakeNotification {
   let json: unknown;
@@ -97,11 +94,11 @@ export function parseSnowflakeNotification(message: string): SnowflakeNotificati
   const record = json as Record<string, unknown>;
   if (record.kind === SNOWFLAKE_LOAD_KIND) {
     const parsed = SnowflakeLoadNotificationSchema.safeParse(json);
-    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification: ${issuesText(parsed.error)}` };
+    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification:\n${z.prettifyError(parsed.error)}` };
   }
   if (record.messageType === USER_TASK_FAILED) {
     const parsed = SnowflakeTaskFailedSchema.safeParse(json);
-    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification: ${issuesText(parsed.error)}` };
+    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification:\n${z.prettifyError(parsed.error)}` };
   }
   return { kind: "invalid", reason: `neither a load notification (kind "${SNOWFLAKE_LOAD_KIND}") nor a task error notification (messageType "${USER_TASK_FAILED}")` };
 }

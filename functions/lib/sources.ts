@@ -137,7 +137,7 @@ export function parseSourcesDocument(input: unknown): SourceIndex {
   const result = SourcesDocumentSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "document"}: ${i.message}`);
-    throw new ConfigurationError(`${SOURCES_FILE} is invalid: ${problems.join("; ")}; redeploy from a valid dbt-pipeline:sources config`, problems);
+    throw new ConfigurationError(`${SOURCES_FILE} is invalid; redeploy from a valid dbt-pipeline:sources config:\n${z.prettifyError(result.error)}`, problems);
   }
   const sources = result.data.sources.map((s): Source => Object.freeze({
     name: s.name,

@@ -14,7 +14,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { envVar, parseEnv } from "../lib/env";
+import { envOptional, envRequired, parseEnv } from "../lib/env";
 import { SecretCache } from "../lib/secrets";
 import { fetchPoster } from "../lib/slack";
 import { NotifyResult, NotifySettings, createNotifier, secretSlackSender } from "./core";
@@ -22,14 +22,14 @@ import { dynamoStateStore } from "./state";
 
 /** The variables the Observability component sets. */
 const NotifyEnvSchema = z.object({
-  ENVIRONMENT: envVar.required(),
-  ARTIFACT_BUCKET: envVar.required(),
-  EVENT_BUS_NAME: envVar.required(),
-  ALERT_TOPIC_ARN: envVar.required(),
-  SLACK_SECRET_ARN: envVar.optional(),
-  LOG_GROUP_NAME: envVar.required(),
-  LOG_STREAM_PREFIX: envVar.required(),
-  STATE_TABLE: envVar.required(),
+  ENVIRONMENT: envRequired(),
+  ARTIFACT_BUCKET: envRequired(),
+  EVENT_BUS_NAME: envRequired(),
+  ALERT_TOPIC_ARN: envRequired(),
+  SLACK_SECRET_ARN: envOptional(),
+  LOG_GROUP_NAME: envRequired(),
+  LOG_STREAM_PREFIX: envRequired(),
+  STATE_TABLE: envRequired(),
 }).transform((env) => ({
   settings: {
     environment: env.ENVIRONMENT,

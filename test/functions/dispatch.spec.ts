@@ -111,7 +111,9 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       const error = await rejection(result);
       expect(error).to.be.instanceOf(InvalidEventError);
       expect(error.message).to.equal(
-        'invalid schedule input: schedule: Invalid option: expected one of "hourly"|"full-refresh"; scheduledTime: expected an ISO 8601 time (<aws.scheduler.scheduled-time>); the schedule\'s input must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}');
+        'invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n' +
+        '✖ Invalid option: expected one of "hourly"|"full-refresh"\n  → at schedule\n' +
+        "✖ expected an ISO 8601 time (<aws.scheduler.scheduled-time>)\n  → at scheduledTime");
       expect(h.sent()).to.deep.equal([]);
     });
   });
@@ -231,9 +233,21 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
         "message is not JSON",
         "the notification names source hubspot, but RAW table ORDERS belongs to source stripe; fix the Snowflake task or dbt-pipeline:sources",
         "RAW table REFUNDS is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables",
-        "invalid load notification: rows: Too small: expected number to be >=0",
+        "invalid load notification:\n✖ Too small: expected number to be >=0\n  → at rows",
         'neither a load notification (kind "snowflake_load") nor a task error notification (messageType "USER_TASK_FAILED")',
       ]);
+    });
+
+    it("throws on an SNS event that is not as Lambda delivers it, naming the field", async () => {
+      // Prepare
+      const event = snsEvent([load]) as { Records: { Sns: Record<string, unknown> }[] };
+      event.Records[0].Sns.Timestamp = "yesterday";
+      // Act
+      const error = await rejection(dispatch(event, h.deps()));
+      // Assess
+      expect(error).to.be.instanceOf(InvalidEventError);
+      expect(error.message).to.equal("invalid SNS event:\n✖ Invalid ISO datetime\n  → at Records[0].Sns.Timestamp");
+      expect(h.sent()).to.deep.equal([]);
     });
 
     it("throws so SNS retries when the queue refuses, after processing the other records", async () => {

@@ -108,13 +108,13 @@ describe("function libraries", () => {
 
     const invalid: [string, string, string][] = [
       ["a lower-case table", '{"kind":"snowflake_load","source":"s","table":"orders","rows":1,"loaded_at":"2026-11-22T10:00:00Z","task_run_id":"r"}',
-        "invalid load notification: table: is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)"],
+        "invalid load notification:\n✖ is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)\n  → at table"],
       ["a time without offset", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22 10:00","task_run_id":"r"}',
-        "invalid load notification: loaded_at: Invalid ISO datetime"],
+        "invalid load notification:\n✖ Invalid ISO datetime\n  → at loaded_at"],
       ["no task run id", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22T10:00:00Z"}',
-        "invalid load notification: task_run_id: Invalid input: expected string, received undefined"],
+        "invalid load notification:\n✖ Invalid input: expected string, received undefined\n  → at task_run_id"],
       ["a task error without a task name", '{"messageType":"USER_TASK_FAILED","messageId":"m","timestamp":"t"}',
-        "invalid task error notification: taskName: Invalid input: expected string, received undefined"],
+        "invalid task error notification:\n✖ Invalid input: expected string, received undefined\n  → at taskName"],
       ["an array", "[]", "message is not a JSON object"],
     ];
     for (const [what, message, reason] of invalid) {
