@@ -19,7 +19,7 @@ export type DispatchResult = HttpResponse | Outcome | SnsSummary;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Which of the three shapes `event` has, or undefined. */
-export function eventShape(event: unknown): "http" | "schedule" | "sns" | undefined {
+function eventShape(event: unknown): "http" | "schedule" | "sns" | undefined {
   if (!isObject(event)) return undefined;
   if (event.version === "2.0" && isObject(event.requestContext) && typeof event.routeKey === "string") return "http";
   if (event.kind === "schedule") return "schedule";

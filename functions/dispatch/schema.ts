@@ -41,7 +41,7 @@ export const FivetranEnvelopeSchema = z.object({
   event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
 }).loose();
 
-/** A Fivetran `sync_end` (aws.md §5.1): the fields a run needs; optional ones may also be `null`. */
+/** A Fivetran `sync_end` (Fivetran webhooks docs, "Payload"): the fields a run needs; optional ones may also be `null`. */
 export const FivetranSyncEndSchema = z.object({
   event: z.literal("sync_end"),
   created: z.string().max(64).nullish(),
@@ -95,8 +95,6 @@ export const AirbyteSyncDataSchema = z.object({
   errorType: nullableText,
   errorOrigin: nullableText,
 }).loose();
-/** A parsed Airbyte sync notification's `data`. */
-export type AirbyteSyncData = z.infer<typeof AirbyteSyncDataSchema>;
 
 /** An Airbyte webhook: Slack `text`/`blocks` and, for sync notifications, `data`. */
 export const AirbyteWebhookSchema = z.object({

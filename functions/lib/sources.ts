@@ -67,9 +67,6 @@ export const SourcesDocumentSchema = z.object({
   });
 });
 
-/** What a caller may write into `sources.json`. */
-export type SourcesDocumentInput = z.input<typeof SourcesDocumentSchema>;
-
 /** One source with defaults applied: the config's source without what only the stack uses. */
 export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
 
