@@ -2,9 +2,10 @@
  * Dispatch's pure core: one entry point for the three event shapes, recognised by shape and
  * validated with zod. No AWS client is built here; the handler passes them in {@link DispatchDeps}.
  */
+import { z } from "zod";
 import { InvalidEventError } from "./errors";
 import { DispatchDeps, Outcome } from "./runs";
-import { HttpApiEventSchema, HttpResponse, ScheduleEventSchema, SnsEventSchema, describeIssues } from "./schema";
+import { HttpApiEventSchema, HttpResponse, ScheduleEventSchema, SnsEventSchema } from "./schema";
 import { SnsSummary, handleSns } from "./snowflake";
 import { handleSchedule } from "./schedule";
 import { handleHttp, jsonResponse } from "./webhooks";
@@ -18,7 +19,7 @@ export type DispatchResult = HttpResponse | Outcome | SnsSummary;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Which of the three shapes `event` has, or undefined. */
-export function eventShape(event: unknown): "http" | "schedule" | "sns" | undefined {
+function eventShape(event: unknown): "http" | "schedule" | "sns" | undefined {
   if (!isObject(event)) return undefined;
   if (event.version === "2.0" && isObject(event.requestContext) && typeof event.routeKey === "string") return "http";
   if (event.kind === "schedule") return "schedule";
@@ -35,7 +36,7 @@ export async function dispatch(event: unknown, deps: DispatchDeps): Promise<Disp
     case "http": {
       const parsed = HttpApiEventSchema.safeParse(event);
       if (!parsed.success) {
-        deps.logger.error("malformed API Gateway event", { issues: describeIssues(parsed.error) });
+        deps.logger.error("malformed API Gateway event", { issues: z.prettifyError(parsed.error) });
         return jsonResponse(400, { error: "malformed request: expected an API Gateway HTTP API payload 2.0 event" });
       }
       return handleHttp(parsed.data, deps);
@@ -43,18 +44,18 @@ export async function dispatch(event: unknown, deps: DispatchDeps): Promise<Disp
     case "schedule": {
       const parsed = ScheduleEventSchema.safeParse(event);
       if (!parsed.success) {
-        const issues = describeIssues(parsed.error);
+        const issues = z.prettifyError(parsed.error);
         deps.logger.error("invalid schedule input", { issues });
-        throw new InvalidEventError(`invalid schedule input: ${issues.join("; ")}; the schedule's input must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}`);
+        throw new InvalidEventError(`invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n${issues}`);
       }
       return handleSchedule(parsed.data, deps);
     }
     case "sns": {
       const parsed = SnsEventSchema.safeParse(event);
       if (!parsed.success) {
-        const issues = describeIssues(parsed.error);
+        const issues = z.prettifyError(parsed.error);
         deps.logger.error("invalid SNS event", { issues });
-        throw new InvalidEventError(`invalid SNS event: ${issues.join("; ")}`);
+        throw new InvalidEventError(`invalid SNS event:\n${issues}`);
       }
       return handleSns(parsed.data, deps);
     }

@@ -10,7 +10,7 @@ export class HttpError extends Error {
 
 /** 400: the body is not JSON or lacks required fields. */
 export class BadRequestError extends HttpError {
-  constructor(message: string, readonly fields: readonly string[] = [], options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions) {
     super(400, message, options);
     this.name = "BadRequestError";
   }

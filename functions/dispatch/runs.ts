@@ -10,7 +10,7 @@ import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SendMessageComma
 import { sha256Hex } from "../lib/crypto";
 import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
-import { RunRequest, RunRequestInput, TRIGGER_KINDS, fastLaneRequest, parseRunRequest } from "../lib/run-contract";
+import { RunRequest, RunRequestInput, fastLaneRequest, parseRunRequest } from "../lib/run-contract";
 import type { SecretSource } from "../lib/secrets";
 import type { Source, SourceIndex } from "../lib/sources";
 import type { DispatchSettings } from "./settings";
@@ -31,8 +31,6 @@ export interface DispatchDeps {
   readonly lambdaContext?: Context;
 }
 
-/** Why a run was asked for. */
-export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 /** One entry of a run request's `triggers`. */
 export type Trigger = RunRequest["triggers"][number];
 
@@ -125,7 +123,7 @@ const BATCH_ATTEMPTS = 3;
  * throws {@link PartialEnqueueError} when some are queued, `DownstreamError` when none is.
  * IAM: `sqs:SendMessage` also grants SendMessageBatch (SQS Developer Guide, "Amazon SQS batch actions").
  */
-export async function enqueueBatch(deps: DispatchDeps, items: readonly BatchItem[]): Promise<string[]> {
+async function enqueueBatch(deps: DispatchDeps, items: readonly BatchItem[]): Promise<string[]> {
   // Every request is validated before anything is sent.
   const requests = new Map(items.map((item) => [item.id, parseRunRequest(item.input)]));
   const entries = new Map<string, SendMessageBatchRequestEntry>(items.map((item) => {

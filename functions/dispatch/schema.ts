@@ -3,6 +3,7 @@
  * vendors' webhook bodies, EventBridge Scheduler input and SNS records. Vendor schemas keep
  * unknown keys (vendors add fields) and require only what dispatch uses.
  */
+import { SnsSchema } from "@aws-lambda-powertools/parser/schemas/sns";
 import { z } from "zod";
 
 /** Route keys of the webhook API (as declared by the deploying component). */
@@ -40,7 +41,7 @@ export const FivetranEnvelopeSchema = z.object({
   event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
 }).loose();
 
-/** A Fivetran `sync_end` (aws.md §5.1): the fields a run needs; optional ones may also be `null`. */
+/** A Fivetran `sync_end` (Fivetran webhooks docs, "Payload"): the fields a run needs; optional ones may also be `null`. */
 export const FivetranSyncEndSchema = z.object({
   event: z.literal("sync_end"),
   created: z.string().max(64).nullish(),
@@ -94,8 +95,6 @@ export const AirbyteSyncDataSchema = z.object({
   errorType: nullableText,
   errorOrigin: nullableText,
 }).loose();
-/** A parsed Airbyte sync notification's `data`. */
-export type AirbyteSyncData = z.infer<typeof AirbyteSyncDataSchema>;
 
 /** An Airbyte webhook: Slack `text`/`blocks` and, for sync notifications, `data`. */
 export const AirbyteWebhookSchema = z.object({
@@ -118,22 +117,8 @@ export const ScheduleEventSchema = z.object({
 /** A parsed schedule invocation. */
 export type ScheduleEvent = z.infer<typeof ScheduleEventSchema>;
 
-/** An SNS → Lambda event. */
-export const SnsEventSchema = z.object({
-  Records: z.array(z.object({
-    EventSource: z.literal("aws:sns"),
-    Sns: z.object({
-      MessageId: z.string(),
-      TopicArn: z.string().optional(),
-      Message: z.string(),
-      Timestamp: z.string().optional(),
-    }).loose(),
-  }).loose()).min(1),
-});
+/** An SNS → Lambda event: Powertools' `SnsSchema` (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html). */
+export const SnsEventSchema = SnsSchema;
 /** A parsed SNS event. */
 export type SnsEvent = z.infer<typeof SnsEventSchema>;
 
-/** `path: message; ...` for every issue, for 400 answers and logs. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`);
-}

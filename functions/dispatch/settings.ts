@@ -1,5 +1,6 @@
 /** Dispatch's environment, read once at init. */
-import { readEnv } from "../lib/env";
+import { z } from "zod";
+import { envInt, envOneOf, envOptional, envRequired, parseEnv } from "../lib/env";
 import { isSelectorToken } from "../lib/run-contract";
 
 /** What dispatch does with a delivery from a connector no source lists. */
@@ -33,24 +34,33 @@ export const DEFAULT_DEDUPE_SECONDS = 25 * 3600;
 /** Default HOURLY_SELECT. */
 export const DEFAULT_HOURLY_SELECT = "source_status:fresher+";
 
-/** Reads dispatch's settings; throws `ConfigurationError` listing every bad variable. */
-export function readDispatchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<DispatchSettings> {
-  return readEnv("dispatch", vars, (env) => ({
-    queueUrl: env.string("QUEUE_URL"),
-    idempotencyTable: env.string("IDEMPOTENCY_TABLE"),
-    dedupeSeconds: env.int("DEDUPE_SECONDS", DEFAULT_DEDUPE_SECONDS, 60, 30 * 24 * 3600),
-    unknownConnector: env.oneOf<UnknownConnectorPolicy>("UNKNOWN_CONNECTOR", ["reject", "ignore"], "ignore"),
-    hourlySelect: selection(env.optional("HOURLY_SELECT") ?? DEFAULT_HOURLY_SELECT, (bad) => env.problem(`HOURLY_SELECT must be dbt selector tokens (got ${JSON.stringify(bad)})`)),
-    fivetranSecretArn: env.optional("FIVETRAN_SECRET_ARN"),
-    airbyteTokenSecretArn: env.optional("AIRBYTE_TOKEN_SECRET_ARN"),
-    alertTopicArn: env.optional("ALERT_TOPIC_ARN"),
-  }));
-}
+/** Dispatch's environment: the variables the Triggers component sets. */
+const DispatchEnvSchema = z.object({
+  QUEUE_URL: envRequired(),
+  IDEMPOTENCY_TABLE: envRequired(),
+  DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
+  UNKNOWN_CONNECTOR: envOneOf(["reject", "ignore"], "ignore"),
+  HOURLY_SELECT: z.string().default(DEFAULT_HOURLY_SELECT)
+    .transform((text) => text.split(/\s+/).filter(Boolean))
+    .superRefine((tokens, ctx) => {
+      const bad = tokens.filter((t) => !isSelectorToken(t));
+      if (bad.length) ctx.addIssue({ code: "custom", message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)` });
+    }),
+  FIVETRAN_SECRET_ARN: envOptional(),
+  AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
+  ALERT_TOPIC_ARN: envOptional(),
+}).transform((env): DispatchSettings => ({
+  queueUrl: env.QUEUE_URL,
+  idempotencyTable: env.IDEMPOTENCY_TABLE,
+  dedupeSeconds: env.DEDUPE_SECONDS,
+  unknownConnector: env.UNKNOWN_CONNECTOR,
+  hourlySelect: env.HOURLY_SELECT,
+  fivetranSecretArn: env.FIVETRAN_SECRET_ARN,
+  airbyteTokenSecretArn: env.AIRBYTE_TOKEN_SECRET_ARN,
+  alertTopicArn: env.ALERT_TOPIC_ARN,
+}));
 
-/** Space-separated selector tokens; reports the ones that are not dbt selectors. */
-function selection(text: string, problem: (bad: string) => void): string[] {
-  const tokens = text.split(/\s+/).filter(Boolean);
-  const bad = tokens.filter((t) => !isSelectorToken(t));
-  if (bad.length) problem(bad.join(" "));
-  return tokens;
+/** Reads dispatch's settings; throws `ConfigurationError` naming every bad variable. */
+export function readDispatchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<DispatchSettings> {
+  return parseEnv("dispatch", DispatchEnvSchema, vars);
 }

@@ -5,7 +5,7 @@
  * retried by SNS (redeliveries of records already done are duplicates and do nothing).
  */
 import { causeMessage, errorMessage, truncate } from "../lib/errors";
-import { SnowflakeLoadNotification, SnowflakeTaskFailed, parseSnowflakeNotification, rawTableName } from "../lib/snowflake-notification";
+import { SnowflakeLoadNotification, SnowflakeTaskFailed, parseSnowflakeNotification } from "../lib/snowflake-notification";
 import { SnsRetryError } from "./errors";
 import { DispatchDeps, Outcome, enqueueSourceRuns, once, publishAlert } from "./runs";
 import type { SnsEvent } from "./schema";
@@ -54,7 +54,10 @@ export async function handleSns(event: SnsEvent, deps: DispatchDeps): Promise<Sn
 }
 
 async function load(n: SnowflakeLoadNotification, deps: DispatchDeps, drop: (reason: string) => RecordResult): Promise<RecordResult> {
-  const table = rawTableName(n.table);
+  // The task names the table as its config entry does (`TABLE`, or `SCHEMA.TABLE` for a qualified
+  // or `SCHEMA.*` entry): the whole name is looked up, since the schema is what tells `STRIPE.*`
+  // and same-named tables of different loaders apart.
+  const table = n.table;
   const source = deps.sources.byRawTable(table);
   if (!source) {
     deps.metrics.addMetric("UnmappedDeliveries", "Count", 1);

@@ -5,6 +5,7 @@
  * Nothing is parsed, logged or queued from a request before it is authenticated, and the answer
  * to a failed check never says which part was wrong.
  */
+import { z } from "zod";
 import { constantTimeEqual, verifyHmacSha256Hex } from "../lib/crypto";
 import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/errors";
 import { RunContractError } from "../lib/run-contract";
@@ -15,7 +16,7 @@ import {
 } from "./errors";
 import { DeliveryInProgressError, DispatchDeps, Outcome, PartialEnqueueError, enqueueSourceRuns, once, publishAlert } from "./runs";
 import {
-  AirbyteWebhookSchema, FivetranEnvelopeSchema, FivetranSyncEndSchema, HttpApiEvent, HttpResponse, ROUTES, describeIssues,
+  AirbyteWebhookSchema, FivetranEnvelopeSchema, FivetranSyncEndSchema, HttpApiEvent, HttpResponse, ROUTES,
 } from "./schema";
 import { airbyteVerdict, fivetranVerdict } from "./vendors";
 
@@ -132,8 +133,9 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function invalid(what: string, issues: string[]): BadRequestError {
-  return new BadRequestError(`invalid ${what}: ${issues.join("; ")}`, issues);
+/** A 400 whose body lists every problem with the field it is at, as `z.prettifyError` words them. */
+function invalid(what: string, error: z.ZodError): BadRequestError {
+  return new BadRequestError(`invalid ${what}:\n${z.prettifyError(error)}`);
 }
 
 /**
@@ -178,13 +180,13 @@ async function fivetran(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog
   await authenticate(deps, deps.settings.fivetranSecretArn, "FIVETRAN_SECRET_ARN", MESSAGES.signature, log, (secret) => verifyHmacSha256Hex(secret, body, signature));
   const json = parseJson(body);
   const envelope = FivetranEnvelopeSchema.safeParse(json);
-  if (!envelope.success) throw invalid("Fivetran webhook", describeIssues(envelope.error));
+  if (!envelope.success) throw invalid("Fivetran webhook", envelope.error);
   const name = envelope.data.event;
   if (name === "test_event") return { statusCode: 200, body: { status: "ok", message: MESSAGES.testEvent } };
   if (name !== "sync_end") return { statusCode: 202, body: { status: "ignored", message: `Fivetran event ${name} does not start a dbt run; ignored` } };
 
   const parsed = FivetranSyncEndSchema.safeParse(json);
-  if (!parsed.success) throw invalid("Fivetran sync_end", describeIssues(parsed.error));
+  if (!parsed.success) throw invalid("Fivetran sync_end", parsed.error);
   const sync = parsed.data;
   const connector = (sync.connector_id ?? sync.connection_id) as string;
   const source = deps.sources.byFivetranConnector(connector);
@@ -218,11 +220,11 @@ async function airbyte(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog)
   await authenticate(deps, deps.settings.airbyteTokenSecretArn, "AIRBYTE_TOKEN_SECRET_ARN", MESSAGES.token, log, (expected) => constantTimeEqual(token, expected));
   const json = parseJson(body);
   const parsed = AirbyteWebhookSchema.safeParse(json);
-  if (!parsed.success) throw invalid("Airbyte webhook", describeIssues(parsed.error));
+  if (!parsed.success) throw invalid("Airbyte webhook", parsed.error);
   const webhook = parsed.data;
   const data = webhook.data;
   if (data == null) {
-    if (webhook.text == null && webhook.blocks == null) throw invalid("Airbyte webhook", ["data: required: the sync notification's data"]);
+    if (webhook.text == null && webhook.blocks == null) throw invalid("Airbyte webhook", new z.ZodError([{ code: "custom", path: ["data"], message: "required: the sync notification's data", input: undefined }]));
     return { statusCode: 202, body: { status: "ignored", message: "Airbyte notification without sync data (connection update, warning or test message); ignored" } };
   }
   const connection = data.connection.id;

@@ -5,14 +5,18 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
-import { readEnv } from "../lib/env";
+import { z } from "zod";
+import { envList, envRequired, parseEnv } from "../lib/env";
 import { FreshnessResult, createFreshnessCheck } from "./core";
 
-const settings = readEnv("freshness", process.env, (env) => ({
-  environment: env.string("ENVIRONMENT"),
-  artifactBucket: env.string("ARTIFACT_BUCKET"),
-  sources: env.list("SOURCES"),
-}));
+/** The variables the Observability component sets. */
+const FreshnessEnvSchema = z.object({
+  ENVIRONMENT: envRequired(),
+  ARTIFACT_BUCKET: envRequired(),
+  SOURCES: envList(),
+}).transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES }));
+
+const settings = parseEnv("freshness", FreshnessEnvSchema, process.env);
 
 const logger = new Logger();
 const metrics = new Metrics();

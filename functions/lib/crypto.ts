@@ -7,7 +7,7 @@ export function sha256Hex(text: string | Buffer): string {
 }
 
 /** Lower-case hex HMAC-SHA256 of `body` keyed with `secret`. */
-export function hmacSha256Hex(secret: string, body: Buffer): string {
+function hmacSha256Hex(secret: string, body: Buffer): string {
   return createHmac("sha256", secret).update(body).digest("hex");
 }
 

@@ -1,8 +1,10 @@
 /**
- * Environment variables, read once at init. {@link readEnv} collects every problem and throws one
- * {@link ConfigurationError} naming each variable and what it expects, so a broken deployment
- * fails its first invocation with the whole list.
+ * Environment variables, read once at init. {@link parseEnv} parses them with the handler's zod
+ * schema and throws one {@link ConfigurationError} naming each bad variable and what it expects,
+ * so a broken deployment fails its first invocation with the whole list. {@link readEnv} is the
+ * older reader launch still uses.
  */
+import { z } from "zod";
 import { ConfigurationError } from "./errors";
 
 /** Reads typed values from an environment, recording problems instead of throwing one at a time. */
@@ -71,4 +73,49 @@ export function readEnv<T extends object>(what: string, vars: Readonly<Record<st
     throw new ConfigurationError(`${what}: invalid environment: ${env.problems.join("; ")}`, env.problems);
   }
   return Object.freeze(value);
+}
+
+/** The message of a required variable that is missing or empty. */
+const NOT_SET = "is not set; the deployment must set it";
+
+// zod schemas of single environment variables, for a handler's environment schema. Values reach
+// them trimmed, an empty value as unset (see parseEnv). Separate functions, not one object, so a
+// bundle keeps only those its handler uses.
+
+/** A required string. */
+export const envRequired = () => z.string({ error: NOT_SET });
+
+/** An optional string. */
+export const envOptional = () => z.string().optional();
+
+/** An integer in [min, max], `fallback` when unset. */
+export function envInt(min: number, max: number, fallback: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.string().regex(/^-?\d+$/, { message }).transform(Number).refine((n) => n >= min && n <= max, { message }).default(fallback);
+}
+
+/** One of `values`, `fallback` when unset. */
+export function envOneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback as never);
+}
+
+/** A required comma-separated list of at least one non-empty item. */
+export function envList() {
+  return z.string({ error: NOT_SET }).transform((text) => text.split(",").map((s) => s.trim()).filter(Boolean))
+    .refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" });
+}
+
+/**
+ * Parses a handler's environment with `schema` once, at init, and returns the result frozen;
+ * throws {@link ConfigurationError} naming every missing or malformed variable (z.prettifyError).
+ * Values are trimmed and an empty value counts as unset.
+ */
+export function parseEnv<S extends z.ZodType<object>>(what: string, schema: S, vars: Readonly<Record<string, string | undefined>>): Readonly<z.output<S>> {
+  const cleaned = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, value?.trim() || undefined]));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
+    throw new ConfigurationError(`${what}: invalid environment:\n${z.prettifyError(result.error)}`, problems);
+  }
+  return Object.freeze(result.data);
 }

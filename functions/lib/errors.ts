@@ -35,7 +35,11 @@ export function causeMessage(error: unknown): string | undefined {
   return cause === undefined ? undefined : errorMessage(cause);
 }
 
-/** Cuts `text` to at most `max` characters, marking the cut with `...`. */
+/**
+ * Cuts `text` to at most `max` characters, marking the cut with `...`: ASCII, so the result is
+ * also a valid SNS subject and ECS tag value (neither allows `…`).
+ */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 3))}...`;
+  if (text.length <= max) return text;
+  return max <= 3 ? text.slice(0, max) : `${text.slice(0, max - 3)}...`;
 }

@@ -198,6 +198,12 @@ export function parseRunRequest(input: unknown, options: ContractOptions = {}): 
 }
 
 const STATE_METHOD = /(^|[,@+])(state|result|source_status):/;
+/**
+ * Both lists: dbt resolves `--exclude` with the same selector methods as `--select` (dbt-core
+ * `graph/cli.py` parses both into selection specs, `graph/selector_methods.py` raises "No previous
+ * state comparison freshness results in sources.json" for `source_status:` and needs a comparison
+ * manifest for `state:` wherever the token appears), so an exclusion alone needs the state too.
+ */
 const tokensOf = (req: RunRequest) => [...req.select, ...req.exclude];
 
 /** True when the run needs a fresh sources.json first: it selects by `source_status:`, or says so for its YAML selector. */

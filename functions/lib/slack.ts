@@ -3,6 +3,7 @@
  * notifications plus a few Block Kit blocks), mrkdwn escaping, and a poster over `fetch`.
  * https://api.slack.com/messaging/webhooks, https://api.slack.com/reference/surfaces/formatting
  */
+import { truncate } from "./errors";
 
 /** A Block Kit block as this package uses them (section, context). */
 export type SlackBlock =
@@ -25,11 +26,6 @@ export const SECTION_LIMIT = 3000;
 /** Slack's three control characters, escaped so user text cannot form links or mentions. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** `text` cut to `max` characters, with an ellipsis when cut. */
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
 /** A mrkdwn section block (text cut to Slack's limit). */

@@ -2,19 +2,12 @@
  * Messages Snowflake publishes to the SNS topic dispatch subscribes to. Shared with the Snowflake
  * SQL that produces them, so both sides agree on one shape.
  *
- * 1. A load notification, sent by a Snowflake task after it loads a RAW table:
- *    `{"kind":"snowflake_load","source":"stripe","table":"ORDERS","rows":120,"loaded_at":"2026-11-22T10:00:00.000+00:00","task_run_id":"..."}`
- *    produced, for example, by
- *    ```sql
- *    CALL SYSTEM$SEND_SNOWFLAKE_NOTIFICATION(
- *      SNOWFLAKE.NOTIFICATION.APPLICATION_JSON(TO_JSON(OBJECT_CONSTRUCT(
- *        'kind', 'snowflake_load', 'source', 'stripe', 'table', 'ORDERS', 'rows', :rows,
- *        'loaded_at', TO_VARCHAR(CURRENT_TIMESTAMP(), 'YYYY-MM-DD"T"HH24:MI:SS.FF3TZH:TZM'),
- *        'task_run_id', SYSTEM$TASK_RUNTIME_INFO('CURRENT_TASK_GRAPH_RUN_GROUP_ID')))),
- *      SNOWFLAKE.NOTIFICATION.INTEGRATION('<integration>'));
- *    ```
- *    Dispatch maps it to a source by `table` (which must be listed in the source's `rawTables`);
- *    `source` must name that same source, or the message is rejected.
+ * 1. A load notification, sent by the per-table task's RECORD_LOAD procedure
+ *    (components/change-detection/procedures.ts) after it records a load of a watched RAW table:
+ *    `{"kind":"snowflake_load","source":"stripe","table":"STRIPE.CHARGES","rows":120,"loaded_at":"2026-11-22T10:00:00.000+00:00","task_run_id":"..."}`
+ *    `table` is `TABLE` for a simple-form `rawTables` entry and `SCHEMA.TABLE` for a qualified or
+ *    `SCHEMA.*` one. Dispatch maps it to a source by `table` (`SourceIndex.byRawTable`); `source`
+ *    must name that same source, or the message is rejected.
  * 2. A task error notification (task `ERROR_INTEGRATION`), Snowflake's documented payload with
  *    `"messageType":"USER_TASK_FAILED"` (https://docs.snowflake.com/en/user-guide/tasks-errors-payload).
  */
@@ -35,7 +28,11 @@ export const SnowflakeLoadNotificationSchema = z.object({
   kind: z.literal(SNOWFLAKE_LOAD_KIND),
   /** dbt source name the producer believes the table belongs to; must agree with `sources.json`. */
   source: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: "is not a dbt source name (lower_snake_case)" }),
-  /** The RAW table loaded, optionally qualified; matched by its last part. */
+  /**
+   * The RAW table loaded: `TABLE` for a simple-form entry, `SCHEMA.TABLE` for a qualified or
+   * `SCHEMA.*` one (the per-table task's label, components/change-detection/reconciler.ts);
+   * looked up whole with `SourceIndex.byRawTable`.
+   */
   table: z.string().max(600).regex(TABLE_RE, { message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)" }),
   /** Rows loaded (informational). */
   rows: z.number().int().nonnegative(),
@@ -77,9 +74,6 @@ export type SnowflakeNotification =
   | { readonly kind: "task_failed"; readonly value: SnowflakeTaskFailed }
   | { readonly kind: "invalid"; readonly reason: string };
 
-const issuesText = (error: z.ZodError) =>
-  error.issues.map((i) => `${i.path.length ? i.path.join(".") : "message"}: ${i.message}`).join("; ");
-
 /** Parses an SNS `Message` (a JSON string) from Snowflake. Never throws. */
 export function parseSnowflakeNotification(message: string): SnowflakeNotification {
   let json: unknown;
@@ -100,16 +94,12 @@ export function parseSnowflakeNotification(message: string): SnowflakeNotificati
   const record = json as Record<string, unknown>;
   if (record.kind === SNOWFLAKE_LOAD_KIND) {
     const parsed = SnowflakeLoadNotificationSchema.safeParse(json);
-    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification: ${issuesText(parsed.error)}` };
+    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification:\n${z.prettifyError(parsed.error)}` };
   }
   if (record.messageType === USER_TASK_FAILED) {
     const parsed = SnowflakeTaskFailedSchema.safeParse(json);
-    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification: ${issuesText(parsed.error)}` };
+    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification:\n${z.prettifyError(parsed.error)}` };
   }
   return { kind: "invalid", reason: `neither a load notification (kind "${SNOWFLAKE_LOAD_KIND}") nor a task error notification (messageType "${USER_TASK_FAILED}")` };
 }
 
-/** The unqualified table name of a notification's `table` (`DB.RAW.ORDERS` → `ORDERS`). */
-export function rawTableName(table: string): string {
-  return table.slice(table.lastIndexOf(".") + 1);
-}

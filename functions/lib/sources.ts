@@ -67,9 +67,6 @@ export const SourcesDocumentSchema = z.object({
   });
 });
 
-/** What a caller may write into `sources.json`. */
-export type SourcesDocumentInput = z.input<typeof SourcesDocumentSchema>;
-
 /** One source with defaults applied: the config's source without what only the stack uses. */
 export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
 
@@ -137,7 +134,7 @@ export function parseSourcesDocument(input: unknown): SourceIndex {
   const result = SourcesDocumentSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "document"}: ${i.message}`);
-    throw new ConfigurationError(`${SOURCES_FILE} is invalid: ${problems.join("; ")}; redeploy from a valid dbt-pipeline:sources config`, problems);
+    throw new ConfigurationError(`${SOURCES_FILE} is invalid; redeploy from a valid dbt-pipeline:sources config:\n${z.prettifyError(result.error)}`, problems);
   }
   const sources = result.data.sources.map((s): Source => Object.freeze({
     name: s.name,

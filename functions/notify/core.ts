@@ -14,6 +14,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { z } from "zod";
 import { SecretSource } from "../lib/secrets";
 import { RUN_COMPLETED, RUN_EVENT_SOURCE, RunCompletedDetail, RunCompletedDetailSchema } from "../lib/run-event";
 import { SlackError, SlackMessage, SlackPoster, URL_REFUSED_STATUSES } from "../lib/slack";
@@ -255,7 +256,7 @@ export function createNotifier(deps: NotifyDeps): Notifier {
       }
       if (event && typeof event === "object" && "Records" in event) {
         const parsed = SnsEventSchema.safeParse(event);
-        if (!parsed.success) throw new UnsupportedEventError(`not an SNS delivery: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        if (!parsed.success) throw new UnsupportedEventError(`not an SNS delivery:\n${z.prettifyError(parsed.error)}`);
         let forwarded = 0;
         let skipped = 0;
         for (const record of parsed.data.Records) {
@@ -270,7 +271,7 @@ export function createNotifier(deps: NotifyDeps): Notifier {
       }
       const parsed = TaskStateChangeEventSchema.safeParse(event);
       if (!parsed.success) {
-        throw new UnsupportedEventError(`expected an ECS Task State Change event or an SNS delivery: ${parsed.error.issues.map((i) => `${i.path.join(".") || "event"}: ${i.message}`).join("; ")}`);
+        throw new UnsupportedEventError(`expected an ECS Task State Change event or an SNS delivery:\n${z.prettifyError(parsed.error)}`);
       }
       if (parsed.data.detail.lastStatus !== "STOPPED") return { kind: "ignored", reason: `task is ${parsed.data.detail.lastStatus}, not STOPPED` };
       return runOnce(parsed.data);

@@ -13,24 +13,37 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { readEnv } from "../lib/env";
+import { z } from "zod";
+import { envOptional, envRequired, parseEnv } from "../lib/env";
 import { SecretCache } from "../lib/secrets";
 import { fetchPoster } from "../lib/slack";
 import { NotifyResult, NotifySettings, createNotifier, secretSlackSender } from "./core";
 import { dynamoStateStore } from "./state";
 
-const { settings, table } = readEnv("notify", process.env, (env) => ({
+/** The variables the Observability component sets. */
+const NotifyEnvSchema = z.object({
+  ENVIRONMENT: envRequired(),
+  ARTIFACT_BUCKET: envRequired(),
+  EVENT_BUS_NAME: envRequired(),
+  ALERT_TOPIC_ARN: envRequired(),
+  SLACK_SECRET_ARN: envOptional(),
+  LOG_GROUP_NAME: envRequired(),
+  LOG_STREAM_PREFIX: envRequired(),
+  STATE_TABLE: envRequired(),
+}).transform((env) => ({
   settings: {
-    environment: env.string("ENVIRONMENT"),
-    artifactBucket: env.string("ARTIFACT_BUCKET"),
-    eventBusName: env.string("EVENT_BUS_NAME"),
-    alertTopicArn: env.string("ALERT_TOPIC_ARN"),
-    slackSecretArn: env.optional("SLACK_SECRET_ARN"),
-    logGroupName: env.string("LOG_GROUP_NAME"),
-    logStreamPrefix: env.string("LOG_STREAM_PREFIX"),
+    environment: env.ENVIRONMENT,
+    artifactBucket: env.ARTIFACT_BUCKET,
+    eventBusName: env.EVENT_BUS_NAME,
+    alertTopicArn: env.ALERT_TOPIC_ARN,
+    slackSecretArn: env.SLACK_SECRET_ARN,
+    logGroupName: env.LOG_GROUP_NAME,
+    logStreamPrefix: env.LOG_STREAM_PREFIX,
   } satisfies NotifySettings,
-  table: env.string("STATE_TABLE"),
+  table: env.STATE_TABLE,
 }));
+
+const { settings, table } = parseEnv("notify", NotifyEnvSchema, process.env);
 
 const logger = new Logger();
 const metrics = new Metrics();

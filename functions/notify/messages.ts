@@ -4,7 +4,8 @@
  * the alert that arrived through SNS.
  */
 import { RunFailure } from "../lib/run-event";
-import { SlackMessage, context, escapeMrkdwn, link, section, truncate } from "../lib/slack";
+import { truncate } from "../lib/errors";
+import { SlackMessage, context, escapeMrkdwn, link, section } from "../lib/slack";
 import { ResultSummary, RunFacts, Selection, formatDuration } from "./run";
 import { PageKind } from "./state";
 
@@ -105,7 +106,7 @@ export function runSlackMessage(r: RunReport): SlackMessage {
 /** SNS subjects: ASCII, no line breaks, "less than 100 characters" (SNS Publish). */
 export function snsSubject(text: string): string {
   const ascii = text.replace(/\s+/g, " ").replace(/[^\x20-\x7e]/g, "-").trim();
-  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
+  return truncate(ascii, 99);
 }
 
 /** The text published to the alert topic for a run that pages. */

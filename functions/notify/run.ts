@@ -3,6 +3,7 @@
  * outcome, dbt command and selection, timings, failing nodes, artifact locations, log link, and
  * the `dbt.run.completed` event detail. No AWS calls here.
  */
+import { truncate } from "../lib/errors";
 import { CONTAINERS } from "../lib/run-contract";
 import { MAX_EVENT_FAILURES, RunCompletedDetail, RunFailure, RunStatus } from "../lib/run-event";
 import { RunResults, TaskDetail } from "./schema";
@@ -103,7 +104,7 @@ function stopReasonOf(detail: TaskDetail, status: RunStatus): string | null {
   }
   for (const [reason, names] of byReason) parts.push(`${names.join(", ")}: ${reason}`);
   const text = parts.join("; ");
-  return text ? (text.length > 500 ? `${text.slice(0, 499)}…` : text) : null;
+  return text ? truncate(text, 500) : null;
 }
 
 /** The run id from the dbt container's DBT_PIPELINE_RUN_ID, else from `startedBy`. */
@@ -195,7 +196,7 @@ export function summarizeResults(results: RunResults): ResultSummary {
         uniqueId: r.unique_id,
         resourceType: type,
         status: r.status as RunFailure["status"],
-        message: message && message.length > 500 ? `${message.slice(0, 499)}…` : message,
+        message: message && truncate(message, 500),
       });
     }
   }

@@ -1,9 +1,11 @@
 /**
  * What the notify Lambda receives and reads, as zod schemas: EventBridge "ECS Task State Change"
  * events, SNS deliveries from the alert topic (and the three kinds of message published there),
- * and dbt's run_results.json. Objects are loose: AWS and dbt add fields over time, and only the
- * fields declared here are read.
+ * and dbt's run_results.json. The AWS envelopes are Powertools parser's schemas; our objects are
+ * loose: AWS and dbt add fields over time, and only the fields declared here are read.
  */
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
+import { SnsRecordSchema, SnsSchema } from "@aws-lambda-powertools/parser/schemas/sns";
 import { z } from "zod";
 
 const nameValue = z.object({ name: z.string(), value: z.string() }).loose();
@@ -41,37 +43,23 @@ export const TaskDetailSchema = z.object({
   }).loose().optional(),
 }).loose();
 
-/** The EventBridge envelope of an ECS Task State Change event. */
-export const TaskStateChangeEventSchema = z.object({
-  id: z.string(),
+/**
+ * The EventBridge envelope of an ECS Task State Change event: Powertools' `EventBridgeSchema`
+ * (every field EventBridge always sends) with this event's `detail-type`, `source` and `detail`.
+ */
+export const TaskStateChangeEventSchema = EventBridgeSchema.extend({
   "detail-type": z.literal("ECS Task State Change"),
   source: z.literal("aws.ecs"),
-  account: z.string(),
-  time: z.string(),
-  region: z.string(),
   detail: TaskDetailSchema,
-}).loose();
+});
 
 /** A parsed ECS Task State Change event. */
 export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEventSchema>;
 /** Its `detail`. */
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
 
-/** One SNS delivery to Lambda (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html). */
-export const SnsRecordSchema = z.object({
-  EventSource: z.literal("aws:sns"),
-  Sns: z.object({
-    MessageId: z.string(),
-    TopicArn: z.string(),
-    Subject: z.string().nullable().optional(),
-    Message: z.string(),
-    Timestamp: z.string(),
-    MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() }).loose()).optional(),
-  }).loose(),
-}).loose();
-
-/** An SNS event: one or more records. */
-export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).min(1) }).loose();
+/** An SNS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html): Powertools' `SnsSchema`. */
+export const SnsEventSchema = SnsSchema;
 /** A parsed SNS record. */
 export type SnsRecord = z.infer<typeof SnsRecordSchema>;
 

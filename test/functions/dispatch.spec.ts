@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { dispatch } from "../../functions/dispatch/core";
 import { InvalidEventError, SnsRetryError } from "../../functions/dispatch/errors";
+import { parseSourcesDocument } from "../../functions/lib/sources";
 import { ALERT_TOPIC, NOW, QUEUE_URL, SYNC_ID, airbyteRequest, fivetranRequest, response, useDispatchHarness } from "./dispatch-harness";
 import { fixtureText, rejection, sha256, snsEvent } from "./support";
 
@@ -110,7 +111,9 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       const error = await rejection(result);
       expect(error).to.be.instanceOf(InvalidEventError);
       expect(error.message).to.equal(
-        'invalid schedule input: schedule: Invalid option: expected one of "hourly"|"full-refresh"; scheduledTime: expected an ISO 8601 time (<aws.scheduler.scheduled-time>); the schedule\'s input must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}');
+        'invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n' +
+        '✖ Invalid option: expected one of "hourly"|"full-refresh"\n  → at schedule\n' +
+        "✖ expected an ISO 8601 time (<aws.scheduler.scheduled-time>)\n  → at scheduledTime");
       expect(h.sent()).to.deep.equal([]);
     });
   });
@@ -133,6 +136,56 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
         MessageDeduplicationId: sha256("snowflake:1732269510123:ORDERS"),
       }]);
       expect(result).to.deep.equal({ records: 1, queued: 1, recorded: 0, duplicates: 0, dropped: 0 });
+    });
+
+    describe("tables of schema-qualified entries", () => {
+      // Loaders that write into their own schema: a whole schema, and one CUSTOMERS table per
+      // loader, so the bare name CUSTOMERS is ambiguous.
+      const qualified = parseSourcesDocument({
+        target: "dev",
+        sources: [
+          { name: "stripe", rawTables: ["STRIPE.*"] },
+          { name: "shopify", rawTables: ["SHOPIFY.CUSTOMERS"] },
+          { name: "crm", rawTables: ["CRM.CUSTOMERS"] },
+        ],
+      });
+      // The payload as RECORD_LOAD sends it: TO_JSON(OBJECT_CONSTRUCT(...)) with `table` the task's
+      // label, `SCHEMA.TABLE` for a qualified or `SCHEMA.*` entry (components/change-detection/reconciler.ts).
+      const notification = (source: string, table: string) =>
+        `{"kind":"snowflake_load","loaded_at":"2026-11-22T09:58:30.000+00:00","rows":42,"source":"${source}","table":"${table}","task_run_id":"01b8c4d2-0000-4a5e-9f00-000000000001"}`;
+
+      const cases: [string, string, string][] = [
+        ["a table of a SCHEMA.* entry", "stripe", "STRIPE.CHARGES"],
+        ["a SCHEMA.TABLE entry whose bare name another loader also has", "shopify", "SHOPIFY.CUSTOMERS"],
+        ["the other loader's table of the same name", "crm", "CRM.CUSTOMERS"],
+      ];
+      for (const [what, source, table] of cases) {
+        it(`queues the run of the source that lists ${what}`, async () => {
+          // Act
+          const result = await dispatch(snsEvent([notification(source, table)]), { ...h.deps(), sources: qualified });
+          // Assess
+          expect(result).to.deep.equal({ records: 1, queued: 1, recorded: 0, duplicates: 0, dropped: 0 });
+          expect(h.sent()).to.deep.equal([{
+            QueueUrl: QUEUE_URL,
+            MessageBody: JSON.stringify({
+              command: "build", select: [`source:${source}+`], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
+              triggers: [{ kind: "snowflake", id: `01b8c4d2-0000-4a5e-9f00-000000000001:${table}`, source, receivedAt: NOW }], sources: [source],
+            }),
+            MessageGroupId: "dev",
+            MessageDeduplicationId: sha256(`snowflake:01b8c4d2-0000-4a5e-9f00-000000000001:${table}`),
+          }]);
+        });
+      }
+
+      it("drops a table of a schema no entry lists", async () => {
+        // Act
+        const result = await dispatch(snsEvent([notification("stripe", "BILLING.CHARGES")]), { ...h.deps(), sources: qualified });
+        // Assess
+        expect(result).to.deep.equal({ records: 1, queued: 0, recorded: 0, duplicates: 0, dropped: 1 });
+        expect(h.logger.entries.filter((e) => e.message === "Snowflake notification dropped").map((e) => e.attributes.reason)).to.deep.equal([
+          "RAW table BILLING.CHARGES is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables",
+        ]);
+      });
     });
 
     it("reports a USER_TASK_FAILED notification to the alert topic and queues nothing", async () => {
@@ -180,9 +233,21 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
         "message is not JSON",
         "the notification names source hubspot, but RAW table ORDERS belongs to source stripe; fix the Snowflake task or dbt-pipeline:sources",
         "RAW table REFUNDS is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables",
-        "invalid load notification: rows: Too small: expected number to be >=0",
+        "invalid load notification:\n✖ Too small: expected number to be >=0\n  → at rows",
         'neither a load notification (kind "snowflake_load") nor a task error notification (messageType "USER_TASK_FAILED")',
       ]);
+    });
+
+    it("throws on an SNS event that is not as Lambda delivers it, naming the field", async () => {
+      // Prepare
+      const event = snsEvent([load]) as { Records: { Sns: Record<string, unknown> }[] };
+      event.Records[0].Sns.Timestamp = "yesterday";
+      // Act
+      const error = await rejection(dispatch(event, h.deps()));
+      // Assess
+      expect(error).to.be.instanceOf(InvalidEventError);
+      expect(error.message).to.equal("invalid SNS event:\n✖ Invalid ISO datetime\n  → at Records[0].Sns.Timestamp");
+      expect(h.sent()).to.deep.equal([]);
     });
 
     it("throws so SNS retries when the queue refuses, after processing the other records", async () => {

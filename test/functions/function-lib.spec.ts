@@ -9,9 +9,9 @@ import { sourcesJson } from "../../components/triggers/sources";
 import { readStackConfig } from "../../offline/stack-config";
 import { readDispatchSettings } from "../../functions/dispatch/settings";
 import { constantTimeEqual, verifyHmacSha256Hex } from "../../functions/lib/crypto";
-import { ConfigurationError, DownstreamError } from "../../functions/lib/errors";
+import { ConfigurationError, DownstreamError, truncate } from "../../functions/lib/errors";
 import { SecretCache } from "../../functions/lib/secrets";
-import { parseSnowflakeNotification, rawTableName } from "../../functions/lib/snowflake-notification";
+import { parseSnowflakeNotification } from "../../functions/lib/snowflake-notification";
 import { loadSourcesFile, parseSourcesDocument, sourcesFilePath } from "../../functions/lib/sources";
 import { ROOT } from "../helpers/stack";
 import { fivetranSignature, fixtureText, rejection } from "./support";
@@ -97,10 +97,8 @@ describe("function libraries", () => {
     it("parses the load notification shape", () => {
       expect(parseSnowflakeNotification(fixtureText("snowflake/load-notification.json"))).to.deep.equal({
         kind: "load",
-        value: { kind: "snowflake_load", source: "stripe", table: "DBT_PIPELINE_DEV.RAW.ORDERS", rows: 120, loaded_at: "2026-11-22T09:58:30.000+00:00", task_run_id: "1732269510123" },
+        value: { kind: "snowflake_load", source: "stripe", table: "ORDERS", rows: 120, loaded_at: "2026-11-22T09:58:30.000+00:00", task_run_id: "1732269510123" },
       });
-      expect(rawTableName("DBT_PIPELINE_DEV.RAW.ORDERS")).to.equal("ORDERS");
-      expect(rawTableName("ORDERS")).to.equal("ORDERS");
     });
 
     it("parses Snowflake's documented task error payload", () => {
@@ -110,13 +108,13 @@ describe("function libraries", () => {
 
     const invalid: [string, string, string][] = [
       ["a lower-case table", '{"kind":"snowflake_load","source":"s","table":"orders","rows":1,"loaded_at":"2026-11-22T10:00:00Z","task_run_id":"r"}',
-        "invalid load notification: table: is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)"],
+        "invalid load notification:\n✖ is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)\n  → at table"],
       ["a time without offset", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22 10:00","task_run_id":"r"}',
-        "invalid load notification: loaded_at: Invalid ISO datetime"],
+        "invalid load notification:\n✖ Invalid ISO datetime\n  → at loaded_at"],
       ["no task run id", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22T10:00:00Z"}',
-        "invalid load notification: task_run_id: Invalid input: expected string, received undefined"],
+        "invalid load notification:\n✖ Invalid input: expected string, received undefined\n  → at task_run_id"],
       ["a task error without a task name", '{"messageType":"USER_TASK_FAILED","messageId":"m","timestamp":"t"}',
-        "invalid task error notification: taskName: Invalid input: expected string, received undefined"],
+        "invalid task error notification:\n✖ Invalid input: expected string, received undefined\n  → at taskName"],
       ["an array", "[]", "message is not a JSON object"],
     ];
     for (const [what, message, reason] of invalid) {
@@ -170,6 +168,16 @@ describe("function libraries", () => {
     });
   });
 
+  describe("truncate", () => {
+    const table: [string, number, string][] = [
+      ["abcdef", 6, "abcdef"],
+      ["abcdefg", 6, "abc..."],
+      ["abcdefg", 4, "a..."],
+      ["abcdefg", 2, "ab"],
+    ];
+    for (const [text, max, cut] of table) it(`${text} to ${max} → ${cut}`, () => expect(truncate(text, max)).to.equal(cut));
+  });
+
   describe("dispatch environment", () => {
     it("reads every variable with its default", () => {
       expect(readDispatchSettings({ QUEUE_URL: "q", IDEMPOTENCY_TABLE: "t" })).to.deep.equal({
@@ -181,11 +189,28 @@ describe("function libraries", () => {
     it("lists every problem at once", () => {
       const error = thrown(() => readDispatchSettings({ DEDUPE_SECONDS: "25h", UNKNOWN_CONNECTOR: "drop", HOURLY_SELECT: "tag:x --full-refresh" }));
       expect(error).to.be.instanceOf(ConfigurationError);
-      expect(error.message).to.equal(
-        'dispatch: invalid environment: QUEUE_URL is not set; the deployment must set it; IDEMPOTENCY_TABLE is not set; the deployment must set it; ' +
-        'DEDUPE_SECONDS must be an integer from 60 to 2592000 (got "25h"); UNKNOWN_CONNECTOR must be one of reject, ignore (got "drop"); ' +
-        'HOURLY_SELECT must be dbt selector tokens (got "--full-refresh")',
-      );
+      expect(error.message).to.equal([
+        "dispatch: invalid environment:",
+        "✖ is not set; the deployment must set it", "  → at QUEUE_URL",
+        "✖ is not set; the deployment must set it", "  → at IDEMPOTENCY_TABLE",
+        "✖ must be an integer from 60 to 2592000", "  → at DEDUPE_SECONDS",
+        "✖ must be one of reject, ignore", "  → at UNKNOWN_CONNECTOR",
+        '✖ must be dbt selector tokens, space-separated ("--full-refresh" is not)', "  → at HOURLY_SELECT",
+      ].join("\n"));
+      expect(error.problems).to.deep.equal([
+        "QUEUE_URL is not set; the deployment must set it",
+        "IDEMPOTENCY_TABLE is not set; the deployment must set it",
+        "DEDUPE_SECONDS must be an integer from 60 to 2592000",
+        "UNKNOWN_CONNECTOR must be one of reject, ignore",
+        'HOURLY_SELECT must be dbt selector tokens, space-separated ("--full-refresh" is not)',
+      ]);
+    });
+
+    it("trims values and treats an empty one as unset", () => {
+      expect(readDispatchSettings({ QUEUE_URL: " q ", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: " 120 ", ALERT_TOPIC_ARN: "", HOURLY_SELECT: " tag:a  tag:b " })).to.deep.equal({
+        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 120, unknownConnector: "ignore", hourlySelect: ["tag:a", "tag:b"],
+        fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+      });
     });
   });
 });

@@ -153,4 +153,34 @@ describe("notify handler: one warm instance, mixed events", () => {
     expect(pages()).to.deep.equal([FAILED_TEXT, NOSTART_TEXT]);
     expect(runEvents()).to.deep.equal([[OK_TASK], [FAILED_TASK], [NOSTART_TASK]]);
   });
+
+  it("fails its cold start naming every variable the deployment left out", async () => {
+    // Prepare
+    await coldStart();
+    const saved = { EVENT_BUS_NAME: process.env.EVENT_BUS_NAME, STATE_TABLE: process.env.STATE_TABLE };
+    process.env.EVENT_BUS_NAME = " ";
+    delete process.env.STATE_TABLE;
+    delete require.cache[INDEX];
+    try {
+      // Act
+      const error = (() => {
+        try {
+          require(INDEX);
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error("expected the cold start to fail");
+      })();
+      // Assess
+      expect(error.name).to.equal("ConfigurationError");
+      expect(error.message).to.equal([
+        "notify: invalid environment:",
+        "✖ is not set; the deployment must set it", "  → at EVENT_BUS_NAME",
+        "✖ is not set; the deployment must set it", "  → at STATE_TABLE",
+      ].join("\n"));
+    } finally {
+      Object.assign(process.env, saved);
+      delete require.cache[INDEX];
+    }
+  });
 });

@@ -167,7 +167,7 @@ describe("notify", () => {
               text: {
                 type: "mrkdwn",
                 text: "*Failing (2)*\n" +
-                  "• `model.analytics.stg_stripe__customers` error: Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' co…\n" +
+                  "• `model.analytics.stg_stripe__customers` error: Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' ...\n" +
                   "• `test.analytics.unique_stg_stripe__charges_charge_id.9a8b7c6d5e` fail: Got 3 results, configured to fail if != 0",
               },
             },
@@ -182,7 +182,7 @@ describe("notify", () => {
           "dbt-pipeline prod: dbt build failed (exit 1), 2 failing nodes after 2m 52s.",
           "Selection: --select source:stripe+ tag:dashboard --exclude tag:heavy",
           "Failing nodes (2):",
-          "- model.analytics.stg_stripe__customers (error): Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' co…",
+          "- model.analytics.stg_stripe__customers (error): Database Error in model stg_stripe__customers (models/staging/stripe/stg_stripe__customers.sql) 000904 (42000): SQL compilation error: error line 4 at position 8 invalid identifier 'EMAIL_ADDRESS' ...",
           "- test.analytics.unique_stg_stripe__charges_charge_id.9a8b7c6d5e (fail): Got 3 results, configured to fail if != 0",
           `Run: ${FAILED_RUN} (task 9e8d7c6b5a4f4e3d2c1b0a9f8e7d6c5b), 1 failed run in a row.`,
           `Logs: ${logs("9e8d7c6b5a4f4e3d2c1b0a9f8e7d6c5b")}`,
@@ -541,14 +541,24 @@ describe("notify", () => {
       // Act
       let error: unknown;
       try {
-        await notify.handle({ source: "aws.s3", "detail-type": "Object Created", detail: {} });
+        await notify.handle({
+          version: "0", id: "5c1f0d9e-0000-4b2a-9c3d-000000000001", "detail-type": "Object Created", source: "aws.s3", account: "123456789012",
+          time: "2026-11-22T10:00:00Z", region: "eu-west-1", resources: ["arn:aws:s3:::dbt-pipeline-prod-artifacts"], detail: { version: "0" },
+        });
       } catch (err) {
         error = err;
       }
 
       // Assess
       expect(error).to.be.instanceOf(UnsupportedEventError);
-      expect((error as Error).message).to.match(/^expected an ECS Task State Change event or an SNS delivery: /);
+      expect((error as Error).message).to.equal([
+        "expected an ECS Task State Change event or an SNS delivery:",
+        '✖ Invalid input: expected "aws.ecs"', "  → at source",
+        '✖ Invalid input: expected "ECS Task State Change"', '  → at ["detail-type"]',
+        "✖ Invalid input: expected string, received undefined", "  → at detail.clusterArn",
+        "✖ Invalid input: expected string, received undefined", "  → at detail.taskArn",
+        "✖ Invalid input: expected string, received undefined", "  → at detail.lastStatus",
+      ].join("\n"));
     });
   });
 
@@ -623,7 +633,7 @@ describe("notify", () => {
     });
 
     it("turns Snowflake's USER_TASK_FAILED payload into a Slack message", async () => {
-      // Prepare: the documented error-integration payload (snowflake.md §2.5)
+      // Prepare: Snowflake's documented error-integration payload (Snowflake docs, "Task error notification payload")
       const notify = await notifier();
       const payload = {
         version: "1.0", messageId: "3ff1eff0-7ad5-4ac2-a6a3-c0b5c45a9a4b", messageType: "USER_TASK_FAILED", timestamp: "2026-11-22T12:46:39.648Z",

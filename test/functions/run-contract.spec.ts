@@ -36,6 +36,10 @@ describe("run contract", () => {
       ["a Snowflake-task-triggered run too", { triggers: [{ ...trigger, kind: "snowflake" }], select: ["source:erp+"] }, ["dbt", "build", ...head, "--select", "source:erp+", ...strict]],
       ["a source run that selects everything (dbt's default selection never warns)", { triggers: [trigger] }, ["dbt", "build", ...head, ...strict]],
       ["a fast-lane run may select nothing (no dashboard below the source)", { triggers: [trigger], select: ["source:stripe+,+tag:dashboard"], lane: "fast" }, ["dbt", "build", ...head, "--select", "source:stripe+,+tag:dashboard"]],
+      // dbt resolves --exclude with the same selector methods as --select, so these need the state too.
+      ["a state method only in --exclude still gets --state", { select: ["tag:x"], exclude: ["state:modified"] }, ["dbt", "build", ...head, "--select", "tag:x", "--exclude", "state:modified", "--state", "/artifacts/state"]],
+      ["a result method only in --exclude still gets --state", { exclude: ["result:error"] }, ["dbt", "build", ...head, "--exclude", "result:error", "--state", "/artifacts/state"]],
+      ["source_status only in --exclude still gets --state", { select: ["tag:x"], exclude: ["source_status:fresher"] }, ["dbt", "build", ...head, "--select", "tag:x", "--exclude", "source_status:fresher", "--state", "/artifacts/state"]],
       ["the hourly run may select nothing (no source fresher)", { triggers: [hourly], select: ["source_status:fresher+"] }, ["dbt", "build", ...head, "--select", "source_status:fresher+", "--state", "/artifacts/state"]],
     ];
     for (const [what, input, argv] of table) it(what, () => expect(dbtArgv(req(input))).to.deep.equal(argv));
@@ -49,6 +53,12 @@ describe("run contract", () => {
       const r = req({ selector: "hourly_fresh", freshness: true });
       expect(freshnessArgv(r)).to.deep.equal(["dbt", "source", "freshness", ...head]);
       expect(dbtArgv(r)).to.deep.equal(["dbt", "build", ...head, "--selector", "hourly_fresh", "--state", "/artifacts/state"]);
+    });
+    it("runs dbt source freshness when only an exclusion uses source_status", () => {
+      expect(freshnessArgv(req({ select: ["tag:x"], exclude: ["source_status:fresher+"] }))).to.deep.equal(["dbt", "source", "freshness", ...head]);
+    });
+    it("is a no-op for a state method only in an exclusion (it needs the manifest, not freshness)", () => {
+      expect(freshnessArgv(req({ exclude: ["state:modified"] }))).to.deep.equal(["dbt", "--version"]);
     });
     it("is a no-op otherwise", () => {
       expect(freshnessArgv(req({ select: ["tag:x"] }))).to.deep.equal(["dbt", "--version"]);
@@ -143,11 +153,8 @@ describe("run contract", () => {
     const b = sourceReq({ select: ["source:hubspot+", "source:stripe+"], exclude: ["tag:heavy"], sources: ["hubspot"], triggers: [airbyte] });
     it("unions selections, keeps the exclusions, records every trigger and source", () => {
       expect(mergeRequests([a, b])).to.deep.equal({
-        ...a,
-        select: ["source:hubspot+", "source:stripe+"],
-        exclude: ["tag:heavy"],
-        sources: ["hubspot", "stripe"],
-        triggers: [trigger, airbyte],
+        command: "build", select: ["source:hubspot+", "source:stripe+"], exclude: ["tag:heavy"], vars: {}, fullRefresh: false, target: "prod", defer: false, lane: "normal",
+        triggers: [trigger, airbyte], sources: ["hubspot", "stripe"],
       });
     });
     it("an empty selection (everything) wins", () => expect(mergeRequests([a, sourceReq({ exclude: ["tag:heavy"] })]).select).to.deep.equal([]));
@@ -180,6 +187,7 @@ describe("run contract", () => {
       ["a plain selection", req({ select: ["source:stripe+"] }), "plain"],
       ["source_status in an exclusion", req({ exclude: ["source_status:fresher+"] }), "freshness"],
       ["result:error+", req({ select: ["result:error+"] }), "state"],
+      ["state:modified in an exclusion", req({ select: ["tag:x"], exclude: ["state:modified"] }), "state"],
       ["a YAML selector", req({ selector: "nightly" }), "state"],
       ["a YAML selector that compares freshness", req({ selector: "nightly", freshness: true }), "freshness"],
       ["retry", req({ command: "retry", retryOf: "20261122t090000-00000001" }), "retry"],
