@@ -68,33 +68,33 @@ describe("config", () => {
 
   describe("bad values give exact messages", () => {
     const cases: [string, Record<string, string | undefined>, string[]][] = [
-      ["a Fargate CPU that does not exist", { "dbt.cpu": "300" }, ["dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300) in stack prod"]],
-      ["memory that does not fit the CPU", { "dbt.memory": "1024" }, ["dbt-pipeline:dbt.memory: expected one of 2048, 3072, 4096, 5120, 6144, 7168, 8192 for dbt.cpu 1024 (got 1024) in stack prod"]],
-      ["an unknown warehouse size", { "snowflake.transformingWarehouseSize": "HUGE" }, ['dbt-pipeline:snowflake.transformingWarehouseSize: expected one of XSMALL, SMALL, MEDIUM, LARGE, XLARGE, XXLARGE, XXXLARGE, X4LARGE, X5LARGE, X6LARGE (got "HUGE") in stack prod']],
-      ["a negative credit quota", { "snowflake.monthlyCreditQuota": "-5" }, ["dbt-pipeline:snowflake.monthlyCreditQuota: expected an integer from 1 to 1000000 (got -5) in stack prod"]],
-      ["a word where a number belongs", { "dbt.threads": "many" }, ['dbt-pipeline:dbt.threads: expected an integer (got "many") in stack prod']],
-      ["a boolean spelt wrong", { protect: "yes" }, ['dbt-pipeline:protect: expected true or false (got "yes") in stack prod']],
-      ["a lower-case Snowflake name", { "snowflake.rawSchema": "raw" }, ['dbt-pipeline:snowflake.rawSchema: expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter) (got "raw") in stack prod']],
-      ["a missing required key", { "dbt.imageTag": undefined }, ["dbt-pipeline:dbt.imageTag: required but not set; run pulumi config set dbt.imageTag <value> --stack prod in stack prod"]],
-      ["a missing secret", { "snowflake.adminPrivateKey": undefined }, ["dbt-pipeline:snowflake.adminPrivateKey: required but not set; run pulumi config set --secret snowflake.adminPrivateKey <value> --stack prod in stack prod"]],
-      ["a typo in a key", { "dbt.cpus": "512" }, ["dbt-pipeline:dbt.cpus: unknown key in stack prod; did you mean dbt.cpu?"]],
-      ["an unknown key with no near neighbour", { "completelyunrelatedthing": "1" }, ["dbt-pipeline:completelyunrelatedthing: unknown key in stack prod"]],
-      ["a retention CloudWatch does not accept", { "dbt.logRetentionDays": "10" }, ["dbt-pipeline:dbt.logRetentionDays: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 10) in stack prod"]],
-      ["auto-suspend above the allowed maximum", { "snowflake.autoSuspendSeconds": "600" }, ["dbt-pipeline:snowflake.autoSuspendSeconds: expected at most snowflake.maxAutoSuspendSeconds (300) (got 600) in stack prod"]],
+      ["a Fargate CPU that does not exist", { "dbt.cpu": "300" }, ["dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)"]],
+      ["memory that does not fit the CPU", { "dbt.memory": "1024" }, ["dbt-pipeline:dbt.memory: expected one of 2048, 3072, 4096, 5120, 6144, 7168, 8192 for dbt.cpu 1024 (got 1024)"]],
+      ["an unknown warehouse size", { "snowflake.transformingWarehouseSize": "HUGE" }, ['dbt-pipeline:snowflake.transformingWarehouseSize: expected one of XSMALL, SMALL, MEDIUM, LARGE, XLARGE, XXLARGE, XXXLARGE, X4LARGE, X5LARGE, X6LARGE (got "HUGE")']],
+      ["a negative credit quota", { "snowflake.monthlyCreditQuota": "-5" }, ["dbt-pipeline:snowflake.monthlyCreditQuota: expected an integer from 1 to 1000000 (got -5)"]],
+      ["a word where a number belongs", { "dbt.threads": "many" }, ['dbt-pipeline:dbt.threads: expected an integer (got "many")']],
+      ["a boolean spelt wrong", { protect: "yes" }, ['dbt-pipeline:protect: expected true or false (got "yes")']],
+      ["a lower-case Snowflake name", { "snowflake.rawSchema": "raw" }, ['dbt-pipeline:snowflake.rawSchema: expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter) (got "raw")']],
+      ["a missing required key", { "dbt.imageTag": undefined }, ["dbt-pipeline:dbt.imageTag: required but not set; run pulumi config set dbt.imageTag <value> --stack prod"]],
+      ["a missing secret", { "snowflake.adminPrivateKey": undefined }, ["dbt-pipeline:snowflake.adminPrivateKey: required but not set; run pulumi config set --secret snowflake.adminPrivateKey <value> --stack prod"]],
+      ["a typo in a key", { "dbt.cpus": "512" }, ["dbt-pipeline:dbt.cpus: unknown key; did you mean dbt.cpu?"]],
+      ["an unknown key with no near neighbour", { "completelyunrelatedthing": "1" }, ["dbt-pipeline:completelyunrelatedthing: unknown key"]],
+      ["a retention CloudWatch does not accept", { "dbt.logRetentionDays": "10" }, ["dbt-pipeline:dbt.logRetentionDays: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 10)"]],
+      ["auto-suspend above the allowed maximum", { "snowflake.autoSuspendSeconds": "600" }, ["dbt-pipeline:snowflake.autoSuspendSeconds: expected at most snowflake.maxAutoSuspendSeconds (300) (got 600)"]],
       ["existing network without subnets", { "network.mode": "existing" }, [
-        "dbt-pipeline:network.subnetIds: expected at least one subnet id when network.mode is existing in stack prod",
-        "dbt-pipeline:network.securityGroupIds: expected at least one security group id when network.mode is existing in stack prod",
+        "dbt-pipeline:network.subnetIds: expected at least one subnet id when network.mode is existing",
+        "dbt-pipeline:network.securityGroupIds: expected at least one security group id when network.mode is existing",
       ]],
-      ["two layers with one schema name", { "snowflake.metricsSchema": "ANALYTICS" }, ['dbt-pipeline:snowflake.metricsSchema: expected a schema name different from snowflake.analyticsSchema (got "ANALYTICS") in stack prod']],
-      ["a bad schedule", { "triggers.fullRefreshSchedule": "0 2 * * *" }, ['dbt-pipeline:triggers.fullRefreshSchedule: expected an EventBridge Scheduler expression such as cron(0 2 * * ? *) or rate(1 hour) (got "0 2 * * *") in stack prod']],
-      ["a list that is not a list", { "notify.emails": "oncall@example.com" }, ["dbt-pipeline:notify.emails: expected a list (set it as YAML in the stack file or with pulumi config set --path) in stack prod"]],
-      ["a bad e-mail in a list", { "notify.emails": '["oncall@example.com","nobody"]' }, ['dbt-pipeline:notify.emails[1]: expected e-mail addresses (got "nobody") in stack prod']],
-      ["a source with a camelCase name", { sources: '{"Stripe":{}}' }, ['dbt-pipeline:sources.Stripe: expected source names in lower_snake_case (a dbt source name) (got "Stripe") in stack prod']],
-      ["a source field that does not exist", { sources: '{"stripe":{"fivetranConnector":["a"]}}' }, ['dbt-pipeline:sources.stripe: Unrecognized key: "fivetranConnector" (got {"fivetranConnector":["a"]}) in stack prod']],
-      ["a lower-case raw table", { sources: '{"stripe":{"rawTables":["charges"]}}' }, ['dbt-pipeline:sources.stripe.rawTables[0]: expected TABLE, SCHEMA.TABLE or SCHEMA.* in UPPER_SNAKE (A-Z, 0-9, _; starting with a letter) (got "charges") in stack prod']],
-      ["a selector with shell characters", { sources: '{"stripe":{"select":["source:stripe+; rm -rf /"]}}' }, ['dbt-pipeline:sources.stripe.select[0]: expected a dbt selector (letters, digits and _ . : + * @ , / -) (got "source:stripe+; rm -rf /") in stack prod']],
-      ["one connector in two sources", { sources: '{"a":{"fivetranConnectors":["c1"]},"b":{"fivetranConnectors":["c1"]}}' }, ['dbt-pipeline:sources.b.fivetranConnectors: "c1" is already listed by source a; each id maps to one source in stack prod']],
-      ["Fivetran connectors without the signing secret", { "fivetran.webhookSecret": undefined }, ["dbt-pipeline:fivetran.webhookSecret: required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value> in stack prod"]],
+      ["two layers with one schema name", { "snowflake.metricsSchema": "ANALYTICS" }, ['dbt-pipeline:snowflake.metricsSchema: expected a schema name different from snowflake.analyticsSchema (got "ANALYTICS")']],
+      ["a bad schedule", { "triggers.fullRefreshSchedule": "0 2 * * *" }, ['dbt-pipeline:triggers.fullRefreshSchedule: expected an EventBridge Scheduler expression such as cron(0 2 * * ? *) or rate(1 hour) (got "0 2 * * *")']],
+      ["a list that is not a list", { "notify.emails": "oncall@example.com" }, ["dbt-pipeline:notify.emails: expected a list (set it as YAML in the stack file or with pulumi config set --path)"]],
+      ["a bad e-mail in a list", { "notify.emails": '["oncall@example.com","nobody"]' }, ['dbt-pipeline:notify.emails[1]: expected e-mail addresses (got "nobody")']],
+      ["a source with a camelCase name", { sources: '{"Stripe":{}}' }, ['dbt-pipeline:sources.Stripe: expected source names in lower_snake_case (a dbt source name) (got "Stripe")']],
+      ["a source field that does not exist", { sources: '{"stripe":{"fivetranConnector":["a"]}}' }, ['dbt-pipeline:sources.stripe: Unrecognized key: "fivetranConnector" (got {"fivetranConnector":["a"]})']],
+      ["a lower-case raw table", { sources: '{"stripe":{"rawTables":["charges"]}}' }, ['dbt-pipeline:sources.stripe.rawTables[0]: expected TABLE, SCHEMA.TABLE or SCHEMA.* in UPPER_SNAKE (A-Z, 0-9, _; starting with a letter) (got "charges")']],
+      ["a selector with shell characters", { sources: '{"stripe":{"select":["source:stripe+; rm -rf /"]}}' }, ['dbt-pipeline:sources.stripe.select[0]: expected a dbt selector (letters, digits and _ . : + * @ , / -) (got "source:stripe+; rm -rf /")']],
+      ["one connector in two sources", { sources: '{"a":{"fivetranConnectors":["c1"]},"b":{"fivetranConnectors":["c1"]}}' }, ['dbt-pipeline:sources.b.fivetranConnectors: "c1" is already listed by source a; each id maps to one source']],
+      ["Fivetran connectors without the signing secret", { "fivetran.webhookSecret": undefined }, ["dbt-pipeline:fivetran.webhookSecret: required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value>"]],
     ];
     for (const [what, values, expected] of cases) {
       it(what, () => {
@@ -110,7 +110,7 @@ describe("config", () => {
 
     it("never echoes a secret's value", () => {
       const { problems } = parseConfig(withValues("prod", { "notify.slackWebhookUrl": "http://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX" }), "prod");
-      expect(problems).to.deep.equal(["dbt-pipeline:notify.slackWebhookUrl: expected a https://hooks.slack.com/services/... URL in stack prod"]);
+      expect(problems).to.deep.equal(["dbt-pipeline:notify.slackWebhookUrl: expected a https://hooks.slack.com/services/... URL"]);
     });
 
     it("the program fails with the whole list", async () => {
@@ -122,8 +122,8 @@ describe("config", () => {
       }
       expect(String((error as Error)?.message)).to.equal([
         "Invalid configuration in stack prod (2 problems):",
-        '  - dbt-pipeline:snowflake.rawSchema: expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter) (got "raw") in stack prod',
-        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300) in stack prod",
+        '  - dbt-pipeline:snowflake.rawSchema: expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter) (got "raw")',
+        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
       ].join("\n"));
     });
   });

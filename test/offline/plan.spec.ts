@@ -100,8 +100,8 @@ describe("offline plan", () => {
       expect(await runPlan(["prod"], { configDir: dir, outDir: dir, ...io })).to.equal(1);
       expect(err.join("\n")).to.equal([
         "Invalid configuration in stack prod (2 problems):",
-        "  - dbt-pipeline:dbt.thread: unknown key in stack prod; did you mean dbt.threads?",
-        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300) in stack prod",
+        "  - dbt-pipeline:dbt.thread: unknown key; did you mean dbt.threads?",
+        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
       ].join("\n"));
       expect(fs.existsSync(path.join(dir, "prod.json"))).to.equal(false);
     });
