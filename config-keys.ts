@@ -48,6 +48,9 @@ const identifier = z.string().regex(SNOWFLAKE_IDENT, { message: "expected an UPP
 function oneOf<T extends string | number>(values: readonly T[]): z.ZodType<T> {
   return z.custom<T>((v) => (values as readonly unknown[]).includes(v), {
     message: `expected one of ${values.join(", ")}`,
+    // zod's custom schemas abort the object by default, which would skip config.ts's cross-key
+    // rules; every problem should be reported at once.
+    abort: false,
   });
 }
 function int(min: number, max: number): z.ZodType<number> {

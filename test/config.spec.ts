@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { buildConfig, closestKey, parseConfig } from "../config";
 import { KEYS } from "../config-keys";
@@ -95,6 +96,14 @@ describe("config", () => {
       ["a selector with shell characters", { sources: '{"stripe":{"select":["source:stripe+; rm -rf /"]}}' }, ['dbt-pipeline:sources.stripe.select[0]: expected a dbt selector (letters, digits and _ . : + * @ , / -) (got "source:stripe+; rm -rf /")']],
       ["one connector in two sources", { sources: '{"a":{"fivetranConnectors":["c1"]},"b":{"fivetranConnectors":["c1"]}}' }, ['dbt-pipeline:sources.b.fivetranConnectors: "c1" is already listed by source a; each id maps to one source']],
       ["Fivetran connectors without the signing secret", { "fivetran.webhookSecret": undefined }, ["dbt-pipeline:fivetran.webhookSecret: required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value>"]],
+      ["a created VPC (no NAT) without public IPs on tasks", { "network.assignPublicIp": "false" }, ["dbt-pipeline:network.assignPublicIp: expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false)"]],
+      ["existing subnets may be private (behind a NAT or endpoints)", { "network.mode": "existing", "network.assignPublicIp": "false", "network.subnetIds": '["subnet-0123456789abcdef0"]', "network.securityGroupIds": '["sg-0123456789abcdef0"]' }, []],
+      ["one e-mail address twice, differing in case", { "notify.emails": '["oncall@example.com","OnCall@example.com"]' }, ['dbt-pipeline:notify.emails: "oncall@example.com" and "OnCall@example.com" are the same address or differ only in punctuation; list each once']],
+      ["one repository for the infrastructure and the dbt project", { "github.dbtRepo": "dbt-pipeline" }, ["dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (dbt-pipeline)"]],
+      ["a repository id without the owner id", { "github.infraRepoId": "81234" }, ["dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too)"]],
+      ["an owner id without a repository id", { "github.ownerId": "71234" }, ["dbt-pipeline:github.ownerId: set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0"]],
+      ["GitHub settings are not checked without github.owner", { "github.owner": "", "github.dbtRepo": "dbt-pipeline", "github.ownerId": "71234" }, []],
+      ["more prod reviewers than GitHub allows", { "github.prodReviewers": "[1,2,3,4,5,6,7]" }, ["dbt-pipeline:github.prodReviewers: expected at most 6 user ids (GitHub's limit per environment) (got [1,2,3,4,5,6,7])"]],
     ];
     for (const [what, values, expected] of cases) {
       it(what, () => {
@@ -102,10 +111,29 @@ describe("config", () => {
       });
     }
 
-    it("reports every problem at once", () => {
-      const { problems, values } = parseConfig(withValues("prod", { "dbt.cpu": "300", "dbt.cpus": "1", "snowflake.monthlyCreditQuota": "0" }), "prod");
+    it("reports every problem at once: key typos, bad values, then the rules that span keys", () => {
+      const raw = {
+        ...withValues("prod", { "dbt.cpu": "300", "dbt.cpus": "1", "snowflake.monthlyCreditQuota": "0", "network.assignPublicIp": "false", "notify.emails": '["a@example.com","A@example.com"]', "github.ownerId": "7" }),
+        "aws:regin": "eu-west-1",
+      };
+      const { problems, values } = parseConfig(raw, "prod");
       expect(values).to.equal(undefined);
-      expect(problems).to.have.length(3);
+      expect(problems).to.deep.equal([
+        "dbt-pipeline:dbt.cpus: unknown key; did you mean dbt.cpu?",
+        "aws:regin: not a setting of the aws provider; did you mean aws:region?",
+        "dbt-pipeline:snowflake.monthlyCreditQuota: expected an integer from 1 to 1000000 (got 0)",
+        "dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
+        "dbt-pipeline:network.assignPublicIp: expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false)",
+        'dbt-pipeline:notify.emails: "a@example.com" and "A@example.com" are the same address or differ only in punctuation; list each once',
+        "dbt-pipeline:github.ownerId: set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0",
+      ]);
+    });
+
+    it("a rule that spans keys skips a key that failed its own check", () => {
+      expect(parseConfig(withValues("prod", { "dbt.cpu": "300", "dbt.memory": "100" }), "prod").problems).to.deep.equal([
+        "dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
+        "dbt-pipeline:dbt.memory: expected an integer from 512 to 30720 (got 100)",
+      ]);
     });
 
     it("never echoes a secret's value", () => {
@@ -125,6 +153,66 @@ describe("config", () => {
         '  - dbt-pipeline:snowflake.rawSchema: expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter) (got "raw")',
         "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
       ].join("\n"));
+    });
+  });
+
+  describe("keys outside dbt-pipeline:", () => {
+    const cases: [string, string, string[]][] = [
+      ["a key the AWS provider does not have", "aws:regin", ["aws:regin: not a setting of the aws provider; did you mean aws:region?"]],
+      ["a Snowflake provider key in the wrong case", "snowflake:AccountName", ["snowflake:AccountName: not a setting of the snowflake provider; did you mean snowflake:accountName?"]],
+      ["a provider key with no near neighbour", "aws:completelyUnrelatedSetting", ["aws:completelyUnrelatedSetting: not a setting of the aws provider"]],
+      ["the project namespace without its dash", "dbtpipeline:dbt.cpu", ["dbtpipeline:dbt.cpu: unknown namespace dbtpipeline, which nothing reads; did you mean dbt-pipeline:dbt.cpu?"]],
+      ["a misspelt namespace and key", "dbt-pipline:dbt.cpus", ["dbt-pipline:dbt.cpus: unknown namespace dbt-pipline, which nothing reads; did you mean dbt-pipeline:dbt.cpu?"]],
+      ["a provider namespace with two letters swapped", "asw:region", ["asw:region: unknown namespace asw, which nothing reads; did you mean aws:region?"]],
+      ["a known provider key", "aws:skipCredentialsValidation", []],
+      ["Pulumi's own namespace", "pulumi:template", []],
+      ["an unrelated namespace", "acme-finance:costCenter", []],
+    ];
+    for (const [what, key, expected] of cases) {
+      it(what, () => {
+        expect(parseConfig({ ...base("dev"), [key]: "x" }, "dev").problems).to.deep.equal(expected);
+      });
+    }
+  });
+
+  describe("the loaded config", () => {
+    const prod = () => buildConfig(parseConfig(base("prod"), "prod").values!, "dbt-pipeline", "prod");
+
+    it("groups keys by their first dot and resolves the derived values", () => {
+      const config = prod();
+      expect(config.project).to.equal("dbt-pipeline");
+      expect(config.environment).to.equal("prod");
+      expect(config.envSuffix).to.equal("PROD");
+      expect(config.dbt).to.deep.include({ cpu: 1024, memory: 4096, target: "prod", threads: 8 });
+      expect(config.snowflake.databaseName).to.equal("DBT_PIPELINE_PROD");
+      expect(config.snowflake.schemas).to.deep.equal({ raw: "RAW", staging: "STAGING", analytics: "ANALYTICS", metrics: "METRICS", monitoring: "MONITORING" });
+      expect(config.snowflake.warehouseSizes).to.deep.equal({ loading: "XSMALL", transforming: "SMALL", reporting: "SMALL" });
+      expect(config.network).to.deep.equal({ mode: "create", vpcCidr: "10.60.0.0/16", availabilityZones: 2, subnetIds: [], securityGroupIds: [], assignPublicIp: true });
+      expect(config.github).to.deep.equal({
+        owner: "acme-data", infraRepo: "dbt-pipeline", dbtRepo: "dbt-project", mainBranch: "main", prodReviewers: [],
+        oidcProvider: "existing", ownerId: 0, infraRepoId: 0, dbtRepoId: 0,
+      });
+    });
+
+    it("secrets become secret outputs; an unset optional secret stays undefined", async () => {
+      const config = buildConfig(parseConfig(withValues("prod", { "notify.slackWebhookUrl": undefined }), "prod").values!, "dbt-pipeline", "prod");
+      expect(pulumi.Output.isInstance(config.snowflake.adminPrivateKey)).to.equal(true);
+      expect(await (config.snowflake.adminPrivateKey as unknown as { isSecret: Promise<boolean> }).isSecret).to.equal(true);
+      expect(config.notify.slackWebhookUrl).to.equal(undefined);
+      expect(config.snowflake.adminPrivateKeyPassphrase).to.equal(undefined);
+    });
+
+    it("an explicit environment and dbt target win over the stack name; no github.owner: no GitHub side", () => {
+      const config = buildConfig(parseConfig(withValues("prod", { environment: "live", "dbt.target": "prod_main", "github.owner": undefined }), "prod").values!, "dbt-pipeline", "prod");
+      expect([config.environment, config.envSuffix, config.snowflake.databaseName, config.dbt.target]).to.deep.equal(["live", "LIVE", "DBT_PIPELINE_LIVE", "prod_main"]);
+      expect(config.github).to.equal(undefined);
+    });
+
+    it("is frozen", () => {
+      const config = prod();
+      expect(Object.isFrozen(config.dbt)).to.equal(true);
+      expect(Object.isFrozen(config.notify.emails)).to.equal(true);
+      expect(Object.isFrozen(config.sources[0])).to.equal(true);
     });
   });
 
