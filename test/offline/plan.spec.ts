@@ -106,6 +106,13 @@ describe("offline plan", () => {
       expect(fs.existsSync(path.join(dir, "prod.json"))).to.equal(false);
     });
 
+    it("exits 1 naming the file and line of a YAML syntax error", async () => {
+      fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  aws:region: eu-west-1\n   dbt-pipeline:dbt.cpu: 512\n");
+      expect(await runPlan(["prod"], { configDir: dir, outDir: dir, ...io })).to.equal(1);
+      expect(err.join("\n").split("\n")[0]).to.equal("Pulumi.prod.yaml:3: invalid YAML: bad indentation of a mapping entry");
+      expect(fs.existsSync(path.join(dir, "prod.json"))).to.equal(false);
+    });
+
     it("exits 2 for a stack without a settings file", async () => {
       expect(await runPlan(["staging"], { configDir: dir, outDir: dir, ...io })).to.equal(2);
       expect(err[0]).to.match(/^unknown stack staging; stacks with a Pulumi.<stack>.yaml here: /);
