@@ -10,7 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { emailSlug } from "../../config";
+import { emailSlug } from "../../config-checks";
 import { awsName, defaultTags } from "../lib/naming";
 import { alertKeyPolicy } from "./policies";
 
