@@ -143,9 +143,8 @@ export function closestKey(key: string): string | undefined {
 
 /**
  * A key outside `dbt-pipeline:` that is a typo: an unknown key of a provider this program uses
- * (`aws:regin`; the explicit Snowflake and GitHub providers never read stack config, and the AWS
- * provider rejects it only when a resource is created, without naming it), or a namespace close
- * to a known one (`dbtpipeline:x`, read by nothing). Other namespaces (`pulumi:`, another
+ * (`aws:regin`), or a namespace close to a known one (`dbtpipeline:x`, which nothing reads). It is
+ * reported with the rest, before any resource is declared. Other namespaces (`pulumi:`, another
  * program's) are left alone.
  */
 export function namespaceProblem(fullKey: string): string | undefined {
