@@ -1,7 +1,8 @@
 /**
  * The table of every `dbt-pipeline:` config key: its Pulumi.yaml type, description, default and
- * validation. `config.ts` reads stack config through this table, `Pulumi.yaml` declares the same
- * keys (a test keeps the two identical), and the README's config reference is generated from it.
+ * validation. It is the one source of truth: `config.ts` builds its zod schema and infers the
+ * `PipelineConfig` type from it, and `npm run gen` writes `Pulumi.yaml` and the README's config
+ * reference from it (a test fails when a committed copy is stale).
  */
 import { z } from "zod";
 
@@ -47,6 +48,9 @@ const identifier = z.string().regex(SNOWFLAKE_IDENT, { message: "expected an UPP
 function oneOf<T extends string | number>(values: readonly T[]): z.ZodType<T> {
   return z.custom<T>((v) => (values as readonly unknown[]).includes(v), {
     message: `expected one of ${values.join(", ")}`,
+    // zod's custom schemas abort the object by default, which would skip config.ts's cross-key
+    // rules; every problem should be reported at once.
+    abort: false,
   });
 }
 function int(min: number, max: number): z.ZodType<number> {
@@ -106,8 +110,14 @@ const reservations = z.record(z.string(), int(1, 1000), { message: "expected a m
     }
   });
 
-/** Every `dbt-pipeline:` key, in the order the README lists them. */
-export const KEYS: readonly KeySpec[] = [
+/** GitHub allows at most this many required reviewers per environment. */
+export const MAX_REVIEWERS = 6;
+
+/**
+ * Every `dbt-pipeline:` key, in the order the README lists them. `as const` keeps each entry's
+ * literal key and schema type, from which config.ts infers the type of the loaded config.
+ */
+export const KEY_TABLE = [
   // General
   { key: "environment", type: "string", default: "", description: "Environment name used in resource names and dbt's target; empty means the stack name.", schema: text.regex(/^$|^[a-z][a-z0-9]{1,9}$/, { message: "expected 2-10 lower-case letters or digits, starting with a letter" }) },
   { key: "protect", type: "boolean", default: false, description: "Protect stateful resources (Snowflake database, RAW schema, artifact bucket) with protect and retainOnDelete.", schema: bool },
@@ -196,17 +206,20 @@ export const KEYS: readonly KeySpec[] = [
   { key: "github.infraRepo", type: "string", default: "dbt-pipeline", description: "Repository holding this Pulumi program.", schema: text.regex(/^[A-Za-z0-9_.-]{1,100}$/, { message: "expected a repository name" }) },
   { key: "github.dbtRepo", type: "string", default: "dbt-project", description: "Repository holding the dbt project.", schema: text.regex(/^[A-Za-z0-9_.-]{1,100}$/, { message: "expected a repository name" }) },
   { key: "github.mainBranch", type: "string", default: "main", description: "Branch that deploys.", schema: nonEmpty },
-  { key: "github.prodReviewers", type: "array", items: "integer", default: [], description: "GitHub user ids (numbers) who approve prod deploys.", schema: z.array(z.number().int().positive(), { message: "expected a list of GitHub user ids (numbers)" }) },
+  { key: "github.prodReviewers", type: "array", items: "integer", default: [], description: "GitHub user ids (numbers) who approve prod deploys.", schema: z.array(z.number().int().positive(), { message: "expected a list of GitHub user ids (numbers)" }).max(MAX_REVIEWERS, { message: `expected at most ${MAX_REVIEWERS} user ids (GitHub's limit per environment)` }) },
   { key: "github.oidcProvider", type: "string", default: "create", description: "GitHub Actions OIDC provider of this account: create (this stack creates it), existing (the account's provider, created elsewhere), or a provider ARN.", schema: text.regex(/^(create|existing|arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com)$/, { message: "expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com" }) },
   { key: "github.ownerId", type: "integer", default: 0, description: "Immutable id of github.owner, for repositories with immutable OIDC subject claims (repo:<owner>@<id>/<repo>@<id>); 0 uses names.", schema: int(0, 2147483647) },
   { key: "github.infraRepoId", type: "integer", default: 0, description: "Immutable id of github.infraRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
   { key: "github.dbtRepoId", type: "integer", default: 0, description: "Immutable id of github.dbtRepo (with github.ownerId); 0 uses its name in OIDC subjects.", schema: int(0, 2147483647) },
   { key: "backend.stateBucket", type: "string", default: "", description: "S3 bucket of a self-managed Pulumi backend (s3://<bucket>); the preview and deploy roles get this stack's state objects. Empty: Pulumi Cloud.", schema: text.regex(/^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "expected an S3 bucket name" }) },
   { key: "backend.secretsKeyArn", type: "string", default: "", description: "ARN of the KMS key of the stacks' awskms secrets provider; the preview and deploy roles may decrypt with it. Empty: none.", schema: text.regex(/^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, { message: "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)" }) },
-];
+] as const satisfies readonly KeySpec[];
+
+/** Every key as a {@link KeySpec}. */
+export const KEYS: readonly KeySpec[] = KEY_TABLE;
 
 /** Spec by key. */
-export const KEY_INDEX: ReadonlyMap<string, KeySpec> = new Map(KEYS.map((k) => [k.key, k]));
+export const KEY_INDEX: ReadonlyMap<string, KeySpec> = new Map(KEYS.map((k): [string, KeySpec] => [k.key, k]));
 
 /** Fargate CPU → valid memory values (MiB), from the ECS task size table. */
 export function fargateMemoryOptions(cpu: number): number[] {

@@ -1,147 +1,106 @@
 /**
  * The only module that reads Pulumi config. `loadConfig()` returns one typed, frozen, validated
- * object; a bad stack fails the whole program with every problem at once, each naming the key,
- * the stack and what is expected.
+ * object; a bad stack fails the whole program with every problem at once, each naming the key and
+ * what is expected.
+ *
+ * One source of truth: each key's zod schema lives in `config-keys.ts`; {@link configSchema} is
+ * built from that table, {@link ConfigValues} and {@link PipelineConfig} are inferred from it, and
+ * every check that spans keys is in `CROSS_CHECKS` (config-checks.ts), run by the same schema.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { KEYS, KEY_INDEX, KeySpec, PROJECT, SECRET_PLACEHOLDER, fargateMemoryOptions, sourceSchema } from "./config-keys";
+import { KEYS, KEY_INDEX, KEY_TABLE, KeySpec, PROJECT, SECRET_PLACEHOLDER, WAREHOUSE_SIZES } from "./config-keys";
+import { CROSS_CHECKS } from "./config-checks";
+import { PROVIDER_KEYS } from "./config-providers";
 
-/** One source of raw data and how it maps to dbt. */
-export interface SourceConfig {
-  /** dbt source name (lower_snake_case). */
-  readonly name: string;
-  readonly fivetranConnectors: readonly string[];
-  readonly airbyteConnections: readonly string[];
-  /** Watched RAW tables: `TABLE` (in the RAW schema), `SCHEMA.TABLE` or `SCHEMA.*`, upper-case. */
-  readonly rawTables: readonly string[];
-  /** dbt selection; defaults to `source:<name>+`. */
-  readonly select: readonly string[];
-  readonly exclude: readonly string[];
-  /** Tags selected first, in a fast-lane run. */
-  readonly fastLaneTags: readonly string[];
-  readonly fullRefresh: boolean;
-  /** Minutes without a load before the source is stale. */
-  readonly staleAfterMinutes: number;
-  /** Column of the RAW tables holding the load time (e.g. _FIVETRAN_SYNCED); absent: the time the task saw the rows. */
-  readonly loadedAtColumn?: string;
+type Spec = (typeof KEY_TABLE)[number];
+/** A declared key, e.g. `dbt.cpu`. */
+export type ConfigKey = Spec["key"];
+
+/** The zod schema of one key as the stack object holds it: default applied, optional secrets optional. */
+type FieldSchema<S extends Spec> = S extends { readonly default: unknown }
+  ? z.ZodDefault<S["schema"]>
+  : S extends { readonly optional: true } ? z.ZodOptional<S["schema"]> : S["schema"];
+type Shape = { [S in Spec as S["key"]]: FieldSchema<S> };
+
+/** Secrets: the offline plan passes a placeholder, never the value, so its presence is all it can check. */
+function secretOrPlaceholder(schema: z.ZodType): z.ZodType {
+  return z.unknown().superRefine((value, ctx) => {
+    if (value === SECRET_PLACEHOLDER) return;
+    const result = schema.safeParse(value);
+    if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  });
 }
+
+function fieldSchema(spec: KeySpec): z.ZodType {
+  const schema = spec.secret ? secretOrPlaceholder(spec.schema) : spec.schema;
+  if (spec.default !== undefined) return schema.default(() => structuredClone(spec.default));
+  return spec.optional ? schema.optional() : schema;
+}
+
+/** The schema of a stack's decoded `dbt-pipeline:` values, keyed as in config-keys.ts. */
+export const configSchema = z
+  .object(Object.fromEntries(KEYS.map((k) => [k.key, fieldSchema(k)])) as unknown as Shape)
+  .superRefine((values, ctx) => {
+    // Cross-key rules join the report even when other keys failed, so `when` always runs this
+    // refinement; each rule reads only keys that passed their own schema.
+    const failed = new Set(ctx.issues.map((i) => i.path?.[0]));
+    for (const rule of CROSS_CHECKS) {
+      if (rule.keys.some((k) => failed.has(k))) continue;
+      rule.check(values, (at, message) => ctx.addIssue({ code: "custom", path: typeof at === "string" ? [at] : [...at], message, params: { quiet: true } }));
+    }
+  }, { when: () => true });
+
+/** Validated values by key, defaults applied; secrets are still plain strings here. */
+export type ConfigValues = z.output<typeof configSchema>;
+
+// ---- The loaded config: the table's keys nested by their first dot, secrets as secret outputs.
+
+type KeyValue<S extends Spec> = S extends { readonly secret: true }
+  ? S extends { readonly optional: true } ? pulumi.Output<string> | undefined : pulumi.Output<string>
+  : z.output<FieldSchema<S>>;
+type Flat = { [S in Spec as S["key"]]: KeyValue<S> };
+type GroupOf<K> = K extends `${infer G}.${string}` ? G : never;
+type Nested = { [K in keyof Flat as K extends `${string}.${string}` ? never : K]: Flat[K] } & {
+  [G in GroupOf<keyof Flat>]: { [K in keyof Flat as K extends `${G}.${infer F}` ? F : never]: Flat[K] };
+};
+type Frozen<T> = T extends pulumi.Output<any> ? T
+  : T extends readonly (infer E)[] ? readonly Frozen<E>[]
+    : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
 /** Warehouse sizes as Snowflake spells them. */
-export type WarehouseSize = (typeof import("./config-keys").WAREHOUSE_SIZES)[number];
+export type WarehouseSize = (typeof WAREHOUSE_SIZES)[number];
 
-/** The whole validated stack configuration. */
-export interface PipelineConfig {
-  readonly project: string;
-  readonly stack: string;
-  /** Lower-case environment name, e.g. `dev`. */
-  readonly environment: string;
+type SourceValues = ConfigValues["sources"][string];
+/** One source of raw data and how it maps to dbt (see `sources` in config-keys.ts). */
+export type SourceConfig = Frozen<Omit<SourceValues, "select" | "staleAfterMinutes"> & {
+  /** dbt source name (lower_snake_case). */
+  name: string;
+  /** dbt selection; defaults to `source:<name>+`. */
+  select: string[];
+  /** Minutes without a load before the source is stale; defaults to notify.staleAfterMinutes. */
+  staleAfterMinutes: number;
+}>;
+
+/**
+ * The whole validated stack configuration: every key of config-keys.ts under its group
+ * (`dbt.cpu` → `dbt.cpu`), with these resolved: `environment` (empty → the stack name),
+ * `snowflake.databaseName` (environment appended), `dbt.target` (empty → the environment),
+ * `sources` as a sorted list with defaults, and `github` absent when `github.owner` is empty.
+ */
+export type PipelineConfig = Frozen<Omit<Nested, "snowflake" | "sources" | "github"> & {
+  project: string;
+  stack: string;
   /** Upper-case environment suffix for Snowflake names, e.g. `DEV`. */
-  readonly envSuffix: string;
-  /** Protect stateful resources. */
-  readonly protect: boolean;
-  readonly snowflake: {
-    readonly organizationName: string;
-    readonly accountName: string;
-    readonly adminUser: string;
-    readonly adminPrivateKey: pulumi.Output<string>;
-    /** Passphrase of an encrypted (`ENCRYPTED PRIVATE KEY`) admin key; absent for an unencrypted key. */
-    readonly adminPrivateKeyPassphrase?: pulumi.Output<string>;
-    /** Full database name, environment included. */
-    readonly databaseName: string;
-    readonly schemas: {
-      readonly raw: string; readonly staging: string; readonly analytics: string;
-      readonly metrics: string; readonly monitoring: string;
-    };
-    readonly warehouseSizes: { readonly loading: WarehouseSize; readonly transforming: WarehouseSize; readonly reporting: WarehouseSize };
-    readonly autoSuspendSeconds: number;
-    readonly maxAutoSuspendSeconds: number;
-    readonly statementTimeoutSeconds: number;
-    readonly monthlyCreditQuota: number;
-    readonly suspendAtQuota: boolean;
-    readonly monitorNotifyUsers: readonly string[];
-    readonly dataRetentionDays: number;
-    readonly keyGeneration: number;
-    readonly taskMode: "triggered" | "scheduled";
-    readonly taskScheduleMinutes: number;
-    readonly taskSuspendAfterFailures: number;
-    /** Serverless (default) or warehouse-backed change-detection tasks. */
-    readonly taskCompute: "serverless" | "warehouse";
-    readonly taskTargetCompletionMinutes: number;
-    readonly reconcileScheduleMinutes: number;
+  envSuffix: string;
+  snowflake: Nested["snowflake"] & {
+    schemas: Record<"raw" | "staging" | "analytics" | "metrics" | "monitoring", string>;
+    warehouseSizes: Record<"loading" | "transforming" | "reporting", WarehouseSize>;
   };
-  readonly dbt: {
-    readonly imageTag: string;
-    readonly cpu: number;
-    readonly memory: number;
-    readonly arm64: boolean;
-    readonly target: string;
-    readonly threads: number;
-    readonly logRetentionDays: number;
-    readonly artifactRetentionDays: number;
-    readonly ecrExpireUnpulledDays: number;
-    readonly containerInsights: boolean;
-    readonly awsCliImage: string;
-  };
-  readonly network: {
-    readonly mode: "create" | "existing";
-    readonly vpcCidr: string;
-    readonly availabilityZones: number;
-    readonly subnetIds: readonly string[];
-    readonly securityGroupIds: readonly string[];
-    readonly assignPublicIp: boolean;
-  };
-  readonly sources: readonly SourceConfig[];
-  readonly triggers: {
-    readonly hourlyEnabled: boolean;
-    readonly hourlySchedule: string;
-    readonly hourlySelect: string;
-    readonly fullRefreshEnabled: boolean;
-    readonly fullRefreshSchedule: string;
-    readonly timezone: string;
-    readonly burstWindowSeconds: number;
-    readonly unknownConnector: "reject" | "ignore";
-    readonly rateLimit: number;
-    readonly burstLimit: number;
-    readonly dedupeHours: number;
-    readonly maxLaunchAttempts: number;
-  };
-  readonly fivetran: { readonly webhookSecret?: pulumi.Output<string> };
-  readonly airbyte: { readonly webhookToken?: pulumi.Output<string> };
-  readonly notify: {
-    readonly slackWebhookUrl?: pulumi.Output<string>;
-    readonly emails: readonly string[];
-    readonly consecutiveFailures: number;
-    readonly staleAfterMinutes: number;
-    readonly lambdaErrorRatePercent: number;
-  };
+  sources: SourceConfig[];
   /** Absent when `github.owner` is empty: the GitHub side is skipped. */
-  readonly github?: {
-    readonly owner: string;
-    readonly infraRepo: string;
-    readonly dbtRepo: string;
-    readonly mainBranch: string;
-    readonly prodReviewers: readonly number[];
-    /** `create`, `existing` (the account's provider at its fixed ARN), or a provider ARN. */
-    readonly oidcProvider: string;
-    /** Immutable ids for OIDC subjects; 0 means the name form. */
-    readonly ownerId: number;
-    readonly infraRepoId: number;
-    readonly dbtRepoId: number;
-  };
-  /** Settings every Lambda function of the package shares. */
-  readonly lambda: {
-    /** Opt-in reserved concurrency by function name (dispatch, launch, notify, freshness). */
-    readonly reservedConcurrency: Readonly<Record<string, number>>;
-    /** X-Ray active tracing on every function. */
-    readonly tracing: boolean;
-  };
-  /** Self-managed Pulumi backend the GitHub roles use; empty strings mean none. */
-  readonly backend: {
-    readonly stateBucket: string;
-    readonly secretsKeyArn: string;
-  };
-}
+  github?: Nested["github"];
+}>;
 
 /** Every problem found in a stack's config; the message lists them all. */
 export class ConfigError extends pulumi.RunError {
@@ -167,18 +126,42 @@ export function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
-/** The known key closest to `key`, or undefined when none is close. */
-export function closestKey(key: string): string | undefined {
-  let best: { key: string; d: number } | undefined;
-  for (const spec of KEYS) {
-    const d = editDistance(key.toLowerCase(), spec.key.toLowerCase());
-    if (!best || d < best.d) best = { key: spec.key, d };
+/** The candidate closest to `word`, or undefined when none is close. */
+function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (!best || d < best.d) best = { c, d };
   }
-  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
 }
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+/** The known key closest to `key`, or undefined when none is close. */
+export function closestKey(key: string): string | undefined {
+  return closest(key, KEY_INDEX.keys());
+}
+
+/**
+ * A key outside `dbt-pipeline:` that is a typo: an unknown key of a provider this program uses
+ * (`aws:regin`), or a namespace close to a known one (`dbtpipeline:x`, which nothing reads). It is
+ * reported with the rest, before any resource is declared. Other namespaces (`pulumi:`, another
+ * program's) are left alone.
+ */
+export function namespaceProblem(fullKey: string): string | undefined {
+  const colon = fullKey.indexOf(":");
+  const ns = fullKey.slice(0, colon);
+  const key = fullKey.slice(colon + 1);
+  if (colon < 0 || ns === PROJECT || ns === "pulumi") return undefined;
+  const providerKeys = PROVIDER_KEYS[ns];
+  if (providerKeys) {
+    if (providerKeys.includes(key)) return undefined;
+    const hint = closest(key, providerKeys);
+    return `${fullKey}: not a setting of the ${ns} provider${hint ? `; did you mean ${ns}:${hint}?` : ""}`;
+  }
+  const nsHint = closest(ns, [PROJECT, ...Object.keys(PROVIDER_KEYS)]);
+  if (!nsHint || ns.length < 3 || editDistance(ns.toLowerCase(), nsHint) > 2) return undefined;
+  const keyHint = nsHint === PROJECT ? closestKey(key) ?? key : closest(key, PROVIDER_KEYS[nsHint]) ?? key;
+  return `${fullKey}: unknown namespace ${ns}, which nothing reads; did you mean ${nsHint}:${keyHint}?`;
 }
 
 /** Turns the raw config string into the key's type; returns a problem text when it cannot. */
@@ -208,279 +191,109 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined), value);
 }
 
+/** One zod issue as a line of the report: the full key with its path, the message, the value unless secret. */
+function formatIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, stack: string): string {
+  const key = String(issue.path[0]);
+  const spec = KEY_INDEX.get(key)!;
+  const full = `${PROJECT}:${key}${issuePath(issue.path.slice(1))}`;
+  const params = (issue as { params?: { got?: unknown; quiet?: boolean } }).params;
+  if (params?.quiet) return `${full}: ${issue.message}`;
+  if (input[key] === undefined) {
+    return `${full}: required but not set; run pulumi config set${spec.secret ? " --secret" : ""} ${key} <value> --stack ${stack}`;
+  }
+  if (spec.secret) return `${full}: ${issue.message}`;
+  const shown = params?.got !== undefined ? params.got : valueAt(input[key], issue.path.slice(1));
+  return `${full}: ${issue.message} (got ${JSON.stringify(shown) ?? String(shown)})`;
+}
+
 /** Result of validating raw stack config without touching the Pulumi runtime. */
 export interface ParsedConfig {
-  /** Decoded values by key (defaults applied), or undefined when there were problems. */
-  readonly values?: Readonly<Record<string, unknown>>;
+  /** Validated values by key (defaults applied), or undefined when there were problems. */
+  readonly values?: ConfigValues;
   readonly problems: readonly string[];
 }
 
 /**
- * Validates raw config (`dbt-pipeline:key` → string, as the CLI passes it) for `stack`.
- * Pure: no Pulumi runtime, secrets stay plain strings here.
+ * Validates raw config (`namespace:key` → string, as the CLI passes it) for `stack`.
+ * Pure: no Pulumi runtime, secrets stay plain strings here. Problems name the key, never the
+ * stack: the report's header names it once.
  */
 export function parseConfig(raw: Readonly<Record<string, string>>, stack: string): ParsedConfig {
   const problems: string[] = [];
-  const at = (key: string, msg: string) => problems.push(`${PROJECT}:${key}: ${msg} in stack ${stack}`);
-  const values: Record<string, unknown> = {};
-
+  const input: Record<string, unknown> = {};
+  const undecodable = new Map<string, string>();
   for (const fullKey of Object.keys(raw)) {
-    if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+    if (!fullKey.startsWith(`${PROJECT}:`)) {
+      const problem = namespaceProblem(fullKey);
+      if (problem) problems.push(problem);
+      continue;
+    }
     const key = fullKey.slice(PROJECT.length + 1);
-    if (!KEY_INDEX.has(key)) {
+    const spec = KEY_INDEX.get(key);
+    if (!spec) {
       const hint = closestKey(key);
-      problems.push(`${fullKey}: unknown key in stack ${stack}${hint ? `; did you mean ${hint}?` : ""}`);
-    }
-  }
-
-  for (const spec of KEYS) {
-    const rawValue = raw[`${PROJECT}:${spec.key}`];
-    if (rawValue === undefined) {
-      if (spec.default !== undefined || spec.optional) {
-        values[spec.key] = spec.default;
-        continue;
-      }
-      at(spec.key, `required but not set; run pulumi config set${spec.secret ? " --secret" : ""} ${spec.key} <value> --stack ${stack}`);
+      problems.push(`${fullKey}: unknown key${hint ? `; did you mean ${hint}?` : ""}`);
       continue;
     }
-    if (spec.secret && rawValue === SECRET_PLACEHOLDER) {
-      // The offline plan never decrypts: a secret's presence is all it can check.
-      values[spec.key] = rawValue;
-      continue;
-    }
-    const decoded = decode(spec, rawValue);
-    if (decoded.problem) {
-      at(spec.key, decoded.problem);
-      continue;
-    }
-    const result = spec.schema.safeParse(decoded.value);
-    if (!result.success) {
-      for (const issue of result.error.issues) {
-        const params = (issue as { params?: { got?: unknown } }).params;
-        const shown = params?.got !== undefined ? params.got : valueAt(decoded.value, issue.path);
-        const got = spec.secret ? "" : ` (got ${describe(shown)})`;
-        at(`${spec.key}${issuePath(issue.path)}`, `${issue.message}${got}`);
-      }
-      continue;
-    }
-    values[spec.key] = result.data;
+    const decoded = decode(spec, raw[fullKey]);
+    if (decoded.problem) undecodable.set(key, `${fullKey}: ${decoded.problem}`);
+    // A value that does not decode still fails its key's schema (as null), so cross-key rules skip it.
+    input[key] = decoded.problem ? null : decoded.value;
   }
-
-  crossChecks(values, at);
-  return problems.length ? { problems } : { values, problems };
-}
-
-/** Rules that span several keys. Only checks keys that decoded cleanly. */
-function crossChecks(v: Record<string, unknown>, at: (key: string, msg: string) => void): void {
-  const cpu = v["dbt.cpu"] as number | undefined;
-  const memory = v["dbt.memory"] as number | undefined;
-  if (cpu !== undefined && memory !== undefined && !fargateMemoryOptions(cpu).includes(memory)) {
-    at("dbt.memory", `expected one of ${fargateMemoryOptions(cpu).join(", ")} for dbt.cpu ${cpu} (got ${memory})`);
+  const result = configSchema.safeParse(input);
+  if (result.success && problems.length === 0) return { values: result.data, problems };
+  // Problems of one key in the table's order, then the cross-key rules in theirs.
+  const order = (issue: z.core.$ZodIssue) => (issue.code === "custom" && (issue.params as { quiet?: boolean } | undefined)?.quiet ? KEYS.length : KEYS.findIndex((k) => k.key === issue.path[0]));
+  const issues = [...(result.error?.issues ?? [])].sort((a, b) => order(a) - order(b));
+  for (const issue of issues) {
+    const key = String(issue.path[0]);
+    const line = undecodable.get(key) ?? formatIssue(issue, input, stack);
+    // A missing or undecodable key fails its schema's checks one by one; report it once.
+    if (!problems.includes(line)) problems.push(line);
   }
-  const autoSuspend = v["snowflake.autoSuspendSeconds"] as number | undefined;
-  const maxSuspend = v["snowflake.maxAutoSuspendSeconds"] as number | undefined;
-  if (autoSuspend !== undefined && maxSuspend !== undefined && autoSuspend > maxSuspend) {
-    at("snowflake.autoSuspendSeconds", `expected at most snowflake.maxAutoSuspendSeconds (${maxSuspend}) (got ${autoSuspend})`);
-  }
-  if (v["network.mode"] === "existing") {
-    if ((v["network.subnetIds"] as string[] | undefined)?.length === 0) at("network.subnetIds", "expected at least one subnet id when network.mode is existing");
-    if ((v["network.securityGroupIds"] as string[] | undefined)?.length === 0) at("network.securityGroupIds", "expected at least one security group id when network.mode is existing");
-  }
-  const schemaKeys = ["raw", "staging", "analytics", "metrics", "monitoring"].map((s) => `snowflake.${s}Schema`);
-  const seenSchemas = new Map<unknown, string>();
-  for (const key of schemaKeys) {
-    const name = v[key];
-    if (name === undefined) continue;
-    const other = seenSchemas.get(name);
-    if (other) at(key, `expected a schema name different from ${other} (got ${describe(name)})`);
-    seenSchemas.set(name, key);
-  }
-
-  privateKeyChecks(v, at);
-
-  const sources = v["sources"] as Record<string, z.infer<typeof sourceSchema>> | undefined;
-  if (!sources) return;
-  const owners = new Map<string, string>();
-  const tables = new Map<string, { source: string; entry: string }>();
-  let fivetran = false;
-  let airbyte = false;
-  for (const [name, s] of Object.entries(sources)) {
-    for (const [field, ids] of [["fivetranConnectors", s.fivetranConnectors], ["airbyteConnections", s.airbyteConnections], ["rawTables", s.rawTables]] as const) {
-      for (const id of ids) {
-        const owner = owners.get(`${field}:${id}`);
-        if (owner) at(`sources.${name}.${field}`, `${describe(id)} is already listed by source ${owner}; each id maps to one source`);
-        owners.set(`${field}:${id}`, name);
-      }
-    }
-    // `TABLE` means `<rawSchema>.TABLE`; a table may belong to one source only, whichever form names it.
-    const rawSchema = (v["snowflake.rawSchema"] as string | undefined) ?? "RAW";
-    for (const entry of s.rawTables) {
-      const [schema, table] = entry.includes(".") ? entry.split(".") : [rawSchema, entry];
-      for (const [key, other] of tables) {
-        const [os, ot] = key.split(".");
-        const overlaps = os === schema && (ot === table || ot === "*" || table === "*");
-        if (overlaps && other.source !== name) at(`sources.${name}.rawTables`, `${describe(entry)} overlaps ${describe(other.entry)} of source ${other.source}; each RAW table maps to one source`);
-      }
-      tables.set(`${schema}.${table}`, { source: name, entry });
-    }
-    fivetran ||= s.fivetranConnectors.length > 0;
-    airbyte ||= s.airbyteConnections.length > 0;
-  }
-  if (fivetran && v["fivetran.webhookSecret"] === undefined) {
-    at("fivetran.webhookSecret", "required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value>");
-  }
-  if (airbyte && v["airbyte.webhookToken"] === undefined) {
-    at("airbyte.webhookToken", "required because a source lists Airbyte connections; run pulumi config set --secret airbyte.webhookToken <value>");
-  }
+  return { problems };
 }
 
 /**
- * The admin key must be one the Snowflake provider can read. Upstream `sdk.ParsePrivateKey`
- * (terraform-provider-snowflake v1.2.1, pkg/sdk/config.go) decrypts only a PKCS#8
- * `ENCRYPTED PRIVATE KEY` with `private_key_passphrase`; any other PEM goes to
- * `ssh.ParseRawPrivateKey`, which fails on a legacy OpenSSL-encrypted key (`Proc-Type: 4,ENCRYPTED`).
- * Secret values are never echoed.
+ * Builds the typed object from validated values: each key under its group, secrets as Pulumi
+ * secret outputs, then the resolved values {@link PipelineConfig} lists.
  */
-function privateKeyChecks(v: Record<string, unknown>, at: (key: string, msg: string) => void): void {
-  const key = v["snowflake.adminPrivateKey"] as string | undefined;
-  const passphrase = v["snowflake.adminPrivateKeyPassphrase"] as string | undefined;
-  if (key === undefined || key === SECRET_PLACEHOLDER) return;
-  if (/Proc-Type:\s*4,ENCRYPTED/.test(key)) {
-    at("snowflake.adminPrivateKey", "is a legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED), which the Snowflake provider cannot decrypt; convert it with openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <key>.p8 and set snowflake.adminPrivateKeyPassphrase");
-  } else if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) {
-    if (passphrase === undefined) at("snowflake.adminPrivateKeyPassphrase", "required because snowflake.adminPrivateKey is an ENCRYPTED PRIVATE KEY; run pulumi config set --secret snowflake.adminPrivateKeyPassphrase <value>");
-  } else if (passphrase !== undefined && passphrase !== SECRET_PLACEHOLDER) {
-    at("snowflake.adminPrivateKeyPassphrase", "is set but snowflake.adminPrivateKey is not encrypted; remove the passphrase or set the encrypted (ENCRYPTED PRIVATE KEY) form of the key");
+export function buildConfig(values: ConfigValues, project: string, stack: string): PipelineConfig {
+  const nested: Record<string, unknown> = {};
+  for (const spec of KEYS) {
+    const raw = (values as Record<string, unknown>)[spec.key];
+    const value = spec.secret && raw !== undefined ? pulumi.secret(raw as string) : raw;
+    const [group, field] = spec.key.split(".");
+    if (field === undefined) nested[group] = value;
+    else ((nested[group] ??= {}) as Record<string, unknown>)[field] = value;
   }
-}
-
-/** Builds the typed object from validated values. Secrets become Pulumi secret outputs. */
-export function buildConfig(values: Readonly<Record<string, unknown>>, project: string, stack: string): PipelineConfig {
-  const g = <T>(key: string): T => {
-    if (!KEY_INDEX.has(key)) throw new Error(`config key ${key} is not declared in config-keys.ts`);
-    return values[key] as T;
-  };
-  const secret = (key: string): pulumi.Output<string> | undefined => {
-    const value = g<string | undefined>(key);
-    return value === undefined ? undefined : pulumi.secret(value);
-  };
-  const environment = g<string>("environment") || stack;
-  const notifyStale = g<number>("notify.staleAfterMinutes");
-  const sources = Object.entries(g<Record<string, z.infer<typeof sourceSchema>>>("sources"))
+  const base = nested as unknown as Nested;
+  const environment = values.environment || stack;
+  const envSuffix = environment.toUpperCase();
+  const sf = base.snowflake;
+  const sources = Object.entries(values.sources)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, s]): SourceConfig => ({
+    .map(([name, s]) => ({
       name,
-      fivetranConnectors: s.fivetranConnectors,
-      airbyteConnections: s.airbyteConnections,
-      rawTables: s.rawTables,
+      ...s,
       select: s.select ?? [`source:${name}+`],
-      exclude: s.exclude,
-      fastLaneTags: s.fastLaneTags,
-      fullRefresh: s.fullRefresh,
-      staleAfterMinutes: s.staleAfterMinutes ?? notifyStale,
-      ...(s.loadedAtColumn ? { loadedAtColumn: s.loadedAtColumn } : {}),
+      staleAfterMinutes: s.staleAfterMinutes ?? values["notify.staleAfterMinutes"],
     }));
-  const owner = g<string>("github.owner");
-  const config: PipelineConfig = {
+  const config = {
+    ...base,
     project,
     stack,
     environment,
-    envSuffix: environment.toUpperCase(),
-    protect: g("protect"),
+    envSuffix,
     snowflake: {
-      organizationName: g("snowflake.organizationName"),
-      accountName: g("snowflake.accountName"),
-      adminUser: g("snowflake.adminUser"),
-      adminPrivateKey: secret("snowflake.adminPrivateKey")!,
-      adminPrivateKeyPassphrase: secret("snowflake.adminPrivateKeyPassphrase"),
-      databaseName: `${g<string>("snowflake.databaseName")}_${environment.toUpperCase()}`,
-      schemas: {
-        raw: g("snowflake.rawSchema"),
-        staging: g("snowflake.stagingSchema"),
-        analytics: g("snowflake.analyticsSchema"),
-        metrics: g("snowflake.metricsSchema"),
-        monitoring: g("snowflake.monitoringSchema"),
-      },
-      warehouseSizes: {
-        loading: g("snowflake.loadingWarehouseSize"),
-        transforming: g("snowflake.transformingWarehouseSize"),
-        reporting: g("snowflake.reportingWarehouseSize"),
-      },
-      autoSuspendSeconds: g("snowflake.autoSuspendSeconds"),
-      maxAutoSuspendSeconds: g("snowflake.maxAutoSuspendSeconds"),
-      statementTimeoutSeconds: g("snowflake.statementTimeoutSeconds"),
-      monthlyCreditQuota: g("snowflake.monthlyCreditQuota"),
-      suspendAtQuota: g("snowflake.suspendAtQuota"),
-      monitorNotifyUsers: g("snowflake.monitorNotifyUsers"),
-      dataRetentionDays: g("snowflake.dataRetentionDays"),
-      keyGeneration: g("snowflake.keyGeneration"),
-      taskMode: g("snowflake.taskMode"),
-      taskScheduleMinutes: g("snowflake.taskScheduleMinutes"),
-      taskSuspendAfterFailures: g("snowflake.taskSuspendAfterFailures"),
-      taskCompute: g("snowflake.taskCompute"),
-      taskTargetCompletionMinutes: g("snowflake.taskTargetCompletionMinutes"),
-      reconcileScheduleMinutes: g("snowflake.reconcileScheduleMinutes"),
+      ...sf,
+      databaseName: `${sf.databaseName}_${envSuffix}`,
+      schemas: { raw: sf.rawSchema, staging: sf.stagingSchema, analytics: sf.analyticsSchema, metrics: sf.metricsSchema, monitoring: sf.monitoringSchema },
+      warehouseSizes: { loading: sf.loadingWarehouseSize, transforming: sf.transformingWarehouseSize, reporting: sf.reportingWarehouseSize },
     },
-    dbt: {
-      imageTag: g("dbt.imageTag"),
-      cpu: g("dbt.cpu"),
-      memory: g("dbt.memory"),
-      arm64: g("dbt.arm64"),
-      target: g<string>("dbt.target") || environment,
-      threads: g("dbt.threads"),
-      logRetentionDays: g("dbt.logRetentionDays"),
-      artifactRetentionDays: g("dbt.artifactRetentionDays"),
-      ecrExpireUnpulledDays: g("dbt.ecrExpireUnpulledDays"),
-      containerInsights: g("dbt.containerInsights"),
-      awsCliImage: g("dbt.awsCliImage"),
-    },
-    network: {
-      mode: g("network.mode"),
-      vpcCidr: g("network.vpcCidr"),
-      availabilityZones: g("network.availabilityZones"),
-      subnetIds: g("network.subnetIds"),
-      securityGroupIds: g("network.securityGroupIds"),
-      assignPublicIp: g("network.assignPublicIp"),
-    },
+    dbt: { ...base.dbt, target: base.dbt.target || environment },
     sources,
-    triggers: {
-      hourlyEnabled: g("triggers.hourlyEnabled"),
-      hourlySchedule: g("triggers.hourlySchedule"),
-      hourlySelect: g("triggers.hourlySelect"),
-      fullRefreshEnabled: g("triggers.fullRefreshEnabled"),
-      fullRefreshSchedule: g("triggers.fullRefreshSchedule"),
-      timezone: g("triggers.timezone"),
-      burstWindowSeconds: g("triggers.burstWindowSeconds"),
-      unknownConnector: g("triggers.unknownConnector"),
-      rateLimit: g("triggers.rateLimit"),
-      burstLimit: g("triggers.burstLimit"),
-      dedupeHours: g("triggers.dedupeHours"),
-      maxLaunchAttempts: g("triggers.maxLaunchAttempts"),
-    },
-    fivetran: { webhookSecret: secret("fivetran.webhookSecret") },
-    airbyte: { webhookToken: secret("airbyte.webhookToken") },
-    notify: {
-      slackWebhookUrl: secret("notify.slackWebhookUrl"),
-      emails: g("notify.emails"),
-      consecutiveFailures: g("notify.consecutiveFailures"),
-      staleAfterMinutes: notifyStale,
-      lambdaErrorRatePercent: g("notify.lambdaErrorRatePercent"),
-    },
-    github: owner
-      ? {
-        owner,
-        infraRepo: g("github.infraRepo"),
-        dbtRepo: g("github.dbtRepo"),
-        mainBranch: g("github.mainBranch"),
-        prodReviewers: g("github.prodReviewers"),
-        oidcProvider: g("github.oidcProvider"),
-        ownerId: g("github.ownerId"),
-        infraRepoId: g("github.infraRepoId"),
-        dbtRepoId: g("github.dbtRepoId"),
-      }
-      : undefined,
-    backend: { stateBucket: g("backend.stateBucket"), secretsKeyArn: g("backend.secretsKeyArn") },
-    lambda: { reservedConcurrency: g("lambda.reservedConcurrency"), tracing: g("lambda.tracing") },
+    github: values["github.owner"] ? base.github : undefined,
   };
   return deepFreeze(config);
 }

@@ -106,7 +106,7 @@ export const ecrRepositoryUrl = runner.ecrRepositoryUrl;
 // <alerts>
 import { Alerts } from "./components/observability";
 
-const alerts = new Alerts("alerts", { config });
+const alerts = new Alerts("alerts", { environment: config.environment, emails: config.notify.emails });
 
 /** SNS topic of everything that needs a person (alarms, failed runs, failed syncs, Snowflake task errors); e-mails go to notify.emails. */
 export const alertTopicArn = alerts.topicArn;
@@ -213,7 +213,12 @@ import { GithubDelivery } from "./components/github";
 // stack creates the account's OIDC provider. Skipped entirely when github.owner is empty.
 const github = config.github
   ? new GithubDelivery("github", {
-    config,
+    github: config.github,
+    environment: config.environment,
+    project: config.project,
+    stack: config.stack,
+    backend: config.backend,
+    createsNetwork: config.network.mode === "create",
     production: config.environment === "prod",
     ecrRepositoryArn: runner.ecrRepositoryArn,
     ecrRepositoryUrl: runner.ecrRepositoryUrl,

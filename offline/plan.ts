@@ -44,10 +44,12 @@ export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<n
     error(`unknown stack ${stack}; stacks with a Pulumi.<stack>.yaml here: ${listStacks(root).join(", ")}`);
     return 2;
   }
-  const { config, secretKeys } = readStackConfig(stack, root);
   let doc: PlanDocument;
+  let config: Record<string, string>;
   try {
-    doc = toPlanDocument(await evaluate({ stack, config, secretKeys }));
+    const read = readStackConfig(stack, root);
+    config = read.config;
+    doc = toPlanDocument(await evaluate({ stack, config, secretKeys: read.secretKeys }));
   } catch (err) {
     error(err instanceof Error ? err.message : String(err));
     return 1;

@@ -32,9 +32,26 @@ function scrub(value: unknown, found: { any: boolean }): unknown {
   return value;
 }
 
-/** Parses the text of a stack settings file. */
-export function parseStackFile(text: string, project: string): StackConfig {
-  const doc = (yaml.load(text) ?? {}) as { config?: Record<string, unknown> };
+/** A stack settings file that is not valid YAML; the message names the file and the line. */
+export class StackFileError extends Error {
+  constructor(readonly file: string, readonly line: number | undefined, reason: string, snippet?: string | null, options?: ErrorOptions) {
+    super(`${file}${line === undefined ? "" : `:${line}`}: invalid YAML: ${reason}${snippet ? `\n${snippet.trimEnd()}` : ""}`, options);
+    this.name = "StackFileError";
+  }
+}
+
+/** Parses the text of a stack settings file; `file` names it in a syntax error. */
+export function parseStackFile(text: string, project: string, file = "stack settings file"): StackConfig {
+  let loaded: unknown;
+  try {
+    loaded = yaml.load(text, { filename: file });
+  } catch (err) {
+    // js-yaml's YAMLException carries `reason` and a `mark` whose `line` counts from 0
+    // (js-yaml 5, dist/js-yaml.cjs.js: the `throwAt` that builds the mark).
+    if (err instanceof yaml.YAMLException) throw new StackFileError(file, err.mark && err.mark.line + 1, err.reason, err.mark?.snippet, { cause: err });
+    throw err;
+  }
+  const doc = (loaded ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [rawKey, value] of Object.entries(doc.config ?? {})) {
@@ -51,7 +68,7 @@ export function parseStackFile(text: string, project: string): StackConfig {
 export function readStackConfig(stack: string, dir: string, project = "dbt-pipeline"): StackConfig {
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack settings file ${file}; stacks here: ${listStacks(dir).join(", ") || "none"}`);
-  return parseStackFile(fs.readFileSync(file, "utf8"), project);
+  return parseStackFile(fs.readFileSync(file, "utf8"), project, path.basename(file));
 }
 
 /** Stacks that have a settings file in `dir`. */

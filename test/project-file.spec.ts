@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { KEYS } from "../config-keys";
 import { renderConfigReference, renderProjectFile } from "../offline/project-file";
-import { listStacks, readStackConfig } from "../offline/stack-config";
+import { listStacks, parseStackFile, readStackConfig } from "../offline/stack-config";
 import { ROOT } from "./helpers/stack";
 
 describe("Pulumi.yaml and stack files", () => {
@@ -59,5 +60,35 @@ describe("Pulumi.yaml and stack files", () => {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const perStack = Object.fromEntries(listStacks(ROOT).map((s) => [s, readStackConfig(s, ROOT).config]));
     expect(readme).to.include(renderConfigReference(perStack));
+  });
+
+  it("a YAML syntax error in a stack file names the file and the line", () => {
+    const text = [
+      "config:",
+      "  dbt-pipeline:dbt.cpu: 512",
+      "  dbt-pipeline:notify.emails: [oncall@example.com",
+      "  dbt-pipeline:dbt.memory: 1024",
+      "",
+    ].join("\n");
+    let error: Error | undefined;
+    try {
+      parseStackFile(text, "dbt-pipeline", "Pulumi.dev.yaml");
+    } catch (err) {
+      error = err as Error;
+    }
+    const lines = String(error?.message).split("\n");
+    expect(lines[0]).to.equal("Pulumi.dev.yaml:4: invalid YAML: deficient indentation");
+    // js-yaml's snippet follows, ending with the caret under the offending line.
+    expect(lines.slice(-2)).to.deep.equal([" 4 |   dbt-pipeline:dbt.memory: 1024", "-------^"]);
+  });
+
+  it("readStackConfig names the stack file it read", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    try {
+      fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  aws:region: eu-west-1\n   dbt-pipeline:dbt.cpu: 512\n");
+      expect(() => readStackConfig("qa", dir)).to.throw(/^Pulumi\.qa\.yaml:3: invalid YAML: bad indentation of a mapping entry\n/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

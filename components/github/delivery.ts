@@ -16,13 +16,22 @@ import { awsName, defaultTags } from "../lib/naming";
 import {
   AwsScope, PolicyStatement, StateBackend, dbtCiStatements, dbtPullRequestStatements, dbtStateStatements, deployPolicies, policyDocumentOf, previewStatements, viewOnlyAccessArn,
 } from "./permissions";
-import { DeliveryValues, EnvironmentSettings, MAX_REVIEWERS, RepositoryKey, RepositoryVariables, dbtVariables, environmentSettings, infraVariables, previewEnvironmentSettings, variableSlug } from "./repositories";
+import { DeliveryValues, EnvironmentSettings, RepositoryKey, RepositoryVariables, dbtVariables, environmentSettings, infraVariables, previewEnvironmentSettings, variableSlug } from "./repositories";
 import { GITHUB_OIDC_URL, RepositoryIds, STS_AUDIENCE, githubTrustPolicy, oidcProviderArn, previewEnvironment, roleSubjects } from "./trust";
 
 /** Arguments of {@link GithubDelivery}. */
 export interface GithubDeliveryArgs {
-  /** The validated stack config; reads `github.*` (must be set), `environment`, `stack` and `network.mode`. */
-  readonly config: PipelineConfig;
+  /** The `github.*` settings, checked by config.ts (distinct repositories, immutable ids in pairs). */
+  readonly github: NonNullable<PipelineConfig["github"]>;
+  /** Environment name, in role names, GitHub environments and OIDC subjects. */
+  readonly environment: string;
+  /** Pulumi project and stack, which name this stack's state objects and the `PULUMI_STACK` variable. */
+  readonly project: string;
+  readonly stack: string;
+  /** A self-managed Pulumi backend the preview and deploy roles use; empty strings mean none. */
+  readonly backend: PipelineConfig["backend"];
+  /** The stack creates its VPC (`network.mode: create`), so the deploy role may manage one. */
+  readonly createsNetwork: boolean;
   /** This is the production environment: required reviewers, no pull-request trust, publishes its dbt state to slim CI. */
   readonly production: boolean;
   /** ARN of the environment's ECR repository, the only one dbt CI may push to. */
@@ -37,21 +46,6 @@ export interface GithubDeliveryArgs {
   readonly region: pulumi.Input<string>;
   /** ARN of the permissions boundary every role carries; the deploy role may create and change roles only with it. */
   readonly permissionsBoundaryArn: pulumi.Input<string>;
-}
-
-/** Problems with the `github.*` keys GithubDelivery reads, each naming its key. */
-export function githubConfigProblems(config: PipelineConfig, production: boolean): string[] {
-  const gh = config.github;
-  const at = `in stack ${config.stack}`;
-  if (!gh) return [`dbt-pipeline:github.owner: required for the GitHub side ${at}; set it or do not build GithubDelivery`];
-  const problems: string[] = [];
-  if (gh.infraRepo === gh.dbtRepo) problems.push(`dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (${gh.infraRepo}) ${at}`);
-  if (production && gh.prodReviewers.length > MAX_REVIEWERS) {
-    problems.push(`dbt-pipeline:github.prodReviewers: expected at most ${MAX_REVIEWERS} user ids (GitHub's limit per environment) ${at} (got ${gh.prodReviewers.length})`);
-  }
-  if (!gh.ownerId && (gh.infraRepoId || gh.dbtRepoId)) problems.push(`dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too) ${at}`);
-  if (gh.ownerId && !gh.infraRepoId && !gh.dbtRepoId) problems.push(`dbt-pipeline:github.ownerId: set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0 ${at}`);
-  return problems;
 }
 
 /** What the stack declares on one repository. */
@@ -83,12 +77,8 @@ export class GithubDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: GithubDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:github:GithubDelivery", name, {}, opts);
-    const { config, production } = args;
-    const problems = githubConfigProblems(config, production);
-    const gh = config.github;
-    if (!gh || problems.length) throw new Error(`GithubDelivery ${name}:\n  - ${problems.join("\n  - ")}`);
-
-    const env = config.environment;
+    const { github: gh, production, backend: b } = args;
+    const env = args.environment;
     const tags = defaultTags(env);
     const parent = { parent: this };
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -107,13 +97,13 @@ export class GithubDelivery extends pulumi.ComponentResource {
       owner: gh.owner, infraRepo: gh.infraRepo, dbtRepo: gh.dbtRepo, environment: env, production,
       infraRepoIds: idsOf(gh.ownerId, gh.infraRepoId), dbtRepoIds: idsOf(gh.ownerId, gh.dbtRepoId),
     });
-    const backend: StateBackend | undefined = config.backend.stateBucket || config.backend.secretsKeyArn
-      ? { project: config.project, stack: config.stack, stateBucket: config.backend.stateBucket, secretsKeyArn: config.backend.secretsKeyArn }
+    const backend: StateBackend | undefined = b.stateBucket || b.secretsKeyArn
+      ? { project: args.project, stack: args.stack, stateBucket: b.stateBucket, secretsKeyArn: b.secretsKeyArn }
       : undefined;
     const scope = pulumi.all([partition, accountId, args.region]).apply(([p, a, r]): AwsScope => ({ partition: p, accountId: a, region: r, environment: env }));
     const pulumiRoleOptions = pulumi.all([scope, this.oidcProviderArn, args.permissionsBoundaryArn]).apply(([s, oidc, boundaryArn]) => ({
       scope: s,
-      options: { createsNetwork: config.network.mode === "create", ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend },
+      options: { createsNetwork: args.createsNetwork, ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend },
     }));
 
     const role = (key: string, part: string, description: string, trusted: readonly string[]) => new aws.iam.Role(`${name}-${key}-role`, {
@@ -178,7 +168,7 @@ export class GithubDelivery extends pulumi.ComponentResource {
     const provider = new github.Provider(`${name}-github`, { owner: gh.owner, token: token ? pulumi.secret(token) : undefined }, parent);
     const values: DeliveryValues<pulumi.Output<string>> = {
       region: pulumi.output(args.region),
-      stack: pulumi.output(config.stack),
+      stack: pulumi.output(args.stack),
       ecrRepositoryUrl: pulumi.output(args.ecrRepositoryUrl),
       artifactBucketName: pulumi.output(args.artifactBucketName),
       deployRoleArn: deploy.arn,

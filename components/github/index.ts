@@ -2,7 +2,7 @@
  * Delivery from GitHub Actions: start at {@link GithubDelivery}. Trust policies, permission
  * statements and repository settings are pure builders exported for tests and docs.
  */
-export { GithubDelivery, githubConfigProblems } from "./delivery";
+export { GithubDelivery } from "./delivery";
 export type { GithubDeliveryArgs } from "./delivery";
 export { GITHUB_OIDC_HOST, GITHUB_OIDC_URL, STS_AUDIENCE, environmentSubject, githubTrustPolicy, oidcProviderArn, previewEnvironment, pullRequestSubject, repositorySubject, roleSubjects } from "./trust";
 export type { RepositoryIds, RoleSubjects, SubjectInputs } from "./trust";

@@ -27,8 +27,7 @@ export interface EnvironmentSettings {
   readonly branchPattern?: string;
 }
 
-/** GitHub allows at most this many required reviewers per environment. */
-export const MAX_REVIEWERS = 6;
+export { MAX_REVIEWERS } from "../../config-keys";
 
 /**
  * How an environment of `repository` is protected:

@@ -10,14 +10,16 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
+import { emailSlug } from "../../config-checks";
 import { awsName, defaultTags } from "../lib/naming";
 import { alertKeyPolicy } from "./policies";
 
 /** Arguments of {@link Alerts}. */
 export interface AlertsArgs {
-  /** The validated stack config; reads `environment`, `notify.emails`. */
-  readonly config: PipelineConfig;
+  /** Environment name, in resource names and tags. */
+  readonly environment: string;
+  /** Addresses subscribed by e-mail (`notify.emails`), distinct by {@link emailSlug} (config.ts checks it); none by default. */
+  readonly emails?: readonly string[];
 }
 
 /** The alert topic with its key and e-mail subscriptions. */
@@ -31,8 +33,7 @@ export class Alerts extends pulumi.ComponentResource {
 
   constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:observability:Alerts", name, {}, opts);
-    const { config } = args;
-    const env = config.environment;
+    const env = args.environment;
     const tags = defaultTags(env);
     const parent = { parent: this };
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -55,15 +56,8 @@ export class Alerts extends pulumi.ComponentResource {
       tags,
     }, parent);
 
-    const slugs = new Map<string, string>();
-    for (const email of config.notify.emails) {
-      const slug = email.toLowerCase().replace(/[^a-z0-9]+/g, "-");
-      const other = slugs.get(slug);
-      if (other !== undefined) {
-        throw new Error(`dbt-pipeline:notify.emails: ${JSON.stringify(other)} and ${JSON.stringify(email)} are the same address or differ only in punctuation in stack ${config.stack}; list each once`);
-      }
-      slugs.set(slug, email);
-      new aws.sns.TopicSubscription(`${name}-email-${slug}`, {
+    for (const email of args.emails ?? []) {
+      new aws.sns.TopicSubscription(`${name}-email-${emailSlug(email)}`, {
         topic: topic.arn,
         protocol: "email",
         endpoint: email,

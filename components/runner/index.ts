@@ -9,5 +9,5 @@ export type { ContainerSpec } from "./containers";
 export { ENV, LOG_FILE, PROFILE_FIELDS, STATE_FILES, prepareScript, profilesYaml, uploadScript } from "./scripts";
 export { artifactPrefixes, bucketLifecycleRules, bucketPolicyDocument, ecrLifecyclePolicy, executionRoleStatements, taskRoleStatements } from "./policies";
 export type { ArtifactPrefixes } from "./policies";
-export { EGRESS_RULES, networkProblems } from "./network";
+export { EGRESS_RULES } from "./network";
 export { artifactBucketName } from "./artifacts";

@@ -15,15 +15,6 @@ export const EGRESS_RULES = [
   { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to Snowflake and AWS APIs" },
 ] as const;
 
-/** Problems with the network settings the runner cannot work with (none means fine). */
-export function networkProblems(network: PipelineConfig["network"], stack: string): string[] {
-  const problems: string[] = [];
-  if (network.mode === "create" && !network.assignPublicIp) {
-    problems.push(`dbt-pipeline:network.assignPublicIp: expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false) in stack ${stack}`);
-  }
-  return problems;
-}
-
 /** The task network: subnets and security groups for `awsvpcConfiguration`. */
 export interface RunnerNetwork {
   readonly subnetIds: pulumi.Output<string[]>;
@@ -32,11 +23,12 @@ export interface RunnerNetwork {
   readonly assignPublicIp: boolean;
 }
 
-/** Creates (or adopts, for `existing`) the network, children of `parent`, named `<name>-vpc`, `<name>-sg`. */
+/**
+ * Creates (or adopts, for `existing`) the network, children of `parent`, named `<name>-vpc`, `<name>-sg`.
+ * config.ts has checked the combination (`existing` lists subnets and groups; `create` assigns public IPs).
+ */
 export function createRunnerNetwork(name: string, config: PipelineConfig, parent: pulumi.Resource): RunnerNetwork {
   const { network, environment } = config;
-  const problems = networkProblems(network, config.stack);
-  if (problems.length) throw new Error(problems.join("\n"));
   if (network.mode === "existing") {
     return {
       subnetIds: pulumi.output([...network.subnetIds]),

@@ -348,7 +348,7 @@ describe("observability component", () => {
       } catch (err) {
         error = err;
       }
-      expect(String((error as Error)?.message)).to.contain('dbt-pipeline:notify.emails: "oncall@example.com" and "OnCall@example.com" are the same address or differ only in punctuation in stack dev; list each once');
+      expect(String((error as Error)?.message)).to.contain('dbt-pipeline:notify.emails: "oncall@example.com" and "OnCall@example.com" are the same address or differ only in punctuation; list each once');
     });
 
     it("without sources: no freshness check and no staleness alarms", async () => {

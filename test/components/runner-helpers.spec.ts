@@ -1,14 +1,12 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerSpec, containerDefinitions, defaultDbtCommand, imageUri, logStreamName } from "../../components/runner/containers";
-import { networkProblems } from "../../components/runner/network";
 import {
   artifactPrefixes, bucketLifecycleRules, bucketPolicyDocument, ecrLifecyclePolicy, executionRoleStatements, taskRoleStatements,
 } from "../../components/runner/policies";
 import { ENV, PROFILE_FIELDS, prepareScript, uploadScript } from "../../components/runner/scripts";
 import { CONTAINERS, taskOverrides, parseRunRequest } from "../../functions/lib/run-contract";
 import { policyDocument } from "../../components/lib/iam";
-import { PipelineConfig } from "../../config";
 
 const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
 
@@ -144,20 +142,6 @@ describe("runner helpers", () => {
     it("ECR: an image pinned by digest has no tag to select; its pulls keep it", () => {
       const digest = `sha256:${"a".repeat(64)}`;
       expect(JSON.parse(ecrLifecyclePolicy(digest, 30)).rules.map((r: { rulePriority: number }) => r.rulePriority)).to.deep.equal([2]);
-    });
-  });
-
-  describe("network settings", () => {
-    const network = (over: Partial<PipelineConfig["network"]>): PipelineConfig["network"] => ({
-      mode: "create", vpcCidr: "10.60.0.0/16", availabilityZones: 2, subnetIds: [], securityGroupIds: [], assignPublicIp: true, ...over,
-    });
-    it("a created VPC (no NAT) needs public IPs on tasks", () => {
-      expect(networkProblems(network({ assignPublicIp: false }), "prod")).to.deep.equal([
-        "dbt-pipeline:network.assignPublicIp: expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false) in stack prod",
-      ]);
-    });
-    it("existing subnets may be private (behind a NAT or endpoints)", () => {
-      expect(networkProblems(network({ mode: "existing", assignPublicIp: false, subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0123456789abcdef0"] }), "prod")).to.deep.equal([]);
     });
   });
 });

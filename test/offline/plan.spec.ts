@@ -100,9 +100,16 @@ describe("offline plan", () => {
       expect(await runPlan(["prod"], { configDir: dir, outDir: dir, ...io })).to.equal(1);
       expect(err.join("\n")).to.equal([
         "Invalid configuration in stack prod (2 problems):",
-        "  - dbt-pipeline:dbt.thread: unknown key in stack prod; did you mean dbt.threads?",
-        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300) in stack prod",
+        "  - dbt-pipeline:dbt.thread: unknown key; did you mean dbt.threads?",
+        "  - dbt-pipeline:dbt.cpu: expected one of 256, 512, 1024, 2048, 4096 (got 300)",
       ].join("\n"));
+      expect(fs.existsSync(path.join(dir, "prod.json"))).to.equal(false);
+    });
+
+    it("exits 1 naming the file and line of a YAML syntax error", async () => {
+      fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  aws:region: eu-west-1\n   dbt-pipeline:dbt.cpu: 512\n");
+      expect(await runPlan(["prod"], { configDir: dir, outDir: dir, ...io })).to.equal(1);
+      expect(err.join("\n").split("\n")[0]).to.equal("Pulumi.prod.yaml:3: invalid YAML: bad indentation of a mapping entry");
       expect(fs.existsSync(path.join(dir, "prod.json"))).to.equal(false);
     });
 
