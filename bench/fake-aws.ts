@@ -26,6 +26,8 @@ export interface FakeAwsData {
 export interface FakeAws {
   readonly url: string;
   readonly calls: FakeCall[];
+  /** Empties the DynamoDB items, so the next cold start meets the state of a new deployment. */
+  forget(): void;
   close(): Promise<void>;
 }
 
@@ -41,8 +43,36 @@ function xml(res: http.ServerResponse, body: string): void {
   res.end(body);
 }
 
+/** A DynamoDB item in the wire format (`{ "S": "..." }` per attribute). */
+type DynamoItem = Record<string, Record<string, unknown>>;
+
+/** Attributes that are key attributes in this package's tables (idempotency `id`; launch `target` + `key`). */
+const KEY_ATTRIBUTES = ["id", "target", "key"] as const;
+
+/** The identity of an item: its table and key attributes, so a later GetItem finds what PutItem wrote. */
+function itemId(table: string, item: DynamoItem): string {
+  return `${table}|${JSON.stringify(KEY_ATTRIBUTES.filter((k) => k in item).map((k) => [k, item[k]]))}`;
+}
+
+/**
+ * Query of the one shape launch sends (`#p = :p AND begins_with(#s, :s)`), answered from what
+ * PutItem stored in this fake; conditions on writes are not evaluated (one caller at a time).
+ */
+function queryAnswer(input: { TableName: string; KeyConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: DynamoItem }, items: ReadonlyMap<string, DynamoItem>): unknown {
+  const m = /^(#\w+) = (:\w+) AND begins_with\((#\w+), (:\w+)\)$/.exec(input.KeyConditionExpression);
+  if (!m) throw new Error(`fake-aws: no answer for the query ${input.KeyConditionExpression}`);
+  const [, pName, pValue, sName, sPrefix] = m;
+  const partition = input.ExpressionAttributeNames[pName];
+  const sort = input.ExpressionAttributeNames[sName];
+  const prefix = String(input.ExpressionAttributeValues[sPrefix].S);
+  const ofTable = [...items].filter(([id]) => id.startsWith(`${input.TableName}|`)).map(([, item]) => item);
+  const found = ofTable.filter((item) =>
+    JSON.stringify(item[partition]) === JSON.stringify(input.ExpressionAttributeValues[pValue]) && String(item[sort]?.S ?? "").startsWith(prefix));
+  return { Items: found, Count: found.length, ScannedCount: found.length };
+}
+
 /** The answer to one JSON-protocol operation (`X-Amz-Target: <prefix>.<Operation>`). */
-function jsonAnswer(target: string, body: string, data: FakeAwsData): unknown {
+function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<string, DynamoItem>): unknown {
   const [prefix, operation] = target.split(".");
   const input = body ? JSON.parse(body) : {};
   switch (operation) {
@@ -58,11 +88,19 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData): unknown {
     case "ChangeMessageVisibility":
       return {};
     case "PutItem":
+      items.set(itemId(input.TableName, input.Item), input.Item);
+      return {};
     case "UpdateItem":
+      return {};
     case "DeleteItem":
+      items.delete(itemId(input.TableName, input.Key));
       return {};
-    case "GetItem":
-      return {};
+    case "GetItem": {
+      const item = items.get(itemId(input.TableName, input.Key));
+      return item ? { Item: item } : {};
+    }
+    case "Query":
+      return queryAnswer(input, items);
     case "ListTasks":
       return { taskArns: [] };
     case "RunTask":
@@ -77,6 +115,7 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData): unknown {
 /** Starts the fake on a free local port. */
 export async function startFakeAws(data: FakeAwsData): Promise<FakeAws> {
   const calls: FakeCall[] = [];
+  const items = new Map<string, DynamoItem>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -86,7 +125,7 @@ export async function startFakeAws(data: FakeAwsData): Promise<FakeAws> {
         const target = req.headers["x-amz-target"];
         if (typeof target === "string") {
           calls.push({ service: target.split(".")[0], operation: target.split(".")[1], body });
-          json(res, jsonAnswer(target, body, data), String(req.headers["content-type"] ?? "application/x-amz-json-1.0"));
+          json(res, jsonAnswer(target, body, data, items), String(req.headers["content-type"] ?? "application/x-amz-json-1.0"));
           return;
         }
         const action = new URLSearchParams(body).get("Action");
@@ -121,6 +160,7 @@ export async function startFakeAws(data: FakeAwsData): Promise<FakeAws> {
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    forget: () => items.clear(),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

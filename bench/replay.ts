@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { mockClient } from "aws-sdk-client-mock";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SQSClient, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import { buildConfig, parseConfig } from "../config";
 import { dispatch } from "../functions/dispatch/core";
@@ -246,7 +246,7 @@ export function dispatchEvent(e: TraceEvent, start: number): unknown {
     }
     case "snowflake": {
       const [taskRunId] = e.id.split(":");
-      const message = JSON.stringify({ kind: "snowflake_load", source: e.source, table: `DBT_PIPELINE_PROD.RAW.${e.table}`, rows: e.rows ?? 1, loaded_at: iso(e.loadedAt), task_run_id: taskRunId });
+      const message = JSON.stringify({ kind: "snowflake_load", source: e.source, table: e.table, rows: e.rows ?? 1, loaded_at: iso(e.loadedAt), task_run_id: taskRunId });
       return {
         Records: [{
           EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: `${SNOWFLAKE_TOPIC}:sub-1`,
@@ -309,16 +309,24 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   for (const e of trace.events) if (!eventByKey.has(e.key)) eventByKey.set(e.key, e);
 
   const dispatchSqs = new SQSClient({ region: REGION });
-  mockClient(dispatchSqs).on(SendMessageCommand).callsFake((input: { MessageBody: string; MessageDeduplicationId: string }) => {
-    for (const tr of parseRunRequest(JSON.parse(input.MessageBody)).triggers) {
+  const enqueue = (input: { MessageBody?: string; MessageDeduplicationId?: string }) => {
+    const body = String(input.MessageBody);
+    for (const tr of parseRunRequest(JSON.parse(body)).triggers) {
       const key = `${tr.kind}:${tr.id}`;
       const event = eventByKey.get(key);
       if (!event) throw new Error(`bench: trigger ${key} matches no delivery of the trace`);
       if (!accepted.has(key)) accepted.set(key, { trigger: key, kind: tr.kind, receivedAt: Date.parse(tr.receivedAt), event });
     }
-    sim.send(input.MessageBody, input.MessageDeduplicationId);
-    return { MessageId: `m-${accepted.size}` };
-  });
+    sim.send(body, String(input.MessageDeduplicationId));
+    return `m-${accepted.size}`;
+  };
+  const dispatchMock = mockClient(dispatchSqs);
+  dispatchMock.on(SendMessageCommand).callsFake((input: { MessageBody: string; MessageDeduplicationId: string }) => ({ MessageId: enqueue(input) }));
+  // A source with a fast lane: dispatch sends its fast-lane and normal requests in one batch.
+  dispatchMock.on(SendMessageBatchCommand).callsFake((input: { Entries?: { Id?: string; MessageBody?: string; MessageDeduplicationId?: string }[] }) => ({
+    Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: enqueue(e), MD5OfMessageBody: "" })),
+    Failed: [],
+  }));
   const sns = new SNSClient({ region: REGION });
   mockClient(sns).on(PublishCommand).callsFake((input: { Subject?: string }) => {
     alerts.push(input.Subject ?? "");
