@@ -149,13 +149,10 @@ export function computedState(type: string, name: string, inputs: Record<string,
       break;
     case "snowflake:index/schema:Schema":
     case "snowflake:index/table:Table":
-    case "snowflake:index/streamOnTable:StreamOnTable":
-    case "snowflake:index/task:Task":
     case "snowflake:index/procedureSql:ProcedureSql":
     case "snowflake:index/view:View": {
       const parts = [inputs.database, inputs.schema, inputs.name].filter((p) => p !== undefined).map(q);
       Object.assign(base, { fullyQualifiedName: parts.join(".") });
-      if (type === "snowflake:index/streamOnTable:StreamOnTable") base.stale = false;
       break;
     }
     case "snowflake:index/warehouse:Warehouse":

@@ -73,8 +73,6 @@ const HIGHLIGHTS: Record<string, string[]> = {
   "snowflake:index/serviceUser:ServiceUser": ["name", "defaultRole", "defaultWarehouse"],
   "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole": ["accountRoleName", "privileges"],
   "snowflake:index/grantAccountRole:GrantAccountRole": ["roleName", "parentRoleName", "userName"],
-  "snowflake:index/streamOnTable:StreamOnTable": ["name", "table", "appendOnly"],
-  "snowflake:index/task:Task": ["name", "warehouse", "when", "schedule", "started"],
   "snowflake:index/table:Table": ["name"],
   "snowflake:index/notificationIntegration:NotificationIntegration": ["name", "notificationProvider"],
   "aws:sns/topic:Topic": ["name"],

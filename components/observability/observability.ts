@@ -36,8 +36,8 @@ export interface ObservabilityRunner {
   readonly artifactBucketArn: pulumi.Input<string>;
   /** Log group of the dbt containers. */
   readonly logGroupName: pulumi.Input<string>;
-  /** awslogs stream prefix of the dbt containers; streams are `<prefix>/<container>/<task id>`. Default `dbt`. */
-  readonly logStreamPrefix?: pulumi.Input<string>;
+  /** awslogs stream prefix of the dbt containers (the runner's `LOG_STREAM_PREFIX`); streams are `<prefix>/<container>/<task id>`. */
+  readonly logStreamPrefix: pulumi.Input<string>;
 }
 
 /** A dead-letter queue to alarm on. */
@@ -153,7 +153,7 @@ export class Observability extends pulumi.ComponentResource {
         ALERT_TOPIC_ARN: topicArn,
         STATE_TABLE: table.name,
         LOG_GROUP_NAME: runner.logGroupName,
-        LOG_STREAM_PREFIX: runner.logStreamPrefix ?? "dbt",
+        LOG_STREAM_PREFIX: runner.logStreamPrefix,
         ...(slackSecret ? { SLACK_SECRET_ARN: slackSecret.arn } : {}),
       },
       deadLetterTargetArn: deadLetterQueue.arn,
