@@ -95,7 +95,7 @@ export const dbtAssignPublicIp = runner.assignPublicIp;
 export const dbtTaskRoles = { execution: runner.executionRoleArn, task: runner.taskRoleArn };
 /** Bucket of dbt artifacts (manifest, run_results, sources, dbt.log). */
 export const artifactBucket = runner.artifactBucketName;
-/** Key prefixes in artifactBucket: `runs` (`<env>/runs/<run id>/`) and `latest` (the next run's state). */
+/** Key prefixes in artifactBucket: `runs` (`<env>/runs/<run id>/`), `latest` (the next run's state), `observed` (the last freshness observation). */
 export const artifactPrefixes = runner.artifactPrefixes;
 /** CloudWatch log group of the dbt task; streams are `run/<container>/<task id>`. */
 export const dbtLogGroup = runner.logGroupName;

@@ -35,7 +35,7 @@ const CONTRACT: Record<string, unknown> = {
   dbtTaskRoles: { execution: S, task: S },
   dbtLogGroup: S,
   artifactBucket: S,
-  artifactPrefixes: { runs: S, latest: S },
+  artifactPrefixes: { runs: S, latest: S, observed: S },
   ecrRepositoryUrl: S,
   webhookUrlFivetran: S,
   webhookUrlAirbyte: S,
@@ -88,7 +88,7 @@ describe("stack outputs contract", () => {
       dbtTaskFamily: "dbt-pipeline-prod-dbt",
       runEventBusName: "dbt-pipeline-prod-runs",
     });
-    expect(o.artifactPrefixes).to.deep.equal({ runs: "prod/runs/", latest: "prod/latest/" });
+    expect(o.artifactPrefixes).to.deep.equal({ runs: "prod/runs/", latest: "prod/latest/", observed: "prod/observed/" });
   });
 
   it("the README documents every output", () => {

@@ -42,7 +42,7 @@ export function notifyStatements(r: NotifyResources): Statement[] {
 /** freshness's statements beyond its own logs: the one object it reads. */
 export function freshnessStatements(artifactBucketArn: Ref, environment: string): Statement[] {
   return [
-    { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${artifactBucketArn}/${environment}/latest/sources.json` },
+    { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: [pulumi.interpolate`${artifactBucketArn}/${environment}/observed/sources.json`, pulumi.interpolate`${artifactBucketArn}/${environment}/latest/sources.json`] },
   ];
 }
 

@@ -10,13 +10,15 @@ import { Statement } from "../lib/iam";
 export interface ArtifactPrefixes {
   /** `<env>/runs/`: one folder per run id, expired after `dbt.artifactRetentionDays`. */
   readonly runs: string;
-  /** `<env>/latest/`: the last run's artifacts, the next run's `--state`. */
+  /** `<env>/latest/`: the last successful run's artifacts, the next run's `--state`. */
   readonly latest: string;
+  /** `<env>/observed/`: the last freshness observation (`sources.json` of any run whose freshness step ran). */
+  readonly observed: string;
 }
 
 /** The artifact prefixes of `environment`. */
 export function artifactPrefixes(environment: string): ArtifactPrefixes {
-  return { runs: `${environment}/runs/`, latest: `${environment}/latest/` };
+  return { runs: `${environment}/runs/`, latest: `${environment}/latest/`, observed: `${environment}/observed/` };
 }
 
 /** Days a replaced or deleted object version is kept (a mistaken `latest/` overwrite can be undone). */
@@ -49,7 +51,7 @@ export function executionRoleStatements(t: ExecutionRoleTargets): Statement[] {
 /**
  * Task role (the containers' credentials): list and read the previous state under `latest/` and
  * a retried run's artifacts under `runs/`, write this run's artifacts under `runs/` and
- * `latest/`. Nothing else in the bucket, no delete: old runs expire by lifecycle, and versioning
+ * `latest/`, and the freshness observation `observed/sources.json`. Nothing else in the bucket, no delete: old runs expire by lifecycle, and versioning
  * keeps overwritten `latest/` objects.
  */
 export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: ArtifactPrefixes): Statement[] {
@@ -71,7 +73,10 @@ export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: Ar
       Sid: "WriteRunArtifacts",
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: [pulumi.interpolate`${bucketArn}/${prefixes.runs}*`, pulumi.interpolate`${bucketArn}/${prefixes.latest}*`],
+      Resource: [
+        pulumi.interpolate`${bucketArn}/${prefixes.runs}*`, pulumi.interpolate`${bucketArn}/${prefixes.latest}*`,
+        pulumi.interpolate`${bucketArn}/${prefixes.observed}sources.json`,
+      ],
     },
   ];
 }

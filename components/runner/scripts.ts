@@ -214,7 +214,8 @@ export function dbtWrapperScript(): string {
  * the partial-parse cache to `.../latest/`, so `latest/` (the next run's `--state`, Slim CI's
  * baseline) only ever moves to a successful run's artifacts. A run that ran no freshness step
  * leaves `latest/sources.json` as it was: the freshness baseline of the last successful run that
- * compared freshness. The run id is `$DBT_PIPELINE_RUN_ID` (set by the launch Lambda); a run
+ * compared freshness. Whenever the freshness step wrote `sources.json`, it is also copied to
+ * `.../observed/sources.json`, whatever dbt's exit code: the staleness metrics read it. The run id is `$DBT_PIPELINE_RUN_ID` (set by the launch Lambda); a run
  * started another way gets `manual-<UTC timestamp>`. Exits non-zero only when a copy fails;
  * dbt's own failure is reported by the dbt container's exit code, not here.
  */
@@ -236,6 +237,7 @@ export function uploadScript(): string {
     `esac`,
     `runs="s3://$${ENV.bucket}/$${ENV.environment}/runs/$run_id"`,
     `latest="s3://$${ENV.bucket}/$${ENV.environment}/latest"`,
+    `observed="s3://$${ENV.bucket}/$${ENV.environment}/observed"`,
     `copied=0`,
     `failed=0`,
     `put() {`,
@@ -253,6 +255,9 @@ export function uploadScript(): string {
     ...files([...STATE_FILES, PARTIAL_PARSE_FILE], "$latest"),
     `  [ "$failed" -eq 0 ] && echo "upload: latest/ advanced to run $run_id"`,
     `fi`,
+    // What the sources' freshness was is true whether or not dbt then succeeded: the staleness
+    // alarms read it from observed/, while latest/sources.json stays the comparison baseline.
+    `[ -f "${PATHS.target}/sources.json" ] && put "${PATHS.target}/sources.json" "$observed/sources.json"`,
     `echo "upload: run $run_id: $copied object(s) copied, $failed failed"`,
     `[ "$failed" -eq 0 ] || exit 1`,
   ].join("\n") + "\n";

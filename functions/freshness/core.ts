@@ -1,6 +1,7 @@
 /**
- * The freshness core: reads the latest `sources.json` (written by `dbt source freshness` and
- * uploaded to `<env>/latest/` after every run) and records, per configured source, the minutes
+ * The freshness core: reads the last observed `sources.json` (written by `dbt source freshness`
+ * and uploaded to `<env>/observed/` whenever a run's freshness step ran; `<env>/latest/` of the
+ * last successful run before the first observation) and records, per configured source, the minutes
  * since its newest table was loaded (`MinutesSinceLastLoad`, dimensions environment + source).
  *
  * The minutes are computed against the clock at every check, not against the snapshot, so they
@@ -59,8 +60,14 @@ export class SourcesJsonError extends Error {
   }
 }
 
-/** The key of the latest sources.json of an environment. */
+/** The key of the latest sources.json of an environment: the last successful run's (its `--state`). */
 export const latestSourcesKey = (environment: string) => `${environment}/latest/sources.json`;
+/**
+ * The key of the last freshness observation: the upload step writes it whenever the freshness
+ * step ran, whatever dbt's exit code, while `latest/` only moves on a success. Read first, so a
+ * failing model does not make every source look unloaded.
+ */
+export const observedSourcesKey = (environment: string) => `${environment}/observed/sources.json`;
 
 /** Parses a dbt timestamp (microseconds, `+00:00` or no zone, which dbt means as UTC). */
 export function parseDbtTime(value: string): number {
@@ -88,21 +95,30 @@ const minutesBetween = (from: number, to: number) => Math.max(0, Math.floor((to 
 /** Builds the check. */
 export function createFreshnessCheck(deps: FreshnessDeps): () => Promise<FreshnessResult> {
   const { settings, logger, metrics } = deps;
-  const key = latestSourcesKey(settings.environment);
+  const keys = [observedSourcesKey(settings.environment), latestSourcesKey(settings.environment)];
 
-  async function read(): Promise<SourcesJson | undefined> {
-    let text: string;
+  /** The object's text, or undefined when there is none (without s3:ListBucket, S3 answers 403 AccessDenied for a missing key). */
+  async function fetchText(key: string): Promise<string | undefined> {
     try {
       const out = await deps.s3.send(new GetObjectCommand({ Bucket: settings.artifactBucket, Key: key }));
-      text = (await out.Body?.transformToString()) ?? "";
+      return (await out.Body?.transformToString()) ?? "";
     } catch (err) {
       const name = (err as { name?: string }).name;
-      // Without s3:ListBucket, S3 answers 403 AccessDenied for a missing key.
-      if (name === "NoSuchKey" || name === "NotFound" || name === "AccessDenied") {
-        logger.warn("no sources.json yet; every source counts as stale", { key, error: name });
-        return undefined;
-      }
+      if (name === "NoSuchKey" || name === "NotFound" || name === "AccessDenied") return undefined;
       throw err;
+    }
+  }
+
+  async function read(): Promise<SourcesJson | undefined> {
+    let key: string | undefined;
+    let text: string | undefined;
+    for (key of keys) {
+      text = await fetchText(key);
+      if (text !== undefined) break;
+    }
+    if (text === undefined || key === undefined) {
+      logger.warn("no sources.json yet; every source counts as stale", { keys });
+      return undefined;
     }
     let json: unknown;
     try {

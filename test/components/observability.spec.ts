@@ -215,7 +215,7 @@ describe("observability component", () => {
           expect(json(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy).Statement).to.deep.equal([
             { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`) },
             { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
-            { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: `${runner.bucketArn}/${stack}/latest/sources.json` },
+            { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: [`${runner.bucketArn}/${stack}/observed/sources.json`, `${runner.bucketArn}/${stack}/latest/sources.json`] },
           ]);
           const role = named(ev, T.role, "observability-freshness-scheduler-role");
           expect(json(role.inputs.assumeRolePolicy)).to.deep.equal({

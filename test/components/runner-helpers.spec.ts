@@ -101,12 +101,12 @@ describe("runner helpers", () => {
       });
     });
 
-    it("task role: list and read latest/ and runs/ (a retried run), write runs/ and latest/, nothing else", async () => {
+    it("task role: list and read latest/ and runs/ (a retried run), write runs/, latest/ and observed/sources.json, nothing else", async () => {
       const doc = await resolve(policyDocument(taskRoleStatements("arn:aws:s3:::b", artifactPrefixes("dev"))));
       expect(JSON.parse(doc).Statement).to.deep.equal([
         { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::b", Condition: { StringLike: { "s3:prefix": ["dev/latest/*", "dev/runs/*"] } } },
         { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: ["arn:aws:s3:::b/dev/latest/*", "arn:aws:s3:::b/dev/runs/*"] },
-        { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: ["arn:aws:s3:::b/dev/runs/*", "arn:aws:s3:::b/dev/latest/*"] },
+        { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: ["arn:aws:s3:::b/dev/runs/*", "arn:aws:s3:::b/dev/latest/*", "arn:aws:s3:::b/dev/observed/sources.json"] },
       ]);
     });
 

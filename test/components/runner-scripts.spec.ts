@@ -289,11 +289,12 @@ describe("runner scripts", () => {
         `s3 cp --only-show-errors /artifacts/target/run_results.json ${B}/latest/run_results.json`,
         `s3 cp --only-show-errors /artifacts/target/sources.json ${B}/latest/sources.json`,
         `s3 cp --only-show-errors /artifacts/target/partial_parse.msgpack ${B}/latest/partial_parse.msgpack`,
+        `s3 cp --only-show-errors /artifacts/target/sources.json ${B}/observed/sources.json`,
       ]);
       expect(box.objects("dev/latest/")).to.deep.equal({
         "dev/latest/manifest.json": "m", "dev/latest/partial_parse.msgpack": "pp", "dev/latest/run_results.json": "r", "dev/latest/sources.json": "s",
       });
-      expect(r.stdout).to.include("upload: latest/ advanced to run r-20261122-0001").and.include("upload: run r-20261122-0001: 8 object(s) copied, 0 failed");
+      expect(r.stdout).to.include("upload: latest/ advanced to run r-20261122-0001").and.include("upload: run r-20261122-0001: 9 object(s) copied, 0 failed");
     });
 
     it("after a failure: the run's prefix gets everything, latest/ keeps the last successful run", () => {
@@ -302,6 +303,8 @@ describe("runner scripts", () => {
       expect(r.status).to.equal(0);
       expect(box.objects()).to.deep.equal({
         "dev/latest/manifest.json": "previous manifest", "dev/latest/run_results.json": "previous results", "dev/latest/sources.json": "previous sources",
+        // What the freshness step observed holds whatever dbt did next: the staleness metrics read it.
+        "dev/observed/sources.json": "s",
         "dev/runs/r-20261122-0001/dbt.log": "log", "dev/runs/r-20261122-0001/manifest.json": "m",
         "dev/runs/r-20261122-0001/run_results.json": "errors", "dev/runs/r-20261122-0001/sources.json": "s",
       });

@@ -233,7 +233,7 @@ for (const stack of ["dev", "prod"] as const) {
           Statement: [
             { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": [`${stack}/latest/*`, `${stack}/runs/*`] } } },
             { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: [`${arn}/${stack}/latest/*`, `${arn}/${stack}/runs/*`] },
-            { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`] },
+            { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`, `${arn}/${stack}/observed/sources.json`] },
           ],
         });
       });
@@ -254,7 +254,7 @@ for (const stack of ["dev", "prod"] as const) {
       it("is named after the environment and the account", () => {
         expect(one(ev, T.bucket, "runner-artifacts").inputs.bucket).to.equal(BUCKET(stack));
         expect(ev.outputs.artifactBucket).to.equal(BUCKET(stack));
-        expect(ev.outputs.artifactPrefixes).to.deep.equal({ runs: `${stack}/runs/`, latest: `${stack}/latest/` });
+        expect(ev.outputs.artifactPrefixes).to.deep.equal({ runs: `${stack}/runs/`, latest: `${stack}/latest/`, observed: `${stack}/observed/` });
       });
 
       it("versioned, SSE-S3 encrypted, private, owner-enforced", () => {

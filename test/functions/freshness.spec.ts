@@ -43,9 +43,28 @@ function check(metrics: Metrics, sources = ["hubspot", "stripe", "web_events"]) 
 describe("freshness", () => {
   beforeEach(() => s3.reset());
 
-  it("records minutes since the newest load of each source, against the clock", async () => {
+  const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
+  const noSuchKey = () => new S3ServiceException({ name: "NoSuchKey", $fault: "client", $metadata: { httpStatusCode: 404 }, message: "The specified key does not exist." });
+  const keysRead = () => s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key);
+
+  it("reads the last observation first: a run whose models failed still tells when sources loaded", async () => {
+    // Prepare: latest/ is an older successful run's; observed/ the freshness step of a failed run
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/observed/sources.json" }).resolves(body(SOURCES_JSON));
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/latest/sources.json" }).resolves(body('{"metadata": {}, "results": []}'));
+    const { metrics } = capture();
+
+    // Act
+    const result = await check(metrics)();
+
+    // Assess
+    expect(result).to.deep.equal({ minutesSinceLastLoad: { hubspot: 240, stripe: 42, web_events: null }, snapshotAgeMinutes: 29 });
+    expect(keysRead()).to.deep.equal(["dev/observed/sources.json"]);
+  });
+
+  it("records minutes since the newest load of each source, against the clock (latest/ before the first observation)", async () => {
     // Prepare
-    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/latest/sources.json" }).resolves({ Body: { transformToString: async () => SOURCES_JSON } as never });
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/observed/sources.json" }).rejects(noSuchKey());
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/latest/sources.json" }).resolves(body(SOURCES_JSON));
     const { metrics, documents } = capture();
 
     // Act
@@ -75,6 +94,7 @@ describe("freshness", () => {
     // Assess
     expect(result).to.deep.equal({ minutesSinceLastLoad: { hubspot: null, stripe: null, web_events: null }, snapshotAgeMinutes: null });
     expect(documents).to.deep.equal([]);
+    expect(keysRead()).to.deep.equal(["dev/observed/sources.json", "dev/latest/sources.json"]);
   });
 
   it("fails loudly on a file that is not dbt's sources.json", async () => {
@@ -92,7 +112,7 @@ describe("freshness", () => {
 
     // Assess
     expect(error).to.be.instanceOf(SourcesJsonError);
-    expect((error as Error).message).to.match(new RegExp(`^s3://${BUCKET}/dev/latest/sources.json is not a dbt sources.json: `));
+    expect((error as Error).message).to.match(new RegExp(`^s3://${BUCKET}/dev/observed/sources.json is not a dbt sources.json: `));
   });
 
   describe("helpers", () => {
