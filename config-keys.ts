@@ -166,6 +166,7 @@ export const KEY_TABLE = [
 
   // dbt runner
   { key: "dbt.imageTag", type: "string", description: "Tag or sha256 digest of the dbt image in the ECR repository, pushed by the dbt repository's CI.", schema: text.regex(/^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$/, { message: "expected an image tag or a sha256:<64 hex> digest" }) },
+  { key: "dbt.buildOnImageChange", type: "boolean", default: true, description: "After a deploy that changes dbt.imageTag, queue dbt build --select state:modified+ (against the last successful run's manifest; on a stack without one, every node) so the new image's changes reach the warehouse.", schema: bool },
   { key: "dbt.cpu", type: "integer", default: 512, description: "Fargate CPU units of a dbt task.", schema: oneOf(FARGATE_CPU) },
   { key: "dbt.memory", type: "integer", default: 1024, description: "Fargate memory (MiB) of a dbt task; must fit dbt.cpu.", schema: int(512, 30720) },
   { key: "dbt.arm64", type: "boolean", default: true, description: "Run dbt on ARM64 (Graviton); the image must be arm64 or multi-arch.", schema: bool },
