@@ -50,3 +50,13 @@ describe("DeployBuild: a new image tag builds what it changed", () => {
     expect(invokeStatements(ev)).to.deep.equal([]);
   });
 });
+
+describe("Triggers: the configured full refresh", () => {
+  it("its selection and exclusion reach dispatch's environment", async () => {
+    // Act
+    const ev = await evaluateStack("dev", { "triggers.fullRefreshSelect": "tag:nightly path:models/marts", "triggers.fullRefreshExclude": "tag:pruned_raw" });
+    // Assess
+    const variables = one(ev, "aws:lambda/function:Function", "triggers-dispatch-function").inputs.environment.variables;
+    expect(variables).to.deep.include({ FULL_REFRESH_SELECT: "tag:nightly path:models/marts", FULL_REFRESH_EXCLUDE: "tag:pruned_raw" });
+  });
+});
