@@ -5,6 +5,7 @@
  * reference from it (a test fails when a committed copy is stale).
  */
 import { z } from "zod";
+import { isSelectorToken } from "./functions/lib/run-contract";
 
 /** The project name, which is also the config namespace. */
 export const PROJECT = "dbt-pipeline";
@@ -63,6 +64,15 @@ const text = z.string({ message: "expected a string" });
 const nonEmpty = text.min(1, { message: "expected a non-empty string" });
 const scheduleExpression = text.regex(/^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, {
   message: "expected an EventBridge Scheduler expression such as cron(0 2 * * ? *) or rate(1 hour)",
+});
+/**
+ * Space-separated dbt selection tokens, each checked with the run contract's grammar (the same
+ * check dispatch applies before a request reaches dbt), so a bad selection fails the preview, not a
+ * scheduled run. Empty means dbt's default selection.
+ */
+const selectorTokens = text.superRefine((value, ctx) => {
+  const bad = value.split(/\s+/).filter((t) => t && !isSelectorToken(t));
+  if (bad.length) ctx.addIssue({ code: "custom", message: `expected dbt selection tokens separated by spaces (method:value with optional +, @ and , as dbt's node selection grammar allows); not one: ${bad.map((t) => JSON.stringify(t)).join(", ")}` });
 });
 /** dbt node selection as dbt's grammar writes it; checked again by the run contract. */
 const selector = text.regex(/^[A-Za-z0-9_.:+*@,\/-]+$/, {
@@ -156,6 +166,7 @@ export const KEY_TABLE = [
 
   // dbt runner
   { key: "dbt.imageTag", type: "string", description: "Tag or sha256 digest of the dbt image in the ECR repository, pushed by the dbt repository's CI.", schema: text.regex(/^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$/, { message: "expected an image tag or a sha256:<64 hex> digest" }) },
+  { key: "dbt.buildOnImageChange", type: "boolean", default: true, description: "After a deploy that changes dbt.imageTag, queue dbt build --select state:modified+ (against the last successful run's manifest; on a stack without one, every node) so the new image's changes reach the warehouse.", schema: bool },
   { key: "dbt.cpu", type: "integer", default: 512, description: "Fargate CPU units of a dbt task.", schema: oneOf(FARGATE_CPU) },
   { key: "dbt.memory", type: "integer", default: 1024, description: "Fargate memory (MiB) of a dbt task; must fit dbt.cpu.", schema: int(512, 30720) },
   { key: "dbt.arm64", type: "boolean", default: true, description: "Run dbt on ARM64 (Graviton); the image must be arm64 or multi-arch.", schema: bool },
@@ -181,6 +192,8 @@ export const KEY_TABLE = [
   { key: "triggers.hourlySchedule", type: "string", default: "cron(5 * * * ? *)", description: "Schedule of the hourly run.", schema: scheduleExpression },
   { key: "triggers.hourlySelect", type: "string", default: "source_status:fresher+", description: "Selection of the hourly run (uses the previous run's state).", schema: selector },
   { key: "triggers.fullRefreshEnabled", type: "boolean", default: true, description: "Daily full refresh.", schema: bool },
+  { key: "triggers.fullRefreshSelect", type: "string", default: "", description: "Selection of the daily full refresh, space-separated dbt selection tokens; empty: every node. Incremental models whose RAW history is pruned must set full_refresh=false, which dbt honours over --full-refresh (docs/dbt-repo/README.md).", schema: selectorTokens },
+  { key: "triggers.fullRefreshExclude", type: "string", default: "", description: "Nodes the daily full refresh leaves out, space-separated dbt selection tokens; empty: none.", schema: selectorTokens },
   { key: "triggers.fullRefreshSchedule", type: "string", default: "cron(0 2 * * ? *)", description: "Schedule of the full refresh.", schema: scheduleExpression },
   { key: "triggers.timezone", type: "string", default: "UTC", description: "IANA time zone of both schedules.", schema: text.regex(/^(UTC|[A-Za-z]+\/[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)?)$/, { message: "expected an IANA time zone such as Europe/Berlin" }) },
   { key: "triggers.burstWindowSeconds", type: "integer", default: 10, description: "Leading edge: an idle target starts its dbt run this many seconds after the first waiting trigger; triggers meanwhile join it (bench/RESULTS.md).", schema: int(0, 60) },

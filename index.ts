@@ -144,6 +144,15 @@ export const dispatchFunction = triggers.dispatchFunctionName;
 export const launchFunction = triggers.launchFunctionName;
 // </triggers>
 
+// <deploy-build>
+import { DeployBuild } from "./components/triggers";
+
+// A new dbt.imageTag builds what it changed, once its task definition and dispatch are deployed.
+if (config.dbt.buildOnImageChange) {
+  new DeployBuild("deploy-build", { functionName: triggers.dispatchFunctionName, imageTag: config.dbt.imageTag, dependsOn: [runner, triggers] });
+}
+// </deploy-build>
+
 // <change-detection>
 import { ChangeDetection } from "./components/change-detection";
 
@@ -219,6 +228,7 @@ const github = config.github
     stack: config.stack,
     backend: config.backend,
     createsNetwork: config.network.mode === "create",
+    invokesDispatch: config.dbt.buildOnImageChange,
     production: config.environment === "prod",
     ecrRepositoryArn: runner.ecrRepositoryArn,
     ecrRepositoryUrl: runner.ecrRepositoryUrl,

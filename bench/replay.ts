@@ -354,6 +354,8 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     dedupeSeconds: t.dedupeHours * 3600,
     unknownConnector: t.unknownConnector,
     hourlySelect: t.hourlySelect.split(/\s+/).filter(Boolean),
+    fullRefreshSelect: t.fullRefreshSelect.split(/\s+/).filter(Boolean),
+    fullRefreshExclude: t.fullRefreshExclude.split(/\s+/).filter(Boolean),
     fivetranSecretArn: SECRETS.fivetran.arn,
     airbyteTokenSecretArn: SECRETS.airbyte.arn,
     alertTopicArn: ALERT_TOPIC,

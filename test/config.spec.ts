@@ -88,6 +88,8 @@ describe("config", () => {
       ]],
       ["two layers with one schema name", { "snowflake.metricsSchema": "ANALYTICS" }, ['dbt-pipeline:snowflake.metricsSchema: expected a schema name different from snowflake.analyticsSchema (got "ANALYTICS")']],
       ["a bad schedule", { "triggers.fullRefreshSchedule": "0 2 * * *" }, ['dbt-pipeline:triggers.fullRefreshSchedule: expected an EventBridge Scheduler expression such as cron(0 2 * * ? *) or rate(1 hour) (got "0 2 * * *")']],
+      ["a full-refresh selection that would be a flag", { "triggers.fullRefreshSelect": "tag:nightly --exclude x" }, ['dbt-pipeline:triggers.fullRefreshSelect: expected dbt selection tokens separated by spaces (method:value with optional +, @ and , as dbt\'s node selection grammar allows); not one: "--exclude" (got "tag:nightly --exclude x")']],
+      ["a full-refresh exclusion with an unknown method", { "triggers.fullRefreshExclude": "materialized:incremental" }, ['dbt-pipeline:triggers.fullRefreshExclude: expected dbt selection tokens separated by spaces (method:value with optional +, @ and , as dbt\'s node selection grammar allows); not one: "materialized:incremental" (got "materialized:incremental")']],
       ["a list that is not a list", { "notify.emails": "oncall@example.com" }, ["dbt-pipeline:notify.emails: expected a list (set it as YAML in the stack file or with pulumi config set --path)"]],
       ["a bad e-mail in a list", { "notify.emails": '["oncall@example.com","nobody"]' }, ['dbt-pipeline:notify.emails[1]: expected e-mail addresses (got "nobody")']],
       ["a source with a camelCase name", { sources: '{"Stripe":{}}' }, ['dbt-pipeline:sources.Stripe: expected source names in lower_snake_case (a dbt source name) (got "Stripe")']],

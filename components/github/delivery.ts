@@ -46,6 +46,8 @@ export interface GithubDeliveryArgs {
   readonly region: pulumi.Input<string>;
   /** ARN of the permissions boundary every role carries; the deploy role may create and change roles only with it. */
   readonly permissionsBoundaryArn: pulumi.Input<string>;
+  /** The deploy invokes the dispatch function (`dbt.buildOnImageChange`), so the deploy role may. Default false. */
+  readonly invokesDispatch?: boolean;
 }
 
 /** What the stack declares on one repository. */
@@ -103,7 +105,7 @@ export class GithubDelivery extends pulumi.ComponentResource {
     const scope = pulumi.all([partition, accountId, args.region]).apply(([p, a, r]): AwsScope => ({ partition: p, accountId: a, region: r, environment: env }));
     const pulumiRoleOptions = pulumi.all([scope, this.oidcProviderArn, args.permissionsBoundaryArn]).apply(([s, oidc, boundaryArn]) => ({
       scope: s,
-      options: { createsNetwork: args.createsNetwork, ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend },
+      options: { createsNetwork: args.createsNetwork, ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend, invokesDispatch: args.invokesDispatch ?? false },
     }));
 
     const role = (key: string, part: string, description: string, trusted: readonly string[]) => new aws.iam.Role(`${name}-${key}-role`, {

@@ -49,6 +49,8 @@ export interface PulumiRoleOptions {
   readonly boundaryArn: string;
   /** Self-managed Pulumi backend of this stack, if any. */
   readonly backend?: StateBackend;
+  /** The deploy invokes the dispatch function (`dbt.buildOnImageChange`: a new image tag queues its build). Default false. */
+  readonly invokesDispatch?: boolean;
 }
 
 /** A self-managed Pulumi backend: an S3 state bucket and/or the KMS key of the awskms secrets provider. */
@@ -343,6 +345,8 @@ export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicie
       // Actions AWS authorizes on "*" only (policy/iam-rules.ts lists each with its reason).
       statement("DeregisterTaskDefinitions", ["ecs:DeregisterTaskDefinition"], ["*"]),
       statement("SnsSubscriptions", ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], ["*"]),
+      // The deploy's `aws.lambda.Invocation` calls Invoke on this one function (components/triggers/deploy-build.ts).
+      ...(o.invokesDispatch ? [statement("InvokeDispatchOnDeploy", ["lambda:InvokeFunction"], [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}dispatch`])] : []),
     ],
     platform: [
       ...manage("platform"),

@@ -74,6 +74,22 @@ export const EMPTY_SOURCES_JSON = JSON.stringify({
   elapsed_time: 0,
 });
 
+/**
+ * An empty manifest.json (manifest schema v12, dbt 1.8 to 1.10: every mapping that dbt-core
+ * `artifacts/schemas/manifest/v12/manifest.py` `WritableManifest` requires, empty; its metadata
+ * fields all have defaults), written into the state directory when the previous state has none
+ * (a new stack, or no successful run yet). Without it `state:` raises "Got a state selector
+ * method, but no comparison manifest" (dbt-core `graph/selector_methods.py`,
+ * `StateSelectorMethod.search`) and dbt exits 2. With it, no node has a previous version, so
+ * `state:modified` and `state:new` select every node (`check_modified_content`: `same_contents`
+ * of a node against `None` is false): the first build after a deploy builds everything.
+ */
+export const EMPTY_MANIFEST_JSON = JSON.stringify({
+  metadata: { dbt_schema_version: "https://schemas.getdbt.com/dbt/manifest/v12.json", generated_at: "1970-01-01T00:00:00Z", invocation_id: null, env: {} },
+  nodes: {}, sources: {}, macros: {}, docs: {}, exposures: {}, metrics: {}, groups: {}, selectors: {},
+  disabled: {}, parent_map: {}, child_map: {}, group_map: {}, saved_queries: {}, semantic_models: {}, unit_tests: {},
+});
+
 /** The profile's connection fields, each read from one environment variable when dbt renders it. */
 export const PROFILE_FIELDS: readonly (readonly [field: string, variable: string, filter?: string])[] = [
   ["account", ENV.account],
@@ -138,7 +154,8 @@ function requireVar(variable: string, bad: string, what: string): string {
  * mounts as root 0755; the volume is private to the task), makes the dbt tmp volume sticky
  * world-writable, writes profiles.yml, then downloads the last successful run's artifacts from
  * `s3://$DBT_PIPELINE_BUCKET/$DBT_PIPELINE_ENV/latest/` into the state directory. An empty
- * prefix (first run) is not an error: the state gets {@link EMPTY_SOURCES_JSON}. A failed
+ * prefix (first run) is not an error: the state gets {@link EMPTY_SOURCES_JSON} and
+ * {@link EMPTY_MANIFEST_JSON}. A failed
  * download is, because a run that selects by state would otherwise silently run without it.
  * The partial-parse cache goes back into the target path. For a retry
  * (`$DBT_PIPELINE_RETRY_OF`), the named run's artifacts go into {@link PATHS.retryState}.
@@ -166,6 +183,10 @@ export function prepareScript(): string {
     `if [ ! -f ${PATHS.state}/sources.json ]; then`,
     `  printf '%s\\n' '${EMPTY_SOURCES_JSON}' > ${PATHS.state}/sources.json || fail "cannot write ${PATHS.state}/sources.json"`,
     `  echo "prepare: no previous sources.json (first run): seeded an empty one, so source_status:fresher+ selects every source with freshness results"`,
+    `fi`,
+    `if [ ! -f ${PATHS.state}/manifest.json ]; then`,
+    `  printf '%s\\n' '${EMPTY_MANIFEST_JSON}' > ${PATHS.state}/manifest.json || fail "cannot write ${PATHS.state}/manifest.json"`,
+    `  echo "prepare: no previous manifest.json (no successful run yet): seeded an empty one, so state:modified+ selects every node"`,
     `fi`,
     `if [ -f ${PATHS.state}/${PARTIAL_PARSE_FILE} ]; then`,
     // dbt overwrites the cache after parsing, possibly as a non-root user: the copy must be writable by it.

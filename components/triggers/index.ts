@@ -4,5 +4,7 @@
  */
 export { Triggers } from "./triggers";
 export type { TriggersArgs, TriggersRunner } from "./triggers";
+export { DeployBuild, deployInput } from "./deploy-build";
+export type { DeployBuildArgs } from "./deploy-build";
 export { sourcesJson } from "./sources";
 export type { SourcesDocument } from "./sources";

@@ -97,7 +97,7 @@ export function scheduleSpecs(t: PipelineConfig["triggers"]): ScheduleSpec[] {
     },
     {
       key: "full-refresh",
-      description: "Daily dbt full refresh (triggers.fullRefreshSchedule).",
+      description: `Daily dbt full refresh of ${t.fullRefreshSelect || "every node"}${t.fullRefreshExclude ? ` except ${t.fullRefreshExclude}` : ""} (triggers.fullRefreshSchedule).`,
       expression: t.fullRefreshSchedule,
       timezone: t.timezone,
       state: state(t.fullRefreshEnabled),

@@ -206,6 +206,8 @@ export class Triggers extends pulumi.ComponentResource {
         DEDUPE_SECONDS: String(t.dedupeHours * 3600),
         UNKNOWN_CONNECTOR: t.unknownConnector,
         HOURLY_SELECT: t.hourlySelect,
+        ...(t.fullRefreshSelect ? { FULL_REFRESH_SELECT: t.fullRefreshSelect } : {}),
+        ...(t.fullRefreshExclude ? { FULL_REFRESH_EXCLUDE: t.fullRefreshExclude } : {}),
         ...(fivetranSecret ? { FIVETRAN_SECRET_ARN: fivetranSecret.arn } : {}),
         ...(airbyteToken ? { AIRBYTE_TOKEN_SECRET_ARN: airbyteToken.arn } : {}),
         ...(args.alertTopicArn !== undefined ? { ALERT_TOPIC_ARN: args.alertTopicArn } : {}),

@@ -117,6 +117,20 @@ export const ScheduleEventSchema = z.object({
 /** A parsed schedule invocation. */
 export type ScheduleEvent = z.infer<typeof ScheduleEventSchema>;
 
+/** A dbt image tag or digest, as `dbt.imageTag` accepts it. */
+export const IMAGE_TAG_RE = /^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$/;
+
+/**
+ * The deploy's invocation (the `aws.lambda.Invocation` the stack declares when `dbt.buildOnImageChange`
+ * is on): a new image tag was deployed, build what it changed.
+ */
+export const DeployEventSchema = z.object({
+  kind: z.literal("deploy"),
+  imageTag: z.string({ message: "required: the deployed image tag" }).regex(IMAGE_TAG_RE, { message: "expected an image tag or a sha256:<64 hex> digest" }),
+}).strict();
+/** A parsed deploy invocation. */
+export type DeployEvent = z.infer<typeof DeployEventSchema>;
+
 /** An SNS → Lambda event: Powertools' `SnsSchema` (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html). */
 export const SnsEventSchema = SnsSchema;
 /** A parsed SNS event. */

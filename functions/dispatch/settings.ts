@@ -21,6 +21,10 @@ export interface DispatchSettings {
   readonly unknownConnector: UnknownConnectorPolicy;
   /** HOURLY_SELECT: the hourly run's selection, space-separated tokens (default `source_status:fresher+`). */
   readonly hourlySelect: readonly string[];
+  /** FULL_REFRESH_SELECT: the daily full refresh's selection, space-separated tokens (default none: every node). */
+  readonly fullRefreshSelect: readonly string[];
+  /** FULL_REFRESH_EXCLUDE: what the daily full refresh leaves out, space-separated tokens (default none). */
+  readonly fullRefreshExclude: readonly string[];
   /** FIVETRAN_SECRET_ARN: the Fivetran signing secret; without it every Fivetran delivery gets 401. */
   readonly fivetranSecretArn?: string;
   /** AIRBYTE_TOKEN_SECRET_ARN: the Airbyte URL token; without it every Airbyte delivery gets 401. */
@@ -34,18 +38,23 @@ export const DEFAULT_DEDUPE_SECONDS = 25 * 3600;
 /** Default HOURLY_SELECT. */
 export const DEFAULT_HOURLY_SELECT = "source_status:fresher+";
 
+/** Space-separated dbt selection tokens, each checked with the run contract's grammar. */
+const selectorTokens = (fallback: string) => z.string().default(fallback)
+  .transform((text) => text.split(/\s+/).filter(Boolean))
+  .superRefine((tokens, ctx) => {
+    const bad = tokens.filter((t) => !isSelectorToken(t));
+    if (bad.length) ctx.addIssue({ code: "custom", message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)` });
+  });
+
 /** Dispatch's environment: the variables the Triggers component sets. */
 const DispatchEnvSchema = z.object({
   QUEUE_URL: envRequired(),
   IDEMPOTENCY_TABLE: envRequired(),
   DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
   UNKNOWN_CONNECTOR: envOneOf(["reject", "ignore"], "ignore"),
-  HOURLY_SELECT: z.string().default(DEFAULT_HOURLY_SELECT)
-    .transform((text) => text.split(/\s+/).filter(Boolean))
-    .superRefine((tokens, ctx) => {
-      const bad = tokens.filter((t) => !isSelectorToken(t));
-      if (bad.length) ctx.addIssue({ code: "custom", message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)` });
-    }),
+  HOURLY_SELECT: selectorTokens(DEFAULT_HOURLY_SELECT),
+  FULL_REFRESH_SELECT: selectorTokens(""),
+  FULL_REFRESH_EXCLUDE: selectorTokens(""),
   FIVETRAN_SECRET_ARN: envOptional(),
   AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
   ALERT_TOPIC_ARN: envOptional(),
@@ -55,6 +64,8 @@ const DispatchEnvSchema = z.object({
   dedupeSeconds: env.DEDUPE_SECONDS,
   unknownConnector: env.UNKNOWN_CONNECTOR,
   hourlySelect: env.HOURLY_SELECT,
+  fullRefreshSelect: env.FULL_REFRESH_SELECT,
+  fullRefreshExclude: env.FULL_REFRESH_EXCLUDE,
   fivetranSecretArn: env.FIVETRAN_SECRET_ARN,
   airbyteTokenSecretArn: env.AIRBYTE_TOKEN_SECRET_ARN,
   alertTopicArn: env.ALERT_TOPIC_ARN,

@@ -14,8 +14,8 @@ export const DBT_COMMANDS = ["build", "run", "test", "seed", "snapshot", "source
 /** One of {@link DBT_COMMANDS}. */
 export type DbtCommand = (typeof DBT_COMMANDS)[number];
 
-/** Why a run was asked for. */
-export const TRIGGER_KINDS = ["fivetran", "airbyte", "snowflake", "schedule", "manual"] as const;
+/** Why a run was asked for (`deploy`: a new dbt image tag was deployed). */
+export const TRIGGER_KINDS = ["fivetran", "airbyte", "snowflake", "schedule", "manual", "deploy"] as const;
 
 /** dbt's node-selection methods (https://docs.getdbt.com/reference/node-selection/methods). */
 export const SELECTOR_METHODS = [

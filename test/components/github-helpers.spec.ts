@@ -111,6 +111,13 @@ describe("github helpers", () => {
       }
     });
 
+    it("deploy may invoke exactly the dispatch function when the deploy queues the new image's build, and nothing when it does not", () => {
+      expect(deployPolicies(scope, { ...full, invokesDispatch: true }).services.filter((s) => s.Sid === "InvokeDispatchOnDeploy")).to.deep.equal([
+        { Sid: "InvokeDispatchOnDeploy", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:dbt-pipeline-dev-dispatch` },
+      ]);
+      expect(actionsOf(allDeploy())).not.to.include("lambda:InvokeFunction");
+    });
+
     it("deploy can do everything preview can, on the same resources", () => {
       const deploy = allDeploy();
       for (const p of previewStatements(scope, full)) {

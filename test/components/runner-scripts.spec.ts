@@ -136,7 +136,7 @@ describe("runner scripts", () => {
     it("on the first run (latest/ empty) seeds an empty sources.json that dbt reads as 'no source had results before'", () => {
       const r = box.run(prepareScript(), { ...BASE, DBT_TARGET: "dev" });
       expect(r.status).to.equal(0);
-      expect(fs.readdirSync(box.file("state"))).to.deep.equal(["sources.json"]);
+      expect(fs.readdirSync(box.file("state")).sort()).to.deep.equal(["manifest.json", "sources.json"]);
       // dbt-core 1.8-1.10: sources artifact v3; metadata fields it does not find take their defaults.
       expect(JSON.parse(fs.readFileSync(box.file("state/sources.json"), "utf8"))).to.deep.equal({
         metadata: { dbt_schema_version: "https://schemas.getdbt.com/dbt/sources/v3.json", generated_at: "1970-01-01T00:00:00Z", invocation_id: null, env: {} },
@@ -144,7 +144,22 @@ describe("runner scripts", () => {
         elapsed_time: 0,
       });
       expect(r.stdout).to.include("prepare: no previous sources.json (first run): seeded an empty one");
+      // Manifest schema v12 (dbt 1.8-1.10): every mapping WritableManifest requires, empty, so state:modified+ selects every node.
+      expect(JSON.parse(fs.readFileSync(box.file("state/manifest.json"), "utf8"))).to.deep.equal({
+        metadata: { dbt_schema_version: "https://schemas.getdbt.com/dbt/manifest/v12.json", generated_at: "1970-01-01T00:00:00Z", invocation_id: null, env: {} },
+        nodes: {}, sources: {}, macros: {}, docs: {}, exposures: {}, metrics: {}, groups: {}, selectors: {},
+        disabled: {}, parent_map: {}, child_map: {}, group_map: {}, saved_queries: {}, semantic_models: {}, unit_tests: {},
+      });
+      expect(r.stdout).to.include("prepare: no previous manifest.json (no successful run yet): seeded an empty one, so state:modified+ selects every node");
       expect(fs.readdirSync(box.file("target"))).to.deep.equal([]);
+    });
+
+    it("keeps the previous manifest.json when there is one (the baseline of state:modified+)", () => {
+      box.put("dev/latest/manifest.json", '{"nodes": {"model.p.a": {}}}');
+      const r = box.run(prepareScript(), { ...BASE, DBT_TARGET: "dev" });
+      expect(r.status).to.equal(0);
+      expect(fs.readFileSync(box.file("state/manifest.json"), "utf8")).to.equal('{"nodes": {"model.p.a": {}}}');
+      expect(r.stdout).not.to.include("no previous manifest.json");
     });
 
     it("seeds sources.json when the last successful runs never compared freshness", () => {

@@ -149,6 +149,13 @@ describe("triggers pure helpers", () => {
       });
     }
 
+    it("the full refresh's description names its configured selection", () => {
+      const described = (overrides: Record<string, string>) => scheduleSpecs(config("dev", overrides).triggers).find((x) => x.key === "full-refresh")!.description;
+      expect(described({})).to.equal("Daily dbt full refresh of every node (triggers.fullRefreshSchedule).");
+      expect(described({ "triggers.fullRefreshSelect": "tag:nightly path:models/marts", "triggers.fullRefreshExclude": "tag:pruned_raw" }))
+        .to.equal("Daily dbt full refresh of tag:nightly path:models/marts except tag:pruned_raw (triggers.fullRefreshSchedule).");
+    });
+
     it("expressions and time zone come from config", () => {
       const specs = scheduleSpecs(config("prod", {
         "triggers.hourlySchedule": "cron(15 * * * ? *)", "triggers.fullRefreshSchedule": "cron(30 3 ? * SUN *)", "triggers.timezone": "Europe/Berlin",

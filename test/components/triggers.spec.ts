@@ -156,7 +156,7 @@ describe("triggers", () => {
         expect(one(ev, T.schedule, "triggers-full-refresh").inputs).to.deep.equal({
           name: name("full-refresh"),
           groupName: name("triggers"),
-          description: "Daily dbt full refresh (triggers.fullRefreshSchedule).",
+          description: "Daily dbt full refresh of every node (triggers.fullRefreshSchedule).",
           scheduleExpression: "cron(0 2 * * ? *)",
           scheduleExpressionTimezone: "UTC",
           state: "ENABLED",

@@ -32,6 +32,8 @@ export const settings: DispatchSettings = {
   dedupeSeconds: 90000,
   unknownConnector: "reject",
   hourlySelect: ["source_status:fresher+"],
+  fullRefreshSelect: [],
+  fullRefreshExclude: [],
   fivetranSecretArn: FIVETRAN_ARN,
   airbyteTokenSecretArn: AIRBYTE_ARN,
   alertTopicArn: ALERT_TOPIC,

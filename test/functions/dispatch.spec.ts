@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { dispatch } from "../../functions/dispatch/core";
 import { InvalidEventError, SnsRetryError } from "../../functions/dispatch/errors";
+import { dbtArgv, parseRunRequest } from "../../functions/lib/run-contract";
 import { parseSourcesDocument } from "../../functions/lib/sources";
 import { ALERT_TOPIC, NOW, QUEUE_URL, SYNC_ID, airbyteRequest, fivetranRequest, response, useDispatchHarness } from "./dispatch-harness";
 import { fixtureText, rejection, sha256, snsEvent } from "./support";
@@ -93,6 +94,24 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
         MessageGroupId: "dev",
         MessageDeduplicationId: sha256("schedule:full-refresh:2026-11-22T02:00:00Z"),
       }]);
+    });
+
+    it("queues the full refresh of FULL_REFRESH_SELECT minus FULL_REFRESH_EXCLUDE; dbt gets exactly that argv", async () => {
+      // Act
+      await dispatch(
+        { kind: "schedule", schedule: "full-refresh", scheduledTime: "2026-11-22T02:00:00Z" },
+        h.deps({ fullRefreshSelect: ["tag:nightly", "path:models/marts"], fullRefreshExclude: ["tag:pruned_raw"] }),
+      );
+      // Assess
+      const body = h.sent()[0].MessageBody!;
+      expect(body).to.equal(JSON.stringify({
+        command: "build", select: ["tag:nightly", "path:models/marts"], exclude: ["tag:pruned_raw"], vars: {}, fullRefresh: true, target: "dev", defer: false, lane: "normal",
+        triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")], sources: [],
+      }));
+      expect(dbtArgv(parseRunRequest(JSON.parse(body)))).to.deep.equal([
+        "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev",
+        "--select", "tag:nightly", "path:models/marts", "--exclude", "tag:pruned_raw", "--full-refresh",
+      ]);
     });
 
     it("queues a schedule time once when Scheduler retries", async () => {

@@ -182,7 +182,7 @@ describe("function libraries", () => {
     it("reads every variable with its default", () => {
       expect(readDispatchSettings({ QUEUE_URL: "q", IDEMPOTENCY_TABLE: "t" })).to.deep.equal({
         queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 90000, unknownConnector: "ignore", hourlySelect: ["source_status:fresher+"],
-        fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+        fullRefreshSelect: [], fullRefreshExclude: [], fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
       });
     });
 
@@ -207,9 +207,9 @@ describe("function libraries", () => {
     });
 
     it("trims values and treats an empty one as unset", () => {
-      expect(readDispatchSettings({ QUEUE_URL: " q ", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: " 120 ", ALERT_TOPIC_ARN: "", HOURLY_SELECT: " tag:a  tag:b " })).to.deep.equal({
+      expect(readDispatchSettings({ QUEUE_URL: " q ", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: " 120 ", ALERT_TOPIC_ARN: "", HOURLY_SELECT: " tag:a  tag:b ", FULL_REFRESH_SELECT: " tag:nightly ", FULL_REFRESH_EXCLUDE: "" })).to.deep.equal({
         queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 120, unknownConnector: "ignore", hourlySelect: ["tag:a", "tag:b"],
-        fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+        fullRefreshSelect: ["tag:nightly"], fullRefreshExclude: [], fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
       });
     });
   });

@@ -19,6 +19,8 @@ const triggers = {
   hourlySelect: "source_status:fresher+",
   fullRefreshEnabled: true,
   fullRefreshSchedule: "cron(0 2 * * ? *)",
+  fullRefreshSelect: "",
+  fullRefreshExclude: "",
   timezone: "UTC",
 } as Parameters<typeof scheduleSpecs>[0];
 
