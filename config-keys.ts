@@ -201,9 +201,9 @@ export const KEY_TABLE = [
   { key: "triggers.rateLimit", type: "integer", default: 10, description: "Steady requests per second the webhook API accepts.", schema: int(1, 10000) },
   { key: "triggers.burstLimit", type: "integer", default: 20, description: "Burst of requests the webhook API accepts.", schema: int(1, 5000) },
   { key: "triggers.dedupeHours", type: "integer", default: 25, description: "How long a delivery id is remembered (vendors retry for 24 h).", schema: int(1, 168) },
-  { key: "triggers.maxLaunchAttempts", type: "integer", default: 5, description: "RunTask attempts before a request goes to the dead-letter queue.", schema: int(1, 20) },
+  { key: "triggers.maxLaunchAttempts", type: "integer", default: 5, description: "RunTask attempts in one launch invocation on throttling or missing capacity; the requests then stay pending for the next event or sweep (only requests ECS rejects for good, and poison messages, go to the dead-letter queue).", schema: int(1, 20) },
   { key: "lambda.reservedConcurrency", type: "object", default: {}, description: "Opt-in reserved concurrency per function, e.g. { launch: 2 }; none by default (reservations must leave 100 unreserved executions in the account).", schema: reservations },
-  { key: "lambda.tracing", type: "boolean", default: true, description: "X-Ray active tracing on every Lambda function (Powertools Tracer sends its segments).", schema: bool },
+  { key: "lambda.tracing", type: "boolean", default: true, description: "X-Ray active tracing on every Lambda function: the Lambda service records each invocation's segment (the handlers add no subsegments of their own).", schema: bool },
   { key: "fivetran.webhookSecret", type: "string", secret: true, optional: true, description: "Fivetran webhook signing secret (required when a source lists Fivetran connectors).", schema: nonEmpty.min(16, { message: "expected at least 16 characters" }) },
   { key: "airbyte.webhookToken", type: "string", secret: true, optional: true, description: "Token in the Airbyte webhook URL (required when a source lists Airbyte connections).", schema: nonEmpty.regex(/^[A-Za-z0-9_-]{32,128}$/, { message: "expected 32-128 URL-safe characters" }) },
 

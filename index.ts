@@ -136,7 +136,7 @@ export const webhookUrlFivetran = triggers.fivetranWebhookUrl;
 export const webhookUrlAirbyte = triggers.airbyteWebhookUrl;
 /** FIFO queue of dbt run requests, from dispatch to launch. */
 export const runsQueueArn = triggers.runsQueueArn;
-/** FIFO dead-letter queue of run requests launch gave up on (poison, or RunTask failed triggers.maxLaunchAttempts times); redrive from here. */
+/** FIFO dead-letter queue of run requests launch cannot run (poison messages, requests ECS rejects for good); redrive from here. */
 export const deadLetterQueueArn = triggers.deadLetterQueueArn;
 /** Lambda that receives webhooks, schedules and Snowflake notifications and enqueues runs. */
 export const dispatchFunction = triggers.dispatchFunctionName;

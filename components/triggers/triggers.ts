@@ -60,8 +60,6 @@ export interface TriggersArgs {
   readonly runner: TriggersRunner;
   /** SNS topic dispatch alerts on. Default none: no ALERT_TOPIC_ARN, no sns:Publish. */
   readonly alertTopicArn?: pulumi.Input<string>;
-  /** SNS topic Snowflake publishes change notifications to. Default none; see {@link Triggers.subscribeSnowflakeTopic}. */
-  readonly snowflakeTopicArn?: pulumi.Input<string>;
 }
 
 /** Webhooks, schedules and the Snowflake topic, all funnelled through dispatch → runs queue → launch. */
@@ -91,12 +89,9 @@ export class Triggers extends pulumi.ComponentResource {
   /** The two functions, for alarms. */
   public readonly functions: { readonly dispatch: NodeFunction; readonly launch: NodeFunction };
 
-  private readonly baseName: string;
-  private snowflakeSubscribed = false;
 
   constructor(name: string, args: TriggersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:triggers:Triggers", name, {}, opts);
-    this.baseName = name;
     const { config, runner } = args;
     const env = config.environment;
     const t = config.triggers;
@@ -372,7 +367,6 @@ export class Triggers extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [schedulerPolicy] });
 
     this.functions = { dispatch, launch };
-    if (args.snowflakeTopicArn !== undefined) this.subscribeSnowflakeTopic(args.snowflakeTopicArn);
 
     this.apiEndpoint = api.apiEndpoint;
     this.fivetranWebhookUrl = fivetranSecret ? pulumi.interpolate`${api.apiEndpoint}${WEBHOOK_ROUTES.fivetran.split(" ")[1]}` : undefined;
@@ -400,27 +394,5 @@ export class Triggers extends pulumi.ComponentResource {
       launchFunctionName: this.launchFunctionName,
       idempotencyTableName: this.idempotencyTableName,
     });
-  }
-
-  /**
-   * Subscribes dispatch to the SNS topic Snowflake publishes to (SNS invokes it asynchronously,
-   * so failures land in the dispatch DLQ). Called by the constructor when `snowflakeTopicArn` is
-   * given; a component built later (change detection) may call it instead. At most once.
-   */
-  public subscribeSnowflakeTopic(topicArn: pulumi.Input<string>): void {
-    if (this.snowflakeSubscribed) throw new Error(`${this.baseName}: dispatch is already subscribed to a Snowflake topic`);
-    this.snowflakeSubscribed = true;
-    const dispatch = this.functions.dispatch.function;
-    const permission = new aws.lambda.Permission(`${this.baseName}-snowflake-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: dispatch.name,
-      principal: "sns.amazonaws.com",
-      sourceArn: topicArn,
-    }, { parent: this });
-    new aws.sns.TopicSubscription(`${this.baseName}-snowflake-subscription`, {
-      topic: topicArn,
-      protocol: "lambda",
-      endpoint: dispatch.arn,
-    }, { parent: this, dependsOn: [permission] });
   }
 }
