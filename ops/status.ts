@@ -111,11 +111,18 @@ export function runLine(runId: string, runResults: unknown, task: TaskFacts | un
   };
 }
 
+/**
+ * A run id launch gives (functions/launch/ecs.ts runIdFor: `<yyyymmdd>t<hhmmss>-<8 hex>`). Other
+ * folders under the runs prefix (the dbt repository's CI uploads `ci-<sha>`, hand-made
+ * `manual-…`) sort after digits and are not runs of the pipeline.
+ */
+export const LAUNCH_RUN_ID_RE = /^\d{8}t\d{6}-[0-9a-f]{8}$/;
+
 /** Days back the run listing looks first; it widens until it has enough runs. */
 export const LISTING_WINDOWS_DAYS = [2, 14, null] as const;
 
 /**
- * The newest `count` run ids under `prefix`, newest first. Lists one folder per run
+ * The newest `count` launch run ids under `prefix`, newest first (other folders skipped). Lists one folder per run
  * (`Delimiter: "/"`), starting a few days back (`StartAfter`, keys sort by run id, i.e. by time)
  * and widening to the whole prefix only when needed.
  */
@@ -127,7 +134,10 @@ export async function latestRunIds(s3: S3Client, bucket: string, prefix: string,
     let token: string | undefined;
     do {
       const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", ...(startAfter ? { StartAfter: startAfter } : {}), ...(token ? { ContinuationToken: token } : {}) }));
-      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) ids.push(p.Prefix.slice(prefix.length).replace(/\/$/, ""));
+      for (const p of out.CommonPrefixes ?? []) {
+        const id = p.Prefix?.slice(prefix.length).replace(/\/$/, "");
+        if (id && LAUNCH_RUN_ID_RE.test(id)) ids.push(id);
+      }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
     if (ids.length >= count) break;

@@ -136,6 +136,18 @@ describe("ops status", () => {
     expect(t.io.outLines.filter((l) => /^ {2}\d{8}t/.test(l))).to.have.length(1);
   });
 
+  it("lists launch's runs only: the dbt repository's ci-<sha> uploads and manual folders sort after digits and are skipped", async () => {
+    s3.reset();
+    s3.on(ListObjectsV2Command).resolves({
+      CommonPrefixes: [
+        { Prefix: "dev/runs/20261121t080000-0a1b2c3d/" }, { Prefix: "dev/runs/20261122t093000-9f8e7d6c/" },
+        { Prefix: "dev/runs/ci-4f2c9e1a7b3d5e6f8a9b0c1d2e3f4a5b6c7d8e9f/" }, { Prefix: "dev/runs/manual-backfill/" },
+      ],
+      IsTruncated: false,
+    });
+    expect(await latestRunIds(new S3Client({ region: "eu-west-1" }), "b", "dev/runs/", 2, NOW)).to.deep.equal(["20261122t093000-9f8e7d6c", "20261121t080000-0a1b2c3d"]);
+  });
+
   it("widens the listing when the last two days hold fewer runs than asked for", async () => {
     s3.reset();
     // The whole prefix (registered first: the narrower matchers below take precedence).
