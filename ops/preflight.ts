@@ -147,14 +147,26 @@ async function snowflakeChecks(deps: PreflightDeps, stack: string, config: Stack
   const key = await deps.pulumi(["config", "get", "snowflake.adminPrivateKey", "--stack", stack]);
   if (key.code !== 0) throw pulumiFailure(key, stack, "pulumi config get snowflake.adminPrivateKey");
   const privateKey = key.stdout.trim();
+  let privateKeyPass: string | undefined;
   if (/ENCRYPTED PRIVATE KEY/.test(privateKey)) {
-    report({ check: "Snowflake deployer login", status: "fail", detail: "snowflake.adminPrivateKey is an encrypted key; the provider needs an unencrypted PKCS#8 key", fix: `openssl pkcs8 -in <key>.p8 -nocrypt -topk8 -out <plain>.p8 && pulumi config set --secret snowflake.adminPrivateKey --stack ${stack} < <plain>.p8` });
-    for (const n of names) report(skip(n, "needs the Snowflake login"));
-    return;
+    const passName = `${PROJECT}:snowflake.adminPrivateKeyPassphrase`;
+    if (!config[passName] || (stackFile !== undefined && placeholderKeys(stackFile).includes(passName))) {
+      report({
+        check: "Snowflake deployer login", status: "fail",
+        detail: "snowflake.adminPrivateKey is an encrypted key and snowflake.adminPrivateKeyPassphrase is not set",
+        fix: `pulumi config set --secret snowflake.adminPrivateKeyPassphrase --stack ${stack}`,
+      });
+      for (const n of names) report(skip(n, "needs the Snowflake login"));
+      return;
+    }
+    // Decrypted in memory like the key; never printed (a failure reports the command, not stdout).
+    const pass = await deps.pulumi(["config", "get", "snowflake.adminPrivateKeyPassphrase", "--stack", stack]);
+    if (pass.code !== 0) throw pulumiFailure(pass, stack, "pulumi config get snowflake.adminPrivateKeyPassphrase");
+    privateKeyPass = pass.stdout.replace(/\r?\n$/, "");
   }
   let session: SqlSession;
   try {
-    session = await connectSnowflake(deps.snowflake, { account: `${org}-${acct}`, user, privateKey });
+    session = await connectSnowflake(deps.snowflake, { account: `${org}-${acct}`, user, privateKey, ...(privateKeyPass !== undefined ? { privateKeyPass } : {}) });
   } catch (error) {
     report({
       check: "Snowflake deployer login", status: "fail", detail: `${user} at ${org}-${acct}: ${oneLine(error instanceof Error ? error.message : String(error))}`,

@@ -186,6 +186,28 @@ describe("ops preflight", () => {
     expect(t.snowflake.options).to.have.length(0);
   });
 
+  it("an encrypted private key with snowflake.adminPrivateKeyPassphrase set connects with the passphrase, never printed", async () => {
+    const encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----";
+    const pulumi = newStackPulumi({
+      "config --json": ok({ ...DEV_CONFIG, "dbt-pipeline:snowflake.adminPrivateKeyPassphrase": { secret: true } }),
+      "config get snowflake.adminPrivateKey": { code: 0, stdout: `${encrypted}\n`, stderr: "" },
+      "config get snowflake.adminPrivateKeyPassphrase": { code: 0, stdout: "c0rrect horse\n", stderr: "" },
+    });
+    const t = run(["dev"], { pulumi });
+    await t.done;
+    expect(pulumi.calls.map((c) => c.join(" "))).to.include("config get snowflake.adminPrivateKeyPassphrase --stack dev");
+    expect(t.snowflake.options[0]).to.deep.include({ authenticator: "SNOWFLAKE_JWT", privateKey: encrypted, privateKeyPass: "c0rrect horse" });
+    expect(t.io.outLines).to.include("PASS  Snowflake deployer login: PULUMI_DEPLOYER at ACMEORG-ACME_DATA with its key pair");
+    expect([...t.io.outLines, ...t.io.errLines].join("\n")).not.to.include("c0rrect horse");
+  });
+
+  it("an encrypted private key without snowflake.adminPrivateKeyPassphrase fails with the command that sets it", async () => {
+    const pulumi = newStackPulumi({ "config get snowflake.adminPrivateKey": { code: 0, stdout: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n", stderr: "" } });
+    const t = run(["dev"], { pulumi });
+    expect(await t.done).to.equal(1);
+    expect(t.io.outLines).to.include("FAIL  Snowflake deployer login: snowflake.adminPrivateKey is an encrypted key and snowflake.adminPrivateKeyPassphrase is not set  fix: pulumi config set --secret snowflake.adminPrivateKeyPassphrase --stack dev");
+  });
+
   it("usage errors exit 2", async () => {
     const t = run([]);
     expect(await t.done).to.equal(2);
