@@ -85,17 +85,3 @@ export function isMissingObject(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   return String(e?.code) === "2003" || String(e?.code) === "002003" || /does not exist or not authorized/i.test(String(e?.message ?? ""));
 }
-
-/**
- * True when `schema.table` exists in `database` and the session's role can see it. `SHOW TABLES
- * LIKE` matches case-insensitively with `_` as a wildcard, so the name is compared exactly after.
- */
-export async function tableExists(session: SqlSession, database: string, schema: string, table: string): Promise<boolean> {
-  try {
-    const rows = await session.query(`SHOW TABLES LIKE '${table.replace(/'/g, "''")}' IN SCHEMA ${quoteIdent(database)}.${quoteIdent(schema)}`);
-    return rows.some((r) => r.name === table);
-  } catch (error) {
-    if (isMissingObject(error)) return false;
-    throw error;
-  }
-}
