@@ -142,6 +142,8 @@ export const deadLetterQueueArn = triggers.deadLetterQueueArn;
 export const dispatchFunction = triggers.dispatchFunctionName;
 /** Lambda that reads the runs queue and starts one dbt task at a time. */
 export const launchFunction = triggers.launchFunctionName;
+/** DynamoDB table of launch's waiting requests (`p#…`) and per-target leases; `npm run status` reads it. The name launch itself is given (its TABLE_NAME). */
+export const launchStateTable = triggers.functions.launch.function.environment.apply((e) => e?.variables?.TABLE_NAME ?? "");
 // </triggers>
 
 // <deploy-build>

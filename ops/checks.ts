@@ -10,7 +10,7 @@ import * as yaml from "js-yaml";
 import { KEYS, PROJECT } from "../config-keys";
 import { awsErrorLine } from "./aws";
 import type { PlannedStack } from "./plan";
-import { SqlSession, quoteIdent, rolesOfUser, tableExists } from "./snowflake";
+import { SqlSession, isMissingObject, quoteIdent, rolesOfUser } from "./snowflake";
 import type { PulumiRunner } from "./stack";
 
 /** `fail` blocks the deploy (exit 1); `warn` lets it go but runs would suffer; `skip`: an earlier check failed. */
@@ -179,39 +179,56 @@ export async function checkSnowflakeRoles(session: SqlSession, user: string, nee
   };
 }
 
-/** A configured RAW table: its schema (the RAW schema when unqualified) and name. */
-export function configuredTable(entry: string, rawSchema: string): { schema: string; table: string } {
-  const dot = entry.indexOf(".");
-  return dot < 0 ? { schema: rawSchema, table: entry } : { schema: entry.slice(0, dot), table: entry.slice(dot + 1) };
+/** A row of `MONITORING.CHANGE_DETECTION_STATE` (components/change-detection/sql.ts STATE_COLUMNS). */
+export interface ChangeDetectionRow {
+  readonly entry: string;
+  readonly table: string | null;
+  readonly status: string;
+  readonly detail: string | null;
+}
+
+/** The statement that reads the reconciler's state, one row per watched table or pending entry. */
+export function changeDetectionStateSql(database: string, monitoringSchema: string): string {
+  return `SELECT ENTRY, SOURCE, TABLE_NAME, STATUS, DETAIL, CHECKED_AT FROM ${quoteIdent(database)}.${quoteIdent(monitoringSchema)}."CHANGE_DETECTION_STATE" ORDER BY ENTRY, TABLE_NAME`;
 }
 
 /**
- * Tables the stack declares streams on must exist now (CREATE STREAM fails on a missing table);
- * configured tables without a declared stream are reported as picked up later.
+ * Reads the reconciler's state; undefined when the table is not there yet (a first deploy
+ * creates it) or the deployer's role cannot see it.
  */
-export async function checkRawTables(session: SqlSession, plan: PlannedStack, database: string, configured: readonly { source: string; schema: string; table: string }[]): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  const streamed = new Set(plan.streamTables.map((t) => `${t.schema}.${t.table}`));
-  const missing: string[] = [];
-  for (const t of plan.streamTables) if (!(await tableExists(session, t.database, t.schema, t.table))) missing.push(`${t.database}.${t.schema}.${t.table}`);
-  results.push(missing.length
-    ? {
-      check: "RAW tables with streams", status: "fail",
-      detail: `${missing.join(", ")} ${missing.length === 1 ? "does" : "do"} not exist (or the deployer cannot see ${missing.length === 1 ? "it" : "them"}); the deploy declares streams on them and CREATE STREAM fails`,
-      fix: "let the loader create them first (run the source's first sync), or remove them from the source's rawTables until they exist",
-    }
-    : { check: "RAW tables with streams", status: "pass", detail: plan.streamTables.length ? `${plan.streamTables.length} table(s) exist for the declared streams` : "the stack declares no stream" });
-  const later = configured.filter((c) => !streamed.has(`${c.schema}.${c.table}`));
-  if (later.length) {
-    const present: string[] = [];
-    for (const c of later) if (await tableExists(session, database, c.schema, c.table)) present.push(`${c.schema}.${c.table}`);
-    results.push({
-      check: "RAW tables picked up later", status: "warn",
-      detail: `${later.map((c) => `${c.schema}.${c.table} (${c.source})`).join(", ")}: no stream yet, so loads into ${later.length === 1 ? "it" : "them"} start no dbt run; the source's webhooks and the schedules still do${present.length ? `; ${present.join(", ")} exist${present.length === 1 ? "s" : ""} now` : ""}`,
-      fix: "redeploy once the loader has created them (pulumi up picks them up)",
-    });
+export async function readChangeDetectionState(session: SqlSession, database: string, monitoringSchema: string): Promise<ChangeDetectionRow[] | undefined> {
+  try {
+    const rows = await session.query(changeDetectionStateSql(database, monitoringSchema));
+    const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+    return rows.map((r) => ({ entry: String(r.ENTRY ?? ""), table: text(r.TABLE_NAME), status: String(r.STATUS ?? ""), detail: text(r.DETAIL) }));
+  } catch (error) {
+    if (isMissingObject(error)) return undefined;
+    throw error;
   }
-  return results;
+}
+
+/**
+ * One result per watched entry of config. Streams are no longer part of the deploy: the
+ * Snowflake-side reconciler creates each entry's stream and task once the loader has created the
+ * table, within `snowflake.reconcileScheduleMinutes` (docs/snowflake-day-one.md). A table that is
+ * not there yet is therefore never a reason to stop a deploy: at most a WARN. `state` is the
+ * reconciler's table when Snowflake was reachable (undefined: not read, or not deployed yet).
+ */
+export function checkWatchedTables(entries: readonly { source: string; entry: string }[], minutes: number, state: readonly ChangeDetectionRow[] | undefined): CheckResult[] {
+  const later = `the reconciler creates its stream and task within ${minutes} minutes (snowflake.reconcileScheduleMinutes) once the loader has created the table`;
+  return entries.map(({ source, entry }) => {
+    const check = `watched table ${entry} (${source})`;
+    if (!state) return { check, status: "warn", detail: `change detection state not readable yet (first deploy, or Snowflake not reached); ${later}; until then loads into it start no dbt run, the source's webhooks and the schedules still do` };
+    const rows = state.filter((r) => r.entry === entry);
+    if (!rows.length) return { check, status: "warn", detail: `not yet seen by the reconciler (added since its last run); ${later}` };
+    const bad = rows.filter((r) => !["watching", "created"].includes(r.status));
+    const tables = (list: readonly ChangeDetectionRow[]) => list.map((r) => `${r.table ?? entry}: ${r.status}${r.detail ? ` (${r.detail})` : ""}`).join(", ");
+    if (!bad.length) return { check, status: "pass", detail: tables(rows) };
+    if (bad.every((r) => r.status === "pending")) {
+      return { check, status: "warn", detail: `matches no table yet (pending); ${later}`, fix: "run the source's first sync; check the schema name if it stays pending" };
+    }
+    return { check, status: "warn", detail: tables(rows), fix: "see docs/snowflake-day-one.md for each status (suspended: fix the cause, ALTER TASK … RESUME as PIPELINE_<ENV>; error: fix what the detail says)" };
+  });
 }
 
 /** The dbt image tag (or digest) in the ECR repository. */

@@ -21,8 +21,6 @@ export interface PlannedStack {
   readonly functions: readonly { name: string; reserved: number }[];
   /** The GitHub OIDC provider: created by this stack, trusted by its roles, or not used. */
   readonly githubOidc: "create" | "existing" | "none";
-  /** Tables the stack declares streams on, as `{database, schema, table}`. */
-  readonly streamTables: readonly { database: string; schema: string; table: string }[];
   /** Name of the ECR repository the dbt image is pulled from. */
   readonly ecrRepository?: string;
   /** The environment's Snowflake database. */
@@ -34,18 +32,11 @@ export const TYPES = {
   lambda: "aws:lambda/function:Function",
   oidcProvider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
   role: "aws:iam/role:Role",
-  stream: "snowflake:index/streamOnTable:StreamOnTable",
   ecr: "aws:ecr/repository:Repository",
   database: "snowflake:index/database:Database",
 } as const;
 
 const GITHUB_ISSUER = "token.actions.githubusercontent.com";
-
-/** Splits `"DB"."SCHEMA"."TABLE"` (or unquoted `DB.SCHEMA.TABLE`) into its parts. */
-export function splitTableName(fqn: string): { database: string; schema: string; table: string } | undefined {
-  const parts = [...fqn.matchAll(/"((?:[^"]|"")+)"|([^."]+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]));
-  return parts.length === 3 ? { database: parts[0], schema: parts[1], table: parts[2] } : undefined;
-}
 
 /** The planned facts of a list of declared resources. */
 export function plannedStack(resources: readonly DeclaredResource[]): PlannedStack {
@@ -56,15 +47,11 @@ export function plannedStack(resources: readonly DeclaredResource[]): PlannedSta
   });
   const createsOidc = of(TYPES.oidcProvider).some((r) => String(r.inputs.url ?? "").includes(GITHUB_ISSUER));
   const trustsOidc = of(TYPES.role).some((r) => JSON.stringify(r.inputs.assumeRolePolicy ?? "").includes(`oidc-provider/${GITHUB_ISSUER}`));
-  const streamTables = of(TYPES.stream)
-    .map((r) => splitTableName(String(r.inputs.table ?? "")))
-    .filter((t): t is NonNullable<typeof t> => t !== undefined);
   const ecr = of(TYPES.ecr)[0];
   const database = of(TYPES.database)[0];
   return {
     functions,
     githubOidc: createsOidc ? "create" : trustsOidc ? "existing" : "none",
-    streamTables,
     ...(ecr ? { ecrRepository: String(ecr.inputs.name ?? ecr.name) } : {}),
     ...(database ? { database: String(database.inputs.name ?? database.name) } : {}),
   };

@@ -5,8 +5,9 @@
  * line per check with the exact fix, and exits 1 when something would make the deploy fail:
  * the Pulumi CLI and its login, the stack's secrets, AWS identity and region, the Lambda
  * concurrency quota, the GitHub OIDC provider, the Snowflake deployer (key pair and roles), the
- * RAW tables the deploy declares streams on, and the dbt image in ECR. Reads config without
- * decrypting it; only the deployer's private key is decrypted, to log in, and never printed.
+ * watched RAW tables (what the change-detection reconciler reports of each; a table not there
+ * yet is a WARN, never a FAIL), and the dbt image in ECR. Reads config without decrypting it;
+ * only the deployer's private key (and its passphrase) is decrypted, to log in, and never printed.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -18,7 +19,7 @@ import * as snowflakeSdk from "snowflake-sdk";
 import { PROJECT } from "../config-keys";
 import { PROVIDER_ROLES } from "../components/snowflake/providers";
 import { callerIdentity, isCredentialError, parseArn } from "./aws";
-import { CheckResult, checkGithubOidc, checkImage, checkLambdaQuota, checkPulumi, checkRawTables, checkSecrets, checkSnowflakeRoles, configuredTable, formatResult, placeholderKeys } from "./checks";
+import { CheckResult, checkGithubOidc, checkImage, checkLambdaQuota, checkPulumi, checkSecrets, checkSnowflakeRoles, checkWatchedTables, formatResult, readChangeDetectionState, placeholderKeys } from "./checks";
 import { CONSOLE_IO, Io, parseArgs, runCli } from "./cli";
 import { PlannedStack, planStack } from "./plan";
 import { CreateConnection, SqlSession, connectSnowflake } from "./snowflake";
@@ -74,7 +75,7 @@ export async function preflight(argv: readonly string[], deps: PreflightDeps): P
     let plan: PlannedStack | undefined;
     try {
       plan = await deps.plan(stack);
-      report({ check: "program", status: "pass", detail: `evaluates offline: ${plan.functions.length} Lambda functions, ${plan.streamTables.length} streams` });
+      report({ check: "program", status: "pass", detail: `evaluates offline: ${plan.functions.length} Lambda functions` });
     } catch (error) {
       report({ check: "program", status: "fail", detail: oneLine(error instanceof Error ? error.message : String(error)), fix: `npm run plan -- ${stack} lists every problem` });
     }
@@ -133,7 +134,11 @@ async function awsChecks(deps: PreflightDeps, stack: string, config: StackConfig
 }
 
 async function snowflakeChecks(deps: PreflightDeps, stack: string, config: StackConfigJson, stackFile: string | undefined, plan: PlannedStack | undefined, report: (r: CheckResult) => void): Promise<void> {
-  const names = ["Snowflake deployer roles", "RAW tables with streams"];
+  const names = ["Snowflake deployer roles"];
+  const minutes = configValue<number>(config, "snowflake.reconcileScheduleMinutes") ?? 10;
+  const entries = Object.entries(configSources(config)).flatMap(([source, s]) => (s.rawTables ?? []).map((entry) => ({ source, entry })));
+  // Without Snowflake: each entry still gets its line (picked up by the reconciler later).
+  const unread = () => checkWatchedTables(entries, minutes, undefined).forEach(report);
   const org = configValue<string>(config, "snowflake.organizationName");
   const acct = configValue<string>(config, "snowflake.accountName");
   const user = configValue<string>(config, "snowflake.adminUser") ?? "PULUMI_DEPLOYER";
@@ -141,41 +146,52 @@ async function snowflakeChecks(deps: PreflightDeps, stack: string, config: Stack
   if (!org || !acct || !config[keyName] || (stackFile !== undefined && placeholderKeys(stackFile).includes(keyName))) {
     report(skip("Snowflake deployer login", "needs snowflake.organizationName, snowflake.accountName and a real snowflake.adminPrivateKey"));
     for (const n of names) report(skip(n, "needs the Snowflake login"));
+    unread();
     return;
   }
   // `config get` decrypts this one value (pkg/cmd/pulumi/config getConfig); it stays in memory.
   const key = await deps.pulumi(["config", "get", "snowflake.adminPrivateKey", "--stack", stack]);
   if (key.code !== 0) throw pulumiFailure(key, stack, "pulumi config get snowflake.adminPrivateKey");
   const privateKey = key.stdout.trim();
+  let privateKeyPass: string | undefined;
   if (/ENCRYPTED PRIVATE KEY/.test(privateKey)) {
-    report({ check: "Snowflake deployer login", status: "fail", detail: "snowflake.adminPrivateKey is an encrypted key; the provider needs an unencrypted PKCS#8 key", fix: `openssl pkcs8 -in <key>.p8 -nocrypt -topk8 -out <plain>.p8 && pulumi config set --secret snowflake.adminPrivateKey --stack ${stack} < <plain>.p8` });
-    for (const n of names) report(skip(n, "needs the Snowflake login"));
-    return;
+    const passName = `${PROJECT}:snowflake.adminPrivateKeyPassphrase`;
+    if (!config[passName] || (stackFile !== undefined && placeholderKeys(stackFile).includes(passName))) {
+      report({
+        check: "Snowflake deployer login", status: "fail",
+        detail: "snowflake.adminPrivateKey is an encrypted key and snowflake.adminPrivateKeyPassphrase is not set",
+        fix: `pulumi config set --secret snowflake.adminPrivateKeyPassphrase --stack ${stack}`,
+      });
+      for (const n of names) report(skip(n, "needs the Snowflake login"));
+      return;
+    }
+    // Decrypted in memory like the key; never printed (a failure reports the command, not stdout).
+    const pass = await deps.pulumi(["config", "get", "snowflake.adminPrivateKeyPassphrase", "--stack", stack]);
+    if (pass.code !== 0) throw pulumiFailure(pass, stack, "pulumi config get snowflake.adminPrivateKeyPassphrase");
+    privateKeyPass = pass.stdout.replace(/\r?\n$/, "");
   }
   let session: SqlSession;
   try {
-    session = await connectSnowflake(deps.snowflake, { account: `${org}-${acct}`, user, privateKey });
+    session = await connectSnowflake(deps.snowflake, { account: `${org}-${acct}`, user, privateKey, ...(privateKeyPass !== undefined ? { privateKeyPass } : {}) });
   } catch (error) {
     report({
       check: "Snowflake deployer login", status: "fail", detail: `${user} at ${org}-${acct}: ${oneLine(error instanceof Error ? error.message : String(error))}`,
       fix: `in Snowflake, DESC USER ${user} and compare RSA_PUBLIC_KEY_FP with the key's fingerprint; ALTER USER ${user} SET RSA_PUBLIC_KEY='<public key>'`,
     });
     for (const n of names) report(skip(n, "needs the Snowflake login"));
+    unread();
     return;
   }
   try {
     report({ check: "Snowflake deployer login", status: "pass", detail: `${user} at ${org}-${acct} with its key pair` });
     const roles = await checkSnowflakeRoles(session, user, Object.values(PROVIDER_ROLES));
     report(roles);
-    if (!plan) report(skip("RAW tables with streams", "needs the program to evaluate"));
-    else if (roles.status !== "pass") report(skip("RAW tables with streams", "needs the deployer's roles"));
+    if (!plan?.database || roles.status !== "pass") unread();
     else {
-      // The sysadmin provider owns the database and the streams: look with its eyes.
+      // The sysadmin provider owns the database and the MONITORING tables: look with its eyes.
       await session.query(`USE ROLE ${PROVIDER_ROLES.sysadmin}`);
-      const database = plan.database ?? plan.streamTables[0]?.database ?? "";
-      const rawSchema = configValue<string>(config, "snowflake.rawSchema") ?? "RAW";
-      const configured = Object.entries(configSources(config)).flatMap(([source, s]) => (s.rawTables ?? []).map((t) => ({ source, ...configuredTable(t, rawSchema) })));
-      for (const r of await checkRawTables(session, plan, database, configured)) report(r);
+      const monitoring = configValue<string>(config, "snowflake.monitoringSchema") ?? "MONITORING";
+      checkWatchedTables(entries, minutes, await readChangeDetectionState(session, plan.database, monitoring)).forEach(report);
     }
   } catch (error) {
     report({ check: "Snowflake queries", status: "fail", detail: oneLine(error instanceof Error ? error.message : String(error)), fix: "run SHOW GRANTS TO USER as the deployer to see what it may do" });

@@ -20,14 +20,18 @@ export interface DeployerLogin {
   /** `<organization>-<account>`, the account identifier the driver takes as `account`. */
   readonly account: string;
   readonly user: string;
-  /** PKCS#8 PEM, unencrypted (the provider takes no passphrase here). */
+  /** PKCS#8 PEM, unencrypted or `ENCRYPTED PRIVATE KEY` (then with {@link privateKeyPass}). */
   readonly privateKey: string;
+  /** Passphrase of an encrypted `privateKey` (snowflake.adminPrivateKeyPassphrase). */
+  readonly privateKeyPass?: string;
 }
 
 /**
  * Connects with key-pair (JWT) authentication: `authenticator: "SNOWFLAKE_JWT"` and `privateKey`
  * as PEM text (snowflake-sdk `ConnectionOptions`, docs.snowflake.com/en/developer-guide/node-js/
- * nodejs-driver-authenticate#using-key-pair-authentication-and-key-pair-rotation).
+ * nodejs-driver-authenticate#using-key-pair-authentication-and-key-pair-rotation). An encrypted
+ * key goes with `privateKeyPass`, which the driver hands to crypto.createPrivateKey as the
+ * passphrase (snowflake-sdk dist/lib/authentication/auth_keypair.js, parsePrivateKey).
  */
 export function connectSnowflake(create: CreateConnection, login: DeployerLogin): Promise<SqlSession> {
   const connection = create({
@@ -35,6 +39,7 @@ export function connectSnowflake(create: CreateConnection, login: DeployerLogin)
     username: login.user,
     authenticator: "SNOWFLAKE_JWT",
     privateKey: login.privateKey,
+    ...(login.privateKeyPass !== undefined ? { privateKeyPass: login.privateKeyPass } : {}),
     application: "dbt-pipeline-preflight",
   });
   return new Promise((resolve, reject) => {
@@ -79,18 +84,4 @@ export async function rolesOfUser(session: SqlSession, user: string): Promise<st
 export function isMissingObject(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   return String(e?.code) === "2003" || String(e?.code) === "002003" || /does not exist or not authorized/i.test(String(e?.message ?? ""));
-}
-
-/**
- * True when `schema.table` exists in `database` and the session's role can see it. `SHOW TABLES
- * LIKE` matches case-insensitively with `_` as a wildcard, so the name is compared exactly after.
- */
-export async function tableExists(session: SqlSession, database: string, schema: string, table: string): Promise<boolean> {
-  try {
-    const rows = await session.query(`SHOW TABLES LIKE '${table.replace(/'/g, "''")}' IN SCHEMA ${quoteIdent(database)}.${quoteIdent(schema)}`);
-    return rows.some((r) => r.name === table);
-  } catch (error) {
-    if (isMissingObject(error)) return false;
-    throw error;
-  }
 }

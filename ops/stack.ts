@@ -68,6 +68,7 @@ export const OutputsSchema = z.object({
   deadLetterQueueArn: S,
   dispatchFunction: S,
   launchFunction: S,
+  launchStateTable: S,
   notifyFunction: S,
 }).partial().loose();
 /** The outputs, each possibly absent (a stack that was never deployed has none). */

@@ -8,16 +8,20 @@
  *   the UTC time of their oldest trigger, so their order is the order of the runs;
  * - what runs now, per target: ECS ListTasks/DescribeTasks on the cluster and task family, with
  *   the tags launch sets (run id, target, trigger kinds, sources);
- * - what waits: the runs queue's message counts; and the dead-letter queue's depth with the
- *   command that redrives it.
+ * - what waits, per target: launch's pending requests (`p#…` items) and lease in the
+ *   `launchStateTable` table, read strongly consistent as launch reads them (launch acknowledges
+ *   a message as soon as it saved the request, so the runs queue itself is nearly always empty);
+ *   and the dead-letter queue's depth with the command that redrives it.
  * Trigger kinds and sources of a finished run come from its ECS task, which ECS keeps listing
  * for about an hour after it stops; older runs show the sources their selection names.
  */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, Task } from "@aws-sdk/client-ecs";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { STARTED_BY_PREFIX, TAG_KEYS } from "../functions/launch/ecs";
+import { DynamoLaunchStore, Lease, PENDING_PREFIX } from "../functions/launch/store";
 import { CONTAINERS } from "../functions/lib/run-contract";
 import { formatDuration, summarizeResults } from "../functions/notify/run";
 import { RunResultsSchema } from "../functions/notify/schema";
@@ -111,11 +115,18 @@ export function runLine(runId: string, runResults: unknown, task: TaskFacts | un
   };
 }
 
+/**
+ * A run id launch gives (functions/launch/ecs.ts runIdFor: `<yyyymmdd>t<hhmmss>-<8 hex>`). Other
+ * folders under the runs prefix (the dbt repository's CI uploads `ci-<sha>`, hand-made
+ * `manual-…`) sort after digits and are not runs of the pipeline.
+ */
+export const LAUNCH_RUN_ID_RE = /^\d{8}t\d{6}-[0-9a-f]{8}$/;
+
 /** Days back the run listing looks first; it widens until it has enough runs. */
 export const LISTING_WINDOWS_DAYS = [2, 14, null] as const;
 
 /**
- * The newest `count` run ids under `prefix`, newest first. Lists one folder per run
+ * The newest `count` launch run ids under `prefix`, newest first (other folders skipped). Lists one folder per run
  * (`Delimiter: "/"`), starting a few days back (`StartAfter`, keys sort by run id, i.e. by time)
  * and widening to the whole prefix only when needed.
  */
@@ -127,7 +138,10 @@ export async function latestRunIds(s3: S3Client, bucket: string, prefix: string,
     let token: string | undefined;
     do {
       const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", ...(startAfter ? { StartAfter: startAfter } : {}), ...(token ? { ContinuationToken: token } : {}) }));
-      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) ids.push(p.Prefix.slice(prefix.length).replace(/\/$/, ""));
+      for (const p of out.CommonPrefixes ?? []) {
+        const id = p.Prefix?.slice(prefix.length).replace(/\/$/, "");
+        if (id && LAUNCH_RUN_ID_RE.test(id)) ids.push(id);
+      }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
     if (ids.length >= count) break;
@@ -173,6 +187,33 @@ async function queueDepth(sqs: SQSClient, arn: string): Promise<QueueDepth> {
   return { visible: n("ApproximateNumberOfMessages"), inFlight: n("ApproximateNumberOfMessagesNotVisible"), delayed: n("ApproximateNumberOfMessagesDelayed") };
 }
 
+/** What waits for one target in launch's table. */
+export interface TargetQueue {
+  readonly target: string;
+  readonly pending: number;
+  /** Oldest trigger time of the oldest pending request (its key `p#<time>#…`), ISO; null when none. */
+  readonly oldest: string | null;
+  readonly lease: Lease | undefined;
+}
+
+/** Most pending requests read per target (launch takes at most 1000 into one run). */
+export const PENDING_READ_LIMIT = 10_000;
+
+/**
+ * Per target with a lease or pending requests (launch's own reads: the sweep's Scan, then a
+ * strongly consistent Query of the `p#` range and GetItem of the lease; store.ts).
+ */
+export async function launchQueues(store: DynamoLaunchStore): Promise<TargetQueue[]> {
+  const out: TargetQueue[] = [];
+  for (const target of await store.targets()) {
+    const [items, lease] = await Promise.all([store.pending(target, PENDING_READ_LIMIT), store.getLease(target)]);
+    // Keys sort oldest first: `p#<oldest receivedAt ISO>#<hash>`.
+    const oldest = items.length ? items[0].key.slice(PENDING_PREFIX.length).split("#")[0] : null;
+    out.push({ target, pending: items.length, oldest, lease });
+  }
+  return out;
+}
+
 /**
  * The redrive command for the dead-letter queue. The destination is explicit: launch writes dead
  * letters itself (SendMessage), so SQS has no "original source" to return them to. FIFO to FIFO
@@ -187,7 +228,7 @@ const clock = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, "Z").replace
 /** The report's lines. */
 export function renderStatus(s: {
   stack: string; account: string; region: string; identity: string; runsLocation: string; runs: readonly RunLine[];
-  running: readonly TaskFacts[]; waiting: QueueDepth; deadLetters: QueueDepth; redrive: string; now: Date;
+  running: readonly TaskFacts[]; waiting: readonly TargetQueue[]; queued: QueueDepth; deadLetters: QueueDepth; redrive: string; now: Date;
 }): string[] {
   const lines = [`stack ${s.stack}: account ${s.account}, ${s.region}, as ${s.identity}`, "", `last runs, newest first (${s.runsLocation}):`];
   if (!s.runs.length) lines.push("  none yet");
@@ -209,7 +250,18 @@ export function renderStatus(s: {
       lines.push(`  running for target ${target}: run ${t.runId ?? "-"}  ${t.status} since ${clock(t.since)}${age ? ` (${age})` : ""}  trigger ${t.triggers ?? "-"}  sources ${t.sources.join(",") || "-"}`);
     }
   }
-  lines.push(`  waiting on the runs queue: ${s.waiting.visible} ready, ${s.waiting.inFlight} held by launch (waiting for a run to finish or the burst window), ${s.waiting.delayed} delayed`);
+  const ago = (iso: string) => formatDuration(Math.max(0, Math.round((s.now.getTime() - Date.parse(iso)) / 1000)));
+  if (!s.waiting.length) lines.push("  waiting in launch: nothing");
+  for (const w of s.waiting) {
+    lines.push(`  waiting for target ${w.target}: ${w.pending} request${w.pending === 1 ? "" : "s"}${w.oldest ? `, oldest trigger ${clock(w.oldest)} (${ago(w.oldest)} ago)` : ""}`);
+    const l = w.lease;
+    const expiry = l ? new Date(l.expiresAt).toISOString() : null;
+    if (l && expiry) {
+      lines.push(`    lease: ${l.state}${l.runId ? ` run ${l.runId}` : ""}${l.taskArn ? ` task ${l.taskArn}` : ""}, expires ${clock(expiry)}${l.expiresAt < s.now.getTime() ? " (expired: the next pump or sweep checks ECS and takes it over)" : ""}`);
+    } else lines.push("    lease: none (no run of this target is going or starting)");
+  }
+  const q = s.queued;
+  if (q.visible + q.inFlight + q.delayed > 0) lines.push(`  on the runs queue, not yet saved by launch: ${q.visible} ready, ${q.inFlight} in flight, ${q.delayed} delayed`);
   const dead = s.deadLetters.visible + s.deadLetters.inFlight;
   lines.push(`  dead-letter queue: ${dead} message${dead === 1 ? "" : "s"}`);
   if (dead > 0) lines.push(`    redrive them to the runs queue: ${s.redrive}`);
@@ -219,7 +271,7 @@ export function renderStatus(s: {
 /** The clients and inputs the command uses; tests pass fakes. */
 export interface StatusDeps {
   readonly pulumi: PulumiRunner;
-  readonly clients: (region: string) => { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient };
+  readonly clients: (region: string) => { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient; dynamo: DynamoDBClient };
   readonly now: () => Date;
   readonly io: Io;
 }
@@ -231,9 +283,9 @@ export async function status(argv: readonly string[], deps: StatusDeps): Promise
     const last = a.values.last === undefined ? 10 : Number(a.values.last);
     if (!Number.isInteger(last) || last < 1 || last > 100) throw new UsageError(`--last takes a number from 1 to 100; usage: ${STATUS_USAGE}`);
     const outputs = requireOutputs(await readOutputs(deps.pulumi, a.stack),
-      ["dbtCluster", "dbtTaskFamily", "artifactBucket", "artifactPrefixes", "runsQueueArn", "deadLetterQueueArn"], a.stack);
+      ["dbtCluster", "dbtTaskFamily", "artifactBucket", "artifactPrefixes", "runsQueueArn", "deadLetterQueueArn", "launchStateTable"], a.stack);
     const queue = parseArn(outputs.runsQueueArn);
-    const { sts, s3, ecs, sqs } = deps.clients(queue.region);
+    const { sts, s3, ecs, sqs, dynamo } = deps.clients(queue.region);
     const identity = await callerIdentity(sts, queue.account, a.stack);
     const now = deps.now();
     const step = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
@@ -243,10 +295,11 @@ export async function status(argv: readonly string[], deps: StatusDeps): Promise
         throw new OpsError(awsErrorLine(error, what), { cause: error });
       }
     };
-    const [ids, running, stopped, waiting, deadLetters] = await Promise.all([
+    const [ids, running, stopped, waiting, queued, deadLetters] = await Promise.all([
       step("listing runs (s3:ListObjectsV2)", () => latestRunIds(s3, outputs.artifactBucket, outputs.artifactPrefixes.runs, last, now)),
       step("listing running dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () => familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "RUNNING")),
       step("listing stopped dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () => familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "STOPPED")),
+      step("reading launch's pending requests and leases (dynamodb:Scan, dynamodb:Query, dynamodb:GetItem)", () => launchQueues(new DynamoLaunchStore(dynamo, outputs.launchStateTable))),
       step("reading the runs queue (sqs:GetQueueAttributes)", () => queueDepth(sqs, outputs.runsQueueArn)),
       step("reading the dead-letter queue (sqs:GetQueueAttributes)", () => queueDepth(sqs, outputs.deadLetterQueueArn)),
     ]);
@@ -257,15 +310,15 @@ export async function status(argv: readonly string[], deps: StatusDeps): Promise
     for (const line of renderStatus({
       stack: a.stack, account: queue.account, region: queue.region, identity: identity.arn,
       runsLocation: `s3://${outputs.artifactBucket}/${outputs.artifactPrefixes.runs}`, runs,
-      running: running.map(taskFacts), waiting, deadLetters, redrive: redriveCommand(outputs.deadLetterQueueArn, outputs.runsQueueArn), now,
+      running: running.map(taskFacts), waiting, queued, deadLetters, redrive: redriveCommand(outputs.deadLetterQueueArn, outputs.runsQueueArn), now,
     })) deps.io.out(line);
     return 0;
   }, deps.io);
 }
 
 /** The real clients, in the stack's region, with the operator's default credential chain. */
-export function awsClients(region: string): { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient } {
-  return { sts: new STSClient({ region }), s3: new S3Client({ region }), ecs: new ECSClient({ region }), sqs: new SQSClient({ region }) };
+export function awsClients(region: string): { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient; dynamo: DynamoDBClient } {
+  return { sts: new STSClient({ region }), s3: new S3Client({ region }), ecs: new ECSClient({ region }), sqs: new SQSClient({ region }), dynamo: new DynamoDBClient({ region }) };
 }
 
 if (require.main === module) {

@@ -13,6 +13,7 @@ import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { sha256Hex } from "../functions/lib/crypto";
+import { pendingKey } from "../functions/launch/core";
 import { runIdFor } from "../functions/launch/ecs";
 import { RUN_ID_RE, RunContractError, RunRequest, RunRequestInput, parseRunRequest } from "../functions/lib/run-contract";
 import { awsErrorLine, callerIdentity, parseArn } from "./aws";
@@ -139,21 +140,24 @@ export async function trigger(argv: readonly string[], deps: TriggerDeps): Promi
     if (opts.retry !== undefined) await requireRun(s3, outputs.artifactBucket, `${outputs.artifactPrefixes.runs}${opts.retry}/run_results.json`, opts.retry);
 
     const delivery = `manual:${manual.id}`;
+    const body = JSON.stringify(request);
+    // Launch names a run after the pending keys it serves (lease.ts: runIdFor(merged, keys)), and
+    // derives a request's key from the message body (core.ts: pendingKey), not the message id.
+    const runId = runIdFor(request, [pendingKey(request, body)]);
     let messageId: string;
     try {
       messageId = (await sqs.send(new SendMessageCommand({
         QueueUrl: queueUrlFromArn(outputs.runsQueueArn),
-        MessageBody: JSON.stringify(request),
+        MessageBody: body,
         MessageGroupId: request.target,
         MessageDeduplicationId: sha256Hex(delivery),
       }))).MessageId ?? "";
     } catch (error) {
       throw new OpsError(awsErrorLine(error, "sending the run request (sqs:SendMessage)"), { cause: error });
     }
-    const runId = runIdFor(request, [messageId]);
     deps.io.out(`queued ${describeRequest(request)} for target ${request.target} of stack ${opts.stack} as ${identity.arn}`);
     deps.io.out(`trigger: manual ${manual.id} (SQS message ${messageId})`);
-    deps.io.out(`run id: ${runId}`);
+    deps.io.out(`run id: ${runId} (if it runs alone)`);
     deps.io.out(`  launch starts it once no run of ${request.target} is going; when it merges this request with others waiting, the run gets another id`);
     deps.io.out(`  follow it: npm run status -- ${opts.stack}`);
     return 0;

@@ -43,6 +43,7 @@ const CONTRACT: Record<string, unknown> = {
   deadLetterQueueArn: S,
   dispatchFunction: S,
   launchFunction: S,
+  launchStateTable: S,
   alertTopicArn: S,
   runEventBusName: S,
   runEventBusArn: S,
@@ -87,6 +88,7 @@ describe("stack outputs contract", () => {
       dbtContainerName: "dbt",
       dbtTaskFamily: "dbt-pipeline-prod-dbt",
       runEventBusName: "dbt-pipeline-prod-runs",
+      launchStateTable: "dbt-pipeline-prod-launch-state",
     });
     expect(o.artifactPrefixes).to.deep.equal({ runs: "prod/runs/", latest: "prod/latest/", observed: "prod/observed/" });
   });

@@ -186,14 +186,24 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   return "launched";
 }
 
-/** Dead-letters a batch ECS will never accept (or that breaks the contract); its requests are done once the DLQ has them. */
+/**
+ * Dead-letters a batch ECS will never accept (or that breaks the contract): one message per
+ * request, its body that request's JSON, because launch's intake reads one run request per
+ * message and the documented redrive (`aws sqs start-message-move-task`) sends each message back
+ * to the runs queue as it is. A request is done once the DLQ has it; one that could not be sent
+ * stays pending for the next pump. The dedupe id is per request, so a retried send of the same
+ * request is dropped by the FIFO DLQ within its five-minute deduplication interval.
+ */
 async function rejectBatch(target: string, keys: readonly string[], requests: readonly RunRequest[], reason: string, error: string, deps: LaunchDeps): Promise<RunOutcome> {
   deps.metrics.addMetric("LaunchFailed", "Count", 1);
   deps.logger.error("launch failed; forwarding the requests to the dead-letter queue", { target, reason, requests: keys.length, error });
-  const sent = await deadLetter(deps, target, JSON.stringify(requests), `${reason}:${launchToken(keys)}`, { reason, error, "request-keys": keys.join(",") });
-  if (!sent) return "retry-later";
-  await deps.store.finish(target, keys, `dead-letter:${reason}`, doneUntil(deps));
-  return "dead-lettered";
+  const sent: string[] = [];
+  for (const [i, key] of keys.entries()) {
+    const ok = await deadLetter(deps, target, JSON.stringify(requests[i]), `${reason}:${key}`, { reason, error, "request-key": key, "batch-size": String(keys.length) });
+    if (ok) sent.push(key);
+  }
+  if (sent.length) await deps.store.finish(target, sent, `dead-letter:${reason}`, doneUntil(deps));
+  return sent.length === keys.length ? "dead-lettered" : "retry-later";
 }
 
 type Started = { kind: "started"; taskArn: string; attempts: number } | { kind: "failed"; retryable: boolean; error: string };

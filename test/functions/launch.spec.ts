@@ -239,6 +239,7 @@ describe("launch", () => {
       // Assess
       expect(runTasks()).to.deep.equal([]);
       expect(deadLetters()).to.have.length(1);
+      expect(JSON.parse(deadLetters()[0].MessageBody ?? "")).to.deep.equal({ ...huge, lane: "normal" });
       expect(deadLetters()[0].MessageAttributes?.reason?.StringValue).to.equal("invalid");
       expect(deadLetters()[0].MessageAttributes?.error?.StringValue).to.match(/^RunContractError: the run's overrides are \d+ characters; ECS allows 8192/);
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(huge)]: "dead-letter:invalid" });
@@ -416,6 +417,35 @@ describe("launch", () => {
       ]);
       expect(runTasks()[1]).to.deep.equal(expectedRunTask([build], runIdOf("20261122t095500", [build])));
       expect(store.outcomes("dev")[keyOf(full)]).to.equal("dead-letter:launch-failed");
+    });
+
+    it("dead-letters one message per request, its body the request as launch's intake reads it", async () => {
+      // Prepare: two incremental requests, queued as dispatch sends them (the parsed request's JSON),
+      // merged into one run that ECS rejects for good
+      const a = request("stripe", ago(400));
+      const b = request("hubspot", ago(300));
+      const bodyA = JSON.stringify(a).replace('"defer":false,', '"defer":false,"lane":"normal",');
+      const bodyB = JSON.stringify(b).replace('"defer":false,', '"defer":false,"lane":"normal",');
+      const keyA = `p#2026-11-22T09:53:20.000Z#${sha256(bodyA)}`;
+      const keyB = `p#2026-11-22T09:55:00.000Z#${sha256(bodyB)}`;
+      ecs.on(RunTaskCommand).rejectsOnce(Object.assign(new Error("No Container Instances were found in your cluster."), { name: "InvalidParameterException" }))
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      const attributes = (key: string) => ({
+        reason: { DataType: "String", StringValue: "launch-failed" },
+        error: { DataType: "String", StringValue: "InvalidParameterException: No Container Instances were found in your cluster." },
+        "request-key": { DataType: "String", StringValue: key },
+        "batch-size": { DataType: "String", StringValue: "2" },
+      });
+      // Act
+      await launch(event(record("m1", bodyA), record("m2", bodyB)), deps());
+      // Assess
+      expect(deadLetters()).to.deep.equal([
+        { QueueUrl: DLQ_URL, MessageBody: bodyA, MessageAttributes: attributes(keyA), MessageGroupId: "dev", MessageDeduplicationId: sha256(`launch-failed:${keyA}`) },
+        { QueueUrl: DLQ_URL, MessageBody: bodyB, MessageAttributes: attributes(keyB), MessageGroupId: "dev", MessageDeduplicationId: sha256(`launch-failed:${keyB}`) },
+      ]);
+      expect(store.outcomes("dev")).to.deep.equal({ [keyA]: "dead-letter:launch-failed", [keyB]: "dead-letter:launch-failed" });
+      // Each message is one run request launch's intake accepts (the redrive moves each body as it is)
+      expect(deadLetters().map((m) => parseRunRequest(JSON.parse(m.MessageBody ?? "")).triggers[0].id)).to.deep.equal(["sync-stripe", "sync-hubspot"]);
     });
   });
 

@@ -9,11 +9,11 @@ import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { GetOpenIDConnectProviderCommand, IAMClient } from "@aws-sdk/client-iam";
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import {
-  checkGithubOidc, checkImage, checkLambdaQuota, checkPulumi, checkRawTables, checkSecrets, checkSnowflakeRoles, configuredTable, formatResult, placeholderKeys,
+  checkGithubOidc, checkImage, checkLambdaQuota, checkPulumi, checkSecrets, checkSnowflakeRoles, checkWatchedTables, formatResult, readChangeDetectionState, placeholderKeys,
 } from "../../ops/checks";
-import { PlannedStack, plannedStack, splitTableName } from "../../ops/plan";
+import { PlannedStack, plannedStack } from "../../ops/plan";
 import { connectSnowflake } from "../../ops/snowflake";
-import { FakeSnowflake, grantRow, grantRow2025, tableRow } from "./fakes";
+import { FakeSnowflake, grantRow, grantRow2025 } from "./fakes";
 import { FakePulumi, awsError, ok } from "./support";
 
 const lambda = mockClient(LambdaClient);
@@ -28,10 +28,6 @@ const PLAN: PlannedStack = {
     { name: "dbt-pipeline-dev-notify", reserved: 10 }, { name: "dbt-pipeline-dev-freshness", reserved: 1 },
   ],
   githubOidc: "create",
-  streamTables: [
-    { database: "DBT_PIPELINE_DEV", schema: "RAW", table: "STRIPE_CHARGES" },
-    { database: "DBT_PIPELINE_DEV", schema: "RAW", table: "WEB_EVENTS" },
-  ],
   ecrRepository: "dbt-pipeline-dev-dbt",
   database: "DBT_PIPELINE_DEV",
 };
@@ -180,21 +176,32 @@ describe("ops preflight checks", () => {
       expect(r.detail).to.equal("PULUMI_DEPLOYER lacks ACCOUNTADMIN (the providers switch to each role; holds SECURITYADMIN, SYSADMIN)");
     });
 
-    it("RAW tables: a declared stream on a missing table fails; configured tables without a stream are picked up later", async () => {
+    it("watched tables: the reconciler's state per entry; a table not there yet is a WARN, never a FAIL", async () => {
       const fake = new FakeSnowflake([
-        [/^SHOW TABLES LIKE 'STRIPE_CHARGES' IN SCHEMA "DBT_PIPELINE_DEV"\."RAW"$/, [tableRow("DBT_PIPELINE_DEV", "RAW", "STRIPE_CHARGES")]],
-        // LIKE treats _ as a wildcard: a look-alike must not count.
-        [/^SHOW TABLES LIKE 'WEB_EVENTS'/, [tableRow("DBT_PIPELINE_DEV", "RAW", "WEBXEVENTS")]],
-        [/^SHOW TABLES LIKE 'CHARGES' IN SCHEMA "DBT_PIPELINE_DEV"\."STRIPE"$/, { error: { message: "SQL compilation error:\nSchema 'DBT_PIPELINE_DEV.STRIPE' does not exist or not authorized.", code: "002003" } }],
+        [/^SELECT ENTRY, SOURCE, TABLE_NAME, STATUS, DETAIL, CHECKED_AT FROM "DBT_PIPELINE_DEV"\."MONITORING"\."CHANGE_DETECTION_STATE" ORDER BY ENTRY, TABLE_NAME$/, [
+          { ENTRY: "STRIPE.*", SOURCE: "stripe", TABLE_NAME: "STRIPE.CHARGES", STREAM_NAME: "STRIPE_CHARGES_STREAM", TASK_NAME: "STRIPE_CHARGES_LOAD_TASK", STATUS: "watching", DETAIL: null, CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+          { ENTRY: "STRIPE_CHARGES", SOURCE: "stripe", TABLE_NAME: "RAW.STRIPE_CHARGES", STREAM_NAME: "RAW_STRIPE_CHARGES_STREAM", TASK_NAME: "RAW_STRIPE_CHARGES_LOAD_TASK", STATUS: "suspended", DETAIL: "task suspended after 3 failures", CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+          { ENTRY: "WEB_EVENTS", SOURCE: "web_events", TABLE_NAME: null, STREAM_NAME: null, TASK_NAME: null, STATUS: "pending", DETAIL: null, CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+        ]],
       ]);
-      const results = await checkRawTables(await session(fake), PLAN, "DBT_PIPELINE_DEV", [
-        { source: "stripe", ...configuredTable("STRIPE_CHARGES", "RAW") },
-        { source: "web_events", ...configuredTable("WEB_EVENTS", "RAW") },
-        { source: "stripe", ...configuredTable("STRIPE.CHARGES", "RAW") },
+      const state = await readChangeDetectionState(await session(fake), "DBT_PIPELINE_DEV", "MONITORING");
+      const entries = [{ source: "stripe", entry: "STRIPE.*" }, { source: "stripe", entry: "STRIPE_CHARGES" }, { source: "web_events", entry: "WEB_EVENTS" }, { source: "hubspot", entry: "HUBSPOT_CONTACTS" }];
+      expect(checkWatchedTables(entries, 10, state).map(formatResult)).to.deep.equal([
+        "PASS  watched table STRIPE.* (stripe): STRIPE.CHARGES: watching",
+        "WARN  watched table STRIPE_CHARGES (stripe): RAW.STRIPE_CHARGES: suspended (task suspended after 3 failures)  fix: see docs/snowflake-day-one.md for each status (suspended: fix the cause, ALTER TASK … RESUME as PIPELINE_<ENV>; error: fix what the detail says)",
+        "WARN  watched table WEB_EVENTS (web_events): matches no table yet (pending); the reconciler creates its stream and task within 10 minutes (snowflake.reconcileScheduleMinutes) once the loader has created the table  fix: run the source's first sync; check the schema name if it stays pending",
+        "WARN  watched table HUBSPOT_CONTACTS (hubspot): not yet seen by the reconciler (added since its last run); the reconciler creates its stream and task within 10 minutes (snowflake.reconcileScheduleMinutes) once the loader has created the table",
       ]);
-      expect(results.map(formatResult)).to.deep.equal([
-        "FAIL  RAW tables with streams: DBT_PIPELINE_DEV.RAW.WEB_EVENTS does not exist (or the deployer cannot see it); the deploy declares streams on them and CREATE STREAM fails  fix: let the loader create them first (run the source's first sync), or remove them from the source's rawTables until they exist",
-        "WARN  RAW tables picked up later: STRIPE.CHARGES (stripe): no stream yet, so loads into it start no dbt run; the source's webhooks and the schedules still do  fix: redeploy once the loader has created them (pulumi up picks them up)",
+    });
+
+    it("watched tables before the first deploy (no state table): every entry a WARN saying it is picked up later", async () => {
+      const fake = new FakeSnowflake([
+        [/CHANGE_DETECTION_STATE/, { error: { message: "SQL compilation error:\nObject 'DBT_PIPELINE_DEV.MONITORING.CHANGE_DETECTION_STATE' does not exist or not authorized.", code: "002003" } }],
+      ]);
+      const state = await readChangeDetectionState(await session(fake), "DBT_PIPELINE_DEV", "MONITORING");
+      expect(state).to.equal(undefined);
+      expect(checkWatchedTables([{ source: "web_events", entry: "WEB_EVENTS" }], 15, state).map(formatResult)).to.deep.equal([
+        "WARN  watched table WEB_EVENTS (web_events): change detection state not readable yet (first deploy, or Snowflake not reached); the reconciler creates its stream and task within 15 minutes (snowflake.reconcileScheduleMinutes) once the loader has created the table; until then loads into it start no dbt run, the source's webhooks and the schedules still do",
       ]);
     });
   });
@@ -226,28 +233,20 @@ describe("ops preflight checks", () => {
   });
 
   describe("the plan the checks read", () => {
-    it("reads reservations, OIDC, streams, the repository and the database from declared resources", () => {
+    it("reads reservations, OIDC, the repository and the database from declared resources", () => {
       expect(plannedStack([
         { type: "aws:lambda/function:Function", name: "triggers-dispatch-function", inputs: { name: "dbt-pipeline-dev-dispatch", reservedConcurrentExecutions: 10 } },
         { type: "aws:lambda/function:Function", name: "x-function", inputs: { name: "dbt-pipeline-dev-x", reservedConcurrentExecutions: -1 } },
         { type: "aws:iam/openIdConnectProvider:OpenIdConnectProvider", name: "github-oidc-provider", inputs: { url: "https://token.actions.githubusercontent.com", clientIdLists: ["sts.amazonaws.com"] } },
-        { type: "snowflake:index/streamOnTable:StreamOnTable", name: "s", inputs: { table: "\"DBT_PIPELINE_DEV\".\"RAW\".\"WEB_EVENTS\"" } },
         { type: "aws:ecr/repository:Repository", name: "runner-repository", inputs: { name: "dbt-pipeline-dev-dbt" } },
         { type: "snowflake:index/database:Database", name: "snowflake-database", inputs: { name: "DBT_PIPELINE_DEV" } },
       ])).to.deep.equal({
         functions: [{ name: "dbt-pipeline-dev-dispatch", reserved: 10 }, { name: "dbt-pipeline-dev-x", reserved: 0 }],
         githubOidc: "create",
-        streamTables: [{ database: "DBT_PIPELINE_DEV", schema: "RAW", table: "WEB_EVENTS" }],
         ecrRepository: "dbt-pipeline-dev-dbt",
         database: "DBT_PIPELINE_DEV",
       });
       expect(plannedStack([{ type: "aws:iam/role:Role", name: "r", inputs: { assumeRolePolicy: "{\"Principal\":{\"Federated\":\"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\"}}" } }]).githubOidc).to.equal("existing");
-    });
-
-    it("splits quoted and unquoted table names", () => {
-      expect(splitTableName("\"DB\".\"RA\"\"W\".\"T.1\"")).to.deep.equal({ database: "DB", schema: "RA\"W", table: "T.1" });
-      expect(splitTableName("DB.RAW.T")).to.deep.equal({ database: "DB", schema: "RAW", table: "T" });
-      expect(splitTableName("RAW.T")).to.equal(undefined);
     });
   });
 });

@@ -26,7 +26,6 @@ const SET_STACK_FILE = readFileSync(path.join(__dirname, "..", "..", "Pulumi.dev
 const PLAN: PlannedStack = {
   functions: [{ name: "dbt-pipeline-dev-dispatch", reserved: 10 }, { name: "dbt-pipeline-dev-launch", reserved: 2 }],
   githubOidc: "create",
-  streamTables: [{ database: "DBT_PIPELINE_DEV", schema: "RAW", table: "STRIPE_CHARGES" }],
   ecrRepository: "dbt-pipeline-dev-dbt",
   database: "DBT_PIPELINE_DEV",
 };
@@ -50,6 +49,11 @@ function run(argv: string[], opts: { pulumi?: FakePulumi; stackFile?: string; pl
     [/^SHOW TABLES LIKE 'STRIPE_CHARGES'/, [tableRow("DBT_PIPELINE_DEV", "RAW", "STRIPE_CHARGES")]],
     [/^SHOW TABLES LIKE 'STRIPE_CUSTOMERS'/, []],
     [/^SHOW TABLES LIKE 'WEB_EVENTS'/, []],
+    [/^SELECT ENTRY, SOURCE, TABLE_NAME, STATUS, DETAIL, CHECKED_AT FROM "DBT_PIPELINE_DEV"\."MONITORING"\."CHANGE_DETECTION_STATE"/, [
+      { ENTRY: "STRIPE_CHARGES", SOURCE: "stripe", TABLE_NAME: "RAW.STRIPE_CHARGES", STREAM_NAME: "RAW_STRIPE_CHARGES_STREAM", TASK_NAME: "RAW_STRIPE_CHARGES_LOAD_TASK", STATUS: "watching", DETAIL: null, CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+      { ENTRY: "STRIPE_CUSTOMERS", SOURCE: "stripe", TABLE_NAME: null, STREAM_NAME: null, TASK_NAME: null, STATUS: "pending", DETAIL: null, CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+      { ENTRY: "WEB_EVENTS", SOURCE: "web_events", TABLE_NAME: "RAW.WEB_EVENTS", STREAM_NAME: "RAW_WEB_EVENTS_STREAM", TASK_NAME: "RAW_WEB_EVENTS_LOAD_TASK", STATUS: "created", DETAIL: null, CHECKED_AT: "2026-11-22 10:00:00.000 +0000" },
+    ]],
   ]);
   const regions: string[] = [];
   const done = preflight(argv, {
@@ -92,8 +96,9 @@ describe("ops preflight", () => {
       "WARN dbt image in ECR",
       "PASS Snowflake deployer login",
       "PASS Snowflake deployer roles",
-      "PASS RAW tables with streams",
-      "WARN RAW tables picked up later",
+      "PASS watched table STRIPE_CHARGES (stripe)",
+      "WARN watched table STRIPE_CUSTOMERS (stripe)",
+      "PASS watched table WEB_EVENTS (web_events)",
       "ready: pulumi up --stack dev",
     ]);
     expect(t.regions).to.deep.equal(["eu-west-1"]);
@@ -101,9 +106,7 @@ describe("ops preflight", () => {
     expect(t.snowflake.statements).to.deep.equal([
       "SHOW GRANTS TO USER \"PULUMI_DEPLOYER\"",
       "USE ROLE SYSADMIN",
-      "SHOW TABLES LIKE 'STRIPE_CHARGES' IN SCHEMA \"DBT_PIPELINE_DEV\".\"RAW\"",
-      "SHOW TABLES LIKE 'STRIPE_CUSTOMERS' IN SCHEMA \"DBT_PIPELINE_DEV\".\"RAW\"",
-      "SHOW TABLES LIKE 'WEB_EVENTS' IN SCHEMA \"DBT_PIPELINE_DEV\".\"RAW\"",
+      "SELECT ENTRY, SOURCE, TABLE_NAME, STATUS, DETAIL, CHECKED_AT FROM \"DBT_PIPELINE_DEV\".\"MONITORING\".\"CHANGE_DETECTION_STATE\" ORDER BY ENTRY, TABLE_NAME",
     ]);
     expect(t.snowflake.destroyed).to.equal(1);
     expect(t.io.outLines.join("\n")).not.to.include("MIIEvQ");
@@ -169,7 +172,8 @@ describe("ops preflight", () => {
     expect(await t.done).to.equal(1);
     expect(t.io.outLines).to.include("FAIL  program: Invalid configuration in stack dev (1 problem): - dbt-pipeline:dbt.memory: expected one of 1024, 2048  fix: npm run plan -- dev lists every problem");
     expect(t.io.outLines).to.include("SKIP  Lambda concurrency quota: needs the program to evaluate");
-    expect(t.io.outLines).to.include("SKIP  RAW tables with streams: needs the program to evaluate");
+    // The watched tables are the reconciler's business: without the plan, still one line each, never a FAIL.
+    expect(t.io.outLines).to.include("WARN  watched table WEB_EVENTS (web_events): change detection state not readable yet (first deploy, or Snowflake not reached); the reconciler creates its stream and task within 10 minutes (snowflake.reconcileScheduleMinutes) once the loader has created the table; until then loads into it start no dbt run, the source's webhooks and the schedules still do");
   });
 
   it("a key pair Snowflake rejects: the login fails with how to compare the keys", async () => {
@@ -184,6 +188,28 @@ describe("ops preflight", () => {
     expect(await t.done).to.equal(1);
     expect(t.io.outLines.find((l) => l.startsWith("FAIL  Snowflake deployer login"))).to.include("is an encrypted key");
     expect(t.snowflake.options).to.have.length(0);
+  });
+
+  it("an encrypted private key with snowflake.adminPrivateKeyPassphrase set connects with the passphrase, never printed", async () => {
+    const encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----";
+    const pulumi = newStackPulumi({
+      "config --json": ok({ ...DEV_CONFIG, "dbt-pipeline:snowflake.adminPrivateKeyPassphrase": { secret: true } }),
+      "config get snowflake.adminPrivateKey": { code: 0, stdout: `${encrypted}\n`, stderr: "" },
+      "config get snowflake.adminPrivateKeyPassphrase": { code: 0, stdout: "c0rrect horse\n", stderr: "" },
+    });
+    const t = run(["dev"], { pulumi });
+    await t.done;
+    expect(pulumi.calls.map((c) => c.join(" "))).to.include("config get snowflake.adminPrivateKeyPassphrase --stack dev");
+    expect(t.snowflake.options[0]).to.deep.include({ authenticator: "SNOWFLAKE_JWT", privateKey: encrypted, privateKeyPass: "c0rrect horse" });
+    expect(t.io.outLines).to.include("PASS  Snowflake deployer login: PULUMI_DEPLOYER at ACMEORG-ACME_DATA with its key pair");
+    expect([...t.io.outLines, ...t.io.errLines].join("\n")).not.to.include("c0rrect horse");
+  });
+
+  it("an encrypted private key without snowflake.adminPrivateKeyPassphrase fails with the command that sets it", async () => {
+    const pulumi = newStackPulumi({ "config get snowflake.adminPrivateKey": { code: 0, stdout: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n", stderr: "" } });
+    const t = run(["dev"], { pulumi });
+    expect(await t.done).to.equal(1);
+    expect(t.io.outLines).to.include("FAIL  Snowflake deployer login: snowflake.adminPrivateKey is an encrypted key and snowflake.adminPrivateKeyPassphrase is not set  fix: pulumi config set --secret snowflake.adminPrivateKeyPassphrase --stack dev");
   });
 
   it("usage errors exit 2", async () => {

@@ -9,6 +9,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { latestRunIds, renderStatus, runLine, sourcesOfSelection, status, taskFacts } from "../../ops/status";
 import { NO_STACK, RecordingIo, awsError, devPulumi, ok } from "./support";
@@ -17,6 +19,13 @@ const sts = mockClient(STSClient);
 const s3 = mockClient(S3Client);
 const ecs = mockClient(ECSClient);
 const sqs = mockClient(SQSClient);
+const doc = mockClient(DynamoDBDocumentClient);
+const TABLE = "dbt-pipeline-dev-launch-state";
+/** A pending item as launch stores it (store.ts addPending). */
+const pendingItem = (key: string, source: string, receivedAt: string) => ({
+  target: "dev", key, state: "pending",
+  request: JSON.stringify({ command: "build", select: [`source:${source}+`], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal", triggers: [{ kind: "fivetran", id: `sync-${source}`, source, receivedAt }], sources: [source] }),
+});
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, "..", "fixtures", "dbt", name), "utf8");
 const body = (text: string) => ({ Body: { transformToString: async () => text } }) as never;
@@ -30,7 +39,7 @@ function run(argv: string[], pulumi = devPulumi()) {
   const io = new RecordingIo();
   const done = status(argv, {
     pulumi: pulumi.run,
-    clients: (region) => ({ sts: new STSClient({ region }), s3: new S3Client({ region }), ecs: new ECSClient({ region }), sqs: new SQSClient({ region }) }),
+    clients: (region) => ({ sts: new STSClient({ region }), s3: new S3Client({ region }), ecs: new ECSClient({ region }), sqs: new SQSClient({ region }), dynamo: new DynamoDBClient({ region }) }),
     now: () => NOW,
     io,
   });
@@ -40,6 +49,17 @@ function run(argv: string[], pulumi = devPulumi()) {
 describe("ops status", () => {
   beforeEach(() => {
     for (const m of [sts, s3, ecs, sqs]) m.reset();
+    doc.reset();
+    // The sweep's Scan finds the targets with a lease or pending requests.
+    doc.on(ScanCommand).resolves({ Items: [{ target: "dev" }, { target: "dev" }] });
+    doc.on(QueryCommand).resolves({ Items: [
+      pendingItem("p#2026-11-22T11:17:30.000Z#5d41402abc4b2a76b9719d911017c592", "stripe", "2026-11-22T11:17:30.000Z"),
+      pendingItem("p#2026-11-22T11:18:05.000Z#7d793037a0760186574b0282f2f435e7", "hubspot", "2026-11-22T11:18:05.000Z"),
+    ] });
+    doc.on(GetCommand).resolves({ Item: {
+      target: "dev", key: "lease", holder: "h-1", state: "running", runId: "20261122t111500-5e6f7a8b", taskArn: TASK("aaaa1111"),
+      launchedAt: 1795346200000, expiresAt: Date.parse("2026-11-22T11:46:40.000Z"), claimed: ["p#2026-11-22T11:15:00.000Z#aa"],
+    } });
     sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:sts::111122223333:assumed-role/Operator/alice" });
     // Keys sort by run id: S3 lists folders in ascending order.
     s3.on(ListObjectsV2Command).resolves({
@@ -102,7 +122,9 @@ describe("ops status", () => {
       "",
       "now:",
       "  running for target dev: run 20261122t111500-5e6f7a8b  RUNNING since 2026-11-22 11:16:40Z (3m 20s)  trigger airbyte fivetran  sources hubspot,stripe",
-      "  waiting on the runs queue: 2 ready, 3 held by launch (waiting for a run to finish or the burst window), 0 delayed",
+      "  waiting for target dev: 2 requests, oldest trigger 2026-11-22 11:17:30Z (2m 30s ago)",
+      `    lease: running run 20261122t111500-5e6f7a8b task ${TASK("aaaa1111")}, expires 2026-11-22 11:46:40Z`,
+      "  on the runs queue, not yet saved by launch: 2 ready, 3 in flight, 0 delayed",
       "  dead-letter queue: 4 messages",
       "    redrive them to the runs queue: aws sqs start-message-move-task --source-arn arn:aws:sqs:eu-west-1:111122223333:dbt-pipeline-dev-runs-dlq.fifo --destination-arn arn:aws:sqs:eu-west-1:111122223333:dbt-pipeline-dev-runs.fifo --region eu-west-1",
     ]);
@@ -120,20 +142,43 @@ describe("ops status", () => {
       Bucket: "dbt-pipeline-dev-artifacts-111122223333", Prefix: "dev/runs/", Delimiter: "/", StartAfter: "dev/runs/20261120",
     });
     expect(sqs.commandCalls(GetQueueAttributesCommand).map((c) => c.args[0].input.QueueUrl)).to.have.members([RUNS_URL, DLQ_URL]);
+    // Launch's reads, strongly consistent: the p# range of each target and its lease.
+    expect(doc.commandCalls(QueryCommand).map((c) => c.args[0].input)).to.deep.equal([{
+      TableName: TABLE, ConsistentRead: true,
+      KeyConditionExpression: "#target = :target AND begins_with(#key, :prefix)",
+      ExpressionAttributeNames: { "#target": "target", "#key": "key" },
+      ExpressionAttributeValues: { ":target": "dev", ":prefix": "p#" },
+      Limit: 10000, ExclusiveStartKey: undefined,
+    }]);
+    expect(doc.commandCalls(GetCommand).map((c) => c.args[0].input)).to.deep.equal([{ TableName: TABLE, Key: { target: "dev", key: "lease" }, ConsistentRead: true }]);
   });
 
   it("nothing running, an empty dead-letter queue: says so and prints no redrive command", async () => {
     ecs.on(ListTasksCommand, { desiredStatus: "RUNNING" }).resolves({ taskArns: [] });
+    doc.on(ScanCommand).resolves({ Items: [] });
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: RUNS_URL }).resolves({ Attributes: { ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0", ApproximateNumberOfMessagesDelayed: "0" } });
     sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({ Attributes: { ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0", ApproximateNumberOfMessagesDelayed: "0" } });
     const t = run(["dev", "--last", "1"]);
     expect(await t.done).to.equal(0);
     expect(t.io.outLines.slice(-4)).to.deep.equal([
       "now:",
       "  running: nothing",
-      "  waiting on the runs queue: 2 ready, 3 held by launch (waiting for a run to finish or the burst window), 0 delayed",
+      "  waiting in launch: nothing",
       "  dead-letter queue: 0 messages",
     ]);
     expect(t.io.outLines.filter((l) => /^ {2}\d{8}t/.test(l))).to.have.length(1);
+  });
+
+  it("lists launch's runs only: the dbt repository's ci-<sha> uploads and manual folders sort after digits and are skipped", async () => {
+    s3.reset();
+    s3.on(ListObjectsV2Command).resolves({
+      CommonPrefixes: [
+        { Prefix: "dev/runs/20261121t080000-0a1b2c3d/" }, { Prefix: "dev/runs/20261122t093000-9f8e7d6c/" },
+        { Prefix: "dev/runs/ci-4f2c9e1a7b3d5e6f8a9b0c1d2e3f4a5b6c7d8e9f/" }, { Prefix: "dev/runs/manual-backfill/" },
+      ],
+      IsTruncated: false,
+    });
+    expect(await latestRunIds(new S3Client({ region: "eu-west-1" }), "b", "dev/runs/", 2, NOW)).to.deep.equal(["20261122t093000-9f8e7d6c", "20261121t080000-0a1b2c3d"]);
   });
 
   it("widens the listing when the last two days hold fewer runs than asked for", async () => {
@@ -162,7 +207,7 @@ describe("ops status", () => {
     const line = runLine("20261122t110000-8b2d4f6a", results, undefined);
     expect(line).to.deep.include({ outcome: "failed", durationSeconds: 12, command: "test", select: [], sources: [], startedAt: null });
     const none = { visible: 0, inFlight: 0, delayed: 0 };
-    const lines = renderStatus({ stack: "dev", account: "1", region: "eu-west-1", identity: "me", runsLocation: "s3://b/dev/runs/", runs: [line], running: [], waiting: none, deadLetters: none, redrive: "", now: NOW });
+    const lines = renderStatus({ stack: "dev", account: "1", region: "eu-west-1", identity: "me", runsLocation: "s3://b/dev/runs/", runs: [line], running: [], waiting: [], queued: none, deadLetters: none, redrive: "", now: NOW });
     expect(lines.slice(3, 10)).to.deep.equal([
       "  20261122t110000-8b2d4f6a  failed      started -  took 12s  trigger -  sources -  test",
       "      fail          test.analytics.t0",
@@ -192,7 +237,7 @@ describe("ops status", () => {
       { name: "unknown stack", argv: ["qa"], pulumi: () => devPulumi({ "stack output --json": NO_STACK("qa") }), code: 1, err: "error: unknown stack qa: no stack named 'qa' found; list the stacks with pulumi stack ls" },
       {
         name: "missing outputs (an older deployment)", argv: ["dev"], pulumi: () => devPulumi({ "stack output --json": ok({ environment: "dev", artifactBucket: "b", artifactPrefixes: { runs: "dev/runs/", latest: "dev/latest/" } }) }),
-        code: 1, err: "error: stack dev has no output dbtCluster, dbtTaskFamily, runsQueueArn, deadLetterQueueArn: deploy it first (pulumi up --stack dev)",
+        code: 1, err: "error: stack dev has no output dbtCluster, dbtTaskFamily, runsQueueArn, deadLetterQueueArn, launchStateTable: deploy it first (pulumi up --stack dev)",
       },
       { name: "a bad --last", argv: ["dev", "--last", "0"], pulumi: () => devPulumi(), code: 2, err: "error: --last takes a number from 1 to 100; usage: npm run status -- <stack> [--last <number of runs, default 10>]" },
     ];
@@ -202,7 +247,7 @@ describe("ops status", () => {
         expect(await t.done).to.equal(c.code);
         expect(t.io.errLines).to.deep.equal([c.err]);
         expect(t.io.outLines).to.deep.equal([]);
-        expect(sts.calls().length + s3.calls().length + ecs.calls().length + sqs.calls().length).to.equal(0);
+        expect(sts.calls().length + s3.calls().length + ecs.calls().length + sqs.calls().length + doc.calls().length).to.equal(0);
       });
     }
 

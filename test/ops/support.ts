@@ -26,6 +26,7 @@ export const DEV_OUTPUTS = {
   deadLetterQueueArn: "arn:aws:sqs:eu-west-1:111122223333:dbt-pipeline-dev-runs-dlq.fifo",
   dispatchFunction: "dbt-pipeline-dev-dispatch",
   launchFunction: "dbt-pipeline-dev-launch",
+  launchStateTable: "dbt-pipeline-dev-launch-state",
   notifyFunction: "dbt-pipeline-dev-notify",
 };
 

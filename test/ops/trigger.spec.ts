@@ -3,6 +3,7 @@
  * dispatch sends it) and every way it refuses to send anything.
  */
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { mockClient } from "aws-sdk-client-mock";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
@@ -17,6 +18,7 @@ const s3 = mockClient(S3Client);
 const NOW = new Date("2026-12-02T02:15:00.000Z");
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/dbt-pipeline-dev-runs.fifo";
 const MESSAGE_ID = "5fb1c2de-8a1b-4c3d-9e0f-112233445566";
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const TRIGGER = { kind: "manual", id: "alice-20261202t021500z-a1b2c3", receivedAt: "2026-12-02T02:15:00.000Z" };
 
 function run(argv: string[], pulumi = devPulumi()) {
@@ -64,8 +66,9 @@ describe("ops trigger", () => {
     expect(t.io.outLines).to.deep.equal([
       "queued build --select source:stripe+ for target dev of stack dev as arn:aws:sts::111122223333:assumed-role/Operator/alice",
       `trigger: manual alice-20261202t021500z-a1b2c3 (SQS message ${MESSAGE_ID})`,
-      // <oldest trigger, UTC>-<sha256(message id)[0:8]>, as launch names a run of this one message
-      "run id: 20261202t021500-763ac57d",
+      // <oldest trigger, UTC>-<sha256(pending key)[0:8]>, the key `p#<oldest receivedAt>#<sha256 of the body>`:
+      // as launch names a run of this one request
+      `run id: 20261202t021500-${sha256(`p#2026-12-02T02:15:00.000Z#${sha256(input.MessageBody ?? "")}`).slice(0, 8)} (if it runs alone)`,
       "  launch starts it once no run of dev is going; when it merges this request with others waiting, the run gets another id",
       "  follow it: npm run status -- dev",
     ]);
