@@ -6,7 +6,7 @@
  * (read from this repository's code) or [assumed] (no figure found).
  */
 import { PipelineConfig } from "../config";
-import { CREDITS_PER_HOUR, LIST_PRICES, UnitPrices, billedWarehouseSeconds } from "./cost";
+import { CREDITS_PER_HOUR, DEFAULT_WORKLOAD, LIST_PRICES, UnitPrices, billedWarehouseSeconds, streamTaskCredits } from "./cost";
 
 /** Prices the idle month needs beyond {@link UnitPrices} (USD, list prices). */
 export interface IdlePrices {
@@ -127,9 +127,14 @@ export function estimateIdleMonth(config: PipelineConfig, idle: IdleAssumptions 
   const staleGuardRuns = sf.taskMode === "scheduled" ? rawTables * 2 * DAYS : 0;
   const loadingCredit = CREDITS_PER_HOUR[sf.warehouseSizes.loading] * prices.snowflakeCredit / 3600;
   const freshnessChecks = DAYS * 24 * 12;
+  // launch's sweep runs every five minutes whatever happens (components/triggers LAUNCH_SWEEP_SCHEDULE).
+  const sweeps = DAYS * 24 * 12;
   const runs = hourly + refreshes;
-  const invocations = freshnessChecks + runs * idle.invocationsPerRun;
-  const gbSeconds = (freshnessChecks * idle.freshnessLambdaMs + runs * idle.invocationsPerRun * idle.freshnessLambdaMs) / 1000 * (idle.lambdaMemoryMb / 1024);
+  const invocations = freshnessChecks + sweeps + runs * idle.invocationsPerRun;
+  const gbSeconds = (invocations * idle.freshnessLambdaMs) / 1000 * (idle.lambdaMemoryMb / 1024);
+  // The change-detection reconciler runs every snowflake.reconcileScheduleMinutes with or without loads.
+  const reconciler = streamTaskCredits(config, { ...DEFAULT_WORKLOAD, loadsPerSourcePerDay: 0 }, prices);
+  const reconcilerCredits = sf.taskCompute === "serverless" ? reconciler.serverless : reconciler.warehouse;
   const logGb = (runs * idle.logMbPerRun + (freshnessChecks * idle.logKbPerFreshnessCheck) / 1024) / 1024;
   const metrics = config.sources.length + 1 + (runs > 0 ? idle.metricsPerRunPath : 0);
   const secrets = 2 + (config.fivetran.webhookSecret ? 1 : 0) + (config.airbyte.webhookToken ? 1 : 0) + (config.notify.slackWebhookUrl ? 1 : 0);
@@ -144,7 +149,8 @@ export function estimateIdleMonth(config: PipelineConfig, idle: IdleAssumptions 
     { item: "Full refreshes: transforming warehouse", usd: refreshes * refreshBilled * credit, basis: t.fullRefreshEnabled ? `${refreshes} runs (${t.fullRefreshSchedule} [config]) × ${refreshBilled} s billed (${idle.fullRefreshMinutes} min rebuilding unchanged tables [assumed])` : "triggers.fullRefreshEnabled is false [config]" },
     { item: "Full refreshes: Fargate and public IPv4", usd: refreshTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)), basis: `${refreshTaskHours.toFixed(1)} task-hours` },
     { item: "Stream tasks: loading warehouse", usd: staleGuardRuns * billedWarehouseSeconds(10, sf.autoSuspendSeconds) * loadingCredit, basis: sf.taskMode === "scheduled" ? `${staleGuardRuns} stale-guard runs (${rawTables} tables × 2 a day) [documented]` : "triggered tasks use no compute without new rows [documented]" },
-    { item: "Lambda (arm64)", usd: gbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests, basis: `${Math.round(invocations)} invocations: freshness every 5 min [inferred] + ${idle.invocationsPerRun} per run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]` },
+    { item: "Change-detection reconciler (Snowflake)", usd: reconcilerCredits * prices.snowflakeCredit, basis: `${Math.round(reconciler.reconcileRuns)} runs (every ${sf.reconcileScheduleMinutes} min [config]) × 5 s [assumed: offline/cost.ts RECONCILE_RUN_SECONDS], ${sf.taskCompute} [config]: ${reconcilerCredits.toFixed(1)} credits` },
+    { item: "Lambda (arm64)", usd: gbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests, basis: `${Math.round(invocations)} invocations: freshness and launch's sweep every 5 min [config] + ${idle.invocationsPerRun} per run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]` },
     { item: "CloudWatch Logs", usd: logGb * prices.logsIngestGb + logGb * prices.logsStorageGbMonth * (Math.min(config.dbt.logRetentionDays, 365) / 30), basis: `${logGb.toFixed(3)} GB [assumed volumes], kept ${config.dbt.logRetentionDays} days [config]` },
     { item: "CloudWatch custom metrics", usd: metrics * extra.customMetricMonth, basis: `${metrics} metrics published in the month: MinutesSinceLastLoad per source + SourcesSnapshotAgeMinutes${runs > 0 ? ` + ${idle.metricsPerRunPath} of the run path` : ""} [inferred]; list price, a metric with no data in an hour is not billed for it [assumed]` },
     { item: "CloudWatch alarms", usd: alarms * prices.alarmMonth, basis: `${alarms} alarms (as in offline/cost.ts)` },

@@ -47,7 +47,11 @@ describe("idle month cost model", () => {
     // 3 sources + SourcesSnapshotAgeMinutes + 7 run metrics at $0.30.
     expect(usd(lines, "CloudWatch custom metrics")).to.equal(3.3);
     expect(usd(lines, "Secrets Manager")).to.equal(2);
-    expect(total(lines)).to.equal(62.39);
+    // 30 × 24 × 6 = 4320 reconciler runs × 5 s = 6 h of serverless XSMALL × 0.9 = 5.4 credits × $3.
+    expect(usd(lines, "Change-detection reconciler (Snowflake)")).to.equal(16.2);
+    // (8640 freshness checks + 8640 sweeps + 750 runs × 4) × 0.3 s × 0.25 GB × $0.0000133334 + requests.
+    expect(usd(lines, "Lambda (arm64)")).to.equal(0.02);
+    expect(total(lines)).to.equal(78.6);
   });
 
   it("skipping the hourly dbt task when nothing loaded removes the hourly lines and their logs", () => {
@@ -55,13 +59,14 @@ describe("idle month cost model", () => {
     expect(usd(lines, "Hourly runs: transforming warehouse")).to.equal(0);
     expect(usd(lines, "Hourly runs: Fargate and public IPv4")).to.equal(0);
     expect(lines.find((l) => l.item === "Hourly runs: transforming warehouse")!.basis).to.match(/^720 scheduled, none starts dbt/);
-    expect(total(lines)).to.equal(16.58);
+    expect(total(lines)).to.equal(32.79);
   });
 
-  it("dev with the hourly run and the daily full refresh off idles at $8.42, the fixed items only", () => {
+  it("dev with the hourly run and the daily full refresh off idles at $24.63: the reconciler and the fixed items", () => {
     const lines = estimateIdleMonth(configOf("dev", { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "false" }));
     expect(lines.filter((l) => l.usd > 0).map((l) => [l.item, l.usd])).to.deep.equal([
-      ["Lambda (arm64)", 0.01],
+      ["Change-detection reconciler (Snowflake)", 16.2],
+      ["Lambda (arm64)", 0.02],
       ["CloudWatch Logs", 0.01],
       ["CloudWatch custom metrics", 1.2],
       ["CloudWatch alarms", 1.1],
@@ -70,7 +75,7 @@ describe("idle month cost model", () => {
       ["Secrets Manager", 2],
       ["ECR image storage", 0.1],
     ]);
-    expect(total(lines)).to.equal(8.42);
+    expect(total(lines)).to.equal(24.63);
   });
 
   it("scheduled stream tasks run twice a day per table against staleness even with no data", () => {
@@ -83,6 +88,6 @@ describe("idle month cost model", () => {
     const lines = estimateIdleMonth(configOf("prod"));
     expect(usd(lines, "Hourly runs: transforming warehouse")).to.equal(90);
     expect(renderIdle("prod", lines).split("\n")[0]).to.equal("Idle month of prod (no loads, no webhooks; model, not a bill):");
-    expect(renderIdle("prod", lines).split("\n").at(-1)).to.match(/^ {2}Total +\$ +114\.28$/);
+    expect(renderIdle("prod", lines).split("\n").at(-1)).to.match(/^ {2}Total +\$ +130\.49$/);
   });
 });
