@@ -78,6 +78,8 @@ const selectorTokens = text.superRefine((value, ctx) => {
 const selector = text.regex(/^[A-Za-z0-9_.:+*@,\/-]+$/, {
   message: "expected a dbt selector (letters, digits and _ . : + * @ , / -)",
 });
+/** A selection that must select something named: one or more tokens, as dispatch splits it. */
+const requiredSelectorTokens = selectorTokens.refine((value) => value.trim() !== "", { message: "expected at least one dbt selection token" });
 
 /**
  * A watched RAW table: `TABLE` (in snowflake.rawSchema), `SCHEMA.TABLE`, or `SCHEMA.*` (every
@@ -190,7 +192,7 @@ export const KEY_TABLE = [
   { key: "sources", type: "object", default: {}, description: "Map of source name to { fivetranConnectors, airbyteConnections, rawTables, select, exclude, fastLaneTags, fullRefresh, staleAfterMinutes, loadedAtColumn }.", schema: sources },
   { key: "triggers.hourlyEnabled", type: "boolean", default: true, description: "Hourly run of models downstream of fresher sources.", schema: bool },
   { key: "triggers.hourlySchedule", type: "string", default: "cron(5 * * * ? *)", description: "Schedule of the hourly run.", schema: scheduleExpression },
-  { key: "triggers.hourlySelect", type: "string", default: "source_status:fresher+", description: "Selection of the hourly run (uses the previous run's state).", schema: selector },
+  { key: "triggers.hourlySelect", type: "string", default: "source_status:fresher+", description: "Selection of the hourly run, space-separated dbt selection tokens (a source_status: or state: token uses the previous successful run's state).", schema: requiredSelectorTokens },
   { key: "triggers.fullRefreshEnabled", type: "boolean", default: true, description: "Daily full refresh.", schema: bool },
   { key: "triggers.fullRefreshSelect", type: "string", default: "", description: "Selection of the daily full refresh, space-separated dbt selection tokens; empty: every node. Incremental models whose RAW history is pruned must set full_refresh=false, which dbt honours over --full-refresh (docs/dbt-repo/README.md).", schema: selectorTokens },
   { key: "triggers.fullRefreshExclude", type: "string", default: "", description: "Nodes the daily full refresh leaves out, space-separated dbt selection tokens; empty: none.", schema: selectorTokens },

@@ -508,6 +508,11 @@ describe("triggers", () => {
       expect(one(ev, T.stage, "triggers-stage").inputs.defaultRouteSettings).to.deep.equal({ throttlingRateLimit: 3, throttlingBurstLimit: 7 });
     });
 
+    it("an hourly selection of several tokens reaches dispatch as one space-separated value", async () => {
+      const ev = await evaluateStack("dev", { "triggers.hourlySelect": "source_status:fresher+ tag:hourly" });
+      expect(fns(ev).dispatch.inputs.environment.variables.HOURLY_SELECT).to.equal("source_status:fresher+ tag:hourly");
+    });
+
     it("no Airbyte token: no Airbyte route, permission, secret, env var or URL", async () => {
       const ev = await evaluateStack("dev", {
         "airbyte.webhookToken": undefined,
