@@ -110,16 +110,19 @@ export function createFreshnessCheck(deps: FreshnessDeps): () => Promise<Freshne
   }
 
   async function read(): Promise<SourcesJson | undefined> {
-    let key: string | undefined;
-    let text: string | undefined;
-    for (key of keys) {
-      text = await fetchText(key);
-      if (text !== undefined) break;
+    let found: { key: string; text: string } | undefined;
+    for (const key of keys) {
+      const text = await fetchText(key);
+      if (text !== undefined) {
+        found = { key, text };
+        break;
+      }
     }
-    if (text === undefined || key === undefined) {
+    if (!found) {
       logger.warn("no sources.json yet; every source counts as stale", { keys });
       return undefined;
     }
+    const { key, text } = found;
     let json: unknown;
     try {
       json = JSON.parse(text);
