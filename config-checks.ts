@@ -34,32 +34,57 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
     keys: ["dbt.cpu", "dbt.memory"],
     check: (v, problem) => {
       const options = fargateMemoryOptions(v["dbt.cpu"]);
-      if (!options.includes(v["dbt.memory"])) problem("dbt.memory", `expected one of ${options.join(", ")} for dbt.cpu ${v["dbt.cpu"]} (got ${v["dbt.memory"]})`);
+      if (!options.includes(v["dbt.memory"]))
+        problem(
+          "dbt.memory",
+          `expected one of ${options.join(", ")} for dbt.cpu ${v["dbt.cpu"]} (got ${v["dbt.memory"]})`,
+        );
     },
   },
   {
     keys: ["snowflake.autoSuspendSeconds", "snowflake.maxAutoSuspendSeconds"],
     check: (v, problem) => {
       const [auto, max] = [v["snowflake.autoSuspendSeconds"], v["snowflake.maxAutoSuspendSeconds"]];
-      if (auto > max) problem("snowflake.autoSuspendSeconds", `expected at most snowflake.maxAutoSuspendSeconds (${max}) (got ${auto})`);
+      if (auto > max)
+        problem(
+          "snowflake.autoSuspendSeconds",
+          `expected at most snowflake.maxAutoSuspendSeconds (${max}) (got ${auto})`,
+        );
     },
   },
   {
     keys: ["network.mode", "network.subnetIds", "network.securityGroupIds", "network.assignPublicIp"],
     check: (v, problem) => {
       if (v["network.mode"] === "existing") {
-        if (v["network.subnetIds"].length === 0) problem("network.subnetIds", "expected at least one subnet id when network.mode is existing");
-        if (v["network.securityGroupIds"].length === 0) problem("network.securityGroupIds", "expected at least one security group id when network.mode is existing");
+        if (v["network.subnetIds"].length === 0)
+          problem("network.subnetIds", "expected at least one subnet id when network.mode is existing");
+        if (v["network.securityGroupIds"].length === 0)
+          problem("network.securityGroupIds", "expected at least one security group id when network.mode is existing");
       } else if (!v["network.assignPublicIp"]) {
-        problem("network.assignPublicIp", "expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false)");
+        problem(
+          "network.assignPublicIp",
+          "expected true when network.mode is create (the created subnets have no NAT gateway, so a task without a public IP cannot reach ECR, S3 or Snowflake) (got false)",
+        );
       }
     },
   },
   {
-    keys: ["snowflake.rawSchema", "snowflake.stagingSchema", "snowflake.analyticsSchema", "snowflake.metricsSchema", "snowflake.monitoringSchema"],
+    keys: [
+      "snowflake.rawSchema",
+      "snowflake.stagingSchema",
+      "snowflake.analyticsSchema",
+      "snowflake.metricsSchema",
+      "snowflake.monitoringSchema",
+    ],
     check: (v, problem) => {
       const seen = new Map<string, string>();
-      for (const key of ["snowflake.rawSchema", "snowflake.stagingSchema", "snowflake.analyticsSchema", "snowflake.metricsSchema", "snowflake.monitoringSchema"] as const) {
+      for (const key of [
+        "snowflake.rawSchema",
+        "snowflake.stagingSchema",
+        "snowflake.analyticsSchema",
+        "snowflake.metricsSchema",
+        "snowflake.monitoringSchema",
+      ] as const) {
         const other = seen.get(v[key]);
         if (other) problem(key, `expected a schema name different from ${other} (got ${describe(v[key])})`);
         seen.set(v[key], key);
@@ -73,10 +98,16 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
     check: (v, problem) => {
       const sources = Object.values(v.sources);
       if (sources.some((s) => s.fivetranConnectors.length > 0) && v["fivetran.webhookSecret"] === undefined) {
-        problem("fivetran.webhookSecret", "required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value>");
+        problem(
+          "fivetran.webhookSecret",
+          "required because a source lists Fivetran connectors; run pulumi config set --secret fivetran.webhookSecret <value>",
+        );
       }
       if (sources.some((s) => s.airbyteConnections.length > 0) && v["airbyte.webhookToken"] === undefined) {
-        problem("airbyte.webhookToken", "required because a source lists Airbyte connections; run pulumi config set --secret airbyte.webhookToken <value>");
+        problem(
+          "airbyte.webhookToken",
+          "required because a source lists Airbyte connections; run pulumi config set --secret airbyte.webhookToken <value>",
+        );
       }
     },
   },
@@ -88,20 +119,37 @@ export const CROSS_CHECKS: readonly CrossCheck[] = [
       const slugs = new Map<string, string>();
       for (const email of v["notify.emails"]) {
         const other = slugs.get(emailSlug(email));
-        if (other !== undefined) problem("notify.emails", `${describe(other)} and ${describe(email)} are the same address or differ only in punctuation; list each once`);
+        if (other !== undefined)
+          problem(
+            "notify.emails",
+            `${describe(other)} and ${describe(email)} are the same address or differ only in punctuation; list each once`,
+          );
         slugs.set(emailSlug(email), email);
       }
     },
   },
   {
     // Only checked when the GitHub side is built (github.owner set).
-    keys: ["github.owner", "github.infraRepo", "github.dbtRepo", "github.ownerId", "github.infraRepoId", "github.dbtRepoId"],
+    keys: [
+      "github.owner",
+      "github.infraRepo",
+      "github.dbtRepo",
+      "github.ownerId",
+      "github.infraRepoId",
+      "github.dbtRepoId",
+    ],
     check: (v, problem) => {
       if (!v["github.owner"]) return;
-      if (v["github.infraRepo"] === v["github.dbtRepo"]) problem("github.dbtRepo", `expected a repository other than github.infraRepo (${v["github.infraRepo"]})`);
+      if (v["github.infraRepo"] === v["github.dbtRepo"])
+        problem("github.dbtRepo", `expected a repository other than github.infraRepo (${v["github.infraRepo"]})`);
       const [owner, infra, dbt] = [v["github.ownerId"], v["github.infraRepoId"], v["github.dbtRepoId"]];
-      if (!owner && (infra || dbt)) problem("github.ownerId", "required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too)");
-      if (owner && !infra && !dbt) problem("github.ownerId", "set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0");
+      if (!owner && (infra || dbt))
+        problem(
+          "github.ownerId",
+          "required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too)",
+        );
+      if (owner && !infra && !dbt)
+        problem("github.ownerId", "set github.infraRepoId and/or github.dbtRepoId with it, or leave it 0");
     },
   },
 ];
@@ -114,10 +162,18 @@ function sourceOwnershipCheck(v: ConfigValues, problem: Report): void {
   const owners = new Map<string, string>();
   const tables = new Map<string, { source: string; entry: string }>();
   for (const [name, s] of Object.entries(v.sources)) {
-    for (const [field, ids] of [["fivetranConnectors", s.fivetranConnectors], ["airbyteConnections", s.airbyteConnections], ["rawTables", s.rawTables]] as const) {
+    for (const [field, ids] of [
+      ["fivetranConnectors", s.fivetranConnectors],
+      ["airbyteConnections", s.airbyteConnections],
+      ["rawTables", s.rawTables],
+    ] as const) {
       for (const id of ids) {
         const owner = owners.get(`${field}:${id}`);
-        if (owner) problem(["sources", name, field], `${describe(id)} is already listed by source ${owner}; each id maps to one source`);
+        if (owner)
+          problem(
+            ["sources", name, field],
+            `${describe(id)} is already listed by source ${owner}; each id maps to one source`,
+          );
         owners.set(`${field}:${id}`, name);
       }
     }
@@ -126,7 +182,11 @@ function sourceOwnershipCheck(v: ConfigValues, problem: Report): void {
       for (const [key, other] of tables) {
         const [os, ot] = key.split(".");
         const overlaps = os === schema && (ot === table || ot === "*" || table === "*");
-        if (overlaps && other.source !== name) problem(["sources", name, "rawTables"], `${describe(entry)} overlaps ${describe(other.entry)} of source ${other.source}; each RAW table maps to one source`);
+        if (overlaps && other.source !== name)
+          problem(
+            ["sources", name, "rawTables"],
+            `${describe(entry)} overlaps ${describe(other.entry)} of source ${other.source}; each RAW table maps to one source`,
+          );
       }
       tables.set(`${schema}.${table}`, { source: name, entry });
     }
@@ -145,10 +205,20 @@ function privateKeyCheck(v: ConfigValues, problem: Report): void {
   const passphrase = v["snowflake.adminPrivateKeyPassphrase"];
   if (key === SECRET_PLACEHOLDER) return;
   if (/Proc-Type:\s*4,ENCRYPTED/.test(key)) {
-    problem("snowflake.adminPrivateKey", "is a legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED), which the Snowflake provider cannot decrypt; convert it with openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <key>.p8 and set snowflake.adminPrivateKeyPassphrase");
+    problem(
+      "snowflake.adminPrivateKey",
+      "is a legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED), which the Snowflake provider cannot decrypt; convert it with openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <key>.p8 and set snowflake.adminPrivateKeyPassphrase",
+    );
   } else if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) {
-    if (passphrase === undefined) problem("snowflake.adminPrivateKeyPassphrase", "required because snowflake.adminPrivateKey is an ENCRYPTED PRIVATE KEY; run pulumi config set --secret snowflake.adminPrivateKeyPassphrase <value>");
+    if (passphrase === undefined)
+      problem(
+        "snowflake.adminPrivateKeyPassphrase",
+        "required because snowflake.adminPrivateKey is an ENCRYPTED PRIVATE KEY; run pulumi config set --secret snowflake.adminPrivateKeyPassphrase <value>",
+      );
   } else if (passphrase !== undefined && passphrase !== SECRET_PLACEHOLDER) {
-    problem("snowflake.adminPrivateKeyPassphrase", "is set but snowflake.adminPrivateKey is not encrypted; remove the passphrase or set the encrypted (ENCRYPTED PRIVATE KEY) form of the key");
+    problem(
+      "snowflake.adminPrivateKeyPassphrase",
+      "is set but snowflake.adminPrivateKey is not encrypted; remove the passphrase or set the encrypted (ENCRYPTED PRIVATE KEY) form of the key",
+    );
   }
 }

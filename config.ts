@@ -20,7 +20,9 @@ export type ConfigKey = Spec["key"];
 /** The zod schema of one key as the stack object holds it: default applied, optional secrets optional. */
 type FieldSchema<S extends Spec> = S extends { readonly default: unknown }
   ? z.ZodDefault<S["schema"]>
-  : S extends { readonly optional: true } ? z.ZodOptional<S["schema"]> : S["schema"];
+  : S extends { readonly optional: true }
+    ? z.ZodOptional<S["schema"]>
+    : S["schema"];
 type Shape = { [S in Spec as S["key"]]: FieldSchema<S> };
 
 /** Secrets: the offline plan passes a placeholder, never the value, so its presence is all it can check. */
@@ -28,7 +30,9 @@ function secretOrPlaceholder(schema: z.ZodType): z.ZodType {
   return z.unknown().superRefine((value, ctx) => {
     if (value === SECRET_PLACEHOLDER) return;
     const result = schema.safeParse(value);
-    if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    if (!result.success)
+      for (const issue of result.error.issues)
+        ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
   });
 }
 
@@ -41,15 +45,25 @@ function fieldSchema(spec: KeySpec): z.ZodType {
 /** The schema of a stack's decoded `dbt-pipeline:` values, keyed as in config-keys.ts. */
 export const configSchema = z
   .object(Object.fromEntries(KEYS.map((k) => [k.key, fieldSchema(k)])) as unknown as Shape)
-  .superRefine((values, ctx) => {
-    // Cross-key rules join the report even when other keys failed, so `when` always runs this
-    // refinement; each rule reads only keys that passed their own schema.
-    const failed = new Set(ctx.issues.map((i) => i.path?.[0]));
-    for (const rule of CROSS_CHECKS) {
-      if (rule.keys.some((k) => failed.has(k))) continue;
-      rule.check(values, (at, message) => ctx.addIssue({ code: "custom", path: typeof at === "string" ? [at] : [...at], message, params: { quiet: true } }));
-    }
-  }, { when: () => true });
+  .superRefine(
+    (values, ctx) => {
+      // Cross-key rules join the report even when other keys failed, so `when` always runs this
+      // refinement; each rule reads only keys that passed their own schema.
+      const failed = new Set(ctx.issues.map((i) => i.path?.[0]));
+      for (const rule of CROSS_CHECKS) {
+        if (rule.keys.some((k) => failed.has(k))) continue;
+        rule.check(values, (at, message) =>
+          ctx.addIssue({
+            code: "custom",
+            path: typeof at === "string" ? [at] : [...at],
+            message,
+            params: { quiet: true },
+          }),
+        );
+      }
+    },
+    { when: () => true },
+  );
 
 /** Validated values by key, defaults applied; secrets are still plain strings here. */
 export type ConfigValues = z.output<typeof configSchema>;
@@ -57,30 +71,39 @@ export type ConfigValues = z.output<typeof configSchema>;
 // ---- The loaded config: the table's keys nested by their first dot, secrets as secret outputs.
 
 type KeyValue<S extends Spec> = S extends { readonly secret: true }
-  ? S extends { readonly optional: true } ? pulumi.Output<string> | undefined : pulumi.Output<string>
+  ? S extends { readonly optional: true }
+    ? pulumi.Output<string> | undefined
+    : pulumi.Output<string>
   : z.output<FieldSchema<S>>;
 type Flat = { [S in Spec as S["key"]]: KeyValue<S> };
 type GroupOf<K> = K extends `${infer G}.${string}` ? G : never;
 type Nested = { [K in keyof Flat as K extends `${string}.${string}` ? never : K]: Flat[K] } & {
   [G in GroupOf<keyof Flat>]: { [K in keyof Flat as K extends `${G}.${infer F}` ? F : never]: Flat[K] };
 };
-type Frozen<T> = T extends pulumi.Output<any> ? T
-  : T extends readonly (infer E)[] ? readonly Frozen<E>[]
-    : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+type Frozen<T> =
+  T extends pulumi.Output<any>
+    ? T
+    : T extends readonly (infer E)[]
+      ? readonly Frozen<E>[]
+      : T extends object
+        ? { readonly [K in keyof T]: Frozen<T[K]> }
+        : T;
 
 /** Warehouse sizes as Snowflake spells them. */
 export type WarehouseSize = (typeof WAREHOUSE_SIZES)[number];
 
 type SourceValues = ConfigValues["sources"][string];
 /** One source of raw data and how it maps to dbt (see `sources` in config-keys.ts). */
-export type SourceConfig = Frozen<Omit<SourceValues, "select" | "staleAfterMinutes"> & {
-  /** dbt source name (lower_snake_case). */
-  name: string;
-  /** dbt selection; defaults to `source:<name>+`. */
-  select: string[];
-  /** Minutes without a load before the source is stale; defaults to notify.staleAfterMinutes. */
-  staleAfterMinutes: number;
-}>;
+export type SourceConfig = Frozen<
+  Omit<SourceValues, "select" | "staleAfterMinutes"> & {
+    /** dbt source name (lower_snake_case). */
+    name: string;
+    /** dbt selection; defaults to `source:<name>+`. */
+    select: string[];
+    /** Minutes without a load before the source is stale; defaults to notify.staleAfterMinutes. */
+    staleAfterMinutes: number;
+  }
+>;
 
 /**
  * The whole validated stack configuration: every key of config-keys.ts under its group
@@ -88,25 +111,32 @@ export type SourceConfig = Frozen<Omit<SourceValues, "select" | "staleAfterMinut
  * `snowflake.databaseName` (environment appended), `dbt.target` (empty → the environment),
  * `sources` as a sorted list with defaults, and `github` absent when `github.owner` is empty.
  */
-export type PipelineConfig = Frozen<Omit<Nested, "snowflake" | "sources" | "github"> & {
-  project: string;
-  stack: string;
-  /** Upper-case environment suffix for Snowflake names, e.g. `DEV`. */
-  envSuffix: string;
-  snowflake: Nested["snowflake"] & {
-    schemas: Record<"raw" | "staging" | "analytics" | "metrics" | "monitoring", string>;
-    warehouseSizes: Record<"loading" | "transforming" | "reporting", WarehouseSize>;
-  };
-  sources: SourceConfig[];
-  /** Absent when `github.owner` is empty: the GitHub side is skipped. */
-  github?: Nested["github"];
-}>;
+export type PipelineConfig = Frozen<
+  Omit<Nested, "snowflake" | "sources" | "github"> & {
+    project: string;
+    stack: string;
+    /** Upper-case environment suffix for Snowflake names, e.g. `DEV`. */
+    envSuffix: string;
+    snowflake: Nested["snowflake"] & {
+      schemas: Record<"raw" | "staging" | "analytics" | "metrics" | "monitoring", string>;
+      warehouseSizes: Record<"loading" | "transforming" | "reporting", WarehouseSize>;
+    };
+    sources: SourceConfig[];
+    /** Absent when `github.owner` is empty: the GitHub side is skipped. */
+    github?: Nested["github"];
+  }
+>;
 
 /** Every problem found in a stack's config; the message lists them all. */
 export class ConfigError extends pulumi.RunError {
-  constructor(readonly problems: readonly string[], stack: string) {
-    super(`Invalid configuration in stack ${stack} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-      problems.map((p) => `  - ${p}`).join("\n"));
+  constructor(
+    readonly problems: readonly string[],
+    stack: string,
+  ) {
+    super(
+      `Invalid configuration in stack ${stack} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
     this.name = "ConfigError";
   }
 }
@@ -160,7 +190,7 @@ export function namespaceProblem(fullKey: string): string | undefined {
   }
   const nsHint = closest(ns, [PROJECT, ...Object.keys(PROVIDER_KEYS)]);
   if (!nsHint || ns.length < 3 || editDistance(ns.toLowerCase(), nsHint) > 2) return undefined;
-  const keyHint = nsHint === PROJECT ? closestKey(key) ?? key : closest(key, PROVIDER_KEYS[nsHint]) ?? key;
+  const keyHint = nsHint === PROJECT ? (closestKey(key) ?? key) : (closest(key, PROVIDER_KEYS[nsHint]) ?? key);
   return `${fullKey}: unknown namespace ${ns}, which nothing reads; did you mean ${nsHint}:${keyHint}?`;
 }
 
@@ -178,7 +208,9 @@ function decode(spec: KeySpec, raw: string): { value?: unknown; problem?: string
       try {
         return { value: JSON.parse(raw) };
       } catch {
-        return { problem: `expected ${spec.type === "array" ? "a list" : "a map"} (set it as YAML in the stack file or with pulumi config set --path)` };
+        return {
+          problem: `expected ${spec.type === "array" ? "a list" : "a map"} (set it as YAML in the stack file or with pulumi config set --path)`,
+        };
       }
   }
 }
@@ -188,7 +220,10 @@ function issuePath(path: readonly PropertyKey[]): string {
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined), value);
+  return path.reduce<unknown>(
+    (v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined),
+    value,
+  );
 }
 
 /** One zod issue as a line of the report: the full key with its path, the message, the value unless secret. */
@@ -243,7 +278,10 @@ export function parseConfig(raw: Readonly<Record<string, string>>, stack: string
   const result = configSchema.safeParse(input);
   if (result.success && problems.length === 0) return { values: result.data, problems };
   // Problems of one key in the table's order, then the cross-key rules in theirs.
-  const order = (issue: z.core.$ZodIssue) => (issue.code === "custom" && (issue.params as { quiet?: boolean } | undefined)?.quiet ? KEYS.length : KEYS.findIndex((k) => k.key === issue.path[0]));
+  const order = (issue: z.core.$ZodIssue) =>
+    issue.code === "custom" && (issue.params as { quiet?: boolean } | undefined)?.quiet
+      ? KEYS.length
+      : KEYS.findIndex((k) => k.key === issue.path[0]);
   const issues = [...(result.error?.issues ?? [])].sort((a, b) => order(a) - order(b));
   for (const issue of issues) {
     const key = String(issue.path[0]);
@@ -288,8 +326,18 @@ export function buildConfig(values: ConfigValues, project: string, stack: string
     snowflake: {
       ...sf,
       databaseName: `${sf.databaseName}_${envSuffix}`,
-      schemas: { raw: sf.rawSchema, staging: sf.stagingSchema, analytics: sf.analyticsSchema, metrics: sf.metricsSchema, monitoring: sf.monitoringSchema },
-      warehouseSizes: { loading: sf.loadingWarehouseSize, transforming: sf.transformingWarehouseSize, reporting: sf.reportingWarehouseSize },
+      schemas: {
+        raw: sf.rawSchema,
+        staging: sf.stagingSchema,
+        analytics: sf.analyticsSchema,
+        metrics: sf.metricsSchema,
+        monitoring: sf.monitoringSchema,
+      },
+      warehouseSizes: {
+        loading: sf.loadingWarehouseSize,
+        transforming: sf.transformingWarehouseSize,
+        reporting: sf.reportingWarehouseSize,
+      },
     },
     dbt: { ...base.dbt, target: base.dbt.target || environment },
     sources,

@@ -143,7 +143,9 @@ export const dispatchFunction = triggers.dispatchFunctionName;
 /** Lambda that reads the runs queue and starts one dbt task at a time. */
 export const launchFunction = triggers.launchFunctionName;
 /** DynamoDB table of launch's waiting requests (`p#…`) and per-target leases; `npm run status` reads it. The name launch itself is given (its TABLE_NAME). */
-export const launchStateTable = triggers.functions.launch.function.environment.apply((e) => e?.variables?.TABLE_NAME ?? "");
+export const launchStateTable = triggers.functions.launch.function.environment.apply(
+  (e) => e?.variables?.TABLE_NAME ?? "",
+);
 // </triggers>
 
 // <deploy-build>
@@ -151,7 +153,11 @@ import { DeployBuild } from "./components/triggers";
 
 // A new dbt.imageTag builds what it changed, once its task definition and dispatch are deployed.
 if (config.dbt.buildOnImageChange) {
-  new DeployBuild("deploy-build", { functionName: triggers.dispatchFunctionName, imageTag: config.dbt.imageTag, dependsOn: [runner, triggers] });
+  new DeployBuild("deploy-build", {
+    functionName: triggers.dispatchFunctionName,
+    imageTag: config.dbt.imageTag,
+    dependsOn: [runner, triggers],
+  });
 }
 // </deploy-build>
 
@@ -224,21 +230,21 @@ import { GithubDelivery } from "./components/github";
 // stack creates the account's OIDC provider. Skipped entirely when github.owner is empty.
 const github = config.github
   ? new GithubDelivery("github", {
-    github: config.github,
-    environment: config.environment,
-    project: config.project,
-    stack: config.stack,
-    backend: config.backend,
-    createsNetwork: config.network.mode === "create",
-    invokesDispatch: config.dbt.buildOnImageChange,
-    production: config.environment === "prod",
-    ecrRepositoryArn: runner.ecrRepositoryArn,
-    ecrRepositoryUrl: runner.ecrRepositoryUrl,
-    artifactBucketName: runner.artifactBucketName,
-    artifactBucketArn: runner.artifactBucketArn,
-    region: getRegionOutput().region,
-    permissionsBoundaryArn: boundary.arn,
-  })
+      github: config.github,
+      environment: config.environment,
+      project: config.project,
+      stack: config.stack,
+      backend: config.backend,
+      createsNetwork: config.network.mode === "create",
+      invokesDispatch: config.dbt.buildOnImageChange,
+      production: config.environment === "prod",
+      ecrRepositoryArn: runner.ecrRepositoryArn,
+      ecrRepositoryUrl: runner.ecrRepositoryUrl,
+      artifactBucketName: runner.artifactBucketName,
+      artifactBucketArn: runner.artifactBucketArn,
+      region: getRegionOutput().region,
+      permissionsBoundaryArn: boundary.arn,
+    })
   : undefined;
 
 /** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); undefined in prod and without github.owner. */

@@ -38,10 +38,34 @@ interface FirstCall {
 function fivetranEvent(): unknown {
   const body = fixture("webhooks/fivetran-sync-end-successful.json");
   return {
-    version: "2.0", routeKey: "POST /webhooks/fivetran", rawPath: "/webhooks/fivetran", rawQueryString: "",
-    headers: { "content-type": "application/json", "x-fivetran-signature-256": createHmac("sha256", BENCH_SECRET).update(body).digest("hex") },
-    requestContext: { accountId: "123456789012", apiId: "bench", domainName: "bench.execute-api.eu-west-1.amazonaws.com", domainPrefix: "bench", http: { method: "POST", path: "/webhooks/fivetran", protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "fivetran" }, requestId: "bench-1", routeKey: "POST /webhooks/fivetran", stage: "$default", time: "22/Nov/2026:10:00:00 +0000", timeEpoch: 1795341600000 },
-    body, isBase64Encoded: false,
+    version: "2.0",
+    routeKey: "POST /webhooks/fivetran",
+    rawPath: "/webhooks/fivetran",
+    rawQueryString: "",
+    headers: {
+      "content-type": "application/json",
+      "x-fivetran-signature-256": createHmac("sha256", BENCH_SECRET).update(body).digest("hex"),
+    },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "bench",
+      domainName: "bench.execute-api.eu-west-1.amazonaws.com",
+      domainPrefix: "bench",
+      http: {
+        method: "POST",
+        path: "/webhooks/fivetran",
+        protocol: "HTTP/1.1",
+        sourceIp: "203.0.113.7",
+        userAgent: "fivetran",
+      },
+      requestId: "bench-1",
+      routeKey: "POST /webhooks/fivetran",
+      stage: "$default",
+      time: "22/Nov/2026:10:00:00 +0000",
+      timeEpoch: 1795341600000,
+    },
+    body,
+    isBase64Encoded: false,
   };
 }
 
@@ -49,13 +73,33 @@ function fivetranEvent(): unknown {
 function sqsEvent(fake: FakeAws): unknown {
   const sent = fake.calls.find((c) => c.operation === "SendMessage");
   if (!sent) throw new Error("bench: launch needs the message dispatch queued; dispatch must run first");
-  const message = JSON.parse(sent.body) as { MessageBody: string; MessageGroupId: string; MessageDeduplicationId: string };
+  const message = JSON.parse(sent.body) as {
+    MessageBody: string;
+    MessageGroupId: string;
+    MessageDeduplicationId: string;
+  };
   return {
-    Records: [{
-      messageId: "0f8d2a0e-6b1c-4c1e-9a43-5b6f0d1e2c3a", receiptHandle: "AQEBbench", body: message.MessageBody,
-      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1795341540000", SenderId: "AROABENCH", ApproximateFirstReceiveTimestamp: "1795341540000", SequenceNumber: "18888888888888888888", MessageGroupId: message.MessageGroupId, MessageDeduplicationId: message.MessageDeduplicationId },
-      messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs", eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:dbt-pipeline-prod-runs.fifo", awsRegion: "eu-west-1",
-    }],
+    Records: [
+      {
+        messageId: "0f8d2a0e-6b1c-4c1e-9a43-5b6f0d1e2c3a",
+        receiptHandle: "AQEBbench",
+        body: message.MessageBody,
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: "1795341540000",
+          SenderId: "AROABENCH",
+          ApproximateFirstReceiveTimestamp: "1795341540000",
+          SequenceNumber: "18888888888888888888",
+          MessageGroupId: message.MessageGroupId,
+          MessageDeduplicationId: message.MessageDeduplicationId,
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:dbt-pipeline-prod-runs.fifo",
+        awsRegion: "eu-west-1",
+      },
+    ],
   };
 }
 
@@ -104,9 +148,15 @@ function writeBundle(dir: string, code: string, map: string): string {
   return path.join(dir, "index.mjs");
 }
 
-function variantBuild(name: string, what: string, overrides: Parameters<typeof buildFunction>[1], external = false): Variant {
+function variantBuild(
+  name: string,
+  what: string,
+  overrides: Parameters<typeof buildFunction>[1],
+  external = false,
+): Variant {
   return {
-    name, what,
+    name,
+    what,
     prepare(fn, dir) {
       const b = buildFunction(fn, overrides);
       if (external) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
@@ -123,13 +173,28 @@ function tscBuild(work: string): string {
   // Inside the repository, so that @types resolve from its node_modules.
   fs.mkdirSync(path.join(ROOT, "dist"), { recursive: true });
   const tsconfig = path.join(ROOT, "dist", `tsconfig.bench-${process.pid}.json`);
-  fs.writeFileSync(tsconfig, JSON.stringify({
-    extends: path.join(ROOT, "tsconfig.json"),
-    compilerOptions: { outDir: out, rootDir: ROOT, sourceMap: false, noEmit: false, declaration: false, types: ["node"] },
-    include: [path.join(ROOT, "functions", "**", "*.ts")], exclude: [],
-  }));
+  fs.writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: path.join(ROOT, "tsconfig.json"),
+      compilerOptions: {
+        outDir: out,
+        rootDir: ROOT,
+        sourceMap: false,
+        noEmit: false,
+        declaration: false,
+        types: ["node"],
+      },
+      include: [path.join(ROOT, "functions", "**", "*.ts")],
+      exclude: [],
+    }),
+  );
   try {
-    require("node:child_process").execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", tsconfig], { cwd: ROOT, stdio: "inherit" });
+    require("node:child_process").execFileSync(
+      process.execPath,
+      [require.resolve("typescript/bin/tsc"), "-p", tsconfig],
+      { cwd: ROOT, stdio: "inherit" },
+    );
   } finally {
     fs.rmSync(tsconfig, { force: true });
   }
@@ -144,7 +209,9 @@ function closure(packages: Iterable<string>, nodeModules: string): Set<string> {
   const visit = (name: string) => {
     if (seen.has(name) || !fs.existsSync(path.join(nodeModules, name, "package.json"))) return;
     seen.add(name);
-    const pkg = JSON.parse(fs.readFileSync(path.join(nodeModules, name, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(nodeModules, name, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
     for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
   };
   for (const p of packages) visit(p);
@@ -163,21 +230,64 @@ function duBytes(dir: string): number {
 /** The variants measured: the shipped bundle, the fair baseline, and each choice undone. */
 export function variants(work: string): Variant[] {
   return [
-    { name: "bundle", what: "as shipped: SDK bundled, ESM entry points, zod English only, profile/SSO providers left out, minified", prepare: (fn, dir) => { const b = bundleFunction(fn); return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes }; } },
     {
-      name: "tsc", what: "fair baseline: tsc to CommonJS, dependencies from node_modules (size: own JS + installed dependency closure)",
+      name: "bundle",
+      what: "as shipped: SDK bundled, ESM entry points, zod English only, profile/SSO providers left out, minified",
+      prepare: (fn, dir) => {
+        const b = bundleFunction(fn);
+        return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes };
+      },
+    },
+    {
+      name: "tsc",
+      what: "fair baseline: tsc to CommonJS, dependencies from node_modules (size: own JS + installed dependency closure)",
       prepare: (fn) => {
         const out = tscBuild(work);
         const nodeModules = path.join(ROOT, "node_modules");
-        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-        const used = Object.keys(pkg.dependencies).filter((d) => !d.startsWith("@pulumi/") && d !== "esbuild" && d !== "typescript");
-        return { entry: path.join(out, "functions", fn, "index.js"), bytes: duBytes(path.join(out, "functions")) + [...closure(used, nodeModules)].reduce((s, p) => s + duBytes(path.join(nodeModules, p)), 0) };
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+          dependencies: Record<string, string>;
+        };
+        const used = Object.keys(pkg.dependencies).filter(
+          (d) => !d.startsWith("@pulumi/") && d !== "esbuild" && d !== "typescript",
+        );
+        return {
+          entry: path.join(out, "functions", fn, "index.js"),
+          bytes:
+            duBytes(path.join(out, "functions")) +
+            [...closure(used, nodeModules)].reduce((s, p) => s + duBytes(path.join(nodeModules, p)), 0),
+        };
       },
     },
-    { name: "before", what: "the bundle before these choices: CommonJS entry points, all zod locales, full credential chain", ...pick(variantBuild("before", "", { mainFields: ["main", "module"], external: [], sourcemap: false, zodEnglishOnly: false })) },
-    { name: "sdk-external", what: "AWS SDK left to the runtime (loaded as CommonJS from node_modules, as the runtime's copy is)", ...pick(variantBuild("sdk-external", "", { external: ["@aws-sdk/*", "@smithy/*", "@aws-crypto/*"] }, true)) },
-    { name: "unminified", what: "as shipped, not minified", ...pick(variantBuild("unminified", "", { minify: false })) },
-    { name: "source-maps", what: "as shipped, run with NODE_OPTIONS=--enable-source-maps and index.mjs.map beside it", prepare: (fn, dir) => { const b = bundleFunction(fn); return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes, nodeArgs: ["--enable-source-maps"] }; } },
+    {
+      name: "before",
+      what: "the bundle before these choices: CommonJS entry points, all zod locales, full credential chain",
+      ...pick(
+        variantBuild("before", "", {
+          mainFields: ["main", "module"],
+          external: [],
+          sourcemap: false,
+          zodEnglishOnly: false,
+        }),
+      ),
+    },
+    {
+      name: "sdk-external",
+      what: "AWS SDK left to the runtime (loaded as CommonJS from node_modules, as the runtime's copy is)",
+      ...pick(variantBuild("sdk-external", "", { external: ["@aws-sdk/*", "@smithy/*", "@aws-crypto/*"] }, true)),
+    },
+    {
+      name: "unminified",
+      what: "as shipped, not minified",
+      ...pick(variantBuild("unminified", "", { minify: false })),
+    },
+    {
+      name: "source-maps",
+      what: "as shipped, run with NODE_OPTIONS=--enable-source-maps and index.mjs.map beside it",
+      prepare: (fn, dir) => {
+        const b = bundleFunction(fn);
+        return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes, nodeArgs: ["--enable-source-maps"] };
+      },
+    },
   ];
 }
 
@@ -208,31 +318,61 @@ async function deployedEnv(stack: string): Promise<Record<string, Record<string,
 }
 
 /** One cold start: ms from import to the first call's answer. Throws when the call did not do its job. */
-async function coldStart(fn: string, pkg: { entry: string; nodeArgs?: readonly string[] }, baseEnv: Record<string, string>, fake: FakeAws, runner: string): Promise<{ ms: number; cpuMs: number }> {
+async function coldStart(
+  fn: string,
+  pkg: { entry: string; nodeArgs?: readonly string[] },
+  baseEnv: Record<string, string>,
+  fake: FakeAws,
+  runner: string,
+): Promise<{ ms: number; cpuMs: number }> {
   const call = FIRST_CALLS[fn];
   const before = fake.calls.length;
   fake.forget();
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKIABENCH", AWS_SECRET_ACCESS_KEY: "bench", AWS_SESSION_TOKEN: "bench",
-    AWS_ENDPOINT_URL: fake.url, LAMBDA_TASK_ROOT: path.dirname(pkg.entry), POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_DEV: "false",
-    AWS_LAMBDA_FUNCTION_NAME: `bench-${fn}`, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256", _HANDLER: "index.handler",
+    PATH: process.env.PATH ?? "",
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "AKIABENCH",
+    AWS_SECRET_ACCESS_KEY: "bench",
+    AWS_SESSION_TOKEN: "bench",
+    AWS_ENDPOINT_URL: fake.url,
+    LAMBDA_TASK_ROOT: path.dirname(pkg.entry),
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    POWERTOOLS_DEV: "false",
+    AWS_LAMBDA_FUNCTION_NAME: `bench-${fn}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+    _HANDLER: "index.handler",
     ...baseEnv,
   };
   // The SQS client sends to the queue URL's host (useQueueUrlAsEndpoint), not AWS_ENDPOINT_URL.
-  for (const [k, v] of Object.entries(env)) if (v.startsWith("https://sqs.")) env[k] = v.replace(/^https:\/\/sqs\.[^/]+/, fake.url);
+  for (const [k, v] of Object.entries(env))
+    if (v.startsWith("https://sqs.")) env[k] = v.replace(/^https:\/\/sqs\.[^/]+/, fake.url);
   for (const [k, v] of Object.entries(call.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const { stdout } = await run(process.execPath, [...(pkg.nodeArgs ?? []), runner, pkg.entry, JSON.stringify(call.event(fake))], { env, cwd: path.dirname(pkg.entry), maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(
+    process.execPath,
+    [...(pkg.nodeArgs ?? []), runner, pkg.entry, JSON.stringify(call.event(fake))],
+    { env, cwd: path.dirname(pkg.entry), maxBuffer: 16 * 1024 * 1024 },
+  );
   // The handler's own stdout (Powertools' EMF metrics) comes first; the measurement is the marked line.
   const marked = stdout.split("\n").find((l) => l.startsWith("@@bench@@"));
   if (!marked) throw new Error(`bench: ${fn} printed no measurement: ${stdout.slice(0, 300)}`);
-  const { ms, cpuMs, result } = JSON.parse(marked.slice("@@bench@@".length)) as { ms: number; cpuMs: number; result: unknown };
+  const { ms, cpuMs, result } = JSON.parse(marked.slice("@@bench@@".length)) as {
+    ms: number;
+    cpuMs: number;
+    result: unknown;
+  };
   const sent = fake.calls.slice(before).map((c) => c.operation);
   const missing = call.expect.filter((op) => !sent.includes(op));
   if (missing.length || !call.ok(result) || sent.includes("error")) {
-    throw new Error(`bench: ${fn}'s first call did not do its job (sent ${sent.join(", ") || "nothing"}; missing ${missing.join(", ") || "none"}; answer ${JSON.stringify(result)?.slice(0, 300)}; fake errors ${fake.calls.slice(before).filter((c) => c.operation === "error").map((c) => c.body).join("; ")})`);
+    throw new Error(
+      `bench: ${fn}'s first call did not do its job (sent ${sent.join(", ") || "nothing"}; missing ${missing.join(", ") || "none"}; answer ${JSON.stringify(result)?.slice(0, 300)}; fake errors ${fake.calls
+        .slice(before)
+        .filter((c) => c.operation === "error")
+        .map((c) => c.body)
+        .join("; ")})`,
+    );
   }
   return { ms, cpuMs };
 }
@@ -250,7 +390,14 @@ export interface BundleRow {
   /** Median cold init of the shipped bundle, ms (wall clock), and its median CPU ms. */
   readonly bundledInitMs: number;
   readonly bundledCpuMs: number;
-  readonly variants: readonly { name: string; kb: number; initMs: number; cpuMs: number; ratioToBundle: number; cpuRatioToBundle: number }[];
+  readonly variants: readonly {
+    name: string;
+    kb: number;
+    initMs: number;
+    cpuMs: number;
+    ratioToBundle: number;
+    cpuRatioToBundle: number;
+  }[];
 }
 
 /** Measures every function, `runs` paired rounds each. */
@@ -258,7 +405,10 @@ export async function measureBundles(runs = 7, stack = "prod"): Promise<BundleRo
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-bundles-"));
   const envs = await deployedEnv(stack);
   const fake = await startFakeAws({
-    objects: { "run_results.json": fixture("dbt/run_results-success.json"), "sources.json": fixture("dbt/sources.json") },
+    objects: {
+      "run_results.json": fixture("dbt/run_results-success.json"),
+      "sources.json": fixture("dbt/sources.json"),
+    },
     secrets: { "*": BENCH_SECRET },
   });
   try {
@@ -271,7 +421,8 @@ export async function measureBundles(runs = 7, stack = "prod"): Promise<BundleRo
         const dir = path.join(work, v.name, fn);
         fs.mkdirSync(dir, { recursive: true });
         const pkg = v.prepare(fn, dir);
-        for (const [file, text] of Object.entries(FIRST_CALLS[fn].files ?? {})) fs.writeFileSync(path.join(path.dirname(pkg.entry), file), text);
+        for (const [file, text] of Object.entries(FIRST_CALLS[fn].files ?? {}))
+          fs.writeFileSync(path.join(path.dirname(pkg.entry), file), text);
         return { variant: v, pkg };
       });
       const times = packages.map(() => [] as number[]);
@@ -309,7 +460,11 @@ export async function measureBundles(runs = 7, stack = "prod"): Promise<BundleRo
 }
 
 /** Section 3 of bench/RESULTS.md: each goal beside its figure. */
-export function renderBundles(rows: readonly BundleRow[], runs: number, describe: readonly Variant[] = variants(os.tmpdir())): string {
+export function renderBundles(
+  rows: readonly BundleRow[],
+  runs: number,
+  describe: readonly Variant[] = variants(os.tmpdir()),
+): string {
   const v = (r: BundleRow, name: string) => r.variants.find((x) => x.name === name)!;
   const met = (ok: boolean) => (ok ? "met" : "**not met**");
   return [
@@ -324,9 +479,24 @@ export function renderBundles(rows: readonly BundleRow[], runs: number, describe
     "",
     "Each choice, undone one at a time (cold init, wall ms; × = paired ratio to the shipped bundle, wall / CPU):",
     "",
-    `| function | ${describe.slice(2).map((d) => d.name).join(" | ")} |`,
-    `|---|${describe.slice(2).map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.name} | ${describe.slice(2).map((d) => { const x = v(r, d.name); return `${x.initMs} ms, ${x.kb} KB (${x.ratioToBundle.toFixed(2)}× / ${x.cpuRatioToBundle.toFixed(2)}×)`; }).join(" | ")} |`),
+    `| function | ${describe
+      .slice(2)
+      .map((d) => d.name)
+      .join(" | ")} |`,
+    `|---|${describe
+      .slice(2)
+      .map(() => "---")
+      .join("|")}|`,
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${describe
+          .slice(2)
+          .map((d) => {
+            const x = v(r, d.name);
+            return `${x.initMs} ms, ${x.kb} KB (${x.ratioToBundle.toFixed(2)}× / ${x.cpuRatioToBundle.toFixed(2)}×)`;
+          })
+          .join(" | ")} |`,
+    ),
     "",
     ...describe.map((d) => `- **${d.name}**: ${d.what}.`),
   ].join("\n");

@@ -58,7 +58,15 @@ function itemId(table: string, item: DynamoItem): string {
  * Query of the one shape launch sends (`#p = :p AND begins_with(#s, :s)`), answered from what
  * PutItem stored in this fake; conditions on writes are not evaluated (one caller at a time).
  */
-function queryAnswer(input: { TableName: string; KeyConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: DynamoItem }, items: ReadonlyMap<string, DynamoItem>): unknown {
+function queryAnswer(
+  input: {
+    TableName: string;
+    KeyConditionExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: DynamoItem;
+  },
+  items: ReadonlyMap<string, DynamoItem>,
+): unknown {
   const m = /^(#\w+) = (:\w+) AND begins_with\((#\w+), (:\w+)\)$/.exec(input.KeyConditionExpression);
   if (!m) throw new Error(`fake-aws: no answer for the query ${input.KeyConditionExpression}`);
   const [, pName, pValue, sName, sPrefix] = m;
@@ -66,8 +74,11 @@ function queryAnswer(input: { TableName: string; KeyConditionExpression: string;
   const sort = input.ExpressionAttributeNames[sName];
   const prefix = String(input.ExpressionAttributeValues[sPrefix].S);
   const ofTable = [...items].filter(([id]) => id.startsWith(`${input.TableName}|`)).map(([, item]) => item);
-  const found = ofTable.filter((item) =>
-    JSON.stringify(item[partition]) === JSON.stringify(input.ExpressionAttributeValues[pValue]) && String(item[sort]?.S ?? "").startsWith(prefix));
+  const found = ofTable.filter(
+    (item) =>
+      JSON.stringify(item[partition]) === JSON.stringify(input.ExpressionAttributeValues[pValue]) &&
+      String(item[sort]?.S ?? "").startsWith(prefix),
+  );
   return { Items: found, Count: found.length, ScannedCount: found.length };
 }
 
@@ -79,11 +90,21 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<
     case "GetSecretValue": {
       const value = data.secrets[input.SecretId] ?? data.secrets["*"];
       if (value === undefined) throw new Error(`fake-aws: no secret ${input.SecretId}`);
-      return { ARN: input.SecretId, Name: "bench", SecretString: value, VersionId: randomUUID(), VersionStages: ["AWSCURRENT"] };
+      return {
+        ARN: input.SecretId,
+        Name: "bench",
+        SecretString: value,
+        VersionId: randomUUID(),
+        VersionStages: ["AWSCURRENT"],
+      };
     }
     case "SendMessage":
       // The SDK checks MD5OfMessageBody against what it sent.
-      return { MessageId: randomUUID(), MD5OfMessageBody: md5(input.MessageBody), SequenceNumber: "18888888888888888888" };
+      return {
+        MessageId: randomUUID(),
+        MD5OfMessageBody: md5(input.MessageBody),
+        SequenceNumber: "18888888888888888888",
+      };
     case "DeleteMessage":
     case "ChangeMessageVisibility":
       return {};
@@ -104,7 +125,16 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<
     case "ListTasks":
       return { taskArns: [] };
     case "RunTask":
-      return { tasks: [{ taskArn: `${String(input.cluster).replace(":cluster/", ":task/")}/${randomUUID().replace(/-/g, "")}`, lastStatus: "PROVISIONING", startedBy: input.startedBy }], failures: [] };
+      return {
+        tasks: [
+          {
+            taskArn: `${String(input.cluster).replace(":cluster/", ":task/")}/${randomUUID().replace(/-/g, "")}`,
+            lastStatus: "PROVISIONING",
+            startedBy: input.startedBy,
+          },
+        ],
+        failures: [],
+      };
     case "PutEvents":
       return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: randomUUID() })) };
     default:
@@ -125,13 +155,20 @@ export async function startFakeAws(data: FakeAwsData): Promise<FakeAws> {
         const target = req.headers["x-amz-target"];
         if (typeof target === "string") {
           calls.push({ service: target.split(".")[0], operation: target.split(".")[1], body });
-          json(res, jsonAnswer(target, body, data, items), String(req.headers["content-type"] ?? "application/x-amz-json-1.0"));
+          json(
+            res,
+            jsonAnswer(target, body, data, items),
+            String(req.headers["content-type"] ?? "application/x-amz-json-1.0"),
+          );
           return;
         }
         const action = new URLSearchParams(body).get("Action");
         if (action === "Publish") {
           calls.push({ service: "SNS", operation: "Publish", body });
-          xml(res, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`);
+          xml(
+            res,
+            `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`,
+          );
           return;
         }
         if (req.method === "GET") {
@@ -140,10 +177,17 @@ export async function startFakeAws(data: FakeAwsData): Promise<FakeAws> {
           const match = Object.entries(data.objects).find(([suffix]) => key.endsWith(suffix));
           if (!match) {
             res.writeHead(404, { "content-type": "application/xml" });
-            res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${key}</Key></Error>`);
+            res.end(
+              `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${key}</Key></Error>`,
+            );
             return;
           }
-          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(match[1]), etag: `"${md5(match[1])}"`, "last-modified": new Date().toUTCString() });
+          res.writeHead(200, {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(match[1]),
+            etag: `"${md5(match[1])}"`,
+            "last-modified": new Date().toUTCString(),
+          });
           res.end(match[1]);
           return;
         }

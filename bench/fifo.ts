@@ -95,7 +95,9 @@ export class FifoQueue {
 
   /** The earliest time any group can deliver, or undefined when the queue is empty. */
   nextReadyAt(now: number): number | undefined {
-    const times = this.groups().map((g) => this.readyAt(g, now)).filter((t): t is number => t !== undefined);
+    const times = this.groups()
+      .map((g) => this.readyAt(g, now))
+      .filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
   }
 
@@ -113,7 +115,16 @@ export class FifoQueue {
       m.receiveCount++;
       m.visibleAt = now + this.options.visibilityTimeoutSeconds * 1000;
       m.receiptHandle = `rh-${++this.handles}-${m.messageId}`;
-      out.push({ messageId: m.messageId, receiptHandle: m.receiptHandle, body: m.body, group: m.group, dedupeId: m.dedupeId, sequence: m.sequence, sentAt: m.sentAt, receiveCount: m.receiveCount });
+      out.push({
+        messageId: m.messageId,
+        receiptHandle: m.receiptHandle,
+        body: m.body,
+        group: m.group,
+        dedupeId: m.dedupeId,
+        sequence: m.sequence,
+        sentAt: m.sentAt,
+        receiveCount: m.receiveCount,
+      });
     }
     return out;
   }

@@ -21,7 +21,10 @@ export interface IdleReport {
 const total = (lines: readonly IdleLine[]) => Math.round(lines.reduce((s, l) => s + l.usd, 0) * 100) / 100;
 
 function configOf(stack: string, overrides: Record<string, string> = {}) {
-  const raw = { ...readStackConfig(stack, ROOT).config, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`dbt-pipeline:${k}`, v])) };
+  const raw = {
+    ...readStackConfig(stack, ROOT).config,
+    ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`dbt-pipeline:${k}`, v])),
+  };
   const parsed = parseConfig(raw, stack);
   if (!parsed.values) throw new Error(`stack ${stack}: ${parsed.problems.join("; ")}`);
   return buildConfig(parsed.values, "dbt-pipeline", stack);
@@ -32,11 +35,33 @@ export function idleReport(): IdleReport {
   const skip = { ...DEFAULT_IDLE, skipHourlyWhenNothingLoaded: true };
   return {
     variants: [
-      { name: "dev as shipped", what: "Pulumi.dev.yaml and the defaults in Pulumi.yaml", stack: "dev", lines: estimateIdleMonth(configOf("dev")) },
-      { name: "dev, hourly skip", what: "design option: the hourly run starts no dbt task when nothing loaded since the last run (not implemented)", stack: "dev", lines: estimateIdleMonth(configOf("dev"), skip) },
-      { name: "dev, proposed defaults", what: "dev sets triggers.hourlyEnabled: false and triggers.fullRefreshEnabled: false (every dev source has a webhook or a RAW-table trigger, so the hourly run is only a safety net)", stack: "dev", lines: estimateIdleMonth(configOf("dev", { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "false" })) },
+      {
+        name: "dev as shipped",
+        what: "Pulumi.dev.yaml and the defaults in Pulumi.yaml",
+        stack: "dev",
+        lines: estimateIdleMonth(configOf("dev")),
+      },
+      {
+        name: "dev, hourly skip",
+        what: "design option: the hourly run starts no dbt task when nothing loaded since the last run (not implemented)",
+        stack: "dev",
+        lines: estimateIdleMonth(configOf("dev"), skip),
+      },
+      {
+        name: "dev, proposed defaults",
+        what: "dev sets triggers.hourlyEnabled: false and triggers.fullRefreshEnabled: false (every dev source has a webhook or a RAW-table trigger, so the hourly run is only a safety net)",
+        stack: "dev",
+        lines: estimateIdleMonth(
+          configOf("dev", { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "false" }),
+        ),
+      },
       { name: "prod as shipped", what: "Pulumi.prod.yaml", stack: "prod", lines: estimateIdleMonth(configOf("prod")) },
-      { name: "prod, hourly skip", what: "the same design option in prod", stack: "prod", lines: estimateIdleMonth(configOf("prod"), skip) },
+      {
+        name: "prod, hourly skip",
+        what: "the same design option in prod",
+        stack: "prod",
+        lines: estimateIdleMonth(configOf("prod"), skip),
+      },
     ],
   };
 }
@@ -51,7 +76,10 @@ export function renderIdleReport(report: IdleReport): string {
     "",
     "| stack and settings | idle month | goal |",
     "|---|---|---|",
-    ...report.variants.map((v) => `| ${v.name}: ${v.what} | $${total(v.lines).toFixed(2)} | ${v.stack === "dev" ? `≤ $10 (${total(v.lines) <= 10 ? "met" : "**not met**"})` : "reported"} |`),
+    ...report.variants.map(
+      (v) =>
+        `| ${v.name}: ${v.what} | $${total(v.lines).toFixed(2)} | ${v.stack === "dev" ? `≤ $10 (${total(v.lines) <= 10 ? "met" : "**not met**"})` : "reported"} |`,
+    ),
     "",
     "```",
     renderIdle(shipped.name, shipped.lines),
@@ -79,31 +107,60 @@ export async function measureTests(): Promise<ShellTiming & { ok: boolean }> {
   const c0 = cpu();
   const t0 = process.hrtime.bigint();
   const ok = await new Promise<boolean>((resolve) => {
-    execFile(process.platform === "win32" ? "npm.cmd" : "npm", ["test", "--", "--reporter", "dot"], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err) => resolve(!err));
+    execFile(
+      process.platform === "win32" ? "npm.cmd" : "npm",
+      ["test", "--", "--reporter", "dot"],
+      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
+      (err) => resolve(!err),
+    );
   });
-  return { wall: Math.round(Number(process.hrtime.bigint() - t0) / 1e7) / 100, cpu: Math.round((cpu() - c0) * 100) / 100, ok };
+  return {
+    wall: Math.round(Number(process.hrtime.bigint() - t0) / 1e7) / 100,
+    cpu: Math.round((cpu() - c0) * 100) / 100,
+    ok,
+  };
 }
 
 /** One table: each goal beside its figure. */
-export function renderGoals(o: { bundles?: readonly BundleRow[]; shell?: ShellPlanReport; tests?: ShellTiming & { ok: boolean }; idle: IdleReport; load: string }): string {
+export function renderGoals(o: {
+  bundles?: readonly BundleRow[];
+  shell?: ShellPlanReport;
+  tests?: ShellTiming & { ok: boolean };
+  idle: IdleReport;
+  load: string;
+}): string {
   const met = (ok: boolean) => (ok ? "met" : "**not met**");
   const rows: string[] = [];
   for (const b of o.bundles ?? []) {
     const tsc = b.variants.find((v) => v.name === "tsc")!;
     rows.push(`| ${b.name} bundle ≤ 600 KB | ${b.bundleKb} KB | ${met(b.bundleKb <= 600)} | measured |`);
-    rows.push(`| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms wall / ${b.bundledCpuMs} ms CPU | ${met(b.bundledInitMs <= 100)} wall, ${met(b.bundledCpuMs <= 100)} CPU | measured |`);
-    rows.push(`| ${b.name} ≥ 2× faster than tsc + node_modules | ${tsc.ratioToBundle.toFixed(2)}× wall (${tsc.initMs} ms) / ${tsc.cpuRatioToBundle.toFixed(2)}× CPU | ${met(tsc.ratioToBundle >= 2)} wall, ${met(tsc.cpuRatioToBundle >= 2)} CPU | measured, paired |`);
+    rows.push(
+      `| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms wall / ${b.bundledCpuMs} ms CPU | ${met(b.bundledInitMs <= 100)} wall, ${met(b.bundledCpuMs <= 100)} CPU | measured |`,
+    );
+    rows.push(
+      `| ${b.name} ≥ 2× faster than tsc + node_modules | ${tsc.ratioToBundle.toFixed(2)}× wall (${tsc.initMs} ms) / ${tsc.cpuRatioToBundle.toFixed(2)}× CPU | ${met(tsc.ratioToBundle >= 2)} wall, ${met(tsc.cpuRatioToBundle >= 2)} CPU | measured, paired |`,
+    );
   }
   for (const s of o.shell?.stacks ?? []) {
     const m = medianTiming(s.runs);
-    rows.push(`| \`npm run plan -- ${s.stack}\` ≤ 3 s | ${m.wall.toFixed(2)} s wall / ${m.cpu.toFixed(2)} s CPU | ${met(m.wall <= 3)} wall, ${met(m.cpu <= 3)} CPU | measured |`);
+    rows.push(
+      `| \`npm run plan -- ${s.stack}\` ≤ 3 s | ${m.wall.toFixed(2)} s wall / ${m.cpu.toFixed(2)} s CPU | ${met(m.wall <= 3)} wall, ${met(m.cpu <= 3)} CPU | measured |`,
+    );
   }
   if (o.shell) {
     const m = medianTiming(o.shell.sources100);
-    rows.push(`| plan with 100 sources ≤ 5 s | ${m.wall.toFixed(2)} s wall / ${m.cpu.toFixed(2)} s CPU | ${met(m.wall <= 5)} wall, ${met(m.cpu <= 5)} CPU | measured |`);
+    rows.push(
+      `| plan with 100 sources ≤ 5 s | ${m.wall.toFixed(2)} s wall / ${m.cpu.toFixed(2)} s CPU | ${met(m.wall <= 5)} wall, ${met(m.cpu <= 5)} CPU | measured |`,
+    );
   }
-  if (o.tests) rows.push(`| \`npm test\` ≤ 40 s warm | ${o.tests.wall.toFixed(1)} s wall / ${o.tests.cpu.toFixed(1)} s CPU (2 workers)${o.tests.ok ? "" : ", **failures**"} | ${met(o.tests.wall <= 40)} wall | measured |`);
-  for (const v of o.idle.variants.filter((x) => x.stack === "dev")) rows.push(`| dev idle month ≤ $10 (${v.name}) | $${total(v.lines).toFixed(2)} | ${met(total(v.lines) <= 10)} | model: config, documented, inferred and assumed inputs (section 5) |`);
+  if (o.tests)
+    rows.push(
+      `| \`npm test\` ≤ 40 s warm | ${o.tests.wall.toFixed(1)} s wall / ${o.tests.cpu.toFixed(1)} s CPU (2 workers)${o.tests.ok ? "" : ", **failures**"} | ${met(o.tests.wall <= 40)} wall | measured |`,
+    );
+  for (const v of o.idle.variants.filter((x) => x.stack === "dev"))
+    rows.push(
+      `| dev idle month ≤ $10 (${v.name}) | $${total(v.lines).toFixed(2)} | ${met(total(v.lines) <= 10)} | model: config, documented, inferred and assumed inputs (section 5) |`,
+    );
   const prod = o.idle.variants.find((x) => x.name === "prod as shipped")!;
   rows.push(`| prod idle month reported, line by line | $${total(prod.lines).toFixed(2)} | met | model (section 5) |`);
   return [

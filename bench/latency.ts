@@ -50,16 +50,25 @@ export interface PathModel {
 
 /** Documented figures and where they come from. */
 export const SOURCES: Readonly<Record<string, string>> = {
-  fargate: "Fargate RunTask → RUNNING: 53–62 s (avg 57 s) measured for a 413 MB image in a private subnet with NAT (elasticscale.com/blog/reduce-aws-fargate-pull-times-with-soci, Apr 2024); ENI provisioning alone 11–44 s (opensearch-project/opensearch-migrations#2116); 30–90 s planning range for a 0.5–1.5 GB image.",
-  soci: "SOCI (Seekable OCI) lazy loading: image download is about three quarters of container start time, and AWS's internal testing shows \"up to a 27% reduction\" in task startup with a SOCI index (aws.amazon.com/blogs/aws/aws-fargate-enables-faster-container-startup-using-seekable-oci). An upper bound, not a typical figure; see docs/dbt-repo/fast-start.md.",
-  lambdaCold: "Lambda Node.js cold start: ~100–150 ms hello world, ~375 ms tuned Node 22 + SDK v3, ~100 ms for a ~260 KB esbuild bundle (decodednode.com 2026-01; speedrun.nobackspacecrew.com 2025-07-21; gomomento.com 2023-11); cold starts in < 1 % of invocations (AWS analysis quoted by medium.com/@adtanasa). Collected in aws.md §7.2.",
-  snowflakeTrigger: "Triggered tasks run at most once per USER_TASK_MINIMUM_TRIGGER_INTERVAL_IN_SECONDS, 30 s by default (docs.snowflake.com/en/sql-reference/parameters; marked unverified-verbatim in /work/shared/reference/snowflake.md §2.1).",
-  sqsFifoEsm: "SQS FIFO → Lambda event source mapping, producer to consumer: p10 21.9 ms, p50 28.1 ms, p90 61.2 ms, p99 645 ms (eu-west-1, Sept 2022; bitesizedserverless.com/bite/serverless-messaging-latency-compared/).",
-  snsLambda: "SNS standard → asynchronous Lambda invocation: p10 62 ms, p50 73 ms, p90 125 ms, p99 225 ms (same source as sqsFifoEsm).",
-  dynamodb: "DynamoDB: \"single-digit millisecond performance at any scale\" (AWS product description, aws.amazon.com/dynamodb).",
-  esmBatching: "SQS event source mapping: MaximumBatchingWindowInSeconds defaults to 0 and is not supported for FIFO queues; FIFO batch size ≤ 10 (docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).",
-  scheduler: "EventBridge Scheduler with flexibleTimeWindow OFF invokes at the scheduled time; with a window it may invoke up to the window later (docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-flexible-time-windows.html). The component sets OFF; the remaining delay in seconds is not documented.",
-  quoted: "Figures usually quoted for such designs: 5–10 min for an event-driven workflow service, 30–60 min for an hourly cron.",
+  fargate:
+    "Fargate RunTask → RUNNING: 53–62 s (avg 57 s) measured for a 413 MB image in a private subnet with NAT (elasticscale.com/blog/reduce-aws-fargate-pull-times-with-soci, Apr 2024); ENI provisioning alone 11–44 s (opensearch-project/opensearch-migrations#2116); 30–90 s planning range for a 0.5–1.5 GB image.",
+  soci: 'SOCI (Seekable OCI) lazy loading: image download is about three quarters of container start time, and AWS\'s internal testing shows "up to a 27% reduction" in task startup with a SOCI index (aws.amazon.com/blogs/aws/aws-fargate-enables-faster-container-startup-using-seekable-oci). An upper bound, not a typical figure; see docs/dbt-repo/fast-start.md.',
+  lambdaCold:
+    "Lambda Node.js cold start: ~100–150 ms hello world, ~375 ms tuned Node 22 + SDK v3, ~100 ms for a ~260 KB esbuild bundle (decodednode.com 2026-01; speedrun.nobackspacecrew.com 2025-07-21; gomomento.com 2023-11); cold starts in < 1 % of invocations (AWS analysis quoted by medium.com/@adtanasa). Collected in aws.md §7.2.",
+  snowflakeTrigger:
+    "Triggered tasks run at most once per USER_TASK_MINIMUM_TRIGGER_INTERVAL_IN_SECONDS, 30 s by default (docs.snowflake.com/en/sql-reference/parameters; marked unverified-verbatim in /work/shared/reference/snowflake.md §2.1).",
+  sqsFifoEsm:
+    "SQS FIFO → Lambda event source mapping, producer to consumer: p10 21.9 ms, p50 28.1 ms, p90 61.2 ms, p99 645 ms (eu-west-1, Sept 2022; bitesizedserverless.com/bite/serverless-messaging-latency-compared/).",
+  snsLambda:
+    "SNS standard → asynchronous Lambda invocation: p10 62 ms, p50 73 ms, p90 125 ms, p99 225 ms (same source as sqsFifoEsm).",
+  dynamodb:
+    'DynamoDB: "single-digit millisecond performance at any scale" (AWS product description, aws.amazon.com/dynamodb).',
+  esmBatching:
+    "SQS event source mapping: MaximumBatchingWindowInSeconds defaults to 0 and is not supported for FIFO queues; FIFO batch size ≤ 10 (docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).",
+  scheduler:
+    "EventBridge Scheduler with flexibleTimeWindow OFF invokes at the scheduled time; with a window it may invoke up to the window later (docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-flexible-time-windows.html). The component sets OFF; the remaining delay in seconds is not documented.",
+  quoted:
+    "Figures usually quoted for such designs: 5–10 min for an event-driven workflow service, 30–60 min for an hourly cron.",
 };
 
 const ms = (x: number) => x / 1000;
@@ -80,21 +89,56 @@ export interface LatencyInputs {
  */
 export async function measureLaunchCore(n = 300): Promise<Summary> {
   const store = new MemoryLaunchStore();
-  const ecs = { send: async () => ({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }) } as unknown as ECSClient;
+  const ecs = {
+    send: async () => ({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }),
+  } as unknown as ECSClient;
   const sqs = { send: async () => ({}) } as unknown as SQSClient;
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   const settings = {
-    clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/bench", taskDefinition: "bench", subnetIds: ["subnet-a"], securityGroupIds: ["sg-a"],
-    assignPublicIp: "DISABLED" as const, burstWindowSeconds: 0, maxLaunchAttempts: 5, dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
-    tableName: "bench", leaseSeconds: 3600, doneSeconds: 172800,
+    clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/bench",
+    taskDefinition: "bench",
+    subnetIds: ["subnet-a"],
+    securityGroupIds: ["sg-a"],
+    assignPublicIp: "DISABLED" as const,
+    burstWindowSeconds: 0,
+    maxLaunchAttempts: 5,
+    dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
+    tableName: "bench",
+    leaseSeconds: 3600,
+    doneSeconds: 172800,
   };
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const target = `t${i}`;
-    const body = JSON.stringify({ target, select: ["source:stripe+"], sources: ["stripe"], triggers: [{ kind: "fivetran", id: `sync-${i}`, source: "stripe", receivedAt: new Date().toISOString() }] });
-    const event = { Records: [{ messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { MessageGroupId: target }, eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:runs.fifo" }] };
+    const body = JSON.stringify({
+      target,
+      select: ["source:stripe+"],
+      sources: ["stripe"],
+      triggers: [{ kind: "fivetran", id: `sync-${i}`, source: "stripe", receivedAt: new Date().toISOString() }],
+    });
+    const event = {
+      Records: [
+        {
+          messageId: `m${i}`,
+          receiptHandle: `r${i}`,
+          body,
+          attributes: { MessageGroupId: target },
+          eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:runs.fifo",
+        },
+      ],
+    };
     const started = process.hrtime.bigint();
-    await launch(event, { settings, ecs, sqs, store, logger: quiet, metrics: { addMetric() {} }, now: () => new Date(), sleep: async () => {}, token: randomUUID });
+    await launch(event, {
+      settings,
+      ecs,
+      sqs,
+      store,
+      logger: quiet,
+      metrics: { addMetric() {} },
+      now: () => new Date(),
+      sleep: async () => {},
+      token: randomUUID,
+    });
     if (i > 0) times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   return summarize(times);
@@ -109,57 +153,204 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
 
   const coldStep = (fn: "dispatch" | "launch", measured: number | undefined): Step => ({
     step: `${fn} cold start (warm in > 99 % of calls)`,
-    low: 0, typical: 0, high: measured !== undefined ? ms(measured) : 0.375,
+    low: 0,
+    typical: 0,
+    high: measured !== undefined ? ms(measured) : 0.375,
     basis: measured !== undefined ? "measured" : "documented",
-    source: measured !== undefined ? "bundle cold init measured in a fresh node process (section 3); lambdaCold for the range" : "lambdaCold",
+    source:
+      measured !== undefined
+        ? "bundle cold init measured in a fresh node process (section 3); lambdaCold for the range"
+        : "lambdaCold",
   });
   const dispatchSteps: Step[] = [
     coldStep("dispatch", cold("dispatch")),
-    { step: "dispatch core (validate, authenticate, dedupe, enqueue)", low: ms(t.dispatchMs.p50), typical: ms(t.dispatchMs.p50), high: ms(t.dispatchMs.p95), basis: "measured", source: "replay: wall-clock per call, p50 / p95, mocked AWS" },
-    { step: "dispatch's AWS calls: DynamoDB put + update, SQS SendMessage", low: 0.012, typical: 0.03, high: 0.08, basis: "inferred", source: "dynamodb for the two writes (2 × single-digit ms); SendMessage 10–60 ms assumed" },
-    { step: "SQS FIFO → launch (event source mapping)", low: 0.022, typical: 0.028, high: 0.645, basis: "documented", source: "sqsFifoEsm (p10 / p50 / p99); esmBatching" },
+    {
+      step: "dispatch core (validate, authenticate, dedupe, enqueue)",
+      low: ms(t.dispatchMs.p50),
+      typical: ms(t.dispatchMs.p50),
+      high: ms(t.dispatchMs.p95),
+      basis: "measured",
+      source: "replay: wall-clock per call, p50 / p95, mocked AWS",
+    },
+    {
+      step: "dispatch's AWS calls: DynamoDB put + update, SQS SendMessage",
+      low: 0.012,
+      typical: 0.03,
+      high: 0.08,
+      basis: "inferred",
+      source: "dynamodb for the two writes (2 × single-digit ms); SendMessage 10–60 ms assumed",
+    },
+    {
+      step: "SQS FIFO → launch (event source mapping)",
+      low: 0.022,
+      typical: 0.028,
+      high: 0.645,
+      basis: "documented",
+      source: "sqsFifoEsm (p10 / p50 / p99); esmBatching",
+    },
   ];
-  const fargate: Step = { step: "Fargate: RunTask → containers running", low: 30, typical: 57, high: 90, basis: "documented", source: "fargate (typical: the 413 MB image's average)" };
+  const fargate: Step = {
+    step: "Fargate: RunTask → containers running",
+    low: 30,
+    typical: 57,
+    high: 90,
+    basis: "documented",
+    source: "fargate (typical: the 413 MB image's average)",
+  };
   const launchSteps = (wait: Step, start: Step = fargate): Step[] => [
     wait,
     coldStep("launch", cold("launch")),
-    { step: "launch core (pending set, lease, merge)", low: ms(inputs.launchMs.p50), typical: ms(inputs.launchMs.p50), high: ms(inputs.launchMs.p95), basis: "measured", source: "measureLaunchCore: wall-clock per call, p50 / p95, in-memory store, ECS answering at once" },
-    { step: "launch's DynamoDB calls: done marker?, put pending, take lease, query, claim, mark running, done marker, delete pending (8)", low: 0.016, typical: 0.04, high: 0.08, basis: "inferred", source: "dynamodb: 8 × single-digit ms (2–10 ms), sequential" },
-    { step: "ECS RunTask API call", low: 0.1, typical: 0.3, high: 1, basis: "assumed", source: "no published figure found" },
+    {
+      step: "launch core (pending set, lease, merge)",
+      low: ms(inputs.launchMs.p50),
+      typical: ms(inputs.launchMs.p50),
+      high: ms(inputs.launchMs.p95),
+      basis: "measured",
+      source: "measureLaunchCore: wall-clock per call, p50 / p95, in-memory store, ECS answering at once",
+    },
+    {
+      step: "launch's DynamoDB calls: done marker?, put pending, take lease, query, claim, mark running, done marker, delete pending (8)",
+      low: 0.016,
+      typical: 0.04,
+      high: 0.08,
+      basis: "inferred",
+      source: "dynamodb: 8 × single-digit ms (2–10 ms), sequential",
+    },
+    {
+      step: "ECS RunTask API call",
+      low: 0.1,
+      typical: 0.3,
+      high: 1,
+      basis: "assumed",
+      source: "no published figure found",
+    },
     start,
   ];
   const after = (freshness: boolean): Step[] => [
     freshness
-      ? { step: "prepare (profiles, state download) + `dbt source freshness`", low: 10, typical: 30, high: 90, basis: "assumed", source: "depends on the dbt project and the number of sources" }
-      : { step: "prepare (profiles, state download) + no-op freshness (`dbt --version`)", low: 3, typical: 6, high: 15, basis: "assumed", source: "S3 download of the previous manifest; Python start-up" },
+      ? {
+          step: "prepare (profiles, state download) + `dbt source freshness`",
+          low: 10,
+          typical: 30,
+          high: 90,
+          basis: "assumed",
+          source: "depends on the dbt project and the number of sources",
+        }
+      : {
+          step: "prepare (profiles, state download) + no-op freshness (`dbt --version`)",
+          low: 3,
+          typical: 6,
+          high: 15,
+          basis: "assumed",
+          source: "S3 download of the previous manifest; Python start-up",
+        },
   ];
 
-  const idleWait: Step = { step: "leading-edge window (idle target: the first trigger waits the whole window)", low: 0, typical: window, high: window, basis: "config", source: `triggers.burstWindowSeconds = ${window}; launch starts the run ${window} s after the oldest waiting trigger` };
+  const idleWait: Step = {
+    step: "leading-edge window (idle target: the first trigger waits the whole window)",
+    low: 0,
+    typical: window,
+    high: window,
+    basis: "config",
+    source: `triggers.burstWindowSeconds = ${window}; launch starts the run ${window} s after the oldest waiting trigger`,
+  };
   const busyWait = (label: string, s: Summary | undefined): Step => ({
     step: `window + waiting for the running dbt task (${label}, replayed day)`,
-    low: s ? s.p50 : window, typical: s ? s.p50 : window, high: s ? s.p95 : window, basis: "replayed",
-    source: s ? `replay: receipt → RunTask, p50 (low and typical) / p95 (high), n ${s.n}` : "no such triggers in the replay",
+    low: s ? s.p50 : window,
+    typical: s ? s.p50 : window,
+    high: s ? s.p95 : window,
+    basis: "replayed",
+    source: s
+      ? `replay: receipt → RunTask, p50 (low and typical) / p95 (high), n ${s.n}`
+      : "no such triggers in the replay",
   });
-  const soci: Step = { ...fargate, step: "Fargate with a SOCI index: RunTask → containers running", low: fargate.low * 0.73, typical: fargate.typical * 0.73, basis: "inferred", source: "fargate × (1 − 0.27): soci's \"up to 27 %\" applied to the typical, so a best case" };
+  const soci: Step = {
+    ...fargate,
+    step: "Fargate with a SOCI index: RunTask → containers running",
+    low: fargate.low * 0.73,
+    typical: fargate.typical * 0.73,
+    basis: "inferred",
+    source: 'fargate × (1 − 0.27): soci\'s "up to 27 %" applied to the typical, so a best case',
+  };
   const webhookWait = replay.design.waitSeconds.webhook.n ? replay.design.waitSeconds.webhook : undefined;
 
   const webhookHead: Step[] = [
-    { step: "vendor sends the webhook after the sync ends", low: 1, typical: 5, high: 30, basis: "assumed", source: "Fivetran and Airbyte do not document it" },
-    { step: "API Gateway HTTP API → Lambda", low: 0.01, typical: 0.03, high: 0.1, basis: "assumed", source: "no absolute figure found; AWS only states HTTP APIs have lower latency than REST APIs" },
+    {
+      step: "vendor sends the webhook after the sync ends",
+      low: 1,
+      typical: 5,
+      high: 30,
+      basis: "assumed",
+      source: "Fivetran and Airbyte do not document it",
+    },
+    {
+      step: "API Gateway HTTP API → Lambda",
+      low: 0.01,
+      typical: 0.03,
+      high: 0.1,
+      basis: "assumed",
+      source: "no absolute figure found; AWS only states HTTP APIs have lower latency than REST APIs",
+    },
   ];
   const snowflakeHead: Step[] = [
-    { step: "triggered task fires after the load commits", low: 0, typical: 15, high: 30, basis: "inferred", source: "snowflakeTrigger (uniform within the 30 s minimum interval, so 15 s on average)" },
-    { step: "task body: resume loading warehouse, INSERT from the stream, send the notification", low: 2, typical: 5, high: 15, basis: "assumed", source: "warehouse resume and two statements" },
-    { step: "Snowflake notification → SNS", low: 1, typical: 2, high: 10, basis: "assumed", source: "not documented by Snowflake" },
-    { step: "SNS → dispatch (asynchronous invoke)", low: 0.062, typical: 0.073, high: 0.225, basis: "documented", source: "snsLambda (p10 / p50 / p99)" },
+    {
+      step: "triggered task fires after the load commits",
+      low: 0,
+      typical: 15,
+      high: 30,
+      basis: "inferred",
+      source: "snowflakeTrigger (uniform within the 30 s minimum interval, so 15 s on average)",
+    },
+    {
+      step: "task body: resume loading warehouse, INSERT from the stream, send the notification",
+      low: 2,
+      typical: 5,
+      high: 15,
+      basis: "assumed",
+      source: "warehouse resume and two statements",
+    },
+    {
+      step: "Snowflake notification → SNS",
+      low: 1,
+      typical: 2,
+      high: 10,
+      basis: "assumed",
+      source: "not documented by Snowflake",
+    },
+    {
+      step: "SNS → dispatch (asynchronous invoke)",
+      low: 0.062,
+      typical: 0.073,
+      high: 0.225,
+      basis: "documented",
+      source: "snsLambda (p10 / p50 / p99)",
+    },
   ];
   const hourlyHead: Step[] = [
-    { step: "wait for the next hourly schedule", low: 0, typical: 1800, high: 3600, basis: "config", source: `triggers.hourlySchedule = ${replay.settings.hourlySchedule}: a load ends at a uniformly random time in the hour` },
-    { step: "EventBridge Scheduler → dispatch", low: 0, typical: 1, high: 5, basis: "assumed", source: "scheduler (flexible window OFF)" },
+    {
+      step: "wait for the next hourly schedule",
+      low: 0,
+      typical: 1800,
+      high: 3600,
+      basis: "config",
+      source: `triggers.hourlySchedule = ${replay.settings.hourlySchedule}: a load ends at a uniformly random time in the hour`,
+    },
+    {
+      step: "EventBridge Scheduler → dispatch",
+      low: 0,
+      typical: 1,
+      high: 5,
+      basis: "assumed",
+      source: "scheduler (flexible window OFF)",
+    },
   ];
 
   const path = (name: string, condition: string, quoted: string, steps: Step[], freshness = false): PathModel => ({
-    name, condition, quoted, steps, after: after(freshness),
+    name,
+    condition,
+    quoted,
+    steps,
+    after: after(freshness),
     total: {
       low: steps.reduce((s, x) => s + x.low, 0),
       typical: steps.reduce((s, x) => s + x.typical, 0),
@@ -169,14 +360,48 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
   const event = "5–10 min (event-driven workflow service)";
   const cron = "30–60 min (hourly cron)";
   return [
-    path("webhook (Fivetran / Airbyte)", "idle target", event, [...webhookHead, ...dispatchSteps, ...launchSteps(idleWait)]),
-    path("webhook (Fivetran / Airbyte)", "idle target, SOCI index", event, [...webhookHead, ...dispatchSteps, ...launchSteps(idleWait, soci)]),
-    path("webhook (Fivetran / Airbyte)", "replayed day", event, [...webhookHead, ...dispatchSteps, ...launchSteps(busyWait("webhook triggers", webhookWait))]),
-    path("Snowflake triggered task", "idle target", event, [...snowflakeHead, ...dispatchSteps, ...launchSteps(idleWait)]),
-    path("Snowflake triggered task", "idle target, SOCI index", event, [...snowflakeHead, ...dispatchSteps, ...launchSteps(idleWait, soci)]),
-    path("Snowflake triggered task", "replayed day", event, [...snowflakeHead, ...dispatchSteps, ...launchSteps(busyWait("Snowflake triggers", replay.design.waitSeconds.byKind.snowflake))]),
+    path("webhook (Fivetran / Airbyte)", "idle target", event, [
+      ...webhookHead,
+      ...dispatchSteps,
+      ...launchSteps(idleWait),
+    ]),
+    path("webhook (Fivetran / Airbyte)", "idle target, SOCI index", event, [
+      ...webhookHead,
+      ...dispatchSteps,
+      ...launchSteps(idleWait, soci),
+    ]),
+    path("webhook (Fivetran / Airbyte)", "replayed day", event, [
+      ...webhookHead,
+      ...dispatchSteps,
+      ...launchSteps(busyWait("webhook triggers", webhookWait)),
+    ]),
+    path("Snowflake triggered task", "idle target", event, [
+      ...snowflakeHead,
+      ...dispatchSteps,
+      ...launchSteps(idleWait),
+    ]),
+    path("Snowflake triggered task", "idle target, SOCI index", event, [
+      ...snowflakeHead,
+      ...dispatchSteps,
+      ...launchSteps(idleWait, soci),
+    ]),
+    path("Snowflake triggered task", "replayed day", event, [
+      ...snowflakeHead,
+      ...dispatchSteps,
+      ...launchSteps(busyWait("Snowflake triggers", replay.design.waitSeconds.byKind.snowflake)),
+    ]),
     path("hourly schedule", "idle target", cron, [...hourlyHead, ...dispatchSteps, ...launchSteps(idleWait)], true),
-    path("hourly schedule", "replayed day", cron, [...hourlyHead, ...dispatchSteps, ...launchSteps(busyWait("schedule triggers", replay.design.waitSeconds.byKind.schedule))], true),
+    path(
+      "hourly schedule",
+      "replayed day",
+      cron,
+      [
+        ...hourlyHead,
+        ...dispatchSteps,
+        ...launchSteps(busyWait("schedule triggers", replay.design.waitSeconds.byKind.schedule)),
+      ],
+      true,
+    ),
   ];
 }
 
@@ -189,15 +414,24 @@ export function human(seconds: number): string {
 
 /** The latency section of RESULTS.md. */
 export function renderLatency(paths: readonly PathModel[]): string {
-  const details = paths.filter((p) => p.condition === "idle target" && !p.name.startsWith("hourly")).map((p) => [
-    `**${p.name}, ${p.condition}** (seconds):`,
-    "",
-    "| step | low | typical | high | basis | source |",
-    "|---|---|---|---|---|---|",
-    ...p.steps.map((s) => `| ${s.step} | ${fmt(s.low)} | ${fmt(s.typical)} | ${fmt(s.high)} | ${s.basis} | ${s.source} |`),
-    `| **total: sync end → containers running** | ${fmt(p.total.low)} | ${fmt(p.total.typical)} | ${fmt(p.total.high)} | | |`,
-    ...p.after.map((s) => `| _after the clock stops:_ ${s.step} | ${fmt(s.low)} | ${fmt(s.typical)} | ${fmt(s.high)} | ${s.basis} | ${s.source} |`),
-  ].join("\n"));
+  const details = paths
+    .filter((p) => p.condition === "idle target" && !p.name.startsWith("hourly"))
+    .map((p) =>
+      [
+        `**${p.name}, ${p.condition}** (seconds):`,
+        "",
+        "| step | low | typical | high | basis | source |",
+        "|---|---|---|---|---|---|",
+        ...p.steps.map(
+          (s) => `| ${s.step} | ${fmt(s.low)} | ${fmt(s.typical)} | ${fmt(s.high)} | ${s.basis} | ${s.source} |`,
+        ),
+        `| **total: sync end → containers running** | ${fmt(p.total.low)} | ${fmt(p.total.typical)} | ${fmt(p.total.high)} | | |`,
+        ...p.after.map(
+          (s) =>
+            `| _after the clock stops:_ ${s.step} | ${fmt(s.low)} | ${fmt(s.typical)} | ${fmt(s.high)} | ${s.basis} | ${s.source} |`,
+        ),
+      ].join("\n"),
+    );
   return [
     "Time from a sync or load finishing to the dbt task's containers starting, per path; the clock stops there, and the task's own preparation (profiles, previous state, freshness) before dbt's command is listed apart, after the total. \"Idle target\": no dbt task running, so only the leading-edge window delays the launch. \"Replayed day\": the launch delay is the replay's receipt → RunTask distribution for that kind of trigger (p50 for low and typical, p95 for high). Basis: measured (this machine), replayed (virtual clock), config (stack setting), documented (source below), inferred (derived from a documented figure, said how), assumed (no citable figure).",
     "",
@@ -205,7 +439,10 @@ export function renderLatency(paths: readonly PathModel[]): string {
     "",
     "| path | condition | low | typical (≈ p50) | high | ≤ 90 s typical | usually quoted |",
     "|---|---|---|---|---|---|---|",
-    ...paths.map((p) => `| ${p.name} | ${p.condition} | ${human(p.total.low)} | **${human(p.total.typical)}** | ${human(p.total.high)} | ${p.name.startsWith("hourly") || p.condition === "replayed day" ? "–" : p.total.typical <= 90 ? "✓" : "✗"} | ${p.quoted} |`),
+    ...paths.map(
+      (p) =>
+        `| ${p.name} | ${p.condition} | ${human(p.total.low)} | **${human(p.total.typical)}** | ${human(p.total.high)} | ${p.name.startsWith("hourly") || p.condition === "replayed day" ? "–" : p.total.typical <= 90 ? "✓" : "✗"} | ${p.quoted} |`,
+    ),
     "",
     ...details.flatMap((d) => [d, ""]),
     "Sources of the documented figures:",

@@ -13,7 +13,11 @@
  * measures the emulator rather than dispatch, and its expiry runs on the wall clock. The replay
  * can still run on dynalite (`store: "dynalite"`) to cross-check that both give the same outcome.
  */
-import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError, IdempotencyRecordStatus } from "@aws-lambda-powertools/idempotency";
+import {
+  IdempotencyItemAlreadyExistsError,
+  IdempotencyItemNotFoundError,
+  IdempotencyRecordStatus,
+} from "@aws-lambda-powertools/idempotency";
 import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 
 interface Stored {
@@ -48,16 +52,26 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
     this.calls.put++;
     const now = this.clock();
     const existing = this.records.get(record.idempotencyKey);
-    const free = !existing || existing.expiresAt < now ||
-      (existing.status === IdempotencyRecordStatus.INPROGRESS && existing.inProgressUntil !== undefined && existing.inProgressUntil < now);
+    const free =
+      !existing ||
+      existing.expiresAt < now ||
+      (existing.status === IdempotencyRecordStatus.INPROGRESS &&
+        existing.inProgressUntil !== undefined &&
+        existing.inProgressUntil < now);
     if (!free) {
       this.calls.conflicts++;
-      throw new IdempotencyItemAlreadyExistsError(`Failed to put record for already existing idempotency key: ${record.idempotencyKey}`, this.toRecord(record.idempotencyKey, existing, now));
+      throw new IdempotencyItemAlreadyExistsError(
+        `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
+        this.toRecord(record.idempotencyKey, existing, now),
+      );
     }
     this.records.set(record.idempotencyKey, {
       status: record.getStatus(),
       expiresAt: now + this.expiresAfterSeconds * 1000,
-      inProgressUntil: record.inProgressExpiryTimestamp === undefined ? undefined : now + (record.inProgressExpiryTimestamp - Date.now()),
+      inProgressUntil:
+        record.inProgressExpiryTimestamp === undefined
+          ? undefined
+          : now + (record.inProgressExpiryTimestamp - Date.now()),
       expiryTimestamp: record.expiryTimestamp,
       inProgressExpiryTimestamp: record.inProgressExpiryTimestamp,
       payloadHash: record.payloadHash,
@@ -96,7 +110,8 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
       status: s.status as (typeof IdempotencyRecordStatus)[keyof typeof IdempotencyRecordStatus],
       // Expired in virtual time: a stamp in the past, so Powertools' own checks agree.
       expiryTimestamp: s.expiresAt < now ? 1 : s.expiryTimestamp,
-      inProgressExpiryTimestamp: s.inProgressUntil !== undefined && s.inProgressUntil < now ? 1 : s.inProgressExpiryTimestamp,
+      inProgressExpiryTimestamp:
+        s.inProgressUntil !== undefined && s.inProgressUntil < now ? 1 : s.inProgressExpiryTimestamp,
       responseData: s.responseData,
       payloadHash: s.payloadHash,
     });

@@ -17,10 +17,12 @@ export interface ScalingRow {
 
 /** Config for `n` synthetic sources. */
 export function syntheticSources(n: number): Record<string, unknown> {
-  return Object.fromEntries(Array.from({ length: n }, (_, i) => [
-    `source_${String(i).padStart(3, "0")}`,
-    { fivetranConnectors: [`connector_${i}`], rawTables: [`SOURCE_${String(i).padStart(3, "0")}_EVENTS`] },
-  ]));
+  return Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `source_${String(i).padStart(3, "0")}`,
+      { fivetranConnectors: [`connector_${i}`], rawTables: [`SOURCE_${String(i).padStart(3, "0")}_EVENTS`] },
+    ]),
+  );
 }
 
 /** Evaluates the dev stack with `counts` sources each; the first evaluation warms caches (bundles, modules) and is not reported. */
@@ -28,10 +30,19 @@ export async function planScaling(counts: readonly number[] = [1, 10, 100, 300])
   const { config, secretKeys } = readStackConfig("dev", path.join(__dirname, ".."));
   const run = async (n: number) => {
     const started = process.hrtime.bigint();
-    const ev = await evaluate({ stack: "dev", config: { ...config, "dbt-pipeline:sources": JSON.stringify(syntheticSources(n)) }, secretKeys });
+    const ev = await evaluate({
+      stack: "dev",
+      config: { ...config, "dbt-pipeline:sources": JSON.stringify(syntheticSources(n)) },
+      secretKeys,
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const resources = ev.resources.filter((r) => r.custom).length;
-    return { sources: n, resources, seconds: Math.round(seconds * 100) / 100, msPerResource: Math.round((seconds * 1000 / resources) * 100) / 100 };
+    return {
+      sources: n,
+      resources,
+      seconds: Math.round(seconds * 100) / 100,
+      msPerResource: Math.round(((seconds * 1000) / resources) * 100) / 100,
+    };
   };
   await run(1);
   const rows: ScalingRow[] = [];
@@ -40,7 +51,10 @@ export async function planScaling(counts: readonly number[] = [1, 10, 100, 300])
 }
 
 /** Least-squares slope and intercept of y over x, and R². */
-export function linearFit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; r2: number } {
+export function linearFit(
+  xs: readonly number[],
+  ys: readonly number[],
+): { slope: number; intercept: number; r2: number } {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -72,11 +86,18 @@ export interface ShellPlanReport {
 const ROOT = path.join(__dirname, "..");
 
 /** Runs `command` and returns wall and CPU (user + system of the finished children) seconds. */
-async function timed(command: string, args: readonly string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<ShellTiming> {
+async function timed(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  cwd = ROOT,
+): Promise<ShellTiming> {
   const { execFile } = await import("node:child_process");
   const started = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
-    execFile(command, [...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve()));
+    execFile(command, [...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err) =>
+      err ? reject(err) : resolve(),
+    );
   });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   // Children's CPU is counted once they are reaped (cutime + cstime in /proc/self/stat).
@@ -105,7 +126,9 @@ function stackWithSources(n: number): string {
   const os = require("node:os") as typeof import("node:os");
   const yaml = require("js-yaml") as typeof import("js-yaml");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bench-"));
-  const doc = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const doc = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as {
+    config: Record<string, unknown>;
+  };
   doc.config["dbt-pipeline:sources"] = syntheticSources(n);
   fs.writeFileSync(path.join(dir, `Pulumi.bench${n}.yaml`), yaml.dump(doc));
   return dir;
@@ -128,10 +151,27 @@ export async function shellPlan(runs = 3): Promise<ShellPlanReport> {
     { key: "npm dev", what: "", run: () => timed(npm, ["run", "-s", "plan", "--", "dev"]) },
     { key: "npm prod", what: "", run: () => timed(npm, ["run", "-s", "plan", "--", "prod"]) },
     { key: "100 sources", what: "", run: () => timed(node, ["--require", "tsx/cjs", "-e", plan100]) },
-    { key: "as shipped", what: "node --require tsx/cjs offline/plan.ts dev", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"]) },
-    { key: "no trims", what: "DBT_PIPELINE_OFFLINE_TRIMS=off: Pulumi's closure serializer loads typescript and arborist, every resource and promise formats a source-mapped stack", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_OFFLINE_TRIMS: "off" }) },
-    { key: "cold bundle cache", what: "an empty bundle cache: the four bundles are built (as on the first plan after a change to handler code)", run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_BUNDLE_CACHE: emptyCache() }) },
-    { key: "tsx CLI", what: "`tsx offline/plan.ts dev` (the former script): the tsx CLI starts a second node process", run: () => timed(node, [require.resolve("tsx/cli"), "offline/plan.ts", "dev"]) },
+    {
+      key: "as shipped",
+      what: "node --require tsx/cjs offline/plan.ts dev",
+      run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"]),
+    },
+    {
+      key: "no trims",
+      what: "DBT_PIPELINE_OFFLINE_TRIMS=off: Pulumi's closure serializer loads typescript and arborist, every resource and promise formats a source-mapped stack",
+      run: () => timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_OFFLINE_TRIMS: "off" }),
+    },
+    {
+      key: "cold bundle cache",
+      what: "an empty bundle cache: the four bundles are built (as on the first plan after a change to handler code)",
+      run: () =>
+        timed(node, ["--require", "tsx/cjs", "offline/plan.ts", "dev"], { DBT_PIPELINE_BUNDLE_CACHE: emptyCache() }),
+    },
+    {
+      key: "tsx CLI",
+      what: "`tsx offline/plan.ts dev` (the former script): the tsx CLI starts a second node process",
+      run: () => timed(node, [require.resolve("tsx/cli"), "offline/plan.ts", "dev"]),
+    },
   ];
   childCpuSeconds();
   await jobs[0].run();
@@ -170,13 +210,22 @@ export function renderShellPlan(report: ShellPlanReport): string {
     "",
     "| what | goal | median | met? |",
     "|---|---|---|---|",
-    ...report.stacks.map((s) => { const m = medianTiming(s.runs); return `| \`npm run plan -- ${s.stack}\` | ≤ 3 s | ${fmt(m)} | ${met(m.wall <= 3)} wall, ${met(m.cpu <= 3)} CPU |`; }),
-    (() => { const m = medianTiming(report.sources100); return `| plan of dev with 100 sources (generated stack file) | ≤ 5 s | ${fmt(m)} | ${met(m.wall <= 5)} wall, ${met(m.cpu <= 5)} CPU |`; })(),
+    ...report.stacks.map((s) => {
+      const m = medianTiming(s.runs);
+      return `| \`npm run plan -- ${s.stack}\` | ≤ 3 s | ${fmt(m)} | ${met(m.wall <= 3)} wall, ${met(m.cpu <= 3)} CPU |`;
+    }),
+    (() => {
+      const m = medianTiming(report.sources100);
+      return `| plan of dev with 100 sources (generated stack file) | ≤ 5 s | ${fmt(m)} | ${met(m.wall <= 5)} wall, ${met(m.cpu <= 5)} CPU |`;
+    })(),
     "",
     "The fixed cost taken apart (dev, `node` + the plan script, no npm):",
     "",
     "| variant | median | vs as shipped (CPU) |",
     "|---|---|---|",
-    ...report.fixedCost.map((v) => { const m = medianTiming(v.runs); return `| ${v.name}${v.what ? `: ${v.what}` : ""} | ${fmt(m)} | ${(m.cpu / shipped.cpu).toFixed(2)}× |`; }),
+    ...report.fixedCost.map((v) => {
+      const m = medianTiming(v.runs);
+      return `| ${v.name}${v.what ? `: ${v.what}` : ""} | ${fmt(m)} | ${(m.cpu / shipped.cpu).toFixed(2)}× |`;
+    }),
   ].join("\n");
 }

@@ -29,17 +29,38 @@ import { parseSourcesDocument } from "../functions/lib/sources";
 import { DEFAULT_WORKLOAD } from "../offline/cost";
 import { readStackConfig } from "../offline/stack-config";
 import { LaunchSim, SimFaults } from "../test/functions/launch-sim";
-import { RecordingMetrics, fakeContext, fivetranSignature, httpEvent, startLocalDynamo } from "../test/functions/support";
+import {
+  RecordingMetrics,
+  fakeContext,
+  fivetranSignature,
+  httpEvent,
+  startLocalDynamo,
+} from "../test/functions/support";
 import { MemoryPersistenceLayer } from "./memory-persistence";
 import { Summary, countOverlaps, mean, summarize, unionLength } from "./stats";
-import { Trace, TraceEvent, TraceOptions, TraceSummary, generateTrace, scaledSources, sourcesDocument, summarizeTrace } from "./trace";
+import {
+  Trace,
+  TraceEvent,
+  TraceOptions,
+  TraceSummary,
+  generateTrace,
+  scaledSources,
+  sourcesDocument,
+  summarizeTrace,
+} from "./trace";
 
 const REGION = "eu-west-1";
 const ACCOUNT = "123456789012";
 const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bench-runs.fifo`;
 const SECRETS = {
-  fivetran: { arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:bench-fivetran-AbCdEf`, value: "bench-fivetran-signing-secret" },
-  airbyte: { arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:bench-airbyte-GhIjKl`, value: "4c0e2d1f9a8b7c6d5e4f3a2b1c0d9e8f" },
+  fivetran: {
+    arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:bench-fivetran-AbCdEf`,
+    value: "bench-fivetran-signing-secret",
+  },
+  airbyte: {
+    arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:bench-airbyte-GhIjKl`,
+    value: "4c0e2d1f9a8b7c6d5e4f3a2b1c0d9e8f",
+  },
 };
 const ALERT_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:bench-alerts`;
 const SNOWFLAKE_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:bench-snowflake`;
@@ -159,7 +180,12 @@ export interface ReplayReport {
     readonly answers: Readonly<Record<string, number>>;
   };
   readonly launch: {
-    readonly invocations: { readonly sqs: number; readonly stopped: number; readonly sweep: number; readonly failed: number };
+    readonly invocations: {
+      readonly sqs: number;
+      readonly stopped: number;
+      readonly sweep: number;
+      readonly failed: number;
+    };
     readonly runTaskCalls: number;
     readonly metrics: Readonly<Record<string, number>>;
   };
@@ -181,7 +207,12 @@ export interface ReplayReport {
     readonly backlogAtEndOfDay: number;
     /** Requests left when the simulation ended (everything drained: 0). */
     readonly leftAtEnd: number;
-    readonly waitSeconds: { readonly all: Summary; readonly sources: Summary; readonly webhook: Summary; readonly byKind: Readonly<Record<string, Summary>> };
+    readonly waitSeconds: {
+      readonly all: Summary;
+      readonly sources: Summary;
+      readonly webhook: Summary;
+      readonly byKind: Readonly<Record<string, Summary>>;
+    };
     /** Seconds from a run stopping to the next launching, when requests were already waiting. */
     readonly handOverSeconds: Summary;
     /** Task lifetime (RunTask → stopped) of the design's runs, and of its incremental (not full-refresh) runs. */
@@ -203,7 +234,8 @@ class CountingLog implements Log {
   info(): void {}
   warn(): void {}
   error(message: string, ...attributes: Record<string, unknown>[]): void {
-    if (this.errors.length < 20) this.errors.push(`${message} ${JSON.stringify(Object.assign({}, ...attributes)).slice(0, 300)}`);
+    if (this.errors.length < 20)
+      this.errors.push(`${message} ${JSON.stringify(Object.assign({}, ...attributes)).slice(0, 300)}`);
   }
 }
 
@@ -220,13 +252,23 @@ export function dispatchEvent(e: TraceEvent, start: number): unknown {
   switch (e.kind) {
     case "fivetran": {
       const body = JSON.stringify({
-        event: "sync_end", created: iso(e.loadedAt), connector_type: "bench", connector_id: e.connector, connector_name: e.source,
-        sync_id: e.id, destination_group_id: "bench_warehouse",
+        event: "sync_end",
+        created: iso(e.loadedAt),
+        connector_type: "bench",
+        connector_id: e.connector,
+        connector_name: e.source,
+        sync_id: e.id,
+        destination_group_id: "bench_warehouse",
         data: e.success ? { status: "SUCCESSFUL" } : { status: "FAILURE_WITH_TASK", reason: "source timed out" },
       });
       return httpEvent({
-        routeKey: "POST /webhooks/fivetran", rawPath: "/webhooks/fivetran", body,
-        headers: { "content-type": "application/json", "x-fivetran-signature-256": fivetranSignature(SECRETS.fivetran.value, body) },
+        routeKey: "POST /webhooks/fivetran",
+        rawPath: "/webhooks/fivetran",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-fivetran-signature-256": fivetranSignature(SECRETS.fivetran.value, body),
+        },
       });
     }
     case "airbyte": {
@@ -235,27 +277,54 @@ export function dispatchEvent(e: TraceEvent, start: number): unknown {
         data: {
           workspace: { id: "b510e39b-e9e2-4833-9a3a-963e51d35fb4", name: "bench", url: "https://airbyte.example/ws" },
           connection: { id: e.connector, name: e.source, url: "https://airbyte.example/connection" },
-          jobId: Number(e.id), startedAt: iso(e.loadedAt - 120_000), finishedAt: iso(e.loadedAt), success: e.success,
-          ...(e.success ? { recordsCommitted: 100 } : { errorMessage: "source timed out", errorType: "transient_error", errorOrigin: "source" }),
+          jobId: Number(e.id),
+          startedAt: iso(e.loadedAt - 120_000),
+          finishedAt: iso(e.loadedAt),
+          success: e.success,
+          ...(e.success
+            ? { recordsCommitted: 100 }
+            : { errorMessage: "source timed out", errorType: "transient_error", errorOrigin: "source" }),
         },
       });
       return httpEvent({
-        routeKey: "POST /webhooks/airbyte/{token}", rawPath: `/webhooks/airbyte/${SECRETS.airbyte.value}`, body,
-        headers: { "content-type": "application/json" }, pathParameters: { token: SECRETS.airbyte.value },
+        routeKey: "POST /webhooks/airbyte/{token}",
+        rawPath: `/webhooks/airbyte/${SECRETS.airbyte.value}`,
+        body,
+        headers: { "content-type": "application/json" },
+        pathParameters: { token: SECRETS.airbyte.value },
       });
     }
     case "snowflake": {
       const [taskRunId] = e.id.split(":");
-      const message = JSON.stringify({ kind: "snowflake_load", source: e.source, table: e.table, rows: e.rows ?? 1, loaded_at: iso(e.loadedAt), task_run_id: taskRunId });
+      const message = JSON.stringify({
+        kind: "snowflake_load",
+        source: e.source,
+        table: e.table,
+        rows: e.rows ?? 1,
+        loaded_at: iso(e.loadedAt),
+        task_run_id: taskRunId,
+      });
       return {
-        Records: [{
-          EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: `${SNOWFLAKE_TOPIC}:sub-1`,
-          Sns: {
-            Type: "Notification", MessageId: createHash("sha1").update(e.key).digest("hex"), TopicArn: SNOWFLAKE_TOPIC, Subject: null,
-            Message: message, Timestamp: iso(e.at), SignatureVersion: "1", Signature: "x", SigningCertUrl: "https://sns.example/cert.pem",
-            UnsubscribeUrl: "https://sns.example/unsubscribe", MessageAttributes: {},
+        Records: [
+          {
+            EventSource: "aws:sns",
+            EventVersion: "1.0",
+            EventSubscriptionArn: `${SNOWFLAKE_TOPIC}:sub-1`,
+            Sns: {
+              Type: "Notification",
+              MessageId: createHash("sha1").update(e.key).digest("hex"),
+              TopicArn: SNOWFLAKE_TOPIC,
+              Subject: null,
+              Message: message,
+              Timestamp: iso(e.at),
+              SignatureVersion: "1",
+              Signature: "x",
+              SigningCertUrl: "https://sns.example/cert.pem",
+              UnsubscribeUrl: "https://sns.example/unsubscribe",
+              MessageAttributes: {},
+            },
           },
-        }],
+        ],
       };
     }
     case "schedule":
@@ -286,7 +355,9 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const sourceCount = options.sources ?? 12;
   const trace: Trace = generateTrace({
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    hourlyMinute: hourly.minute, fullRefreshHour: refresh.hour ?? 2, fullRefreshMinute: refresh.minute,
+    hourlyMinute: hourly.minute,
+    fullRefreshHour: refresh.hour ?? 2,
+    fullRefreshMinute: refresh.minute,
     sources: scaledSources(sourceCount).map((s) => (options.fastLane === false ? { ...s, fastLaneTags: [] } : s)),
     ...options.trace,
   });
@@ -301,7 +372,10 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     settings: { burstWindowSeconds: window, maxLaunchAttempts: t.maxLaunchAttempts },
     faults: options.faults,
     // A run without --select (a broadened one, or a full refresh) works on every source.
-    taskSeconds: (r) => model.startupSeconds + dbtSeconds(model, r.select.length ? r.sources.length : allSources.length, r.fullRefresh) + model.teardownSeconds,
+    taskSeconds: (r) =>
+      model.startupSeconds +
+      dbtSeconds(model, r.select.length ? r.sources.length : allSources.length, r.fullRefresh) +
+      model.teardownSeconds,
   });
   const accepted = new Map<string, Accepted>();
   const alerts: string[] = [];
@@ -315,29 +389,41 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
       const key = `${tr.kind}:${tr.id}`;
       const event = eventByKey.get(key);
       if (!event) throw new Error(`bench: trigger ${key} matches no delivery of the trace`);
-      if (!accepted.has(key)) accepted.set(key, { trigger: key, kind: tr.kind, receivedAt: Date.parse(tr.receivedAt), event });
+      if (!accepted.has(key))
+        accepted.set(key, { trigger: key, kind: tr.kind, receivedAt: Date.parse(tr.receivedAt), event });
     }
     sim.send(body, String(input.MessageDeduplicationId));
     return `m-${accepted.size}`;
   };
   const dispatchMock = mockClient(dispatchSqs);
-  dispatchMock.on(SendMessageCommand).callsFake((input: { MessageBody: string; MessageDeduplicationId: string }) => ({ MessageId: enqueue(input) }));
+  dispatchMock
+    .on(SendMessageCommand)
+    .callsFake((input: { MessageBody: string; MessageDeduplicationId: string }) => ({ MessageId: enqueue(input) }));
   // A source with a fast lane: dispatch sends its fast-lane and normal requests in one batch.
-  dispatchMock.on(SendMessageBatchCommand).callsFake((input: { Entries?: { Id?: string; MessageBody?: string; MessageDeduplicationId?: string }[] }) => ({
-    Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: enqueue(e), MD5OfMessageBody: "" })),
-    Failed: [],
-  }));
+  dispatchMock
+    .on(SendMessageBatchCommand)
+    .callsFake((input: { Entries?: { Id?: string; MessageBody?: string; MessageDeduplicationId?: string }[] }) => ({
+      Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: enqueue(e), MD5OfMessageBody: "" })),
+      Failed: [],
+    }));
   const sns = new SNSClient({ region: REGION });
-  mockClient(sns).on(PublishCommand).callsFake((input: { Subject?: string }) => {
-    alerts.push(input.Subject ?? "");
-    return { MessageId: `alert-${alerts.length}` };
-  });
+  mockClient(sns)
+    .on(PublishCommand)
+    .callsFake((input: { Subject?: string }) => {
+      alerts.push(input.Subject ?? "");
+      return { MessageId: `alert-${alerts.length}` };
+    });
   const secretsManager = new SecretsManagerClient({ region: REGION });
-  mockClient(secretsManager).on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
-    const found = Object.values(SECRETS).find((s) => s.arn === input.SecretId);
-    if (!found) throw Object.assign(new Error("Secrets Manager can't find the specified secret."), { name: "ResourceNotFoundException" });
-    return { SecretString: found.value };
-  });
+  mockClient(secretsManager)
+    .on(GetSecretValueCommand)
+    .callsFake((input: { SecretId: string }) => {
+      const found = Object.values(SECRETS).find((s) => s.arn === input.SecretId);
+      if (!found)
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: "ResourceNotFoundException",
+        });
+      return { SecretString: found.value };
+    });
 
   let persistence: BasePersistenceLayer;
   let closeDynamo: (() => Promise<void>) | undefined;
@@ -365,8 +451,14 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const dispatchDeps = {
     settings: dispatchSettings,
     sources: parseSourcesDocument(sourcesDocument(target, trace.options.sources)),
-    sqs: dispatchSqs, sns, secrets: new SecretCache(secretsManager), persistenceStore: persistence,
-    logger: dispatchLog, metrics: dispatchMetrics, now: () => new Date(sim.clock), lambdaContext: fakeContext,
+    sqs: dispatchSqs,
+    sns,
+    secrets: new SecretCache(secretsManager),
+    persistenceStore: persistence,
+    logger: dispatchLog,
+    metrics: dispatchMetrics,
+    now: () => new Date(sim.clock),
+    lambdaContext: fakeContext,
   };
 
   const answers = new Map<string, number>();
@@ -403,28 +495,45 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
 
   // The design's runs, as the cost and latency models read them.
   const runs: RunRecord[] = result.runs.map((r) => ({
-    runId: r.runId, launchedAt: r.launchedAt, dbtStart: r.launchedAt + model.startupSeconds * 1000, dbtEnd: r.stoppedAt - model.teardownSeconds * 1000,
-    stoppedAt: r.stoppedAt, fullRefresh: r.fullRefresh, sources: r.selectsAll ? allSources : r.sources, triggers: r.triggers, target: r.target,
+    runId: r.runId,
+    launchedAt: r.launchedAt,
+    dbtStart: r.launchedAt + model.startupSeconds * 1000,
+    dbtEnd: r.stoppedAt - model.teardownSeconds * 1000,
+    stoppedAt: r.stoppedAt,
+    fullRefresh: r.fullRefresh,
+    sources: r.selectsAll ? allSources : r.sources,
+    triggers: r.triggers,
+    target: r.target,
   }));
   const inRuns = new Map<string, number>();
   const launchedAt = new Map<string, number>();
-  for (const r of runs) for (const tr of r.triggers) {
-    inRuns.set(tr, (inRuns.get(tr) ?? 0) + 1);
-    if (!launchedAt.has(tr)) launchedAt.set(tr, r.launchedAt);
-  }
+  for (const r of runs)
+    for (const tr of r.triggers) {
+      inRuns.set(tr, (inRuns.get(tr) ?? 0) + 1);
+      if (!launchedAt.has(tr)) launchedAt.set(tr, r.launchedAt);
+    }
   const acceptedList = [...accepted.values()];
-  const deadLettered = new Set([...result.deadLettered].map((k) => k.slice(k.indexOf("|") + 1)).filter((k) => accepted.has(k)));
-  for (const m of sim.queue.redriven) for (const tr of parseRunRequest(JSON.parse(m.body)).triggers) deadLettered.add(`${tr.kind}:${tr.id}`);
+  const deadLettered = new Set(
+    [...result.deadLettered].map((k) => k.slice(k.indexOf("|") + 1)).filter((k) => accepted.has(k)),
+  );
+  for (const m of sim.queue.redriven)
+    for (const tr of parseRunRequest(JSON.parse(m.body)).triggers) deadLettered.add(`${tr.kind}:${tr.id}`);
   const lost = acceptedList.filter((a) => !inRuns.has(a.trigger) && !deadLettered.has(a.trigger)).length;
   // A source's load may have a fast-lane run and a normal run: count each lane apart.
   const perLane = new Map<string, number>();
-  for (const r of result.runs) for (const tr of r.triggers) perLane.set(`${r.lane}|${tr}`, (perLane.get(`${r.lane}|${tr}`) ?? 0) + 1);
+  for (const r of result.runs)
+    for (const tr of r.triggers) perLane.set(`${r.lane}|${tr}`, (perLane.get(`${r.lane}|${tr}`) ?? 0) + 1);
   const duplicated = [...perLane.values()].filter((n) => n > 1).length;
-  const waits = acceptedList.filter((a) => launchedAt.has(a.trigger)).map((a) => ({ kind: a.kind, seconds: (launchedAt.get(a.trigger)! - a.receivedAt) / 1000 }));
+  const waits = acceptedList
+    .filter((a) => launchedAt.has(a.trigger))
+    .map((a) => ({ kind: a.kind, seconds: (launchedAt.get(a.trigger)! - a.receivedAt) / 1000 }));
   const byKind: Record<string, Summary> = {};
-  for (const kind of [...new Set(waits.map((w) => w.kind))].sort()) byKind[kind] = summarize(waits.filter((w) => w.kind === kind).map((w) => w.seconds));
+  for (const kind of [...new Set(waits.map((w) => w.kind))].sort())
+    byKind[kind] = summarize(waits.filter((w) => w.kind === kind).map((w) => w.seconds));
   const sourceWaits = waits.filter((w) => w.kind !== "schedule").map((w) => w.seconds);
-  const syncs = new Set(acceptedList.filter((a) => a.kind !== "schedule").map((a) => `${a.event.source}@${a.event.loadedAt}`)).size;
+  const syncs = new Set(
+    acceptedList.filter((a) => a.kind !== "schedule").map((a) => `${a.event.source}@${a.event.loadedAt}`),
+  ).size;
   const handOvers: number[] = [];
   for (let k = 1; k < runs.length; k++) {
     const oldest = Math.min(...runs[k].triggers.map((tr) => accepted.get(tr)?.receivedAt ?? Infinity));
@@ -432,7 +541,11 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   }
   const incremental = summarize(runs.filter((r) => !r.fullRefresh).map((r) => (r.stoppedAt - r.launchedAt) / 1000));
   const overlapsByTarget = (list: readonly RunRecord[]) =>
-    [...new Set(list.map((r) => r.target))].reduce((n, tg) => n + countOverlaps(list.filter((r) => r.target === tg).map((r) => [r.launchedAt, r.stoppedAt] as const)), 0);
+    [...new Set(list.map((r) => r.target))].reduce(
+      (n, tg) =>
+        n + countOverlaps(list.filter((r) => r.target === tg).map((r) => [r.launchedAt, r.stoppedAt] as const)),
+      0,
+    );
 
   // Strategies: the design, one run per trigger, an hourly run of everything.
   const autoSuspendMs = config.snowflake.autoSuspendSeconds * 1000;
@@ -446,18 +559,52 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     overlaps: overlapsByTarget(list),
     waitSeconds: summarize(waitSeconds),
   });
-  const run = (at: number, sources: readonly string[], fullRefresh: boolean, triggers: readonly string[], runId: string): RunRecord => {
+  const run = (
+    at: number,
+    sources: readonly string[],
+    fullRefresh: boolean,
+    triggers: readonly string[],
+    runId: string,
+  ): RunRecord => {
     const dbtStart = at + model.startupSeconds * 1000;
     const dbtEnd = dbtStart + dbtSeconds(model, sources.length, fullRefresh) * 1000;
-    return { runId, launchedAt: at, dbtStart, dbtEnd, stoppedAt: dbtEnd + model.teardownSeconds * 1000, fullRefresh, sources, triggers, target };
+    return {
+      runId,
+      launchedAt: at,
+      dbtStart,
+      dbtEnd,
+      stoppedAt: dbtEnd + model.teardownSeconds * 1000,
+      fullRefresh,
+      sources,
+      triggers,
+      target,
+    };
   };
-  const perTrigger = acceptedList.map((a, k) => run(a.receivedAt, a.event.source ? [a.event.source] : [], a.event.schedule === "full-refresh", [a.trigger], `per-trigger-${k}`));
-  const hourlyRuns = Array.from({ length: 24 }, (_, h) => run(trace.start + h * 3600_000, allSources, h === (refresh.hour ?? 2), [], `hourly-${h}`));
+  const perTrigger = acceptedList.map((a, k) =>
+    run(
+      a.receivedAt,
+      a.event.source ? [a.event.source] : [],
+      a.event.schedule === "full-refresh",
+      [a.trigger],
+      `per-trigger-${k}`,
+    ),
+  );
+  const hourlyRuns = Array.from({ length: 24 }, (_, h) =>
+    run(trace.start + h * 3600_000, allSources, h === (refresh.hour ?? 2), [], `hourly-${h}`),
+  );
   const nextHour = (ms: number) => Math.ceil((ms - trace.start) / 3600_000) * 3600_000 + trace.start;
   const strategies = [
     figures(`lease + pending set, window ${window} s`, runs, sourceWaits),
-    figures("one run per trigger", perTrigger, acceptedList.filter((a) => a.kind !== "schedule").map(() => 0)),
-    figures("hourly run of everything (at :00)", hourlyRuns, acceptedList.filter((a) => a.kind !== "schedule").map((a) => (nextHour(a.receivedAt) - a.receivedAt) / 1000)),
+    figures(
+      "one run per trigger",
+      perTrigger,
+      acceptedList.filter((a) => a.kind !== "schedule").map(() => 0),
+    ),
+    figures(
+      "hourly run of everything (at :00)",
+      hourlyRuns,
+      acceptedList.filter((a) => a.kind !== "schedule").map((a) => (nextHour(a.receivedAt) - a.receivedAt) / 1000),
+    ),
   ];
 
   return {
@@ -492,7 +639,10 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     design: {
       runs,
       syncs,
-      triggersPerRun: { mean: mean(runs.map((r) => r.triggers.length)), max: Math.max(0, ...runs.map((r) => r.triggers.length)) },
+      triggersPerRun: {
+        mean: mean(runs.map((r) => r.triggers.length)),
+        max: Math.max(0, ...runs.map((r) => r.triggers.length)),
+      },
       overlaps: overlapsByTarget(runs),
       lost,
       duplicated,
@@ -529,7 +679,12 @@ const sec = (s: Summary) => `${fmt(s.p50, 0)} / ${fmt(s.p95, 0)} / ${fmt(s.max, 
 const mark = (ok: boolean) => (ok ? "✓" : "✗");
 
 /** The figures the issue sets targets for, of one replay. */
-export function targetsOf(r: ReplayReport): { runsPerSync: number; runBudget: number; waitOk: boolean; runsOk: boolean } {
+export function targetsOf(r: ReplayReport): {
+  runsPerSync: number;
+  runBudget: number;
+  waitOk: boolean;
+  runsOk: boolean;
+} {
   const runsPerSync = r.strategies[0].runs / Math.max(1, r.design.syncs);
   // "One dbt run + the window": the p95 lifetime (RunTask → stopped) of the design's incremental runs, plus the window.
   const runBudget = r.design.incrementalTaskSeconds.p95 + r.settings.burstWindowSeconds;
@@ -542,12 +697,14 @@ export function renderScale(rows: readonly ReplayReport[]): string {
     const d = r.design;
     const k = targetsOf(r);
     const delay = r.faults.listTasksDelayMs ?? 0;
-    return `| ${r.sources} | ${r.settings.burstWindowSeconds} | ${fmt(delay / 1000, 0)} | ${r.fastLane ? "yes" : "no"} | ${r.strategies[0].runs} | ${d.syncs} | ${fmt(k.runsPerSync, 2)} ${mark(k.runsOk)} | ` +
+    return (
+      `| ${r.sources} | ${r.settings.burstWindowSeconds} | ${fmt(delay / 1000, 0)} | ${r.fastLane ? "yes" : "no"} | ${r.strategies[0].runs} | ${d.syncs} | ${fmt(k.runsPerSync, 2)} ${mark(k.runsOk)} | ` +
       `${d.overlaps} ${mark(d.overlaps === 0)} | ${d.lost} ${mark(d.lost === 0)} | ${d.deadLettered} | ${d.backlogAtEndOfDay} ${mark(d.backlogAtEndOfDay === 0)} (${d.waitingAtEndOfDay} waiting, oldest ${fmt(d.oldestAtEndOfDaySeconds, 0)} s) | ${d.leftAtEnd} ${mark(d.leftAtEnd === 0)} | ` +
-      `${sec(d.waitSeconds.sources)} | ${fmt(k.runBudget, 0)} ${mark(k.waitOk)} | ${fmt(d.handOverSeconds.mean, 1)} / ${fmt(d.handOverSeconds.max, 0)} (n ${d.handOverSeconds.n}) | ${fmt(r.wallSeconds, 1)} |`;
+      `${sec(d.waitSeconds.sources)} | ${fmt(k.runBudget, 0)} ${mark(k.waitOk)} | ${fmt(d.handOverSeconds.mean, 1)} / ${fmt(d.handOverSeconds.max, 0)} (n ${d.handOverSeconds.n}) | ${fmt(r.wallSeconds, 1)} |`
+    );
   };
   return [
-    "Targets: runs per sync ≤ 0.3 (runs over syncs and loads, one per load however many tables it notified); 0 overlapping runs at any ListTasks delay; 0 lost (dead-lettered counted apart); backlog 0 at the end of the day; source-trigger wait p95 ≤ one dbt run + the window. ✓ / ✗ mark each. \"One dbt run\": the p95 lifetime (RunTask → stopped) of the day's incremental runs. \"Backlog 24:00\": requests waiting when the traced day ends that are older than one run + the window (work the design fell behind on); requests that arrived during the run in progress are counted beside it, as \"waiting\". \"Left at end\": requests still queued or pending once the day drained.",
+    'Targets: runs per sync ≤ 0.3 (runs over syncs and loads, one per load however many tables it notified); 0 overlapping runs at any ListTasks delay; 0 lost (dead-lettered counted apart); backlog 0 at the end of the day; source-trigger wait p95 ≤ one dbt run + the window. ✓ / ✗ mark each. "One dbt run": the p95 lifetime (RunTask → stopped) of the day\'s incremental runs. "Backlog 24:00": requests waiting when the traced day ends that are older than one run + the window (work the design fell behind on); requests that arrived during the run in progress are counted beside it, as "waiting". "Left at end": requests still queued or pending once the day drained.',
     "",
     "| sources | window s | ListTasks delay s | fast lane | runs | syncs | runs per sync (≤ 0.3) | overlap | lost | dead-lettered | backlog 24:00 | left at end | wait p50 / p95 / max s | one run + window s (p95 ≤) | hand-over gap mean / max s | wall s |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -558,16 +715,23 @@ export function renderScale(rows: readonly ReplayReport[]): string {
 /** The detailed figures of one replay. */
 export function renderReplay(r: ReplayReport): string {
   const byKind = Object.entries(r.design.waitSeconds.byKind).map(([k, s]) => `| ${k} | ${s.n} | ${sec(s)} |`);
-  const strategies = r.strategies.map((s) =>
-    `| ${s.name} | ${s.runs} | ${fmt(s.runs / Math.max(1, r.design.syncs), 2)} | ${fmt(s.dbtMinutes, 0)} | ${fmt(s.billedMinutes, 0)} | ${fmt(s.taskMinutes, 0)} | ${s.overlaps} | ${sec(s.waitSeconds)} |`);
+  const strategies = r.strategies.map(
+    (s) =>
+      `| ${s.name} | ${s.runs} | ${fmt(s.runs / Math.max(1, r.design.syncs), 2)} | ${fmt(s.dbtMinutes, 0)} | ${fmt(s.billedMinutes, 0)} | ${fmt(s.taskMinutes, 0)} | ${s.overlaps} | ${sec(s.waitSeconds)} |`,
+  );
   const inv = r.launch.invocations;
   return [
     `Seed ${r.seed}, day ${r.day} (UTC), ${r.sources} sources, stack \`${r.stack}\` settings (target \`${r.target}\`), dispatch idempotency store: ${r.store === "memory" ? "in-memory Powertools persistence layer on the virtual clock" : "dynalite"}.`,
     `Window ${r.settings.burstWindowSeconds} s, sweep every ${r.settings.sweepSeconds} s, dedupe ${r.settings.dedupeSeconds / 3600} h, hourly \`${r.settings.hourlySchedule}\`, full refresh \`${r.settings.fullRefreshSchedule}\`.`,
     `Task model: dbt ${r.taskModel.baseSeconds} s + ${r.taskModel.perSourceSeconds} s per source (full refresh ${r.taskModel.fullRefreshSeconds} s); ${r.taskModel.startupSeconds} s from RunTask to dbt, ${r.taskModel.teardownSeconds} s after.`,
     "",
-    `**Trace**: ${r.trace.deliveries} deliveries (${Object.entries(r.trace.byKind).map(([k, n]) => `${k} ${n}`).join(", ")}); ${r.trace.distinctDeliveries} distinct; ` +
-      `duplicates: ${Object.entries(r.trace.byAttempt).filter(([k]) => k !== "original").map(([k, n]) => `${k} ${n}`).join(", ")}; ` +
+    `**Trace**: ${r.trace.deliveries} deliveries (${Object.entries(r.trace.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")}); ${r.trace.distinctDeliveries} distinct; ` +
+      `duplicates: ${Object.entries(r.trace.byAttempt)
+        .filter(([k]) => k !== "original")
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")}; ` +
       `${r.trace.failedSyncs} failed syncs; ${r.trace.bursts} bursts of ≥ 3 sources within 60 s (largest ${r.trace.largestBurst} sources).`,
     "",
     "| figure | value |",
@@ -609,9 +773,11 @@ export function renderFaults(r: ReplayReport): string {
   const f = r.faults;
   const m = r.launch.metrics;
   const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)} %`;
-  return `${r.sources} sources with injected faults: RunTask ${pct(f.throttleRate)} ThrottlingException, ${pct(f.capacityRate)} no capacity (both retried with backoff), ${pct(f.rejectRate)} rejected for good (dead-lettered); ` +
+  return (
+    `${r.sources} sources with injected faults: RunTask ${pct(f.throttleRate)} ThrottlingException, ${pct(f.capacityRate)} no capacity (both retried with backoff), ${pct(f.rejectRate)} rejected for good (dead-lettered); ` +
     `ListTasks/DescribeTasks blind for ${fmt((f.listTasksDelayMs ?? 0) / 1000, 0)} s after RunTask; STOPPED events ${pct(f.lostStopRate)} lost, ${pct(f.duplicateStopRate)} duplicated, delayed up to ${fmt((f.stopDelayMaxMs ?? 0) / 1000, 0)} s. ` +
     `${r.launch.runTaskCalls} RunTask calls, ${m.LaunchRetries ?? 0} retries, ${m.LaunchDeferred ?? 0} launches deferred to the next event, ${m.LostStopEvents ?? 0} lost STOPPED events recovered by the sweep, ${m.StaleStopEvents ?? 0} duplicate or stale STOPPED events ignored; ` +
     `${r.strategies[0].runs} runs, **${r.design.overlaps} overlapping**, **${r.design.lost} triggers lost**, ${r.design.deadLettered} dead-lettered (counted apart), ${r.design.duplicated} in more than one run, ` +
-    `backlog at 24:00 ${r.design.backlogAtEndOfDay}, ${r.design.leftAtEnd} left at the end; source-trigger wait p50 ${fmt(r.design.waitSeconds.sources.p50, 0)} s, p95 ${fmt(r.design.waitSeconds.sources.p95, 0)} s.`;
+    `backlog at 24:00 ${r.design.backlogAtEndOfDay}, ${r.design.leftAtEnd} left at the end; source-trigger wait p50 ${fmt(r.design.waitSeconds.sources.p50, 0)} s, p95 ${fmt(r.design.waitSeconds.sources.p95, 0)} s.`
+  );
 }

@@ -46,7 +46,15 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seed: DEFAULT_TRACE_OPTIONS.seed, runs: 5, skipBundles: false, skipPlan: false, skipTests: false, dynalite: true, out: path.join(__dirname, "RESULTS.md") };
+  const args: Args = {
+    seed: DEFAULT_TRACE_OPTIONS.seed,
+    runs: 5,
+    skipBundles: false,
+    skipPlan: false,
+    skipTests: false,
+    dynalite: true,
+    out: path.join(__dirname, "RESULTS.md"),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -61,7 +69,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--skip-tests") args.skipTests = true;
     else if (a === "--no-dynalite") args.dynalite = false;
     else if (a === "--out") args.out = path.resolve(value());
-    else throw new Error(`unknown option ${a}; options: --seed N, --runs N, --skip-bundles, --skip-plan, --skip-tests, --no-dynalite, --out FILE`);
+    else
+      throw new Error(
+        `unknown option ${a}; options: --seed N, --runs N, --skip-bundles, --skip-plan, --skip-tests, --no-dynalite, --out FILE`,
+      );
   }
   if (!Number.isInteger(args.seed) || args.seed < 0) throw new Error("--seed must be a non-negative integer");
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error("--runs must be a positive integer");
@@ -77,19 +88,31 @@ const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 
 /** Same outcome on dynalite as on the in-memory store? */
 function crossCheck(a: ReplayReport, b: ReplayReport): string {
-  const signature = (r: ReplayReport) => JSON.stringify(r.design.runs.map((x) => [x.launchedAt, [...x.triggers].sort()]));
+  const signature = (r: ReplayReport) =>
+    JSON.stringify(r.design.runs.map((x) => [x.launchedAt, [...x.triggers].sort()]));
   const same = signature(a) === signature(b);
-  return `Cross-check of dispatch's idempotency on dynalite (real \`DynamoDBPersistenceLayer\`, in-process DynamoDB): ${same ? "**same runs, same triggers per run**" : "**DIFFERENT runs** (see the figures)"} ` +
+  return (
+    `Cross-check of dispatch's idempotency on dynalite (real \`DynamoDBPersistenceLayer\`, in-process DynamoDB): ${same ? "**same runs, same triggers per run**" : "**DIFFERENT runs** (see the figures)"} ` +
     `(${b.strategies[0].runs} runs, ${b.design.lost} lost, ${b.design.overlaps} overlapping); duplicates answered from the store ${b.dispatch.duplicatesDropped}, 409 ${b.dispatch.inProgressRejected}. ` +
     `Dispatch per call on dynalite: p50 ${b.timings.dispatchMs.p50.toFixed(2)} ms, p95 ${b.timings.dispatchMs.p95.toFixed(2)} ms — the local emulator's round trips, ` +
-    `which is why the in-memory layer is the default. Launch's own store is checked on dynalite by test/functions/launch-store.spec.ts (the same contract on both stores). Replay wall time: in memory ${a.wallSeconds.toFixed(1)} s, dynalite ${b.wallSeconds.toFixed(1)} s.`;
+    `which is why the in-memory layer is the default. Launch's own store is checked on dynalite by test/functions/launch-store.spec.ts (the same contract on both stores). Replay wall time: in memory ${a.wallSeconds.toFixed(1)} s, dynalite ${b.wallSeconds.toFixed(1)} s.`
+  );
 }
 
 function renderPlan(rows: readonly ScalingRow[]): string {
   const xs = rows.map((r) => r.sources);
-  const time = linearFit(xs, rows.map((r) => r.seconds));
-  const resources = linearFit(xs, rows.map((r) => r.resources));
-  const perResource = linearFit(rows.map((r) => r.resources), rows.map((r) => r.seconds));
+  const time = linearFit(
+    xs,
+    rows.map((r) => r.seconds),
+  );
+  const resources = linearFit(
+    xs,
+    rows.map((r) => r.resources),
+  );
+  const perResource = linearFit(
+    rows.map((r) => r.resources),
+    rows.map((r) => r.seconds),
+  );
   return [
     "The real program evaluated under mocks (offline plan) for the dev stack with N synthetic sources (each: one Fivetran connector, one RAW table); a warm-up evaluation is not reported.",
     "",
@@ -104,7 +127,8 @@ function renderPlan(rows: readonly ScalingRow[]): string {
 }
 
 const total = (lines: readonly CostLine[]) => lines.reduce((s, l) => s + l.usd, 0);
-const transforming = (lines: readonly CostLine[]) => lines.find((l) => l.item.includes("transforming warehouse"))?.usd ?? NaN;
+const transforming = (lines: readonly CostLine[]) =>
+  lines.find((l) => l.item.includes("transforming warehouse"))?.usd ?? NaN;
 
 /** Incremental runs per day and their mean dbt minutes, from a strategy's figures. */
 function incrementalOf(s: StrategyFigures, fullRefreshMinutes: number): { perDay: number; minutes: number } {
@@ -121,14 +145,26 @@ interface CostRow {
 }
 
 /** The workload variants: the default, the replayed design, one run per trigger, hourly everything. */
-function costRows(r: ReplayReport): { rows: CostRow[]; estimates: { stack: string; warehouse: string; autoSuspend: number; sources: number; text: string }[] } {
+function costRows(r: ReplayReport): {
+  rows: CostRow[];
+  estimates: { stack: string; warehouse: string; autoSuspend: number; sources: number; text: string }[];
+} {
   const fr = r.taskModel.fullRefreshSeconds / 60;
   const [design, perTrigger, hourly] = r.strategies.map((s) => incrementalOf(s, fr));
   const variants: { name: string; workload: Workload }[] = [
     { name: "DEFAULT_WORKLOAD (24 runs of 3 min)", workload: DEFAULT_WORKLOAD },
-    { name: "replayed day, this design", workload: { ...DEFAULT_WORKLOAD, runsPerDay: design.perDay, runMinutes: round2(design.minutes) } },
-    { name: "replayed day, one run per trigger", workload: { ...DEFAULT_WORKLOAD, runsPerDay: perTrigger.perDay, runMinutes: round2(perTrigger.minutes) } },
-    { name: "hourly run of everything", workload: { ...DEFAULT_WORKLOAD, runsPerDay: hourly.perDay, runMinutes: round2(hourly.minutes) } },
+    {
+      name: "replayed day, this design",
+      workload: { ...DEFAULT_WORKLOAD, runsPerDay: design.perDay, runMinutes: round2(design.minutes) },
+    },
+    {
+      name: "replayed day, one run per trigger",
+      workload: { ...DEFAULT_WORKLOAD, runsPerDay: perTrigger.perDay, runMinutes: round2(perTrigger.minutes) },
+    },
+    {
+      name: "hourly run of everything",
+      workload: { ...DEFAULT_WORKLOAD, runsPerDay: hourly.perDay, runMinutes: round2(hourly.minutes) },
+    },
   ];
   const rows: CostRow[] = [];
   const estimates = [];
@@ -137,12 +173,21 @@ function costRows(r: ReplayReport): { rows: CostRow[]; estimates: { stack: strin
     if (!parsed.values) throw new Error(`stack ${stack}: ${parsed.problems.join("; ")}`);
     const config = buildConfig(parsed.values, "dbt-pipeline", stack);
     estimates.push({
-      stack, warehouse: config.snowflake.warehouseSizes.transforming, autoSuspend: config.snowflake.autoSuspendSeconds, sources: config.sources.length,
+      stack,
+      warehouse: config.snowflake.warehouseSizes.transforming,
+      autoSuspend: config.snowflake.autoSuspendSeconds,
+      sources: config.sources.length,
       text: renderCost(estimateMonthlyCost(config, DEFAULT_WORKLOAD)),
     });
     for (const v of variants) {
       const lines = estimateMonthlyCost(config, v.workload);
-      rows.push({ stack, variant: v.name, workload: v.workload, transforming: transforming(lines), total: total(lines) });
+      rows.push({
+        stack,
+        variant: v.name,
+        workload: v.workload,
+        transforming: transforming(lines),
+        total: total(lines),
+      });
     }
   }
   return { rows, estimates };
@@ -153,13 +198,21 @@ function renderCostSection(cost: ReturnType<typeof costRows>): string {
     "`estimateMonthlyCost` (offline/cost.ts, list prices in `LIST_PRICES`) for both stacks with `DEFAULT_WORKLOAD`:",
     "",
     ...cost.estimates.flatMap((e) => [
-      `**${e.stack}** (${e.warehouse} transforming warehouse, auto-suspend ${e.autoSuspend} s, ${e.sources} configured sources):`, "", "```", e.text, "```", "",
+      `**${e.stack}** (${e.warehouse} transforming warehouse, auto-suspend ${e.autoSuspend} s, ${e.sources} configured sources):`,
+      "",
+      "```",
+      e.text,
+      "```",
+      "",
     ]),
     "The transforming-warehouse line under other workloads (the replay's runs per day and mean dbt minutes per incremental run; the daily full refresh as in `DEFAULT_WORKLOAD`; everything else unchanged). The cost model bills every run its own resume (busy + auto-suspend, 60 s minimum), so runs that overlap (one run per trigger: more warehouse-minutes than a day has, which one warehouse cannot serve) or follow each other closely are billed as if separate:",
     "",
     "| stack | workload | runs/day | dbt min/run | transforming warehouse /month | total /month |",
     "|---|---|---|---|---|---|",
-    ...cost.rows.map((c) => `| ${c.stack} | ${c.variant} | ${c.workload.runsPerDay} | ${c.workload.runMinutes} | $${c.transforming.toFixed(2)} | $${c.total.toFixed(2)} |`),
+    ...cost.rows.map(
+      (c) =>
+        `| ${c.stack} | ${c.variant} | ${c.workload.runsPerDay} | ${c.workload.runMinutes} | $${c.transforming.toFixed(2)} | $${c.total.toFixed(2)} |`,
+    ),
   ].join("\n");
 }
 
@@ -170,9 +223,18 @@ function machine(): string {
   return `Node.js ${process.version} on ${os.platform()} ${os.arch()}, ${cpus.length} CPU${cpus.length === 1 ? "" : "s"} (${cpus[0]?.model.trim() ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
 }
 
-function headline(r: ReplayReport, scale: readonly ReplayReport[], launchMs: Summary, paths: readonly PathModel[], bundles: readonly BundleRow[] | undefined, plan: readonly ScalingRow[] | undefined, cost: ReturnType<typeof costRows>): string {
+function headline(
+  r: ReplayReport,
+  scale: readonly ReplayReport[],
+  launchMs: Summary,
+  paths: readonly PathModel[],
+  bundles: readonly BundleRow[] | undefined,
+  plan: readonly ScalingRow[] | undefined,
+  cost: ReturnType<typeof costRows>,
+): string {
   const [design, perTrigger, hourly] = r.strategies;
-  const p = (name: string, condition: string) => paths.find((x) => x.name.startsWith(name) && x.condition === condition);
+  const p = (name: string, condition: string) =>
+    paths.find((x) => x.name.startsWith(name) && x.condition === condition);
   const w = r.design.waitSeconds.sources;
   const lines = [
     `- Replayed day (seed ${r.seed}, ${r.sources} sources, window ${r.settings.burstWindowSeconds} s): ${r.dispatch.calls} deliveries, ${r.dispatch.accepted} accepted → **${design.runs} dbt runs** (one run per trigger: ${perTrigger.runs}; ${(perTrigger.runs / Math.max(1, design.runs)).toFixed(1)}× fewer), ` +
@@ -182,8 +244,10 @@ function headline(r: ReplayReport, scale: readonly ReplayReport[], launchMs: Sum
     `- Hand-over: when a run stopped with requests waiting, the next started ${r.design.handOverSeconds.mean.toFixed(1)} s later on average (max ${r.design.handOverSeconds.max.toFixed(0)} s; ${r.design.handOverSeconds.n} hand-overs), on the task's STOPPED event.`,
     ...scale.map((x) => {
       const k = targetsOf(x);
-      return `- ${x.sources} sources, window ${x.settings.burstWindowSeconds} s${x.faults.listTasksDelayMs ? `, ListTasks delay ${x.faults.listTasksDelayMs / 1000} s` : ""}${x.fastLane ? "" : ", no fast lane"}: ${x.strategies[0].runs} runs for ${x.design.syncs} syncs (${k.runsPerSync.toFixed(2)} per sync), ` +
-        `${x.design.overlaps} overlapping, ${x.design.lost} lost, backlog at 24:00 ${x.design.backlogAtEndOfDay}, wait p95 ${x.design.waitSeconds.sources.p95.toFixed(0)} s (run + window ${k.runBudget.toFixed(0)} s).`;
+      return (
+        `- ${x.sources} sources, window ${x.settings.burstWindowSeconds} s${x.faults.listTasksDelayMs ? `, ListTasks delay ${x.faults.listTasksDelayMs / 1000} s` : ""}${x.fastLane ? "" : ", no fast lane"}: ${x.strategies[0].runs} runs for ${x.design.syncs} syncs (${k.runsPerSync.toFixed(2)} per sync), ` +
+        `${x.design.overlaps} overlapping, ${x.design.lost} lost, backlog at 24:00 ${x.design.backlogAtEndOfDay}, wait p95 ${x.design.waitSeconds.sources.p95.toFixed(0)} s (run + window ${k.runBudget.toFixed(0)} s).`
+      );
     }),
     `- dbt warehouse-minutes for the day: ${design.dbtMinutes.toFixed(0)} (one run per trigger ${perTrigger.dbtMinutes.toFixed(0)}, hourly everything ${hourly.dbtMinutes.toFixed(0)}).`,
     `- Cores per call (wall clock, mocked AWS): dispatch p50 ${r.timings.dispatchMs.p50.toFixed(2)} ms / p95 ${r.timings.dispatchMs.p95.toFixed(2)} ms; launch p50 ${launchMs.p50.toFixed(2)} ms / p95 ${launchMs.p95.toFixed(2)} ms.`,
@@ -193,18 +257,30 @@ function headline(r: ReplayReport, scale: readonly ReplayReport[], launchMs: Sum
   const si = p("Snowflake", "idle target");
   const hi = p("hourly", "idle target");
   if (wi && wb && si && hi) {
-    lines.push(`- Sync end → dbt task's containers running, typical: webhook ${human(wi.total.typical)} idle / ${human(wb.total.typical)} on the replayed day, Snowflake task ${human(si.total.typical)} idle, hourly ${human(hi.total.typical)} (quoted: 5–10 min event-driven, 30–60 min hourly cron).`);
+    lines.push(
+      `- Sync end → dbt task's containers running, typical: webhook ${human(wi.total.typical)} idle / ${human(wb.total.typical)} on the replayed day, Snowflake task ${human(si.total.typical)} idle, hourly ${human(hi.total.typical)} (quoted: 5–10 min event-driven, 30–60 min hourly cron).`,
+    );
   }
   const dev = (variant: string) => cost.rows.find((c) => c.stack === "dev" && c.variant.startsWith(variant));
   const [dflt, replayed, everything] = [dev("DEFAULT"), dev("replayed day, this"), dev("hourly")];
   if (dflt && replayed && everything) {
-    lines.push(`- Cost (dev, transforming warehouse per month, cost model): replayed 12-source day with this design $${replayed.transforming.toFixed(0)} (${replayed.workload.runsPerDay} runs/day), hourly everything $${everything.transforming.toFixed(0)}, the estimate's DEFAULT_WORKLOAD (24 runs/day) $${dflt.transforming.toFixed(0)}.`);
+    lines.push(
+      `- Cost (dev, transforming warehouse per month, cost model): replayed 12-source day with this design $${replayed.transforming.toFixed(0)} (${replayed.workload.runsPerDay} runs/day), hourly everything $${everything.transforming.toFixed(0)}, the estimate's DEFAULT_WORKLOAD (24 runs/day) $${dflt.transforming.toFixed(0)}.`,
+    );
   }
-  if (bundles?.length) lines.push(`- Cold init with a realistic first call (local fake AWS): ${bundles.map((b) => `${b.name} ${b.bundledInitMs} ms, ${b.bundleKb} KB (tsc baseline ${b.variants.find((v) => v.name === "tsc")?.initMs} ms)`).join(", ")}.`);
+  if (bundles?.length)
+    lines.push(
+      `- Cold init with a realistic first call (local fake AWS): ${bundles.map((b) => `${b.name} ${b.bundledInitMs} ms, ${b.bundleKb} KB (tsc baseline ${b.variants.find((v) => v.name === "tsc")?.initMs} ms)`).join(", ")}.`,
+    );
   if (plan?.length) {
-    const fit = linearFit(plan.map((x) => x.sources), plan.map((x) => x.seconds));
+    const fit = linearFit(
+      plan.map((x) => x.sources),
+      plan.map((x) => x.seconds),
+    );
     const last = plan[plan.length - 1];
-    lines.push(`- Offline plan: ${last.sources} sources → ${last.resources} resources in ${last.seconds} s; linear in sources (R² ${fit.r2.toFixed(3)}).`);
+    lines.push(
+      `- Offline plan: ${last.sources} sources → ${last.resources} resources in ${last.seconds} s; linear in sources (R² ${fit.r2.toFixed(3)}).`,
+    );
   }
   return lines.join("\n");
 }
@@ -221,16 +297,26 @@ async function main(): Promise<void> {
   let replayText = renderReplay(r);
   const scale: ReplayReport[] = [];
   for (const sources of [12, 30, 100]) {
-    for (const windowSeconds of WINDOWS) scale.push(await replay({ seed: args.seed, stack: "prod", sources, windowSeconds }));
+    for (const windowSeconds of WINDOWS)
+      scale.push(await replay({ seed: args.seed, stack: "prod", sources, windowSeconds }));
     scale.push(await replay({ seed: args.seed, stack: "prod", sources, faults: { listTasksDelayMs: 5000 } }));
     scale.push(await replay({ seed: args.seed, stack: "prod", sources, fastLane: false }));
   }
   replayText += `\n\n### Scale: 12, 30 and 100 sources, leading-edge windows ${WINDOWS.join(", ")} s\n\n${renderScale(scale)}`;
   replayText += `\n\n${READING}`;
-  const faults = { throttleRate: 0.1, capacityRate: 0.05, rejectRate: 0.01, listTasksDelayMs: 5000, lostStopRate: 0.1, duplicateStopRate: 0.1, stopDelayMaxMs: 5000 };
+  const faults = {
+    throttleRate: 0.1,
+    capacityRate: 0.05,
+    rejectRate: 0.01,
+    listTasksDelayMs: 5000,
+    lostStopRate: 0.1,
+    duplicateStopRate: 0.1,
+    stopDelayMaxMs: 5000,
+  };
   replayText += `\n\n### Faults\n\n${renderFaults(await replay({ seed: args.seed, stack: "prod", sources: 30, faults }))}`;
   replayText += `\n\n${renderFaults(await replay({ seed: args.seed, stack: "prod", sources: 100, faults }))}`;
-  if (args.dynalite) replayText += `\n\n${crossCheck(r, await replay({ seed: args.seed, stack: "prod", store: "dynalite" }))}`;
+  if (args.dynalite)
+    replayText += `\n\n${crossCheck(r, await replay({ seed: args.seed, stack: "prod", store: "dynalite" }))}`;
   parts.push(section("1. Trigger path replay", `${replayText}\n\n_Section time: ${seconds(t0).toFixed(1)} s._`));
   const launchMs = await measureLaunchCore();
 
@@ -241,7 +327,14 @@ async function main(): Promise<void> {
   }
   const paths = latencyModel({ replay: r, bundles, launchMs });
   parts.push(section("2. Load-to-transform latency model", renderLatency(paths)));
-  parts.push(section("3. Lambda bundles and cold start", bundles ? `${renderBundles(bundles, args.runs)}\n\n_Section time: ${seconds(t0).toFixed(1)} s._` : "Skipped (--skip-bundles)."));
+  parts.push(
+    section(
+      "3. Lambda bundles and cold start",
+      bundles
+        ? `${renderBundles(bundles, args.runs)}\n\n_Section time: ${seconds(t0).toFixed(1)} s._`
+        : "Skipped (--skip-bundles).",
+    ),
+  );
 
   let plan: ScalingRow[] | undefined;
   let shell: ShellPlanReport | undefined;
@@ -249,7 +342,12 @@ async function main(): Promise<void> {
     t0 = process.hrtime.bigint();
     shell = await shellPlan(Math.min(args.runs, 3));
     plan = await planScaling([1, 10, 100, 300]);
-    parts.push(section("4. Plan speed and scaling", `${renderShellPlan(shell)}\n\nIn one process (evaluation only, no process start):\n\n${renderPlan(plan)}\n\n_Section time: ${seconds(t0).toFixed(1)} s._`));
+    parts.push(
+      section(
+        "4. Plan speed and scaling",
+        `${renderShellPlan(shell)}\n\nIn one process (evaluation only, no process start):\n\n${renderPlan(plan)}\n\n_Section time: ${seconds(t0).toFixed(1)} s._`,
+      ),
+    );
   } else {
     parts.push(section("4. Plan speed and scaling", "Skipped (--skip-plan)."));
   }
@@ -257,7 +355,10 @@ async function main(): Promise<void> {
   const cost = costRows(r);
   const idle: IdleReport = idleReport();
   parts.push(section("5. Monthly cost", `${renderCostSection(cost)}\n\n${renderIdleReport(idle)}`));
-  const load = `load average ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")} (1 / 5 / 15 min) on ${os.cpus().length} CPUs at the end`;
+  const load = `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" / ")} (1 / 5 / 15 min) on ${os.cpus().length} CPUs at the end`;
   const tests = args.skipTests ? undefined : await measureTests();
   const goals = renderGoals({ bundles, shell, tests, idle, load });
 
@@ -279,7 +380,7 @@ async function main(): Promise<void> {
     "## What is measured, replayed, documented or assumed",
     "",
     "- **Measured** on this machine: the wall-clock time of the real dispatch and launch cores per call (mocked AWS clients, so without network round trips); bundle sizes and cold initialisation in a fresh Node.js process with a realistic first call whose AWS round trips go to a local fake endpoint (Node.js 20 here, nodejs24.x on Lambda; no Lambda runtime, sandbox or network latency); the offline plan from the shell (wall and CPU) and in one process; the test suite's time.",
-    "- **Documented** for the bundling choices: each Lambda Node.js runtime ships \"a specific minor version of the AWS SDK for JavaScript v3\" that depends on runtime version and Region (docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html); Lambda sets the role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html). For the idle month: triggered tasks use no compute until triggered (docs.snowflake.com/en/user-guide/tasks-triggered); scheduled tasks with WHEN run about every 12 h against staleness (Snowflake BCR 2024_06).",
+    '- **Documented** for the bundling choices: each Lambda Node.js runtime ships "a specific minor version of the AWS SDK for JavaScript v3" that depends on runtime version and Region (docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html); Lambda sets the role\'s credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html). For the idle month: triggered tasks use no compute until triggered (docs.snowflake.com/en/user-guide/tasks-triggered); scheduled tasks with WHEN run about every 12 h against staleness (Snowflake BCR 2024_06).',
     "- **Replayed** (the real dispatch and launch cores on a virtual clock, fed by a seeded generated trace of 12, 30 or 100 sources): runs launched, merging, duplicates dropped, overlap, loss, dead letters, backlog, the wait from receipt to launch, hand-over gaps. After the queue everything runs in test/functions/launch-sim.ts: launch's DynamoDB state in the in-memory store that passes the same contract spec as the DynamoDB store on dynalite, ECS whose ListTasks/DescribeTasks do not see a new task for a while, STOPPED events that arrive late, twice or never, the sweep. The dbt task durations (3 min + 20 s per source, full refresh 15 min, 1.5 min task overhead) are a model, not measurements.",
     "- **Documented**: Fargate start, Lambda cold starts, Snowflake's triggered-task interval, SNS and SQS delivery latencies, SOCI; each with its source in section 2.",
     "- **Inferred**: figures derived from documented ones (DynamoDB round trips from \"single-digit milliseconds\", the triggered task's average wait, SOCI's best case); each says how.",
@@ -293,6 +394,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -35,18 +35,113 @@ export interface TraceSource {
 
 /** The dozen sources of the trace. Several share phase 0 and a 1.5–2.5 min sync: a burst a few minutes past each hour. */
 export const TRACE_SOURCES: readonly TraceSource[] = [
-  { name: "stripe", vendor: "fivetran", cadenceMinutes: 15, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "stripe_live", rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"], fastLaneTags: ["dashboard"] },
-  { name: "shopify", vendor: "fivetran", cadenceMinutes: 30, phaseMinutes: 10, syncMinutes: [2, 6], connector: "shopify_store", rawTables: [] },
-  { name: "salesforce", vendor: "fivetran", cadenceMinutes: 60, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "salesforce_prod", rawTables: [] },
-  { name: "zendesk", vendor: "fivetran", cadenceMinutes: 120, phaseMinutes: 20, syncMinutes: [3, 8], connector: "zendesk_support", rawTables: [] },
-  { name: "netsuite", vendor: "fivetran", cadenceMinutes: 240, phaseMinutes: 45, syncMinutes: [8, 20], connector: "netsuite_erp", rawTables: [] },
-  { name: "hubspot", vendor: "airbyte", cadenceMinutes: 30, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11", rawTables: ["HUBSPOT_CONTACTS"], exclude: ["tag:heavy"] },
-  { name: "intercom", vendor: "airbyte", cadenceMinutes: 60, phaseMinutes: 30, syncMinutes: [2, 5], connector: "0f3c2b1a-7d6e-4c5b-9a8f-1e2d3c4b5a69", rawTables: [] },
-  { name: "github", vendor: "airbyte", cadenceMinutes: 120, phaseMinutes: 0, syncMinutes: [1.5, 2.5], connector: "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d", rawTables: [] },
-  { name: "jira", vendor: "airbyte", cadenceMinutes: 240, phaseMinutes: 50, syncMinutes: [4, 10], connector: "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f", rawTables: [] },
-  { name: "web_events", vendor: "snowflake", cadenceMinutes: 15, phaseMinutes: 7, syncMinutes: [0.5, 1.5], rawTables: ["WEB_EVENTS", "WEB_SESSIONS"] },
-  { name: "app_events", vendor: "snowflake", cadenceMinutes: 30, phaseMinutes: 0, syncMinutes: [1.5, 2.5], rawTables: ["APP_EVENTS"] },
-  { name: "ads_spend", vendor: "snowflake", cadenceMinutes: 60, phaseMinutes: 15, syncMinutes: [1, 3], rawTables: ["GOOGLE_ADS_SPEND", "META_ADS_SPEND"] },
+  {
+    name: "stripe",
+    vendor: "fivetran",
+    cadenceMinutes: 15,
+    phaseMinutes: 0,
+    syncMinutes: [1.5, 2.5],
+    connector: "stripe_live",
+    rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"],
+    fastLaneTags: ["dashboard"],
+  },
+  {
+    name: "shopify",
+    vendor: "fivetran",
+    cadenceMinutes: 30,
+    phaseMinutes: 10,
+    syncMinutes: [2, 6],
+    connector: "shopify_store",
+    rawTables: [],
+  },
+  {
+    name: "salesforce",
+    vendor: "fivetran",
+    cadenceMinutes: 60,
+    phaseMinutes: 0,
+    syncMinutes: [1.5, 2.5],
+    connector: "salesforce_prod",
+    rawTables: [],
+  },
+  {
+    name: "zendesk",
+    vendor: "fivetran",
+    cadenceMinutes: 120,
+    phaseMinutes: 20,
+    syncMinutes: [3, 8],
+    connector: "zendesk_support",
+    rawTables: [],
+  },
+  {
+    name: "netsuite",
+    vendor: "fivetran",
+    cadenceMinutes: 240,
+    phaseMinutes: 45,
+    syncMinutes: [8, 20],
+    connector: "netsuite_erp",
+    rawTables: [],
+  },
+  {
+    name: "hubspot",
+    vendor: "airbyte",
+    cadenceMinutes: 30,
+    phaseMinutes: 0,
+    syncMinutes: [1.5, 2.5],
+    connector: "9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11",
+    rawTables: ["HUBSPOT_CONTACTS"],
+    exclude: ["tag:heavy"],
+  },
+  {
+    name: "intercom",
+    vendor: "airbyte",
+    cadenceMinutes: 60,
+    phaseMinutes: 30,
+    syncMinutes: [2, 5],
+    connector: "0f3c2b1a-7d6e-4c5b-9a8f-1e2d3c4b5a69",
+    rawTables: [],
+  },
+  {
+    name: "github",
+    vendor: "airbyte",
+    cadenceMinutes: 120,
+    phaseMinutes: 0,
+    syncMinutes: [1.5, 2.5],
+    connector: "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+    rawTables: [],
+  },
+  {
+    name: "jira",
+    vendor: "airbyte",
+    cadenceMinutes: 240,
+    phaseMinutes: 50,
+    syncMinutes: [4, 10],
+    connector: "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+    rawTables: [],
+  },
+  {
+    name: "web_events",
+    vendor: "snowflake",
+    cadenceMinutes: 15,
+    phaseMinutes: 7,
+    syncMinutes: [0.5, 1.5],
+    rawTables: ["WEB_EVENTS", "WEB_SESSIONS"],
+  },
+  {
+    name: "app_events",
+    vendor: "snowflake",
+    cadenceMinutes: 30,
+    phaseMinutes: 0,
+    syncMinutes: [1.5, 2.5],
+    rawTables: ["APP_EVENTS"],
+  },
+  {
+    name: "ads_spend",
+    vendor: "snowflake",
+    cadenceMinutes: 60,
+    phaseMinutes: 15,
+    syncMinutes: [1, 3],
+    rawTables: ["GOOGLE_ADS_SPEND", "META_ADS_SPEND"],
+  },
 ];
 
 /**
@@ -63,7 +158,10 @@ export function scaledSources(count: number): TraceSource[] {
       ...base,
       name: `${base.name}_${copy + 1}`,
       phaseMinutes: (base.phaseMinutes + 7 * copy) % base.cadenceMinutes,
-      connector: base.vendor === "airbyte" ? `00000000-0000-4000-8000-${hex}` : base.connector && `${base.connector}_${copy + 1}`,
+      connector:
+        base.vendor === "airbyte"
+          ? `00000000-0000-4000-8000-${hex}`
+          : base.connector && `${base.connector}_${copy + 1}`,
       rawTables: base.rawTables.map((t) => `${t}_${copy + 1}`),
     };
   });
@@ -161,14 +259,28 @@ export function generateTrace(over: Partial<TraceOptions> = {}): Trace {
   const notifications = (source: TraceSource, loadedAt: number) => {
     for (const table of source.rawTables) {
       // The triggered task fires within the minimum trigger interval, runs a few seconds, then notifies SNS.
-      const at = Math.round(loadedAt + rng.between(0, options.triggerIntervalSeconds * 1000) + rng.between(3000, 8000) + rng.between(1000, 3000));
+      const at = Math.round(
+        loadedAt +
+          rng.between(0, options.triggerIntervalSeconds * 1000) +
+          rng.between(3000, 8000) +
+          rng.between(1000, 3000),
+      );
       const taskRunId = `${rng.int(1_000_000_000, 9_999_999_999)}`;
       const base: Draft = {
-        at, kind: "snowflake", attempt: "original", key: `snowflake:${taskRunId}:${table}`, id: `${taskRunId}:${table}`,
-        source: source.name, table, success: true, loadedAt, rows: rng.int(1, 50_000),
+        at,
+        kind: "snowflake",
+        attempt: "original",
+        key: `snowflake:${taskRunId}:${table}`,
+        id: `${taskRunId}:${table}`,
+        source: source.name,
+        table,
+        success: true,
+        loadedAt,
+        rows: rng.int(1, 50_000),
       };
       drafts.push(base);
-      if (rng.chance(options.snsRedeliveryRate)) drafts.push({ ...base, at: at + Math.round(rng.between(10_000, 90_000)), attempt: "sns-redelivery" });
+      if (rng.chance(options.snsRedeliveryRate))
+        drafts.push({ ...base, at: at + Math.round(rng.between(10_000, 90_000)), attempt: "sns-redelivery" });
     }
   };
 
@@ -180,12 +292,32 @@ export function generateTrace(over: Partial<TraceOptions> = {}): Trace {
         const syncId = rng.uuid();
         let loadedAt = end;
         if (rng.chance(options.failedSyncRate)) {
-          drafts.push({ at: end, kind: "fivetran", attempt: "original", key: `fivetran:${syncId}:failed`, id: syncId, source: source.name, connector: source.connector, success: false, loadedAt: end });
+          drafts.push({
+            at: end,
+            kind: "fivetran",
+            attempt: "original",
+            key: `fivetran:${syncId}:failed`,
+            id: syncId,
+            source: source.name,
+            connector: source.connector,
+            success: false,
+            loadedAt: end,
+          });
           // Fivetran retries the sync; the successful retry's sync_end reuses the sync_id.
           loadedAt = Math.round(end + rng.between(5, 15) * MINUTE);
           if (loadedAt >= DAY) continue;
         }
-        const original: Draft = { at: loadedAt, kind: "fivetran", attempt: "original", key: `fivetran:${syncId}`, id: syncId, source: source.name, connector: source.connector, success: true, loadedAt };
+        const original: Draft = {
+          at: loadedAt,
+          kind: "fivetran",
+          attempt: "original",
+          key: `fivetran:${syncId}`,
+          id: syncId,
+          source: source.name,
+          connector: source.connector,
+          success: true,
+          loadedAt,
+        };
         drafts.push(original);
         if (rng.chance(options.fivetranRetryRate)) {
           drafts.push({ ...original, attempt: "retry-0s" });
@@ -195,10 +327,30 @@ export function generateTrace(over: Partial<TraceOptions> = {}): Trace {
       } else if (source.vendor === "airbyte") {
         const jobId = String(++airbyteJob);
         if (rng.chance(options.failedSyncRate)) {
-          drafts.push({ at: end, kind: "airbyte", attempt: "original", key: `airbyte:${jobId}:failed`, id: jobId, source: source.name, connector: source.connector, success: false, loadedAt: end });
+          drafts.push({
+            at: end,
+            kind: "airbyte",
+            attempt: "original",
+            key: `airbyte:${jobId}:failed`,
+            id: jobId,
+            source: source.name,
+            connector: source.connector,
+            success: false,
+            loadedAt: end,
+          });
           continue;
         }
-        drafts.push({ at: end, kind: "airbyte", attempt: "original", key: `airbyte:${jobId}`, id: jobId, source: source.name, connector: source.connector, success: true, loadedAt: end });
+        drafts.push({
+          at: end,
+          kind: "airbyte",
+          attempt: "original",
+          key: `airbyte:${jobId}`,
+          id: jobId,
+          source: source.name,
+          connector: source.connector,
+          success: true,
+          loadedAt: end,
+        });
         notifications(source, end);
       } else {
         notifications(source, end);
@@ -209,8 +361,14 @@ export function generateTrace(over: Partial<TraceOptions> = {}): Trace {
   const schedule = (kind: "hourly" | "full-refresh", due: number): Draft => {
     const scheduledTime = new Date(start + due).toISOString();
     return {
-      at: Math.round(due + rng.between(0, 2000)), kind: "schedule", attempt: "original", key: `schedule:${kind}:${scheduledTime}`,
-      id: `${kind}:${scheduledTime}`, schedule: kind, success: true, loadedAt: due,
+      at: Math.round(due + rng.between(0, 2000)),
+      kind: "schedule",
+      attempt: "original",
+      key: `schedule:${kind}:${scheduledTime}`,
+      id: `${kind}:${scheduledTime}`,
+      schedule: kind,
+      success: true,
+      loadedAt: due,
     };
   };
   const hourly: Draft[] = [];
@@ -218,7 +376,11 @@ export function generateTrace(over: Partial<TraceOptions> = {}): Trace {
   drafts.push(...hourly, schedule("full-refresh", (options.fullRefreshHour * 60 + options.fullRefreshMinute) * MINUTE));
   for (let i = 0; i < options.schedulerDuplicates; i++) {
     const original = hourly[rng.int(0, hourly.length - 1)];
-    drafts.push({ ...original, at: original.at + Math.round(rng.between(1000, 10_000)), attempt: "scheduler-duplicate" });
+    drafts.push({
+      ...original,
+      at: original.at + Math.round(rng.between(1000, 10_000)),
+      attempt: "scheduler-duplicate",
+    });
   }
 
   const events = drafts
@@ -241,7 +403,8 @@ export interface TraceSummary {
   readonly largestBurst: number;
 }
 
-const countBy = (values: readonly string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+const countBy = (values: readonly string[]) =>
+  values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
 
 /** Counts of `trace`; a burst is a run of first deliveries from ≥ 3 distinct sources within 60 s of its first. */
 export function summarizeTrace(trace: Trace): TraceSummary {
@@ -272,7 +435,10 @@ export function summarizeTrace(trace: Trace): TraceSummary {
 }
 
 /** `sources.json` for dispatch (the Triggers component's shape) with the trace's sources. */
-export function sourcesDocument(target: string, sources: readonly TraceSource[] = TRACE_SOURCES): { target: string; sources: unknown[] } {
+export function sourcesDocument(
+  target: string,
+  sources: readonly TraceSource[] = TRACE_SOURCES,
+): { target: string; sources: unknown[] } {
   return {
     target,
     sources: sources.map((s) => ({

@@ -11,7 +11,10 @@ import { FUNCTIONS_DIR, bundleFunction, bundleStats } from "../components/lib/bu
 
 /** Functions: the folders under functions/ with an index.ts (functions/lib is shared code). */
 export function functionNames(): string[] {
-  return fs.readdirSync(FUNCTIONS_DIR).filter((n) => n !== "lib" && fs.existsSync(path.join(FUNCTIONS_DIR, n, "index.ts"))).sort();
+  return fs
+    .readdirSync(FUNCTIONS_DIR)
+    .filter((n) => n !== "lib" && fs.existsSync(path.join(FUNCTIONS_DIR, n, "index.ts")))
+    .sort();
 }
 
 /** Writes the bundles of `names` under `outDir`; returns one line per function. */

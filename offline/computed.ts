@@ -14,12 +14,20 @@ const q = (s: unknown) => `"${String(s)}"`;
 
 /** A deterministic, obviously fake PEM body, so secret scans have something to find. */
 export function fakePem(label: string, seed: string): string {
-  const body = Buffer.from(`offline-plan-${label}-${seed}`.repeat(8)).toString("base64").match(/.{1,64}/g)!.join("\n");
+  const body = Buffer.from(`offline-plan-${label}-${seed}`.repeat(8))
+    .toString("base64")
+    .match(/.{1,64}/g)!
+    .join("\n");
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
 /** Returns the id and the state (inputs plus computed attributes) of a mocked resource. */
-export function computedState(type: string, name: string, inputs: Record<string, any>, env: Env): { id: string; state: Record<string, any> } {
+export function computedState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+  env: Env,
+): { id: string; state: Record<string, any> } {
   const { account, region } = env;
   const arn = (service: string, resource: string, regional = true) =>
     `arn:aws:${service}:${regional ? region : ""}:${regional || service === "iam" ? account : ""}:${resource}`;
@@ -29,7 +37,11 @@ export function computedState(type: string, name: string, inputs: Record<string,
 
   switch (type) {
     case "aws:iam/role:Role":
-      Object.assign(base, { name: physical, arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${physical}`, uniqueId: `AROA${short(name).toUpperCase()}` });
+      Object.assign(base, {
+        name: physical,
+        arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${physical}`,
+        uniqueId: `AROA${short(name).toUpperCase()}`,
+      });
       id = physical;
       break;
     case "aws:iam/policy:Policy":
@@ -37,7 +49,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
       id = base.arn;
       break;
     case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-      Object.assign(base, { arn: `arn:aws:iam::${account}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` });
+      Object.assign(base, {
+        arn: `arn:aws:iam::${account}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`,
+      });
       break;
     case "aws:lambda/function:Function":
       Object.assign(base, {
@@ -49,7 +63,11 @@ export function computedState(type: string, name: string, inputs: Record<string,
       id = physical;
       break;
     case "aws:sqs/queue:Queue":
-      Object.assign(base, { name: physical, arn: arn("sqs", physical), url: `https://sqs.${region}.amazonaws.com/${account}/${physical}` });
+      Object.assign(base, {
+        name: physical,
+        arn: arn("sqs", physical),
+        url: `https://sqs.${region}.amazonaws.com/${account}/${physical}`,
+      });
       id = base.url;
       break;
     case "aws:sns/topic:Topic":
@@ -70,16 +88,28 @@ export function computedState(type: string, name: string, inputs: Record<string,
       break;
     case "aws:s3/bucket:Bucket": {
       const bucket = inputs.bucket ?? `${name}-${short(name)}`;
-      Object.assign(base, { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` });
+      Object.assign(base, {
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
+      });
       id = bucket;
       break;
     }
     case "aws:ecr/repository:Repository":
-      Object.assign(base, { name: physical, arn: arn("ecr", `repository/${physical}`), repositoryUrl: `${account}.dkr.ecr.${region}.amazonaws.com/${physical}`, registryId: account });
+      Object.assign(base, {
+        name: physical,
+        arn: arn("ecr", `repository/${physical}`),
+        repositoryUrl: `${account}.dkr.ecr.${region}.amazonaws.com/${physical}`,
+        registryId: account,
+      });
       id = physical;
       break;
     case "aws:secretsmanager/secret:Secret":
-      Object.assign(base, { name: physical, arn: arn("secretsmanager", `secret:${physical}-${short(name).slice(0, 6)}`) });
+      Object.assign(base, {
+        name: physical,
+        arn: arn("secretsmanager", `secret:${physical}-${short(name).slice(0, 6)}`),
+      });
       id = base.arn;
       break;
     case "aws:cloudwatch/logGroup:LogGroup":
@@ -91,14 +121,23 @@ export function computedState(type: string, name: string, inputs: Record<string,
       id = physical;
       break;
     case "aws:cloudwatch/eventRule:EventRule":
-      Object.assign(base, { name: physical, arn: arn("events", `rule/${inputs.eventBusName && inputs.eventBusName !== "default" ? `${inputs.eventBusName}/` : ""}${physical}`) });
+      Object.assign(base, {
+        name: physical,
+        arn: arn(
+          "events",
+          `rule/${inputs.eventBusName && inputs.eventBusName !== "default" ? `${inputs.eventBusName}/` : ""}${physical}`,
+        ),
+      });
       id = physical;
       break;
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       Object.assign(base, { name: physical, arn: arn("cloudwatch", `alarm:${physical}`) });
       break;
     case "aws:scheduler/schedule:Schedule":
-      Object.assign(base, { name: physical, arn: arn("scheduler", `schedule/${inputs.groupName ?? "default"}/${physical}`) });
+      Object.assign(base, {
+        name: physical,
+        arn: arn("scheduler", `schedule/${inputs.groupName ?? "default"}/${physical}`),
+      });
       break;
     case "aws:scheduler/scheduleGroup:ScheduleGroup":
       Object.assign(base, { name: physical, arn: arn("scheduler", `schedule-group/${physical}`) });
@@ -110,12 +149,19 @@ export function computedState(type: string, name: string, inputs: Record<string,
       break;
     case "aws:apigatewayv2/api:Api": {
       const apiId = short(name).slice(0, 10);
-      Object.assign(base, { apiEndpoint: `https://${apiId}.execute-api.${region}.amazonaws.com`, executionArn: arn("execute-api", apiId), arn: `arn:aws:apigateway:${region}::/apis/${apiId}` });
+      Object.assign(base, {
+        apiEndpoint: `https://${apiId}.execute-api.${region}.amazonaws.com`,
+        executionArn: arn("execute-api", apiId),
+        arn: `arn:aws:apigateway:${region}::/apis/${apiId}`,
+      });
       id = apiId;
       break;
     }
     case "aws:apigatewayv2/stage:Stage":
-      Object.assign(base, { invokeUrl: `https://${inputs.apiId}.execute-api.${region}.amazonaws.com/${inputs.name === "$default" ? "" : inputs.name}`, arn: arn("apigateway", `/apis/${inputs.apiId}/stages/${inputs.name}`) });
+      Object.assign(base, {
+        invokeUrl: `https://${inputs.apiId}.execute-api.${region}.amazonaws.com/${inputs.name === "$default" ? "" : inputs.name}`,
+        arn: arn("apigateway", `/apis/${inputs.apiId}/stages/${inputs.name}`),
+      });
       break;
     case "aws:ec2/securityGroup:SecurityGroup":
       Object.assign(base, { arn: arn("ec2", `security-group/sg-${short(name)}`) });

@@ -86,7 +86,16 @@ export const DEFAULT_WORKLOAD: Workload = {
 
 /** Snowflake credits per hour by warehouse size. */
 export const CREDITS_PER_HOUR: Readonly<Record<WarehouseSize, number>> = {
-  XSMALL: 1, SMALL: 2, MEDIUM: 4, LARGE: 8, XLARGE: 16, XXLARGE: 32, XXXLARGE: 64, X4LARGE: 128, X5LARGE: 256, X6LARGE: 512,
+  XSMALL: 1,
+  SMALL: 2,
+  MEDIUM: 4,
+  LARGE: 8,
+  XLARGE: 16,
+  XXLARGE: 32,
+  XXXLARGE: 64,
+  X4LARGE: 128,
+  X5LARGE: 256,
+  X6LARGE: 512,
 };
 
 const DAYS = 30;
@@ -104,48 +113,109 @@ export function billedWarehouseSeconds(busySeconds: number, autoSuspendSeconds: 
 }
 
 /** The monthly estimate for a stack's config. */
-export function estimateMonthlyCost(config: PipelineConfig, workload: Workload = DEFAULT_WORKLOAD, prices: UnitPrices = LIST_PRICES): CostLine[] {
+export function estimateMonthlyCost(
+  config: PipelineConfig,
+  workload: Workload = DEFAULT_WORKLOAD,
+  prices: UnitPrices = LIST_PRICES,
+): CostLine[] {
   const sf = config.snowflake;
   const runs = workload.runsPerDay * DAYS;
   const refreshes = workload.fullRefreshesPerDay * DAYS;
   const rawTables = config.sources.reduce((n, s) => n + s.rawTables.length, 0);
-  const webhookSources = config.sources.filter((s) => s.fivetranConnectors.length || s.airbyteConnections.length).length;
+  const webhookSources = config.sources.filter(
+    (s) => s.fivetranConnectors.length || s.airbyteConnections.length,
+  ).length;
   const loads = workload.loadsPerSourcePerDay * DAYS;
 
-  const transformingSeconds = runs * billedWarehouseSeconds(workload.runMinutes * 60, sf.autoSuspendSeconds) +
+  const transformingSeconds =
+    runs * billedWarehouseSeconds(workload.runMinutes * 60, sf.autoSuspendSeconds) +
     refreshes * billedWarehouseSeconds(workload.fullRefreshMinutes * 60, sf.autoSuspendSeconds);
   const transformingCredits = (transformingSeconds / 3600) * CREDITS_PER_HOUR[sf.warehouseSizes.transforming];
   const tasks = streamTaskCredits(config, workload, prices);
 
-  const taskHours = (runs * (workload.runMinutes + workload.taskOverheadMinutes) + refreshes * (workload.fullRefreshMinutes + workload.taskOverheadMinutes)) / 60;
+  const taskHours =
+    (runs * (workload.runMinutes + workload.taskOverheadMinutes) +
+      refreshes * (workload.fullRefreshMinutes + workload.taskOverheadMinutes)) /
+    60;
   const vcpu = config.dbt.cpu / 1024;
   const gb = config.dbt.memory / 1024;
-  const [vcpuPrice, gbPrice] = config.dbt.arm64 ? [prices.fargateVcpuHourArm, prices.fargateGbHourArm] : [prices.fargateVcpuHourX86, prices.fargateGbHourX86];
+  const [vcpuPrice, gbPrice] = config.dbt.arm64
+    ? [prices.fargateVcpuHourArm, prices.fargateGbHourArm]
+    : [prices.fargateVcpuHourX86, prices.fargateGbHourX86];
 
   const webhooks = webhookSources * loads;
   const snowflakeNotifications = rawTables * loads;
   const triggers = webhooks + snowflakeNotifications + runs + refreshes;
   // dispatch per trigger; launch per trigger plus burst/one-run rechecks (≈3 per run); notify per run; freshness every 5 minutes.
-  const invocations = triggers + triggers + 3 * (runs + refreshes) + (runs + refreshes) + (DAYS * 24 * 12);
+  const invocations = triggers + triggers + 3 * (runs + refreshes) + (runs + refreshes) + DAYS * 24 * 12;
   const lambdaGbSeconds = invocations * 0.25 * 0.3;
   const sqsRequests = triggers * 4 + (runs + refreshes) * 6;
   const logGb = ((runs + refreshes) * workload.logMbPerRun + invocations * 0.002) / 1024;
-  const secrets = 2 + (config.fivetran.webhookSecret ? 1 : 0) + (config.airbyte.webhookToken ? 1 : 0) + (config.notify.slackWebhookUrl ? 1 : 0);
+  const secrets =
+    2 +
+    (config.fivetran.webhookSecret ? 1 : 0) +
+    (config.airbyte.webhookToken ? 1 : 0) +
+    (config.notify.slackWebhookUrl ? 1 : 0);
   const alarms = config.sources.length + 1 + 3 + 4;
 
   const lines: CostLine[] = [
-    { item: `Snowflake ${sf.warehouseSizes.transforming} transforming warehouse`, usd: transformingCredits * prices.snowflakeCredit, basis: `${transformingCredits.toFixed(1)} credits: ${runs} runs × ${workload.runMinutes} min + ${refreshes} full refreshes × ${workload.fullRefreshMinutes} min, each + ${sf.autoSuspendSeconds} s auto-suspend tail, 60 s minimum` },
+    {
+      item: `Snowflake ${sf.warehouseSizes.transforming} transforming warehouse`,
+      usd: transformingCredits * prices.snowflakeCredit,
+      basis: `${transformingCredits.toFixed(1)} credits: ${runs} runs × ${workload.runMinutes} min + ${refreshes} full refreshes × ${workload.fullRefreshMinutes} min, each + ${sf.autoSuspendSeconds} s auto-suspend tail, 60 s minimum`,
+    },
     ...streamTaskLines(config, tasks, prices),
-    { item: `Fargate ${vcpu} vCPU / ${gb} GB ${config.dbt.arm64 ? "ARM64" : "x86_64"}`, usd: taskHours * (vcpu * vcpuPrice + gb * gbPrice), basis: `${taskHours.toFixed(1)} task-hours (dbt + ${workload.taskOverheadMinutes} min overhead per run)` },
-    { item: "Public IPv4 on dbt tasks", usd: config.network.assignPublicIp ? taskHours * prices.publicIpv4Hour : 0, basis: "billed only while a task runs" },
-    { item: "NAT gateway", usd: 0, basis: config.network.mode === "create" ? "none: public subnets, no NAT" : "existing network: any NAT cost belongs to that VPC" },
-    { item: "Lambda (arm64)", usd: lambdaGbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests, basis: `${Math.round(invocations)} invocations × 256 MB × 300 ms` },
-    { item: "API Gateway HTTP API", usd: (webhooks / 1e6) * prices.httpApiMillionRequests, basis: `${webhooks} webhook deliveries` },
-    { item: "SQS FIFO", usd: (sqsRequests / 1e6) * prices.sqsFifoMillionRequests, basis: `${Math.round(sqsRequests)} requests` },
-    { item: "DynamoDB (idempotency, notify state)", usd: ((triggers + runs + refreshes) * 2 / 1e6) * prices.dynamodbMillionWrites, basis: "on-demand writes" },
-    { item: "CloudWatch Logs", usd: logGb * prices.logsIngestGb + logGb * prices.logsStorageGbMonth * (Math.min(config.dbt.logRetentionDays, 365) / 30), basis: `${logGb.toFixed(2)} GB ingested, kept ${config.dbt.logRetentionDays} days` },
+    {
+      item: `Fargate ${vcpu} vCPU / ${gb} GB ${config.dbt.arm64 ? "ARM64" : "x86_64"}`,
+      usd: taskHours * (vcpu * vcpuPrice + gb * gbPrice),
+      basis: `${taskHours.toFixed(1)} task-hours (dbt + ${workload.taskOverheadMinutes} min overhead per run)`,
+    },
+    {
+      item: "Public IPv4 on dbt tasks",
+      usd: config.network.assignPublicIp ? taskHours * prices.publicIpv4Hour : 0,
+      basis: "billed only while a task runs",
+    },
+    {
+      item: "NAT gateway",
+      usd: 0,
+      basis:
+        config.network.mode === "create"
+          ? "none: public subnets, no NAT"
+          : "existing network: any NAT cost belongs to that VPC",
+    },
+    {
+      item: "Lambda (arm64)",
+      usd: lambdaGbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests,
+      basis: `${Math.round(invocations)} invocations × 256 MB × 300 ms`,
+    },
+    {
+      item: "API Gateway HTTP API",
+      usd: (webhooks / 1e6) * prices.httpApiMillionRequests,
+      basis: `${webhooks} webhook deliveries`,
+    },
+    {
+      item: "SQS FIFO",
+      usd: (sqsRequests / 1e6) * prices.sqsFifoMillionRequests,
+      basis: `${Math.round(sqsRequests)} requests`,
+    },
+    {
+      item: "DynamoDB (idempotency, notify state)",
+      usd: (((triggers + runs + refreshes) * 2) / 1e6) * prices.dynamodbMillionWrites,
+      basis: "on-demand writes",
+    },
+    {
+      item: "CloudWatch Logs",
+      usd:
+        logGb * prices.logsIngestGb +
+        logGb * prices.logsStorageGbMonth * (Math.min(config.dbt.logRetentionDays, 365) / 30),
+      basis: `${logGb.toFixed(2)} GB ingested, kept ${config.dbt.logRetentionDays} days`,
+    },
     { item: "Secrets Manager", usd: secrets * prices.secretMonth, basis: `${secrets} secrets` },
-    { item: "CloudWatch alarms and dashboard, KMS key", usd: alarms * prices.alarmMonth + prices.dashboardMonth + prices.kmsKeyMonth, basis: `${alarms} alarms, 1 dashboard, 1 customer-managed key` },
+    {
+      item: "CloudWatch alarms and dashboard, KMS key",
+      usd: alarms * prices.alarmMonth + prices.dashboardMonth + prices.kmsKeyMonth,
+      basis: `${alarms} alarms, 1 dashboard, 1 customer-managed key`,
+    },
   ];
   return lines.map((l) => ({ ...l, usd: Math.round(l.usd * 100) / 100 }));
 }
@@ -167,12 +237,17 @@ export interface StreamTaskCredits {
  * Credits of the per-table tasks (one run per load of each watched entry; a `SCHEMA.*` entry is
  * counted as one table) plus the reconciler's runs every `reconcileScheduleMinutes`.
  */
-export function streamTaskCredits(config: PipelineConfig, workload: Workload = DEFAULT_WORKLOAD, prices: UnitPrices = LIST_PRICES): StreamTaskCredits {
+export function streamTaskCredits(
+  config: PipelineConfig,
+  workload: Workload = DEFAULT_WORKLOAD,
+  prices: UnitPrices = LIST_PRICES,
+): StreamTaskCredits {
   const sf = config.snowflake;
   const runs = config.sources.reduce((n, s) => n + s.rawTables.length, 0) * workload.loadsPerSourcePerDay * DAYS;
   const reconcileRuns = (DAYS * 24 * 60) / sf.reconcileScheduleMinutes;
   const serverlessSeconds = runs * workload.streamTaskSeconds + reconcileRuns * RECONCILE_RUN_SECONDS;
-  const warehouseSeconds = (runs ? runs * billedWarehouseSeconds(workload.streamTaskSeconds, sf.autoSuspendSeconds) : 0) +
+  const warehouseSeconds =
+    (runs ? runs * billedWarehouseSeconds(workload.streamTaskSeconds, sf.autoSuspendSeconds) : 0) +
     reconcileRuns * billedWarehouseSeconds(RECONCILE_RUN_SECONDS, sf.autoSuspendSeconds);
   return {
     runs,
@@ -189,8 +264,20 @@ function streamTaskLines(config: PipelineConfig, c: StreamTaskCredits, prices: U
   const basis = (credits: number, how: string, model: "serverless" | "warehouse") =>
     `${credits.toFixed(1)} credits: ${c.runs} task runs + ${Math.round(c.reconcileRuns)} reconciler runs, ${how}${model === chosen ? "" : ` (alternative: $${(credits * prices.snowflakeCredit).toFixed(2)}, not in the total)`}`;
   return [
-    { item: "Snowflake serverless change-detection tasks", usd: chosen === "serverless" ? c.serverless * prices.snowflakeCredit : 0, basis: basis(c.serverless, `per second, no minimum, × ${prices.serverlessTaskMultiplier}`, "serverless") },
-    { item: `Snowflake ${sf.warehouseSizes.loading} loading warehouse (change-detection tasks)`, usd: chosen === "warehouse" ? c.warehouse * prices.snowflakeCredit : 0, basis: basis(c.warehouse, `each resumes the warehouse: 60 s minimum + ${sf.autoSuspendSeconds} s auto-suspend tail`, "warehouse") },
+    {
+      item: "Snowflake serverless change-detection tasks",
+      usd: chosen === "serverless" ? c.serverless * prices.snowflakeCredit : 0,
+      basis: basis(c.serverless, `per second, no minimum, × ${prices.serverlessTaskMultiplier}`, "serverless"),
+    },
+    {
+      item: `Snowflake ${sf.warehouseSizes.loading} loading warehouse (change-detection tasks)`,
+      usd: chosen === "warehouse" ? c.warehouse * prices.snowflakeCredit : 0,
+      basis: basis(
+        c.warehouse,
+        `each resumes the warehouse: 60 s minimum + ${sf.autoSuspendSeconds} s auto-suspend tail`,
+        "warehouse",
+      ),
+    },
   ];
 }
 

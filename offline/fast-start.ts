@@ -47,12 +47,17 @@ function standIn(request: string, load: () => any): unknown {
 }
 
 function proxy(get: () => any): unknown {
-  return new Proxy(function lazy() { /* replaced by the real module on first use */ }, {
-    get: (_t, key) => (key === "__esModule" ? undefined : Reflect.get(get(), key)),
-    has: (_t, key) => Reflect.has(get(), key),
-    apply: (_t, self, args) => Reflect.apply(get(), self, args),
-    construct: (_t, args) => Reflect.construct(get(), args),
-  });
+  return new Proxy(
+    function lazy() {
+      /* replaced by the real module on first use */
+    },
+    {
+      get: (_t, key) => (key === "__esModule" ? undefined : Reflect.get(get(), key)),
+      has: (_t, key) => Reflect.has(get(), key),
+      apply: (_t, self, args) => Reflect.apply(get(), self, args),
+      construct: (_t, args) => Reflect.construct(get(), args),
+    },
+  );
 }
 
 /** `DBT_PIPELINE_OFFLINE_TRIMS=off` turns both trims off (the benchmark's paired runs compare with and without). */
@@ -64,7 +69,8 @@ const originalLoad = moduleWithLoad._load;
 if (enabled && !(originalLoad as { lazyStandIns?: boolean }).lazyStandIns) {
   const load: Load = function (this: unknown, request, parent, isMain) {
     const from = LAZY[request];
-    if (from && parent?.filename?.endsWith(from)) return standIn(request, () => originalLoad.call(this, request, parent, isMain));
+    if (from && parent?.filename?.endsWith(from))
+      return standIn(request, () => originalLoad.call(this, request, parent, isMain));
     return originalLoad.call(this, request, parent, isMain);
   };
   (load as { lazyStandIns?: boolean }).lazyStandIns = true;
@@ -84,7 +90,9 @@ export function trimStackCapture(pulumiModule: { Resource: unknown }): void {
   resource.stackTrace = () => [];
   resource.trimmed = true;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: (p: Promise<unknown>, ctx: string) => Promise<unknown> };
+  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+    debuggablePromise: (p: Promise<unknown>, ctx: string) => Promise<unknown>;
+  };
   const original = debuggable.debuggablePromise;
   debuggable.debuggablePromise = (p, ctx) => {
     const limit = Error.stackTraceLimit;

@@ -6,7 +6,14 @@
  * (read from this repository's code) or [assumed] (no figure found).
  */
 import { PipelineConfig } from "../config";
-import { CREDITS_PER_HOUR, DEFAULT_WORKLOAD, LIST_PRICES, UnitPrices, billedWarehouseSeconds, streamTaskCredits } from "./cost";
+import {
+  CREDITS_PER_HOUR,
+  DEFAULT_WORKLOAD,
+  LIST_PRICES,
+  UnitPrices,
+  billedWarehouseSeconds,
+  streamTaskCredits,
+} from "./cost";
 
 /** Prices the idle month needs beyond {@link UnitPrices} (USD, list prices). */
 export interface IdlePrices {
@@ -72,7 +79,12 @@ function fieldCount(field: string, size: number): number {
   if (field === "*" || field === "?") return size;
   return field.split(",").reduce((n, part) => {
     const [range, step] = part.split("/");
-    const [from, to] = range === "*" ? [0, size - 1] : range.includes("-") ? range.split("-").map(Number) : [Number(range), step ? size - 1 : Number(range)];
+    const [from, to] =
+      range === "*"
+        ? [0, size - 1]
+        : range.includes("-")
+          ? range.split("-").map(Number)
+          : [Number(range), step ? size - 1 : Number(range)];
     return n + Math.floor((to - from) / (step ? Number(step) : 1)) + 1;
   }, 0);
 }
@@ -107,16 +119,23 @@ export interface IdleLine {
 }
 
 /** The idle month of a stack's config, line by line. */
-export function estimateIdleMonth(config: PipelineConfig, idle: IdleAssumptions = DEFAULT_IDLE, prices: UnitPrices = LIST_PRICES, extra: IdlePrices = IDLE_LIST_PRICES): IdleLine[] {
+export function estimateIdleMonth(
+  config: PipelineConfig,
+  idle: IdleAssumptions = DEFAULT_IDLE,
+  prices: UnitPrices = LIST_PRICES,
+  extra: IdlePrices = IDLE_LIST_PRICES,
+): IdleLine[] {
   const sf = config.snowflake;
   const t = config.triggers;
   const scheduledHourly = t.hourlyEnabled ? runsPerMonth(t.hourlySchedule) : 0;
   const hourly = idle.skipHourlyWhenNothingLoaded ? 0 : scheduledHourly;
   const refreshes = t.fullRefreshEnabled ? runsPerMonth(t.fullRefreshSchedule) : 0;
-  const credit = CREDITS_PER_HOUR[sf.warehouseSizes.transforming] * prices.snowflakeCredit / 3600;
+  const credit = (CREDITS_PER_HOUR[sf.warehouseSizes.transforming] * prices.snowflakeCredit) / 3600;
   const hourlyBilled = billedWarehouseSeconds(idle.freshnessQuerySeconds, sf.autoSuspendSeconds);
   const refreshBilled = billedWarehouseSeconds(idle.fullRefreshMinutes * 60, sf.autoSuspendSeconds);
-  const [vcpuPrice, gbPrice] = config.dbt.arm64 ? [prices.fargateVcpuHourArm, prices.fargateGbHourArm] : [prices.fargateVcpuHourX86, prices.fargateGbHourX86];
+  const [vcpuPrice, gbPrice] = config.dbt.arm64
+    ? [prices.fargateVcpuHourArm, prices.fargateGbHourArm]
+    : [prices.fargateVcpuHourX86, prices.fargateGbHourX86];
   const taskHour = (config.dbt.cpu / 1024) * vcpuPrice + (config.dbt.memory / 1024) * gbPrice;
   const hourlyTaskHours = (hourly * idle.hourlyTaskMinutes) / 60;
   const refreshTaskHours = (refreshes * (idle.fullRefreshMinutes + idle.fullRefreshTaskOverheadMinutes)) / 60;
@@ -125,40 +144,101 @@ export function estimateIdleMonth(config: PipelineConfig, idle: IdleAssumptions 
   // hours to prevent the stream from going stale" (docs.snowflake.com/en/release-notes/bcr-bundles/2024_06/bcr-1710);
   // triggered tasks "don't use compute resources until the event is triggered" (docs.snowflake.com/en/user-guide/tasks-triggered).
   const staleGuardRuns = sf.taskMode === "scheduled" ? rawTables * 2 * DAYS : 0;
-  const loadingCredit = CREDITS_PER_HOUR[sf.warehouseSizes.loading] * prices.snowflakeCredit / 3600;
+  const loadingCredit = (CREDITS_PER_HOUR[sf.warehouseSizes.loading] * prices.snowflakeCredit) / 3600;
   const freshnessChecks = DAYS * 24 * 12;
   // launch's sweep runs every five minutes whatever happens (components/triggers LAUNCH_SWEEP_SCHEDULE).
   const sweeps = DAYS * 24 * 12;
   const runs = hourly + refreshes;
   const invocations = freshnessChecks + sweeps + runs * idle.invocationsPerRun;
-  const gbSeconds = (invocations * idle.freshnessLambdaMs) / 1000 * (idle.lambdaMemoryMb / 1024);
+  const gbSeconds = ((invocations * idle.freshnessLambdaMs) / 1000) * (idle.lambdaMemoryMb / 1024);
   // The change-detection reconciler runs every snowflake.reconcileScheduleMinutes with or without loads.
   const reconciler = streamTaskCredits(config, { ...DEFAULT_WORKLOAD, loadsPerSourcePerDay: 0 }, prices);
   const reconcilerCredits = sf.taskCompute === "serverless" ? reconciler.serverless : reconciler.warehouse;
   const logGb = (runs * idle.logMbPerRun + (freshnessChecks * idle.logKbPerFreshnessCheck) / 1024) / 1024;
   const metrics = config.sources.length + 1 + (runs > 0 ? idle.metricsPerRunPath : 0);
-  const secrets = 2 + (config.fivetran.webhookSecret ? 1 : 0) + (config.airbyte.webhookToken ? 1 : 0) + (config.notify.slackWebhookUrl ? 1 : 0);
+  const secrets =
+    2 +
+    (config.fivetran.webhookSecret ? 1 : 0) +
+    (config.airbyte.webhookToken ? 1 : 0) +
+    (config.notify.slackWebhookUrl ? 1 : 0);
   const alarms = config.sources.length + 1 + 3 + 4;
-  const hourlyWhy = !t.hourlyEnabled ? "triggers.hourlyEnabled is false [config]"
-    : idle.skipHourlyWhenNothingLoaded ? `${scheduledHourly} scheduled, none starts dbt: nothing loaded since the last run [design option]`
+  const hourlyWhy = !t.hourlyEnabled
+    ? "triggers.hourlyEnabled is false [config]"
+    : idle.skipHourlyWhenNothingLoaded
+      ? `${scheduledHourly} scheduled, none starts dbt: nothing loaded since the last run [design option]`
       : `${hourly} runs (${t.hourlySchedule} [config]), each starting a task that finds nothing fresher`;
 
   const lines: IdleLine[] = [
-    { item: "Hourly runs: transforming warehouse", usd: hourly * hourlyBilled * credit, basis: `${hourlyWhy}; ${hourlyBilled} s billed each (${idle.freshnessQuerySeconds} s of freshness queries [assumed] + ${sf.autoSuspendSeconds} s auto-suspend [config], 60 s minimum [documented: offline/cost.ts])` },
-    { item: "Hourly runs: Fargate and public IPv4", usd: hourlyTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)), basis: `${hourlyTaskHours.toFixed(1)} task-hours (${idle.hourlyTaskMinutes} min a run [assumed])` },
-    { item: "Full refreshes: transforming warehouse", usd: refreshes * refreshBilled * credit, basis: t.fullRefreshEnabled ? `${refreshes} runs (${t.fullRefreshSchedule} [config]) × ${refreshBilled} s billed (${idle.fullRefreshMinutes} min rebuilding unchanged tables [assumed])` : "triggers.fullRefreshEnabled is false [config]" },
-    { item: "Full refreshes: Fargate and public IPv4", usd: refreshTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)), basis: `${refreshTaskHours.toFixed(1)} task-hours` },
-    { item: "Stream tasks: loading warehouse", usd: staleGuardRuns * billedWarehouseSeconds(10, sf.autoSuspendSeconds) * loadingCredit, basis: sf.taskMode === "scheduled" ? `${staleGuardRuns} stale-guard runs (${rawTables} tables × 2 a day) [documented]` : "triggered tasks use no compute without new rows [documented]" },
-    { item: "Change-detection reconciler (Snowflake)", usd: reconcilerCredits * prices.snowflakeCredit, basis: `${Math.round(reconciler.reconcileRuns)} runs (every ${sf.reconcileScheduleMinutes} min [config]) × 5 s [assumed: offline/cost.ts RECONCILE_RUN_SECONDS], ${sf.taskCompute} [config]: ${reconcilerCredits.toFixed(1)} credits` },
-    { item: "Lambda (arm64)", usd: gbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests, basis: `${Math.round(invocations)} invocations: freshness and launch's sweep every 5 min [config] + ${idle.invocationsPerRun} per run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]` },
-    { item: "CloudWatch Logs", usd: logGb * prices.logsIngestGb + logGb * prices.logsStorageGbMonth * (Math.min(config.dbt.logRetentionDays, 365) / 30), basis: `${logGb.toFixed(3)} GB [assumed volumes], kept ${config.dbt.logRetentionDays} days [config]` },
-    { item: "CloudWatch custom metrics", usd: metrics * extra.customMetricMonth, basis: `${metrics} metrics published in the month: MinutesSinceLastLoad per source + SourcesSnapshotAgeMinutes${runs > 0 ? ` + ${idle.metricsPerRunPath} of the run path` : ""} [inferred]; list price, a metric with no data in an hour is not billed for it [assumed]` },
+    {
+      item: "Hourly runs: transforming warehouse",
+      usd: hourly * hourlyBilled * credit,
+      basis: `${hourlyWhy}; ${hourlyBilled} s billed each (${idle.freshnessQuerySeconds} s of freshness queries [assumed] + ${sf.autoSuspendSeconds} s auto-suspend [config], 60 s minimum [documented: offline/cost.ts])`,
+    },
+    {
+      item: "Hourly runs: Fargate and public IPv4",
+      usd: hourlyTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)),
+      basis: `${hourlyTaskHours.toFixed(1)} task-hours (${idle.hourlyTaskMinutes} min a run [assumed])`,
+    },
+    {
+      item: "Full refreshes: transforming warehouse",
+      usd: refreshes * refreshBilled * credit,
+      basis: t.fullRefreshEnabled
+        ? `${refreshes} runs (${t.fullRefreshSchedule} [config]) × ${refreshBilled} s billed (${idle.fullRefreshMinutes} min rebuilding unchanged tables [assumed])`
+        : "triggers.fullRefreshEnabled is false [config]",
+    },
+    {
+      item: "Full refreshes: Fargate and public IPv4",
+      usd: refreshTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)),
+      basis: `${refreshTaskHours.toFixed(1)} task-hours`,
+    },
+    {
+      item: "Stream tasks: loading warehouse",
+      usd: staleGuardRuns * billedWarehouseSeconds(10, sf.autoSuspendSeconds) * loadingCredit,
+      basis:
+        sf.taskMode === "scheduled"
+          ? `${staleGuardRuns} stale-guard runs (${rawTables} tables × 2 a day) [documented]`
+          : "triggered tasks use no compute without new rows [documented]",
+    },
+    {
+      item: "Change-detection reconciler (Snowflake)",
+      usd: reconcilerCredits * prices.snowflakeCredit,
+      basis: `${Math.round(reconciler.reconcileRuns)} runs (every ${sf.reconcileScheduleMinutes} min [config]) × 5 s [assumed: offline/cost.ts RECONCILE_RUN_SECONDS], ${sf.taskCompute} [config]: ${reconcilerCredits.toFixed(1)} credits`,
+    },
+    {
+      item: "Lambda (arm64)",
+      usd: gbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests,
+      basis: `${Math.round(invocations)} invocations: freshness and launch's sweep every 5 min [config] + ${idle.invocationsPerRun} per run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]`,
+    },
+    {
+      item: "CloudWatch Logs",
+      usd:
+        logGb * prices.logsIngestGb +
+        logGb * prices.logsStorageGbMonth * (Math.min(config.dbt.logRetentionDays, 365) / 30),
+      basis: `${logGb.toFixed(3)} GB [assumed volumes], kept ${config.dbt.logRetentionDays} days [config]`,
+    },
+    {
+      item: "CloudWatch custom metrics",
+      usd: metrics * extra.customMetricMonth,
+      basis: `${metrics} metrics published in the month: MinutesSinceLastLoad per source + SourcesSnapshotAgeMinutes${runs > 0 ? ` + ${idle.metricsPerRunPath} of the run path` : ""} [inferred]; list price, a metric with no data in an hour is not billed for it [assumed]`,
+    },
     { item: "CloudWatch alarms", usd: alarms * prices.alarmMonth, basis: `${alarms} alarms (as in offline/cost.ts)` },
-    { item: "CloudWatch dashboard", usd: prices.dashboardMonth, basis: "1 dashboard at list price (free in an account with 3 or fewer [assumed from the free tier])" },
+    {
+      item: "CloudWatch dashboard",
+      usd: prices.dashboardMonth,
+      basis: "1 dashboard at list price (free in an account with 3 or fewer [assumed from the free tier])",
+    },
     { item: "KMS customer-managed key", usd: prices.kmsKeyMonth, basis: "1 key (alert topic)" },
     { item: "Secrets Manager", usd: secrets * prices.secretMonth, basis: `${secrets} secrets` },
-    { item: "ECR image storage", usd: idle.ecrImageGb * extra.ecrGbMonth, basis: `${idle.ecrImageGb} GB of image layers [assumed]` },
-    { item: "SQS, DynamoDB, API Gateway, Scheduler, S3, VPC", usd: 0, basis: "billed per request or GB: a few thousand requests and KBs round to $0.00; no NAT gateway" },
+    {
+      item: "ECR image storage",
+      usd: idle.ecrImageGb * extra.ecrGbMonth,
+      basis: `${idle.ecrImageGb} GB of image layers [assumed]`,
+    },
+    {
+      item: "SQS, DynamoDB, API Gateway, Scheduler, S3, VPC",
+      usd: 0,
+      basis: "billed per request or GB: a few thousand requests and KBs round to $0.00; no NAT gateway",
+    },
   ];
   return lines.map((l) => ({ ...l, usd: Math.round(l.usd * 100) / 100 }));
 }

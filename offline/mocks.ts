@@ -81,7 +81,12 @@ async function findSecrets(value: unknown, at: string, out: string[], seen = new
       out.push(at);
       return;
     }
-    const inner = await new Promise<unknown>((resolve) => value.apply((v) => { resolve(v); return v; }));
+    const inner = await new Promise<unknown>((resolve) =>
+      value.apply((v) => {
+        resolve(v);
+        return v;
+      }),
+    );
     await findSecrets(inner, at, out, seen);
     return;
   }
@@ -89,13 +94,21 @@ async function findSecrets(value: unknown, at: string, out: string[], seen = new
     await findSecrets(await value, at, out, seen);
     return;
   }
-  if (pulumi.Resource.isInstance(value) || pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return;
+  if (
+    pulumi.Resource.isInstance(value) ||
+    pulumi.asset.Asset.isInstance(value) ||
+    pulumi.asset.Archive.isInstance(value)
+  )
+    return;
   for (const [k, v] of Object.entries(value)) {
     await findSecrets(v, at ? `${at}.${k}` : k, out, seen);
   }
 }
 
-function resourceKey(res: pulumi.Resource | undefined, byResource: WeakMap<pulumi.Resource, string>): string | undefined {
+function resourceKey(
+  res: pulumi.Resource | undefined,
+  byResource: WeakMap<pulumi.Resource, string>,
+): string | undefined {
   return res ? byResource.get(res) : undefined;
 }
 
@@ -119,30 +132,44 @@ export async function evaluate(opts: {
   const duplicates: string[] = [];
   trimStackCapture(pulumi);
 
-  await pulumi.runtime.setMocks({
-    newResource(args) {
-      const key = keyOf(args.type, args.name);
-      if (registered.has(key)) duplicates.push(key);
-      const { id, state } = computedState(args.type, args.name, args.inputs, { account: MOCK_ACCOUNT, region });
-      registered.set(key, { custom: args.custom ?? true, inputs: args.inputs, state });
-      return { id, state };
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const key = keyOf(args.type, args.name);
+        if (registered.has(key)) duplicates.push(key);
+        const { id, state } = computedState(args.type, args.name, args.inputs, { account: MOCK_ACCOUNT, region });
+        registered.set(key, { custom: args.custom ?? true, inputs: args.inputs, state });
+        return { id, state };
+      },
+      call(args) {
+        calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+              accountId: MOCK_ACCOUNT,
+              arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline-plan`,
+              userId: "AIDAOFFLINEPLAN",
+              id: MOCK_ACCOUNT,
+            };
+          case "aws:index/getRegion:getRegion":
+            return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+          case "aws:iam/getPolicyDocument:getPolicyDocument":
+            return {
+              json: renderPolicyDocument(args.inputs),
+              minifiedJson: JSON.stringify(JSON.parse(renderPolicyDocument(args.inputs))),
+              id: "policy",
+            };
+          default:
+            throw new Error(`offline mocks: unexpected invoke ${args.token}; answer it in offline/mocks.ts`);
+        }
+      },
     },
-    call(args) {
-      calls.push({ token: args.token, inputs: args.inputs });
-      switch (args.token) {
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/offline-plan`, userId: "AIDAOFFLINEPLAN", id: MOCK_ACCOUNT };
-        case "aws:index/getRegion:getRegion":
-          return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
-        case "aws:index/getPartition:getPartition":
-          return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
-        case "aws:iam/getPolicyDocument:getPolicyDocument":
-          return { json: renderPolicyDocument(args.inputs), minifiedJson: JSON.stringify(JSON.parse(renderPolicyDocument(args.inputs))), id: "policy" };
-        default:
-          throw new Error(`offline mocks: unexpected invoke ${args.token}; answer it in offline/mocks.ts`);
-      }
-    },
-  }, project, opts.stack, false);
+    project,
+    opts.stack,
+    false,
+  );
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
 
   const programPath = path.resolve(opts.programPath ?? path.join(__dirname, "..", "index.ts"));
@@ -167,7 +194,13 @@ export async function evaluate(opts: {
           deleteBeforeReplace: (o as pulumi.CustomResourceOptions).deleteBeforeReplace,
           ignoreChanges: o.ignoreChanges,
           replaceOnChanges: o.replaceOnChanges,
-          aliases: o.aliases?.map((a) => (typeof a === "string" ? a : JSON.stringify(a, (k, v) => (k === "parent" && pulumi.Resource.isInstance(v) ? resourceKey(v, byResource) : v)))),
+          aliases: o.aliases?.map((a) =>
+            typeof a === "string"
+              ? a
+              : JSON.stringify(a, (k, v) =>
+                  k === "parent" && pulumi.Resource.isInstance(v) ? resourceKey(v, byResource) : v,
+                ),
+          ),
           dependsOn: names(o.dependsOn),
           provider: o.provider ? resourceKey(o.provider, byResource) : undefined,
           additionalSecretOutputs: (o as pulumi.CustomResourceOptions).additionalSecretOutputs,
@@ -180,7 +213,11 @@ export async function evaluate(opts: {
     // (offline/, test/, bench/) stays loaded, so a test helper's cache of evaluations survives
     // into the next spec file a mocha worker runs.
     for (const id of Object.keys(require.cache)) {
-      if (id === programPath || (!id.includes(`${path.sep}node_modules${path.sep}`) && !HARNESS.some((dir) => id.startsWith(dir)))) delete require.cache[id];
+      if (
+        id === programPath ||
+        (!id.includes(`${path.sep}node_modules${path.sep}`) && !HARNESS.some((dir) => id.startsWith(dir)))
+      )
+        delete require.cache[id];
     }
     exported = require(programPath);
     return exported;
@@ -199,7 +236,9 @@ export async function evaluate(opts: {
       custom: reg.custom,
       inputs: unwrapSecrets(reg.inputs) as Record<string, any>,
       secretPaths: await p.secretPaths,
-      options: Object.fromEntries(Object.entries(p.options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))),
+      options: Object.fromEntries(
+        Object.entries(p.options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+      ),
       state: reg.state,
     });
   }
@@ -231,7 +270,14 @@ export function unwrapSecrets(value: unknown): unknown {
 
 async function resolveDeep(value: unknown): Promise<any> {
   if (pulumi.Output.isInstance(value)) {
-    return resolveDeep(await new Promise((resolve) => value.apply((v) => { resolve(v); return v; })));
+    return resolveDeep(
+      await new Promise((resolve) =>
+        value.apply((v) => {
+          resolve(v);
+          return v;
+        }),
+      ),
+    );
   }
   if (value instanceof Promise) return resolveDeep(await value);
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));

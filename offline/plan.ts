@@ -62,7 +62,10 @@ export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<n
   const outDir = opts.outDir ?? path.join(__dirname, "..", "plan");
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, `${stack}.json`), JSON.stringify(doc, null, 2) + "\n");
-  fs.writeFileSync(path.join(outDir, `${stack}.md`), `${renderMarkdown(doc)}\n## Cost estimate\n\n\`\`\`\n${cost}\n\`\`\`\n`);
+  fs.writeFileSync(
+    path.join(outDir, `${stack}.md`),
+    `${renderMarkdown(doc)}\n## Cost estimate\n\n\`\`\`\n${cost}\n\`\`\`\n`,
+  );
   log(`\nwrote plan/${stack}.json and plan/${stack}.md`);
   if (diffFile) {
     const before = JSON.parse(fs.readFileSync(diffFile, "utf8")) as PlanDocument;

@@ -23,14 +23,20 @@ export function renderProjectFile(): string {
   }
   const head = {
     name: PROJECT,
-    description: "A dbt Core transformation pipeline on Snowflake and AWS: triggers, dispatch, ECS Fargate runs, notifications.",
+    description:
+      "A dbt Core transformation pipeline on Snowflake and AWS: triggers, dispatch, ECS Fargate runs, notifications.",
     runtime: { name: "nodejs", options: { typescript: true, packagemanager: "npm" } },
   };
   return [
     "# Generated from config-keys.ts by `npm run gen`; test/project-file.spec.ts fails when it is stale.",
     yaml.dump(head, { lineWidth: 120 }).trimEnd(),
     "config:",
-    yaml.dump(config, { lineWidth: 200 }).trimEnd().split("\n").map((l) => `  ${l}`).join("\n"),
+    yaml
+      .dump(config, { lineWidth: 200 })
+      .trimEnd()
+      .split("\n")
+      .map((l) => `  ${l}`)
+      .join("\n"),
     "# Structured keys, which Pulumi.yaml cannot declare (types are string, integer, boolean and array;",
     "# pulumi/pulumi#11321). config.ts validates them with the same rigour; see the README's config reference:",
     ...untyped.map((k) => `#   ${k}: ${KEYS.find((s) => s.key === k)!.description}`),
@@ -44,7 +50,13 @@ const fmt = (v: unknown) => (v === undefined ? "" : `\`${JSON.stringify(v)}\``);
 export function renderConfigReference(perStack: Record<string, Record<string, string>>): string {
   const stacks = Object.keys(perStack);
   const rows = KEYS.map((k) => {
-    const def = k.secret ? (k.optional ? "optional secret" : "required secret") : k.default === undefined ? "required" : fmt(k.default);
+    const def = k.secret
+      ? k.optional
+        ? "optional secret"
+        : "required secret"
+      : k.default === undefined
+        ? "required"
+        : fmt(k.default);
     const cells = stacks.map((s) => {
       const raw = perStack[s][`${PROJECT}:${k.key}`];
       if (raw === undefined) return "";

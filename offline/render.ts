@@ -6,7 +6,8 @@
 import { Evaluation, keyOf } from "./mocks";
 
 /** Banner that every view carries: this is not `pulumi preview`. */
-export const BANNER = "OFFLINE PLAN: the real program evaluated under Pulumi runtime mocks. This is not `pulumi preview`: " +
+export const BANNER =
+  "OFFLINE PLAN: the real program evaluated under Pulumi runtime mocks. This is not `pulumi preview`: " +
   "no cloud was contacted, ids and ARNs are fake, and secrets are placeholders that were never decrypted.";
 export const REDACTED = "[secret]";
 
@@ -35,7 +36,9 @@ function redact(value: unknown, secretPaths: readonly string[], at = ""): unknow
   if (secretPaths.includes(at) && at !== "") return REDACTED;
   if (Array.isArray(value)) return value.map((v, i) => redact(v, secretPaths, at ? `${at}.${i}` : String(i)));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, secretPaths, at ? `${at}.${k}` : k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, redact(v, secretPaths, at ? `${at}.${k}` : k)]),
+    );
   }
   return value;
 }
@@ -92,13 +95,15 @@ const HIGHLIGHTS: Record<string, string[]> = {
 };
 
 function brief(value: unknown): string {
-  const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  const s = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
   return s.length > 70 ? `${s.slice(0, 67)}...` : s;
 }
 
 /** One line of settings for a resource. */
 export function summary(r: PlanResource): string {
-  const parts = (HIGHLIGHTS[r.type] ?? []).filter((k) => r.inputs[k] !== undefined).map((k) => `${k}=${brief(r.inputs[k])}`);
+  const parts = (HIGHLIGHTS[r.type] ?? [])
+    .filter((k) => r.inputs[k] !== undefined)
+    .map((k) => `${k}=${brief(r.inputs[k])}`);
   for (const flag of ["protect", "retainOnDelete", "deleteBeforeReplace"]) if (r.options[flag]) parts.push(flag);
   return parts.join("  ");
 }
@@ -111,9 +116,15 @@ export function renderTree(doc: PlanDocument): string {
     list.push(r);
     children.set(r.parent, list);
   }
-  const lines: string[] = [BANNER, "", `Stack ${doc.stack}: ${doc.resources.filter((r) => r.custom).length} resources in ${doc.resources.filter((r) => !r.custom).length} components`];
+  const lines: string[] = [
+    BANNER,
+    "",
+    `Stack ${doc.stack}: ${doc.resources.filter((r) => r.custom).length} resources in ${doc.resources.filter((r) => !r.custom).length} components`,
+  ];
   const walk = (parent: string | undefined, indent: string) => {
-    const list = (children.get(parent) ?? []).sort((a, b) => Number(a.custom) - Number(b.custom) || a.key.localeCompare(b.key));
+    const list = (children.get(parent) ?? []).sort(
+      (a, b) => Number(a.custom) - Number(b.custom) || a.key.localeCompare(b.key),
+    );
     list.forEach((r, i) => {
       const last = i === list.length - 1;
       const s = summary(r);
@@ -131,13 +142,22 @@ export function renderTree(doc: PlanDocument): string {
 export function renderMermaid(doc: PlanDocument): string {
   const has = (type: string) => doc.resources.some((r) => r.type === type);
   const lines = ["flowchart LR"];
-  if (has("aws:apigatewayv2/api:Api")) lines.push("  wh[Airbyte / Fivetran webhooks] --> api[HTTP API]", "  api --> dispatch");
+  if (has("aws:apigatewayv2/api:Api"))
+    lines.push("  wh[Airbyte / Fivetran webhooks] --> api[HTTP API]", "  api --> dispatch");
   // The streams and tasks are made in Snowflake by the change-detection reconciler; its integration marks the path.
-  if (has("snowflake:index/notificationIntegration:NotificationIntegration")) lines.push("  raw[(RAW tables)] --> stream[streams + triggered tasks] --> sns[SNS] --> dispatch");
+  if (has("snowflake:index/notificationIntegration:NotificationIntegration"))
+    lines.push("  raw[(RAW tables)] --> stream[streams + triggered tasks] --> sns[SNS] --> dispatch");
   if (has("aws:scheduler/schedule:Schedule")) lines.push("  sched[EventBridge Scheduler] --> dispatch");
-  if (has("aws:sqs/queue:Queue")) lines.push("  dispatch[dispatch Lambda] --> queue[(run queue)] --> launch[launch Lambda]");
-  if (has("aws:ecs/taskDefinition:TaskDefinition")) lines.push("  launch --> ecs[ECS Fargate: dbt build]", "  ecs --> sf[(Snowflake RAW → STAGING → ANALYTICS → METRICS)]", "  ecs --> s3[(S3 artifacts)]");
-  if (has("aws:cloudwatch/eventRule:EventRule")) lines.push("  ecs -- task stopped --> notify[notify Lambda] --> out[Slack / SNS / event bus]");
+  if (has("aws:sqs/queue:Queue"))
+    lines.push("  dispatch[dispatch Lambda] --> queue[(run queue)] --> launch[launch Lambda]");
+  if (has("aws:ecs/taskDefinition:TaskDefinition"))
+    lines.push(
+      "  launch --> ecs[ECS Fargate: dbt build]",
+      "  ecs --> sf[(Snowflake RAW → STAGING → ANALYTICS → METRICS)]",
+      "  ecs --> s3[(S3 artifacts)]",
+    );
+  if (has("aws:cloudwatch/eventRule:EventRule"))
+    lines.push("  ecs -- task stopped --> notify[notify Lambda] --> out[Slack / SNS / event bus]");
   return lines.join("\n");
 }
 
@@ -150,7 +170,16 @@ export function renderMarkdown(doc: PlanDocument): string {
     list.push(r);
     byParent.set(r.parent ?? "(stack)", list);
   }
-  const out = [`# Offline plan: stack \`${doc.stack}\``, "", `> ${BANNER}`, "", "```mermaid", renderMermaid(doc), "```", ""];
+  const out = [
+    `# Offline plan: stack \`${doc.stack}\``,
+    "",
+    `> ${BANNER}`,
+    "",
+    "```mermaid",
+    renderMermaid(doc),
+    "```",
+    "",
+  ];
   for (const [parent, list] of [...byParent].sort(([a], [b]) => a.localeCompare(b))) {
     out.push(`## ${parent}`, "", "| type | name | settings |", "|---|---|---|");
     for (const r of list) out.push(`| \`${r.type}\` | ${r.name} | ${summary(r).replace(/\|/g, "\\|")} |`);
@@ -180,7 +209,8 @@ function changes(a: unknown, b: unknown, at: string, out: Change[]): void {
   const isObj = (v: unknown) => v !== null && typeof v === "object";
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
     const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-    for (const k of [...keys].sort()) changes((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k, out);
+    for (const k of [...keys].sort())
+      changes((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k, out);
     return;
   }
   out.push({ path: at, before: a, after: b });
@@ -209,7 +239,9 @@ export function diffPlans(before: PlanDocument, after: PlanDocument): PlanDiff {
 
 /** The diff as text. */
 export function renderDiff(diff: PlanDiff): string {
-  const lines = [`Offline plan diff: ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change`];
+  const lines = [
+    `Offline plan diff: ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change`,
+  ];
   for (const k of diff.added) lines.push(`+ ${k}`);
   for (const k of diff.removed) lines.push(`- ${k}`);
   for (const c of diff.changed) {

@@ -24,7 +24,11 @@ export interface ParsedArgs {
  * Parses `<stack> [--flag value] [--switch]` against the flags a command knows; `usage` is shown
  * in every error. Throws {@link UsageError}.
  */
-export function parseArgs(argv: readonly string[], spec: { values: readonly string[]; switches: readonly string[] }, usage: string): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  spec: { values: readonly string[]; switches: readonly string[] },
+  usage: string,
+): ParsedArgs {
   const values: Record<string, string> = {};
   const switches = new Set<string>();
   const positional: string[] = [];
@@ -43,8 +47,14 @@ export function parseArgs(argv: readonly string[], spec: { values: readonly stri
       values[name] = value;
     } else throw new UsageError(`unknown option ${arg}; usage: ${usage}`);
   }
-  if (positional.length !== 1) throw new UsageError(positional.length ? `expected one stack, got ${positional.join(" ")}; usage: ${usage}` : `name the stack; usage: ${usage}`);
-  if (!STACK_RE.test(positional[0])) throw new UsageError(`${JSON.stringify(positional[0])} is not a stack name; usage: ${usage}`);
+  if (positional.length !== 1)
+    throw new UsageError(
+      positional.length
+        ? `expected one stack, got ${positional.join(" ")}; usage: ${usage}`
+        : `name the stack; usage: ${usage}`,
+    );
+  if (!STACK_RE.test(positional[0]))
+    throw new UsageError(`${JSON.stringify(positional[0])} is not a stack name; usage: ${usage}`);
   return { stack: positional[0], values, switches };
 }
 
@@ -57,7 +67,10 @@ export async function runCli(main: () => Promise<number>, io: Io): Promise<numbe
       io.err(`error: ${error.message}`);
       return 2;
     }
-    const message = error instanceof OpsError ? error.message : `unexpected failure: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    const message =
+      error instanceof OpsError
+        ? error.message
+        : `unexpected failure: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
     io.err(`error: ${message.split("\n")[0]}`);
     return 1;
   }

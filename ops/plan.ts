@@ -43,10 +43,15 @@ export function plannedStack(resources: readonly DeclaredResource[]): PlannedSta
   const of = (type: string) => resources.filter((r) => r.type === type);
   const functions = of(TYPES.lambda).map((r) => {
     const reserved = r.inputs.reservedConcurrentExecutions;
-    return { name: String(r.inputs.name ?? r.name), reserved: typeof reserved === "number" && reserved > 0 ? reserved : 0 };
+    return {
+      name: String(r.inputs.name ?? r.name),
+      reserved: typeof reserved === "number" && reserved > 0 ? reserved : 0,
+    };
   });
   const createsOidc = of(TYPES.oidcProvider).some((r) => String(r.inputs.url ?? "").includes(GITHUB_ISSUER));
-  const trustsOidc = of(TYPES.role).some((r) => JSON.stringify(r.inputs.assumeRolePolicy ?? "").includes(`oidc-provider/${GITHUB_ISSUER}`));
+  const trustsOidc = of(TYPES.role).some((r) =>
+    JSON.stringify(r.inputs.assumeRolePolicy ?? "").includes(`oidc-provider/${GITHUB_ISSUER}`),
+  );
   const ecr = of(TYPES.ecr)[0];
   const database = of(TYPES.database)[0];
   return {

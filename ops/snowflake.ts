@@ -49,13 +49,14 @@ export function connectSnowflake(create: CreateConnection, login: DeployerLogin)
         return;
       }
       resolve({
-        query: (sqlText, binds) => new Promise((ok, fail) => {
-          connection.execute({
-            sqlText,
-            ...(binds ? { binds: [...binds] } : {}),
-            complete: (err, _stmt, rows) => (err ? fail(err) : ok((rows ?? []) as Record<string, unknown>[])),
-          });
-        }),
+        query: (sqlText, binds) =>
+          new Promise((ok, fail) => {
+            connection.execute({
+              sqlText,
+              ...(binds ? { binds: [...binds] } : {}),
+              complete: (err, _stmt, rows) => (err ? fail(err) : ok((rows ?? []) as Record<string, unknown>[])),
+            });
+          }),
         close: () => new Promise((done) => connection.destroy(() => done())),
       });
     });
@@ -83,5 +84,9 @@ export async function rolesOfUser(session: SqlSession, user: string): Promise<st
 /** Snowflake's "does not exist or not authorized" (SQL compilation error 002003). */
 export function isMissingObject(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
-  return String(e?.code) === "2003" || String(e?.code) === "002003" || /does not exist or not authorized/i.test(String(e?.message ?? ""));
+  return (
+    String(e?.code) === "2003" ||
+    String(e?.code) === "002003" ||
+    /does not exist or not authorized/i.test(String(e?.message ?? ""))
+  );
 }

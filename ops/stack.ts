@@ -36,41 +36,67 @@ export type PulumiRunner = (args: readonly string[]) => Promise<PulumiResult>;
 /** The real CLI, from the current directory (the project folder `npm run` starts in). */
 export const execPulumi: PulumiRunner = (args) =>
   new Promise((resolve) => {
-    execFile("pulumi", [...args, "--non-interactive"], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } },
+    execFile(
+      "pulumi",
+      [...args, "--non-interactive"],
+      { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } },
       (error, stdout, stderr) => {
-        const code = error ? ((error as NodeJS.ErrnoException).code === "ENOENT" ? 127 : typeof error.code === "number" ? error.code : 1) : 0;
+        const code = error
+          ? (error as NodeJS.ErrnoException).code === "ENOENT"
+            ? 127
+            : typeof error.code === "number"
+              ? error.code
+              : 1
+          : 0;
         resolve({ code, stdout: String(stdout), stderr: code === 127 ? "pulumi: command not found" : String(stderr) });
-      });
+      },
+    );
   });
 
-const firstLine = (text: string) => text.split("\n").map((l) => l.trim()).find((l) => l) ?? "";
+const firstLine = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l) ?? "";
 
 /** Turns a failed `pulumi` call into the one line the operator needs. */
 export function pulumiFailure(result: PulumiResult, stack: string, what: string): OpsError {
-  if (result.code === 127) return new OpsError("the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/)");
+  if (result.code === 127)
+    return new OpsError(
+      "the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/)",
+    );
   const text = firstLine(result.stderr) || firstLine(result.stdout);
   // The CLI's own wording: "no stack named 'x' found" (pkg/cmd/pulumi/stack, requireStack).
-  if (/no stack named|stack .* not found/i.test(text)) return new OpsError(`unknown stack ${stack}: ${text.replace(/^error:\s*/i, "")}; list the stacks with pulumi stack ls`);
-  if (/not logged in|pulumi login|PULUMI_ACCESS_TOKEN/i.test(text)) return new OpsError(`pulumi is not logged in to a backend: run pulumi login (${text.replace(/^error:\s*/i, "")})`);
-  return new OpsError(`${what} failed for stack ${stack}: ${text.replace(/^error:\s*/i, "") || `exit code ${result.code}`}`);
+  if (/no stack named|stack .* not found/i.test(text))
+    return new OpsError(
+      `unknown stack ${stack}: ${text.replace(/^error:\s*/i, "")}; list the stacks with pulumi stack ls`,
+    );
+  if (/not logged in|pulumi login|PULUMI_ACCESS_TOKEN/i.test(text))
+    return new OpsError(`pulumi is not logged in to a backend: run pulumi login (${text.replace(/^error:\s*/i, "")})`);
+  return new OpsError(
+    `${what} failed for stack ${stack}: ${text.replace(/^error:\s*/i, "") || `exit code ${result.code}`}`,
+  );
 }
 
 const S = z.string().min(1);
 /** The stack outputs the operator commands read (index.ts; shapes pinned by test/outputs.spec.ts). */
-export const OutputsSchema = z.object({
-  environment: S,
-  dbtCluster: S,
-  dbtTaskFamily: S,
-  artifactBucket: S,
-  artifactPrefixes: z.object({ runs: S, latest: S }),
-  ecrRepositoryUrl: S,
-  runsQueueArn: S,
-  deadLetterQueueArn: S,
-  dispatchFunction: S,
-  launchFunction: S,
-  launchStateTable: S,
-  notifyFunction: S,
-}).partial().loose();
+export const OutputsSchema = z
+  .object({
+    environment: S,
+    dbtCluster: S,
+    dbtTaskFamily: S,
+    artifactBucket: S,
+    artifactPrefixes: z.object({ runs: S, latest: S }),
+    ecrRepositoryUrl: S,
+    runsQueueArn: S,
+    deadLetterQueueArn: S,
+    dispatchFunction: S,
+    launchFunction: S,
+    launchStateTable: S,
+    notifyFunction: S,
+  })
+  .partial()
+  .loose();
 /** The outputs, each possibly absent (a stack that was never deployed has none). */
 export type StackOutputs = z.infer<typeof OutputsSchema>;
 /** Output names. */
@@ -87,27 +113,39 @@ export async function readOutputs(run: PulumiRunner, stack: string): Promise<Sta
   try {
     json = JSON.parse(result.stdout || "{}");
   } catch {
-    throw new OpsError(`pulumi stack output --json printed something that is not JSON for stack ${stack}; upgrade the pulumi CLI`);
+    throw new OpsError(
+      `pulumi stack output --json printed something that is not JSON for stack ${stack}; upgrade the pulumi CLI`,
+    );
   }
   const parsed = OutputsSchema.safeParse(json);
   if (!parsed.success) {
     const bad = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "outputs")))].join(", ");
-    throw new OpsError(`stack ${stack} has outputs of an unexpected shape (${bad}); redeploy it with this version of the program (pulumi up --stack ${stack})`);
+    throw new OpsError(
+      `stack ${stack} has outputs of an unexpected shape (${bad}); redeploy it with this version of the program (pulumi up --stack ${stack})`,
+    );
   }
   return parsed.data;
 }
 
 /** The outputs `names`, or one error naming every missing one. */
-export function requireOutputs<K extends OutputName>(outputs: StackOutputs, names: readonly K[], stack: string): Required<Pick<StackOutputs, K>> {
+export function requireOutputs<K extends OutputName>(
+  outputs: StackOutputs,
+  names: readonly K[],
+  stack: string,
+): Required<Pick<StackOutputs, K>> {
   const missing = names.filter((n) => outputs[n] === undefined);
   if (missing.length) {
-    throw new OpsError(`stack ${stack} has no output ${missing.join(", ")}: deploy it first (pulumi up --stack ${stack})`);
+    throw new OpsError(
+      `stack ${stack} has no output ${missing.join(", ")}: deploy it first (pulumi up --stack ${stack})`,
+    );
   }
   return outputs as Required<Pick<StackOutputs, K>>;
 }
 
 /** One entry of `pulumi config --json`: `value` is absent for secrets without `--show-secrets`. */
-const ConfigEntrySchema = z.object({ value: z.string().optional(), objectValue: z.unknown().optional(), secret: z.boolean().default(false) }).loose();
+const ConfigEntrySchema = z
+  .object({ value: z.string().optional(), objectValue: z.unknown().optional(), secret: z.boolean().default(false) })
+  .loose();
 /** `pulumi config --json`, by full key (`dbt-pipeline:dbt.imageTag`, `aws:region`). */
 export type StackConfigJson = Readonly<Record<string, z.infer<typeof ConfigEntrySchema>>>;
 
@@ -121,7 +159,8 @@ export async function readConfig(run: PulumiRunner, stack: string): Promise<Stac
   const result = await run(["config", "--json", "--stack", stack]);
   if (result.code !== 0) throw pulumiFailure(result, stack, "pulumi config");
   const parsed = z.record(z.string(), ConfigEntrySchema).safeParse(JSON.parse(result.stdout || "{}"));
-  if (!parsed.success) throw new OpsError(`pulumi config --json printed an unexpected shape for stack ${stack}; upgrade the pulumi CLI`);
+  if (!parsed.success)
+    throw new OpsError(`pulumi config --json printed an unexpected shape for stack ${stack}; upgrade the pulumi CLI`);
   return parsed.data;
 }
 
@@ -149,7 +188,9 @@ export function dbtTarget(config: StackConfigJson, environment: string): string 
 }
 
 /** The sources in config, by name (`sources` map). */
-export function configSources(config: StackConfigJson): Record<string, { select?: string[]; exclude?: string[]; fullRefresh?: boolean; rawTables?: string[] }> {
+export function configSources(
+  config: StackConfigJson,
+): Record<string, { select?: string[]; exclude?: string[]; fullRefresh?: boolean; rawTables?: string[] }> {
   return configValue(config, "sources") ?? {};
 }
 

@@ -65,7 +65,9 @@ export interface TaskFacts {
 /** Reads a task launch started: run id (startedBy), target, trigger kinds and sources (tags). */
 export function taskFacts(task: Task): TaskFacts {
   const tag = (key: string) => task.tags?.find((t) => t.key === key)?.value;
-  const runId = tag(TAG_KEYS.runId) ?? (task.startedBy?.startsWith(STARTED_BY_PREFIX) ? task.startedBy.slice(STARTED_BY_PREFIX.length) : null);
+  const runId =
+    tag(TAG_KEYS.runId) ??
+    (task.startedBy?.startsWith(STARTED_BY_PREFIX) ? task.startedBy.slice(STARTED_BY_PREFIX.length) : null);
   const since = task.startedAt ?? task.createdAt;
   return {
     runId: runId || null,
@@ -90,8 +92,16 @@ export function runLine(runId: string, runResults: unknown, task: TaskFacts | un
   const parsed = runResults === undefined ? undefined : RunResultsSchema.safeParse(runResults);
   if (!parsed?.success) {
     return {
-      runId, outcome: "no results", startedAt: task?.since ?? null, durationSeconds: null, command: null, select: [],
-      triggers: task?.triggers ?? null, sources: task?.sources ?? [], sourcesFromSelection: false, failures: [],
+      runId,
+      outcome: "no results",
+      startedAt: task?.since ?? null,
+      durationSeconds: null,
+      command: null,
+      select: [],
+      triggers: task?.triggers ?? null,
+      sources: task?.sources ?? [],
+      sourcesFromSelection: false,
+      failures: [],
     };
   }
   const results = parsed.data;
@@ -104,7 +114,7 @@ export function runLine(runId: string, runResults: unknown, task: TaskFacts | un
     runId,
     // dbt can exit non-zero with no failing node (a selection error, an interrupted run).
     outcome: summary.failures.length || (task?.dbtExitCode ?? 0) !== 0 ? "failed" : "success",
-    startedAt: typeof started === "string" ? started : task?.since ?? null,
+    startedAt: typeof started === "string" ? started : (task?.since ?? null),
     durationSeconds: typeof results.elapsed_time === "number" ? Math.round(results.elapsed_time) : null,
     command: typeof args.which === "string" ? args.which : null,
     select,
@@ -130,14 +140,31 @@ export const LISTING_WINDOWS_DAYS = [2, 14, null] as const;
  * (`Delimiter: "/"`), starting a few days back (`StartAfter`, keys sort by run id, i.e. by time)
  * and widening to the whole prefix only when needed.
  */
-export async function latestRunIds(s3: S3Client, bucket: string, prefix: string, count: number, now: Date): Promise<string[]> {
+export async function latestRunIds(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  count: number,
+  now: Date,
+): Promise<string[]> {
   let ids: string[] = [];
   for (const days of LISTING_WINDOWS_DAYS) {
-    const startAfter = days === null ? undefined : `${prefix}${new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10).replace(/-/g, "")}`;
+    const startAfter =
+      days === null
+        ? undefined
+        : `${prefix}${new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10).replace(/-/g, "")}`;
     ids = [];
     let token: string | undefined;
     do {
-      const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", ...(startAfter ? { StartAfter: startAfter } : {}), ...(token ? { ContinuationToken: token } : {}) }));
+      const out = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          Delimiter: "/",
+          ...(startAfter ? { StartAfter: startAfter } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
       for (const p of out.CommonPrefixes ?? []) {
         const id = p.Prefix?.slice(prefix.length).replace(/\/$/, "");
         if (id && LAUNCH_RUN_ID_RE.test(id)) ids.push(id);
@@ -163,7 +190,12 @@ async function readRunResults(s3: S3Client, bucket: string, key: string): Promis
 }
 
 /** Tasks of the family with `desiredStatus`, described with their tags (first 100). */
-async function familyTasks(ecs: ECSClient, cluster: string, family: string, desiredStatus: "RUNNING" | "STOPPED"): Promise<Task[]> {
+async function familyTasks(
+  ecs: ECSClient,
+  cluster: string,
+  family: string,
+  desiredStatus: "RUNNING" | "STOPPED",
+): Promise<Task[]> {
   const list = await ecs.send(new ListTasksCommand({ cluster, family, desiredStatus, maxResults: 100 }));
   const arns = list.taskArns ?? [];
   if (!arns.length) return [];
@@ -179,12 +211,22 @@ export interface QueueDepth {
 }
 
 async function queueDepth(sqs: SQSClient, arn: string): Promise<QueueDepth> {
-  const out = await sqs.send(new GetQueueAttributesCommand({
-    QueueUrl: queueUrlFromArn(arn),
-    AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
-  }));
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrlFromArn(arn),
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
   const n = (name: string) => Number(out.Attributes?.[name as keyof typeof out.Attributes] ?? 0);
-  return { visible: n("ApproximateNumberOfMessages"), inFlight: n("ApproximateNumberOfMessagesNotVisible"), delayed: n("ApproximateNumberOfMessagesDelayed") };
+  return {
+    visible: n("ApproximateNumberOfMessages"),
+    inFlight: n("ApproximateNumberOfMessagesNotVisible"),
+    delayed: n("ApproximateNumberOfMessagesDelayed"),
+  };
 }
 
 /** What waits for one target in launch's table. */
@@ -227,18 +269,36 @@ const clock = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, "Z").replace
 
 /** The report's lines. */
 export function renderStatus(s: {
-  stack: string; account: string; region: string; identity: string; runsLocation: string; runs: readonly RunLine[];
-  running: readonly TaskFacts[]; waiting: readonly TargetQueue[]; queued: QueueDepth; deadLetters: QueueDepth; redrive: string; now: Date;
+  stack: string;
+  account: string;
+  region: string;
+  identity: string;
+  runsLocation: string;
+  runs: readonly RunLine[];
+  running: readonly TaskFacts[];
+  waiting: readonly TargetQueue[];
+  queued: QueueDepth;
+  deadLetters: QueueDepth;
+  redrive: string;
+  now: Date;
 }): string[] {
-  const lines = [`stack ${s.stack}: account ${s.account}, ${s.region}, as ${s.identity}`, "", `last runs, newest first (${s.runsLocation}):`];
+  const lines = [
+    `stack ${s.stack}: account ${s.account}, ${s.region}, as ${s.identity}`,
+    "",
+    `last runs, newest first (${s.runsLocation}):`,
+  ];
   if (!s.runs.length) lines.push("  none yet");
   for (const r of s.runs) {
     const what = r.command ? `${r.command}${r.select.length ? ` --select ${r.select.join(" ")}` : ""}` : "-";
     const sources = r.sources.length ? `${r.sources.join(",")}${r.sourcesFromSelection ? " (by selection)" : ""}` : "-";
-    lines.push(`  ${r.runId}  ${r.outcome.padEnd(10)}  started ${clock(r.startedAt)}  took ${formatDuration(r.durationSeconds) ?? "-"}  trigger ${r.triggers ?? "-"}  sources ${sources}  ${what}`);
-    if (r.outcome === "no results") lines.push("      no run_results.json: dbt did not finish (see the run's dbt.log and the task's logs)");
+    lines.push(
+      `  ${r.runId}  ${r.outcome.padEnd(10)}  started ${clock(r.startedAt)}  took ${formatDuration(r.durationSeconds) ?? "-"}  trigger ${r.triggers ?? "-"}  sources ${sources}  ${what}`,
+    );
+    if (r.outcome === "no results")
+      lines.push("      no run_results.json: dbt did not finish (see the run's dbt.log and the task's logs)");
     for (const f of r.failures.slice(0, FAILURES_SHOWN)) lines.push(`      ${f.status.padEnd(13)} ${f.uniqueId}`);
-    if (r.failures.length > FAILURES_SHOWN) lines.push(`      … and ${r.failures.length - FAILURES_SHOWN} more failing nodes`);
+    if (r.failures.length > FAILURES_SHOWN)
+      lines.push(`      … and ${r.failures.length - FAILURES_SHOWN} more failing nodes`);
   }
   lines.push("", "now:");
   if (!s.running.length) lines.push("  running: nothing");
@@ -246,22 +306,33 @@ export function renderStatus(s: {
   for (const t of s.running) byTarget.set(t.target, [...(byTarget.get(t.target) ?? []), t]);
   for (const [target, tasks] of [...byTarget].sort(([a], [b]) => a.localeCompare(b))) {
     for (const t of tasks) {
-      const age = t.since ? formatDuration(Math.max(0, Math.round((s.now.getTime() - Date.parse(t.since)) / 1000))) : null;
-      lines.push(`  running for target ${target}: run ${t.runId ?? "-"}  ${t.status} since ${clock(t.since)}${age ? ` (${age})` : ""}  trigger ${t.triggers ?? "-"}  sources ${t.sources.join(",") || "-"}`);
+      const age = t.since
+        ? formatDuration(Math.max(0, Math.round((s.now.getTime() - Date.parse(t.since)) / 1000)))
+        : null;
+      lines.push(
+        `  running for target ${target}: run ${t.runId ?? "-"}  ${t.status} since ${clock(t.since)}${age ? ` (${age})` : ""}  trigger ${t.triggers ?? "-"}  sources ${t.sources.join(",") || "-"}`,
+      );
     }
   }
   const ago = (iso: string) => formatDuration(Math.max(0, Math.round((s.now.getTime() - Date.parse(iso)) / 1000)));
   if (!s.waiting.length) lines.push("  waiting in launch: nothing");
   for (const w of s.waiting) {
-    lines.push(`  waiting for target ${w.target}: ${w.pending} request${w.pending === 1 ? "" : "s"}${w.oldest ? `, oldest trigger ${clock(w.oldest)} (${ago(w.oldest)} ago)` : ""}`);
+    lines.push(
+      `  waiting for target ${w.target}: ${w.pending} request${w.pending === 1 ? "" : "s"}${w.oldest ? `, oldest trigger ${clock(w.oldest)} (${ago(w.oldest)} ago)` : ""}`,
+    );
     const l = w.lease;
     const expiry = l ? new Date(l.expiresAt).toISOString() : null;
     if (l && expiry) {
-      lines.push(`    lease: ${l.state}${l.runId ? ` run ${l.runId}` : ""}${l.taskArn ? ` task ${l.taskArn}` : ""}, expires ${clock(expiry)}${l.expiresAt < s.now.getTime() ? " (expired: the next pump or sweep checks ECS and takes it over)" : ""}`);
+      lines.push(
+        `    lease: ${l.state}${l.runId ? ` run ${l.runId}` : ""}${l.taskArn ? ` task ${l.taskArn}` : ""}, expires ${clock(expiry)}${l.expiresAt < s.now.getTime() ? " (expired: the next pump or sweep checks ECS and takes it over)" : ""}`,
+      );
     } else lines.push("    lease: none (no run of this target is going or starting)");
   }
   const q = s.queued;
-  if (q.visible + q.inFlight + q.delayed > 0) lines.push(`  on the runs queue, not yet saved by launch: ${q.visible} ready, ${q.inFlight} in flight, ${q.delayed} delayed`);
+  if (q.visible + q.inFlight + q.delayed > 0)
+    lines.push(
+      `  on the runs queue, not yet saved by launch: ${q.visible} ready, ${q.inFlight} in flight, ${q.delayed} delayed`,
+    );
   const dead = s.deadLetters.visible + s.deadLetters.inFlight;
   lines.push(`  dead-letter queue: ${dead} message${dead === 1 ? "" : "s"}`);
   if (dead > 0) lines.push(`    redrive them to the runs queue: ${s.redrive}`);
@@ -271,7 +342,13 @@ export function renderStatus(s: {
 /** The clients and inputs the command uses; tests pass fakes. */
 export interface StatusDeps {
   readonly pulumi: PulumiRunner;
-  readonly clients: (region: string) => { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient; dynamo: DynamoDBClient };
+  readonly clients: (region: string) => {
+    sts: STSClient;
+    s3: S3Client;
+    ecs: ECSClient;
+    sqs: SQSClient;
+    dynamo: DynamoDBClient;
+  };
   readonly now: () => Date;
   readonly io: Io;
 }
@@ -281,9 +358,21 @@ export async function status(argv: readonly string[], deps: StatusDeps): Promise
   return runCli(async () => {
     const a = parseArgs(argv, { values: ["last"], switches: [] }, STATUS_USAGE);
     const last = a.values.last === undefined ? 10 : Number(a.values.last);
-    if (!Number.isInteger(last) || last < 1 || last > 100) throw new UsageError(`--last takes a number from 1 to 100; usage: ${STATUS_USAGE}`);
-    const outputs = requireOutputs(await readOutputs(deps.pulumi, a.stack),
-      ["dbtCluster", "dbtTaskFamily", "artifactBucket", "artifactPrefixes", "runsQueueArn", "deadLetterQueueArn", "launchStateTable"], a.stack);
+    if (!Number.isInteger(last) || last < 1 || last > 100)
+      throw new UsageError(`--last takes a number from 1 to 100; usage: ${STATUS_USAGE}`);
+    const outputs = requireOutputs(
+      await readOutputs(deps.pulumi, a.stack),
+      [
+        "dbtCluster",
+        "dbtTaskFamily",
+        "artifactBucket",
+        "artifactPrefixes",
+        "runsQueueArn",
+        "deadLetterQueueArn",
+        "launchStateTable",
+      ],
+      a.stack,
+    );
     const queue = parseArn(outputs.runsQueueArn);
     const { sts, s3, ecs, sqs, dynamo } = deps.clients(queue.region);
     const identity = await callerIdentity(sts, queue.account, a.stack);
@@ -296,31 +385,75 @@ export async function status(argv: readonly string[], deps: StatusDeps): Promise
       }
     };
     const [ids, running, stopped, waiting, queued, deadLetters] = await Promise.all([
-      step("listing runs (s3:ListObjectsV2)", () => latestRunIds(s3, outputs.artifactBucket, outputs.artifactPrefixes.runs, last, now)),
-      step("listing running dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () => familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "RUNNING")),
-      step("listing stopped dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () => familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "STOPPED")),
-      step("reading launch's pending requests and leases (dynamodb:Scan, dynamodb:Query, dynamodb:GetItem)", () => launchQueues(new DynamoLaunchStore(dynamo, outputs.launchStateTable))),
+      step("listing runs (s3:ListObjectsV2)", () =>
+        latestRunIds(s3, outputs.artifactBucket, outputs.artifactPrefixes.runs, last, now),
+      ),
+      step("listing running dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () =>
+        familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "RUNNING"),
+      ),
+      step("listing stopped dbt tasks (ecs:ListTasks, ecs:DescribeTasks)", () =>
+        familyTasks(ecs, outputs.dbtCluster, outputs.dbtTaskFamily, "STOPPED"),
+      ),
+      step("reading launch's pending requests and leases (dynamodb:Scan, dynamodb:Query, dynamodb:GetItem)", () =>
+        launchQueues(new DynamoLaunchStore(dynamo, outputs.launchStateTable)),
+      ),
       step("reading the runs queue (sqs:GetQueueAttributes)", () => queueDepth(sqs, outputs.runsQueueArn)),
       step("reading the dead-letter queue (sqs:GetQueueAttributes)", () => queueDepth(sqs, outputs.deadLetterQueueArn)),
     ]);
     const tasksByRun = new Map<string, TaskFacts>();
     for (const t of [...stopped, ...running].map(taskFacts)) if (t.runId) tasksByRun.set(t.runId, t);
-    const runs = await step("reading run results (s3:GetObject)", () => Promise.all(ids.map(async (id) =>
-      runLine(id, await readRunResults(s3, outputs.artifactBucket, `${outputs.artifactPrefixes.runs}${id}/run_results.json`), tasksByRun.get(id)))));
+    const runs = await step("reading run results (s3:GetObject)", () =>
+      Promise.all(
+        ids.map(async (id) =>
+          runLine(
+            id,
+            await readRunResults(s3, outputs.artifactBucket, `${outputs.artifactPrefixes.runs}${id}/run_results.json`),
+            tasksByRun.get(id),
+          ),
+        ),
+      ),
+    );
     for (const line of renderStatus({
-      stack: a.stack, account: queue.account, region: queue.region, identity: identity.arn,
-      runsLocation: `s3://${outputs.artifactBucket}/${outputs.artifactPrefixes.runs}`, runs,
-      running: running.map(taskFacts), waiting, queued, deadLetters, redrive: redriveCommand(outputs.deadLetterQueueArn, outputs.runsQueueArn), now,
-    })) deps.io.out(line);
+      stack: a.stack,
+      account: queue.account,
+      region: queue.region,
+      identity: identity.arn,
+      runsLocation: `s3://${outputs.artifactBucket}/${outputs.artifactPrefixes.runs}`,
+      runs,
+      running: running.map(taskFacts),
+      waiting,
+      queued,
+      deadLetters,
+      redrive: redriveCommand(outputs.deadLetterQueueArn, outputs.runsQueueArn),
+      now,
+    }))
+      deps.io.out(line);
     return 0;
   }, deps.io);
 }
 
 /** The real clients, in the stack's region, with the operator's default credential chain. */
-export function awsClients(region: string): { sts: STSClient; s3: S3Client; ecs: ECSClient; sqs: SQSClient; dynamo: DynamoDBClient } {
-  return { sts: new STSClient({ region }), s3: new S3Client({ region }), ecs: new ECSClient({ region }), sqs: new SQSClient({ region }), dynamo: new DynamoDBClient({ region }) };
+export function awsClients(region: string): {
+  sts: STSClient;
+  s3: S3Client;
+  ecs: ECSClient;
+  sqs: SQSClient;
+  dynamo: DynamoDBClient;
+} {
+  return {
+    sts: new STSClient({ region }),
+    s3: new S3Client({ region }),
+    ecs: new ECSClient({ region }),
+    sqs: new SQSClient({ region }),
+    dynamo: new DynamoDBClient({ region }),
+  };
 }
 
 if (require.main === module) {
-  status(process.argv.slice(2), { pulumi: execPulumi, clients: awsClients, now: () => new Date(), io: CONSOLE_IO }).then((code) => process.exit(code));
+  status(process.argv.slice(2), {
+    pulumi: execPulumi,
+    clients: awsClients,
+    now: () => new Date(),
+    io: CONSOLE_IO,
+  }).then((code) => process.exit(code));
 }

@@ -15,13 +15,32 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { sha256Hex } from "../functions/lib/crypto";
 import { pendingKey } from "../functions/launch/core";
 import { runIdFor } from "../functions/launch/ecs";
-import { RUN_ID_RE, RunContractError, RunRequest, RunRequestInput, parseRunRequest } from "../functions/lib/run-contract";
+import {
+  RUN_ID_RE,
+  RunContractError,
+  RunRequest,
+  RunRequestInput,
+  parseRunRequest,
+} from "../functions/lib/run-contract";
 import { awsErrorLine, callerIdentity, parseArn } from "./aws";
 import { CONSOLE_IO, Io, parseArgs, runCli } from "./cli";
-import { OpsError, PulumiRunner, StackConfigJson, UsageError, configSources, dbtTarget, execPulumi, queueUrlFromArn, readConfig, readOutputs, requireOutputs } from "./stack";
+import {
+  OpsError,
+  PulumiRunner,
+  StackConfigJson,
+  UsageError,
+  configSources,
+  dbtTarget,
+  execPulumi,
+  queueUrlFromArn,
+  readConfig,
+  readOutputs,
+  requireOutputs,
+} from "./stack";
 
 /** The command line, as `npm run trigger --` passes it. */
-export const TRIGGER_USAGE = "npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]";
+export const TRIGGER_USAGE =
+  'npm run trigger -- <stack> [--source <name> | --select "<selection>"] [--full-refresh] [--retry <run id>]';
 
 /** What the operator asked for. */
 export interface TriggerOptions {
@@ -38,7 +57,8 @@ export interface TriggerOptions {
 /** Parses the command line; throws `UsageError`. */
 export function parseTriggerArgs(argv: readonly string[]): TriggerOptions {
   const a = parseArgs(argv, { values: ["source", "select", "retry"], switches: ["full-refresh"] }, TRIGGER_USAGE);
-  if (a.values.source !== undefined && a.values.select !== undefined) throw new UsageError(`--source and --select exclude each other; usage: ${TRIGGER_USAGE}`);
+  if (a.values.source !== undefined && a.values.select !== undefined)
+    throw new UsageError(`--source and --select exclude each other; usage: ${TRIGGER_USAGE}`);
   return {
     stack: a.stack,
     ...(a.values.source !== undefined ? { source: a.values.source } : {}),
@@ -57,7 +77,11 @@ export interface ManualTrigger {
 
 /** A trigger id: `<user>-<utc stamp>-<6 hex>`, unique per invocation. */
 export function manualTrigger(user: string, now: Date, random: string): ManualTrigger {
-  const who = user.toLowerCase().replace(/[^a-z0-9_.-]/g, "-").slice(0, 64) || "operator";
+  const who =
+    user
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]/g, "-")
+      .slice(0, 64) || "operator";
   const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase();
   return { kind: "manual", id: `${who}-${stamp}z-${random}`, receivedAt: now.toISOString() };
 }
@@ -67,13 +91,22 @@ export function manualTrigger(user: string, now: Date, random: string): ManualTr
  * source's selection from config, as dispatch's `sourceRun` does for that source's webhooks; no
  * option means the whole project; `--retry` asks for `dbt retry` of the named run.
  */
-export function runInput(opts: TriggerOptions, target: string, config: StackConfigJson, trigger: ManualTrigger): RunRequestInput {
+export function runInput(
+  opts: TriggerOptions,
+  target: string,
+  config: StackConfigJson,
+  trigger: ManualTrigger,
+): RunRequestInput {
   const base = { target, triggers: [trigger] };
   if (opts.retry !== undefined) {
     // retryOf names the run whose artifacts `dbt retry` reads; the contract decides whether it
     // is accepted, and any selection given with it is passed on for the contract to reject.
     return {
-      ...base, command: "retry", retryOf: opts.retry, ...(opts.select ? { select: [...opts.select] } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}),
+      ...base,
+      command: "retry",
+      retryOf: opts.retry,
+      ...(opts.select ? { select: [...opts.select] } : {}),
+      ...(opts.fullRefresh ? { fullRefresh: true } : {}),
     } as RunRequestInput;
   }
   if (opts.source !== undefined) {
@@ -81,11 +114,17 @@ export function runInput(opts: TriggerOptions, target: string, config: StackConf
     const source = Object.prototype.hasOwnProperty.call(sources, opts.source) ? sources[opts.source] : undefined;
     if (!source) {
       const known = Object.keys(sources).sort();
-      throw new OpsError(`stack ${opts.stack} has no source ${JSON.stringify(opts.source)}; its sources: ${known.join(", ") || "none (dbt-pipeline:sources is empty)"}`);
+      throw new OpsError(
+        `stack ${opts.stack} has no source ${JSON.stringify(opts.source)}; its sources: ${known.join(", ") || "none (dbt-pipeline:sources is empty)"}`,
+      );
     }
     return {
-      ...base, command: "build", select: [...(source.select ?? [`source:${opts.source}+`])], exclude: [...(source.exclude ?? [])],
-      fullRefresh: opts.fullRefresh || (source.fullRefresh ?? false), sources: [opts.source],
+      ...base,
+      command: "build",
+      select: [...(source.select ?? [`source:${opts.source}+`])],
+      exclude: [...(source.exclude ?? [])],
+      fullRefresh: opts.fullRefresh || (source.fullRefresh ?? false),
+      sources: [opts.source],
     };
   }
   return { ...base, command: "build", select: [...(opts.select ?? [])], fullRefresh: opts.fullRefresh };
@@ -118,9 +157,15 @@ export async function trigger(argv: readonly string[], deps: TriggerDeps): Promi
   return runCli(async () => {
     const opts = parseTriggerArgs(argv);
     if (opts.retry !== undefined && !RUN_ID_RE.test(opts.retry)) {
-      throw new OpsError(`--retry ${JSON.stringify(opts.retry)} is not a run id (${RUN_ID_RE}); npm run status -- ${opts.stack} lists them`);
+      throw new OpsError(
+        `--retry ${JSON.stringify(opts.retry)} is not a run id (${RUN_ID_RE}); npm run status -- ${opts.stack} lists them`,
+      );
     }
-    const outputs = requireOutputs(await readOutputs(deps.pulumi, opts.stack), ["environment", "runsQueueArn", "artifactBucket", "artifactPrefixes"], opts.stack);
+    const outputs = requireOutputs(
+      await readOutputs(deps.pulumi, opts.stack),
+      ["environment", "runsQueueArn", "artifactBucket", "artifactPrefixes"],
+      opts.stack,
+    );
     const config = await readConfig(deps.pulumi, opts.stack);
     const target = dbtTarget(config, outputs.environment);
     const now = deps.now();
@@ -137,7 +182,13 @@ export async function trigger(argv: readonly string[], deps: TriggerDeps): Promi
     const queue = parseArn(outputs.runsQueueArn);
     const { sts, sqs, s3 } = deps.clients(queue.region);
     const identity = await callerIdentity(sts, queue.account, opts.stack);
-    if (opts.retry !== undefined) await requireRun(s3, outputs.artifactBucket, `${outputs.artifactPrefixes.runs}${opts.retry}/run_results.json`, opts.retry);
+    if (opts.retry !== undefined)
+      await requireRun(
+        s3,
+        outputs.artifactBucket,
+        `${outputs.artifactPrefixes.runs}${opts.retry}/run_results.json`,
+        opts.retry,
+      );
 
     const delivery = `manual:${manual.id}`;
     const body = JSON.stringify(request);
@@ -146,19 +197,28 @@ export async function trigger(argv: readonly string[], deps: TriggerDeps): Promi
     const runId = runIdFor(request, [pendingKey(request, body)]);
     let messageId: string;
     try {
-      messageId = (await sqs.send(new SendMessageCommand({
-        QueueUrl: queueUrlFromArn(outputs.runsQueueArn),
-        MessageBody: body,
-        MessageGroupId: request.target,
-        MessageDeduplicationId: sha256Hex(delivery),
-      }))).MessageId ?? "";
+      messageId =
+        (
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: queueUrlFromArn(outputs.runsQueueArn),
+              MessageBody: body,
+              MessageGroupId: request.target,
+              MessageDeduplicationId: sha256Hex(delivery),
+            }),
+          )
+        ).MessageId ?? "";
     } catch (error) {
       throw new OpsError(awsErrorLine(error, "sending the run request (sqs:SendMessage)"), { cause: error });
     }
-    deps.io.out(`queued ${describeRequest(request)} for target ${request.target} of stack ${opts.stack} as ${identity.arn}`);
+    deps.io.out(
+      `queued ${describeRequest(request)} for target ${request.target} of stack ${opts.stack} as ${identity.arn}`,
+    );
     deps.io.out(`trigger: manual ${manual.id} (SQS message ${messageId})`);
     deps.io.out(`run id: ${runId} (if it runs alone)`);
-    deps.io.out(`  launch starts it once no run of ${request.target} is going; when it merges this request with others waiting, the run gets another id`);
+    deps.io.out(
+      `  launch starts it once no run of ${request.target} is going; when it merges this request with others waiting, the run gets another id`,
+    );
     deps.io.out(`  follow it: npm run status -- ${opts.stack}`);
     return 0;
   }, deps.io);
@@ -170,7 +230,10 @@ async function requireRun(s3: S3Client, bucket: string, key: string, runId: stri
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     if (error instanceof Error && (error.name === "NotFound" || error.name === "NoSuchKey")) {
-      throw new OpsError(`run ${runId} has no s3://${bucket}/${key}: nothing to retry (it expired, or dbt never finished); npm run status lists recent runs`, { cause: error });
+      throw new OpsError(
+        `run ${runId} has no s3://${bucket}/${key}: nothing to retry (it expired, or dbt never finished); npm run status lists recent runs`,
+        { cause: error },
+      );
     }
     throw new OpsError(awsErrorLine(error, `reading run ${runId}'s results (s3:HeadObject)`), { cause: error });
   }

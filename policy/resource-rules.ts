@@ -14,7 +14,8 @@ export const sqsEncrypted: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:sqs/queue:Queue") return;
-    if (args.props.sqsManagedSseEnabled !== true && !args.props.kmsMasterKeyId) report(`${args.name}: queue is not encrypted; set sqsManagedSseEnabled or kmsMasterKeyId.`);
+    if (args.props.sqsManagedSseEnabled !== true && !args.props.kmsMasterKeyId)
+      report(`${args.name}: queue is not encrypted; set sqsManagedSseEnabled or kmsMasterKeyId.`);
   },
 };
 
@@ -26,24 +27,35 @@ export const logGroupRetention: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== "aws:cloudwatch/logGroup:LogGroup") return;
     const days = args.props.retentionInDays;
-    if (typeof days !== "number" || days <= 0) report(`${args.name}: log group keeps logs forever; set retentionInDays.`);
+    if (typeof days !== "number" || days <= 0)
+      report(`${args.name}: log group keeps logs forever; set retentionInDays.`);
   },
 };
 
 /** Lambdas: a known Node.js runtime, arm64, bounded timeout; a reservation, when opted into, is at least 1 (0 throttles every call). */
 export const lambdaShape: ResourceValidationPolicy = {
   name: "lambda-runtime-arch-bounds",
-  description: "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s; an opt-in reserved concurrency is at least 1.",
+  description:
+    "Lambda functions run a supported Node.js runtime on arm64 with a timeout of at most 300 s; an opt-in reserved concurrency is at least 1.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:lambda/function:Function") return;
     const p = args.props;
-    if (!LAMBDA_RUNTIMES.includes(p.runtime)) report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
-    if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"])) report(`${args.name}: architectures must be ["arm64"].`);
-    if (typeof p.timeout !== "number" || p.timeout > 300) report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
+    if (!LAMBDA_RUNTIMES.includes(p.runtime))
+      report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
+    if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"]))
+      report(`${args.name}: architectures must be ["arm64"].`);
+    if (typeof p.timeout !== "number" || p.timeout > 300)
+      report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
     const reserved = p.reservedConcurrentExecutions;
-    if (reserved !== undefined && reserved !== null && (typeof reserved !== "number" || (reserved !== -1 && reserved < 1))) {
-      report(`${args.name}: reservedConcurrentExecutions ${reserved} throttles every invocation; leave it unset or reserve at least 1.`);
+    if (
+      reserved !== undefined &&
+      reserved !== null &&
+      (typeof reserved !== "number" || (reserved !== -1 && reserved < 1))
+    ) {
+      report(
+        `${args.name}: reservedConcurrentExecutions ${reserved} throttles every invocation; leave it unset or reserve at least 1.`,
+      );
     }
   },
 };
@@ -51,11 +63,17 @@ export const lambdaShape: ResourceValidationPolicy = {
 /** ECS task definitions: no privileged container, every container logs and has a read-only root filesystem. */
 export const ecsTaskShape: ResourceValidationPolicy = {
   name: "ecs-task-unprivileged-logged",
-  description: "ECS containers are not privileged, every container has a log configuration and a read-only root filesystem (writable volumes where it writes).",
+  description:
+    "ECS containers are not privileged, every container has a log configuration and a read-only root filesystem (writable volumes where it writes).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:ecs/taskDefinition:TaskDefinition") return;
-    let containers: { name?: string; privileged?: boolean; logConfiguration?: unknown; readonlyRootFilesystem?: boolean }[];
+    let containers: {
+      name?: string;
+      privileged?: boolean;
+      logConfiguration?: unknown;
+      readonlyRootFilesystem?: boolean;
+    }[];
     try {
       containers = JSON.parse(args.props.containerDefinitions);
     } catch {
@@ -64,26 +82,41 @@ export const ecsTaskShape: ResourceValidationPolicy = {
     for (const c of containers) {
       if (c.privileged) report(`${args.name}: container ${c.name} is privileged.`);
       if (!c.logConfiguration) report(`${args.name}: container ${c.name} has no logConfiguration.`);
-      if (c.readonlyRootFilesystem !== true) report(`${args.name}: container ${c.name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`);
+      if (c.readonlyRootFilesystem !== true)
+        report(
+          `${args.name}: container ${c.name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`,
+        );
     }
   },
 };
 
 /** Snowflake resources whose `name` the program must set explicitly. */
 export const NAMED_SNOWFLAKE_TYPES = [
-  "database", "schema", "warehouse", "resourceMonitor", "accountRole", "serviceUser", "table", "streamOnTable", "task",
-  "notificationIntegration", "view", "procedureSql",
+  "database",
+  "schema",
+  "warehouse",
+  "resourceMonitor",
+  "accountRole",
+  "serviceUser",
+  "table",
+  "streamOnTable",
+  "task",
+  "notificationIntegration",
+  "view",
+  "procedureSql",
 ].map((t) => `snowflake:index/${t}:${t[0].toUpperCase()}${t.slice(1)}`);
 
 /** Snowflake names are explicit UPPER_SNAKE identifiers (never Pulumi auto-names). */
 export const snowflakeUpperNames: ResourceValidationPolicy = {
   name: "snowflake-explicit-upper-names",
-  description: "Snowflake objects have explicit UPPER_SNAKE names; an auto-name is a quoted, case-sensitive identifier.",
+  description:
+    "Snowflake objects have explicit UPPER_SNAKE names; an auto-name is a quoted, case-sensitive identifier.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (!NAMED_SNOWFLAKE_TYPES.includes(args.type)) return;
     const name = args.props.name;
-    if (typeof name !== "string" || !/^[A-Z][A-Z0-9_]*$/.test(name)) report(`${args.name}: Snowflake name ${JSON.stringify(name ?? null)} is not an explicit UPPER_SNAKE identifier.`);
+    if (typeof name !== "string" || !/^[A-Z][A-Z0-9_]*$/.test(name))
+      report(`${args.name}: Snowflake name ${JSON.stringify(name ?? null)} is not an explicit UPPER_SNAKE identifier.`);
   },
 };
 
@@ -97,7 +130,8 @@ export const snowflakeWarehouseGuards: ResourceValidationPolicy = {
     if (args.type !== "snowflake:index/warehouse:Warehouse") return;
     const max = args.getConfig<{ maxAutoSuspendSeconds?: number }>().maxAutoSuspendSeconds ?? 300;
     const suspend = args.props.autoSuspend;
-    if (typeof suspend !== "number" || suspend <= 0 || suspend > max) report(`${args.name}: autoSuspend must be between 1 and ${max} seconds (got ${suspend ?? "unset"}).`);
+    if (typeof suspend !== "number" || suspend <= 0 || suspend > max)
+      report(`${args.name}: autoSuspend must be between 1 and ${max} seconds (got ${suspend ?? "unset"}).`);
     if (!args.props.resourceMonitor) report(`${args.name}: warehouse has no resource monitor.`);
   },
 };
@@ -117,25 +151,35 @@ export const reporterReadOnly: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const reporter = (role: unknown): role is string => typeof role === "string" && /^REPORTER(_|$)/.test(role);
     if (args.type === "snowflake:index/grantAccountRole:GrantAccountRole" && reporter(args.props.parentRoleName)) {
-      report(`${args.name}: grants role ${args.props.roleName} to ${args.props.parentRoleName}; a reporter inherits no other role.`);
+      report(
+        `${args.name}: grants role ${args.props.roleName} to ${args.props.parentRoleName}; a reporter inherits no other role.`,
+      );
     }
     const role: unknown = args.props.accountRoleName;
     if (!reporter(role)) return;
-    if (args.type === "snowflake:index/grantOwnership:GrantOwnership") report(`${args.name}: grants OWNERSHIP to ${role}.`);
+    if (args.type === "snowflake:index/grantOwnership:GrantOwnership")
+      report(`${args.name}: grants OWNERSHIP to ${role}.`);
     if (args.type !== "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole") return;
     if (args.props.allPrivileges) report(`${args.name}: grants ALL privileges to ${role}.`);
-    const bad = list<string>(args.props.privileges).filter((p) => !REPORTER_PRIVILEGES.includes(String(p).toUpperCase()));
-    if (bad.length) report(`${args.name}: grants ${bad.join(", ")} to ${role}; a reporter may hold only ${REPORTER_PRIVILEGES.join(", ")}.`);
+    const bad = list<string>(args.props.privileges).filter(
+      (p) => !REPORTER_PRIVILEGES.includes(String(p).toUpperCase()),
+    );
+    if (bad.length)
+      report(
+        `${args.name}: grants ${bad.join(", ")} to ${role}; a reporter may hold only ${REPORTER_PRIVILEGES.join(", ")}.`,
+      );
   },
 };
 
 /** Every EventBridge Scheduler schedule hands undeliverable invocations to a dead-letter queue. */
 export const scheduleDeadLetterQueue: ResourceValidationPolicy = {
   name: "schedule-dead-letter-queue",
-  description: "EventBridge Scheduler schedules set target.deadLetterConfig, so an invocation the scheduler gives up on is kept, not dropped.",
+  description:
+    "EventBridge Scheduler schedules set target.deadLetterConfig, so an invocation the scheduler gives up on is kept, not dropped.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:scheduler/schedule:Schedule") return;
-    if (!args.props.target?.deadLetterConfig?.arn) report(`${args.name}: schedule target has no deadLetterConfig; failed invocations would be dropped.`);
+    if (!args.props.target?.deadLetterConfig?.arn)
+      report(`${args.name}: schedule target has no deadLetterConfig; failed invocations would be dropped.`);
   },
 };

@@ -2,7 +2,16 @@
 import { Policies } from "@pulumi/policy";
 import { iamPermissionsBoundary } from "./boundary-rules";
 import { iamNoWildcardActions, iamNoWildcardResources, iamPassRoleConditioned } from "./iam-rules";
-import { ecsTaskShape, scheduleDeadLetterQueue, lambdaShape, logGroupRetention, reporterReadOnly, snowflakeUpperNames, snowflakeWarehouseGuards, sqsEncrypted } from "./resource-rules";
+import {
+  ecsTaskShape,
+  scheduleDeadLetterQueue,
+  lambdaShape,
+  logGroupRetention,
+  reporterReadOnly,
+  snowflakeUpperNames,
+  snowflakeWarehouseGuards,
+  sqsEncrypted,
+} from "./resource-rules";
 import { lambdaEnvHoldsArns, noPlainTextSecrets } from "./secret-rules";
 import { prodStatefulProtected, s3BucketGuards, sqsHasDeadLetterQueue } from "./stack-rules";
 

@@ -33,7 +33,8 @@ export function secretKind(value: string): string | undefined {
 /** No secret-looking value outside the properties meant for secrets. */
 export const noPlainTextSecrets: ResourceValidationPolicy = {
   name: "no-plain-text-secrets",
-  description: "Private keys, webhook URLs and tokens appear only in properties meant for secrets (Secrets Manager values, provider keys).",
+  description:
+    "Private keys, webhook URLs and tokens appear only in properties meant for secrets (Secrets Manager values, provider keys).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const allowed = SECRET_PROPERTIES[args.type] ?? [];

@@ -22,13 +22,26 @@ export const s3BucketGuards: StackValidationPolicy = {
     for (const b of args.resources.filter((r) => r.type === BUCKET)) {
       const name: unknown = b.props.bucket;
       if (typeof name !== "string") continue; // Unknown until the bucket exists; checked on the next preview.
-      if (!attached(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name).length) {
+      if (
+        !attached(
+          args.resources,
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          name,
+        ).length
+      ) {
         report(`bucket ${name} has no BucketServerSideEncryptionConfiguration.`, b.urn);
       }
       const versioning = attached(args.resources, "aws:s3/bucketVersioning:BucketVersioning", name);
-      if (!versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled")) report(`bucket ${name} does not have versioning enabled.`, b.urn);
+      if (!versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled"))
+        report(`bucket ${name} does not have versioning enabled.`, b.urn);
       const blocks = attached(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name);
-      const full = blocks.some((p) => p.props.blockPublicAcls && p.props.blockPublicPolicy && p.props.ignorePublicAcls && p.props.restrictPublicBuckets);
+      const full = blocks.some(
+        (p) =>
+          p.props.blockPublicAcls &&
+          p.props.blockPublicPolicy &&
+          p.props.ignorePublicAcls &&
+          p.props.restrictPublicBuckets,
+      );
       if (!full) report(`bucket ${name} does not block all public access.`, b.urn);
     }
   },
@@ -37,7 +50,8 @@ export const s3BucketGuards: StackValidationPolicy = {
 /** Every queue has a dead-letter queue, or is one. */
 export const sqsHasDeadLetterQueue: StackValidationPolicy = {
   name: "sqs-dead-letter-queue",
-  description: "Every SQS queue redrives to a dead-letter queue, unless it is the dead-letter queue of a queue, function, schedule or rule.",
+  description:
+    "Every SQS queue redrives to a dead-letter queue, unless it is the dead-letter queue of a queue, function, schedule or rule.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const referenced = new Set<string>();
@@ -51,7 +65,9 @@ export const sqsHasDeadLetterQueue: StackValidationPolicy = {
       if (q.props.redrivePolicy) continue;
       const arn: unknown = q.props.arn;
       const name: unknown = q.props.name;
-      const isDlq = [...referenced].some((a) => (typeof arn === "string" && a === arn) || (typeof name === "string" && a.endsWith(`:${name}`)));
+      const isDlq = [...referenced].some(
+        (a) => (typeof arn === "string" && a === arn) || (typeof name === "string" && a.endsWith(`:${name}`)),
+      );
       if (!isDlq) report(`queue ${name ?? q.name} has no redrivePolicy and is no one's dead-letter queue.`, q.urn);
     }
   },
@@ -60,7 +76,8 @@ export const sqsHasDeadLetterQueue: StackValidationPolicy = {
 /** In protected stacks, the Snowflake database, RAW schema and artifact bucket are protected. */
 export const prodStatefulProtected: StackValidationPolicy = {
   name: "prod-stateful-protected",
-  description: "In the stacks listed in protectedStacks, the Snowflake database, the RAW schema and the artifact bucket carry protect (retainOnDelete is not visible to policies; the test suite enforces it).",
+  description:
+    "In the stacks listed in protectedStacks, the Snowflake database, the RAW schema and the artifact bucket carry protect (retainOnDelete is not visible to policies; the test suite enforces it).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -78,7 +95,8 @@ export const prodStatefulProtected: StackValidationPolicy = {
         r.type === "snowflake:index/database:Database" ||
         (r.type === "snowflake:index/schema:Schema" && r.props.name === raw) ||
         (r.type === BUCKET && typeof r.props.bucket === "string" && r.props.bucket.includes("-artifacts"));
-      if (stateful && !r.opts.protect) report(`${r.type} ${r.name} holds state but is not protected; set protect and retainOnDelete.`, r.urn);
+      if (stateful && !r.opts.protect)
+        report(`${r.type} ${r.name} holds state but is not protected; set protect and retainOnDelete.`, r.urn);
     }
   },
 };

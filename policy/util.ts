@@ -41,13 +41,20 @@ export function parseDocument(value: unknown): { Statement?: IamStatement | IamS
 }
 
 /** Every permission statement in a resource's properties, labelled for messages. */
-export function permissionStatements(type: string, props: Record<string, any>): { label: string; statement: IamStatement }[] {
+export function permissionStatements(
+  type: string,
+  props: Record<string, any>,
+): { label: string; statement: IamStatement }[] {
   const docs: { prop: string; doc: unknown }[] = (POLICY_PROPS[type] ?? []).map((p) => ({ prop: p, doc: props[p] }));
   if (type === "aws:iam/role:Role") {
-    for (const [i, p] of list(props.inlinePolicies as { policy?: unknown }[] | undefined).entries()) docs.push({ prop: `inlinePolicies[${i}]`, doc: p.policy });
+    for (const [i, p] of list(props.inlinePolicies as { policy?: unknown }[] | undefined).entries())
+      docs.push({ prop: `inlinePolicies[${i}]`, doc: p.policy });
   }
   return docs.flatMap(({ prop, doc }) =>
-    list(parseDocument(doc)?.Statement).map((statement, i) => ({ label: `${prop} statement ${statement.Sid ?? i}`, statement })),
+    list(parseDocument(doc)?.Statement).map((statement, i) => ({
+      label: `${prop} statement ${statement.Sid ?? i}`,
+      statement,
+    })),
   );
 }
 
@@ -60,7 +67,10 @@ export function isBoundaryPolicy(type: string, props: Record<string, any>): bool
 }
 
 /** The statements that grant permissions: every permission statement except the boundary's (a ceiling). */
-export function grantStatements(type: string, props: Record<string, any>): { label: string; statement: IamStatement }[] {
+export function grantStatements(
+  type: string,
+  props: Record<string, any>,
+): { label: string; statement: IamStatement }[] {
   return isBoundaryPolicy(type, props) ? [] : permissionStatements(type, props);
 }
 

@@ -9,19 +9,56 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { ROOT } from "./helpers/stack";
 
-interface Step { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string; "working-directory"?: string }
-interface Job { name?: string; needs?: string | string[]; if?: string; environment?: string; permissions?: Record<string, string>; steps: Step[]; strategy?: { matrix: { include: Record<string, string>[] } }; outputs?: Record<string, string>; env?: Record<string, string> }
-interface Workflow { name: string; on: Record<string, unknown>; permissions: Record<string, string>; concurrency?: { group: string; "cancel-in-progress": boolean }; jobs: Record<string, Job> }
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  if?: string;
+  "working-directory"?: string;
+}
+interface Job {
+  name?: string;
+  needs?: string | string[];
+  if?: string;
+  environment?: string;
+  permissions?: Record<string, string>;
+  steps: Step[];
+  strategy?: { matrix: { include: Record<string, string>[] } };
+  outputs?: Record<string, string>;
+  env?: Record<string, string>;
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  jobs: Record<string, Job>;
+}
 
 const load = (file: string): Workflow => yaml.load(fs.readFileSync(path.join(ROOT, file), "utf8")) as Workflow;
 const uses = (job: Job, action: string) => job.steps.filter((s) => s.uses?.split("@")[0] === action);
 const runs = (job: Job) => job.steps.map((s) => s.run ?? "").join("\n");
 /** Jobs that request an OIDC token. */
-const oidcJobs = (wf: Workflow) => Object.entries(wf.jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([k]) => k).sort();
+const oidcJobs = (wf: Workflow) =>
+  Object.entries(wf.jobs)
+    .filter(([, j]) => j.permissions?.["id-token"] === "write")
+    .map(([k]) => k)
+    .sort();
 /** Jobs that assume an AWS role. */
-const awsJobs = (wf: Workflow) => Object.entries(wf.jobs).filter(([, j]) => uses(j, "aws-actions/configure-aws-credentials").length).map(([k]) => k).sort();
+const awsJobs = (wf: Workflow) =>
+  Object.entries(wf.jobs)
+    .filter(([, j]) => uses(j, "aws-actions/configure-aws-credentials").length)
+    .map(([k]) => k)
+    .sort();
 
-const WORKFLOWS = [".github/workflows/preview.yml", ".github/workflows/deploy.yml", "docs/dbt-repo/workflows/ci.yml", "docs/dbt-repo/workflows/build.yml"];
+const WORKFLOWS = [
+  ".github/workflows/preview.yml",
+  ".github/workflows/deploy.yml",
+  "docs/dbt-repo/workflows/ci.yml",
+  "docs/dbt-repo/workflows/build.yml",
+];
 /** Current majors (Node 24 runtimes; Node 20 left the hosted runners in 2026). */
 const PINNED: Record<string, string> = {
   "actions/checkout": "v6",
@@ -47,8 +84,13 @@ describe("GitHub workflows", () => {
         expect(oidcJobs(wf)).to.deep.equal(awsJobs(wf));
         for (const [name, job] of Object.entries(wf.jobs)) {
           expect(job.permissions, `${name} declares its permissions`).to.be.an("object");
-          const granted = Object.entries(job.permissions!).filter(([, v]) => v === "write").map(([k]) => k);
-          expect(granted.filter((k) => !["id-token", "pull-requests"].includes(k)), name).to.deep.equal([]);
+          const granted = Object.entries(job.permissions!)
+            .filter(([, v]) => v === "write")
+            .map(([k]) => k);
+          expect(
+            granted.filter((k) => !["id-token", "pull-requests"].includes(k)),
+            name,
+          ).to.deep.equal([]);
         }
       });
 
@@ -78,7 +120,10 @@ describe("GitHub workflows", () => {
 
     it("runs on every pull request, one run per pull request at a time", () => {
       expect(Object.keys(wf.on)).to.deep.equal(["pull_request"]);
-      expect(wf.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+      expect(wf.concurrency).to.deep.equal({
+        group: "preview-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": true,
+      });
       expect(Object.keys(wf.jobs)).to.deep.equal(["offline", "comment", "preview-dev"]);
     });
 
@@ -99,7 +144,9 @@ describe("GitHub workflows", () => {
       expect(main).to.include("npm ci").and.include("npm run plan -- dev").and.include("npm run plan -- prod");
       const diff = job.steps.find((s) => s.name?.includes("diffed against main"))!;
       expect(diff["working-directory"]).to.equal("pr");
-      expect(diff.run).to.include('npm run --silent plan -- "$1" --diff "../main/plan/$1.json"').and.include("for stack in dev prod");
+      expect(diff.run)
+        .to.include('npm run --silent plan -- "$1" --diff "../main/plan/$1.json"')
+        .and.include("for stack in dev prod");
       expect(diff.run).to.include("GITHUB_STEP_SUMMARY").and.include("GITHUB_OUTPUT");
       expect(job.outputs).to.deep.equal({ diff: "${{ steps.diff.outputs.diff }}" });
     });
@@ -111,7 +158,10 @@ describe("GitHub workflows", () => {
       expect(job.permissions).to.deep.equal({ "pull-requests": "write" });
       const [script] = uses(job, "actions/github-script");
       expect(script.env).to.deep.equal({ BODY: "${{ needs.offline.outputs.diff }}" });
-      expect(String(script.with!.script)).to.include("updateComment").and.include("createComment").and.include("<!-- dbt-pipeline offline plan diff -->");
+      expect(String(script.with!.script))
+        .to.include("updateComment")
+        .and.include("createComment")
+        .and.include("<!-- dbt-pipeline offline plan diff -->");
       expect(runs(wf.jobs.offline)).to.include("<!-- dbt-pipeline offline plan diff -->");
     });
 
@@ -119,12 +169,23 @@ describe("GitHub workflows", () => {
       const job = wf.jobs["preview-dev"];
       expect(job.needs).to.equal("offline");
       expect(job.if).to.equal(sameRepo);
-      expect(job.environment, "the environment that holds dev's preview secrets and gives the subject dev's preview role trusts").to.equal("dev-preview");
+      expect(
+        job.environment,
+        "the environment that holds dev's preview secrets and gives the subject dev's preview role trusts",
+      ).to.equal("dev-preview");
       expect(job.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
       expect(job.strategy).to.equal(undefined);
-      expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
+      expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({
+        "role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+        "aws-region": "${{ vars.AWS_REGION }}",
+      });
       const [pulumi] = uses(job, "pulumi/actions");
-      expect(pulumi.with).to.include({ command: "preview", "comment-on-pr": true, "work-dir": "./", policyPacks: "policy" });
+      expect(pulumi.with).to.include({
+        command: "preview",
+        "comment-on-pr": true,
+        "work-dir": "./",
+        policyPacks: "policy",
+      });
       expect(pulumi.with!["stack-name"]).to.include("vars.PULUMI_STACK").and.include("'dev'");
       expect(pulumi.env).to.deep.equal({
         PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
@@ -137,7 +198,10 @@ describe("GitHub workflows", () => {
       for (const [name, job] of Object.entries(wf.jobs)) {
         expect(job.environment ?? "", name).not.to.match(/prod/i);
         expect(JSON.stringify(job), name).not.to.match(/vars\.[A-Z_]*PROD|matrix\.stack/);
-        if (/secrets\./.test(JSON.stringify(job))) expect(job.environment, `${name} reads secrets, so it must declare the environment that holds them`).to.equal("dev-preview");
+        if (/secrets\./.test(JSON.stringify(job)))
+          expect(job.environment, `${name} reads secrets, so it must declare the environment that holds them`).to.equal(
+            "dev-preview",
+          );
       }
     });
   });
@@ -159,9 +223,16 @@ describe("GitHub workflows", () => {
         expect(job.environment).to.equal(stack);
         expect(job.permissions).to.deep.equal({ contents: "read", "id-token": "write" });
         expect(job.steps.map((s) => s.uses?.split("@")[0] ?? s.run)).to.deep.equal([
-          "actions/checkout", "actions/setup-node", "npm ci", "aws-actions/configure-aws-credentials", "pulumi/actions",
+          "actions/checkout",
+          "actions/setup-node",
+          "npm ci",
+          "aws-actions/configure-aws-credentials",
+          "pulumi/actions",
         ]);
-        expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
+        expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({
+          "role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+          "aws-region": "${{ vars.AWS_REGION }}",
+        });
         const [pulumi] = uses(job, "pulumi/actions");
         expect(pulumi.with).to.include({ command: "up", "work-dir": "./", refresh: true, policyPacks: "policy" });
         expect(pulumi.with!["stack-name"]).to.include("vars.PULUMI_STACK").and.include(`'${stack}'`);
@@ -208,14 +279,21 @@ describe("GitHub workflows", () => {
       const [build] = uses(wf.jobs.image, "docker/build-push-action");
       expect(build.with).to.include({ platforms: "linux/arm64" });
       expect(build.with!.push).to.equal(undefined);
-      expect(runs(wf.jobs.image)).to.include('tag=git-${GITHUB_SHA::7}');
+      expect(runs(wf.jobs.image)).to.include("tag=git-${GITHUB_SHA::7}");
       expect(wf.jobs["push-prod"].needs).to.deep.equal(["image", "push-dev"]);
-      for (const [name, env] of [["push-dev", "dev"], ["push-prod", "prod"]]) {
+      for (const [name, env] of [
+        ["push-dev", "dev"],
+        ["push-prod", "prod"],
+      ]) {
         const job = wf.jobs[name];
         expect(job.environment).to.equal(env);
-        expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({ "role-to-assume": "${{ vars.DBT_CI_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
+        expect(uses(job, "aws-actions/configure-aws-credentials")[0].with).to.deep.equal({
+          "role-to-assume": "${{ vars.DBT_CI_ROLE_ARN }}",
+          "aws-region": "${{ vars.AWS_REGION }}",
+        });
         expect(job.steps.find((s) => s.run?.includes("docker push"))!.env).to.deep.equal({
-          REPOSITORY_URL: "${{ vars.ECR_REPOSITORY_URL }}", TAG: "${{ needs.image.outputs.tag }}",
+          REPOSITORY_URL: "${{ vars.ECR_REPOSITORY_URL }}",
+          TAG: "${{ needs.image.outputs.tag }}",
         });
       }
     });

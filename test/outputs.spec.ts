@@ -62,15 +62,23 @@ const UNDEFINED_IN: Record<string, readonly string[]> = { dev: [], prod: ["githu
 const SECRET_OUTPUTS = ["webhookUrlAirbyte"];
 
 const shapeOf = (v: unknown): unknown =>
-  v === undefined ? "undefined" : v === null ? "null" : Array.isArray(v) ? v.slice(0, 1).map(shapeOf) :
-    typeof v === "object" ? Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, shapeOf(x)])) : typeof v;
+  v === undefined
+    ? "undefined"
+    : v === null
+      ? "null"
+      : Array.isArray(v)
+        ? v.slice(0, 1).map(shapeOf)
+        : typeof v === "object"
+          ? Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, shapeOf(x)]))
+          : typeof v;
 
 describe("stack outputs contract", () => {
   for (const stack of ["dev", "prod"] as const) {
     it(`${stack}: exactly the documented outputs, with their shapes`, async () => {
       const ev = await evaluateStack(stack);
       expect(Object.keys(ev.outputs).sort()).to.deep.equal(Object.keys(CONTRACT).sort());
-      for (const [name, shape] of Object.entries(CONTRACT)) expect(shapeOf(ev.outputs[name]), name).to.deep.equal(UNDEFINED_IN[stack].includes(name) ? "undefined" : shape);
+      for (const [name, shape] of Object.entries(CONTRACT))
+        expect(shapeOf(ev.outputs[name]), name).to.deep.equal(UNDEFINED_IN[stack].includes(name) ? "undefined" : shape);
     });
 
     it(`${stack}: outputs that embed a credential are secrets, and only those`, async () => {
@@ -90,7 +98,11 @@ describe("stack outputs contract", () => {
       runEventBusName: "dbt-pipeline-prod-runs",
       launchStateTable: "dbt-pipeline-prod-launch-state",
     });
-    expect(o.artifactPrefixes).to.deep.equal({ runs: "prod/runs/", latest: "prod/latest/", observed: "prod/observed/" });
+    expect(o.artifactPrefixes).to.deep.equal({
+      runs: "prod/runs/",
+      latest: "prod/latest/",
+      observed: "prod/observed/",
+    });
   });
 
   it("the README documents every output", () => {

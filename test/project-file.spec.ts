@@ -27,7 +27,11 @@ describe("Pulumi.yaml and stack files", () => {
 
   it("declares every typed key with type, description and default", () => {
     const declared = Object.keys(project.config).sort();
-    expect(declared).to.deep.equal(KEYS.filter((k) => k.type !== "object").map((k) => k.key).sort());
+    expect(declared).to.deep.equal(
+      KEYS.filter((k) => k.type !== "object")
+        .map((k) => k.key)
+        .sort(),
+    );
     for (const k of KEYS.filter((s) => s.type !== "object")) {
       const d = project.config[k.key];
       expect(d.type, k.key).to.equal(k.type);
@@ -85,8 +89,13 @@ describe("Pulumi.yaml and stack files", () => {
   it("readStackConfig names the stack file it read", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
     try {
-      fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  aws:region: eu-west-1\n   dbt-pipeline:dbt.cpu: 512\n");
-      expect(() => readStackConfig("qa", dir)).to.throw(/^Pulumi\.qa\.yaml:3: invalid YAML: bad indentation of a mapping entry\n/);
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.qa.yaml"),
+        "config:\n  aws:region: eu-west-1\n   dbt-pipeline:dbt.cpu: 512\n",
+      );
+      expect(() => readStackConfig("qa", dir)).to.throw(
+        /^Pulumi\.qa\.yaml:3: invalid YAML: bad indentation of a mapping entry\n/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

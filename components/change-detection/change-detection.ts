@@ -21,11 +21,28 @@ import { SnowflakeProviders } from "../snowflake";
 import { awsName, defaultTags, snowflakeName } from "../lib/naming";
 import { policyDocument } from "../lib/iam";
 import { DriftCheck, driftProblems } from "./drift";
-import { ChangeDetectionSpec, PREPARE_PROCEDURE, RECONCILER_TASK, RECONCILE_PROCEDURE, RECORD_PROCEDURE, prepareProcedure, recordLoadProcedure } from "./procedures";
+import {
+  ChangeDetectionSpec,
+  PREPARE_PROCEDURE,
+  RECONCILER_TASK,
+  RECONCILE_PROCEDURE,
+  RECORD_PROCEDURE,
+  prepareProcedure,
+  recordLoadProcedure,
+} from "./procedures";
 import { PipelinePrivilege, pipelinePrivileges } from "./privileges";
 import { reconcileProcedure, reconcilerTask, stateQuery } from "./reconciler";
 import {
-  DBT_RUNS_COLUMNS, DBT_RUNS_TABLE, LOAD_EVENTS_COLUMNS, LOAD_EVENTS_TABLE, PIPELINE_STATUS_VIEW, STATE_COLUMNS, STATE_TABLE, fqn, pipelineStatusView, watchedEntries,
+  DBT_RUNS_COLUMNS,
+  DBT_RUNS_TABLE,
+  LOAD_EVENTS_COLUMNS,
+  LOAD_EVENTS_TABLE,
+  PIPELINE_STATUS_VIEW,
+  STATE_COLUMNS,
+  STATE_TABLE,
+  fqn,
+  pipelineStatusView,
+  watchedEntries,
 } from "./sql";
 import { snowflakeSnsTrust } from "./trust";
 
@@ -81,31 +98,96 @@ export class ChangeDetection extends pulumi.ComponentResource {
     const { topic, integration, snsRole, snsPolicy } = this.snsPath(name, args, accountadmin);
 
     // Monitoring tables, created by SYSADMIN after the access grants so the future grants cover them.
-    const table = (key: string, tableName: string, columns: readonly { name: string; type: string; nullable: boolean }[], what: string) =>
-      new sf.Table(`${name}-${key}`, {
-        database: args.snowflake.databaseName, schema: monitoring, name: tableName,
-        columns: columns.map((c) => ({ ...c })),
-        comment: comment(what),
-      }, { ...sys, ...stateful });
-    const loadEvents = table("load-events", LOAD_EVENTS_TABLE, LOAD_EVENTS_COLUMNS, "one row per load a stream task consumed");
-    const dbtRuns = table("dbt-runs", DBT_RUNS_TABLE, DBT_RUNS_COLUMNS, "one row per dbt run, written by the dbt project's on-run-end hook");
-    const stateTable = table("state", STATE_TABLE, STATE_COLUMNS, "the change-detection reconciler's view of every watched table");
+    const table = (
+      key: string,
+      tableName: string,
+      columns: readonly { name: string; type: string; nullable: boolean }[],
+      what: string,
+    ) =>
+      new sf.Table(
+        `${name}-${key}`,
+        {
+          database: args.snowflake.databaseName,
+          schema: monitoring,
+          name: tableName,
+          columns: columns.map((c) => ({ ...c })),
+          comment: comment(what),
+        },
+        { ...sys, ...stateful },
+      );
+    const loadEvents = table(
+      "load-events",
+      LOAD_EVENTS_TABLE,
+      LOAD_EVENTS_COLUMNS,
+      "one row per load a stream task consumed",
+    );
+    const dbtRuns = table(
+      "dbt-runs",
+      DBT_RUNS_TABLE,
+      DBT_RUNS_COLUMNS,
+      "one row per dbt run, written by the dbt project's on-run-end hook",
+    );
+    const stateTable = table(
+      "state",
+      STATE_TABLE,
+      STATE_COLUMNS,
+      "the change-detection reconciler's view of every watched table",
+    );
 
     // The PIPELINE role owns the streams and tasks and has exactly what they need (privileges.ts),
     // per environment, so destroying dev never revokes prod's privileges.
-    const pipelineRole = new sf.AccountRole(`${name}-pipeline-role`, { name: snowflakeName(config.envSuffix, "PIPELINE"), comment: comment("owns the change-detection streams and tasks") }, { parent: this, provider: securityadmin });
+    const pipelineRole = new sf.AccountRole(
+      `${name}-pipeline-role`,
+      {
+        name: snowflakeName(config.envSuffix, "PIPELINE"),
+        comment: comment("owns the change-detection streams and tasks"),
+      },
+      { parent: this, provider: securityadmin },
+    );
     // Under SYSADMIN: the deploying role hands the procedures and the reconciler task over to it.
-    const toSysadmin = new sf.GrantAccountRole(`${name}-pipeline-role-to-sysadmin`, { roleName: pipelineRole.name, parentRoleName: "SYSADMIN" }, { parent: this, provider: securityadmin, deleteBeforeReplace: true });
+    const toSysadmin = new sf.GrantAccountRole(
+      `${name}-pipeline-role-to-sysadmin`,
+      { roleName: pipelineRole.name, parentRoleName: "SYSADMIN" },
+      { parent: this, provider: securityadmin, deleteBeforeReplace: true },
+    );
     const tables = { loadEvents: loadEvents.fullyQualifiedName, state: stateTable.fullyQualifiedName };
-    const grants = pipelinePrivileges(sfc.taskCompute).map((p) => this.grant(name, p, pipelineRole.name, {
-      database: args.snowflake.databaseName, rawSchema: sfc.schemas.raw, monitoringSchema: monitoring, integration: integration.name, warehouse: args.snowflake.warehouse, tables,
-    }, p.on.kind === "account" || p.on.kind === "integration" ? accountadmin : securityadmin));
+    const grants = pipelinePrivileges(sfc.taskCompute).map((p) =>
+      this.grant(
+        name,
+        p,
+        pipelineRole.name,
+        {
+          database: args.snowflake.databaseName,
+          rawSchema: sfc.schemas.raw,
+          monitoringSchema: monitoring,
+          integration: integration.name,
+          warehouse: args.snowflake.warehouse,
+          tables,
+        },
+        p.on.kind === "account" || p.on.kind === "integration" ? accountadmin : securityadmin,
+      ),
+    );
 
-    const spec = pulumi.all([args.snowflake.databaseName, args.snowflake.loaderRole, args.snowflake.warehouse, pipelineRole.name, integration.name])
+    const spec = pulumi
+      .all([
+        args.snowflake.databaseName,
+        args.snowflake.loaderRole,
+        args.snowflake.warehouse,
+        pipelineRole.name,
+        integration.name,
+      ])
       .apply(([database, loaderRole, warehouse, pipeline, integrationActual]): ChangeDetectionSpec => ({
-        database, rawSchema: sfc.schemas.raw, monitoringSchema: monitoring, environment: env,
-        pipelineRole: pipeline, loaderRole, integration: integrationActual,
-        compute: sfc.taskCompute === "serverless" ? { kind: "serverless", targetCompletionMinutes: sfc.taskTargetCompletionMinutes } : { kind: "warehouse", warehouse },
+        database,
+        rawSchema: sfc.schemas.raw,
+        monitoringSchema: monitoring,
+        environment: env,
+        pipelineRole: pipeline,
+        loaderRole,
+        integration: integrationActual,
+        compute:
+          sfc.taskCompute === "serverless"
+            ? { kind: "serverless", targetCompletionMinutes: sfc.taskTargetCompletionMinutes }
+            : { kind: "warehouse", warehouse },
         ...(sfc.taskMode === "scheduled" ? { scheduleMinutes: sfc.taskScheduleMinutes } : {}),
         suspendAfterFailures: sfc.taskSuspendAfterFailures,
         reconcileMinutes: sfc.reconcileScheduleMinutes,
@@ -113,35 +195,82 @@ export class ChangeDetection extends pulumi.ComponentResource {
       }));
     // Every Execute is re-runnable (CREATE OR REPLACE), replaced delete-first (the old revert would
     // otherwise drop the new object, pulumi/pulumi#2877), and reports drift through its query.
-    const execute = (key: string, sql: pulumi.Output<{ execute: string; revert: string; query: string }>, dependsOn: pulumi.Resource[]) =>
-      new sf.Execute(`${name}-${key}`, { execute: sql.execute, revert: sql.revert, query: sql.query }, { ...sys, dependsOn: [...sys.dependsOn, ...dependsOn], deleteBeforeReplace: true });
-    const view = execute("pipeline-status", pulumi.output(args.snowflake.databaseName).apply((db) => pipelineStatusView(db, monitoring)), [loadEvents, dbtRuns]);
+    const execute = (
+      key: string,
+      sql: pulumi.Output<{ execute: string; revert: string; query: string }>,
+      dependsOn: pulumi.Resource[],
+    ) =>
+      new sf.Execute(
+        `${name}-${key}`,
+        { execute: sql.execute, revert: sql.revert, query: sql.query },
+        { ...sys, dependsOn: [...sys.dependsOn, ...dependsOn], deleteBeforeReplace: true },
+      );
+    const view = execute(
+      "pipeline-status",
+      pulumi.output(args.snowflake.databaseName).apply((db) => pipelineStatusView(db, monitoring)),
+      [loadEvents, dbtRuns],
+    );
     const viewFqn = pulumi.output(args.snowflake.databaseName).apply((db) => fqn(db, monitoring, PIPELINE_STATUS_VIEW));
     // The schema-level future grant in foundation covers the view at creation; this grant makes
     // REPORTER's access explicit and drift-detected by the provider on refresh.
-    new sf.GrantPrivilegesToAccountRole(`${name}-reporter-pipeline-status`, {
-      accountRoleName: args.snowflake.reporterRole,
-      privileges: ["SELECT"],
-      onSchemaObject: { objectType: "VIEW", objectName: viewFqn },
-    }, { parent: this, provider: securityadmin, dependsOn: [view], deleteBeforeReplace: true });
+    new sf.GrantPrivilegesToAccountRole(
+      `${name}-reporter-pipeline-status`,
+      {
+        accountRoleName: args.snowflake.reporterRole,
+        privileges: ["SELECT"],
+        onSchemaObject: { objectType: "VIEW", objectName: viewFqn },
+      },
+      { parent: this, provider: securityadmin, dependsOn: [view], deleteBeforeReplace: true },
+    );
 
     const prepare = execute("prepare-procedure", spec.apply(prepareProcedure), [toSysadmin, ...grants]);
     const record = execute("record-procedure", spec.apply(recordLoadProcedure), [toSysadmin, ...grants, loadEvents]);
-    const reconcile = execute("reconcile-procedure", spec.apply(reconcileProcedure), [toSysadmin, ...grants, stateTable, prepare, record]);
+    const reconcile = execute("reconcile-procedure", spec.apply(reconcileProcedure), [
+      toSysadmin,
+      ...grants,
+      stateTable,
+      prepare,
+      record,
+    ]);
     // The tasks publish through the integration, so the role and its policy must exist first.
     const reconciler = execute("reconciler-task", spec.apply(reconcilerTask), [reconcile, snsRole, snsPolicy]);
-    const probe = new sf.Execute(`${name}-state`, {
-      execute: "SELECT 1",
-      revert: "SELECT 1",
-      query: spec.apply(stateQuery),
-    }, { ...sys, dependsOn: [...sys.dependsOn, reconciler, stateTable] });
+    const probe = new sf.Execute(
+      `${name}-state`,
+      {
+        execute: "SELECT 1",
+        revert: "SELECT 1",
+        query: spec.apply(stateQuery),
+      },
+      { ...sys, dependsOn: [...sys.dependsOn, reconciler, stateTable] },
+    );
 
     this.drift = driftOf([
-      { object: pulumi.interpolate`view ${args.snowflake.databaseName}.${monitoring}.${PIPELINE_STATUS_VIEW}`, owner: "SYSADMIN", resource: view },
-      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`, owner: args.snowflake.loaderRole, resource: prepare },
-      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECORD_PROCEDURE}`, owner: pipelineRole.name, resource: record },
-      { object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECONCILE_PROCEDURE}`, owner: pipelineRole.name, resource: reconcile },
-      { object: pulumi.interpolate`task ${args.snowflake.databaseName}.${monitoring}.${RECONCILER_TASK}`, owner: pipelineRole.name, state: "started", resource: reconciler },
+      {
+        object: pulumi.interpolate`view ${args.snowflake.databaseName}.${monitoring}.${PIPELINE_STATUS_VIEW}`,
+        owner: "SYSADMIN",
+        resource: view,
+      },
+      {
+        object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`,
+        owner: args.snowflake.loaderRole,
+        resource: prepare,
+      },
+      {
+        object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECORD_PROCEDURE}`,
+        owner: pipelineRole.name,
+        resource: record,
+      },
+      {
+        object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${monitoring}.${RECONCILE_PROCEDURE}`,
+        owner: pipelineRole.name,
+        resource: reconcile,
+      },
+      {
+        object: pulumi.interpolate`task ${args.snowflake.databaseName}.${monitoring}.${RECONCILER_TASK}`,
+        owner: pipelineRole.name,
+        state: "started",
+        resource: reconciler,
+      },
     ]);
 
     this.topicArn = topic.arn;
@@ -149,7 +278,13 @@ export class ChangeDetection extends pulumi.ComponentResource {
     this.pipelineRole = pipelineRole.name;
     this.loadEventsTable = loadEvents.fullyQualifiedName;
     this.watchedTables = probe.queryResults.apply((rows) => (rows ?? []).map((r) => ({ ...r })));
-    this.registerOutputs({ topicArn: this.topicArn, integrationName: this.integrationName, pipelineRole: this.pipelineRole, watchedTables: this.watchedTables, drift: this.drift });
+    this.registerOutputs({
+      topicArn: this.topicArn,
+      integrationName: this.integrationName,
+      pipelineRole: this.pipelineRole,
+      watchedTables: this.watchedTables,
+      drift: this.drift,
+    });
   }
 
   /** The SNS topic, the outbound integration, the role Snowflake assumes to publish, and the subscription of dispatch. */
@@ -158,48 +293,84 @@ export class ChangeDetection extends pulumi.ComponentResource {
     const tags = defaultTags(env);
     const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
     // SNS topic, and the role Snowflake assumes to publish to it (trust from the integration's own outputs).
-    const topic = new aws.sns.Topic(`${name}-topic`, { name: awsName(env, "snowflake-loads"), kmsMasterKeyId: "alias/aws/sns", tags }, { parent: this });
+    const topic = new aws.sns.Topic(
+      `${name}-topic`,
+      { name: awsName(env, "snowflake-loads"), kmsMasterKeyId: "alias/aws/sns", tags },
+      { parent: this },
+    );
     const roleName = awsName(env, "snowflake-sns");
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const integrationName = snowflakeName(args.config.envSuffix, "DBT_PIPELINE_SNS");
-    const integration = new sf.NotificationIntegration(`${name}-integration`, {
-      name: integrationName,
-      notificationProvider: "AWS_SNS",
-      awsSnsTopicArn: topic.arn,
-      // The role ARN is known before the role exists: Snowflake only assumes it at publish time.
-      awsSnsRoleArn: pulumi.interpolate`arn:aws:iam::${account}:role/${roleName}`,
-      enabled: true,
-      comment: comment("load notifications and task errors to SNS"),
-    }, { parent: this, provider: accountadmin });
-    const snsRole = new aws.iam.Role(`${name}-sns-role`, {
-      name: roleName,
-      assumeRolePolicy: snowflakeSnsTrust(integration.awsSnsIamUserArn, integration.awsSnsExternalId),
-      tags,
-    }, { parent: this });
-    const snsPolicy = new aws.iam.RolePolicy(`${name}-sns-publish`, {
-      role: snsRole.name,
-      policy: policyDocument([{ Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.arn }]),
-    }, { parent: this });
+    const integration = new sf.NotificationIntegration(
+      `${name}-integration`,
+      {
+        name: integrationName,
+        notificationProvider: "AWS_SNS",
+        awsSnsTopicArn: topic.arn,
+        // The role ARN is known before the role exists: Snowflake only assumes it at publish time.
+        awsSnsRoleArn: pulumi.interpolate`arn:aws:iam::${account}:role/${roleName}`,
+        enabled: true,
+        comment: comment("load notifications and task errors to SNS"),
+      },
+      { parent: this, provider: accountadmin },
+    );
+    const snsRole = new aws.iam.Role(
+      `${name}-sns-role`,
+      {
+        name: roleName,
+        assumeRolePolicy: snowflakeSnsTrust(integration.awsSnsIamUserArn, integration.awsSnsExternalId),
+        tags,
+      },
+      { parent: this },
+    );
+    const snsPolicy = new aws.iam.RolePolicy(
+      `${name}-sns-publish`,
+      {
+        role: snsRole.name,
+        policy: policyDocument([
+          { Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.arn },
+        ]),
+      },
+      { parent: this },
+    );
 
     // SNS → dispatch.
-    new aws.lambda.Permission(`${name}-invoke-dispatch`, {
-      action: "lambda:InvokeFunction",
-      function: args.dispatch.functionName,
-      principal: "sns.amazonaws.com",
-      sourceArn: topic.arn,
-    }, { parent: this });
-    new aws.sns.TopicSubscription(`${name}-dispatch`, { topic: topic.arn, protocol: "lambda", endpoint: args.dispatch.functionArn }, { parent: this });
+    new aws.lambda.Permission(
+      `${name}-invoke-dispatch`,
+      {
+        action: "lambda:InvokeFunction",
+        function: args.dispatch.functionName,
+        principal: "sns.amazonaws.com",
+        sourceArn: topic.arn,
+      },
+      { parent: this },
+    );
+    new aws.sns.TopicSubscription(
+      `${name}-dispatch`,
+      { topic: topic.arn, protocol: "lambda", endpoint: args.dispatch.functionArn },
+      { parent: this },
+    );
 
     return { topic, integration, snsRole, snsPolicy };
   }
 
   /** One grant of privileges.ts to the PIPELINE role, replaced delete-first (pulumi/pulumi#2877). */
-  private grant(name: string, p: PipelinePrivilege, role: pulumi.Input<string>, on: GrantTargets, provider: sf.Provider): sf.GrantPrivilegesToAccountRole {
-    return new sf.GrantPrivilegesToAccountRole(`${name}-pipeline-${p.slug}`, {
-      accountRoleName: role,
-      privileges: [...p.privileges],
-      ...grantTarget(p, on),
-    }, { parent: this, provider, deleteBeforeReplace: true });
+  private grant(
+    name: string,
+    p: PipelinePrivilege,
+    role: pulumi.Input<string>,
+    on: GrantTargets,
+    provider: sf.Provider,
+  ): sf.GrantPrivilegesToAccountRole {
+    return new sf.GrantPrivilegesToAccountRole(
+      `${name}-pipeline-${p.slug}`,
+      {
+        accountRoleName: role,
+        privileges: [...p.privileges],
+        ...grantTarget(p, on),
+      },
+      { parent: this, provider, deleteBeforeReplace: true },
+    );
   }
 }
 
@@ -213,22 +384,51 @@ interface GrantTargets {
   readonly tables: { readonly loadEvents: pulumi.Input<string>; readonly state: pulumi.Input<string> };
 }
 
-function grantTarget(p: PipelinePrivilege, t: GrantTargets): Pick<sf.GrantPrivilegesToAccountRoleArgs, "onAccount" | "onAccountObject" | "onSchema" | "onSchemaObject"> {
+function grantTarget(
+  p: PipelinePrivilege,
+  t: GrantTargets,
+): Pick<sf.GrantPrivilegesToAccountRoleArgs, "onAccount" | "onAccountObject" | "onSchema" | "onSchemaObject"> {
   const schema = (s: string) => pulumi.output(t.database).apply((db) => fqn(db, s));
   switch (p.on.kind) {
-    case "account": return { onAccount: true };
-    case "integration": return { onAccountObject: { objectType: "INTEGRATION", objectName: t.integration } };
-    case "warehouse": return { onAccountObject: { objectType: "WAREHOUSE", objectName: t.warehouse } };
-    case "database": return { onAccountObject: { objectType: "DATABASE", objectName: t.database } };
-    case "schema": return { onSchema: { schemaName: schema(p.on.schema === "raw" ? t.rawSchema : t.monitoringSchema) } };
-    case "futureSchemas": return { onSchema: { futureSchemasInDatabase: t.database } };
-    case "table": return { onSchemaObject: { objectType: "TABLE", objectName: t.tables[p.on.table] } };
+    case "account":
+      return { onAccount: true };
+    case "integration":
+      return { onAccountObject: { objectType: "INTEGRATION", objectName: t.integration } };
+    case "warehouse":
+      return { onAccountObject: { objectType: "WAREHOUSE", objectName: t.warehouse } };
+    case "database":
+      return { onAccountObject: { objectType: "DATABASE", objectName: t.database } };
+    case "schema":
+      return { onSchema: { schemaName: schema(p.on.schema === "raw" ? t.rawSchema : t.monitoringSchema) } };
+    case "futureSchemas":
+      return { onSchema: { futureSchemasInDatabase: t.database } };
+    case "table":
+      return { onSchemaObject: { objectType: "TABLE", objectName: t.tables[p.on.table] } };
   }
 }
 
 /** The drift report of Execute-managed objects from their refreshed query results (drift.ts). */
-function driftOf(checks: readonly { object: pulumi.Input<string>; owner: pulumi.Input<string>; state?: string; resource: sf.Execute }[]): pulumi.Output<string[]> {
-  return pulumi.all(checks.map((c) => pulumi.all([c.object, c.owner, c.resource.urn, c.resource.queryResults]).apply(([object, owner, urn, rows]): DriftCheck => ({
-    object, owner, urn, rows: rows ?? undefined, ...(c.state ? { state: c.state } : {}),
-  })))).apply(driftProblems);
+function driftOf(
+  checks: readonly {
+    object: pulumi.Input<string>;
+    owner: pulumi.Input<string>;
+    state?: string;
+    resource: sf.Execute;
+  }[],
+): pulumi.Output<string[]> {
+  return pulumi
+    .all(
+      checks.map((c) =>
+        pulumi
+          .all([c.object, c.owner, c.resource.urn, c.resource.queryResults])
+          .apply(([object, owner, urn, rows]): DriftCheck => ({
+            object,
+            owner,
+            urn,
+            rows: rows ?? undefined,
+            ...(c.state ? { state: c.state } : {}),
+          })),
+      ),
+    )
+    .apply(driftProblems);
 }

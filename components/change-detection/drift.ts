@@ -30,8 +30,14 @@ export function driftProblems(checks: readonly DriftCheck[]): string[] {
       problems.push(`${c.object} is missing or unreadable; recreate it with pulumi up --refresh --replace '${c.urn}'`);
       continue;
     }
-    if (row.owner !== c.owner) problems.push(`${c.object} is owned by ${row.owner}, expected ${c.owner}; recreate it with pulumi up --refresh --replace '${c.urn}'`);
-    if (c.state !== undefined && row.state !== c.state) problems.push(`${c.object} is ${row.state}, expected ${c.state}; resume it (ALTER TASK … RESUME as ${c.owner}) or recreate it with pulumi up --refresh --replace '${c.urn}'`);
+    if (row.owner !== c.owner)
+      problems.push(
+        `${c.object} is owned by ${row.owner}, expected ${c.owner}; recreate it with pulumi up --refresh --replace '${c.urn}'`,
+      );
+    if (c.state !== undefined && row.state !== c.state)
+      problems.push(
+        `${c.object} is ${row.state}, expected ${c.state}; resume it (ALTER TASK … RESUME as ${c.owner}) or recreate it with pulumi up --refresh --replace '${c.urn}'`,
+      );
   }
   return problems;
 }

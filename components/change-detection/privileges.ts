@@ -31,13 +31,23 @@ export interface PipelinePrivilege {
  */
 export function pipelinePrivileges(taskCompute: "serverless" | "warehouse"): PipelinePrivilege[] {
   return [
-    { slug: "execute-task", privileges: taskCompute === "serverless" ? ["EXECUTE MANAGED TASK", "EXECUTE TASK"] : ["EXECUTE TASK"], on: { kind: "account" } },
+    {
+      slug: "execute-task",
+      privileges: taskCompute === "serverless" ? ["EXECUTE MANAGED TASK", "EXECUTE TASK"] : ["EXECUTE TASK"],
+      on: { kind: "account" },
+    },
     { slug: "integration", privileges: ["USAGE"], on: { kind: "integration" } },
-    ...(taskCompute === "warehouse" ? [{ slug: "warehouse", privileges: ["USAGE"], on: { kind: "warehouse" } } as const] : []),
+    ...(taskCompute === "warehouse"
+      ? [{ slug: "warehouse", privileges: ["USAGE"], on: { kind: "warehouse" } } as const]
+      : []),
     { slug: "database", privileges: ["USAGE"], on: { kind: "database" } },
     { slug: "schema-raw", privileges: ["USAGE"], on: { kind: "schema", schema: "raw" } },
     { slug: "future-schemas", privileges: ["USAGE"], on: { kind: "futureSchemas" } },
-    { slug: "schema-monitoring", privileges: ["CREATE STREAM", "CREATE TASK", "USAGE"], on: { kind: "schema", schema: "monitoring" } },
+    {
+      slug: "schema-monitoring",
+      privileges: ["CREATE STREAM", "CREATE TASK", "USAGE"],
+      on: { kind: "schema", schema: "monitoring" },
+    },
     { slug: "load-events", privileges: ["INSERT", "SELECT"], on: { kind: "table", table: "loadEvents" } },
     { slug: "state", privileges: ["DELETE", "INSERT", "SELECT"], on: { kind: "table", table: "state" } },
   ];

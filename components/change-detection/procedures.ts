@@ -63,7 +63,16 @@ export function reconcilerMarker(environment: string): string {
 
 /** The JSON list of watched entries embedded in the procedures. */
 export function entriesJson(entries: readonly WatchedEntry[]): string {
-  return JSON.stringify(entries.map((e) => ({ entry: e.entry, source: e.source, schema: e.schema, table: e.table, qualified: e.qualified, ...(e.loadedAtColumn ? { loadedAt: e.loadedAtColumn } : {}) })));
+  return JSON.stringify(
+    entries.map((e) => ({
+      entry: e.entry,
+      source: e.source,
+      schema: e.schema,
+      table: e.table,
+      qualified: e.qualified,
+      ...(e.loadedAtColumn ? { loadedAt: e.loadedAtColumn } : {}),
+    })),
+  );
 }
 
 /**
@@ -82,9 +91,13 @@ export function taskSettings(spec: ChangeDetectionSpec): { head: string; tail: s
     `USER_TASK_TIMEOUT_MS = ${TASK_TIMEOUT_MS}`,
     `SUSPEND_TASK_AFTER_NUM_FAILURES = ${int(spec.suspendAfterFailures)}`,
     `ERROR_INTEGRATION = ${quoteIdent(spec.integration)}`,
-  ].filter((x) => x !== undefined).join(" ");
+  ]
+    .filter((x) => x !== undefined)
+    .join(" ");
   const serverlessTriggered = spec.compute.kind === "serverless" && spec.scheduleMinutes === undefined;
-  const tail = serverlessTriggered ? `TARGET_COMPLETION_INTERVAL = '${int(spec.compute.targetCompletionMinutes)} MINUTES'` : "";
+  const tail = serverlessTriggered
+    ? `TARGET_COMPLETION_INTERVAL = '${int(spec.compute.targetCompletionMinutes)} MINUTES'`
+    : "";
   return { head, tail };
 }
 
@@ -94,7 +107,16 @@ function int(n: number): number {
 }
 
 /** CREATE OR REPLACE a procedure, grant USAGE, hand ownership over: one re-runnable block. */
-export function procedureSql(spec: ChangeDetectionSpec, schema: string, name: string, signature: string, header: string, body: string, owner: string, callers: readonly string[]): ExecuteSql {
+export function procedureSql(
+  spec: ChangeDetectionSpec,
+  schema: string,
+  name: string,
+  signature: string,
+  header: string,
+  body: string,
+  owner: string,
+  callers: readonly string[],
+): ExecuteSql {
   const proc = `${fqn(spec.database, schema, name)}(${signature})`;
   const grants = callers.map((r) => `  GRANT USAGE ON PROCEDURE ${proc} TO ROLE ${quoteIdent(r)};`);
   return {
@@ -201,4 +223,3 @@ export function recordLoadProcedure(spec: ChangeDetectionSpec): ExecuteSql {
   const header = `CREATE OR REPLACE PROCEDURE ${fqn(spec.database, spec.monitoringSchema, RECORD_PROCEDURE)}(SOURCE_NAME VARCHAR, TABLE_LABEL VARCHAR, STREAM_NAME VARCHAR, LOADED_AT_COLUMN VARCHAR) RETURNS NUMBER LANGUAGE SQL COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: records a load from a stream and notifies dispatch. Managed by Pulumi.`)} EXECUTE AS CALLER`;
   return procedureSql(spec, spec.monitoringSchema, RECORD_PROCEDURE, signature, header, body, spec.pipelineRole, []);
 }
-

@@ -17,7 +17,18 @@
  *    alert, without waiting for a deploy. The task never suspends itself
  *    (SUSPEND_TASK_AFTER_NUM_FAILURES = 0).
  */
-import { ChangeDetectionSpec, PREPARE_PROCEDURE, RECONCILER_TASK, RECONCILE_PROCEDURE, RECORD_PROCEDURE, TASK_TIMEOUT_MS, entriesJson, procedureSql, reconcilerMarker, taskSettings } from "./procedures";
+import {
+  ChangeDetectionSpec,
+  PREPARE_PROCEDURE,
+  RECONCILER_TASK,
+  RECONCILE_PROCEDURE,
+  RECORD_PROCEDURE,
+  TASK_TIMEOUT_MS,
+  entriesJson,
+  procedureSql,
+  reconcilerMarker,
+  taskSettings,
+} from "./procedures";
 import { ExecuteSql, STATE_TABLE, fqn, quoteIdent, sqlString } from "./sql";
 
 /** `'…'` around a Snowflake Scripting string expression, quotes doubled: DDL text built inside the procedure. */
@@ -64,9 +75,9 @@ function snapshotSql(spec: ChangeDetectionSpec): string[] {
     `  CALL ${fqn(spec.database, spec.rawSchema, PREPARE_PROCEDURE)}();`,
     "  SELECT $1::ARRAY INTO :prepared FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));",
     `  SHOW TASKS IN SCHEMA ${mon};`,
-    "  SELECT COALESCE(OBJECT_AGG(\"name\", OBJECT_CONSTRUCT('state', \"state\", 'comment', \"comment\")::VARIANT), OBJECT_CONSTRUCT()) INTO :task_states FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));",
+    '  SELECT COALESCE(OBJECT_AGG("name", OBJECT_CONSTRUCT(\'state\', "state", \'comment\', "comment")::VARIANT), OBJECT_CONSTRUCT()) INTO :task_states FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));',
     `  SHOW STREAMS IN SCHEMA ${mon};`,
-    "  SELECT COALESCE(OBJECT_AGG(\"name\", OBJECT_CONSTRUCT('stale', \"stale\", 'comment', \"comment\")::VARIANT), OBJECT_CONSTRUCT()) INTO :stream_states FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));",
+    '  SELECT COALESCE(OBJECT_AGG("name", OBJECT_CONSTRUCT(\'stale\', "stale", \'comment\', "comment")::VARIANT), OBJECT_CONSTRUCT()) INTO :stream_states FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()));',
     `  SELECT COALESCE(ARRAY_AGG(ENTRY || '|' || COALESCE(TABLE_NAME, '') || '|' || STATUS), ARRAY_CONSTRUCT()) INTO :previous_problems FROM ${state} WHERE STATUS IN ('suspended', 'stale', 'error');`,
   ];
 }
@@ -181,7 +192,9 @@ export function reconcilerTask(spec: ChangeDetectionSpec): ExecuteSql {
     "SUSPEND_TASK_AFTER_NUM_FAILURES = 0",
     `ERROR_INTEGRATION = ${quoteIdent(spec.integration)}`,
     `COMMENT = ${sqlString(`dbt-pipeline ${spec.environment}: reconciles change detection every ${spec.reconcileMinutes} minutes. Managed by Pulumi.`)}`,
-  ].filter((x) => x !== undefined).join(" ");
+  ]
+    .filter((x) => x !== undefined)
+    .join(" ");
   return {
     execute: [
       "EXECUTE IMMEDIATE $$",

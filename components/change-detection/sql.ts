@@ -29,7 +29,8 @@ export function fqn(...parts: string[]): string {
 
 /** A single-quoted SQL string literal (quotes doubled, backslashes escaped, control characters refused). */
 export function sqlString(value: string): string {
-  if (/[\u0000-\u001f]/.test(value)) throw new Error(`refusing a control character in SQL string ${JSON.stringify(value)}`);
+  if (/[\u0000-\u001f]/.test(value))
+    throw new Error(`refusing a control character in SQL string ${JSON.stringify(value)}`);
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
@@ -40,7 +41,8 @@ export function sqlString(value: string): string {
  */
 export function bodyLiteral(body: string): string {
   if (body.includes("$$")) throw new Error("a procedure body must not contain $$");
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(body)) throw new Error("refusing a control character other than a newline in a procedure body");
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(body))
+    throw new Error("refusing a control character other than a newline in a procedure body");
   return `'${body.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
@@ -104,15 +106,27 @@ export interface WatchedEntry {
 }
 
 /** The watched entries of every source; a simple `TABLE` lives in `rawSchema`. Throws on a name that is not UPPER_SNAKE. */
-export function watchedEntries(sources: readonly { name: string; rawTables: readonly string[]; loadedAtColumn?: string }[], rawSchema: string): WatchedEntry[] {
-  return sources.flatMap((s) => s.rawTables.map((entry): WatchedEntry => {
-    const qualified = entry.includes(".");
-    const [schema, table] = qualified ? entry.split(".") : [rawSchema, entry];
-    quoteIdent(schema);
-    if (table !== "*") quoteIdent(table);
-    if (s.loadedAtColumn) quoteIdent(s.loadedAtColumn);
-    return { entry, source: s.name, schema, table, qualified, ...(s.loadedAtColumn ? { loadedAtColumn: s.loadedAtColumn } : {}) };
-  }));
+export function watchedEntries(
+  sources: readonly { name: string; rawTables: readonly string[]; loadedAtColumn?: string }[],
+  rawSchema: string,
+): WatchedEntry[] {
+  return sources.flatMap((s) =>
+    s.rawTables.map((entry): WatchedEntry => {
+      const qualified = entry.includes(".");
+      const [schema, table] = qualified ? entry.split(".") : [rawSchema, entry];
+      quoteIdent(schema);
+      if (table !== "*") quoteIdent(table);
+      if (s.loadedAtColumn) quoteIdent(s.loadedAtColumn);
+      return {
+        entry,
+        source: s.name,
+        schema,
+        table,
+        qualified,
+        ...(s.loadedAtColumn ? { loadedAtColumn: s.loadedAtColumn } : {}),
+      };
+    }),
+  );
 }
 
 /** Names of the stream and the task one RAW table gets, in MONITORING: `<SCHEMA>_<TABLE>_STREAM`, `<SCHEMA>_<TABLE>_LOAD_TASK`. */

@@ -14,10 +14,37 @@ import * as pulumi from "@pulumi/pulumi";
 import { PipelineConfig } from "../../config";
 import { awsName, defaultTags } from "../lib/naming";
 import {
-  AwsScope, PolicyStatement, StateBackend, dbtCiStatements, dbtPullRequestStatements, dbtStateStatements, deployPolicies, policyDocumentOf, previewStatements, viewOnlyAccessArn,
+  AwsScope,
+  PolicyStatement,
+  StateBackend,
+  dbtCiStatements,
+  dbtPullRequestStatements,
+  dbtStateStatements,
+  deployPolicies,
+  policyDocumentOf,
+  previewStatements,
+  viewOnlyAccessArn,
 } from "./permissions";
-import { DeliveryValues, EnvironmentSettings, RepositoryKey, RepositoryVariables, dbtVariables, environmentSettings, infraVariables, previewEnvironmentSettings, variableSlug } from "./repositories";
-import { GITHUB_OIDC_URL, RepositoryIds, STS_AUDIENCE, githubTrustPolicy, oidcProviderArn, previewEnvironment, roleSubjects } from "./trust";
+import {
+  DeliveryValues,
+  EnvironmentSettings,
+  RepositoryKey,
+  RepositoryVariables,
+  dbtVariables,
+  environmentSettings,
+  infraVariables,
+  previewEnvironmentSettings,
+  variableSlug,
+} from "./repositories";
+import {
+  GITHUB_OIDC_URL,
+  RepositoryIds,
+  STS_AUDIENCE,
+  githubTrustPolicy,
+  oidcProviderArn,
+  previewEnvironment,
+  roleSubjects,
+} from "./trust";
 
 /** Arguments of {@link GithubDelivery}. */
 export interface GithubDeliveryArgs {
@@ -90,71 +117,150 @@ export class GithubDelivery extends pulumi.ComponentResource {
     // account's one by its fixed ARN; an ARN names it outright.
     const creates = gh.oidcProvider === "create";
     this.oidcProviderArn = creates
-      ? new aws.iam.OpenIdConnectProvider(`${name}-oidc-provider`, { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE], tags }, parent).arn
+      ? new aws.iam.OpenIdConnectProvider(
+          `${name}-oidc-provider`,
+          { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE], tags },
+          parent,
+        ).arn
       : gh.oidcProvider === "existing"
         ? pulumi.all([partition, accountId]).apply(([p, a]) => oidcProviderArn(p, a))
         : pulumi.output(gh.oidcProvider);
 
     const subjects = roleSubjects({
-      owner: gh.owner, infraRepo: gh.infraRepo, dbtRepo: gh.dbtRepo, environment: env, production,
-      infraRepoIds: idsOf(gh.ownerId, gh.infraRepoId), dbtRepoIds: idsOf(gh.ownerId, gh.dbtRepoId),
+      owner: gh.owner,
+      infraRepo: gh.infraRepo,
+      dbtRepo: gh.dbtRepo,
+      environment: env,
+      production,
+      infraRepoIds: idsOf(gh.ownerId, gh.infraRepoId),
+      dbtRepoIds: idsOf(gh.ownerId, gh.dbtRepoId),
     });
-    const backend: StateBackend | undefined = b.stateBucket || b.secretsKeyArn
-      ? { project: args.project, stack: args.stack, stateBucket: b.stateBucket, secretsKeyArn: b.secretsKeyArn }
-      : undefined;
-    const scope = pulumi.all([partition, accountId, args.region]).apply(([p, a, r]): AwsScope => ({ partition: p, accountId: a, region: r, environment: env }));
-    const pulumiRoleOptions = pulumi.all([scope, this.oidcProviderArn, args.permissionsBoundaryArn]).apply(([s, oidc, boundaryArn]) => ({
-      scope: s,
-      options: { createsNetwork: args.createsNetwork, ownedOidcProviderArn: creates ? oidc : undefined, boundaryArn, backend, invokesDispatch: args.invokesDispatch ?? false },
-    }));
+    const backend: StateBackend | undefined =
+      b.stateBucket || b.secretsKeyArn
+        ? { project: args.project, stack: args.stack, stateBucket: b.stateBucket, secretsKeyArn: b.secretsKeyArn }
+        : undefined;
+    const scope = pulumi
+      .all([partition, accountId, args.region])
+      .apply(([p, a, r]): AwsScope => ({ partition: p, accountId: a, region: r, environment: env }));
+    const pulumiRoleOptions = pulumi
+      .all([scope, this.oidcProviderArn, args.permissionsBoundaryArn])
+      .apply(([s, oidc, boundaryArn]) => ({
+        scope: s,
+        options: {
+          createsNetwork: args.createsNetwork,
+          ownedOidcProviderArn: creates ? oidc : undefined,
+          boundaryArn,
+          backend,
+          invokesDispatch: args.invokesDispatch ?? false,
+        },
+      }));
 
-    const role = (key: string, part: string, description: string, trusted: readonly string[]) => new aws.iam.Role(`${name}-${key}-role`, {
-      name: awsName(env, part),
-      description,
-      assumeRolePolicy: this.oidcProviderArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, trusted))),
-      tags,
-    }, parent);
-    const inline = (key: string, r: aws.iam.Role, policyName: string, statements: pulumi.Output<PolicyStatement[]>) => new aws.iam.RolePolicy(`${name}-${key}-policy`, {
-      role: r.name,
-      name: policyName,
-      policy: statements.apply((s) => JSON.stringify(policyDocumentOf(s))),
-    }, parent);
+    const role = (key: string, part: string, description: string, trusted: readonly string[]) =>
+      new aws.iam.Role(
+        `${name}-${key}-role`,
+        {
+          name: awsName(env, part),
+          description,
+          assumeRolePolicy: this.oidcProviderArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, trusted))),
+          tags,
+        },
+        parent,
+      );
+    const inline = (key: string, r: aws.iam.Role, policyName: string, statements: pulumi.Output<PolicyStatement[]>) =>
+      new aws.iam.RolePolicy(
+        `${name}-${key}-policy`,
+        {
+          role: r.name,
+          name: policyName,
+          policy: statements.apply((s) => JSON.stringify(policyDocumentOf(s))),
+        },
+        parent,
+      );
     const attach = (key: string, r: aws.iam.Role, policyArn: pulumi.Input<string>) =>
       new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: r.name, policyArn }, parent);
     const repo = (r: string) => `${gh.owner}/${r}`;
 
     let preview: aws.iam.Role | undefined;
     if (subjects.preview) {
-      preview = role("preview", "github-preview", `GitHub Actions: pulumi preview of ${env} from the ${previewEnvironment(env)} environment of ${repo(gh.infraRepo)} (reads only)`, subjects.preview);
-      inline("preview", preview, "read-configuration", pulumiRoleOptions.apply(({ scope: s, options }) => previewStatements(s, options)));
+      preview = role(
+        "preview",
+        "github-preview",
+        `GitHub Actions: pulumi preview of ${env} from the ${previewEnvironment(env)} environment of ${repo(gh.infraRepo)} (reads only)`,
+        subjects.preview,
+      );
+      inline(
+        "preview",
+        preview,
+        "read-configuration",
+        pulumiRoleOptions.apply(({ scope: s, options }) => previewStatements(s, options)),
+      );
       attach("preview-view-only", preview, partition.apply(viewOnlyAccessArn));
     }
 
-    const deploy = role("deploy", "github-deploy", `GitHub Actions: pulumi up of ${env} from the ${env} environment of ${repo(gh.infraRepo)}`, subjects.deploy);
+    const deploy = role(
+      "deploy",
+      "github-deploy",
+      `GitHub Actions: pulumi up of ${env} from the ${env} environment of ${repo(gh.infraRepo)}`,
+      subjects.deploy,
+    );
     const deployDocs = pulumiRoleOptions.apply(({ scope: s, options }) => deployPolicies(s, options));
     for (const group of ["services", "platform", "identity"] as const) {
-      const policy = new aws.iam.Policy(`${name}-deploy-${group}-policy`, {
-        name: awsName(env, `github-deploy-${group}`),
-        description: `GitHub Actions deploy of ${env}: ${group}`,
-        policy: deployDocs.apply((d) => JSON.stringify(policyDocumentOf(d[group]))),
-        tags,
-      }, parent);
+      const policy = new aws.iam.Policy(
+        `${name}-deploy-${group}-policy`,
+        {
+          name: awsName(env, `github-deploy-${group}`),
+          description: `GitHub Actions deploy of ${env}: ${group}`,
+          policy: deployDocs.apply((d) => JSON.stringify(policyDocumentOf(d[group]))),
+          tags,
+        },
+        parent,
+      );
       attach(`deploy-${group}`, deploy, policy.arn);
     }
     attach("deploy-view-only", deploy, partition.apply(viewOnlyAccessArn));
 
-    const dbtCi = role("dbt-ci", "github-dbt-ci", `GitHub Actions: dbt image pushes of ${env} from the ${env} environment (main) of ${repo(gh.dbtRepo)}`, subjects.dbtCi);
-    inline("dbt-ci", dbtCi, "push-image", pulumi.output(args.ecrRepositoryArn).apply((ecr) => dbtCiStatements(ecr)));
+    const dbtCi = role(
+      "dbt-ci",
+      "github-dbt-ci",
+      `GitHub Actions: dbt image pushes of ${env} from the ${env} environment (main) of ${repo(gh.dbtRepo)}`,
+      subjects.dbtCi,
+    );
+    inline(
+      "dbt-ci",
+      dbtCi,
+      "push-image",
+      pulumi.output(args.ecrRepositoryArn).apply((ecr) => dbtCiStatements(ecr)),
+    );
 
     let dbtPr: aws.iam.Role | undefined;
     if (subjects.dbtPr) {
-      dbtPr = role("dbt-pr", "github-dbt-pr", `GitHub Actions: CI artifacts of ${repo(gh.dbtRepo)} pull requests under ${env}/runs/ci-*`, subjects.dbtPr);
-      inline("dbt-pr", dbtPr, "write-ci-artifacts", pulumi.output(args.artifactBucketArn).apply((bucket) => dbtPullRequestStatements(bucket, env)));
+      dbtPr = role(
+        "dbt-pr",
+        "github-dbt-pr",
+        `GitHub Actions: CI artifacts of ${repo(gh.dbtRepo)} pull requests under ${env}/runs/ci-*`,
+        subjects.dbtPr,
+      );
+      inline(
+        "dbt-pr",
+        dbtPr,
+        "write-ci-artifacts",
+        pulumi.output(args.artifactBucketArn).apply((bucket) => dbtPullRequestStatements(bucket, env)),
+      );
     }
     let dbtState: aws.iam.Role | undefined;
     if (subjects.dbtState) {
-      dbtState = role("dbt-state", "github-dbt-state", `GitHub Actions: slim CI of ${repo(gh.dbtRepo)} pull requests reads the latest ${env} manifest`, subjects.dbtState);
-      inline("dbt-state", dbtState, "read-latest-state", pulumi.output(args.artifactBucketArn).apply((bucket) => dbtStateStatements(bucket, env)));
+      dbtState = role(
+        "dbt-state",
+        "github-dbt-state",
+        `GitHub Actions: slim CI of ${repo(gh.dbtRepo)} pull requests reads the latest ${env} manifest`,
+        subjects.dbtState,
+      );
+      inline(
+        "dbt-state",
+        dbtState,
+        "read-latest-state",
+        pulumi.output(args.artifactBucketArn).apply((bucket) => dbtStateStatements(bucket, env)),
+      );
     }
 
     this.previewRoleArn = preview?.arn;
@@ -167,7 +273,11 @@ export class GithubDelivery extends pulumi.ComponentResource {
     // environment at deploy time and never stored in config; wrapped as a secret so neither the
     // state nor the offline plan records it in clear.
     const token = process.env.GITHUB_TOKEN;
-    const provider = new github.Provider(`${name}-github`, { owner: gh.owner, token: token ? pulumi.secret(token) : undefined }, parent);
+    const provider = new github.Provider(
+      `${name}-github`,
+      { owner: gh.owner, token: token ? pulumi.secret(token) : undefined },
+      parent,
+    );
     const values: DeliveryValues<pulumi.Output<string>> = {
       region: pulumi.output(args.region),
       stack: pulumi.output(args.stack),
@@ -188,10 +298,15 @@ export class GithubDelivery extends pulumi.ComponentResource {
         ],
         variables: infraVariables(env, previewEnvironment(env), values),
       },
-      dbt: { repository: gh.dbtRepo, environments: [environmentSettings(env, production, gh.mainBranch, gh.prodReviewers)], variables: dbtVariables(env, production, values) },
+      dbt: {
+        repository: gh.dbtRepo,
+        environments: [environmentSettings(env, production, gh.mainBranch, gh.prodReviewers)],
+        variables: dbtVariables(env, production, values),
+      },
     };
 
-    for (const [key, repo] of Object.entries(repos) as [RepositoryKey, RepositorySide][]) this.declareRepository(name, env, key, repo, provider);
+    for (const [key, repo] of Object.entries(repos) as [RepositoryKey, RepositorySide][])
+      this.declareRepository(name, env, key, repo, provider);
 
     this.registerOutputs({
       previewRoleArn: this.previewRoleArn,
@@ -204,35 +319,62 @@ export class GithubDelivery extends pulumi.ComponentResource {
   }
 
   /** One repository's GitHub environments (with branch policies and variables) and repository variables. */
-  private declareRepository(name: string, env: string, key: RepositoryKey, repo: RepositorySide, provider: github.Provider): void {
+  private declareRepository(
+    name: string,
+    env: string,
+    key: RepositoryKey,
+    repo: RepositorySide,
+    provider: github.Provider,
+  ): void {
     const { repository, environments, variables } = repo;
     const ghOpts = { parent: this, provider };
     for (const settings of environments) {
       // The stack's own environment keeps its original resource names (no rename on update).
       const slug = settings.environment === env ? key : `${key}-${settings.environment}`;
-      const environment = new github.RepositoryEnvironment(`${name}-${slug}-environment`, {
-        repository,
-        environment: settings.environment,
-        canAdminsBypass: settings.canAdminsBypass,
-        preventSelfReview: settings.preventSelfReview,
-        reviewers: settings.reviewerUserIds.length ? [{ users: [...settings.reviewerUserIds] }] : undefined,
-        deploymentBranchPolicy: settings.branchPattern ? { protectedBranches: false, customBranchPolicies: true } : undefined,
-      }, ghOpts);
-      if (settings.branchPattern) {
-        new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${slug}-branch-policy`, {
+      const environment = new github.RepositoryEnvironment(
+        `${name}-${slug}-environment`,
+        {
           repository,
-          environment: environment.environment,
-          branchPattern: settings.branchPattern,
-        }, ghOpts);
+          environment: settings.environment,
+          canAdminsBypass: settings.canAdminsBypass,
+          preventSelfReview: settings.preventSelfReview,
+          reviewers: settings.reviewerUserIds.length ? [{ users: [...settings.reviewerUserIds] }] : undefined,
+          deploymentBranchPolicy: settings.branchPattern
+            ? { protectedBranches: false, customBranchPolicies: true }
+            : undefined,
+        },
+        ghOpts,
+      );
+      if (settings.branchPattern) {
+        new github.RepositoryEnvironmentDeploymentPolicy(
+          `${name}-${slug}-branch-policy`,
+          {
+            repository,
+            environment: environment.environment,
+            branchPattern: settings.branchPattern,
+          },
+          ghOpts,
+        );
       }
       for (const [variableName, value] of Object.entries(variables.environments[settings.environment] ?? {})) {
-        new github.ActionsEnvironmentVariable(`${name}-${slug}-env-${variableSlug(variableName)}`, {
-          repository, environment: environment.environment, variableName, value,
-        }, ghOpts);
+        new github.ActionsEnvironmentVariable(
+          `${name}-${slug}-env-${variableSlug(variableName)}`,
+          {
+            repository,
+            environment: environment.environment,
+            variableName,
+            value,
+          },
+          ghOpts,
+        );
       }
     }
     for (const [variableName, value] of Object.entries(variables.repository)) {
-      new github.ActionsVariable(`${name}-${key}-repo-${variableSlug(variableName)}`, { repository, variableName, value }, ghOpts);
+      new github.ActionsVariable(
+        `${name}-${key}-repo-${variableSlug(variableName)}`,
+        { repository, variableName, value },
+        ghOpts,
+      );
     }
   }
 }

@@ -68,7 +68,12 @@ export interface StateBackend {
 const PROJECT_TAG = "dbt-pipeline";
 
 /** Services whose roles the package passes, the `iam:PassedToService` values. */
-export const PASSED_TO_SERVICES = ["ecs-tasks.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com", "scheduler.amazonaws.com"] as const;
+export const PASSED_TO_SERVICES = [
+  "ecs-tasks.amazonaws.com",
+  "events.amazonaws.com",
+  "lambda.amazonaws.com",
+  "scheduler.amazonaws.com",
+] as const;
 
 /** AWS managed policy of account-wide metadata reads (no data), attached to the Pulumi roles. */
 export function viewOnlyAccessArn(partition: string): string {
@@ -81,7 +86,8 @@ export function viewOnlyAccessArn(partition: string): string {
  * resources; a change that replaces one needs an administrator's deploy too.
  */
 export const NOT_GRANTED_TO_DEPLOY: Readonly<Record<string, string>> = {
-  "kms:CreateKey": "a key has no ARN before it exists, so CreateKey authorizes only on *; the alert topic's key is created at bootstrap",
+  "kms:CreateKey":
+    "a key has no ARN before it exists, so CreateKey authorizes only on *; the alert topic's key is created at bootstrap",
 };
 
 /** The name prefix of every AWS resource of the environment, `dbt-pipeline-<env>-`. */
@@ -91,8 +97,19 @@ export function namePrefix(environment: string): string {
 
 const single = <T>(values: readonly T[]): T | readonly T[] => (values.length === 1 ? values[0] : values);
 
-function statement(Sid: string, actions: readonly string[], resources: readonly string[], Condition?: PolicyStatement["Condition"]): PolicyStatement {
-  return { Sid, Effect: "Allow", Action: single(actions), Resource: single(resources), ...(Condition ? { Condition } : {}) };
+function statement(
+  Sid: string,
+  actions: readonly string[],
+  resources: readonly string[],
+  Condition?: PolicyStatement["Condition"],
+): PolicyStatement {
+  return {
+    Sid,
+    Effect: "Allow",
+    Action: single(actions),
+    Resource: single(resources),
+    ...(Condition ? { Condition } : {}),
+  };
 }
 
 /** A policy document of `statements`. */
@@ -106,10 +123,19 @@ export function policyDocumentOf(statements: readonly PolicyStatement[]): Policy
  */
 export function dbtCiStatements(ecrRepositoryArn: string): PolicyStatement[] {
   return [
-    statement("PushImage", [
-      "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:GetDownloadUrlForLayer",
-      "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
-    ], [ecrRepositoryArn]),
+    statement(
+      "PushImage",
+      [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:CompleteLayerUpload",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:InitiateLayerUpload",
+        "ecr:PutImage",
+        "ecr:UploadLayerPart",
+      ],
+      [ecrRepositoryArn],
+    ),
     statement("RegistryLogin", ["ecr:GetAuthorizationToken"], ["*"]),
   ];
 }
@@ -130,7 +156,9 @@ export function dbtPullRequestStatements(artifactBucketArn: string, environment:
 /** dbt state for slim CI: read the environment's `latest/` artifacts (the last run's manifest) and nothing else. */
 export function dbtStateStatements(artifactBucketArn: string, environment: string): PolicyStatement[] {
   return [
-    statement("ListLatestState", ["s3:ListBucket"], [artifactBucketArn], { StringLike: { "s3:prefix": [`${environment}/latest/*`] } }),
+    statement("ListLatestState", ["s3:ListBucket"], [artifactBucketArn], {
+      StringLike: { "s3:prefix": [`${environment}/latest/*`] },
+    }),
     statement("ReadLatestState", ["s3:GetObject"], [`${artifactBucketArn}/${environment}/latest/*`]),
   ];
 }
@@ -147,124 +175,368 @@ interface ServiceAccess {
 /** Per service, the resources of this environment and what Pulumi does to them. */
 function serviceAccess(s: AwsScope, o: PulumiRoleOptions): ServiceAccess[] {
   const p = namePrefix(s.environment);
-  const arn = (service: string, resource: string, region = s.region, account = s.accountId) => `arn:${s.partition}:${service}:${region}:${account}:${resource}`;
+  const arn = (service: string, resource: string, region = s.region, account = s.accountId) =>
+    `arn:${s.partition}:${service}:${region}:${account}:${resource}`;
   const services: ServiceAccess[] = [
     {
       // One pattern covers the buckets and (for emptying a dev bucket on destroy) their objects.
-      sid: "S3", resources: [`arn:${s.partition}:s3:::${p}*`],
-      read: ["s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket"],
-      write: ["s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:PutBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration"],
+      sid: "S3",
+      resources: [`arn:${s.partition}:s3:::${p}*`],
+      read: [
+        "s3:GetAccelerateConfiguration",
+        "s3:GetBucket*",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:ListBucket",
+      ],
+      write: [
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:DeleteBucketPolicy",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:ListBucketVersions",
+        "s3:PutBucket*",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutLifecycleConfiguration",
+      ],
     },
     {
-      sid: "Ecr", resources: [arn("ecr", `repository/${p}*`)],
-      read: ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
-      write: ["ecr:CreateRepository", "ecr:DeleteLifecyclePolicy", "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy", "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy", "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource"],
+      sid: "Ecr",
+      resources: [arn("ecr", `repository/${p}*`)],
+      read: [
+        "ecr:DescribeRepositories",
+        "ecr:GetLifecyclePolicy",
+        "ecr:GetRepositoryPolicy",
+        "ecr:ListTagsForResource",
+      ],
+      write: [
+        "ecr:CreateRepository",
+        "ecr:DeleteLifecyclePolicy",
+        "ecr:DeleteRepository",
+        "ecr:DeleteRepositoryPolicy",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:PutImageTagMutability",
+        "ecr:PutLifecyclePolicy",
+        "ecr:SetRepositoryPolicy",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+      ],
     },
     {
-      sid: "Ecs", resources: [arn("ecs", `cluster/${p}*`), arn("ecs", `task-definition/${p}*`)],
+      sid: "Ecs",
+      resources: [arn("ecs", `cluster/${p}*`), arn("ecs", `task-definition/${p}*`)],
       // Describe/DeregisterTaskDefinition have no resource type (see deployPolicies); ViewOnlyAccess describes.
       read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
-      write: ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster", "ecs:UpdateClusterSettings"],
+      write: [
+        "ecs:CreateCluster",
+        "ecs:DeleteCluster",
+        "ecs:PutClusterCapacityProviders",
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "ecs:UntagResource",
+        "ecs:UpdateCluster",
+        "ecs:UpdateClusterSettings",
+      ],
     },
     {
       // Log group names put a path before the prefix (/aws/lambda/, /ecs/).
-      sid: "Logs", resources: [arn("logs", `log-group:*${p}*`)],
-      read: ["logs:DescribeLogGroups", "logs:DescribeMetricFilters", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
-      write: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteMetricFilter", "logs:DeleteRetentionPolicy", "logs:PutMetricFilter", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"],
+      sid: "Logs",
+      resources: [arn("logs", `log-group:*${p}*`)],
+      read: [
+        "logs:DescribeLogGroups",
+        "logs:DescribeMetricFilters",
+        "logs:ListTagsForResource",
+        "logs:ListTagsLogGroup",
+      ],
+      write: [
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:DeleteMetricFilter",
+        "logs:DeleteRetentionPolicy",
+        "logs:PutMetricFilter",
+        "logs:PutRetentionPolicy",
+        "logs:TagLogGroup",
+        "logs:TagResource",
+        "logs:UntagLogGroup",
+        "logs:UntagResource",
+      ],
     },
     {
-      sid: "Lambda", resources: [arn("lambda", `function:${p}*`)],
-      read: ["lambda:GetFunction*", "lambda:GetPolicy", "lambda:GetRuntimeManagementConfig", "lambda:ListTags", "lambda:ListVersionsByFunction"],
-      write: ["lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency", "lambda:DeleteFunctionEventInvokeConfig", "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:PutFunctionEventInvokeConfig", "lambda:PutFunctionRecursionConfig", "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
+      sid: "Lambda",
+      resources: [arn("lambda", `function:${p}*`)],
+      read: [
+        "lambda:GetFunction*",
+        "lambda:GetPolicy",
+        "lambda:GetRuntimeManagementConfig",
+        "lambda:ListTags",
+        "lambda:ListVersionsByFunction",
+      ],
+      write: [
+        "lambda:AddPermission",
+        "lambda:CreateFunction",
+        "lambda:DeleteFunction",
+        "lambda:DeleteFunctionConcurrency",
+        "lambda:DeleteFunctionEventInvokeConfig",
+        "lambda:PublishVersion",
+        "lambda:PutFunctionConcurrency",
+        "lambda:PutFunctionEventInvokeConfig",
+        "lambda:PutFunctionRecursionConfig",
+        "lambda:RemovePermission",
+        "lambda:TagResource",
+        "lambda:UntagResource",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+      ],
     },
     {
       // Mappings are named by UUID; deploy's writes to them are narrowed by function (deployPolicies).
-      sid: "LambdaEventSourceMappings", resources: [arn("lambda", "event-source-mapping:*")],
+      sid: "LambdaEventSourceMappings",
+      resources: [arn("lambda", "event-source-mapping:*")],
       read: ["lambda:GetEventSourceMapping"],
       write: [],
     },
     {
-      sid: "Sqs", resources: [arn("sqs", `${p}*`)],
+      sid: "Sqs",
+      resources: [arn("sqs", `${p}*`)],
       read: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListDeadLetterSourceQueues", "sqs:ListQueueTags"],
       write: ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"],
     },
     {
       // The subscription actions have no resource type: see deployPolicies.
-      sid: "Sns", resources: [arn("sns", `${p}*`)],
-      read: ["sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"],
-      write: ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:UntagResource"],
+      sid: "Sns",
+      resources: [arn("sns", `${p}*`)],
+      read: [
+        "sns:GetDataProtectionPolicy",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:ListTagsForResource",
+      ],
+      write: [
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+        "sns:TagResource",
+        "sns:UntagResource",
+      ],
     },
     {
       // Rules on the default bus are `rule/<name>`; on the pipeline's bus `rule/<bus>/<name>`.
-      sid: "Events", resources: [arn("events", `event-bus/${p}*`), arn("events", `rule/${p}*`)],
-      read: ["events:DescribeEventBus", "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
-      write: ["events:CreateEventBus", "events:DeleteEventBus", "events:DeleteRule", "events:DisableRule", "events:EnableRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource", "events:UntagResource", "events:UpdateEventBus"],
+      sid: "Events",
+      resources: [arn("events", `event-bus/${p}*`), arn("events", `rule/${p}*`)],
+      read: [
+        "events:DescribeEventBus",
+        "events:DescribeRule",
+        "events:ListTagsForResource",
+        "events:ListTargetsByRule",
+      ],
+      write: [
+        "events:CreateEventBus",
+        "events:DeleteEventBus",
+        "events:DeleteRule",
+        "events:DisableRule",
+        "events:EnableRule",
+        "events:PutRule",
+        "events:PutTargets",
+        "events:RemoveTargets",
+        "events:TagResource",
+        "events:UntagResource",
+        "events:UpdateEventBus",
+      ],
     },
     {
-      sid: "Scheduler", resources: [arn("scheduler", `schedule-group/${p}*`), arn("scheduler", `schedule/*/${p}*`)],
+      sid: "Scheduler",
+      resources: [arn("scheduler", `schedule-group/${p}*`), arn("scheduler", `schedule/*/${p}*`)],
       read: ["scheduler:GetSchedule", "scheduler:GetScheduleGroup", "scheduler:ListTagsForResource"],
-      write: ["scheduler:CreateSchedule", "scheduler:CreateScheduleGroup", "scheduler:DeleteSchedule", "scheduler:DeleteScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource", "scheduler:UpdateSchedule"],
+      write: [
+        "scheduler:CreateSchedule",
+        "scheduler:CreateScheduleGroup",
+        "scheduler:DeleteSchedule",
+        "scheduler:DeleteScheduleGroup",
+        "scheduler:TagResource",
+        "scheduler:UntagResource",
+        "scheduler:UpdateSchedule",
+      ],
     },
     {
       // HTTP APIs are addressed by generated ids, so only the region scopes them.
-      sid: "ApiGateway", resources: [arn("apigateway", "/apis", s.region, ""), arn("apigateway", "/apis/*", s.region, ""), arn("apigateway", "/tags/*", s.region, "")],
+      sid: "ApiGateway",
+      resources: [
+        arn("apigateway", "/apis", s.region, ""),
+        arn("apigateway", "/apis/*", s.region, ""),
+        arn("apigateway", "/tags/*", s.region, ""),
+      ],
       read: ["apigateway:GET"],
       write: ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
     },
     {
-      sid: "DynamoDb", resources: [arn("dynamodb", `table/${p}*`)],
-      read: ["dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"],
-      write: ["dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive"],
+      sid: "DynamoDb",
+      resources: [arn("dynamodb", `table/${p}*`)],
+      read: [
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeTimeToLive",
+        "dynamodb:ListTagsOfResource",
+      ],
+      write: [
+        "dynamodb:CreateTable",
+        "dynamodb:DeleteTable",
+        "dynamodb:TagResource",
+        "dynamodb:UntagResource",
+        "dynamodb:UpdateContinuousBackups",
+        "dynamodb:UpdateTable",
+        "dynamodb:UpdateTimeToLive",
+      ],
     },
     {
-      sid: "CloudWatch", resources: [arn("cloudwatch", `alarm:${p}*`), arn("cloudwatch", `dashboard/${p}*`, "")],
+      sid: "CloudWatch",
+      resources: [arn("cloudwatch", `alarm:${p}*`), arn("cloudwatch", `dashboard/${p}*`, "")],
       read: ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
-      write: ["cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+      write: [
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:DeleteDashboards",
+        "cloudwatch:PutDashboard",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+      ],
     },
     {
       // Deploys read values back: the provider refreshes a SecretVersion with GetSecretValue.
-      sid: "SecretsManager", resources: [arn("secretsmanager", `secret:${p}*`)],
-      read: ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds"],
-      write: ["secretsmanager:CreateSecret", "secretsmanager:DeleteResourcePolicy", "secretsmanager:DeleteSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage"],
+      sid: "SecretsManager",
+      resources: [arn("secretsmanager", `secret:${p}*`)],
+      read: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:ListSecretVersionIds",
+      ],
+      write: [
+        "secretsmanager:CreateSecret",
+        "secretsmanager:DeleteResourcePolicy",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutResourcePolicy",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:UpdateSecretVersionStage",
+      ],
     },
     {
       // Key ids are random: keys are this environment's by their tags (defaultTags, set at CreateKey).
-      sid: "KmsKeys", resources: [arn("kms", "key/*")],
-      condition: { StringEquals: { "aws:ResourceTag/project": PROJECT_TAG, "aws:ResourceTag/environment": s.environment } },
+      sid: "KmsKeys",
+      resources: [arn("kms", "key/*")],
+      condition: {
+        StringEquals: { "aws:ResourceTag/project": PROJECT_TAG, "aws:ResourceTag/environment": s.environment },
+      },
       read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
-      write: ["kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription"],
+      write: [
+        "kms:CancelKeyDeletion",
+        "kms:CreateAlias",
+        "kms:DeleteAlias",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:EnableKey",
+        "kms:EnableKeyRotation",
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateAlias",
+        "kms:UpdateKeyDescription",
+      ],
     },
     {
-      sid: "KmsAliases", resources: [arn("kms", `alias/${p}*`)],
+      sid: "KmsAliases",
+      resources: [arn("kms", `alias/${p}*`)],
       read: [],
       write: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
     },
     {
-      sid: "Iam", resources: [arn("iam", `role/${p}*`, ""), arn("iam", `policy/${p}*`, "")],
-      read: ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListPolicyTags", "iam:ListPolicyVersions", "iam:ListRolePolicies", "iam:ListRoleTags"],
+      sid: "Iam",
+      resources: [arn("iam", `role/${p}*`, ""), arn("iam", `policy/${p}*`, "")],
+      read: [
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:ListPolicyTags",
+        "iam:ListPolicyVersions",
+        "iam:ListRolePolicies",
+        "iam:ListRoleTags",
+      ],
       // Creating roles and changing their permissions: only with the boundary (deployPolicies).
-      write: ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRole", "iam:TagPolicy", "iam:TagRole", "iam:UntagPolicy", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"],
+      write: [
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:DeletePolicyVersion",
+        "iam:DeleteRole",
+        "iam:TagPolicy",
+        "iam:TagRole",
+        "iam:UntagPolicy",
+        "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+      ],
     },
   ];
   if (o.ownedOidcProviderArn) {
     services.push({
-      sid: "GitHubOidcProvider", resources: [o.ownedOidcProviderArn],
+      sid: "GitHubOidcProvider",
+      resources: [o.ownedOidcProviderArn],
       read: ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags"],
-      write: ["iam:AddClientIDToOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint"],
+      write: [
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:CreateOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
+        "iam:TagOpenIDConnectProvider",
+        "iam:UntagOpenIDConnectProvider",
+        "iam:UpdateOpenIDConnectProviderThumbprint",
+      ],
     });
   }
   if (o.createsNetwork) {
     // EC2 resources are named by id: the region and account scope them, not a name.
     services.push({
       sid: "Ec2Network",
-      resources: ["vpc", "subnet", "internet-gateway", "route-table", "security-group", "security-group-rule"].map((t) => arn("ec2", `${t}/*`)),
+      resources: ["vpc", "subnet", "internet-gateway", "route-table", "security-group", "security-group-rule"].map(
+        (t) => arn("ec2", `${t}/*`),
+      ),
       read: [],
       write: [
-        "ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:CreateInternetGateway", "ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateTags", "ec2:CreateVpc",
-        "ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet", "ec2:DeleteTags", "ec2:DeleteVpc",
-        "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ReplaceRoute",
-        "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+        "ec2:AssociateRouteTable",
+        "ec2:AttachInternetGateway",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:CreateInternetGateway",
+        "ec2:CreateRoute",
+        "ec2:CreateRouteTable",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateSubnet",
+        "ec2:CreateTags",
+        "ec2:CreateVpc",
+        "ec2:DeleteInternetGateway",
+        "ec2:DeleteRoute",
+        "ec2:DeleteRouteTable",
+        "ec2:DeleteSecurityGroup",
+        "ec2:DeleteSubnet",
+        "ec2:DeleteTags",
+        "ec2:DeleteVpc",
+        "ec2:DetachInternetGateway",
+        "ec2:DisassociateRouteTable",
+        "ec2:ModifySubnetAttribute",
+        "ec2:ModifyVpcAttribute",
+        "ec2:ReplaceRoute",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
       ],
     });
   }
@@ -285,11 +557,19 @@ export function backendStatements(s: AwsScope, b: StateBackend | undefined, depl
   if (b.stateBucket) {
     const bucket = `arn:${s.partition}:s3:::${b.stateBucket}`;
     const lock = `${bucket}/.pulumi/locks/*/${b.project}/${b.stack}/*`;
-    const state = [`${bucket}/.pulumi/stacks/${b.project}/${b.stack}.json*`, `${bucket}/.pulumi/history/${b.project}/${b.stack}/*`, `${bucket}/.pulumi/backups/${b.project}/${b.stack}/*`];
+    const state = [
+      `${bucket}/.pulumi/stacks/${b.project}/${b.stack}.json*`,
+      `${bucket}/.pulumi/history/${b.project}/${b.stack}/*`,
+      `${bucket}/.pulumi/backups/${b.project}/${b.stack}/*`,
+    ];
     out.push(
       statement("ListStateBucket", ["s3:ListBucket"], [bucket], { StringLike: { "s3:prefix": [".pulumi/*"] } }),
       statement("ReadStackState", ["s3:GetObject"], [`${bucket}/.pulumi/meta.yaml`, ...state, lock]),
-      statement(deploy ? "WriteStackState" : "LockStack", ["s3:DeleteObject", "s3:PutObject"], deploy ? [...state, lock] : [lock]),
+      statement(
+        deploy ? "WriteStackState" : "LockStack",
+        ["s3:DeleteObject", "s3:PutObject"],
+        deploy ? [...state, lock] : [lock],
+      ),
     );
   }
   if (b.secretsKeyArn) out.push(statement("DecryptStackSecrets", ["kms:Decrypt"], [b.secretsKeyArn]));
@@ -318,8 +598,14 @@ export interface DeployPolicies {
 
 /** Which deploy policy each service's statement goes to (the rest: services). */
 const GROUP_OF: Readonly<Record<string, keyof DeployPolicies>> = {
-  Logs: "platform", CloudWatch: "platform", SecretsManager: "platform", KmsKeys: "platform", KmsAliases: "platform", Ec2Network: "platform",
-  Iam: "identity", GitHubOidcProvider: "identity",
+  Logs: "platform",
+  CloudWatch: "platform",
+  SecretsManager: "platform",
+  KmsKeys: "platform",
+  KmsAliases: "platform",
+  Ec2Network: "platform",
+  Iam: "identity",
+  GitHubOidcProvider: "identity",
 };
 
 /**
@@ -329,32 +615,63 @@ const GROUP_OF: Readonly<Record<string, keyof DeployPolicies>> = {
  */
 export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicies {
   const p = namePrefix(s.environment);
-  const ownFunctions = { ArnLike: { "lambda:FunctionArn": `arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}*` } };
-  const manage = (group: keyof DeployPolicies) => serviceAccess(s, o)
-    .filter((a) => (GROUP_OF[a.sid] ?? "services") === group)
-    .map((a) => statement(`Manage${a.sid}`, [...a.read, ...a.write], a.resources, a.condition));
+  const ownFunctions = {
+    ArnLike: { "lambda:FunctionArn": `arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}*` },
+  };
+  const manage = (group: keyof DeployPolicies) =>
+    serviceAccess(s, o)
+      .filter((a) => (GROUP_OF[a.sid] ?? "services") === group)
+      .map((a) => statement(`Manage${a.sid}`, [...a.read, ...a.write], a.resources, a.condition));
   return {
     services: [
       ...manage("services"),
       // Mappings are named by UUID: the function they feed scopes them. Create has no resource type.
       statement("CreateEventSourceMappings", ["lambda:CreateEventSourceMapping"], ["*"], ownFunctions),
-      statement("ChangeEventSourceMappings", ["lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"],
-        [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`], ownFunctions),
-      statement("TagEventSourceMappings", ["lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"],
-        [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`]),
+      statement(
+        "ChangeEventSourceMappings",
+        ["lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"],
+        [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`],
+        ownFunctions,
+      ),
+      statement(
+        "TagEventSourceMappings",
+        ["lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"],
+        [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:event-source-mapping:*`],
+      ),
       // Actions AWS authorizes on "*" only (policy/iam-rules.ts lists each with its reason).
       statement("DeregisterTaskDefinitions", ["ecs:DeregisterTaskDefinition"], ["*"]),
-      statement("SnsSubscriptions", ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], ["*"]),
+      statement(
+        "SnsSubscriptions",
+        ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"],
+        ["*"],
+      ),
       // The deploy's `aws.lambda.Invocation` calls Invoke on this one function (components/triggers/deploy-build.ts).
-      ...(o.invokesDispatch ? [statement("InvokeDispatchOnDeploy", ["lambda:InvokeFunction"], [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}dispatch`])] : []),
+      ...(o.invokesDispatch
+        ? [
+            statement(
+              "InvokeDispatchOnDeploy",
+              ["lambda:InvokeFunction"],
+              [`arn:${s.partition}:lambda:${s.region}:${s.accountId}:function:${p}dispatch`],
+            ),
+          ]
+        : []),
     ],
     platform: [
       ...manage("platform"),
       // HTTP API access logs: the log delivery and resource-policy actions have no resource type.
-      statement("ApiAccessLogDelivery", [
-        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies", "logs:GetLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
-      ], ["*"]),
+      statement(
+        "ApiAccessLogDelivery",
+        [
+          "logs:CreateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:DescribeResourcePolicies",
+          "logs:GetLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:UpdateLogDelivery",
+        ],
+        ["*"],
+      ),
       statement("ReadKmsAliases", ["kms:ListAliases"], ["*"]),
     ],
     identity: [
@@ -362,15 +679,30 @@ export function deployPolicies(s: AwsScope, o: PulumiRoleOptions): DeployPolicie
       // A role is created, and its permissions changed, only when it carries the boundary
       // (`iam:PermissionsBoundary`); the boundary itself denies changes to this role, its
       // policies and the boundary (components/lib/boundary.ts).
-      statement("RolesWithBoundaryOnly", [
-        "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
-      ], [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`], { StringEquals: { "iam:PermissionsBoundary": o.boundaryArn } }),
+      statement(
+        "RolesWithBoundaryOnly",
+        [
+          "iam:AttachRolePolicy",
+          "iam:CreateRole",
+          "iam:DeleteRolePolicy",
+          "iam:DetachRolePolicy",
+          "iam:PutRolePermissionsBoundary",
+          "iam:PutRolePolicy",
+        ],
+        [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`],
+        { StringEquals: { "iam:PermissionsBoundary": o.boundaryArn } },
+      ),
       statement("PassOwnRoles", ["iam:PassRole"], [`arn:${s.partition}:iam::${s.accountId}:role/${p}*`], {
         StringEquals: { "iam:PassedToService": [...PASSED_TO_SERVICES] },
       }),
-      statement("EcsServiceLinkedRole", ["iam:CreateServiceLinkedRole"], [`arn:${s.partition}:iam::${s.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`], {
-        StringEquals: { "iam:AWSServiceName": "ecs.amazonaws.com" },
-      }),
+      statement(
+        "EcsServiceLinkedRole",
+        ["iam:CreateServiceLinkedRole"],
+        [`arn:${s.partition}:iam::${s.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`],
+        {
+          StringEquals: { "iam:AWSServiceName": "ecs.amazonaws.com" },
+        },
+      ),
       ...backendStatements(s, o.backend, true),
     ],
   };

@@ -37,11 +37,28 @@ export { MAX_REVIEWERS } from "../../config-keys";
  * Self-review is prevented only with two or more reviewers, so a lone reviewer can still
  * approve their own merges.
  */
-export function environmentSettings(environment: string, production: boolean, mainBranch: string, reviewers: readonly number[]): EnvironmentSettings {
+export function environmentSettings(
+  environment: string,
+  production: boolean,
+  mainBranch: string,
+  reviewers: readonly number[],
+): EnvironmentSettings {
   if (production) {
-    return { environment, reviewerUserIds: [...reviewers], canAdminsBypass: false, preventSelfReview: reviewers.length > 1, branchPattern: mainBranch };
+    return {
+      environment,
+      reviewerUserIds: [...reviewers],
+      canAdminsBypass: false,
+      preventSelfReview: reviewers.length > 1,
+      branchPattern: mainBranch,
+    };
   }
-  return { environment, reviewerUserIds: [], canAdminsBypass: true, preventSelfReview: false, branchPattern: mainBranch };
+  return {
+    environment,
+    reviewerUserIds: [],
+    canAdminsBypass: true,
+    preventSelfReview: false,
+    branchPattern: mainBranch,
+  };
 }
 
 /**
@@ -86,7 +103,11 @@ export interface RepositoryVariables<T> {
  * pull-request preview (non-production) the `<env>-preview` environment's. No repository-level
  * variable: every job that assumes a role declares an environment.
  */
-export function infraVariables<T>(environment: string, previewEnvironment: string, v: DeliveryValues<T>): RepositoryVariables<T> {
+export function infraVariables<T>(
+  environment: string,
+  previewEnvironment: string,
+  v: DeliveryValues<T>,
+): RepositoryVariables<T> {
   return {
     environments: {
       [environment]: {
@@ -96,7 +117,9 @@ export function infraVariables<T>(environment: string, previewEnvironment: strin
         ECR_REPOSITORY_URL: v.ecrRepositoryUrl,
         ARTIFACT_BUCKET: v.artifactBucketName,
       },
-      ...(v.previewRoleArn === undefined ? {} : { [previewEnvironment]: { AWS_REGION: v.region, AWS_ROLE_ARN: v.previewRoleArn, PULUMI_STACK: v.stack } }),
+      ...(v.previewRoleArn === undefined
+        ? {}
+        : { [previewEnvironment]: { AWS_REGION: v.region, AWS_ROLE_ARN: v.previewRoleArn, PULUMI_STACK: v.stack } }),
     },
     repository: {},
   };
@@ -106,10 +129,15 @@ export function infraVariables<T>(environment: string, previewEnvironment: strin
  * The dbt repository: image pushes read the environment's variables; pull-request CI reads the
  * non-production environment's pull-request role and bucket and production's state role and bucket.
  */
-export function dbtVariables<T>(environment: string, production: boolean, v: DeliveryValues<T>): RepositoryVariables<T> {
+export function dbtVariables<T>(
+  environment: string,
+  production: boolean,
+  v: DeliveryValues<T>,
+): RepositoryVariables<T> {
   const sfx = variableSuffix(environment);
   if (production && v.dbtStateRoleArn === undefined) throw new Error("dbtVariables: production needs dbtStateRoleArn");
-  if (!production && v.dbtPrRoleArn === undefined) throw new Error("dbtVariables: a non-production environment needs dbtPrRoleArn");
+  if (!production && v.dbtPrRoleArn === undefined)
+    throw new Error("dbtVariables: a non-production environment needs dbtPrRoleArn");
   return {
     environments: {
       [environment]: {
@@ -120,9 +148,17 @@ export function dbtVariables<T>(environment: string, production: boolean, v: Del
       },
     },
     repository: production
-      ? { [`DBT_STATE_ROLE_ARN_${sfx}`]: v.dbtStateRoleArn as T, [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName, [`AWS_REGION_${sfx}`]: v.region }
-      // The pull-request role keeps the name slim CI reads (docs/dbt-repo/workflows/ci.yml).
-      : { [`DBT_CI_ROLE_ARN_${sfx}`]: v.dbtPrRoleArn as T, [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName, [`AWS_REGION_${sfx}`]: v.region },
+      ? {
+          [`DBT_STATE_ROLE_ARN_${sfx}`]: v.dbtStateRoleArn as T,
+          [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName,
+          [`AWS_REGION_${sfx}`]: v.region,
+        }
+      : // The pull-request role keeps the name slim CI reads (docs/dbt-repo/workflows/ci.yml).
+        {
+          [`DBT_CI_ROLE_ARN_${sfx}`]: v.dbtPrRoleArn as T,
+          [`ARTIFACT_BUCKET_${sfx}`]: v.artifactBucketName,
+          [`AWS_REGION_${sfx}`]: v.region,
+        },
   };
 }
 

@@ -51,18 +51,20 @@ export function githubTrustPolicy(providerArn: string, subjects: readonly string
   if (subjects.length === 0) throw new Error("a GitHub trust policy needs at least one subject");
   return {
     Version: "2012-10-17",
-    Statement: [{
-      Sid: "GitHubActions",
-      Effect: "Allow",
-      Principal: { Federated: providerArn },
-      Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: {
-        StringEquals: {
-          [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-          [`${GITHUB_OIDC_HOST}:sub`]: [...subjects],
+    Statement: [
+      {
+        Sid: "GitHubActions",
+        Effect: "Allow",
+        Principal: { Federated: providerArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
+            [`${GITHUB_OIDC_HOST}:sub`]: [...subjects],
+          },
         },
       },
-    }],
+    ],
   };
 }
 

@@ -22,8 +22,23 @@ import { awsName, defaultTags } from "./naming";
 
 /** Services whose actions the package's roles use (the ceiling of the boundary). */
 export const BOUNDARY_SERVICES = [
-  "apigateway", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "events", "iam", "kms", "lambda", "logs", "s3",
-  "scheduler", "secretsmanager", "sns", "sqs", "xray",
+  "apigateway",
+  "cloudwatch",
+  "dynamodb",
+  "ec2",
+  "ecr",
+  "ecs",
+  "events",
+  "iam",
+  "kms",
+  "lambda",
+  "logs",
+  "s3",
+  "scheduler",
+  "secretsmanager",
+  "sns",
+  "sqs",
+  "xray",
 ] as const;
 
 /** Tag that marks the boundary policy; the policy pack allows its ceiling (`service:*` on `*`) and nothing else that way. */
@@ -34,12 +49,28 @@ export const ROLE_TYPE = "aws:iam/role:Role";
 
 /** IAM writes on a role or a policy: what the boundary denies on the deploy role and its policies. */
 export const ROLE_WRITES = [
-  "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-  "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+  "iam:AttachRolePolicy",
+  "iam:DeleteRole",
+  "iam:DeleteRolePermissionsBoundary",
+  "iam:DeleteRolePolicy",
+  "iam:DetachRolePolicy",
+  "iam:PutRolePermissionsBoundary",
+  "iam:PutRolePolicy",
+  "iam:TagRole",
+  "iam:UntagRole",
+  "iam:UpdateAssumeRolePolicy",
+  "iam:UpdateRole",
   "iam:UpdateRoleDescription",
 ] as const;
 /** Writes on a managed policy. */
-export const POLICY_WRITES = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"] as const;
+export const POLICY_WRITES = [
+  "iam:CreatePolicyVersion",
+  "iam:DeletePolicy",
+  "iam:DeletePolicyVersion",
+  "iam:SetDefaultPolicyVersion",
+  "iam:TagPolicy",
+  "iam:UntagPolicy",
+] as const;
 
 /** Names the boundary protects, all derived from the environment. */
 export interface BoundaryNames {
@@ -66,16 +97,33 @@ export function boundaryStatements(n: BoundaryNames): Record<string, unknown>[] 
   return [
     { Sid: "Ceiling", Effect: "Allow", Action: BOUNDARY_SERVICES.map((s) => `${s}:*`), Resource: "*" },
     {
-      Sid: "RolesOnlyWithThisBoundary", Effect: "Deny", Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], Resource: "*",
+      Sid: "RolesOnlyWithThisBoundary",
+      Effect: "Deny",
+      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+      Resource: "*",
       Condition: { StringNotEquals: { "iam:PermissionsBoundary": self } },
     },
     { Sid: "KeepBoundaries", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
     { Sid: "BoundaryIsFixed", Effect: "Deny", Action: [...POLICY_WRITES], Resource: self },
     { Sid: "DeployRoleIsFixed", Effect: "Deny", Action: [...ROLE_WRITES], Resource: iam(`role/${deployRole}`) },
-    { Sid: "DeployPoliciesAreFixed", Effect: "Deny", Action: [...POLICY_WRITES], Resource: iam(`policy/${deployRole}-*`) },
     {
-      Sid: "NoUsersOrKeys", Effect: "Deny",
-      Action: ["iam:AddUserToGroup", "iam:AttachUserPolicy", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:PutUserPolicy", "iam:UpdateLoginProfile"],
+      Sid: "DeployPoliciesAreFixed",
+      Effect: "Deny",
+      Action: [...POLICY_WRITES],
+      Resource: iam(`policy/${deployRole}-*`),
+    },
+    {
+      Sid: "NoUsersOrKeys",
+      Effect: "Deny",
+      Action: [
+        "iam:AddUserToGroup",
+        "iam:AttachUserPolicy",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:CreateUser",
+        "iam:PutUserPolicy",
+        "iam:UpdateLoginProfile",
+      ],
       Resource: "*",
     },
   ];
@@ -97,15 +145,21 @@ export class PermissionsBoundary extends pulumi.ComponentResource {
     const parent = { parent: this };
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const partition = aws.getPartitionOutput({}, parent).partition;
-    const policy = new aws.iam.Policy(`${name}-policy`, {
-      name: boundaryPolicyName(args.environment),
-      description: `Permissions boundary of every role of dbt-pipeline ${args.environment}`,
-      policy: pulumi.all([partition, accountId]).apply(([p, a]) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: boundaryStatements({ partition: p, accountId: a, environment: args.environment }),
-      })),
-      tags: { ...defaultTags(args.environment), ...BOUNDARY_TAG },
-    }, parent);
+    const policy = new aws.iam.Policy(
+      `${name}-policy`,
+      {
+        name: boundaryPolicyName(args.environment),
+        description: `Permissions boundary of every role of dbt-pipeline ${args.environment}`,
+        policy: pulumi.all([partition, accountId]).apply(([p, a]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: boundaryStatements({ partition: p, accountId: a, environment: args.environment }),
+          }),
+        ),
+        tags: { ...defaultTags(args.environment), ...BOUNDARY_TAG },
+      },
+      parent,
+    );
     this.arn = policy.arn;
     this.registerOutputs({ arn: this.arn });
   }
@@ -120,6 +174,9 @@ export class PermissionsBoundary extends pulumi.ComponentResource {
 export function applyPermissionsBoundary(boundaryArn: pulumi.Input<string>): void {
   pulumi.runtime.registerStackTransformation((args) => {
     if (args.type !== ROLE_TYPE) return undefined;
-    return { props: { ...args.props, permissionsBoundary: args.props.permissionsBoundary ?? boundaryArn }, opts: args.opts };
+    return {
+      props: { ...args.props, permissionsBoundary: args.props.permissionsBoundary ?? boundaryArn },
+      opts: args.opts,
+    };
   });
 }

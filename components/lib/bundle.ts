@@ -67,7 +67,12 @@ export const BUILD_OPTIONS = {
   // variables, docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), so on Lambda
   // the chain stops at the environment and never reaches the profile, SSO or web-identity
   // providers (and the STS/SSO clients they carry: ~100 KB). Off Lambda they load from node_modules.
-  external: ["@aws-sdk/credential-provider-sso", "@aws-sdk/credential-provider-ini", "@aws-sdk/credential-provider-process", "@aws-sdk/credential-provider-web-identity"],
+  external: [
+    "@aws-sdk/credential-provider-sso",
+    "@aws-sdk/credential-provider-ini",
+    "@aws-sdk/credential-provider-process",
+    "@aws-sdk/credential-provider-web-identity",
+  ],
   sourcemap: "external",
   sourcesContent: false,
   // Some CommonJS dependencies call require(); give ESM output a real one.
@@ -110,7 +115,8 @@ interface CacheEntry {
   readonly sha256: string;
 }
 
-const sha256 = (data: string | Buffer, encoding: "hex" | "base64" = "hex") => createHash("sha256").update(data).digest(encoding);
+const sha256 = (data: string | Buffer, encoding: "hex" | "base64" = "hex") =>
+  createHash("sha256").update(data).digest(encoding);
 
 /**
  * The content key of a build: esbuild's version, the options, the build script, each own source
@@ -120,7 +126,9 @@ const sha256 = (data: string | Buffer, encoding: "hex" | "base64" = "hex") => cr
  */
 export function contentKey(name: string, inputs: readonly string[]): string | undefined {
   const hash = createHash("sha256");
-  const esbuildVersion = (JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json"), "utf8")) as { version: string }).version;
+  const esbuildVersion = (
+    JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json"), "utf8")) as { version: string }
+  ).version;
   hash.update(JSON.stringify({ name, esbuildVersion, BUILD_OPTIONS, BUILD_SCRIPT }));
   const packages = new Set<string>();
   for (const input of [...inputs].sort()) {
@@ -149,15 +157,33 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
  * benchmark passes `overrides` (esbuild options, and `zodEnglishOnly: false`) to measure the
  * alternatives to each choice; the program never does.
  */
-export function buildFunction(name: string, overrides: Record<string, unknown> & { zodEnglishOnly?: boolean } = {}): { code: string; map: string; inputs: string[] } {
+export function buildFunction(
+  name: string,
+  overrides: Record<string, unknown> & { zodEnglishOnly?: boolean } = {},
+): { code: string; map: string; inputs: string[] } {
   const { zodEnglishOnly = true, ...options } = overrides;
   const entry = path.join(FUNCTIONS_DIR, name, "index.ts");
-  if (!fs.existsSync(entry)) throw new Error(`no handler ${path.relative(ROOT, entry)}: a function is a folder under functions/ with an index.ts`);
+  if (!fs.existsSync(entry))
+    throw new Error(
+      `no handler ${path.relative(ROOT, entry)}: a function is a folder under functions/ with an index.ts`,
+    );
   let out: string;
   try {
-    out = execFileSync(process.execPath, ["-e", BUILD_SCRIPT, require.resolve("esbuild"), JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly })], {
-      cwd: ROOT, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8",
-    });
+    out = execFileSync(
+      process.execPath,
+      [
+        "-e",
+        BUILD_SCRIPT,
+        require.resolve("esbuild"),
+        JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly }),
+      ],
+      {
+        cwd: ROOT,
+        maxBuffer: 256 * 1024 * 1024,
+        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+      },
+    );
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr;
     throw new Error(`bundling functions/${name} failed: ${stderr || (err as Error).message}`, { cause: err });
@@ -181,7 +207,12 @@ function readCached(name: string, dir: string): Bundle | undefined {
   if (!fs.existsSync(codeFile) || !fs.existsSync(`${codeFile}.map`)) return undefined;
   const code = fs.readFileSync(codeFile, "utf8");
   if (sha256(code, "base64") !== entry.sha256) return undefined;
-  return { code, sha256: entry.sha256, bytes: Buffer.byteLength(code), map: fs.readFileSync(`${codeFile}.map`, "utf8") };
+  return {
+    code,
+    sha256: entry.sha256,
+    bytes: Buffer.byteLength(code),
+    map: fs.readFileSync(`${codeFile}.map`, "utf8"),
+  };
 }
 
 /** Deletes the code the cache held for `name` before, unless it is the code about to be written. */
@@ -215,14 +246,22 @@ export function bundleFunction(name: string): Bundle {
   bundleStats.builds++;
   const inputs = built.inputs.map((p) => path.relative(ROOT, path.resolve(ROOT, p)).split(path.sep).join("/"));
   const key = contentKey(name, inputs);
-  const bundle: Bundle = { code: built.code, sha256: sha256(built.code, "base64"), bytes: Buffer.byteLength(built.code), map: built.map };
+  const bundle: Bundle = {
+    code: built.code,
+    sha256: sha256(built.code, "base64"),
+    bytes: Buffer.byteLength(built.code),
+    map: built.map,
+  };
   if (key) {
     fs.mkdirSync(dir, { recursive: true });
     removeStale(name, dir, bundle.sha256);
     const codeFile = path.join(dir, `${sha256(bundle.sha256)}.mjs`);
     writeAtomic(codeFile, bundle.code);
     writeAtomic(`${codeFile}.map`, bundle.map);
-    writeAtomic(path.join(dir, `${name}.json`), JSON.stringify({ key, inputs, sha256: bundle.sha256 } satisfies CacheEntry));
+    writeAtomic(
+      path.join(dir, `${name}.json`),
+      JSON.stringify({ key, inputs, sha256: bundle.sha256 } satisfies CacheEntry),
+    );
   }
   memo.set(name, bundle);
   return bundle;

@@ -22,6 +22,13 @@ export function policyDocument(statements: readonly Statement[]): pulumi.Output<
 export function servicePrincipalTrust(service: string, condition?: Statement["Condition"]): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        ...(condition ? { Condition: condition } : {}),
+      },
+    ],
   });
 }

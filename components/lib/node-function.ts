@@ -68,60 +68,83 @@ export class NodeFunction extends pulumi.ComponentResource {
     this.shortName = args.functionName;
     const tracing = args.tracing ?? true;
 
-    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/aws/lambda/${functionName}`,
-      retentionInDays: args.logRetentionDays,
-      tags,
-    }, { parent: this });
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/aws/lambda/${functionName}`,
+        retentionInDays: args.logRetentionDays,
+        tags,
+      },
+      { parent: this },
+    );
 
-    this.role = new aws.iam.Role(`${name}-role`, {
-      name: functionName,
-      assumeRolePolicy: servicePrincipalTrust("lambda.amazonaws.com"),
-      tags,
-    }, { parent: this });
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: functionName,
+        assumeRolePolicy: servicePrincipalTrust("lambda.amazonaws.com"),
+        tags,
+      },
+      { parent: this },
+    );
 
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, {
-      role: this.role.name,
-      policy: policyDocument([
-        {
-          Sid: "WriteOwnLogs",
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
-        },
-        ...(tracing ? [XRAY_STATEMENT] : []),
-        ...(args.statements ?? []),
-      ]),
-    }, { parent: this });
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.name,
+        policy: policyDocument([
+          {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
+          },
+          ...(tracing ? [XRAY_STATEMENT] : []),
+          ...(args.statements ?? []),
+        ]),
+      },
+      { parent: this },
+    );
 
     const bundle = bundleFunction(args.functionName);
-    this.function = new aws.lambda.Function(`${name}-function`, {
-      name: functionName,
-      description: args.description,
-      runtime: NODE_RUNTIME,
-      architectures: ["arm64"],
-      handler: "index.handler",
-      code: new pulumi.asset.AssetArchive({
-        "index.mjs": new pulumi.asset.StringAsset(bundle.code),
-        ...Object.fromEntries(Object.entries(args.files ?? {}).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)])),
-      }),
-      role: this.role.arn,
-      memorySize: args.memorySize ?? 256,
-      timeout: args.timeout ?? 30,
-      reservedConcurrentExecutions: args.reservedConcurrency,
-      tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
-      loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-      environment: {
-        variables: pulumi.output(args.variables ?? {}).apply((v) => ({
-          POWERTOOLS_SERVICE_NAME: args.functionName,
-          POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
-          ENVIRONMENT: args.environment,
-          ...v,
-        })),
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        name: functionName,
+        description: args.description,
+        runtime: NODE_RUNTIME,
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({
+          "index.mjs": new pulumi.asset.StringAsset(bundle.code),
+          ...Object.fromEntries(
+            Object.entries(args.files ?? {}).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)]),
+          ),
+        }),
+        role: this.role.arn,
+        memorySize: args.memorySize ?? 256,
+        timeout: args.timeout ?? 30,
+        reservedConcurrentExecutions: args.reservedConcurrency,
+        tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
+        loggingConfig: {
+          logFormat: "JSON",
+          logGroup: this.logGroup.name,
+          applicationLogLevel: "INFO",
+          systemLogLevel: "WARN",
+        },
+        environment: {
+          variables: pulumi.output(args.variables ?? {}).apply((v) => ({
+            POWERTOOLS_SERVICE_NAME: args.functionName,
+            POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
+            ENVIRONMENT: args.environment,
+            ...v,
+          })),
+        },
+        deadLetterConfig: args.deadLetterTargetArn ? { targetArn: args.deadLetterTargetArn } : undefined,
+        tags,
       },
-      deadLetterConfig: args.deadLetterTargetArn ? { targetArn: args.deadLetterTargetArn } : undefined,
-      tags,
-    }, { parent: this, dependsOn: [policy, this.logGroup] });
+      { parent: this, dependsOn: [policy, this.logGroup] },
+    );
 
     this.registerOutputs({ function: this.function, role: this.role, logGroup: this.logGroup });
   }
@@ -131,7 +154,12 @@ export class NodeFunction extends pulumi.ComponentResource {
  * Sending trace segments: the actions have no resource type, so `*` (the policy pack's allowlist
  * names them). The same two actions AWS's managed AWSXRayDaemonWriteAccess grants for segments.
  */
-export const XRAY_STATEMENT: Statement = { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" };
+export const XRAY_STATEMENT: Statement = {
+  Sid: "SendTraces",
+  Effect: "Allow",
+  Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+  Resource: "*",
+};
 
 /** Stack-wide Lambda switches (`lambda.*` config). */
 export interface LambdaSettings {
@@ -154,7 +182,11 @@ export function applyLambdaSettings(settings: LambdaSettings): void {
     if (args.type === "aws:lambda/function:Function") {
       const reserved = settings.reservedConcurrency[owner.shortName] ?? args.props.reservedConcurrentExecutions;
       return {
-        props: { ...args.props, reservedConcurrentExecutions: reserved, tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" } },
+        props: {
+          ...args.props,
+          reservedConcurrentExecutions: reserved,
+          tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" },
+        },
         opts: args.opts,
       };
     }

@@ -55,11 +55,21 @@ export interface AlarmSpec {
     readonly expression?: string;
     readonly label?: string;
     readonly returnData?: boolean;
-    readonly metric?: { readonly namespace: string; readonly metricName: string; readonly dimensions: Record<string, Ref>; readonly stat: string; readonly period: number };
+    readonly metric?: {
+      readonly namespace: string;
+      readonly metricName: string;
+      readonly dimensions: Record<string, Ref>;
+      readonly stat: string;
+      readonly period: number;
+    };
   }[];
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 /** MinutesSinceLastLoad of one source above its staleAfterMinutes; no data counts as stale. */
 export function staleSourceAlarm(environment: string, source: string, staleAfterMinutes: number): AlarmSpec {
@@ -126,7 +136,13 @@ export function deadLetterAlarm(environment: string, label: string, queueName: R
 
 /** Errors / Invocations of a function, in percent, at or above the threshold. */
 export function errorRateAlarm(environment: string, label: string, functionName: Ref, percent: number): AlarmSpec {
-  const metric = (metricName: string) => ({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: functionName }, stat: "Sum", period: ALARM_PERIOD_SECONDS });
+  const metric = (metricName: string) => ({
+    namespace: "AWS/Lambda",
+    metricName,
+    dimensions: { FunctionName: functionName },
+    stat: "Sum",
+    period: ALARM_PERIOD_SECONDS,
+  });
   return {
     key: `errors-${slug(label)}`,
     name: alarmName(environment, `errors-${slug(label)}`),
@@ -138,7 +154,12 @@ export function errorRateAlarm(environment: string, label: string, functionName:
     metricQueries: [
       { id: "errors", metric: metric("Errors"), returnData: false },
       { id: "invocations", metric: metric("Invocations"), returnData: false },
-      { id: "rate", expression: "IF(invocations > 0, 100 * errors / invocations, 0)", label: "error rate (%)", returnData: true },
+      {
+        id: "rate",
+        expression: "IF(invocations > 0, 100 * errors / invocations, 0)",
+        label: "error rate (%)",
+        returnData: true,
+      },
     ],
   };
 }

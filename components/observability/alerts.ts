@@ -39,29 +39,41 @@ export class Alerts extends pulumi.ComponentResource {
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
     const region = aws.getRegionOutput({}, parent).region;
 
-    const key = new aws.kms.Key(`${name}-key`, {
-      description: `dbt-pipeline ${env}: encrypts the alert topic (CloudWatch alarms may use it).`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: pulumi.all([account, region]).apply(([a, r]) => JSON.stringify(alertKeyPolicy(a, r))),
-      tags,
-    }, parent);
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: `dbt-pipeline ${env}: encrypts the alert topic (CloudWatch alarms may use it).`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.all([account, region]).apply(([a, r]) => JSON.stringify(alertKeyPolicy(a, r))),
+        tags,
+      },
+      parent,
+    );
     new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${awsName(env, "alerts")}`, targetKeyId: key.keyId }, parent);
 
     this.topicName = awsName(env, "alerts");
-    const topic = new aws.sns.Topic(`${name}-topic`, {
-      name: this.topicName,
-      displayName: `dbt-pipeline ${env}`,
-      kmsMasterKeyId: key.arn,
-      tags,
-    }, parent);
+    const topic = new aws.sns.Topic(
+      `${name}-topic`,
+      {
+        name: this.topicName,
+        displayName: `dbt-pipeline ${env}`,
+        kmsMasterKeyId: key.arn,
+        tags,
+      },
+      parent,
+    );
 
     for (const email of args.emails ?? []) {
-      new aws.sns.TopicSubscription(`${name}-email-${emailSlug(email)}`, {
-        topic: topic.arn,
-        protocol: "email",
-        endpoint: email,
-      }, parent);
+      new aws.sns.TopicSubscription(
+        `${name}-email-${emailSlug(email)}`,
+        {
+          topic: topic.arn,
+          protocol: "email",
+          endpoint: email,
+        },
+        parent,
+      );
     }
 
     this.topicArn = topic.arn;

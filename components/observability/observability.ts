@@ -15,12 +15,14 @@ import { PipelineConfig } from "../../config";
 import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { NodeFunction } from "../lib/node-function";
-import {
-  AlarmSpec, consecutiveFailuresAlarm, deadLetterAlarm, errorRateAlarm, staleSourceAlarm,
-} from "./alarms";
+import { AlarmSpec, consecutiveFailuresAlarm, deadLetterAlarm, errorRateAlarm, staleSourceAlarm } from "./alarms";
 import { dashboardBody } from "./dashboard";
 import {
-  deadLetterQueuePolicy, freshnessStatements, notifyStatements, schedulerStatements, schedulerTrustCondition,
+  deadLetterQueuePolicy,
+  freshnessStatements,
+  notifyStatements,
+  schedulerStatements,
+  schedulerTrustCondition,
 } from "./policies";
 import { taskStoppedPattern } from "./rule";
 
@@ -90,118 +92,177 @@ export class Observability extends pulumi.ComponentResource {
     const tags = defaultTags(env);
     const parent = { parent: this };
     const topicArn = args.alerts.topicArn;
-    const labels = [...(args.deadLetterQueues ?? []).map((q) => `queue ${q.label}`), ...(args.functions ?? []).map((f) => `function ${f.label}`)];
+    const labels = [
+      ...(args.deadLetterQueues ?? []).map((q) => `queue ${q.label}`),
+      ...(args.functions ?? []).map((f) => `function ${f.label}`),
+    ];
     const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
     if (duplicate) throw new Error(`${name}: ${duplicate} is listed twice; labels name the alarms and must be unique`);
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
     const region = aws.getRegionOutput({}, parent).region;
 
-    const bus = new aws.cloudwatch.EventBus(`${name}-runs-bus`, {
-      name: awsName(env, "runs"),
-      description: `dbt-pipeline ${env}: dbt.run.completed events, one per finished dbt task (docs/run-events.md).`,
-      tags,
-    }, parent);
+    const bus = new aws.cloudwatch.EventBus(
+      `${name}-runs-bus`,
+      {
+        name: awsName(env, "runs"),
+        description: `dbt-pipeline ${env}: dbt.run.completed events, one per finished dbt task (docs/run-events.md).`,
+        tags,
+      },
+      parent,
+    );
 
-    const deadLetterQueue = new aws.sqs.Queue(`${name}-notify-dlq`, {
-      name: awsName(env, "notify-dlq"),
-      messageRetentionSeconds: 14 * 24 * 3600,
-      sqsManagedSseEnabled: true,
-      tags,
-    }, parent);
+    const deadLetterQueue = new aws.sqs.Queue(
+      `${name}-notify-dlq`,
+      {
+        name: awsName(env, "notify-dlq"),
+        messageRetentionSeconds: 14 * 24 * 3600,
+        sqsManagedSseEnabled: true,
+        tags,
+      },
+      parent,
+    );
 
     // Powertools idempotency records (id, expiration TTL) and the one run-state item share it.
-    const table = new aws.dynamodb.Table(`${name}-notify-table`, {
-      name: awsName(env, "notify"),
-      billingMode: "PAY_PER_REQUEST",
-      hashKey: "id",
-      attributes: [{ name: "id", type: "S" }],
-      ttl: { attributeName: "expiration", enabled: true },
-      serverSideEncryption: { enabled: true },
-      tags,
-    }, parent);
+    const table = new aws.dynamodb.Table(
+      `${name}-notify-table`,
+      {
+        name: awsName(env, "notify"),
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "id",
+        attributes: [{ name: "id", type: "S" }],
+        ttl: { attributeName: "expiration", enabled: true },
+        serverSideEncryption: { enabled: true },
+        tags,
+      },
+      parent,
+    );
 
     const slackUrl = config.notify.slackWebhookUrl;
-    const slackSecret = slackUrl && new aws.secretsmanager.Secret(`${name}-slack-secret`, {
-      name: awsName(env, "slack-webhook"),
-      description: "Slack incoming webhook URL notify posts to (set from notify.slackWebhookUrl).",
-      // Prod keeps a deleted secret restorable; dev deletes at once so the name is free again.
-      recoveryWindowInDays: config.protect ? 30 : 0,
-      tags,
-    }, parent);
+    const slackSecret =
+      slackUrl &&
+      new aws.secretsmanager.Secret(
+        `${name}-slack-secret`,
+        {
+          name: awsName(env, "slack-webhook"),
+          description: "Slack incoming webhook URL notify posts to (set from notify.slackWebhookUrl).",
+          // Prod keeps a deleted secret restorable; dev deletes at once so the name is free again.
+          recoveryWindowInDays: config.protect ? 30 : 0,
+          tags,
+        },
+        parent,
+      );
     if (slackSecret && slackUrl) {
-      new aws.secretsmanager.SecretVersion(`${name}-slack-secret-version`, { secretId: slackSecret.id, secretString: pulumi.secret(slackUrl) }, parent);
+      new aws.secretsmanager.SecretVersion(
+        `${name}-slack-secret-version`,
+        { secretId: slackSecret.id, secretString: pulumi.secret(slackUrl) },
+        parent,
+      );
     }
 
-    const notify = new NodeFunction(`${name}-notify`, {
-      environment: env,
-      functionName: "notify",
-      description: "Reports finished dbt tasks and alert-topic messages to Slack, pages the alert topic, publishes dbt.run.completed.",
-      logRetentionDays: config.dbt.logRetentionDays,
-      timeout: 60,
-      statements: notifyStatements({
-        artifactBucketArn: runner.artifactBucketArn,
+    const notify = new NodeFunction(
+      `${name}-notify`,
+      {
         environment: env,
-        eventBusArn: bus.arn,
-        alertTopicArn: topicArn,
-        slackSecretArn: slackSecret ? slackSecret.arn : undefined,
-        tableArn: table.arn,
-        deadLetterQueueArn: deadLetterQueue.arn,
-      }),
-      variables: {
-        ARTIFACT_BUCKET: runner.artifactBucketName,
-        EVENT_BUS_NAME: bus.name,
-        ALERT_TOPIC_ARN: topicArn,
-        STATE_TABLE: table.name,
-        LOG_GROUP_NAME: runner.logGroupName,
-        LOG_STREAM_PREFIX: runner.logStreamPrefix,
-        ...(slackSecret ? { SLACK_SECRET_ARN: slackSecret.arn } : {}),
+        functionName: "notify",
+        description:
+          "Reports finished dbt tasks and alert-topic messages to Slack, pages the alert topic, publishes dbt.run.completed.",
+        logRetentionDays: config.dbt.logRetentionDays,
+        timeout: 60,
+        statements: notifyStatements({
+          artifactBucketArn: runner.artifactBucketArn,
+          environment: env,
+          eventBusArn: bus.arn,
+          alertTopicArn: topicArn,
+          slackSecretArn: slackSecret ? slackSecret.arn : undefined,
+          tableArn: table.arn,
+          deadLetterQueueArn: deadLetterQueue.arn,
+        }),
+        variables: {
+          ARTIFACT_BUCKET: runner.artifactBucketName,
+          EVENT_BUS_NAME: bus.name,
+          ALERT_TOPIC_ARN: topicArn,
+          STATE_TABLE: table.name,
+          LOG_GROUP_NAME: runner.logGroupName,
+          LOG_STREAM_PREFIX: runner.logStreamPrefix,
+          ...(slackSecret ? { SLACK_SECRET_ARN: slackSecret.arn } : {}),
+        },
+        deadLetterTargetArn: deadLetterQueue.arn,
       },
-      deadLetterTargetArn: deadLetterQueue.arn,
-    }, parent);
+      parent,
+    );
 
-    const rule = new aws.cloudwatch.EventRule(`${name}-task-stopped`, {
-      name: awsName(env, "dbt-task-stopped"),
-      description: "A dbt task of this environment stopped: notify reports it.",
-      eventPattern: pulumi.all([runner.clusterArn, runner.taskDefinitionFamily]).apply(([cluster, family]) => JSON.stringify(taskStoppedPattern(cluster, family))),
-      tags,
-    }, parent);
-    const ruleInvoke = new aws.lambda.Permission(`${name}-notify-rule-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: notify.function.name,
-      principal: "events.amazonaws.com",
-      sourceArn: rule.arn,
-    }, parent);
-    new aws.cloudwatch.EventTarget(`${name}-notify-target`, {
-      rule: rule.name,
-      arn: notify.function.arn,
-      // Retry delivery for up to a day; what still fails lands in the DLQ (alarmed below).
-      retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 20 },
-      deadLetterConfig: { arn: deadLetterQueue.arn },
-    }, { parent: this, dependsOn: [ruleInvoke] });
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-task-stopped`,
+      {
+        name: awsName(env, "dbt-task-stopped"),
+        description: "A dbt task of this environment stopped: notify reports it.",
+        eventPattern: pulumi
+          .all([runner.clusterArn, runner.taskDefinitionFamily])
+          .apply(([cluster, family]) => JSON.stringify(taskStoppedPattern(cluster, family))),
+        tags,
+      },
+      parent,
+    );
+    const ruleInvoke = new aws.lambda.Permission(
+      `${name}-notify-rule-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: notify.function.name,
+        principal: "events.amazonaws.com",
+        sourceArn: rule.arn,
+      },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-notify-target`,
+      {
+        rule: rule.name,
+        arn: notify.function.arn,
+        // Retry delivery for up to a day; what still fails lands in the DLQ (alarmed below).
+        retryPolicy: { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 20 },
+        deadLetterConfig: { arn: deadLetterQueue.arn },
+      },
+      { parent: this, dependsOn: [ruleInvoke] },
+    );
 
-    const topicInvoke = new aws.lambda.Permission(`${name}-notify-topic-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: notify.function.name,
-      principal: "sns.amazonaws.com",
-      sourceArn: topicArn,
-    }, parent);
+    const topicInvoke = new aws.lambda.Permission(
+      `${name}-notify-topic-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: notify.function.name,
+        principal: "sns.amazonaws.com",
+        sourceArn: topicArn,
+      },
+      parent,
+    );
     // No filter policy: `exists: false` never matches messages without attributes (alarms,
     // Snowflake), so notify skips its own pages by their `origin` attribute in code.
-    const subscription = new aws.sns.TopicSubscription(`${name}-notify-subscription`, {
-      topic: topicArn,
-      protocol: "lambda",
-      endpoint: notify.function.arn,
-      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn }),
-    }, { parent: this, dependsOn: [topicInvoke] });
-    new aws.sqs.QueuePolicy(`${name}-notify-dlq-policy`, {
-      queueUrl: deadLetterQueue.url,
-      policy: pulumi.all([deadLetterQueue.arn, rule.arn, topicArn]).apply(([q, r, t]) => JSON.stringify(deadLetterQueuePolicy(q, r, t))),
-    }, { parent: this, dependsOn: [subscription] });
+    const subscription = new aws.sns.TopicSubscription(
+      `${name}-notify-subscription`,
+      {
+        topic: topicArn,
+        protocol: "lambda",
+        endpoint: notify.function.arn,
+        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn }),
+      },
+      { parent: this, dependsOn: [topicInvoke] },
+    );
+    new aws.sqs.QueuePolicy(
+      `${name}-notify-dlq-policy`,
+      {
+        queueUrl: deadLetterQueue.url,
+        policy: pulumi
+          .all([deadLetterQueue.arn, rule.arn, topicArn])
+          .apply(([q, r, t]) => JSON.stringify(deadLetterQueuePolicy(q, r, t))),
+      },
+      { parent: this, dependsOn: [subscription] },
+    );
 
     const freshness = config.sources.length ? this.freshnessCheck(name, config, runner, account) : undefined;
 
     const queues: WatchedQueue[] = [
-      ...(args.deadLetterQueues ?? []), { label: "notify", queueName: deadLetterQueue.name },
+      ...(args.deadLetterQueues ?? []),
+      { label: "notify", queueName: deadLetterQueue.name },
       ...(this.freshnessDeadLetterQueue ? [{ label: "freshness", queueName: this.freshnessDeadLetterQueue.name }] : []),
     ];
     const functions: WatchedFunction[] = [
@@ -217,40 +278,56 @@ export class Observability extends pulumi.ComponentResource {
     ];
     const alarmArns: Record<string, pulumi.Output<string>> = {};
     for (const spec of specs) {
-      const alarm = new aws.cloudwatch.MetricAlarm(`${name}-${spec.key}`, {
-        name: spec.name,
-        alarmDescription: spec.description,
-        comparisonOperator: spec.comparisonOperator,
-        threshold: spec.threshold,
-        evaluationPeriods: spec.evaluationPeriods,
-        treatMissingData: spec.treatMissingData,
-        ...(spec.metric ? { ...spec.metric } : {}),
-        ...(spec.metricQueries ? { metricQueries: spec.metricQueries.map((q) => ({ ...q })) } : {}),
-        alarmActions: [topicArn],
-        okActions: [topicArn],
-        tags,
-      }, parent);
+      const alarm = new aws.cloudwatch.MetricAlarm(
+        `${name}-${spec.key}`,
+        {
+          name: spec.name,
+          alarmDescription: spec.description,
+          comparisonOperator: spec.comparisonOperator,
+          threshold: spec.threshold,
+          evaluationPeriods: spec.evaluationPeriods,
+          treatMissingData: spec.treatMissingData,
+          ...(spec.metric ? { ...spec.metric } : {}),
+          ...(spec.metricQueries ? { metricQueries: spec.metricQueries.map((q) => ({ ...q })) } : {}),
+          alarmActions: [topicArn],
+          okActions: [topicArn],
+          tags,
+        },
+        parent,
+      );
       alarmArns[spec.key] = alarm.arn;
     }
 
     const dashboardName = awsName(env, "overview");
-    const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
-      dashboardName,
-      dashboardBody: pulumi.all([
-        region,
-        pulumi.all(queues.map((q) => pulumi.output(q.queueName))),
-        pulumi.all(functions.map((f) => pulumi.output(f.functionName))),
-        pulumi.all(Object.values(alarmArns)),
-      ]).apply(([r, queueNames, functionNames, arns]) => JSON.stringify(dashboardBody({
-        region: r,
-        environment: env,
-        consecutiveFailures: config.notify.consecutiveFailures,
-        sources: freshness ? config.sources.map((s) => ({ name: s.name, staleAfterMinutes: s.staleAfterMinutes })) : [],
-        deadLetterQueues: queues.map((q, i) => ({ label: q.label, queueName: queueNames[i] })),
-        functions: functions.map((f, i) => ({ label: f.label, functionName: functionNames[i] })),
-        alarmArns: arns,
-      }))),
-    }, parent);
+    const dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName,
+        dashboardBody: pulumi
+          .all([
+            region,
+            pulumi.all(queues.map((q) => pulumi.output(q.queueName))),
+            pulumi.all(functions.map((f) => pulumi.output(f.functionName))),
+            pulumi.all(Object.values(alarmArns)),
+          ])
+          .apply(([r, queueNames, functionNames, arns]) =>
+            JSON.stringify(
+              dashboardBody({
+                region: r,
+                environment: env,
+                consecutiveFailures: config.notify.consecutiveFailures,
+                sources: freshness
+                  ? config.sources.map((s) => ({ name: s.name, staleAfterMinutes: s.staleAfterMinutes }))
+                  : [],
+                deadLetterQueues: queues.map((q, i) => ({ label: q.label, queueName: queueNames[i] })),
+                functions: functions.map((f, i) => ({ label: f.label, functionName: functionNames[i] })),
+                alarmArns: arns,
+              }),
+            ),
+          ),
+      },
+      parent,
+    );
 
     this.runEventBusName = bus.name;
     this.runEventBusArn = bus.arn;
@@ -271,57 +348,82 @@ export class Observability extends pulumi.ComponentResource {
   private freshnessDeadLetterQueue?: aws.sqs.Queue;
 
   /** The freshness function and the schedule that runs it every 5 minutes. */
-  private freshnessCheck(name: string, config: PipelineConfig, runner: ObservabilityRunner, account: pulumi.Output<string>): NodeFunction {
+  private freshnessCheck(
+    name: string,
+    config: PipelineConfig,
+    runner: ObservabilityRunner,
+    account: pulumi.Output<string>,
+  ): NodeFunction {
     const env = config.environment;
     const parent = { parent: this };
-    const fn = new NodeFunction(`${name}-freshness`, {
-      environment: env,
-      functionName: "freshness",
-      description: "Records minutes since each source's last load from the latest dbt sources.json.",
-      logRetentionDays: config.dbt.logRetentionDays,
-      timeout: 30,
-      statements: freshnessStatements(runner.artifactBucketArn, env),
-      variables: {
-        ARTIFACT_BUCKET: runner.artifactBucketName,
-        SOURCES: config.sources.map((s) => s.name).join(","),
+    const fn = new NodeFunction(
+      `${name}-freshness`,
+      {
+        environment: env,
+        functionName: "freshness",
+        description: "Records minutes since each source's last load from the latest dbt sources.json.",
+        logRetentionDays: config.dbt.logRetentionDays,
+        timeout: 30,
+        statements: freshnessStatements(runner.artifactBucketArn, env),
+        variables: {
+          ARTIFACT_BUCKET: runner.artifactBucketName,
+          SOURCES: config.sources.map((s) => s.name).join(","),
+        },
       },
-    }, parent);
+      parent,
+    );
     // Invocations the scheduler gives up on (retries spent, event too old) land here; the
     // scheduler sends them with its execution role (EventBridge Scheduler User Guide,
     // "Configuring a dead-letter queue"), so the role may send to this queue only.
-    const deadLetters = new aws.sqs.Queue(`${name}-freshness-dlq`, {
-      name: awsName(env, "freshness-dlq"),
-      messageRetentionSeconds: 14 * 24 * 3600,
-      sqsManagedSseEnabled: true,
-      tags: defaultTags(env),
-    }, parent);
-    this.freshnessDeadLetterQueue = deadLetters;
-    const role = new aws.iam.Role(`${name}-freshness-scheduler-role`, {
-      name: awsName(env, "freshness-scheduler"),
-      assumeRolePolicy: servicePrincipalTrust("scheduler.amazonaws.com", schedulerTrustCondition(account)),
-      tags: defaultTags(env),
-    }, parent);
-    const policy = new aws.iam.RolePolicy(`${name}-freshness-scheduler-policy`, {
-      role: role.name,
-      policy: policyDocument([
-        ...schedulerStatements(fn.function.arn),
-        { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: deadLetters.arn },
-      ]),
-    }, parent);
-    new aws.scheduler.Schedule(`${name}-freshness-schedule`, {
-      name: awsName(env, "freshness"),
-      description: "Checks source freshness every 5 minutes.",
-      scheduleExpression: "rate(5 minutes)",
-      flexibleTimeWindow: { mode: "OFF" },
-      state: "ENABLED",
-      target: {
-        arn: fn.function.arn,
-        roleArn: role.arn,
-        // A check older than one period is worthless: the next one is on its way.
-        retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
-        deadLetterConfig: { arn: deadLetters.arn },
+    const deadLetters = new aws.sqs.Queue(
+      `${name}-freshness-dlq`,
+      {
+        name: awsName(env, "freshness-dlq"),
+        messageRetentionSeconds: 14 * 24 * 3600,
+        sqsManagedSseEnabled: true,
+        tags: defaultTags(env),
       },
-    }, { parent: this, dependsOn: [policy] });
+      parent,
+    );
+    this.freshnessDeadLetterQueue = deadLetters;
+    const role = new aws.iam.Role(
+      `${name}-freshness-scheduler-role`,
+      {
+        name: awsName(env, "freshness-scheduler"),
+        assumeRolePolicy: servicePrincipalTrust("scheduler.amazonaws.com", schedulerTrustCondition(account)),
+        tags: defaultTags(env),
+      },
+      parent,
+    );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-freshness-scheduler-policy`,
+      {
+        role: role.name,
+        policy: policyDocument([
+          ...schedulerStatements(fn.function.arn),
+          { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: deadLetters.arn },
+        ]),
+      },
+      parent,
+    );
+    new aws.scheduler.Schedule(
+      `${name}-freshness-schedule`,
+      {
+        name: awsName(env, "freshness"),
+        description: "Checks source freshness every 5 minutes.",
+        scheduleExpression: "rate(5 minutes)",
+        flexibleTimeWindow: { mode: "OFF" },
+        state: "ENABLED",
+        target: {
+          arn: fn.function.arn,
+          roleArn: role.arn,
+          // A check older than one period is worthless: the next one is on its way.
+          retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 },
+          deadLetterConfig: { arn: deadLetters.arn },
+        },
+      },
+      { parent: this, dependsOn: [policy] },
+    );
     return fn;
   }
 }

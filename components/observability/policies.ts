@@ -22,11 +22,23 @@ export interface NotifyResources {
 /** notify's statements beyond its own logs. */
 export function notifyStatements(r: NotifyResources): Statement[] {
   return [
-    { Sid: "ReadRunArtifacts", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${r.artifactBucketArn}/${r.environment}/runs/*` },
+    {
+      Sid: "ReadRunArtifacts",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: pulumi.interpolate`${r.artifactBucketArn}/${r.environment}/runs/*`,
+    },
     { Sid: "PublishRunEvents", Effect: "Allow", Action: "events:PutEvents", Resource: r.eventBusArn },
     { Sid: "PageAlertTopic", Effect: "Allow", Action: "sns:Publish", Resource: r.alertTopicArn },
     ...(r.slackSecretArn !== undefined
-      ? [{ Sid: "ReadSlackWebhook", Effect: "Allow" as const, Action: "secretsmanager:GetSecretValue", Resource: r.slackSecretArn }]
+      ? [
+          {
+            Sid: "ReadSlackWebhook",
+            Effect: "Allow" as const,
+            Action: "secretsmanager:GetSecretValue",
+            Resource: r.slackSecretArn,
+          },
+        ]
       : []),
     {
       Sid: "NotifyState",
@@ -42,7 +54,15 @@ export function notifyStatements(r: NotifyResources): Statement[] {
 /** freshness's statements beyond its own logs: the one object it reads. */
 export function freshnessStatements(artifactBucketArn: Ref, environment: string): Statement[] {
   return [
-    { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: [pulumi.interpolate`${artifactBucketArn}/${environment}/observed/sources.json`, pulumi.interpolate`${artifactBucketArn}/${environment}/latest/sources.json`] },
+    {
+      Sid: "ReadLatestSources",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: [
+        pulumi.interpolate`${artifactBucketArn}/${environment}/observed/sources.json`,
+        pulumi.interpolate`${artifactBucketArn}/${environment}/latest/sources.json`,
+      ],
+    },
   ];
 }
 
@@ -95,7 +115,13 @@ export function alertKeyPolicy(account: string, region: string): Record<string, 
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "AccountAdministers",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
       {
         Sid: "AccountPublishesThroughSns",
         Effect: "Allow",
@@ -104,7 +130,13 @@ export function alertKeyPolicy(account: string, region: string): Record<string, 
         Resource: "*",
         Condition: { StringEquals: { "kms:CallerAccount": account, "kms:ViaService": `sns.${region}.amazonaws.com` } },
       },
-      { Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: use, Resource: "*" },
+      {
+        Sid: "CloudWatchAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: use,
+        Resource: "*",
+      },
     ],
   };
 }

@@ -25,45 +25,77 @@ export function artifactBucketName(environment: string, accountId: string): stri
 
 /** Creates the bucket and its settings as children of `parent`, named `<name>-artifacts*`. */
 export function createArtifactBucket(
-  name: string, config: PipelineConfig, prefixes: ArtifactPrefixes, accountId: pulumi.Input<string>, parent: pulumi.Resource,
+  name: string,
+  config: PipelineConfig,
+  prefixes: ArtifactPrefixes,
+  accountId: pulumi.Input<string>,
+  parent: pulumi.Resource,
 ): ArtifactBucket {
   const keep: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
   const opts: pulumi.CustomResourceOptions = { parent, ...keep };
 
-  const bucket = new aws.s3.Bucket(`${name}-artifacts`, {
-    bucket: pulumi.output(accountId).apply((id) => artifactBucketName(config.environment, id)),
-    // Dev can be torn down with its artifacts; prod never deletes objects with the bucket.
-    forceDestroy: !config.protect,
-    tags: defaultTags(config.environment),
-  }, opts);
+  const bucket = new aws.s3.Bucket(
+    `${name}-artifacts`,
+    {
+      bucket: pulumi.output(accountId).apply((id) => artifactBucketName(config.environment, id)),
+      // Dev can be torn down with its artifacts; prod never deletes objects with the bucket.
+      forceDestroy: !config.protect,
+      tags: defaultTags(config.environment),
+    },
+    opts,
+  );
 
-  new aws.s3.BucketOwnershipControls(`${name}-artifacts-ownership`, {
-    bucket: bucket.id,
-    rule: { objectOwnership: "BucketOwnerEnforced" },
-  }, opts);
-  new aws.s3.BucketPublicAccessBlock(`${name}-artifacts-public-access`, {
-    bucket: bucket.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  }, opts);
-  new aws.s3.BucketVersioning(`${name}-artifacts-versioning`, {
-    bucket: bucket.id,
-    versioningConfiguration: { status: "Enabled" },
-  }, opts);
-  new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-artifacts-encryption`, {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-  }, opts);
-  new aws.s3.BucketLifecycleConfiguration(`${name}-artifacts-lifecycle`, {
-    bucket: bucket.id,
-    rules: bucketLifecycleRules(prefixes, config.dbt.artifactRetentionDays),
-  }, opts);
-  new aws.s3.BucketPolicy(`${name}-artifacts-policy`, {
-    bucket: bucket.id,
-    policy: bucketPolicyDocument(bucket.arn),
-  }, opts);
+  new aws.s3.BucketOwnershipControls(
+    `${name}-artifacts-ownership`,
+    {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    },
+    opts,
+  );
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-artifacts-public-access`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    opts,
+  );
+  new aws.s3.BucketVersioning(
+    `${name}-artifacts-versioning`,
+    {
+      bucket: bucket.id,
+      versioningConfiguration: { status: "Enabled" },
+    },
+    opts,
+  );
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-artifacts-encryption`,
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    },
+    opts,
+  );
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-artifacts-lifecycle`,
+    {
+      bucket: bucket.id,
+      rules: bucketLifecycleRules(prefixes, config.dbt.artifactRetentionDays),
+    },
+    opts,
+  );
+  new aws.s3.BucketPolicy(
+    `${name}-artifacts-policy`,
+    {
+      bucket: bucket.id,
+      policy: bucketPolicyDocument(bucket.arn),
+    },
+    opts,
+  );
 
   return { bucket, name: bucket.bucket, arn: bucket.arn };
 }

@@ -32,7 +32,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINERS, PATHS, PROFILE_NAME } from "../../functions/lib/run-contract";
-import { ARTIFACTS_ROOT, ENV, PREPARE_TMP_MOUNT, SUCCESS_MARKER, dbtWrapperScript, prepareScript, uploadScript } from "./scripts";
+import {
+  ARTIFACTS_ROOT,
+  ENV,
+  PREPARE_TMP_MOUNT,
+  SUCCESS_MARKER,
+  dbtWrapperScript,
+  prepareScript,
+  uploadScript,
+} from "./scripts";
 
 /** Task-level volumes: no host path, so Fargate backs them with the task's ephemeral storage. */
 export const VOLUMES = {
@@ -68,7 +76,14 @@ export const DBT_STOP_TIMEOUT_SECONDS = 120;
 export const DBT_ENTRY_POINT = ["dumb-init", "--rewrite", "15:2", "--"];
 
 /** The dbt container's entry point: {@link DBT_ENTRY_POINT} running the wrapper that records a success for the upload. */
-export const DBT_WRAPPED_ENTRY_POINT = [...DBT_ENTRY_POINT, "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", SUCCESS_MARKER];
+export const DBT_WRAPPED_ENTRY_POINT = [
+  ...DBT_ENTRY_POINT,
+  "/bin/sh",
+  "-c",
+  dbtWrapperScript(),
+  "dbt-pipeline-wrapper",
+  SUCCESS_MARKER,
+];
 
 /** The environment variable that carries the name of a layer schema (`staging` → `DBT_PIPELINE_SCHEMA_STAGING`). */
 export function layerSchemaVariable(layer: string): string {
@@ -77,7 +92,9 @@ export function layerSchemaVariable(layer: string): string {
 
 /** The image reference for a tag or a `sha256:` digest in `repositoryUrl`. */
 export function imageUri(repositoryUrl: string, tagOrDigest: string): string {
-  return /^sha256:[a-f0-9]{64}$/.test(tagOrDigest) ? `${repositoryUrl}@${tagOrDigest}` : `${repositoryUrl}:${tagOrDigest}`;
+  return /^sha256:[a-f0-9]{64}$/.test(tagOrDigest)
+    ? `${repositoryUrl}@${tagOrDigest}`
+    : `${repositoryUrl}:${tagOrDigest}`;
 }
 
 /** The default argv of the dbt container when the launch sends no command. */
@@ -131,9 +148,17 @@ type Env = { name: string; value: pulumi.Input<string> }[];
 export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefinition[] {
   const log: aws.ecs.LogConfiguration = {
     logDriver: "awslogs",
-    options: { "awslogs-group": spec.logGroupName, "awslogs-region": spec.region, "awslogs-stream-prefix": LOG_STREAM_PREFIX },
+    options: {
+      "awslogs-group": spec.logGroupName,
+      "awslogs-region": spec.region,
+      "awslogs-stream-prefix": LOG_STREAM_PREFIX,
+    },
   };
-  const artifacts = (readOnly = false): aws.ecs.MountPoint => ({ sourceVolume: VOLUMES.artifacts, containerPath: ARTIFACTS_ROOT, readOnly });
+  const artifacts = (readOnly = false): aws.ecs.MountPoint => ({
+    sourceVolume: VOLUMES.artifacts,
+    containerPath: ARTIFACTS_ROOT,
+    readOnly,
+  });
   const region: Env = [{ name: "AWS_REGION", value: spec.region }];
   const artifactEnv: Env = [
     { name: ENV.bucket, value: spec.bucketName },
@@ -152,10 +177,18 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
     { name: ENV.warehouse, value: spec.snowflake.warehouse },
     { name: ENV.database, value: spec.snowflake.database },
     { name: ENV.schema, value: spec.snowflake.schema },
-    ...Object.entries(spec.snowflake.layerSchemas).map(([layer, value]) => ({ name: layerSchemaVariable(layer), value })),
+    ...Object.entries(spec.snowflake.layerSchemas).map(([layer, value]) => ({
+      name: layerSchemaVariable(layer),
+      value,
+    })),
     { name: ENV.anonymousUsageStats, value: "false" },
   ];
-  const dbtContainer = (name: string, entryPoint: string[], command: string[], dependsOn: aws.ecs.ContainerDependency[]): aws.ecs.ContainerDefinition => ({
+  const dbtContainer = (
+    name: string,
+    entryPoint: string[],
+    command: string[],
+    dependsOn: aws.ecs.ContainerDependency[],
+  ): aws.ecs.ContainerDefinition => ({
     name,
     image: spec.dbtImage,
     essential: false,
@@ -183,14 +216,23 @@ export function containerDefinitions(spec: ContainerSpec): aws.ecs.ContainerDefi
       entryPoint: ["/bin/sh", "-c"],
       command: [prepareScript()],
       environment: [...artifactEnv, { name: ENV.target, value: spec.target }, ...region],
-      mountPoints: [artifacts(), { sourceVolume: VOLUMES.tmp, containerPath: PREPARE_TMP_MOUNT, readOnly: false }, cliTmp],
+      mountPoints: [
+        artifacts(),
+        { sourceVolume: VOLUMES.tmp, containerPath: PREPARE_TMP_MOUNT, readOnly: false },
+        cliTmp,
+      ],
       // `aws s3 cp` writes a download beside its destination (under /artifacts) and renames it.
       readonlyRootFilesystem: true,
       linuxParameters: { initProcessEnabled: true },
       logConfiguration: log,
     },
     // `dbt --version` is a no-op; the launch overrides it with `dbt source freshness` when a run selects by source_status.
-    dbtContainer(CONTAINERS.freshness, DBT_ENTRY_POINT, ["dbt", "--version"], [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }]),
+    dbtContainer(
+      CONTAINERS.freshness,
+      DBT_ENTRY_POINT,
+      ["dbt", "--version"],
+      [{ containerName: CONTAINERS.prepare, condition: "SUCCESS" }],
+    ),
     dbtContainer(CONTAINERS.dbt, DBT_WRAPPED_ENTRY_POINT, defaultDbtCommand(spec.target), [
       { containerName: CONTAINERS.prepare, condition: "SUCCESS" },
       // COMPLETE, not SUCCESS: stale sources make `dbt source freshness` exit 1, and dbt must run anyway.

@@ -4,10 +4,25 @@
  */
 export { DbtRunner } from "./runner";
 export type { DbtRunnerArgs } from "./runner";
-export { DBT_STOP_TIMEOUT_SECONDS, LOG_STREAM_PREFIX, VOLUMES, containerDefinitions, defaultDbtCommand, imageUri, logStreamName } from "./containers";
+export {
+  DBT_STOP_TIMEOUT_SECONDS,
+  LOG_STREAM_PREFIX,
+  VOLUMES,
+  containerDefinitions,
+  defaultDbtCommand,
+  imageUri,
+  logStreamName,
+} from "./containers";
 export type { ContainerSpec } from "./containers";
 export { ENV, LOG_FILE, PROFILE_FIELDS, STATE_FILES, prepareScript, profilesYaml, uploadScript } from "./scripts";
-export { artifactPrefixes, bucketLifecycleRules, bucketPolicyDocument, ecrLifecyclePolicy, executionRoleStatements, taskRoleStatements } from "./policies";
+export {
+  artifactPrefixes,
+  bucketLifecycleRules,
+  bucketPolicyDocument,
+  ecrLifecyclePolicy,
+  executionRoleStatements,
+  taskRoleStatements,
+} from "./policies";
 export type { ArtifactPrefixes } from "./policies";
 export { EGRESS_RULES } from "./network";
 export { artifactBucketName } from "./artifacts";

@@ -12,7 +12,13 @@ import { awsName, defaultTags } from "../lib/naming";
 
 /** The security group's only rule: HTTPS out (Snowflake, ECR, S3, Secrets Manager, CloudWatch Logs). */
 export const EGRESS_RULES = [
-  { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to Snowflake and AWS APIs" },
+  {
+    protocol: "tcp",
+    fromPort: 443,
+    toPort: 443,
+    cidrBlocks: ["0.0.0.0/0"],
+    description: "HTTPS to Snowflake and AWS APIs",
+  },
 ] as const;
 
 /** The task network: subnets and security groups for `awsvpcConfiguration`. */
@@ -37,22 +43,34 @@ export function createRunnerNetwork(name: string, config: PipelineConfig, parent
     };
   }
   const tags = defaultTags(environment);
-  const vpc = new awsx.ec2.Vpc(`${name}-vpc`, {
-    cidrBlock: network.vpcCidr,
-    numberOfAvailabilityZones: network.availabilityZones,
-    subnetStrategy: "Auto",
-    subnetSpecs: [{ type: "Public", name: "public" }],
-    natGateways: { strategy: "None" },
-    tags: { ...tags, Name: awsName(environment, "dbt") },
-  }, { parent });
-  const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-    name: awsName(environment, "dbt-tasks"),
-    description: "dbt tasks: no ingress, HTTPS egress only",
-    vpcId: vpc.vpcId,
-    // An explicit empty list makes the provider remove any ingress rule added by hand.
-    ingress: [],
-    egress: EGRESS_RULES.map((r) => ({ ...r, cidrBlocks: [...r.cidrBlocks] })),
-    tags,
-  }, { parent });
-  return { subnetIds: vpc.publicSubnetIds, securityGroupIds: pulumi.output([sg.id]), assignPublicIp: network.assignPublicIp };
+  const vpc = new awsx.ec2.Vpc(
+    `${name}-vpc`,
+    {
+      cidrBlock: network.vpcCidr,
+      numberOfAvailabilityZones: network.availabilityZones,
+      subnetStrategy: "Auto",
+      subnetSpecs: [{ type: "Public", name: "public" }],
+      natGateways: { strategy: "None" },
+      tags: { ...tags, Name: awsName(environment, "dbt") },
+    },
+    { parent },
+  );
+  const sg = new aws.ec2.SecurityGroup(
+    `${name}-sg`,
+    {
+      name: awsName(environment, "dbt-tasks"),
+      description: "dbt tasks: no ingress, HTTPS egress only",
+      vpcId: vpc.vpcId,
+      // An explicit empty list makes the provider remove any ingress rule added by hand.
+      ingress: [],
+      egress: EGRESS_RULES.map((r) => ({ ...r, cidrBlocks: [...r.cidrBlocks] })),
+      tags,
+    },
+    { parent },
+  );
+  return {
+    subnetIds: vpc.publicSubnetIds,
+    securityGroupIds: pulumi.output([sg.id]),
+    assignPublicIp: network.assignPublicIp,
+  };
 }

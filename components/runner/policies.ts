@@ -40,11 +40,26 @@ export interface ExecutionRoleTargets {
  */
 export function executionRoleStatements(t: ExecutionRoleTargets): Statement[] {
   return [
-    { Sid: "PullDbtImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: t.repositoryArn },
+    {
+      Sid: "PullDbtImage",
+      Effect: "Allow",
+      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      Resource: t.repositoryArn,
+    },
     // GetAuthorizationToken returns a registry-wide token and has no resource type: IAM accepts only "*".
     { Sid: "GetEcrTokenAccountWideByDesign", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-    { Sid: "InjectDbtPrivateKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: t.privateKeySecretArn },
-    { Sid: "WriteTaskLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${t.logGroupArn}:*` },
+    {
+      Sid: "InjectDbtPrivateKey",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: t.privateKeySecretArn,
+    },
+    {
+      Sid: "WriteTaskLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: pulumi.interpolate`${t.logGroupArn}:*`,
+    },
   ];
 }
 
@@ -67,14 +82,18 @@ export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: Ar
       Sid: "ReadPreviousState",
       Effect: "Allow",
       Action: "s3:GetObject",
-      Resource: [pulumi.interpolate`${bucketArn}/${prefixes.latest}*`, pulumi.interpolate`${bucketArn}/${prefixes.runs}*`],
+      Resource: [
+        pulumi.interpolate`${bucketArn}/${prefixes.latest}*`,
+        pulumi.interpolate`${bucketArn}/${prefixes.runs}*`,
+      ],
     },
     {
       Sid: "WriteRunArtifacts",
       Effect: "Allow",
       Action: "s3:PutObject",
       Resource: [
-        pulumi.interpolate`${bucketArn}/${prefixes.runs}*`, pulumi.interpolate`${bucketArn}/${prefixes.latest}*`,
+        pulumi.interpolate`${bucketArn}/${prefixes.runs}*`,
+        pulumi.interpolate`${bucketArn}/${prefixes.latest}*`,
         pulumi.interpolate`${bucketArn}/${prefixes.observed}sources.json`,
       ],
     },
@@ -85,14 +104,16 @@ export function taskRoleStatements(bucketArn: pulumi.Input<string>, prefixes: Ar
 export function bucketPolicyDocument(bucketArn: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
-    Statement: [{
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    }],
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
   });
 }
 
@@ -109,7 +130,12 @@ export interface LifecycleRule {
 /** Lifecycle: runs expire, old versions expire, dangling delete markers and uploads go. */
 export function bucketLifecycleRules(prefixes: ArtifactPrefixes, artifactRetentionDays: number): LifecycleRule[] {
   return [
-    { id: "expire-runs", status: "Enabled", filter: { prefix: prefixes.runs }, expiration: { days: artifactRetentionDays } },
+    {
+      id: "expire-runs",
+      status: "Enabled",
+      filter: { prefix: prefixes.runs },
+      expiration: { days: artifactRetentionDays },
+    },
     {
       id: "expire-noncurrent-versions",
       status: "Enabled",
@@ -118,7 +144,12 @@ export function bucketLifecycleRules(prefixes: ArtifactPrefixes, artifactRetenti
       expiration: { expiredObjectDeleteMarker: true },
       noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_VERSION_DAYS },
     },
-    { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } },
+    {
+      id: "abort-incomplete-multipart-uploads",
+      status: "Enabled",
+      filter: {},
+      abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS },
+    },
   ];
 }
 
@@ -134,18 +165,30 @@ export function bucketLifecycleRules(prefixes: ArtifactPrefixes, artifactRetenti
  *    an environment still runs.
  */
 export function ecrLifecyclePolicy(pinnedTag: string, unpulledDays: number): string {
-  const pinned = pinnedTag.startsWith("sha256:") ? [] : [{
-    rulePriority: 1,
-    description: `Never expire the pinned image ${pinnedTag}`,
-    selection: { tagStatus: "tagged", tagPatternList: [pinnedTag], countType: "imageCountMoreThan", countNumber: 1 },
-    action: { type: "expire" },
-  }];
+  const pinned = pinnedTag.startsWith("sha256:")
+    ? []
+    : [
+        {
+          rulePriority: 1,
+          description: `Never expire the pinned image ${pinnedTag}`,
+          selection: {
+            tagStatus: "tagged",
+            tagPatternList: [pinnedTag],
+            countType: "imageCountMoreThan",
+            countNumber: 1,
+          },
+          action: { type: "expire" },
+        },
+      ];
   return JSON.stringify({
-    rules: [...pinned, {
-      rulePriority: 2,
-      description: `Expire images not pulled for ${unpulledDays} days`,
-      selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: unpulledDays },
-      action: { type: "expire" },
-    }],
+    rules: [
+      ...pinned,
+      {
+        rulePriority: 2,
+        description: `Expire images not pulled for ${unpulledDays} days`,
+        selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: unpulledDays },
+        action: { type: "expire" },
+      },
+    ],
   });
 }

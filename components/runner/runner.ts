@@ -14,7 +14,13 @@ import { awsName, defaultTags } from "../lib/naming";
 import { createArtifactBucket } from "./artifacts";
 import { LOG_STREAM_PREFIX, SnowflakeConnection, VOLUMES, containerDefinitions, imageUri } from "./containers";
 import { createRunnerNetwork } from "./network";
-import { ArtifactPrefixes, artifactPrefixes, ecrLifecyclePolicy, executionRoleStatements, taskRoleStatements } from "./policies";
+import {
+  ArtifactPrefixes,
+  artifactPrefixes,
+  ecrLifecyclePolicy,
+  executionRoleStatements,
+  taskRoleStatements,
+} from "./policies";
 
 /** Arguments of {@link DbtRunner}. */
 export interface DbtRunnerArgs {
@@ -76,82 +82,124 @@ export class DbtRunner extends pulumi.ComponentResource {
 
     // Images are pushed by CI, never built here. Immutable tags: a tag names one image forever,
     // so promoting a tested tag to prod runs exactly what was tested.
-    const repository = new aws.ecr.Repository(`${name}-repository`, {
-      name: family,
-      imageTagMutability: "IMMUTABLE",
-      imageScanningConfiguration: { scanOnPush: true },
-      encryptionConfigurations: [{ encryptionType: "AES256" }],
-      forceDelete: !config.protect,
-      tags,
-    }, config.protect ? { ...parent, protect: true } : parent);
-    new aws.ecr.LifecyclePolicy(`${name}-repository-lifecycle`, {
-      repository: repository.name,
-      policy: ecrLifecyclePolicy(dbt.imageTag, dbt.ecrExpireUnpulledDays),
-    }, parent);
+    const repository = new aws.ecr.Repository(
+      `${name}-repository`,
+      {
+        name: family,
+        imageTagMutability: "IMMUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: "AES256" }],
+        forceDelete: !config.protect,
+        tags,
+      },
+      config.protect ? { ...parent, protect: true } : parent,
+    );
+    new aws.ecr.LifecyclePolicy(
+      `${name}-repository-lifecycle`,
+      {
+        repository: repository.name,
+        policy: ecrLifecyclePolicy(dbt.imageTag, dbt.ecrExpireUnpulledDays),
+      },
+      parent,
+    );
 
-    const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
-      name: family,
-      settings: [{ name: "containerInsights", value: dbt.containerInsights ? "enabled" : "disabled" }],
-      tags,
-    }, parent);
+    const cluster = new aws.ecs.Cluster(
+      `${name}-cluster`,
+      {
+        name: family,
+        settings: [{ name: "containerInsights", value: dbt.containerInsights ? "enabled" : "disabled" }],
+        tags,
+      },
+      parent,
+    );
 
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/ecs/${family}`,
-      retentionInDays: dbt.logRetentionDays,
-      tags,
-    }, parent);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/ecs/${family}`,
+        retentionInDays: dbt.logRetentionDays,
+        tags,
+      },
+      parent,
+    );
 
     // Both roles are assumed by ECS tasks of this account only (confused-deputy guard).
-    const trust = servicePrincipalTrust("ecs-tasks.amazonaws.com", { StringEquals: { "aws:SourceAccount": accountId } });
-    const executionRole = new aws.iam.Role(`${name}-execution-role`, {
-      name: awsName(environment, "dbt-execution"),
-      description: "ECS: pull the dbt image, inject the Snowflake key, write the dbt task's logs",
-      assumeRolePolicy: trust,
-      tags,
-    }, parent);
-    const executionPolicy = new aws.iam.RolePolicy(`${name}-execution-policy`, {
-      role: executionRole.name,
-      policy: policyDocument(executionRoleStatements({
-        repositoryArn: repository.arn,
-        privateKeySecretArn: snowflake.privateKeySecretArn,
-        logGroupArn: logGroup.arn,
-      })),
-    }, parent);
-    const taskRole = new aws.iam.Role(`${name}-task-role`, {
-      name: awsName(environment, "dbt-task"),
-      description: "dbt task containers: read the previous state, write run artifacts",
-      assumeRolePolicy: trust,
-      tags,
-    }, parent);
-    const taskPolicy = new aws.iam.RolePolicy(`${name}-task-policy`, {
-      role: taskRole.name,
-      policy: policyDocument(taskRoleStatements(artifacts.arn, prefixes)),
-    }, parent);
+    const trust = servicePrincipalTrust("ecs-tasks.amazonaws.com", {
+      StringEquals: { "aws:SourceAccount": accountId },
+    });
+    const executionRole = new aws.iam.Role(
+      `${name}-execution-role`,
+      {
+        name: awsName(environment, "dbt-execution"),
+        description: "ECS: pull the dbt image, inject the Snowflake key, write the dbt task's logs",
+        assumeRolePolicy: trust,
+        tags,
+      },
+      parent,
+    );
+    const executionPolicy = new aws.iam.RolePolicy(
+      `${name}-execution-policy`,
+      {
+        role: executionRole.name,
+        policy: policyDocument(
+          executionRoleStatements({
+            repositoryArn: repository.arn,
+            privateKeySecretArn: snowflake.privateKeySecretArn,
+            logGroupArn: logGroup.arn,
+          }),
+        ),
+      },
+      parent,
+    );
+    const taskRole = new aws.iam.Role(
+      `${name}-task-role`,
+      {
+        name: awsName(environment, "dbt-task"),
+        description: "dbt task containers: read the previous state, write run artifacts",
+        assumeRolePolicy: trust,
+        tags,
+      },
+      parent,
+    );
+    const taskPolicy = new aws.iam.RolePolicy(
+      `${name}-task-policy`,
+      {
+        role: taskRole.name,
+        policy: policyDocument(taskRoleStatements(artifacts.arn, prefixes)),
+      },
+      parent,
+    );
 
     const image = repository.repositoryUrl.apply((url) => imageUri(url, dbt.imageTag));
-    const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
-      family,
-      requiresCompatibilities: ["FARGATE"],
-      networkMode: "awsvpc",
-      cpu: String(dbt.cpu),
-      memory: String(dbt.memory),
-      runtimePlatform: { cpuArchitecture: dbt.arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
-      executionRoleArn: executionRole.arn,
-      taskRoleArn: taskRole.arn,
-      volumes: [{ name: VOLUMES.artifacts }, { name: VOLUMES.tmp }, { name: VOLUMES.cliTmp }],
-      containerDefinitions: pulumi.jsonStringify(containerDefinitions({
-        dbtImage: image,
-        awsCliImage: dbt.awsCliImage,
-        environment,
-        target: dbt.target,
-        threads: dbt.threads,
-        bucketName: artifacts.name,
-        logGroupName: logGroup.name,
-        region,
-        snowflake,
-      })),
-      tags,
-    }, { ...parent, dependsOn: [executionPolicy, taskPolicy] });
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(dbt.cpu),
+        memory: String(dbt.memory),
+        runtimePlatform: { cpuArchitecture: dbt.arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        volumes: [{ name: VOLUMES.artifacts }, { name: VOLUMES.tmp }, { name: VOLUMES.cliTmp }],
+        containerDefinitions: pulumi.jsonStringify(
+          containerDefinitions({
+            dbtImage: image,
+            awsCliImage: dbt.awsCliImage,
+            environment,
+            target: dbt.target,
+            threads: dbt.threads,
+            bucketName: artifacts.name,
+            logGroupName: logGroup.name,
+            region,
+            snowflake,
+          }),
+        ),
+        tags,
+      },
+      { ...parent, dependsOn: [executionPolicy, taskPolicy] },
+    );
 
     this.clusterArn = cluster.arn;
     this.clusterName = cluster.name;

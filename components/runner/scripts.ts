@@ -69,7 +69,12 @@ export const SUCCESS_MARKER = `${PATHS.status}/dbt-succeeded`;
  * metadata field has a default.
  */
 export const EMPTY_SOURCES_JSON = JSON.stringify({
-  metadata: { dbt_schema_version: "https://schemas.getdbt.com/dbt/sources/v3.json", generated_at: "1970-01-01T00:00:00Z", invocation_id: null, env: {} },
+  metadata: {
+    dbt_schema_version: "https://schemas.getdbt.com/dbt/sources/v3.json",
+    generated_at: "1970-01-01T00:00:00Z",
+    invocation_id: null,
+    env: {},
+  },
   results: [],
   elapsed_time: 0,
 });
@@ -85,9 +90,27 @@ export const EMPTY_SOURCES_JSON = JSON.stringify({
  * of a node against `None` is false): the first build after a deploy builds everything.
  */
 export const EMPTY_MANIFEST_JSON = JSON.stringify({
-  metadata: { dbt_schema_version: "https://schemas.getdbt.com/dbt/manifest/v12.json", generated_at: "1970-01-01T00:00:00Z", invocation_id: null, env: {} },
-  nodes: {}, sources: {}, macros: {}, docs: {}, exposures: {}, metrics: {}, groups: {}, selectors: {},
-  disabled: {}, parent_map: {}, child_map: {}, group_map: {}, saved_queries: {}, semantic_models: {}, unit_tests: {},
+  metadata: {
+    dbt_schema_version: "https://schemas.getdbt.com/dbt/manifest/v12.json",
+    generated_at: "1970-01-01T00:00:00Z",
+    invocation_id: null,
+    env: {},
+  },
+  nodes: {},
+  sources: {},
+  macros: {},
+  docs: {},
+  exposures: {},
+  metrics: {},
+  groups: {},
+  selectors: {},
+  disabled: {},
+  parent_map: {},
+  child_map: {},
+  group_map: {},
+  saved_queries: {},
+  semantic_models: {},
+  unit_tests: {},
 });
 
 /** The profile's connection fields, each read from one environment variable when dbt renders it. */
@@ -122,11 +145,14 @@ export const PROFILE_CONSTANTS: readonly (readonly [field: string, value: string
 ];
 
 /** The output's fields (indented for `outputs.<target>`): constant, every stack value a quoted `env_var`. */
-export const PROFILE_OUTPUT_BODY = [
-  "      type: snowflake",
-  ...PROFILE_FIELDS.map(([field, variable, filter]) => `      ${field}: "{{ env_var('${variable}')${filter ? ` | ${filter}` : ""} }}"`),
-  ...PROFILE_CONSTANTS.map(([field, value]) => `      ${field}: ${value}`),
-].join("\n") + "\n";
+export const PROFILE_OUTPUT_BODY =
+  [
+    "      type: snowflake",
+    ...PROFILE_FIELDS.map(
+      ([field, variable, filter]) => `      ${field}: "{{ env_var('${variable}')${filter ? ` | ${filter}` : ""} }}"`,
+    ),
+    ...PROFILE_CONSTANTS.map(([field, value]) => `      ${field}: ${value}`),
+  ].join("\n") + "\n";
 
 /** The header naming the profile and its output, for a target name (checked by the script). */
 function profileHeader(target: string): string {
@@ -162,45 +188,47 @@ function requireVar(variable: string, bad: string, what: string): string {
  */
 export function prepareScript(): string {
   const dirs = [PATHS.profiles, PATHS.target, PATHS.logs, PATHS.state, PATHS.retryState, PATHS.status].join(" ");
-  return [
-    `fail() { echo "prepare: $1" >&2; exit 1; }`,
-    requireVar(ENV.target, "*[!a-z0-9_]*", "a dbt target name (a-z, 0-9, _)"),
-    requireVar(ENV.environment, "*[!a-z0-9-]*", "an environment name (a-z, 0-9, -)"),
-    requireVar(ENV.bucket, "*[!a-z0-9.-]*", "an S3 bucket name"),
-    `retry_of="$${ENV.retryOf}"`,
-    `case "$retry_of" in -*|*[!a-z0-9-]*) fail "${ENV.retryOf} must be a run id (a-z, 0-9, -)";; esac`,
-    `mkdir -p ${dirs} || fail "cannot create ${dirs}"`,
-    `chmod 0777 ${dirs} || fail "cannot open ${dirs} to the dbt user"`,
-    `chmod 1777 ${PREPARE_TMP_MOUNT} || fail "cannot open ${PREPARE_TMP_MOUNT} to the dbt user"`,
-    `{`,
-    `  printf '${PROFILE_NAME}:\\n  target: %s\\n  outputs:\\n    %s:\\n' "$${ENV.target}" "$${ENV.target}"`,
-    `  cat <<'PROFILE'`,
-    PROFILE_OUTPUT_BODY + `PROFILE`,
-    `} > ${PATHS.profiles}/profiles.yml || fail "cannot write ${PATHS.profiles}/profiles.yml"`,
-    `echo "prepare: wrote ${PATHS.profiles}/profiles.yml (profile ${PROFILE_NAME}, target $${ENV.target})"`,
-    `latest="s3://$${ENV.bucket}/$${ENV.environment}/latest/"`,
-    `aws s3 cp --recursive --only-show-errors "$latest" ${PATHS.state}/ || fail "cannot download the previous state from $latest"`,
-    `if [ ! -f ${PATHS.state}/sources.json ]; then`,
-    `  printf '%s\\n' '${EMPTY_SOURCES_JSON}' > ${PATHS.state}/sources.json || fail "cannot write ${PATHS.state}/sources.json"`,
-    `  echo "prepare: no previous sources.json (first run): seeded an empty one, so source_status:fresher+ selects every source with freshness results"`,
-    `fi`,
-    `if [ ! -f ${PATHS.state}/manifest.json ]; then`,
-    `  printf '%s\\n' '${EMPTY_MANIFEST_JSON}' > ${PATHS.state}/manifest.json || fail "cannot write ${PATHS.state}/manifest.json"`,
-    `  echo "prepare: no previous manifest.json (no successful run yet): seeded an empty one, so state:modified+ selects every node"`,
-    `fi`,
-    `if [ -f ${PATHS.state}/${PARTIAL_PARSE_FILE} ]; then`,
-    // dbt overwrites the cache after parsing, possibly as a non-root user: the copy must be writable by it.
-    `  cp ${PATHS.state}/${PARTIAL_PARSE_FILE} ${PATHS.target}/${PARTIAL_PARSE_FILE} && chmod 0666 ${PATHS.target}/${PARTIAL_PARSE_FILE} || fail "cannot restore ${PARTIAL_PARSE_FILE}"`,
-    `fi`,
-    `echo "prepare: previous state from $latest:"`,
-    `ls -l ${PATHS.state}`,
-    `if [ -n "$retry_of" ]; then`,
-    `  run="s3://$${ENV.bucket}/$${ENV.environment}/runs/$retry_of/"`,
-    `  aws s3 cp --recursive --only-show-errors "$run" ${PATHS.retryState}/ || fail "cannot download run $retry_of from $run"`,
-    `  [ -f ${PATHS.retryState}/run_results.json ] || fail "run $retry_of has no run_results.json under $run: nothing to retry (dbt never ran, or its artifacts expired)"`,
-    `  echo "prepare: dbt retry re-runs the failures of run $retry_of"`,
-    `fi`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `fail() { echo "prepare: $1" >&2; exit 1; }`,
+      requireVar(ENV.target, "*[!a-z0-9_]*", "a dbt target name (a-z, 0-9, _)"),
+      requireVar(ENV.environment, "*[!a-z0-9-]*", "an environment name (a-z, 0-9, -)"),
+      requireVar(ENV.bucket, "*[!a-z0-9.-]*", "an S3 bucket name"),
+      `retry_of="$${ENV.retryOf}"`,
+      `case "$retry_of" in -*|*[!a-z0-9-]*) fail "${ENV.retryOf} must be a run id (a-z, 0-9, -)";; esac`,
+      `mkdir -p ${dirs} || fail "cannot create ${dirs}"`,
+      `chmod 0777 ${dirs} || fail "cannot open ${dirs} to the dbt user"`,
+      `chmod 1777 ${PREPARE_TMP_MOUNT} || fail "cannot open ${PREPARE_TMP_MOUNT} to the dbt user"`,
+      `{`,
+      `  printf '${PROFILE_NAME}:\\n  target: %s\\n  outputs:\\n    %s:\\n' "$${ENV.target}" "$${ENV.target}"`,
+      `  cat <<'PROFILE'`,
+      PROFILE_OUTPUT_BODY + `PROFILE`,
+      `} > ${PATHS.profiles}/profiles.yml || fail "cannot write ${PATHS.profiles}/profiles.yml"`,
+      `echo "prepare: wrote ${PATHS.profiles}/profiles.yml (profile ${PROFILE_NAME}, target $${ENV.target})"`,
+      `latest="s3://$${ENV.bucket}/$${ENV.environment}/latest/"`,
+      `aws s3 cp --recursive --only-show-errors "$latest" ${PATHS.state}/ || fail "cannot download the previous state from $latest"`,
+      `if [ ! -f ${PATHS.state}/sources.json ]; then`,
+      `  printf '%s\\n' '${EMPTY_SOURCES_JSON}' > ${PATHS.state}/sources.json || fail "cannot write ${PATHS.state}/sources.json"`,
+      `  echo "prepare: no previous sources.json (first run): seeded an empty one, so source_status:fresher+ selects every source with freshness results"`,
+      `fi`,
+      `if [ ! -f ${PATHS.state}/manifest.json ]; then`,
+      `  printf '%s\\n' '${EMPTY_MANIFEST_JSON}' > ${PATHS.state}/manifest.json || fail "cannot write ${PATHS.state}/manifest.json"`,
+      `  echo "prepare: no previous manifest.json (no successful run yet): seeded an empty one, so state:modified+ selects every node"`,
+      `fi`,
+      `if [ -f ${PATHS.state}/${PARTIAL_PARSE_FILE} ]; then`,
+      // dbt overwrites the cache after parsing, possibly as a non-root user: the copy must be writable by it.
+      `  cp ${PATHS.state}/${PARTIAL_PARSE_FILE} ${PATHS.target}/${PARTIAL_PARSE_FILE} && chmod 0666 ${PATHS.target}/${PARTIAL_PARSE_FILE} || fail "cannot restore ${PARTIAL_PARSE_FILE}"`,
+      `fi`,
+      `echo "prepare: previous state from $latest:"`,
+      `ls -l ${PATHS.state}`,
+      `if [ -n "$retry_of" ]; then`,
+      `  run="s3://$${ENV.bucket}/$${ENV.environment}/runs/$retry_of/"`,
+      `  aws s3 cp --recursive --only-show-errors "$run" ${PATHS.retryState}/ || fail "cannot download run $retry_of from $run"`,
+      `  [ -f ${PATHS.retryState}/run_results.json ] || fail "run $retry_of has no run_results.json under $run: nothing to retry (dbt never ran, or its artifacts expired)"`,
+      `  echo "prepare: dbt retry re-runs the failures of run $retry_of"`,
+      `fi`,
+    ].join("\n") + "\n"
+  );
 }
 
 /**
@@ -215,17 +243,19 @@ export function prepareScript(): string {
  * that is not ignored.
  */
 export function dbtWrapperScript(): string {
-  return [
-    `marker="$1"`,
-    `shift`,
-    `trap : INT TERM`,
-    `"$@"`,
-    `code=$?`,
-    `if [ "$code" -eq 0 ]; then`,
-    `  touch "$marker" || { echo "dbt-pipeline: dbt succeeded but $marker cannot be written" >&2; exit 1; }`,
-    `fi`,
-    `exit "$code"`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `marker="$1"`,
+      `shift`,
+      `trap : INT TERM`,
+      `"$@"`,
+      `code=$?`,
+      `if [ "$code" -eq 0 ]; then`,
+      `  touch "$marker" || { echo "dbt-pipeline: dbt succeeded but $marker cannot be written" >&2; exit 1; }`,
+      `fi`,
+      `exit "$code"`,
+    ].join("\n") + "\n"
+  );
 }
 
 /**
@@ -246,40 +276,42 @@ export function uploadScript(): string {
     `    [ -f "${PATHS.target}/$name" ] && put "${PATHS.target}/$name" "${to}/$name"`,
     `  done`,
   ];
-  return [
-    `fail() { echo "upload: $1" >&2; exit 1; }`,
-    requireVar(ENV.environment, "*[!a-z0-9-]*", "an environment name (a-z, 0-9, -)"),
-    requireVar(ENV.bucket, "*[!a-z0-9.-]*", "an S3 bucket name"),
-    `run_id="$${ENV.runId}"`,
-    `case "$run_id" in`,
-    `  ""|-*|*[!a-z0-9-]*)`,
-    `    [ -z "$run_id" ] || echo "upload: ignoring ${ENV.runId}=$run_id: not a run id (a-z, 0-9, -)" >&2`,
-    `    run_id="manual-$(date -u +%Y%m%dt%H%M%Sz)";;`,
-    `esac`,
-    `runs="s3://$${ENV.bucket}/$${ENV.environment}/runs/$run_id"`,
-    `latest="s3://$${ENV.bucket}/$${ENV.environment}/latest"`,
-    `observed="s3://$${ENV.bucket}/$${ENV.environment}/observed"`,
-    `copied=0`,
-    `failed=0`,
-    `put() {`,
-    `  if aws s3 cp --only-show-errors "$1" "$2"; then copied=$((copied + 1)); else echo "upload: cannot copy $1 to $2" >&2; failed=$((failed + 1)); fi`,
-    `}`,
-    `{`,
-    ...files([...STATE_FILES, ...RUN_ONLY_FILES], "$runs"),
-    `  [ -f "${PATHS.logs}/${LOG_FILE}" ] && put "${PATHS.logs}/${LOG_FILE}" "$runs/${LOG_FILE}"`,
-    `}`,
-    `if [ ! -f ${SUCCESS_MARKER} ]; then`,
-    `  echo "upload: dbt did not succeed: latest/ stays at the last successful run"`,
-    `elif [ "$failed" -ne 0 ]; then`,
-    `  echo "upload: not advancing latest/: the run's own copy is incomplete" >&2`,
-    `else`,
-    ...files([...STATE_FILES, PARTIAL_PARSE_FILE], "$latest"),
-    `  [ "$failed" -eq 0 ] && echo "upload: latest/ advanced to run $run_id"`,
-    `fi`,
-    // What the sources' freshness was is true whether or not dbt then succeeded: the staleness
-    // alarms read it from observed/, while latest/sources.json stays the comparison baseline.
-    `[ -f "${PATHS.target}/sources.json" ] && put "${PATHS.target}/sources.json" "$observed/sources.json"`,
-    `echo "upload: run $run_id: $copied object(s) copied, $failed failed"`,
-    `[ "$failed" -eq 0 ] || exit 1`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `fail() { echo "upload: $1" >&2; exit 1; }`,
+      requireVar(ENV.environment, "*[!a-z0-9-]*", "an environment name (a-z, 0-9, -)"),
+      requireVar(ENV.bucket, "*[!a-z0-9.-]*", "an S3 bucket name"),
+      `run_id="$${ENV.runId}"`,
+      `case "$run_id" in`,
+      `  ""|-*|*[!a-z0-9-]*)`,
+      `    [ -z "$run_id" ] || echo "upload: ignoring ${ENV.runId}=$run_id: not a run id (a-z, 0-9, -)" >&2`,
+      `    run_id="manual-$(date -u +%Y%m%dt%H%M%Sz)";;`,
+      `esac`,
+      `runs="s3://$${ENV.bucket}/$${ENV.environment}/runs/$run_id"`,
+      `latest="s3://$${ENV.bucket}/$${ENV.environment}/latest"`,
+      `observed="s3://$${ENV.bucket}/$${ENV.environment}/observed"`,
+      `copied=0`,
+      `failed=0`,
+      `put() {`,
+      `  if aws s3 cp --only-show-errors "$1" "$2"; then copied=$((copied + 1)); else echo "upload: cannot copy $1 to $2" >&2; failed=$((failed + 1)); fi`,
+      `}`,
+      `{`,
+      ...files([...STATE_FILES, ...RUN_ONLY_FILES], "$runs"),
+      `  [ -f "${PATHS.logs}/${LOG_FILE}" ] && put "${PATHS.logs}/${LOG_FILE}" "$runs/${LOG_FILE}"`,
+      `}`,
+      `if [ ! -f ${SUCCESS_MARKER} ]; then`,
+      `  echo "upload: dbt did not succeed: latest/ stays at the last successful run"`,
+      `elif [ "$failed" -ne 0 ]; then`,
+      `  echo "upload: not advancing latest/: the run's own copy is incomplete" >&2`,
+      `else`,
+      ...files([...STATE_FILES, PARTIAL_PARSE_FILE], "$latest"),
+      `  [ "$failed" -eq 0 ] && echo "upload: latest/ advanced to run $run_id"`,
+      `fi`,
+      // What the sources' freshness was is true whether or not dbt then succeeded: the staleness
+      // alarms read it from observed/, while latest/sources.json stays the comparison baseline.
+      `[ -f "${PATHS.target}/sources.json" ] && put "${PATHS.target}/sources.json" "$observed/sources.json"`,
+      `echo "upload: run $run_id: $copied object(s) copied, $failed failed"`,
+      `[ "$failed" -eq 0 ] || exit 1`,
+    ].join("\n") + "\n"
+  );
 }

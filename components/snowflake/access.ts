@@ -72,7 +72,10 @@ export const FORBIDDEN_PRIVILEGES: readonly string[] = ["OWNERSHIP", "ALL", "ALL
 
 const WRITE_TABLES = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;
 
-const grant = (privileges: readonly string[], on: GrantTarget): GrantEntry => ({ privileges: [...privileges].sort(), on });
+const grant = (privileges: readonly string[], on: GrantTarget): GrantEntry => ({
+  privileges: [...privileges].sort(),
+  on,
+});
 
 /** The same privileges on existing (`all`) and future objects of each kind in `schema`. */
 function onObjects(privileges: readonly string[], schema: SchemaKey, kinds: readonly ObjectTypePlural[]): GrantEntry[] {
@@ -96,7 +99,8 @@ export function accessMatrix(): Readonly<Record<RoleKey, readonly GrantEntry[]>>
       grant(["USAGE"], { kind: "schema", schema: "raw" }),
       ...onObjects(["SELECT"], "raw", ["TABLES", "VIEWS"]),
       ...(["staging", "analytics", "metrics"] as const).map((schema) =>
-        grant(["USAGE", "CREATE TABLE", "CREATE VIEW"], { kind: "schema", schema })),
+        grant(["USAGE", "CREATE TABLE", "CREATE VIEW"], { kind: "schema", schema }),
+      ),
       grant(["USAGE", "CREATE TABLE"], { kind: "schema", schema: "monitoring" }),
       ...onObjects(WRITE_TABLES, "monitoring", ["TABLES"]),
       // The loaders' own schemas (Fivetran destination schemas, Airbyte namespaces).
@@ -138,7 +142,9 @@ export function grantOn(on: GrantTarget, names: GrantNames): GrantOnArgs {
     case "all":
       return { onSchemaObject: { all: { objectTypePlural: on.objectTypePlural, inSchema: names.schemas[on.schema] } } };
     case "future":
-      return { onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: names.schemas[on.schema] } } };
+      return {
+        onSchemaObject: { future: { objectTypePlural: on.objectTypePlural, inSchema: names.schemas[on.schema] } },
+      };
     case "futureInDatabase":
       return on.objectTypePlural === "SCHEMAS"
         ? { onSchema: { futureSchemasInDatabase: names.database } }
@@ -150,7 +156,10 @@ export function grantOn(on: GrantTarget, names: GrantNames): GrantOnArgs {
 }
 
 /** The grant-target arguments of `GrantPrivilegesToAccountRoleArgs`. */
-export type GrantOnArgs = Pick<snowflake.GrantPrivilegesToAccountRoleArgs, "onAccountObject" | "onSchema" | "onSchemaObject">;
+export type GrantOnArgs = Pick<
+  snowflake.GrantPrivilegesToAccountRoleArgs,
+  "onAccountObject" | "onSchema" | "onSchemaObject"
+>;
 
 /** A stable, readable slug for a grant target, used in logical resource names. */
 export function targetSlug(on: GrantTarget): string {

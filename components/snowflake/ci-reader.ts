@@ -63,24 +63,36 @@ export class CiReader extends pulumi.ComponentResource {
     if (problems.length) throw new Error(`CI reader grants are unsound:\n  - ${problems.join("\n  - ")}`);
     const sec = { parent: this, provider: args.provider };
 
-    const role = new snowflake.AccountRole(`${name}-role`, {
-      name: snowflakeName(args.envSuffix, "DBT_CI_READER"),
-      comment: `dbt-pipeline ${args.environment}: Slim CI reads the dbt layers to defer to them. Managed by Pulumi.`,
-    }, sec);
+    const role = new snowflake.AccountRole(
+      `${name}-role`,
+      {
+        name: snowflakeName(args.envSuffix, "DBT_CI_READER"),
+        comment: `dbt-pipeline ${args.environment}: Slim CI reads the dbt layers to defer to them. Managed by Pulumi.`,
+      },
+      sec,
+    );
     // Under SYSADMIN like the functional roles, so the role hierarchy stays one tree.
-    new snowflake.GrantAccountRole(`${name}-role-to-sysadmin`, {
-      roleName: role.name,
-      parentRoleName: "SYSADMIN",
-    }, { ...sec, deleteBeforeReplace: true });
+    new snowflake.GrantAccountRole(
+      `${name}-role-to-sysadmin`,
+      {
+        roleName: role.name,
+        parentRoleName: "SYSADMIN",
+      },
+      { ...sec, deleteBeforeReplace: true },
+    );
 
     const names: GrantNames = { database: args.databaseName, schemas: args.schemaFqns };
     for (const entry of grants) {
       // Delete-first, as in the foundation: create-before-delete would let the old REVOKE undo the new GRANT.
-      new snowflake.GrantPrivilegesToAccountRole(`${name}-grant-${targetSlug(entry.on)}`, {
-        accountRoleName: role.name,
-        privileges: [...entry.privileges],
-        ...grantOn(entry.on, names),
-      }, { ...sec, deleteBeforeReplace: true, dependsOn: [...(args.dependsOn ?? [])] });
+      new snowflake.GrantPrivilegesToAccountRole(
+        `${name}-grant-${targetSlug(entry.on)}`,
+        {
+          accountRoleName: role.name,
+          privileges: [...entry.privileges],
+          ...grantOn(entry.on, names),
+        },
+        { ...sec, deleteBeforeReplace: true, dependsOn: [...(args.dependsOn ?? [])] },
+      );
     }
 
     this.roleName = role.name;

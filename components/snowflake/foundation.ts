@@ -8,8 +8,17 @@ import * as snowflake from "@pulumi/snowflake";
 import { PipelineConfig } from "../../config";
 import { snowflakeName } from "../lib/naming";
 import {
-  GrantNames, ROLE_KEYS, RoleKey, SCHEMA_KEYS, SchemaKey, WAREHOUSE_KEYS, WarehouseKey,
-  accessMatrix, grantOn, matrixProblems, targetSlug,
+  GrantNames,
+  ROLE_KEYS,
+  RoleKey,
+  SCHEMA_KEYS,
+  SchemaKey,
+  WAREHOUSE_KEYS,
+  WarehouseKey,
+  accessMatrix,
+  grantOn,
+  matrixProblems,
+  targetSlug,
 } from "./access";
 import { MONITOR_FREQUENCY, MONITOR_START_TIMESTAMP, monitorTriggers } from "./monitor";
 import { SnowflakeProviders, accountIdentifier, createSnowflakeProviders } from "./providers";
@@ -84,54 +93,98 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
     const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
 
     // Storage, owned by SYSADMIN.
-    const database = new snowflake.Database(`${name}-database`, {
-      name: sf.databaseName,
-      dataRetentionTimeInDays: sf.dataRetentionDays,
-      comment: comment("pipeline database"),
-    }, { ...sys, ...stateful });
-    const schemas = record(SCHEMA_KEYS, (key) => new snowflake.Schema(`${name}-schema-${key}`, {
-      database: database.name,
-      name: sf.schemas[key],
-      comment: comment(`${key} layer`),
-    }, { ...sys, ...(key === "raw" || key === "monitoring" ? stateful : {}) }));
+    const database = new snowflake.Database(
+      `${name}-database`,
+      {
+        name: sf.databaseName,
+        dataRetentionTimeInDays: sf.dataRetentionDays,
+        comment: comment("pipeline database"),
+      },
+      { ...sys, ...stateful },
+    );
+    const schemas = record(
+      SCHEMA_KEYS,
+      (key) =>
+        new snowflake.Schema(
+          `${name}-schema-${key}`,
+          {
+            database: database.name,
+            name: sf.schemas[key],
+            comment: comment(`${key} layer`),
+          },
+          { ...sys, ...(key === "raw" || key === "monitoring" ? stateful : {}) },
+        ),
+    );
 
     // Compute: ACCOUNTADMIN creates the monitor and the warehouses (attaching a monitor needs it),
     // then hands the warehouses to SYSADMIN so no everyday object is owned by ACCOUNTADMIN.
-    const monitor = new snowflake.ResourceMonitor(`${name}-monitor`, {
-      name: snowflakeName(env, "DBT_PIPELINE_MONITOR"),
-      creditQuota: sf.monthlyCreditQuota,
-      frequency: MONITOR_FREQUENCY,
-      startTimestamp: MONITOR_START_TIMESTAMP,
-      ...monitorTriggers(sf.suspendAtQuota),
-      notifyUsers: [...sf.monitorNotifyUsers],
-    }, acc);
-    const warehouses = record(WAREHOUSE_KEYS, (key) => new snowflake.Warehouse(`${name}-warehouse-${key}`, {
-      name: snowflakeName(env, WAREHOUSE_PARTS[key]),
-      warehouseSize: sf.warehouseSizes[key],
-      autoSuspend: sf.autoSuspendSeconds,
-      autoResume: "true",
-      initiallySuspended: true,
-      statementTimeoutInSeconds: sf.statementTimeoutSeconds,
-      resourceMonitor: monitor.name,
-      comment: comment(`${key} warehouse`),
-    }, acc));
-    const warehouseOwners = record(WAREHOUSE_KEYS, (key) => new snowflake.GrantOwnership(`${name}-warehouse-${key}-owner`, {
-      accountRoleName: WAREHOUSE_OWNER_ROLE,
-      on: { objectType: "WAREHOUSE", objectName: warehouses[key].name },
-      outboundPrivileges: "COPY",
-    }, { ...acc, deleteBeforeReplace: true }));
+    const monitor = new snowflake.ResourceMonitor(
+      `${name}-monitor`,
+      {
+        name: snowflakeName(env, "DBT_PIPELINE_MONITOR"),
+        creditQuota: sf.monthlyCreditQuota,
+        frequency: MONITOR_FREQUENCY,
+        startTimestamp: MONITOR_START_TIMESTAMP,
+        ...monitorTriggers(sf.suspendAtQuota),
+        notifyUsers: [...sf.monitorNotifyUsers],
+      },
+      acc,
+    );
+    const warehouses = record(
+      WAREHOUSE_KEYS,
+      (key) =>
+        new snowflake.Warehouse(
+          `${name}-warehouse-${key}`,
+          {
+            name: snowflakeName(env, WAREHOUSE_PARTS[key]),
+            warehouseSize: sf.warehouseSizes[key],
+            autoSuspend: sf.autoSuspendSeconds,
+            autoResume: "true",
+            initiallySuspended: true,
+            statementTimeoutInSeconds: sf.statementTimeoutSeconds,
+            resourceMonitor: monitor.name,
+            comment: comment(`${key} warehouse`),
+          },
+          acc,
+        ),
+    );
+    const warehouseOwners = record(
+      WAREHOUSE_KEYS,
+      (key) =>
+        new snowflake.GrantOwnership(
+          `${name}-warehouse-${key}-owner`,
+          {
+            accountRoleName: WAREHOUSE_OWNER_ROLE,
+            on: { objectType: "WAREHOUSE", objectName: warehouses[key].name },
+            outboundPrivileges: "COPY",
+          },
+          { ...acc, deleteBeforeReplace: true },
+        ),
+    );
 
     // Access: roles, their place under SYSADMIN, and the grant matrix. Grants are recreated
     // delete-first: create-before-delete would let the old REVOKE undo the new GRANT.
-    const roles = record(ROLE_KEYS, (key) => new snowflake.AccountRole(`${name}-role-${key}`, {
-      name: snowflakeName(env, key),
-      comment: comment(`${key} role`),
-    }, sec));
+    const roles = record(
+      ROLE_KEYS,
+      (key) =>
+        new snowflake.AccountRole(
+          `${name}-role-${key}`,
+          {
+            name: snowflakeName(env, key),
+            comment: comment(`${key} role`),
+          },
+          sec,
+        ),
+    );
     for (const key of ROLE_KEYS) {
-      new snowflake.GrantAccountRole(`${name}-role-${key}-to-sysadmin`, {
-        roleName: roles[key].name,
-        parentRoleName: "SYSADMIN",
-      }, { ...sec, deleteBeforeReplace: true });
+      new snowflake.GrantAccountRole(
+        `${name}-role-${key}-to-sysadmin`,
+        {
+          roleName: roles[key].name,
+          parentRoleName: "SYSADMIN",
+        },
+        { ...sec, deleteBeforeReplace: true },
+      );
     }
     const grantNames: GrantNames = {
       database: database.name,
@@ -141,41 +194,51 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
     const accessGrants: pulumi.Resource[] = [];
     for (const role of ROLE_KEYS) {
       for (const entry of matrix[role]) {
-        accessGrants.push(new snowflake.GrantPrivilegesToAccountRole(`${name}-grant-${role}-${targetSlug(entry.on)}`, {
-          accountRoleName: roles[role].name,
-          privileges: [...entry.privileges],
-          ...grantOn(entry.on, grantNames),
-        }, {
-          ...sec,
-          deleteBeforeReplace: true,
-          dependsOn: entry.on.kind === "warehouse" ? [warehouseOwners[entry.on.warehouse]] : [],
-        }));
+        accessGrants.push(
+          new snowflake.GrantPrivilegesToAccountRole(
+            `${name}-grant-${role}-${targetSlug(entry.on)}`,
+            {
+              accountRoleName: roles[role].name,
+              privileges: [...entry.privileges],
+              ...grantOn(entry.on, grantNames),
+            },
+            {
+              ...sec,
+              deleteBeforeReplace: true,
+              dependsOn: entry.on.kind === "warehouse" ? [warehouseOwners[entry.on.warehouse]] : [],
+            },
+          ),
+        );
       }
     }
 
     // Service users with key-pair auth; their private keys go to Secrets Manager.
-    const users = new ServiceUsers<ServiceUserKey>(`${name}-svc`, {
-      environment: config.environment,
-      users: {
-        loader: {
-          userName: snowflakeName(env, "LOADER_SVC"),
-          role: roles.loader.name,
-          warehouse: warehouses.loading.name,
-          purpose: "loads source data into RAW",
+    const users = new ServiceUsers<ServiceUserKey>(
+      `${name}-svc`,
+      {
+        environment: config.environment,
+        users: {
+          loader: {
+            userName: snowflakeName(env, "LOADER_SVC"),
+            role: roles.loader.name,
+            warehouse: warehouses.loading.name,
+            purpose: "loads source data into RAW",
+          },
+          dbt: {
+            userName: snowflakeName(env, "DBT_SVC"),
+            role: roles.transformer.name,
+            warehouse: warehouses.transforming.name,
+            purpose: "runs dbt",
+          },
         },
-        dbt: {
-          userName: snowflakeName(env, "DBT_SVC"),
-          role: roles.transformer.name,
-          warehouse: warehouses.transforming.name,
-          purpose: "runs dbt",
-        },
+        keyGeneration: sf.keyGeneration,
+        // Prod keeps a deleted secret restorable for 30 days; dev deletes at once so a destroyed
+        // stack can be recreated under the same secret names straight away.
+        secretRecoveryWindowInDays: config.protect ? 30 : 0,
+        provider: this.providers.securityadmin,
       },
-      keyGeneration: sf.keyGeneration,
-      // Prod keeps a deleted secret restorable for 30 days; dev deletes at once so a destroyed
-      // stack can be recreated under the same secret names straight away.
-      secretRecoveryWindowInDays: config.protect ? 30 : 0,
-      provider: this.providers.securityadmin,
-    }, { parent: this });
+      { parent: this },
+    );
 
     this.databaseName = database.name;
     this.schemas = record(SCHEMA_KEYS, (key) => schemas[key].name);

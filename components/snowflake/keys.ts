@@ -42,7 +42,8 @@ export function publicKeyOneLine(pem: string): string {
   const match = /-----BEGIN PUBLIC KEY-----([\s\S]*?)-----END PUBLIC KEY-----/.exec(pem);
   if (!match) throw new Error("expected a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)");
   const body = match[1].replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error("expected base64 between the PEM public key header and trailer");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body))
+    throw new Error("expected base64 between the PEM public key header and trailer");
   return body;
 }
 

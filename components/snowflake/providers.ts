@@ -43,18 +43,28 @@ export function accountIdentifier(organizationName: string, accountName: string)
 }
 
 /** Creates the three providers as children of `parent`, named `<name>-<role>`. */
-export function createSnowflakeProviders(name: string, config: PipelineConfig, parent: pulumi.Resource): SnowflakeProviders {
+export function createSnowflakeProviders(
+  name: string,
+  config: PipelineConfig,
+  parent: pulumi.Resource,
+): SnowflakeProviders {
   const make = (key: keyof SnowflakeProviders) =>
-    new snowflake.Provider(`${name}-${key}`, {
-      organizationName: config.snowflake.organizationName,
-      accountName: config.snowflake.accountName,
-      user: config.snowflake.adminUser,
-      authenticator: "SNOWFLAKE_JWT",
-      privateKey: config.snowflake.adminPrivateKey,
-      // Only for an `ENCRYPTED PRIVATE KEY` (PKCS#8): upstream sdk.ParsePrivateKey ignores it otherwise.
-      ...(config.snowflake.adminPrivateKeyPassphrase ? { privateKeyPassphrase: config.snowflake.adminPrivateKeyPassphrase } : {}),
-      role: PROVIDER_ROLES[key],
-      previewFeaturesEnabled: [...PREVIEW_FEATURES[key]],
-    }, { parent });
+    new snowflake.Provider(
+      `${name}-${key}`,
+      {
+        organizationName: config.snowflake.organizationName,
+        accountName: config.snowflake.accountName,
+        user: config.snowflake.adminUser,
+        authenticator: "SNOWFLAKE_JWT",
+        privateKey: config.snowflake.adminPrivateKey,
+        // Only for an `ENCRYPTED PRIVATE KEY` (PKCS#8): upstream sdk.ParsePrivateKey ignores it otherwise.
+        ...(config.snowflake.adminPrivateKeyPassphrase
+          ? { privateKeyPassphrase: config.snowflake.adminPrivateKeyPassphrase }
+          : {}),
+        role: PROVIDER_ROLES[key],
+        previewFeaturesEnabled: [...PREVIEW_FEATURES[key]],
+      },
+      { parent },
+    );
   return { sysadmin: make("sysadmin"), securityadmin: make("securityadmin"), accountadmin: make("accountadmin") };
 }

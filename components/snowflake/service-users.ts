@@ -62,43 +62,63 @@ export class ServiceUsers<K extends string> extends pulumi.ComponentResource {
       const spec = args.users[key];
       const keys = slots.map((s) => ({
         ...s,
-        key: new tls.PrivateKey(`${name}-${key}-key-g${s.generation}`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this }),
+        key: new tls.PrivateKey(
+          `${name}-${key}-key-g${s.generation}`,
+          { algorithm: "RSA", rsaBits: 2048 },
+          { parent: this },
+        ),
       }));
       const inSlot = (slot: 1 | 2) => {
         const found = keys.find((k) => k.slot === slot);
         return found ? found.key.publicKeyPem.apply(publicKeyOneLine) : undefined;
       };
 
-      const user = new snowflake.ServiceUser(`${name}-${key}-user`, {
-        name: spec.userName,
-        comment: `dbt-pipeline ${args.environment}: ${spec.purpose}. Key-pair auth only; keys rotate with snowflake.keyGeneration.`,
-        defaultRole: spec.role,
-        defaultWarehouse: spec.warehouse,
-        // Only the default role is active in a session, never other roles granted to the user.
-        defaultSecondaryRolesOption: "NONE",
-        rsaPublicKey: inSlot(1),
-        rsaPublicKey2: inSlot(2),
-      }, snowflakeOpts);
+      const user = new snowflake.ServiceUser(
+        `${name}-${key}-user`,
+        {
+          name: spec.userName,
+          comment: `dbt-pipeline ${args.environment}: ${spec.purpose}. Key-pair auth only; keys rotate with snowflake.keyGeneration.`,
+          defaultRole: spec.role,
+          defaultWarehouse: spec.warehouse,
+          // Only the default role is active in a session, never other roles granted to the user.
+          defaultSecondaryRolesOption: "NONE",
+          rsaPublicKey: inSlot(1),
+          rsaPublicKey2: inSlot(2),
+        },
+        snowflakeOpts,
+      );
 
       // defaultRole does not grant the role.
-      new snowflake.GrantAccountRole(`${name}-${key}-role-grant`, {
-        roleName: spec.role,
-        userName: user.name,
-      }, { ...snowflakeOpts, deleteBeforeReplace: true });
+      new snowflake.GrantAccountRole(
+        `${name}-${key}-role-grant`,
+        {
+          roleName: spec.role,
+          userName: user.name,
+        },
+        { ...snowflakeOpts, deleteBeforeReplace: true },
+      );
 
-      const secret = new aws.secretsmanager.Secret(`${name}-${key}-key-secret`, {
-        name: awsName(args.environment, `snowflake-${key}-key`),
-        description: `Private key (PKCS#8 PEM) of Snowflake user ${spec.userName}: ${spec.purpose}.`,
-        recoveryWindowInDays: args.secretRecoveryWindowInDays,
-        tags: defaultTags(args.environment),
-      }, { parent: this });
+      const secret = new aws.secretsmanager.Secret(
+        `${name}-${key}-key-secret`,
+        {
+          name: awsName(args.environment, `snowflake-${key}-key`),
+          description: `Private key (PKCS#8 PEM) of Snowflake user ${spec.userName}: ${spec.purpose}.`,
+          recoveryWindowInDays: args.secretRecoveryWindowInDays,
+          tags: defaultTags(args.environment),
+        },
+        { parent: this },
+      );
 
       const current = keys[keys.length - 1].key;
-      new aws.secretsmanager.SecretVersion(`${name}-${key}-key-secret-version`, {
-        secretId: secret.id,
-        secretString: pulumi.secret(current.privateKeyPemPkcs8),
-        // The new public key must be on the user before clients can pick up the new private key.
-      }, { parent: this, dependsOn: [user] });
+      new aws.secretsmanager.SecretVersion(
+        `${name}-${key}-key-secret-version`,
+        {
+          secretId: secret.id,
+          secretString: pulumi.secret(current.privateKeyPemPkcs8),
+          // The new public key must be on the user before clients can pick up the new private key.
+        },
+        { parent: this, dependsOn: [user] },
+      );
 
       userNames[key] = user.name;
       secretArns[key] = secret.arn;

@@ -35,12 +35,16 @@ export class DeployBuild extends pulumi.ComponentResource {
     // Invoke, whose FunctionError fails the deployment (the next `pulumi up` invokes again). With
     // lifecycle_scope CREATE_ONLY it invokes on create and replace only, never on delete; `triggers`
     // is ForceNew and a changed `input` forces a replacement too, so only a new tag invokes again.
-    this.invocation = new aws.lambda.Invocation(`${name}-invocation`, {
-      functionName: args.functionName,
-      input: deployInput(args.imageTag),
-      lifecycleScope: "CREATE_ONLY",
-      triggers: { imageTag: args.imageTag },
-    }, { parent: this, dependsOn: args.dependsOn ? [...args.dependsOn] : undefined });
+    this.invocation = new aws.lambda.Invocation(
+      `${name}-invocation`,
+      {
+        functionName: args.functionName,
+        input: deployInput(args.imageTag),
+        lifecycleScope: "CREATE_ONLY",
+        triggers: { imageTag: args.imageTag },
+      },
+      { parent: this, dependsOn: args.dependsOn ? [...args.dependsOn] : undefined },
+    );
     this.registerOutputs({});
   }
 }

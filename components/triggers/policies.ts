@@ -36,7 +36,12 @@ export function dispatchStatements(r: DispatchPolicyRefs): Statement[] {
     { Sid: "AsyncDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: r.asyncDeadLetterQueueArn },
   ];
   if (r.secretArns.length) {
-    statements.push({ Sid: "ReadWebhookSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [...r.secretArns] });
+    statements.push({
+      Sid: "ReadWebhookSecrets",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: [...r.secretArns],
+    });
   }
   if (r.alertTopicArn !== undefined) {
     statements.push({ Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: r.alertTopicArn });
@@ -68,7 +73,13 @@ export interface LaunchPolicyRefs {
 export function launchStatements(r: LaunchPolicyRefs): Statement[] {
   const inCluster = { ArnEquals: { "ecs:cluster": r.clusterArn } };
   return [
-    { Sid: "RunDbtTask", Effect: "Allow", Action: "ecs:RunTask", Resource: r.taskDefinitionArnPattern, Condition: inCluster },
+    {
+      Sid: "RunDbtTask",
+      Effect: "Allow",
+      Action: "ecs:RunTask",
+      Resource: r.taskDefinitionArnPattern,
+      Condition: inCluster,
+    },
     {
       // ListTasks authorizes only on container-instance ARNs, which Fargate tasks have none of:
       // listing a cluster's tasks needs Resource "*". The ecs:cluster condition scopes it.
@@ -80,7 +91,13 @@ export function launchStatements(r: LaunchPolicyRefs): Statement[] {
       Condition: inCluster,
     },
     // The sweep asks whether a lease's task still runs.
-    { Sid: "DescribeDbtTasks", Effect: "Allow", Action: "ecs:DescribeTasks", Resource: r.taskArnPattern, Condition: inCluster },
+    {
+      Sid: "DescribeDbtTasks",
+      Effect: "Allow",
+      Action: "ecs:DescribeTasks",
+      Resource: r.taskArnPattern,
+      Condition: inCluster,
+    },
     {
       Sid: "PassTaskRolesToEcsOnly",
       Effect: "Allow",

@@ -53,7 +53,10 @@ export function redrivePolicy<T>(deadLetterTargetArn: T): { deadLetterTargetArn:
 }
 
 /** The `redriveAllowPolicy` document of a dead-letter queue: only `sourceQueueArns` may use it. */
-export function redriveAllowPolicy<T>(sourceQueueArns: readonly T[]): { redrivePermission: "byQueue"; sourceQueueArns: T[] } {
+export function redriveAllowPolicy<T>(sourceQueueArns: readonly T[]): {
+  redrivePermission: "byQueue";
+  sourceQueueArns: T[];
+} {
   return { redrivePermission: "byQueue", sourceQueueArns: [...sourceQueueArns] };
 }
 

@@ -14,7 +14,8 @@ const pipelineStack = config.get("pipelineStack") ?? `${pulumi.getOrganization()
 const pipeline = new pulumi.StackReference(pipelineStack);
 /** The bus the pipeline publishes `dbt.run.completed` to, `dbt-pipeline-<env>-runs`. */
 const runEventBusName = pipeline.getOutput("runEventBusName").apply((name) => {
-  if (typeof name !== "string" || name === "") throw new Error(`stack ${pipelineStack} has no runEventBusName output; is it a dbt-pipeline stack?`);
+  if (typeof name !== "string" || name === "")
+    throw new Error(`stack ${pipelineStack} has no runEventBusName output; is it a dbt-pipeline stack?`);
   return name;
 });
 
@@ -58,19 +59,25 @@ new aws.cloudwatch.EventTarget("dbt-run-succeeded-to-queue", {
 });
 
 // EventBridge may send to the queues for this rule only.
-const fromRule = (queueArn: pulumi.Output<string>) => pulumi.jsonStringify({
-  Version: "2012-10-17",
-  Statement: [{
-    Sid: "FromDbtRunRule",
-    Effect: "Allow",
-    Principal: { Service: "events.amazonaws.com" },
-    Action: "sqs:SendMessage",
-    Resource: queueArn,
-    Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
-  }],
-});
+const fromRule = (queueArn: pulumi.Output<string>) =>
+  pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "FromDbtRunRule",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+      },
+    ],
+  });
 new aws.sqs.QueuePolicy("dbt-runs-from-eventbridge", { queueUrl: queue.url, policy: fromRule(queue.arn) });
-new aws.sqs.QueuePolicy("dbt-runs-dlq-from-eventbridge", { queueUrl: deadLetters.url, policy: fromRule(deadLetters.arn) });
+new aws.sqs.QueuePolicy("dbt-runs-dlq-from-eventbridge", {
+  queueUrl: deadLetters.url,
+  policy: fromRule(deadLetters.arn),
+});
 
 /** Queue the refresher polls; each message body is the EventBridge event, `detail` per docs/run-events.md. */
 export const runsQueueUrl = queue.url;

@@ -25,7 +25,8 @@ function eventShape(event: unknown): "http" | "schedule" | "deploy" | "sns" | un
   if (event.version === "2.0" && isObject(event.requestContext) && typeof event.routeKey === "string") return "http";
   if (event.kind === "schedule") return "schedule";
   if (event.kind === "deploy") return "deploy";
-  if (Array.isArray(event.Records) && isObject(event.Records[0]) && event.Records[0].EventSource === "aws:sns") return "sns";
+  if (Array.isArray(event.Records) && isObject(event.Records[0]) && event.Records[0].EventSource === "aws:sns")
+    return "sns";
   return undefined;
 }
 
@@ -49,7 +50,9 @@ export async function dispatch(event: unknown, deps: DispatchDeps): Promise<Disp
       if (!parsed.success) {
         const issues = z.prettifyError(parsed.error);
         deps.logger.error("invalid schedule input", { issues });
-        throw new InvalidEventError(`invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n${issues}`);
+        throw new InvalidEventError(
+          `invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n${issues}`,
+        );
       }
       return handleSchedule(parsed.data, deps);
     }
@@ -58,7 +61,9 @@ export async function dispatch(event: unknown, deps: DispatchDeps): Promise<Disp
       if (!parsed.success) {
         const issues = z.prettifyError(parsed.error);
         deps.logger.error("invalid deploy input", { issues });
-        throw new InvalidEventError(`invalid deploy input; it must be {"kind":"deploy","imageTag":"<dbt.imageTag>"}:\n${issues}`);
+        throw new InvalidEventError(
+          `invalid deploy input; it must be {"kind":"deploy","imageTag":"<dbt.imageTag>"}:\n${issues}`,
+        );
       }
       return handleDeploy(parsed.data, deps);
     }
@@ -72,7 +77,11 @@ export async function dispatch(event: unknown, deps: DispatchDeps): Promise<Disp
       return handleSns(parsed.data, deps);
     }
     default:
-      deps.logger.error("unrecognised event", { keys: isObject(event) ? Object.keys(event).slice(0, 20) : typeof event });
-      throw new InvalidEventError("dispatch handles API Gateway HTTP API (payload 2.0) requests, EventBridge Scheduler input {\"kind\":\"schedule\",...}, the deploy's {\"kind\":\"deploy\",...} and SNS events; check what invokes it");
+      deps.logger.error("unrecognised event", {
+        keys: isObject(event) ? Object.keys(event).slice(0, 20) : typeof event,
+      });
+      throw new InvalidEventError(
+        'dispatch handles API Gateway HTTP API (payload 2.0) requests, EventBridge Scheduler input {"kind":"schedule",...}, the deploy\'s {"kind":"deploy",...} and SNS events; check what invokes it',
+      );
   }
 }

@@ -19,8 +19,18 @@ export async function handleDeploy(event: DeployEvent, deps: DispatchDeps): Prom
   const delivery = `deploy:${event.imageTag}`;
   return once(deps, delivery, async () => {
     const trigger = { kind: "deploy" as const, id: event.imageTag, receivedAt: deps.now().toISOString() };
-    const input: RunRequestInput = { command: "build", select: [...DEPLOY_SELECT], target: deps.sources.target, triggers: [trigger] };
+    const input: RunRequestInput = {
+      command: "build",
+      select: [...DEPLOY_SELECT],
+      target: deps.sources.target,
+      triggers: [trigger],
+    };
     const messageId = await enqueue(deps, delivery, input);
-    return { status: "queued", delivery, messageId, message: `queued the build of what image ${event.imageTag} changed (state:modified+)` };
+    return {
+      status: "queued",
+      delivery,
+      messageId,
+      message: `queued the build of what image ${event.imageTag} changed (state:modified+)`,
+    };
   });
 }

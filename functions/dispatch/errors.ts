@@ -2,7 +2,11 @@
 
 /** A request dispatch refuses; `message` tells the sender what to change. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "HttpError";
   }
@@ -82,7 +86,10 @@ export class InvalidEventError extends Error {
 
 /** Some SNS records could not be processed because a downstream call failed; SNS retries the event. */
 export class SnsRetryError extends Error {
-  constructor(message: string, readonly failures: readonly unknown[]) {
+  constructor(
+    message: string,
+    readonly failures: readonly unknown[],
+  ) {
     super(message, { cause: failures[0] });
     this.name = "SnsRetryError";
   }

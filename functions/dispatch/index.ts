@@ -32,7 +32,15 @@ const clients = {
 export async function handler(event: unknown, context: Context): Promise<DispatchResult> {
   logger.addContext(context);
   try {
-    return await dispatch(event, { settings, sources, ...clients, logger, metrics, now: () => new Date(), lambdaContext: context });
+    return await dispatch(event, {
+      settings,
+      sources,
+      ...clients,
+      logger,
+      metrics,
+      now: () => new Date(),
+      lambdaContext: context,
+    });
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -3,10 +3,20 @@
  * (Powertools idempotency keyed by the vendor's delivery id), enqueue, and report failures.
  */
 import type { Context } from "aws-lambda";
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyPersistenceLayerError,
+  makeIdempotent,
+} from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  SendMessageBatchCommand,
+  SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { sha256Hex } from "../lib/crypto";
 import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
@@ -52,7 +62,10 @@ export interface Outcome {
 
 /** The same delivery is being processed by another invocation right now; retry later. */
 export class DeliveryInProgressError extends Error {
-  constructor(readonly delivery: string, options?: ErrorOptions) {
+  constructor(
+    readonly delivery: string,
+    options?: ErrorOptions,
+  ) {
     super(`delivery ${delivery} is being processed by another request; retry later`, options);
     this.name = "DeliveryInProgressError";
   }
@@ -76,7 +89,12 @@ export function sourceRun(target: string, source: Source, trigger: Trigger): Run
  * those tags first in line (its own dedupe id), both in one SendMessageBatch. Returns the SQS
  * message id of the normal run.
  */
-export async function enqueueSourceRuns(deps: DispatchDeps, delivery: string, source: Source, trigger: Trigger): Promise<string> {
+export async function enqueueSourceRuns(
+  deps: DispatchDeps,
+  delivery: string,
+  source: Source,
+  trigger: Trigger,
+): Promise<string> {
   const normal = sourceRun(deps.sources.target, source, trigger);
   const fast = fastLaneRequest(normal, source.fastLaneTags);
   if (!fast) return enqueue(deps, delivery, normal);
@@ -93,7 +111,11 @@ export async function enqueueSourceRuns(deps: DispatchDeps, delivery: string, so
  * queued when the retry comes within its 5-minute deduplication interval.
  */
 export class PartialEnqueueError extends DownstreamError {
-  constructor(readonly queued: readonly string[], readonly notQueued: readonly string[], options?: ErrorOptions) {
+  constructor(
+    readonly queued: readonly string[],
+    readonly notQueued: readonly string[],
+    options?: ErrorOptions,
+  ) {
     super(
       `${queued.join(" and ")} ${queued.length > 1 ? "were" : "was"} queued but ${notQueued.join(" and ")} ${notQueued.length > 1 ? "were" : "was"} not; ` +
         "retry the delivery (within 5 minutes SQS drops the copy of what is already queued)",
@@ -126,32 +148,54 @@ const BATCH_ATTEMPTS = 3;
 async function enqueueBatch(deps: DispatchDeps, items: readonly BatchItem[]): Promise<string[]> {
   // Every request is validated before anything is sent.
   const requests = new Map(items.map((item) => [item.id, parseRunRequest(item.input)]));
-  const entries = new Map<string, SendMessageBatchRequestEntry>(items.map((item) => {
-    const request = requests.get(item.id)!;
-    return [item.id, { Id: item.id, MessageBody: JSON.stringify(request), MessageGroupId: request.target, MessageDeduplicationId: sha256Hex(item.delivery) }];
-  }));
+  const entries = new Map<string, SendMessageBatchRequestEntry>(
+    items.map((item) => {
+      const request = requests.get(item.id)!;
+      return [
+        item.id,
+        {
+          Id: item.id,
+          MessageBody: JSON.stringify(request),
+          MessageGroupId: request.target,
+          MessageDeduplicationId: sha256Hex(item.delivery),
+        },
+      ];
+    }),
+  );
   const ids = new Map<string, string>();
   let pending = items.map((i) => i.id);
   let lastFailure: unknown;
   for (let attempt = 1; attempt <= BATCH_ATTEMPTS && pending.length; attempt++) {
     let out;
     try {
-      out = await deps.sqs.send(new SendMessageBatchCommand({ QueueUrl: deps.settings.queueUrl, Entries: pending.map((id) => entries.get(id)!) }));
+      out = await deps.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: deps.settings.queueUrl,
+          Entries: pending.map((id) => entries.get(id)!),
+        }),
+      );
     } catch (error) {
       lastFailure = error;
       break;
     }
     for (const ok of out.Successful ?? []) ids.set(ok.Id!, ok.MessageId ?? "");
     const failed = out.Failed ?? [];
-    lastFailure = failed[0] && new Error(`SQS refused entry ${failed[0].Id}: ${failed[0].Code} ${failed[0].Message ?? ""}`.trim());
+    lastFailure =
+      failed[0] && new Error(`SQS refused entry ${failed[0].Id}: ${failed[0].Code} ${failed[0].Message ?? ""}`.trim());
     pending = pending.filter((id) => !ids.has(id));
     if (failed.some((f) => f.SenderFault)) break;
   }
-  for (const item of items) if (ids.has(item.id)) queued(deps, item.delivery, requests.get(item.id)!, ids.get(item.id)!);
+  for (const item of items)
+    if (ids.has(item.id)) queued(deps, item.delivery, requests.get(item.id)!, ids.get(item.id)!);
   if (pending.length) {
     const label = (id: string) => items.find((i) => i.id === id)!.label;
-    if (!ids.size) throw new DownstreamError("could not send the run requests to the runs queue", { cause: lastFailure });
-    throw new PartialEnqueueError(items.filter((i) => ids.has(i.id)).map((i) => i.label), pending.map(label), { cause: lastFailure });
+    if (!ids.size)
+      throw new DownstreamError("could not send the run requests to the runs queue", { cause: lastFailure });
+    throw new PartialEnqueueError(
+      items.filter((i) => ids.has(i.id)).map((i) => i.label),
+      pending.map(label),
+      { cause: lastFailure },
+    );
   }
   return items.map((i) => ids.get(i.id)!);
 }
@@ -162,7 +206,11 @@ async function enqueueBatch(deps: DispatchDeps, items: readonly BatchItem[]): Pr
  * Throws {@link DeliveryInProgressError} while another invocation holds the delivery and
  * `DownstreamError` when the idempotency table cannot be used.
  */
-export async function once(deps: DispatchDeps, delivery: string, work: () => Promise<Omit<Outcome, "duplicate">>): Promise<Outcome> {
+export async function once(
+  deps: DispatchDeps,
+  delivery: string,
+  work: () => Promise<Omit<Outcome, "duplicate">>,
+): Promise<Outcome> {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: "delivery",
     expiresAfterSeconds: deps.settings.dedupeSeconds,
@@ -191,18 +239,26 @@ export async function once(deps: DispatchDeps, delivery: string, work: () => Pro
   try {
     outcome = await idempotentWork({ delivery });
   } catch (error) {
-    if (error instanceof IdempotencyAlreadyInProgressError) throw new DeliveryInProgressError(delivery, { cause: error });
+    if (error instanceof IdempotencyAlreadyInProgressError)
+      throw new DeliveryInProgressError(delivery, { cause: error });
     if (error instanceof IdempotencyPersistenceLayerError && done) {
       // The work is done and only its record failed to save (Powertools `IdempotencyHandler`
       // throws after `saveSuccess` fails): answering an error would say nothing was done and invite
       // a retry that does it twice, so the outcome is returned and the lost record logged.
-      deps.logger.error("delivery done but not recorded; a redelivery after the in-progress record expires repeats it", { delivery, error: errorMessage(error), cause: causeMessage(error) });
+      deps.logger.error(
+        "delivery done but not recorded; a redelivery after the in-progress record expires repeats it",
+        { delivery, error: errorMessage(error), cause: causeMessage(error) },
+      );
       return done;
     }
     if (error instanceof IdempotencyPersistenceLayerError && failed) {
       // The work failed and its in-progress record could not be deleted: the work's own error
       // says what was and was not done; the record blocks redeliveries until it expires.
-      deps.logger.error("could not delete the in-progress record of a failed delivery", { delivery, error: errorMessage(error), cause: causeMessage(error) });
+      deps.logger.error("could not delete the in-progress record of a failed delivery", {
+        delivery,
+        error: errorMessage(error),
+        cause: causeMessage(error),
+      });
       throw failed.error;
     }
     if (error instanceof IdempotencyPersistenceLayerError) {
@@ -226,12 +282,16 @@ export async function enqueue(deps: DispatchDeps, delivery: string, input: RunRe
   const request = parseRunRequest(input);
   let messageId: string | undefined;
   try {
-    messageId = (await deps.sqs.send(new SendMessageCommand({
-      QueueUrl: deps.settings.queueUrl,
-      MessageBody: JSON.stringify(request),
-      MessageGroupId: request.target,
-      MessageDeduplicationId: sha256Hex(delivery),
-    }))).MessageId;
+    messageId = (
+      await deps.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: deps.settings.queueUrl,
+          MessageBody: JSON.stringify(request),
+          MessageGroupId: request.target,
+          MessageDeduplicationId: sha256Hex(delivery),
+        }),
+      )
+    ).MessageId;
   } catch (error) {
     throw new DownstreamError("could not send the run request to the runs queue", { cause: error });
   }
@@ -243,8 +303,13 @@ export async function enqueue(deps: DispatchDeps, delivery: string, input: RunRe
 function queued(deps: DispatchDeps, delivery: string, request: RunRequest, messageId: string): void {
   deps.metrics.addMetric("RunsQueued", "Count", 1);
   deps.logger.info("run queued", {
-    delivery, messageId, target: request.target, select: request.select, exclude: request.exclude,
-    fullRefresh: request.fullRefresh, sources: request.sources,
+    delivery,
+    messageId,
+    target: request.target,
+    select: request.select,
+    exclude: request.exclude,
+    fullRefresh: request.fullRefresh,
+    sources: request.sources,
   });
 }
 
@@ -262,7 +327,13 @@ export interface Alert {
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
 function subject(text: string): string {
-  return truncate(text.replace(/[^\x20-\x7e]/g, " ").replace(/\s+/g, " ").trim(), 100);
+  return truncate(
+    text
+      .replace(/[^\x20-\x7e]/g, " ")
+      .replace(/\s+/g, " ")
+      .trim(),
+    100,
+  );
 }
 
 /**
@@ -275,14 +346,22 @@ export async function publishAlert(deps: DispatchDeps, alert: Alert): Promise<bo
     deps.logger.warn("ALERT_TOPIC_ARN is not set; the failure is only logged", { alert: alert.alert });
     return false;
   }
-  const message = { kind: "dbt_pipeline_alert", alert: alert.alert, target: deps.sources.target, summary: alert.summary, ...alert.details };
+  const message = {
+    kind: "dbt_pipeline_alert",
+    alert: alert.alert,
+    target: deps.sources.target,
+    summary: alert.summary,
+    ...alert.details,
+  };
   try {
-    await deps.sns.send(new PublishCommand({
-      TopicArn: topic,
-      Subject: subject(`dbt-pipeline ${deps.sources.target}: ${alert.subject}`),
-      Message: JSON.stringify(message),
-      MessageAttributes: { alert: { DataType: "String", StringValue: alert.alert } },
-    }));
+    await deps.sns.send(
+      new PublishCommand({
+        TopicArn: topic,
+        Subject: subject(`dbt-pipeline ${deps.sources.target}: ${alert.subject}`),
+        Message: JSON.stringify(message),
+        MessageAttributes: { alert: { DataType: "String", StringValue: alert.alert } },
+      }),
+    );
   } catch (error) {
     throw new DownstreamError("could not publish the alert to the alert topic", { cause: error });
   }

@@ -13,19 +13,23 @@ export const ROUTES = {
 } as const;
 
 /** An API Gateway HTTP API request, payload format 2.0 (header names arrive lower-cased). */
-export const HttpApiEventSchema = z.object({
-  version: z.literal("2.0"),
-  routeKey: z.string(),
-  rawPath: z.string().optional(),
-  headers: z.record(z.string(), z.string()).default({}),
-  body: z.string().optional(),
-  isBase64Encoded: z.boolean().default(false),
-  pathParameters: z.record(z.string(), z.string()).optional(),
-  requestContext: z.object({
-    requestId: z.string(),
-    http: z.object({ method: z.string(), sourceIp: z.string().optional() }).loose(),
-  }).loose(),
-}).loose();
+export const HttpApiEventSchema = z
+  .object({
+    version: z.literal("2.0"),
+    routeKey: z.string(),
+    rawPath: z.string().optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().optional(),
+    isBase64Encoded: z.boolean().default(false),
+    pathParameters: z.record(z.string(), z.string()).optional(),
+    requestContext: z
+      .object({
+        requestId: z.string(),
+        http: z.object({ method: z.string(), sourceIp: z.string().optional() }).loose(),
+      })
+      .loose(),
+  })
+  .loose();
 /** A parsed HTTP API request. */
 export type HttpApiEvent = z.infer<typeof HttpApiEventSchema>;
 
@@ -37,32 +41,53 @@ export interface HttpResponse {
 }
 
 /** Every Fivetran webhook: only `event` is needed to decide what to do. */
-export const FivetranEnvelopeSchema = z.object({
-  event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
-}).loose();
+export const FivetranEnvelopeSchema = z
+  .object({
+    event: z.string({ message: "required: the Fivetran event name" }).min(1).max(100),
+  })
+  .loose();
 
 /** A Fivetran `sync_end` (Fivetran webhooks docs, "Payload"): the fields a run needs; optional ones may also be `null`. */
-export const FivetranSyncEndSchema = z.object({
-  event: z.literal("sync_end"),
-  created: z.string().max(64).nullish(),
-  connector_type: z.string().max(256).nullish(),
-  connector_id: z.string({ message: "expected the connector id (a string)" }).min(1).max(256).nullish(),
-  /** Not seen in payloads yet; accepted in case Fivetran's connector → connection rename reaches webhooks. */
-  connection_id: z.string({ message: "expected the connection id (a string)" }).min(1).max(256).nullish(),
-  connector_name: z.string().max(1000).nullish(),
-  sync_id: z.string({ message: "required: the sync's id" }).min(1).max(128),
-  data: z.object({
-    status: z.string({ message: "required: the sync's status" }).min(1).max(100),
-    reason: z.string().nullish(),
-  }, { message: "required: an object with the sync's status" }).loose(),
-}).loose().superRefine((p, ctx) => {
-  if (p.connector_id == null && p.connection_id == null) {
-    ctx.addIssue({ code: "custom", path: ["connector_id"], message: "required: the connector id (connector_id or connection_id)" });
-  } else if (typeof p.connector_id === "string" && typeof p.connection_id === "string" && p.connector_id !== p.connection_id) {
-    ctx.addIssue({ code: "custom", path: ["connection_id"], message: "differs from connector_id; send one id" });
-  }
-  // Run even when other fields failed, so a 400 lists every problem at once.
-}, { when: (payload) => payload.value !== null && typeof payload.value === "object" && !Array.isArray(payload.value) });
+export const FivetranSyncEndSchema = z
+  .object({
+    event: z.literal("sync_end"),
+    created: z.string().max(64).nullish(),
+    connector_type: z.string().max(256).nullish(),
+    connector_id: z.string({ message: "expected the connector id (a string)" }).min(1).max(256).nullish(),
+    /** Not seen in payloads yet; accepted in case Fivetran's connector → connection rename reaches webhooks. */
+    connection_id: z.string({ message: "expected the connection id (a string)" }).min(1).max(256).nullish(),
+    connector_name: z.string().max(1000).nullish(),
+    sync_id: z.string({ message: "required: the sync's id" }).min(1).max(128),
+    data: z
+      .object(
+        {
+          status: z.string({ message: "required: the sync's status" }).min(1).max(100),
+          reason: z.string().nullish(),
+        },
+        { message: "required: an object with the sync's status" },
+      )
+      .loose(),
+  })
+  .loose()
+  .superRefine(
+    (p, ctx) => {
+      if (p.connector_id == null && p.connection_id == null) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["connector_id"],
+          message: "required: the connector id (connector_id or connection_id)",
+        });
+      } else if (
+        typeof p.connector_id === "string" &&
+        typeof p.connection_id === "string" &&
+        p.connector_id !== p.connection_id
+      ) {
+        ctx.addIssue({ code: "custom", path: ["connection_id"], message: "differs from connector_id; send one id" });
+      }
+      // Run even when other fields failed, so a 400 lists every problem at once.
+    },
+    { when: (payload) => payload.value !== null && typeof payload.value === "object" && !Array.isArray(payload.value) },
+  );
 /** A parsed `sync_end`. */
 export type FivetranSyncEnd = z.infer<typeof FivetranSyncEndSchema>;
 
@@ -75,33 +100,45 @@ const nullableText = z.string().nullish();
 const airbyteRef = z.object({ id: z.string().max(256).nullish(), name: nullableText, url: nullableText }).loose();
 
 /** Airbyte's sync notification `data`: `SyncSummary` (airbyte-notification/.../messages/SyncSummary.kt) as Jackson writes it. */
-export const AirbyteSyncDataSchema = z.object({
-  workspace: airbyteRef.nullish(),
-  connection: z.object({
-    id: z.string({ message: "required: the connection id" }).min(1).max(256),
-    name: nullableText,
-    url: nullableText,
-  }, { message: "required: an object with the connection id" }).loose(),
-  source: airbyteRef.nullish(),
-  destination: airbyteRef.nullish(),
-  jobId: z.union([
-    z.number({ message: JOB_ID }).int({ message: JOB_ID }).nonnegative({ message: JOB_ID }),
-    z.string({ message: JOB_ID }).regex(/^\d{1,20}$/, { message: JOB_ID }),
-  ], { message: JOB_ID }),
-  startedAt: nullableText,
-  finishedAt: nullableText,
-  success: z.boolean({ message: "required: true or false" }),
-  errorMessage: nullableText,
-  errorType: nullableText,
-  errorOrigin: nullableText,
-}).loose();
+export const AirbyteSyncDataSchema = z
+  .object({
+    workspace: airbyteRef.nullish(),
+    connection: z
+      .object(
+        {
+          id: z.string({ message: "required: the connection id" }).min(1).max(256),
+          name: nullableText,
+          url: nullableText,
+        },
+        { message: "required: an object with the connection id" },
+      )
+      .loose(),
+    source: airbyteRef.nullish(),
+    destination: airbyteRef.nullish(),
+    jobId: z.union(
+      [
+        z.number({ message: JOB_ID }).int({ message: JOB_ID }).nonnegative({ message: JOB_ID }),
+        z.string({ message: JOB_ID }).regex(/^\d{1,20}$/, { message: JOB_ID }),
+      ],
+      { message: JOB_ID },
+    ),
+    startedAt: nullableText,
+    finishedAt: nullableText,
+    success: z.boolean({ message: "required: true or false" }),
+    errorMessage: nullableText,
+    errorType: nullableText,
+    errorOrigin: nullableText,
+  })
+  .loose();
 
 /** An Airbyte webhook: Slack `text`/`blocks` and, for sync notifications, `data`. */
-export const AirbyteWebhookSchema = z.object({
-  text: nullableText,
-  blocks: z.array(z.unknown()).nullish(),
-  data: AirbyteSyncDataSchema.nullish(),
-}).loose();
+export const AirbyteWebhookSchema = z
+  .object({
+    text: nullableText,
+    blocks: z.array(z.unknown()).nullish(),
+    data: AirbyteSyncDataSchema.nullish(),
+  })
+  .loose();
 /** A parsed Airbyte webhook. */
 export type AirbyteWebhook = z.infer<typeof AirbyteWebhookSchema>;
 
@@ -109,11 +146,15 @@ export type AirbyteWebhook = z.infer<typeof AirbyteWebhookSchema>;
 export const SCHEDULES = ["hourly", "full-refresh"] as const;
 
 /** EventBridge Scheduler's input (`scheduledTime` is `<aws.scheduler.scheduled-time>`, filled in by Scheduler). */
-export const ScheduleEventSchema = z.object({
-  kind: z.literal("schedule"),
-  schedule: z.enum(SCHEDULES),
-  scheduledTime: z.string().datetime({ offset: true, message: "expected an ISO 8601 time (<aws.scheduler.scheduled-time>)" }),
-}).strict();
+export const ScheduleEventSchema = z
+  .object({
+    kind: z.literal("schedule"),
+    schedule: z.enum(SCHEDULES),
+    scheduledTime: z
+      .string()
+      .datetime({ offset: true, message: "expected an ISO 8601 time (<aws.scheduler.scheduled-time>)" }),
+  })
+  .strict();
 /** A parsed schedule invocation. */
 export type ScheduleEvent = z.infer<typeof ScheduleEventSchema>;
 
@@ -124,10 +165,14 @@ export const IMAGE_TAG_RE = /^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]
  * The deploy's invocation (the `aws.lambda.Invocation` the stack declares when `dbt.buildOnImageChange`
  * is on): a new image tag was deployed, build what it changed.
  */
-export const DeployEventSchema = z.object({
-  kind: z.literal("deploy"),
-  imageTag: z.string({ message: "required: the deployed image tag" }).regex(IMAGE_TAG_RE, { message: "expected an image tag or a sha256:<64 hex> digest" }),
-}).strict();
+export const DeployEventSchema = z
+  .object({
+    kind: z.literal("deploy"),
+    imageTag: z
+      .string({ message: "required: the deployed image tag" })
+      .regex(IMAGE_TAG_RE, { message: "expected an image tag or a sha256:<64 hex> digest" }),
+  })
+  .strict();
 /** A parsed deploy invocation. */
 export type DeployEvent = z.infer<typeof DeployEventSchema>;
 
@@ -135,4 +180,3 @@ export type DeployEvent = z.infer<typeof DeployEventSchema>;
 export const SnsEventSchema = SnsSchema;
 /** A parsed SNS event. */
 export type SnsEvent = z.infer<typeof SnsEventSchema>;
-

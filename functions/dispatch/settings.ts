@@ -39,37 +39,46 @@ export const DEFAULT_DEDUPE_SECONDS = 25 * 3600;
 export const DEFAULT_HOURLY_SELECT = "source_status:fresher+";
 
 /** Space-separated dbt selection tokens, each checked with the run contract's grammar. */
-const selectorTokens = (fallback: string) => z.string().default(fallback)
-  .transform((text) => text.split(/\s+/).filter(Boolean))
-  .superRefine((tokens, ctx) => {
-    const bad = tokens.filter((t) => !isSelectorToken(t));
-    if (bad.length) ctx.addIssue({ code: "custom", message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)` });
-  });
+const selectorTokens = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text) => text.split(/\s+/).filter(Boolean))
+    .superRefine((tokens, ctx) => {
+      const bad = tokens.filter((t) => !isSelectorToken(t));
+      if (bad.length)
+        ctx.addIssue({
+          code: "custom",
+          message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)`,
+        });
+    });
 
 /** Dispatch's environment: the variables the Triggers component sets. */
-const DispatchEnvSchema = z.object({
-  QUEUE_URL: envRequired(),
-  IDEMPOTENCY_TABLE: envRequired(),
-  DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
-  UNKNOWN_CONNECTOR: envOneOf(["reject", "ignore"], "ignore"),
-  HOURLY_SELECT: selectorTokens(DEFAULT_HOURLY_SELECT),
-  FULL_REFRESH_SELECT: selectorTokens(""),
-  FULL_REFRESH_EXCLUDE: selectorTokens(""),
-  FIVETRAN_SECRET_ARN: envOptional(),
-  AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
-  ALERT_TOPIC_ARN: envOptional(),
-}).transform((env): DispatchSettings => ({
-  queueUrl: env.QUEUE_URL,
-  idempotencyTable: env.IDEMPOTENCY_TABLE,
-  dedupeSeconds: env.DEDUPE_SECONDS,
-  unknownConnector: env.UNKNOWN_CONNECTOR,
-  hourlySelect: env.HOURLY_SELECT,
-  fullRefreshSelect: env.FULL_REFRESH_SELECT,
-  fullRefreshExclude: env.FULL_REFRESH_EXCLUDE,
-  fivetranSecretArn: env.FIVETRAN_SECRET_ARN,
-  airbyteTokenSecretArn: env.AIRBYTE_TOKEN_SECRET_ARN,
-  alertTopicArn: env.ALERT_TOPIC_ARN,
-}));
+const DispatchEnvSchema = z
+  .object({
+    QUEUE_URL: envRequired(),
+    IDEMPOTENCY_TABLE: envRequired(),
+    DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
+    UNKNOWN_CONNECTOR: envOneOf(["reject", "ignore"], "ignore"),
+    HOURLY_SELECT: selectorTokens(DEFAULT_HOURLY_SELECT),
+    FULL_REFRESH_SELECT: selectorTokens(""),
+    FULL_REFRESH_EXCLUDE: selectorTokens(""),
+    FIVETRAN_SECRET_ARN: envOptional(),
+    AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
+    ALERT_TOPIC_ARN: envOptional(),
+  })
+  .transform((env): DispatchSettings => ({
+    queueUrl: env.QUEUE_URL,
+    idempotencyTable: env.IDEMPOTENCY_TABLE,
+    dedupeSeconds: env.DEDUPE_SECONDS,
+    unknownConnector: env.UNKNOWN_CONNECTOR,
+    hourlySelect: env.HOURLY_SELECT,
+    fullRefreshSelect: env.FULL_REFRESH_SELECT,
+    fullRefreshExclude: env.FULL_REFRESH_EXCLUDE,
+    fivetranSecretArn: env.FIVETRAN_SECRET_ARN,
+    airbyteTokenSecretArn: env.AIRBYTE_TOKEN_SECRET_ARN,
+    alertTopicArn: env.ALERT_TOPIC_ARN,
+  }));
 
 /** Reads dispatch's settings; throws `ConfigurationError` naming every bad variable. */
 export function readDispatchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<DispatchSettings> {

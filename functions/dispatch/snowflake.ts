@@ -5,7 +5,11 @@
  * retried by SNS (redeliveries of records already done are duplicates and do nothing).
  */
 import { causeMessage, errorMessage, truncate } from "../lib/errors";
-import { SnowflakeLoadNotification, SnowflakeTaskFailed, parseSnowflakeNotification } from "../lib/snowflake-notification";
+import {
+  SnowflakeLoadNotification,
+  SnowflakeTaskFailed,
+  parseSnowflakeNotification,
+} from "../lib/snowflake-notification";
 import { SnsRetryError } from "./errors";
 import { DispatchDeps, Outcome, enqueueSourceRuns, once, publishAlert } from "./runs";
 import type { SnsEvent } from "./schema";
@@ -38,11 +42,19 @@ export async function handleSns(event: SnsEvent, deps: DispatchDeps): Promise<Sn
       else if (notification.kind === "load") results.push(await load(notification.value, deps, drop));
       else results.push(await taskFailed(notification.value, deps));
     } catch (error) {
-      deps.logger.error("Snowflake notification failed; SNS will retry the event", { ...log, error: errorMessage(error), cause: causeMessage(error) });
+      deps.logger.error("Snowflake notification failed; SNS will retry the event", {
+        ...log,
+        error: errorMessage(error),
+        cause: causeMessage(error),
+      });
       failures.push(error);
     }
   }
-  if (failures.length) throw new SnsRetryError(`${failures.length} of ${event.Records.length} SNS records failed: ${failures.map(errorMessage).join("; ")}`, failures);
+  if (failures.length)
+    throw new SnsRetryError(
+      `${failures.length} of ${event.Records.length} SNS records failed: ${failures.map(errorMessage).join("; ")}`,
+      failures,
+    );
   const outcomes = results.filter((r): r is Outcome => r !== "dropped");
   return {
     records: event.Records.length,
@@ -53,7 +65,11 @@ export async function handleSns(event: SnsEvent, deps: DispatchDeps): Promise<Sn
   };
 }
 
-async function load(n: SnowflakeLoadNotification, deps: DispatchDeps, drop: (reason: string) => RecordResult): Promise<RecordResult> {
+async function load(
+  n: SnowflakeLoadNotification,
+  deps: DispatchDeps,
+  drop: (reason: string) => RecordResult,
+): Promise<RecordResult> {
   // The task names the table as its config entry does (`TABLE`, or `SCHEMA.TABLE` for a qualified
   // or `SCHEMA.*` entry): the whole name is looked up, since the schema is what tells `STRIPE.*`
   // and same-named tables of different loaders apart.
@@ -64,13 +80,26 @@ async function load(n: SnowflakeLoadNotification, deps: DispatchDeps, drop: (rea
     return drop(`RAW table ${table} is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables`);
   }
   if (source.name !== n.source) {
-    return drop(`the notification names source ${n.source}, but RAW table ${table} belongs to source ${source.name}; fix the Snowflake task or dbt-pipeline:sources`);
+    return drop(
+      `the notification names source ${n.source}, but RAW table ${table} belongs to source ${source.name}; fix the Snowflake task or dbt-pipeline:sources`,
+    );
   }
   const delivery = `snowflake:${n.task_run_id}:${table}`;
   return once(deps, delivery, async () => {
-    const trigger = { kind: "snowflake" as const, id: `${n.task_run_id}:${table}`, source: source.name, receivedAt: deps.now().toISOString() };
+    const trigger = {
+      kind: "snowflake" as const,
+      id: `${n.task_run_id}:${table}`,
+      source: source.name,
+      receivedAt: deps.now().toISOString(),
+    };
     const messageId = await enqueueSourceRuns(deps, delivery, source, trigger);
-    return { status: "queued", delivery, source: source.name, messageId, message: `queued a dbt run of source ${source.name} for the load of ${table} (${n.rows} rows)` };
+    return {
+      status: "queued",
+      delivery,
+      source: source.name,
+      messageId,
+      message: `queued a dbt run of source ${source.name} for the load of ${table} (${n.rows} rows)`,
+    };
   });
 }
 
@@ -81,17 +110,32 @@ async function taskFailed(n: SnowflakeTaskFailed, deps: DispatchDeps): Promise<R
     const summary = `Snowflake task ${n.taskName} failed${first?.errorCode ? ` (error ${first.errorCode})` : ""}`;
     deps.metrics.addMetric("SnowflakeTasksFailed", "Count", 1);
     deps.logger.error("Snowflake task failed", {
-      delivery, taskName: n.taskName, rootTaskName: n.rootTaskName, timestamp: n.timestamp,
-      runs: n.messages.map((m) => ({ runId: m.runId, queryId: m.queryId, errorCode: m.errorCode, errorMessage: m.errorMessage && truncate(m.errorMessage, 2000) })),
+      delivery,
+      taskName: n.taskName,
+      rootTaskName: n.rootTaskName,
+      timestamp: n.timestamp,
+      runs: n.messages.map((m) => ({
+        runId: m.runId,
+        queryId: m.queryId,
+        errorCode: m.errorCode,
+        errorMessage: m.errorMessage && truncate(m.errorMessage, 2000),
+      })),
     });
     await publishAlert(deps, {
       alert: "snowflake_task_failed",
       summary,
       subject: summary,
       details: {
-        taskName: n.taskName, rootTaskName: n.rootTaskName, accountName: n.accountName, timestamp: n.timestamp, runId: first?.runId,
-        scheduledTime: first?.scheduledTime, queryId: first?.queryId, errorCode: first?.errorCode,
-        errorMessage: first?.errorMessage === undefined ? undefined : truncate(first.errorMessage, 2000), delivery,
+        taskName: n.taskName,
+        rootTaskName: n.rootTaskName,
+        accountName: n.accountName,
+        timestamp: n.timestamp,
+        runId: first?.runId,
+        scheduledTime: first?.scheduledTime,
+        queryId: first?.queryId,
+        errorCode: first?.errorCode,
+        errorMessage: first?.errorMessage === undefined ? undefined : truncate(first.errorMessage, 2000),
+        delivery,
       },
     });
     return { status: "recorded", delivery, message: `${summary}; recorded and reported, no dbt run queued` };

@@ -46,6 +46,7 @@ export function airbyteVerdict(webhook: AirbyteWebhook): SyncVerdict {
   const data = webhook.data;
   if (data?.success) return "run";
   if (data?.finishedAt == null) return "not-finished";
-  if (QUEUED_TITLE.test(firstBlockText(webhook.blocks) ?? "") || QUEUED_TEXT.test(webhook.text ?? "")) return "not-finished";
+  if (QUEUED_TITLE.test(firstBlockText(webhook.blocks) ?? "") || QUEUED_TEXT.test(webhook.text ?? ""))
+    return "not-finished";
   return "failure";
 }

@@ -11,12 +11,32 @@ import { DownstreamError, causeMessage, errorMessage, truncate } from "../lib/er
 import { RunContractError } from "../lib/run-contract";
 import type { Source } from "../lib/sources";
 import {
-  BadRequestError, ConflictError, HttpError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnauthorizedError,
-  UnmappedConnectorError, UnsupportedMediaTypeError,
+  BadRequestError,
+  ConflictError,
+  HttpError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnmappedConnectorError,
+  UnsupportedMediaTypeError,
 } from "./errors";
-import { DeliveryInProgressError, DispatchDeps, Outcome, PartialEnqueueError, enqueueSourceRuns, once, publishAlert } from "./runs";
 import {
-  AirbyteWebhookSchema, FivetranEnvelopeSchema, FivetranSyncEndSchema, HttpApiEvent, HttpResponse, ROUTES,
+  DeliveryInProgressError,
+  DispatchDeps,
+  Outcome,
+  PartialEnqueueError,
+  enqueueSourceRuns,
+  once,
+  publishAlert,
+} from "./runs";
+import {
+  AirbyteWebhookSchema,
+  FivetranEnvelopeSchema,
+  FivetranSyncEndSchema,
+  HttpApiEvent,
+  HttpResponse,
+  ROUTES,
 } from "./schema";
 import { airbyteVerdict, fivetranVerdict } from "./vendors";
 
@@ -27,7 +47,8 @@ export const FIVETRAN_SIGNATURE_HEADER = "x-fivetran-signature-256";
 
 /** Fixed texts of the answers that must not vary with the input. */
 export const MESSAGES = {
-  signature: "signature does not match; check that the secret of the Fivetran webhook equals dbt-pipeline:fivetran.webhookSecret",
+  signature:
+    "signature does not match; check that the secret of the Fivetran webhook equals dbt-pipeline:fivetran.webhookSecret",
   token: "token not accepted; check the webhook URL configured in Airbyte (dbt-pipeline:airbyte.webhookToken)",
   contentType: "unsupported content type; send the webhook body as JSON with Content-Type: application/json",
   tooLarge: `body is larger than ${MAX_BODY_BYTES} bytes; webhook payloads are small JSON documents`,
@@ -51,12 +72,19 @@ export function jsonResponse(statusCode: number, body: unknown): HttpResponse {
 
 /** Handles one webhook request; never throws. */
 export async function handleHttp(event: HttpApiEvent, deps: DispatchDeps): Promise<HttpResponse> {
-  const log: RequestLog = { requestId: event.requestContext.requestId, routeKey: event.routeKey, sourceIp: event.requestContext.http.sourceIp };
+  const log: RequestLog = {
+    requestId: event.requestContext.requestId,
+    routeKey: event.routeKey,
+    sourceIp: event.requestContext.http.sourceIp,
+  };
   try {
     let answer: Answer;
     if (event.routeKey === ROUTES.fivetran) answer = await fivetran(event, deps, log);
     else if (event.routeKey === ROUTES.airbyte) answer = await airbyte(event, deps, log);
-    else throw new NotFoundError(`no webhook at ${event.routeKey}; the routes are ${ROUTES.fivetran} and ${ROUTES.airbyte}`);
+    else
+      throw new NotFoundError(
+        `no webhook at ${event.routeKey}; the routes are ${ROUTES.fivetran} and ${ROUTES.airbyte}`,
+      );
     deps.logger.info("webhook answered", { ...log, statusCode: answer.statusCode, status: answer.body.status });
     return jsonResponse(answer.statusCode, answer.body);
   } catch (error) {
@@ -70,12 +98,23 @@ function errorResponse(error: unknown, deps: DispatchDeps, log: RequestLog): Htt
   else if (error instanceof DeliveryInProgressError) http = new ConflictError(error.message, { cause: error });
   else if (error instanceof PartialEnqueueError) http = new ServiceUnavailableError(error.message, { cause: error });
   else if (error instanceof DownstreamError) {
-    http = new ServiceUnavailableError("nothing was queued: an AWS service dispatch depends on failed; retry the delivery later", { cause: error });
+    http = new ServiceUnavailableError(
+      "nothing was queued: an AWS service dispatch depends on failed; retry the delivery later",
+      { cause: error },
+    );
   } else {
-    http = new HttpError(500, `internal error; nothing was queued. Retry later; if it persists, look up request ${log.requestId} in the dispatch function's logs`);
+    http = new HttpError(
+      500,
+      `internal error; nothing was queued. Retry later; if it persists, look up request ${log.requestId} in the dispatch function's logs`,
+    );
   }
   if (http.statusCode >= 500) {
-    deps.logger.error("webhook failed", { ...log, statusCode: http.statusCode, error: errorMessage(error), cause: causeMessage(error) });
+    deps.logger.error("webhook failed", {
+      ...log,
+      statusCode: http.statusCode,
+      error: errorMessage(error),
+      cause: causeMessage(error),
+    });
   } else {
     deps.metrics.addMetric("WebhooksRejected", "Count", 1);
     deps.logger.warn("webhook rejected", { ...log, statusCode: http.statusCode, reason: http.message });
@@ -99,7 +138,8 @@ function requireJson(event: HttpApiEvent): void {
 function rawBody(event: HttpApiEvent): Buffer {
   const text = event.body ?? "";
   // Cheap bounds first: a string this long cannot decode to an acceptable body.
-  if (text.length > (event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 + 4 : MAX_BODY_BYTES)) throw new PayloadTooLargeError(MESSAGES.tooLarge);
+  if (text.length > (event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 + 4 : MAX_BODY_BYTES))
+    throw new PayloadTooLargeError(MESSAGES.tooLarge);
   const bytes = event.isBase64Encoded ? Buffer.from(text, "base64") : Buffer.from(text, "utf8");
   if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MESSAGES.tooLarge);
   return bytes;
@@ -112,7 +152,12 @@ function rawBody(event: HttpApiEvent): Buffer {
  * the new value is accepted instead of waiting for the cached one to expire.
  */
 async function authenticate(
-  deps: DispatchDeps, arn: string | undefined, variable: string, message: string, log: RequestLog, accepts: (secret: string) => boolean,
+  deps: DispatchDeps,
+  arn: string | undefined,
+  variable: string,
+  message: string,
+  log: RequestLog,
+  accepts: (secret: string) => boolean,
 ): Promise<void> {
   if (!arn) {
     deps.logger.error(`${variable} is not set: every request on this route is rejected`, log);
@@ -155,19 +200,33 @@ function unmapped(deps: DispatchDeps, what: string, field: string, log: RequestL
 function outcomeAnswer(outcome: Outcome): Answer {
   return {
     statusCode: 202,
-    body: { status: outcome.status, message: outcome.message, delivery: outcome.delivery, source: outcome.source, duplicate: outcome.duplicate },
+    body: {
+      status: outcome.status,
+      message: outcome.message,
+      delivery: outcome.delivery,
+      source: outcome.source,
+      duplicate: outcome.duplicate,
+    },
   };
 }
 
 /** Queues a run for `source`; turns a contract violation (bad config) into a 500 with its text logged. */
-async function queueRun(deps: DispatchDeps, delivery: string, source: Source, kind: "fivetran" | "airbyte", id: string, message: string): Promise<Outcome> {
+async function queueRun(
+  deps: DispatchDeps,
+  delivery: string,
+  source: Source,
+  kind: "fivetran" | "airbyte",
+  id: string,
+  message: string,
+): Promise<Outcome> {
   return once(deps, delivery, async () => {
     const trigger = { kind, id, source: source.name, receivedAt: deps.now().toISOString() };
     try {
       const messageId = await enqueueSourceRuns(deps, delivery, source, trigger);
       return { status: "queued", delivery, message, source: source.name, messageId };
     } catch (error) {
-      if (error instanceof RunContractError) throw new Error(`source ${source.name} builds an invalid run request: ${error.message}`, { cause: error });
+      if (error instanceof RunContractError)
+        throw new Error(`source ${source.name} builds an invalid run request: ${error.message}`, { cause: error });
       throw error;
     }
   });
@@ -177,13 +236,19 @@ async function fivetran(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog
   requireJson(event);
   const body = rawBody(event);
   const signature = header(event, FIVETRAN_SIGNATURE_HEADER);
-  await authenticate(deps, deps.settings.fivetranSecretArn, "FIVETRAN_SECRET_ARN", MESSAGES.signature, log, (secret) => verifyHmacSha256Hex(secret, body, signature));
+  await authenticate(deps, deps.settings.fivetranSecretArn, "FIVETRAN_SECRET_ARN", MESSAGES.signature, log, (secret) =>
+    verifyHmacSha256Hex(secret, body, signature),
+  );
   const json = parseJson(body);
   const envelope = FivetranEnvelopeSchema.safeParse(json);
   if (!envelope.success) throw invalid("Fivetran webhook", envelope.error);
   const name = envelope.data.event;
   if (name === "test_event") return { statusCode: 200, body: { status: "ok", message: MESSAGES.testEvent } };
-  if (name !== "sync_end") return { statusCode: 202, body: { status: "ignored", message: `Fivetran event ${name} does not start a dbt run; ignored` } };
+  if (name !== "sync_end")
+    return {
+      statusCode: 202,
+      body: { status: "ignored", message: `Fivetran event ${name} does not start a dbt run; ignored` },
+    };
 
   const parsed = FivetranSyncEndSchema.safeParse(json);
   if (!parsed.success) throw invalid("Fivetran sync_end", parsed.error);
@@ -196,36 +261,84 @@ async function fivetran(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog
   const verdict = fivetranVerdict(sync);
   if (verdict === "run") {
     const delivery = `fivetran:${sync.sync_id}`;
-    return outcomeAnswer(await queueRun(deps, delivery, source, "fivetran", sync.sync_id,
-      `queued a dbt run of source ${source.name} for Fivetran sync ${sync.sync_id}`));
+    return outcomeAnswer(
+      await queueRun(
+        deps,
+        delivery,
+        source,
+        "fivetran",
+        sync.sync_id,
+        `queued a dbt run of source ${source.name} for Fivetran sync ${sync.sync_id}`,
+      ),
+    );
   }
   if (verdict === "not-finished") {
     const message = `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}: not a failure and no new data; nothing queued or reported`;
-    deps.logger.info("sync not finished", { ...log, vendor: "fivetran", source: source.name, connector, syncId: sync.sync_id, status });
+    deps.logger.info("sync not finished", {
+      ...log,
+      vendor: "fivetran",
+      source: source.name,
+      connector,
+      syncId: sync.sync_id,
+      status,
+    });
     return { statusCode: 202, body: { status: "ignored", message } };
   }
   // A failed sync shares its sync_id with a later successful retry: a key of its own keeps that retry from being dropped.
   const delivery = `fivetran:${sync.sync_id}:failed`;
-  return outcomeAnswer(await once(deps, delivery, () => reportSyncFailure(deps, log, {
-    vendor: "fivetran", delivery, source, summary: `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}`,
-    subject: `Fivetran sync of ${source.name} failed (${status})`,
-    details: { connector, connectorName: sync.connector_name ?? undefined, syncId: sync.sync_id, status, reason: clip(sync.data.reason), created: sync.created ?? undefined },
-  })));
+  return outcomeAnswer(
+    await once(deps, delivery, () =>
+      reportSyncFailure(deps, log, {
+        vendor: "fivetran",
+        delivery,
+        source,
+        summary: `Fivetran sync ${sync.sync_id} of source ${source.name} ended with status ${status}`,
+        subject: `Fivetran sync of ${source.name} failed (${status})`,
+        details: {
+          connector,
+          connectorName: sync.connector_name ?? undefined,
+          syncId: sync.sync_id,
+          status,
+          reason: clip(sync.data.reason),
+          created: sync.created ?? undefined,
+        },
+      }),
+    ),
+  );
 }
 
 async function airbyte(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog): Promise<Answer> {
   requireJson(event);
   const body = rawBody(event);
   const token = event.pathParameters?.token ?? "";
-  await authenticate(deps, deps.settings.airbyteTokenSecretArn, "AIRBYTE_TOKEN_SECRET_ARN", MESSAGES.token, log, (expected) => constantTimeEqual(token, expected));
+  await authenticate(
+    deps,
+    deps.settings.airbyteTokenSecretArn,
+    "AIRBYTE_TOKEN_SECRET_ARN",
+    MESSAGES.token,
+    log,
+    (expected) => constantTimeEqual(token, expected),
+  );
   const json = parseJson(body);
   const parsed = AirbyteWebhookSchema.safeParse(json);
   if (!parsed.success) throw invalid("Airbyte webhook", parsed.error);
   const webhook = parsed.data;
   const data = webhook.data;
   if (data == null) {
-    if (webhook.text == null && webhook.blocks == null) throw invalid("Airbyte webhook", new z.ZodError([{ code: "custom", path: ["data"], message: "required: the sync notification's data", input: undefined }]));
-    return { statusCode: 202, body: { status: "ignored", message: "Airbyte notification without sync data (connection update, warning or test message); ignored" } };
+    if (webhook.text == null && webhook.blocks == null)
+      throw invalid(
+        "Airbyte webhook",
+        new z.ZodError([
+          { code: "custom", path: ["data"], message: "required: the sync notification's data", input: undefined },
+        ]),
+      );
+    return {
+      statusCode: 202,
+      body: {
+        status: "ignored",
+        message: "Airbyte notification without sync data (connection update, warning or test message); ignored",
+      },
+    };
   }
   const connection = data.connection.id;
   const source = deps.sources.byAirbyteConnection(connection);
@@ -234,22 +347,50 @@ async function airbyte(event: HttpApiEvent, deps: DispatchDeps, log: RequestLog)
   const jobId = String(data.jobId);
   const verdict = airbyteVerdict(webhook);
   if (verdict === "run") {
-    return outcomeAnswer(await queueRun(deps, `airbyte:${jobId}`, source, "airbyte", jobId,
-      `queued a dbt run of source ${source.name} for Airbyte job ${jobId}`));
+    return outcomeAnswer(
+      await queueRun(
+        deps,
+        `airbyte:${jobId}`,
+        source,
+        "airbyte",
+        jobId,
+        `queued a dbt run of source ${source.name} for Airbyte job ${jobId}`,
+      ),
+    );
   }
   if (verdict === "not-finished") {
     deps.logger.info("sync not finished", { ...log, vendor: "airbyte", source: source.name, connection, jobId });
-    return { statusCode: 202, body: { status: "ignored", message: `Airbyte job ${jobId} of source ${source.name} is queued, not finished; nothing queued or reported` } };
+    return {
+      statusCode: 202,
+      body: {
+        status: "ignored",
+        message: `Airbyte job ${jobId} of source ${source.name} is queued, not finished; nothing queued or reported`,
+      },
+    };
   }
   const delivery = `airbyte:${jobId}:failed`;
-  return outcomeAnswer(await once(deps, delivery, () => reportSyncFailure(deps, log, {
-    vendor: "airbyte", delivery, source, summary: `Airbyte job ${jobId} of source ${source.name} failed`, subject: `Airbyte sync of ${source.name} failed`,
-    details: {
-      connection, connectionName: data.connection.name ?? undefined, connectionUrl: data.connection.url ?? undefined, jobId,
-      errorType: data.errorType ?? undefined, errorOrigin: data.errorOrigin ?? undefined, errorMessage: clip(data.errorMessage),
-      startedAt: data.startedAt ?? undefined, finishedAt: data.finishedAt ?? undefined,
-    },
-  })));
+  return outcomeAnswer(
+    await once(deps, delivery, () =>
+      reportSyncFailure(deps, log, {
+        vendor: "airbyte",
+        delivery,
+        source,
+        summary: `Airbyte job ${jobId} of source ${source.name} failed`,
+        subject: `Airbyte sync of ${source.name} failed`,
+        details: {
+          connection,
+          connectionName: data.connection.name ?? undefined,
+          connectionUrl: data.connection.url ?? undefined,
+          jobId,
+          errorType: data.errorType ?? undefined,
+          errorOrigin: data.errorOrigin ?? undefined,
+          errorMessage: clip(data.errorMessage),
+          startedAt: data.startedAt ?? undefined,
+          finishedAt: data.finishedAt ?? undefined,
+        },
+      }),
+    ),
+  );
 }
 
 /** Vendor error text cut for logs and alerts; absent or `null` becomes undefined. */
@@ -268,14 +409,29 @@ interface SyncFailure {
 }
 
 /** Logs a failed sync, publishes it to the alert topic, and returns the outcome; queues nothing. */
-async function reportSyncFailure(deps: DispatchDeps, log: RequestLog, f: SyncFailure): Promise<Omit<Outcome, "duplicate">> {
+async function reportSyncFailure(
+  deps: DispatchDeps,
+  log: RequestLog,
+  f: SyncFailure,
+): Promise<Omit<Outcome, "duplicate">> {
   deps.metrics.addMetric("SyncsFailed", "Count", 1);
-  deps.logger.error("sync failed", { ...log, vendor: f.vendor, delivery: f.delivery, source: f.source.name, ...f.details });
+  deps.logger.error("sync failed", {
+    ...log,
+    vendor: f.vendor,
+    delivery: f.delivery,
+    source: f.source.name,
+    ...f.details,
+  });
   await publishAlert(deps, {
     alert: "sync_failed",
     summary: f.summary,
     subject: f.subject,
     details: { vendor: f.vendor, source: f.source.name, ...f.details, delivery: f.delivery },
   });
-  return { status: "recorded", delivery: f.delivery, source: f.source.name, message: `${f.summary}; recorded and reported, no dbt run queued` };
+  return {
+    status: "recorded",
+    delivery: f.delivery,
+    source: f.source.name,
+    message: `${f.summary}; recorded and reported, no dbt run queued`,
+  };
 }

@@ -15,16 +15,22 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 
 /** dbt's sources.json (https://schemas.getdbt.com/dbt/sources/v3.json), the fields read here. */
-export const SourcesJsonSchema = z.object({
-  metadata: z.object({ generated_at: z.string().optional(), dbt_schema_version: z.string().optional() }).loose(),
-  results: z.array(z.object({
-    unique_id: z.string(),
-    status: z.string().optional(),
-    /** Absent for `runtime error` results. */
-    max_loaded_at: z.string().optional(),
-    snapshotted_at: z.string().optional(),
-  }).loose()),
-}).loose();
+export const SourcesJsonSchema = z
+  .object({
+    metadata: z.object({ generated_at: z.string().optional(), dbt_schema_version: z.string().optional() }).loose(),
+    results: z.array(
+      z
+        .object({
+          unique_id: z.string(),
+          status: z.string().optional(),
+          /** Absent for `runtime error` results. */
+          max_loaded_at: z.string().optional(),
+          snapshotted_at: z.string().optional(),
+        })
+        .loose(),
+    ),
+  })
+  .loose();
 
 /** A parsed sources.json. */
 export type SourcesJson = z.infer<typeof SourcesJsonSchema>;
@@ -71,7 +77,10 @@ export const observedSourcesKey = (environment: string) => `${environment}/obser
 
 /** Parses a dbt timestamp (microseconds, `+00:00` or no zone, which dbt means as UTC). */
 export function parseDbtTime(value: string): number {
-  const trimmed = value.trim().replace(" ", "T").replace(/(\.\d{3})\d+/, "$1");
+  const trimmed = value
+    .trim()
+    .replace(" ", "T")
+    .replace(/(\.\d{3})\d+/, "$1");
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed : `${trimmed}Z`;
   return Date.parse(zoned);
 }
@@ -130,7 +139,10 @@ export function createFreshnessCheck(deps: FreshnessDeps): () => Promise<Freshne
       throw new SourcesJsonError(`s3://${settings.artifactBucket}/${key} is not JSON`, { cause: err });
     }
     const parsed = SourcesJsonSchema.safeParse(json);
-    if (!parsed.success) throw new SourcesJsonError(`s3://${settings.artifactBucket}/${key} is not a dbt sources.json: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new SourcesJsonError(
+        `s3://${settings.artifactBucket}/${key} is not a dbt sources.json: ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   }
 

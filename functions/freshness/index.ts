@@ -10,11 +10,13 @@ import { envList, envRequired, parseEnv } from "../lib/env";
 import { FreshnessResult, createFreshnessCheck } from "./core";
 
 /** The variables the Observability component sets. */
-const FreshnessEnvSchema = z.object({
-  ENVIRONMENT: envRequired(),
-  ARTIFACT_BUCKET: envRequired(),
-  SOURCES: envList(),
-}).transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES }));
+const FreshnessEnvSchema = z
+  .object({
+    ENVIRONMENT: envRequired(),
+    ARTIFACT_BUCKET: envRequired(),
+    SOURCES: envList(),
+  })
+  .transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES }));
 
 const settings = parseEnv("freshness", FreshnessEnvSchema, process.env);
 

@@ -20,7 +20,15 @@ import { RunRequest, parseRunRequest } from "../lib/run-contract";
 import { deadLetter } from "./dead-letter";
 import { STARTED_BY_PREFIX } from "./ecs";
 import { PumpOutcome, handOver, pump, sweep } from "./lease";
-import { BatchResponse, SqsEventSchema, SqsRecord, SweepEventSchema, TaskStateChange, TaskStateChangeSchema, targetOfTask } from "./schema";
+import {
+  BatchResponse,
+  SqsEventSchema,
+  SqsRecord,
+  SweepEventSchema,
+  TaskStateChange,
+  TaskStateChangeSchema,
+  targetOfTask,
+} from "./schema";
 import type { LaunchSettings } from "./settings";
 import { LaunchStore, PENDING_PREFIX } from "./store";
 
@@ -50,7 +58,8 @@ export class UnknownLaunchEventError extends Error {
 }
 
 /** What launch answers: the partial batch response for SQS, a summary otherwise. */
-export type LaunchResult = BatchResponse | { readonly handOver: PumpOutcome | "ignored" } | { readonly swept: Record<string, string> };
+export type LaunchResult =
+  BatchResponse | { readonly handOver: PumpOutcome | "ignored" } | { readonly swept: Record<string, string> };
 
 /** Handles one event of any of the three kinds. */
 export async function launch(event: unknown, deps: LaunchDeps): Promise<LaunchResult> {
@@ -59,7 +68,9 @@ export async function launch(event: unknown, deps: LaunchDeps): Promise<LaunchRe
   const task = TaskStateChangeSchema.safeParse(event);
   if (task.success) return { handOver: await taskStopped(task.data.detail, deps) };
   if (SweepEventSchema.safeParse(event).success) return { swept: await sweep(deps) };
-  throw new UnknownLaunchEventError(`launch expects an SQS batch, an ECS Task State Change event or {"kind":"sweep"}: ${sqs.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  throw new UnknownLaunchEventError(
+    `launch expects an SQS batch, an ECS Task State Change event or {"kind":"sweep"}: ${sqs.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+  );
 }
 
 /** The pending-set key of a request: oldest trigger first (so a Query reads oldest first), then the body's hash. */
@@ -78,8 +89,16 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
       request = parseRunRequest(JSON.parse(record.body));
     } catch (error) {
       deps.metrics.addMetric("PoisonMessages", "Count", 1);
-      deps.logger.error("poison message: not a run request; forwarding it to the dead-letter queue", { messageId: record.messageId, group, error: errorMessage(error) });
-      const sent = await deadLetter(deps, group, record.body, `poison:${record.messageId}`, { reason: "poison", error: errorMessage(error), "message-ids": record.messageId });
+      deps.logger.error("poison message: not a run request; forwarding it to the dead-letter queue", {
+        messageId: record.messageId,
+        group,
+        error: errorMessage(error),
+      });
+      const sent = await deadLetter(deps, group, record.body, `poison:${record.messageId}`, {
+        reason: "poison",
+        error: errorMessage(error),
+        "message-ids": record.messageId,
+      });
       if (!sent) failed.push(record.messageId);
       continue;
     }
@@ -89,7 +108,10 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
       targets.add(request.target);
     } catch (error) {
       // Not saved: SQS delivers the message again after its visibility timeout.
-      deps.logger.error("could not add the request to the pending set; SQS will deliver it again", { messageId: record.messageId, error: errorMessage(error) });
+      deps.logger.error("could not add the request to the pending set; SQS will deliver it again", {
+        messageId: record.messageId,
+        error: errorMessage(error),
+      });
       failed.push(record.messageId);
     }
   }
@@ -98,10 +120,16 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
 }
 
 async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps): Promise<PumpOutcome | "ignored"> {
-  const runId = detail.startedBy?.startsWith(STARTED_BY_PREFIX) ? detail.startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
+  const runId = detail.startedBy?.startsWith(STARTED_BY_PREFIX)
+    ? detail.startedBy.slice(STARTED_BY_PREFIX.length)
+    : undefined;
   const target = targetOfTask(detail);
   if (detail.lastStatus !== "STOPPED" || !runId || !target) {
-    deps.logger.info("task-state event of no run launch started; ignored", { taskArn: detail.taskArn, lastStatus: detail.lastStatus, startedBy: detail.startedBy });
+    deps.logger.info("task-state event of no run launch started; ignored", {
+      taskArn: detail.taskArn,
+      lastStatus: detail.lastStatus,
+      startedBy: detail.startedBy,
+    });
     return "ignored";
   }
   // Errors propagate: EventBridge invokes asynchronously and Lambda retries; the sweep is the last resort.
@@ -114,6 +142,9 @@ async function pumpSafely(target: string, deps: LaunchDeps, run: () => Promise<P
     await run();
   } catch (error) {
     deps.metrics.addMetric("PumpErrors", "Count", 1);
-    deps.logger.error("could not start the target's next run now; the requests stay pending", { target, error: errorMessage(error) });
+    deps.logger.error("could not start the target's next run now; the requests stay pending", {
+      target,
+      error: errorMessage(error),
+    });
   }
 }

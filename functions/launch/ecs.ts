@@ -53,13 +53,19 @@ const tagValue = (text: string) => truncate(text, TAG_VALUE_MAX);
 const uniqueSorted = (values: readonly string[]) => [...new Set(values)].sort();
 
 /** The RunTask input for a merged request; throws `RunContractError` when its overrides exceed 8 KiB. */
-export function runTaskInput(settings: LaunchSettings, request: RunRequest, runId: string, clientToken: string): RunTaskCommandInput {
+export function runTaskInput(
+  settings: LaunchSettings,
+  request: RunRequest,
+  runId: string,
+  clientToken: string,
+): RunTaskCommandInput {
   const tags: { key: string; value: string }[] = [
     { key: TAG_KEYS.runId, value: runId },
     { key: TAG_KEYS.target, value: request.target },
     { key: TAG_KEYS.triggers, value: tagValue(uniqueSorted(request.triggers.map((t) => t.kind)).join(" ")) },
   ];
-  if (request.sources.length) tags.push({ key: TAG_KEYS.sources, value: tagValue(uniqueSorted(request.sources).join(" ")) });
+  if (request.sources.length)
+    tags.push({ key: TAG_KEYS.sources, value: tagValue(uniqueSorted(request.sources).join(" ")) });
   return {
     cluster: settings.clusterArn,
     taskDefinition: settings.taskDefinition,
@@ -82,8 +88,15 @@ export function runTaskInput(settings: LaunchSettings, request: RunRequest, runI
 }
 
 const RETRYABLE_ERROR_NAMES = new Set([
-  "ThrottlingException", "ServerException", "ServiceUnavailableException", "TooManyRequestsException", "RequestLimitExceeded",
-  "InternalFailure", "TimeoutError", "RequestTimeout", "RequestTimeoutException",
+  "ThrottlingException",
+  "ServerException",
+  "ServiceUnavailableException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "InternalFailure",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
 ]);
 const RETRYABLE_NETWORK_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED"]);
 

@@ -27,7 +27,16 @@ export async function handler(event: unknown, context: Context): Promise<LaunchR
   logger.addContext(context);
   try {
     return await launch(event, {
-      settings, ecs, sqs, store, logger, metrics, sleep, token: randomUUID, now: () => new Date(), remainingMs: () => context.getRemainingTimeInMillis(),
+      settings,
+      ecs,
+      sqs,
+      store,
+      logger,
+      metrics,
+      sleep,
+      token: randomUUID,
+      now: () => new Date(),
+      remainingMs: () => context.getRemainingTimeInMillis(),
     });
   } finally {
     metrics.publishStoredMetrics();

@@ -55,7 +55,10 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
   for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
     const holder = deps.token();
     const now = deps.now().getTime();
-    const taken = await deps.store.acquire({ target, holder, state: "gathering", expiresAt: now + STARTING_LEASE_SECONDS * 1000 }, now);
+    const taken = await deps.store.acquire(
+      { target, holder, state: "gathering", expiresAt: now + STARTING_LEASE_SECONDS * 1000 },
+      now,
+    );
     if (!taken.acquired) return "busy";
     if (taken.previous?.runId && !(await settlePrevious(target, holder, taken.previous, deps))) return "busy";
     const outcome = await runNext(target, holder, deps);
@@ -87,17 +90,29 @@ async function settlePrevious(target: string, holder: string, previous: Lease, d
     const running = status.kind === "running";
     const seconds = running ? deps.settings.leaseSeconds : STARTING_LEASE_SECONDS;
     await deps.store.update({
-      ...previous, holder, state: running ? "running" : previous.state, taskArn: running ? status.taskArn : previous.taskArn,
+      ...previous,
+      holder,
+      state: running ? "running" : previous.state,
+      taskArn: running ? status.taskArn : previous.taskArn,
       expiresAt: deps.now().getTime() + seconds * 1000,
     });
-    deps.logger.warn("an expired lease's task is still running (or ECS could not tell); the lease is renewed", { target, runId: previous.runId, status: status.kind });
+    deps.logger.warn("an expired lease's task is still running (or ECS could not tell); the lease is renewed", {
+      target,
+      runId: previous.runId,
+      status: status.kind,
+    });
     return false;
   }
   if (status.kind === "stopped" && previous.claimed?.length) {
     await deps.store.finish(target, previous.claimed, `run:${previous.runId}`, doneUntil(deps));
   }
   deps.metrics.addMetric("LeasesRecovered", "Count", 1);
-  deps.logger.warn("recovered an expired lease", { target, runId: previous.runId, taskArn: previous.taskArn, status: status.kind });
+  deps.logger.warn("recovered an expired lease", {
+    target,
+    runId: previous.runId,
+    taskArn: previous.taskArn,
+    status: status.kind,
+  });
   return true;
 }
 
@@ -112,24 +127,32 @@ async function taskStatus(lease: Lease, deps: LaunchDeps): Promise<TaskStatus> {
       if (!task) {
         // MISSING is either a task launched a moment ago (RunTask is eventually consistent) or one
         // stopped longer ago than ECS keeps stopped tasks (at least an hour): only the second is over.
-        const old = lease.launchedAt !== undefined && deps.now().getTime() - lease.launchedAt > STOPPED_TASK_RETENTION_MS;
+        const old =
+          lease.launchedAt !== undefined && deps.now().getTime() - lease.launchedAt > STOPPED_TASK_RETENTION_MS;
         return old && out.failures?.some((f) => f.reason === "MISSING") ? { kind: "stopped" } : { kind: "unknown" };
       }
       return task.lastStatus === "STOPPED" ? { kind: "stopped" } : { kind: "running", taskArn: lease.taskArn };
     }
     // startedBy must be the only filter of ListTasks (ListTasksRequest.startedBy in @aws-sdk/client-ecs).
-    const out = await deps.ecs.send(new ListTasksCommand({ cluster: clusterArn, startedBy: startedByOf(lease.runId ?? "") }));
+    const out = await deps.ecs.send(
+      new ListTasksCommand({ cluster: clusterArn, startedBy: startedByOf(lease.runId ?? "") }),
+    );
     const arn = out.taskArns?.[0];
     return arn ? { kind: "running", taskArn: arn } : { kind: "none" };
   } catch (error) {
-    deps.logger.error("could not ask ECS about a lease's task", { target: lease.target, runId: lease.runId, error: errorMessage(error) });
+    deps.logger.error("could not ask ECS about a lease's task", {
+      target: lease.target,
+      runId: lease.runId,
+      error: errorMessage(error),
+    });
     return { kind: "unknown" };
   }
 }
 
 const startedByOf = (runId: string) => `dbt-pipeline/${runId}`;
 const doneUntil = (deps: LaunchDeps) => deps.now().getTime() + deps.settings.doneSeconds * 1000;
-const oldestOf = (items: readonly PendingItem[]) => Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
+const oldestOf = (items: readonly PendingItem[]) =>
+  Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
 type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy";
 
@@ -158,12 +181,22 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   } catch (error) {
     return rejectBatch(target, keys, requests, "invalid", errorMessage(error), deps);
   }
-  const claim: Lease = { target, holder, state: "launching", runId, claimed: keys, expiresAt: deps.now().getTime() + STARTING_LEASE_SECONDS * 1000 };
+  const claim: Lease = {
+    target,
+    holder,
+    state: "launching",
+    runId,
+    claimed: keys,
+    expiresAt: deps.now().getTime() + STARTING_LEASE_SECONDS * 1000,
+  };
   if (!(await store.update(claim))) return "busy";
   const context = { target, runId, requests: keys.length, triggers: fitted.request.triggers.length, fit: fitted.fit };
   if (fitted.fit !== "exact") {
     deps.metrics.addMetric("RunsBroadened", "Count", 1);
-    deps.logger.warn("the union of the selections exceeds ECS's overrides limit; the run takes a broader selection", context);
+    deps.logger.warn(
+      "the union of the selections exceeds ECS's overrides limit; the run takes a broader selection",
+      context,
+    );
   }
   const started = await runTask(fitted.request, runId, clientToken, deps, context);
   if (started.kind === "failed") {
@@ -177,11 +210,21 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
     return rejectBatch(target, keys, requests, "launch-failed", started.error, deps);
   }
   const launchedAt = deps.now().getTime();
-  await store.update({ ...claim, state: "running", taskArn: started.taskArn, launchedAt, expiresAt: launchedAt + settings.leaseSeconds * 1000 });
+  await store.update({
+    ...claim,
+    state: "running",
+    taskArn: started.taskArn,
+    launchedAt,
+    expiresAt: launchedAt + settings.leaseSeconds * 1000,
+  });
   await store.finish(target, keys, `run:${runId}`, doneUntil(deps));
   deps.metrics.addMetric("RunsLaunched", "Count", 1);
   deps.metrics.addMetric("TriggersPerRun", "Count", fitted.request.triggers.length);
-  deps.metrics.addMetric("TriggerToLaunchSeconds", "Seconds", Math.max(0, (deps.now().getTime() - oldestOf(batch)) / 1000));
+  deps.metrics.addMetric(
+    "TriggerToLaunchSeconds",
+    "Seconds",
+    Math.max(0, (deps.now().getTime() - oldestOf(batch)) / 1000),
+  );
   deps.logger.info("dbt run launched", { ...context, taskArn: started.taskArn, attempts: started.attempts });
   return "launched";
 }
@@ -194,22 +237,46 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
  * stays pending for the next pump. The dedupe id is per request, so a retried send of the same
  * request is dropped by the FIFO DLQ within its five-minute deduplication interval.
  */
-async function rejectBatch(target: string, keys: readonly string[], requests: readonly RunRequest[], reason: string, error: string, deps: LaunchDeps): Promise<RunOutcome> {
+async function rejectBatch(
+  target: string,
+  keys: readonly string[],
+  requests: readonly RunRequest[],
+  reason: string,
+  error: string,
+  deps: LaunchDeps,
+): Promise<RunOutcome> {
   deps.metrics.addMetric("LaunchFailed", "Count", 1);
-  deps.logger.error("launch failed; forwarding the requests to the dead-letter queue", { target, reason, requests: keys.length, error });
+  deps.logger.error("launch failed; forwarding the requests to the dead-letter queue", {
+    target,
+    reason,
+    requests: keys.length,
+    error,
+  });
   const sent: string[] = [];
   for (const [i, key] of keys.entries()) {
-    const ok = await deadLetter(deps, target, JSON.stringify(requests[i]), `${reason}:${key}`, { reason, error, "request-key": key, "batch-size": String(keys.length) });
+    const ok = await deadLetter(deps, target, JSON.stringify(requests[i]), `${reason}:${key}`, {
+      reason,
+      error,
+      "request-key": key,
+      "batch-size": String(keys.length),
+    });
     if (ok) sent.push(key);
   }
   if (sent.length) await deps.store.finish(target, sent, `dead-letter:${reason}`, doneUntil(deps));
   return sent.length === keys.length ? "dead-lettered" : "retry-later";
 }
 
-type Started = { kind: "started"; taskArn: string; attempts: number } | { kind: "failed"; retryable: boolean; error: string };
+type Started =
+  { kind: "started"; taskArn: string; attempts: number } | { kind: "failed"; retryable: boolean; error: string };
 
 /** RunTask with exponential backoff on throttling and missing capacity; the clientToken makes a retry start at most one task. */
-async function runTask(request: RunRequest, runId: string, clientToken: string, deps: LaunchDeps, context: object): Promise<Started> {
+async function runTask(
+  request: RunRequest,
+  runId: string,
+  clientToken: string,
+  deps: LaunchDeps,
+  context: object,
+): Promise<Started> {
   const input = runTaskInput(deps.settings, request, runId, clientToken);
   for (let attempt = 1; ; attempt++) {
     let error: string;
@@ -227,7 +294,8 @@ async function runTask(request: RunRequest, runId: string, clientToken: string, 
     }
     const delay = backoffMs(attempt);
     const outOfTime = deps.remainingMs !== undefined && deps.remainingMs() < delay + RESERVE_MS;
-    if (!retryable || attempt >= deps.settings.maxLaunchAttempts || outOfTime) return { kind: "failed", retryable, error };
+    if (!retryable || attempt >= deps.settings.maxLaunchAttempts || outOfTime)
+      return { kind: "failed", retryable, error };
     deps.metrics.addMetric("LaunchRetries", "Count", 1);
     deps.logger.warn("RunTask failed; retrying", { ...context, attempt, delayMs: delay, error });
     await deps.sleep(delay);
@@ -245,7 +313,11 @@ export async function handOver(target: string, runId: string, taskArn: string, d
     deps.logger.info("run stopped; lease released", { target, runId, taskArn });
   } else {
     deps.metrics.addMetric("StaleStopEvents", "Count", 1);
-    deps.logger.info("STOPPED event of a run that holds no lease (duplicate, or already recovered)", { target, runId, taskArn });
+    deps.logger.info("STOPPED event of a run that holds no lease (duplicate, or already recovered)", {
+      target,
+      runId,
+      taskArn,
+    });
   }
   return pump(target, deps);
 }
@@ -263,12 +335,16 @@ export async function sweep(deps: LaunchDeps): Promise<Record<string, SweepOutco
       const status = await taskStatus(lease, deps);
       if (status.kind === "stopped") {
         deps.metrics.addMetric("LostStopEvents", "Count", 1);
-        deps.logger.warn("a run's task stopped without its STOPPED event reaching launch", { target, runId: lease.runId });
+        deps.logger.warn("a run's task stopped without its STOPPED event reaching launch", {
+          target,
+          runId: lease.runId,
+        });
         result[target] = await handOver(target, lease.runId, lease.taskArn, deps);
         continue;
       }
       // Unknown (ECS error, or a task too new for DescribeTasks): leave the lease as it is.
-      if (status.kind === "running") await deps.store.update({ ...lease, expiresAt: now + deps.settings.leaseSeconds * 1000 });
+      if (status.kind === "running")
+        await deps.store.update({ ...lease, expiresAt: now + deps.settings.leaseSeconds * 1000 });
       result[target] = status.kind === "running" ? "renewed" : "unknown";
       continue;
     }

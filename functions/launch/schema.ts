@@ -3,17 +3,22 @@ import { z } from "zod";
 import { CONTAINERS } from "../lib/run-contract";
 
 /** One SQS record (FIFO: `attributes.MessageGroupId` is the dbt target). */
-export const SqsRecordSchema = z.object({
-  messageId: z.string().min(1),
-  receiptHandle: z.string().min(1),
-  body: z.string(),
-  attributes: z.object({
-    MessageGroupId: z.string().optional(),
-    ApproximateReceiveCount: z.string().optional(),
-  }).loose().default({}),
-  eventSource: z.string().optional(),
-  eventSourceARN: z.string().min(1),
-}).loose();
+export const SqsRecordSchema = z
+  .object({
+    messageId: z.string().min(1),
+    receiptHandle: z.string().min(1),
+    body: z.string(),
+    attributes: z
+      .object({
+        MessageGroupId: z.string().optional(),
+        ApproximateReceiveCount: z.string().optional(),
+      })
+      .loose()
+      .default({}),
+    eventSource: z.string().optional(),
+    eventSourceARN: z.string().min(1),
+  })
+  .loose();
 /** A parsed SQS record. */
 export type SqsRecord = z.infer<typeof SqsRecordSchema>;
 
@@ -24,18 +29,27 @@ export const SqsEventSchema = z.object({ Records: z.array(SqsRecordSchema) });
  * The fields launch reads of an EventBridge "ECS Task State Change" event
  * (docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html); loose, as AWS adds fields.
  */
-export const TaskStateChangeSchema = z.object({
-  source: z.literal("aws.ecs"),
-  "detail-type": z.literal("ECS Task State Change"),
-  detail: z.object({
-    taskArn: z.string().min(1),
-    lastStatus: z.string(),
-    startedBy: z.string().optional(),
-    overrides: z.object({
-      containerOverrides: z.array(z.object({ name: z.string(), command: z.array(z.string()).optional() }).loose()).default([]),
-    }).loose().optional(),
-  }).loose(),
-}).loose();
+export const TaskStateChangeSchema = z
+  .object({
+    source: z.literal("aws.ecs"),
+    "detail-type": z.literal("ECS Task State Change"),
+    detail: z
+      .object({
+        taskArn: z.string().min(1),
+        lastStatus: z.string(),
+        startedBy: z.string().optional(),
+        overrides: z
+          .object({
+            containerOverrides: z
+              .array(z.object({ name: z.string(), command: z.array(z.string()).optional() }).loose())
+              .default([]),
+          })
+          .loose()
+          .optional(),
+      })
+      .loose(),
+  })
+  .loose();
 /** A parsed task-state event. */
 export type TaskStateChange = z.infer<typeof TaskStateChangeSchema>;
 

@@ -15,7 +15,14 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, QueryCommandOutput, ScanCommand, ScanCommandOutput,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  QueryCommandOutput,
+  ScanCommand,
+  ScanCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
 import { RunRequest } from "../lib/run-contract";
 
@@ -84,27 +91,35 @@ export interface LaunchStore {
 }
 
 const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
 
 /** {@link LaunchStore} on a DynamoDB table with hash key `target` (S), range key `key` (S), TTL attribute `expiration`. */
 export class DynamoLaunchStore implements LaunchStore {
   private readonly doc: DynamoDBDocumentClient;
 
-  constructor(client: DynamoDBClient, private readonly tableName: string) {
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
   async addPending(target: string, item: PendingItem): Promise<boolean> {
     // The marker first: a request served (and deleted from the pending set) must not come back.
-    const done = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key: doneKey(item.key) }, ConsistentRead: true }));
+    const done = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { target, key: doneKey(item.key) }, ConsistentRead: true }),
+    );
     if (done.Item) return false;
     try {
-      await this.doc.send(new PutCommand({
-        TableName: this.tableName,
-        Item: { target, key: item.key, state: "pending", request: JSON.stringify(item.request) },
-        ConditionExpression: "attribute_not_exists(#key)",
-        ExpressionAttributeNames: { "#key": "key" },
-      }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { target, key: item.key, state: "pending", request: JSON.stringify(item.request) },
+          ConditionExpression: "attribute_not_exists(#key)",
+          ExpressionAttributeNames: { "#key": "key" },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -116,36 +131,43 @@ export class DynamoLaunchStore implements LaunchStore {
     const items: PendingItem[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page: QueryCommandOutput = await this.doc.send(new QueryCommand({
-        TableName: this.tableName,
-        ConsistentRead: true,
-        KeyConditionExpression: "#target = :target AND begins_with(#key, :prefix)",
-        ExpressionAttributeNames: { "#target": "target", "#key": "key" },
-        ExpressionAttributeValues: { ":target": target, ":prefix": PENDING_PREFIX },
-        Limit: limit - items.length,
-        ExclusiveStartKey: start,
-      }));
-      for (const raw of page.Items ?? []) items.push({ key: String(raw.key), request: JSON.parse(String(raw.request)) as RunRequest });
+      const page: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          KeyConditionExpression: "#target = :target AND begins_with(#key, :prefix)",
+          ExpressionAttributeNames: { "#target": "target", "#key": "key" },
+          ExpressionAttributeValues: { ":target": target, ":prefix": PENDING_PREFIX },
+          Limit: limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const raw of page.Items ?? [])
+        items.push({ key: String(raw.key), request: JSON.parse(String(raw.request)) as RunRequest });
       start = page.LastEvaluatedKey;
     } while (start && items.length < limit);
     return items;
   }
 
   async getLease(target: string): Promise<Lease | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key: LEASE_KEY }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { target, key: LEASE_KEY }, ConsistentRead: true }),
+    );
     return out.Item ? leaseOf(out.Item) : undefined;
   }
 
   async acquire(lease: Lease, now: number): Promise<{ acquired: boolean; previous?: Lease }> {
     try {
-      const out = await this.doc.send(new PutCommand({
-        TableName: this.tableName,
-        Item: leaseItem(lease),
-        ConditionExpression: "attribute_not_exists(#key) OR expiresAt < :now",
-        ExpressionAttributeNames: { "#key": "key" },
-        ExpressionAttributeValues: { ":now": now },
-        ReturnValues: "ALL_OLD",
-      }));
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: leaseItem(lease),
+          ConditionExpression: "attribute_not_exists(#key) OR expiresAt < :now",
+          ExpressionAttributeNames: { "#key": "key" },
+          ExpressionAttributeValues: { ":now": now },
+          ReturnValues: "ALL_OLD",
+        }),
+      );
       return { acquired: true, previous: out.Attributes ? leaseOf(out.Attributes) : undefined };
     } catch (error) {
       if (isConditionFailure(error)) return { acquired: false };
@@ -155,12 +177,14 @@ export class DynamoLaunchStore implements LaunchStore {
 
   async update(lease: Lease): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({
-        TableName: this.tableName,
-        Item: leaseItem(lease),
-        ConditionExpression: "holder = :holder",
-        ExpressionAttributeValues: { ":holder": lease.holder },
-      }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: leaseItem(lease),
+          ConditionExpression: "holder = :holder",
+          ExpressionAttributeValues: { ":holder": lease.holder },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -170,12 +194,14 @@ export class DynamoLaunchStore implements LaunchStore {
 
   async release(target: string, holder: string): Promise<boolean> {
     try {
-      await this.doc.send(new DeleteCommand({
-        TableName: this.tableName,
-        Key: { target, key: LEASE_KEY },
-        ConditionExpression: "holder = :holder",
-        ExpressionAttributeValues: { ":holder": holder },
-      }));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { target, key: LEASE_KEY },
+          ConditionExpression: "holder = :holder",
+          ExpressionAttributeValues: { ":holder": holder },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -185,14 +211,16 @@ export class DynamoLaunchStore implements LaunchStore {
 
   async releaseRun(target: string, runId: string, taskArn: string): Promise<Lease | undefined> {
     try {
-      const out = await this.doc.send(new DeleteCommand({
-        TableName: this.tableName,
-        Key: { target, key: LEASE_KEY },
-        // A lease still `launching` has no task ARN yet: its run id alone identifies the task.
-        ConditionExpression: "runId = :runId AND (attribute_not_exists(taskArn) OR taskArn = :taskArn)",
-        ExpressionAttributeValues: { ":runId": runId, ":taskArn": taskArn },
-        ReturnValues: "ALL_OLD",
-      }));
+      const out = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { target, key: LEASE_KEY },
+          // A lease still `launching` has no task ARN yet: its run id alone identifies the task.
+          ConditionExpression: "runId = :runId AND (attribute_not_exists(taskArn) OR taskArn = :taskArn)",
+          ExpressionAttributeValues: { ":runId": runId, ":taskArn": taskArn },
+          ReturnValues: "ALL_OLD",
+        }),
+      );
       return out.Attributes ? leaseOf(out.Attributes) : undefined;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
@@ -203,11 +231,13 @@ export class DynamoLaunchStore implements LaunchStore {
   async finish(target: string, keys: readonly string[], outcome: string, expiresAt: number): Promise<void> {
     for (const key of keys) {
       // Marker before deletion: at every moment the request is pending, done, or both (never neither).
-      await this.doc.send(new PutCommand({
-        TableName: this.tableName,
-        // TTL reads epoch seconds (docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html).
-        Item: { target, key: doneKey(key), state: "done", outcome, expiration: Math.ceil(expiresAt / 1000) },
-      }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          // TTL reads epoch seconds (docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html).
+          Item: { target, key: doneKey(key), state: "done", outcome, expiration: Math.ceil(expiresAt / 1000) },
+        }),
+      );
       await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { target, key } }));
     }
   }
@@ -216,14 +246,16 @@ export class DynamoLaunchStore implements LaunchStore {
     const found = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
-      const page: ScanCommandOutput = await this.doc.send(new ScanCommand({
-        TableName: this.tableName,
-        FilterExpression: "#key = :lease OR #state = :pending",
-        ProjectionExpression: "#target",
-        ExpressionAttributeNames: { "#target": "target", "#key": "key", "#state": "state" },
-        ExpressionAttributeValues: { ":lease": LEASE_KEY, ":pending": "pending" },
-        ExclusiveStartKey: start,
-      }));
+      const page: ScanCommandOutput = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: "#key = :lease OR #state = :pending",
+          ProjectionExpression: "#target",
+          ExpressionAttributeNames: { "#target": "target", "#key": "key", "#state": "state" },
+          ExpressionAttributeValues: { ":lease": LEASE_KEY, ":pending": "pending" },
+          ExclusiveStartKey: start,
+        }),
+      );
       for (const raw of page.Items ?? []) found.add(String(raw.target));
       start = page.LastEvaluatedKey;
     } while (start);

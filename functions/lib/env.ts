@@ -51,7 +51,10 @@ export class EnvReader {
 
   /** A required comma-separated list of at least one non-empty item. */
   list(name: string): string[] {
-    const items = (this.vars[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const items = (this.vars[name] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (!items.length) this.problems.push(`${name} must be a comma-separated list of at least one item`);
     return items;
   }
@@ -66,7 +69,11 @@ export class EnvReader {
  * Runs `read` over `vars` and returns its result frozen; throws {@link ConfigurationError} listing
  * every problem when any variable is missing or malformed.
  */
-export function readEnv<T extends object>(what: string, vars: Readonly<Record<string, string | undefined>>, read: (env: EnvReader) => T): Readonly<T> {
+export function readEnv<T extends object>(
+  what: string,
+  vars: Readonly<Record<string, string | undefined>>,
+  read: (env: EnvReader) => T,
+): Readonly<T> {
   const env = new EnvReader(vars);
   const value = read(env);
   if (env.problems.length) {
@@ -91,7 +98,12 @@ export const envOptional = () => z.string().optional();
 /** An integer in [min, max], `fallback` when unset. */
 export function envInt(min: number, max: number, fallback: number) {
   const message = `must be an integer from ${min} to ${max}`;
-  return z.string().regex(/^-?\d+$/, { message }).transform(Number).refine((n) => n >= min && n <= max, { message }).default(fallback);
+  return z
+    .string()
+    .regex(/^-?\d+$/, { message })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message })
+    .default(fallback);
 }
 
 /** One of `values`, `fallback` when unset. */
@@ -101,7 +113,14 @@ export function envOneOf<const T extends readonly [string, ...string[]]>(values:
 
 /** A required comma-separated list of at least one non-empty item. */
 export function envList() {
-  return z.string({ error: NOT_SET }).transform((text) => text.split(",").map((s) => s.trim()).filter(Boolean))
+  return z
+    .string({ error: NOT_SET })
+    .transform((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" });
 }
 
@@ -110,7 +129,11 @@ export function envList() {
  * throws {@link ConfigurationError} naming every missing or malformed variable (z.prettifyError).
  * Values are trimmed and an empty value counts as unset.
  */
-export function parseEnv<S extends z.ZodType<object>>(what: string, schema: S, vars: Readonly<Record<string, string | undefined>>): Readonly<z.output<S>> {
+export function parseEnv<S extends z.ZodType<object>>(
+  what: string,
+  schema: S,
+  vars: Readonly<Record<string, string | undefined>>,
+): Readonly<z.output<S>> {
   const cleaned = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, value?.trim() || undefined]));
   const result = schema.safeParse(cleaned);
   if (!result.success) {

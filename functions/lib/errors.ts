@@ -5,7 +5,11 @@
 
 /** The function's environment or packaged configuration is wrong: fix the deployment. */
 export class ConfigurationError extends Error {
-  constructor(message: string, readonly problems: readonly string[] = [], options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "ConfigurationError";
   }

@@ -19,9 +19,28 @@ export const TRIGGER_KINDS = ["fivetran", "airbyte", "snowflake", "schedule", "m
 
 /** dbt's node-selection methods (https://docs.getdbt.com/reference/node-selection/methods). */
 export const SELECTOR_METHODS = [
-  "tag", "source", "path", "file", "fqn", "package", "config", "test_type", "test_name", "state", "exposure",
-  "metric", "result", "source_status", "group", "access", "version", "semantic_model", "saved_query",
-  "unit_test", "resource_type", "wildcard",
+  "tag",
+  "source",
+  "path",
+  "file",
+  "fqn",
+  "package",
+  "config",
+  "test_type",
+  "test_name",
+  "state",
+  "exposure",
+  "metric",
+  "result",
+  "source_status",
+  "group",
+  "access",
+  "version",
+  "semantic_model",
+  "saved_query",
+  "unit_test",
+  "resource_type",
+  "wildcard",
 ] as const;
 
 /** Paths shared by the containers of a dbt task (one ephemeral task volume mounted at /artifacts). */
@@ -74,7 +93,9 @@ const METHOD_RE = SELECTOR_METHODS.join("|");
  * One selection atom: optional `@` or `N+` prefix, optional `method[.sub]:`, a value of name
  * characters, optional `+N` suffix. Values cannot start with `-`, so no atom is ever a flag.
  */
-const ATOM = new RegExp(`^(?:@|\\d*\\+)?(?:(?:${METHOD_RE})(?:\\.[A-Za-z0-9_]+)*:)?[A-Za-z0-9_*][A-Za-z0-9_.*/-]*(?:\\+\\d*)?$`);
+const ATOM = new RegExp(
+  `^(?:@|\\d*\\+)?(?:(?:${METHOD_RE})(?:\\.[A-Za-z0-9_]+)*:)?[A-Za-z0-9_*][A-Za-z0-9_.*/-]*(?:\\+\\d*)?$`,
+);
 
 /** True when `token` is a dbt selection token: atoms joined by `,` (intersection). */
 export function isSelectorToken(token: string): boolean {
@@ -102,70 +123,112 @@ export const SOURCE_TRIGGER_KINDS: readonly (typeof TRIGGER_KINDS)[number][] = [
 export const FULL_REFRESH_COMMANDS: readonly DbtCommand[] = ["build", "run", "seed"];
 
 /** Schema of a request to run dbt. */
-export const RunRequestSchema = z.object({
-  command: z.enum(DBT_COMMANDS).default("build"),
-  select: z.array(selectorToken).max(100).default([]),
-  exclude: z.array(selectorToken).max(100).default([]),
-  /** A YAML selector defined in the dbt project's selectors.yml; such a run always gets `--state`. */
-  selector: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: "is not a YAML selector name" }).optional(),
-  vars: z.record(z.string(), jsonValue).default({}),
-  fullRefresh: z.boolean().default(false),
-  target: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" }),
-  /**
-   * Always false. A run in this environment would defer to this environment's own last run, which
-   * changes nothing; deferring to production is Slim CI's job, in the dbt repository's CI. The key
-   * is still accepted (as false) because requests already queued carry it.
-   */
-  defer: z.boolean().default(false),
-  /**
-   * Run `dbt source freshness` first and compare its results with the previous state's: needed by a
-   * YAML `selector` that uses `source_status:` (the contract cannot see inside selectors.yml).
-   * Implied by a `select`/`exclude` token that uses `source_status:`. Absent means false.
-   */
-  freshness: z.boolean().optional(),
-  /** With command `retry` (and only then): the run id whose failures `dbt retry` re-runs. */
-  retryOf: z.string().regex(RUN_ID_RE, { message: "is not a run id (a-z, 0-9, -, 8 to 64 characters)" }).optional(),
-  /**
-   * `fast`: a small run of a source's fast-lane tags (e.g. dashboards), launched before the
-   * normal runs waiting for the same target and never merged with them.
-   */
-  lane: z.enum(["normal", "fast"]).default("normal"),
-  /** Every trigger this run serves (one, or several merged from a burst). */
-  triggers: z.array(z.object({
-    kind: z.enum(TRIGGER_KINDS),
-    /** The vendor's delivery id (sync id, task run id, schedule name). */
-    id: z.string().min(1).max(200),
-    source: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/).optional(),
-    receivedAt: z.string().datetime({ offset: true }),
-  }).strict()).min(1).max(500),
-  /** Sources the run serves, for the record. */
-  sources: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/)).max(500).default([]),
-}).strict().superRefine((req, ctx) => {
-  for (const name of Object.keys(req.vars)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) ctx.addIssue({ code: "custom", path: ["vars", name], message: "is not a dbt var name" });
-  }
-  if (req.command === "retry" && (req.select.length || req.exclude.length || req.selector || req.fullRefresh)) {
-    ctx.addIssue({ code: "custom", path: ["command"], message: "retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh" });
-  }
-  if (req.command === "retry" && !req.retryOf) {
-    ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)" });
-  }
-  if (req.command !== "retry" && req.retryOf) {
-    ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is only for command retry" });
-  }
-  if (req.fullRefresh && req.command !== "retry" && !FULL_REFRESH_COMMANDS.includes(req.command)) {
-    ctx.addIssue({ code: "custom", path: ["fullRefresh"], message: `dbt ${req.command} does not accept --full-refresh (only ${FULL_REFRESH_COMMANDS.join(", ")} do)` });
-  }
-  if (req.defer) {
-    ctx.addIssue({ code: "custom", path: ["defer"], message: "is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)" });
-  }
-  if (req.selector && (req.select.length || req.exclude.length)) {
-    ctx.addIssue({ code: "custom", path: ["selector"], message: "cannot be combined with select or exclude" });
-  }
-  if (req.command === "source freshness" && req.select.some((t) => !t.split(",").every((a) => /^source:/.test(a.replace(/^(@|\d*\+)/, ""))))) {
-    ctx.addIssue({ code: "custom", path: ["select"], message: "source freshness selects only source: nodes" });
-  }
-});
+export const RunRequestSchema = z
+  .object({
+    command: z.enum(DBT_COMMANDS).default("build"),
+    select: z.array(selectorToken).max(100).default([]),
+    exclude: z.array(selectorToken).max(100).default([]),
+    /** A YAML selector defined in the dbt project's selectors.yml; such a run always gets `--state`. */
+    selector: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: "is not a YAML selector name" })
+      .optional(),
+    vars: z.record(z.string(), jsonValue).default({}),
+    fullRefresh: z.boolean().default(false),
+    target: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" }),
+    /**
+     * Always false. A run in this environment would defer to this environment's own last run, which
+     * changes nothing; deferring to production is Slim CI's job, in the dbt repository's CI. The key
+     * is still accepted (as false) because requests already queued carry it.
+     */
+    defer: z.boolean().default(false),
+    /**
+     * Run `dbt source freshness` first and compare its results with the previous state's: needed by a
+     * YAML `selector` that uses `source_status:` (the contract cannot see inside selectors.yml).
+     * Implied by a `select`/`exclude` token that uses `source_status:`. Absent means false.
+     */
+    freshness: z.boolean().optional(),
+    /** With command `retry` (and only then): the run id whose failures `dbt retry` re-runs. */
+    retryOf: z.string().regex(RUN_ID_RE, { message: "is not a run id (a-z, 0-9, -, 8 to 64 characters)" }).optional(),
+    /**
+     * `fast`: a small run of a source's fast-lane tags (e.g. dashboards), launched before the
+     * normal runs waiting for the same target and never merged with them.
+     */
+    lane: z.enum(["normal", "fast"]).default("normal"),
+    /** Every trigger this run serves (one, or several merged from a burst). */
+    triggers: z
+      .array(
+        z
+          .object({
+            kind: z.enum(TRIGGER_KINDS),
+            /** The vendor's delivery id (sync id, task run id, schedule name). */
+            id: z.string().min(1).max(200),
+            source: z
+              .string()
+              .regex(/^[a-z][a-z0-9_]{0,62}$/)
+              .optional(),
+            receivedAt: z.string().datetime({ offset: true }),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(500),
+    /** Sources the run serves, for the record. */
+    sources: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
+      .max(500)
+      .default([]),
+  })
+  .strict()
+  .superRefine((req, ctx) => {
+    for (const name of Object.keys(req.vars)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name))
+        ctx.addIssue({ code: "custom", path: ["vars", name], message: "is not a dbt var name" });
+    }
+    if (req.command === "retry" && (req.select.length || req.exclude.length || req.selector || req.fullRefresh)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["command"],
+        message:
+          "retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh",
+      });
+    }
+    if (req.command === "retry" && !req.retryOf) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["retryOf"],
+        message:
+          "is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)",
+      });
+    }
+    if (req.command !== "retry" && req.retryOf) {
+      ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is only for command retry" });
+    }
+    if (req.fullRefresh && req.command !== "retry" && !FULL_REFRESH_COMMANDS.includes(req.command)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["fullRefresh"],
+        message: `dbt ${req.command} does not accept --full-refresh (only ${FULL_REFRESH_COMMANDS.join(", ")} do)`,
+      });
+    }
+    if (req.defer) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["defer"],
+        message:
+          "is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)",
+      });
+    }
+    if (req.selector && (req.select.length || req.exclude.length)) {
+      ctx.addIssue({ code: "custom", path: ["selector"], message: "cannot be combined with select or exclude" });
+    }
+    if (
+      req.command === "source freshness" &&
+      req.select.some((t) => !t.split(",").every((a) => /^source:/.test(a.replace(/^(@|\d*\+)/, ""))))
+    ) {
+      ctx.addIssue({ code: "custom", path: ["select"], message: "source freshness selects only source: nodes" });
+    }
+  });
 
 /** A validated request to run dbt. */
 export type RunRequest = z.infer<typeof RunRequestSchema>;
@@ -174,7 +237,10 @@ export type RunRequestInput = z.input<typeof RunRequestSchema>;
 
 /** A request that breaks the contract; `message` says what to change. */
 export class RunContractError extends Error {
-  constructor(message: string, readonly issues: readonly string[] = []) {
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
     super(message);
     this.name = "RunContractError";
   }
@@ -189,9 +255,13 @@ export interface ContractOptions {
 /** Validates a request; throws {@link RunContractError} naming every bad field. */
 export function parseRunRequest(input: unknown, options: ContractOptions = {}): RunRequest {
   const result = RunRequestSchema.safeParse(input);
-  const issues = result.success ? [] : result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "request"}: ${i.message}`);
+  const issues = result.success
+    ? []
+    : result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "request"}: ${i.message}`);
   if (result.success && options.stackTarget !== undefined && result.data.target !== options.stackTarget) {
-    issues.push(`target: is ${JSON.stringify(result.data.target)}, but this stack's profile has only target ${JSON.stringify(options.stackTarget)}`);
+    issues.push(
+      `target: is ${JSON.stringify(result.data.target)}, but this stack's profile has only target ${JSON.stringify(options.stackTarget)}`,
+    );
   }
   if (result.success && !issues.length) return result.data;
   throw new RunContractError(`invalid run request: ${issues.join("; ")}`, issues);
@@ -284,11 +354,14 @@ export const OVERRIDE_ENV = {
  * upload step files artifacts under. Throws when they exceed ECS's 8 KiB limit.
  */
 export function taskOverrides(req: RunRequest, runId: string): TaskOverrides {
-  if (!RUN_ID_RE.test(runId)) throw new RunContractError(`invalid run id ${JSON.stringify(runId)}: expected ${RUN_ID_RE}`);
+  if (!RUN_ID_RE.test(runId))
+    throw new RunContractError(`invalid run id ${JSON.stringify(runId)}: expected ${RUN_ID_RE}`);
   const triggerKinds = [...new Set(req.triggers.map((t) => t.kind))].sort().join(",");
   const overrides: TaskOverrides = {
     containerOverrides: [
-      ...(req.retryOf ? [{ name: CONTAINERS.prepare, environment: [{ name: OVERRIDE_ENV.retryOf, value: req.retryOf }] }] : []),
+      ...(req.retryOf
+        ? [{ name: CONTAINERS.prepare, environment: [{ name: OVERRIDE_ENV.retryOf, value: req.retryOf }] }]
+        : []),
       { name: CONTAINERS.freshness, command: freshnessArgv(req) },
       {
         name: CONTAINERS.dbt,
@@ -344,14 +417,28 @@ export function stateMode(req: RunRequest): "freshness" | "state" | "retry" | "p
  */
 export function mergeKey(req: RunRequest): string {
   return JSON.stringify([
-    req.target, req.command, req.fullRefresh, req.defer, req.selector ?? null, sortKeys(req.vars), req.lane,
-    stateMode(req), uniqueSorted(req.exclude), req.retryOf ?? null, failsOnEmptySelection(req),
+    req.target,
+    req.command,
+    req.fullRefresh,
+    req.defer,
+    req.selector ?? null,
+    sortKeys(req.vars),
+    req.lane,
+    stateMode(req),
+    uniqueSorted(req.exclude),
+    req.retryOf ?? null,
+    failsOnEmptySelection(req),
   ]);
 }
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === "object") return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   return value;
 }
 
@@ -372,8 +459,9 @@ export function mergeRequests(reqs: readonly RunRequest[]): RunRequest {
     );
   }
   const selectsAll = reqs.some((r) => r.select.length === 0);
-  const triggers = [...new Map(reqs.flatMap((r) => r.triggers).map((t) => [`${t.kind}:${t.id}`, t])).values()]
-    .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
+  const triggers = [...new Map(reqs.flatMap((r) => r.triggers).map((t) => [`${t.kind}:${t.id}`, t])).values()].sort(
+    (a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id),
+  );
   return {
     ...reqs[0],
     select: selectsAll ? [] : uniqueSorted(reqs.flatMap((r) => r.select)),

@@ -22,66 +22,75 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 const isoTime = z.string().datetime({ offset: true });
 
 /** One node that did not pass, from the run's run_results.json. */
-export const RunFailureSchema = z.object({
-  /** dbt's unique id, e.g. `model.analytics.orders` or `test.analytics.not_null_orders_id.5b1c`. */
-  uniqueId: z.string(),
-  /** The first segment of the unique id: model, test, seed, snapshot, source, unit_test, … */
-  resourceType: z.string(),
-  /** dbt's status: `error`, `fail` or `runtime error`. */
-  status: z.enum(["error", "fail", "runtime error"]),
-  /** dbt's message, trimmed to 500 characters; null when dbt gave none. */
-  message: z.string().nullable(),
-}).strict();
+export const RunFailureSchema = z
+  .object({
+    /** dbt's unique id, e.g. `model.analytics.orders` or `test.analytics.not_null_orders_id.5b1c`. */
+    uniqueId: z.string(),
+    /** The first segment of the unique id: model, test, seed, snapshot, source, unit_test, … */
+    resourceType: z.string(),
+    /** dbt's status: `error`, `fail` or `runtime error`. */
+    status: z.enum(["error", "fail", "runtime error"]),
+    /** dbt's message, trimmed to 500 characters; null when dbt gave none. */
+    message: z.string().nullable(),
+  })
+  .strict();
 
 /** The `detail` of a `dbt.run.completed` event. */
-export const RunCompletedDetailSchema = z.object({
-  /** Environment (stack) name, e.g. `prod`. */
-  environment: z.string(),
-  /** The run id the launch Lambda assigned; null for a task started outside the pipeline. */
-  runId: z.string().nullable(),
-  /** The ECS task's ARN; unique per run, use it (or runId) to deduplicate. */
-  taskArn: z.string(),
-  status: z.enum(RUN_STATUSES),
-  /** Exit code of the `dbt` container; null when it never ran. */
-  exitCode: z.number().int().nullable(),
-  /** Why the task stopped when dbt did not run or did not exit: ECS stopCode and reason. */
-  stopReason: z.string().nullable(),
-  /** dbt command, e.g. `build` or `source freshness`; null when the task had no overrides. */
-  command: z.string().nullable(),
-  /** Node selection from the dbt command line; empty lists mean the whole project. */
-  selection: z.object({
-    select: z.array(z.string()),
-    exclude: z.array(z.string()),
-    selector: z.string().nullable(),
-    fullRefresh: z.boolean(),
-  }).strict(),
-  /** Sources the run served, when known. */
-  sources: z.array(z.string()).optional(),
-  /** Triggers the run served, when known. */
-  triggers: z.array(z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string().optional() }).strict()).optional(),
-  /** When the task's containers started (or was created, when it never started). */
-  startedAt: isoTime.nullable(),
-  /** When the task stopped. */
-  endedAt: isoTime,
-  /** endedAt − startedAt in whole seconds; null without startedAt. */
-  durationSeconds: z.number().int().nonnegative().nullable(),
-  /** Models dbt built successfully; null when run_results.json was not available. */
-  modelsBuilt: z.number().int().nonnegative().nullable(),
-  /** Nodes that did not pass (at most {@link MAX_EVENT_FAILURES}). */
-  failures: z.array(RunFailureSchema).max(MAX_EVENT_FAILURES),
-  /** How many nodes did not pass in all. */
-  failureCount: z.number().int().nonnegative(),
-  /** Where the run's artifacts are; null when runId is unknown. */
-  artifacts: z.object({
-    bucket: z.string(),
-    /** Key prefix of the run, e.g. `prod/runs/<runId>/`. */
-    prefix: z.string(),
-    /** `s3://` URI of run_results.json. */
-    runResults: z.string(),
-    /** `s3://` URI of manifest.json. */
-    manifest: z.string(),
-  }).strict().nullable(),
-}).strict();
+export const RunCompletedDetailSchema = z
+  .object({
+    /** Environment (stack) name, e.g. `prod`. */
+    environment: z.string(),
+    /** The run id the launch Lambda assigned; null for a task started outside the pipeline. */
+    runId: z.string().nullable(),
+    /** The ECS task's ARN; unique per run, use it (or runId) to deduplicate. */
+    taskArn: z.string(),
+    status: z.enum(RUN_STATUSES),
+    /** Exit code of the `dbt` container; null when it never ran. */
+    exitCode: z.number().int().nullable(),
+    /** Why the task stopped when dbt did not run or did not exit: ECS stopCode and reason. */
+    stopReason: z.string().nullable(),
+    /** dbt command, e.g. `build` or `source freshness`; null when the task had no overrides. */
+    command: z.string().nullable(),
+    /** Node selection from the dbt command line; empty lists mean the whole project. */
+    selection: z
+      .object({
+        select: z.array(z.string()),
+        exclude: z.array(z.string()),
+        selector: z.string().nullable(),
+        fullRefresh: z.boolean(),
+      })
+      .strict(),
+    /** Sources the run served, when known. */
+    sources: z.array(z.string()).optional(),
+    /** Triggers the run served, when known. */
+    triggers: z.array(z.object({ kind: z.enum(TRIGGER_KINDS), id: z.string().optional() }).strict()).optional(),
+    /** When the task's containers started (or was created, when it never started). */
+    startedAt: isoTime.nullable(),
+    /** When the task stopped. */
+    endedAt: isoTime,
+    /** endedAt − startedAt in whole seconds; null without startedAt. */
+    durationSeconds: z.number().int().nonnegative().nullable(),
+    /** Models dbt built successfully; null when run_results.json was not available. */
+    modelsBuilt: z.number().int().nonnegative().nullable(),
+    /** Nodes that did not pass (at most {@link MAX_EVENT_FAILURES}). */
+    failures: z.array(RunFailureSchema).max(MAX_EVENT_FAILURES),
+    /** How many nodes did not pass in all. */
+    failureCount: z.number().int().nonnegative(),
+    /** Where the run's artifacts are; null when runId is unknown. */
+    artifacts: z
+      .object({
+        bucket: z.string(),
+        /** Key prefix of the run, e.g. `prod/runs/<runId>/`. */
+        prefix: z.string(),
+        /** `s3://` URI of run_results.json. */
+        runResults: z.string(),
+        /** `s3://` URI of manifest.json. */
+        manifest: z.string(),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
 
 /** A validated `dbt.run.completed` detail. */
 export type RunCompletedDetail = z.infer<typeof RunCompletedDetailSchema>;

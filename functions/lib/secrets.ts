@@ -70,7 +70,8 @@ export class SecretCache implements SecretSource {
     } catch (error) {
       throw new DownstreamError(`could not read secret ${arn} from Secrets Manager`, { cause: error });
     }
-    if (typeof value !== "string" || !value) throw new ConfigurationError(`secret ${arn} has no SecretString; store the value as plain text`);
+    if (typeof value !== "string" || !value)
+      throw new ConfigurationError(`secret ${arn} has no SecretString; store the value as plain text`);
     return value;
   }
 

@@ -33,7 +33,10 @@ export const SnowflakeLoadNotificationSchema = z.object({
    * `SCHEMA.*` one (the per-table task's label, components/change-detection/reconciler.ts);
    * looked up whole with `SourceIndex.byRawTable`.
    */
-  table: z.string().max(600).regex(TABLE_RE, { message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)" }),
+  table: z
+    .string()
+    .max(600)
+    .regex(TABLE_RE, { message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)" }),
   /** Rows loaded (informational). */
   rows: z.number().int().nonnegative(),
   /** When the load finished (ISO 8601 with offset). */
@@ -45,26 +48,34 @@ export const SnowflakeLoadNotificationSchema = z.object({
 export type SnowflakeLoadNotification = z.infer<typeof SnowflakeLoadNotificationSchema>;
 
 /** Snowflake's task error notification. Unknown keys are kept. */
-export const SnowflakeTaskFailedSchema = z.object({
-  version: z.string().optional(),
-  messageId: z.string().min(1).max(200),
-  messageType: z.literal(USER_TASK_FAILED),
-  timestamp: z.string().min(1),
-  accountName: z.string().optional(),
-  taskName: z.string().min(1),
-  taskId: z.string().optional(),
-  rootTaskName: z.string().optional(),
-  rootTaskId: z.string().optional(),
-  messages: z.array(z.object({
-    runId: z.string().optional(),
-    scheduledTime: z.string().optional(),
-    queryStartTime: z.string().optional(),
-    completedTime: z.string().optional(),
-    queryId: z.string().optional(),
-    errorCode: z.string().optional(),
-    errorMessage: z.string().optional(),
-  }).loose()).default([]),
-}).loose();
+export const SnowflakeTaskFailedSchema = z
+  .object({
+    version: z.string().optional(),
+    messageId: z.string().min(1).max(200),
+    messageType: z.literal(USER_TASK_FAILED),
+    timestamp: z.string().min(1),
+    accountName: z.string().optional(),
+    taskName: z.string().min(1),
+    taskId: z.string().optional(),
+    rootTaskName: z.string().optional(),
+    rootTaskId: z.string().optional(),
+    messages: z
+      .array(
+        z
+          .object({
+            runId: z.string().optional(),
+            scheduledTime: z.string().optional(),
+            queryStartTime: z.string().optional(),
+            completedTime: z.string().optional(),
+            queryId: z.string().optional(),
+            errorCode: z.string().optional(),
+            errorMessage: z.string().optional(),
+          })
+          .loose(),
+      )
+      .default([]),
+  })
+  .loose();
 /** A parsed task error notification. */
 export type SnowflakeTaskFailed = z.infer<typeof SnowflakeTaskFailedSchema>;
 
@@ -90,16 +101,23 @@ export function parseSnowflakeNotification(message: string): SnowflakeNotificati
       return { kind: "invalid", reason: "message is a JSON string that is not JSON" };
     }
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) return { kind: "invalid", reason: "message is not a JSON object" };
+  if (json === null || typeof json !== "object" || Array.isArray(json))
+    return { kind: "invalid", reason: "message is not a JSON object" };
   const record = json as Record<string, unknown>;
   if (record.kind === SNOWFLAKE_LOAD_KIND) {
     const parsed = SnowflakeLoadNotificationSchema.safeParse(json);
-    return parsed.success ? { kind: "load", value: parsed.data } : { kind: "invalid", reason: `invalid load notification:\n${z.prettifyError(parsed.error)}` };
+    return parsed.success
+      ? { kind: "load", value: parsed.data }
+      : { kind: "invalid", reason: `invalid load notification:\n${z.prettifyError(parsed.error)}` };
   }
   if (record.messageType === USER_TASK_FAILED) {
     const parsed = SnowflakeTaskFailedSchema.safeParse(json);
-    return parsed.success ? { kind: "task_failed", value: parsed.data } : { kind: "invalid", reason: `invalid task error notification:\n${z.prettifyError(parsed.error)}` };
+    return parsed.success
+      ? { kind: "task_failed", value: parsed.data }
+      : { kind: "invalid", reason: `invalid task error notification:\n${z.prettifyError(parsed.error)}` };
   }
-  return { kind: "invalid", reason: `neither a load notification (kind "${SNOWFLAKE_LOAD_KIND}") nor a task error notification (messageType "${USER_TASK_FAILED}")` };
+  return {
+    kind: "invalid",
+    reason: `neither a load notification (kind "${SNOWFLAKE_LOAD_KIND}") nor a task error notification (messageType "${USER_TASK_FAILED}")`,
+  };
 }
-

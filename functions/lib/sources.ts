@@ -31,7 +31,9 @@ export const SourceSchema = z.object({
   name: z.string().regex(SOURCE_NAME_RE, { message: "is not a dbt source name (lower_snake_case)" }),
   fivetranConnectors: z.array(z.string().min(1).max(256)).default([]),
   airbyteConnections: z.array(z.string().min(1).max(256)).default([]),
-  rawTables: z.array(z.string().regex(RAW_TABLE_RE, { message: "is not an UPPER_SNAKE Snowflake identifier" })).default([]),
+  rawTables: z
+    .array(z.string().regex(RAW_TABLE_RE, { message: "is not an UPPER_SNAKE Snowflake identifier" }))
+    .default([]),
   /** Absent means `source:<name>+`, as config.ts defaults it. */
   select: z.array(selector).max(100).optional(),
   exclude: z.array(selector).max(100).default([]),
@@ -41,31 +43,38 @@ export const SourceSchema = z.object({
 });
 
 /** The whole file. Unknown keys are dropped, so a newer component never breaks an older handler. */
-export const SourcesDocumentSchema = z.object({
-  target: z.string().regex(TARGET_RE, { message: "is not a dbt target name" }),
-  sources: z.array(SourceSchema),
-}).superRefine((doc, ctx) => {
-  const owners = new Map<string, string>();
-  doc.sources.forEach((s, i) => {
-    const name = owners.get(`name:${s.name}`);
-    if (name !== undefined) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `source ${s.name} is listed twice` });
-    owners.set(`name:${s.name}`, s.name);
-    const ids: [string, readonly string[]][] = [
-      ["fivetranConnectors", s.fivetranConnectors],
-      ["airbyteConnections", s.airbyteConnections.map((id) => id.toLowerCase())],
-      ["rawTables", s.rawTables],
-    ];
-    for (const [field, values] of ids) {
-      for (const id of values) {
-        const owner = owners.get(`${field}:${id}`);
-        if (owner !== undefined && owner !== s.name) {
-          ctx.addIssue({ code: "custom", path: ["sources", i, field], message: `${JSON.stringify(id)} is already listed by source ${owner}; each id maps to one source` });
+export const SourcesDocumentSchema = z
+  .object({
+    target: z.string().regex(TARGET_RE, { message: "is not a dbt target name" }),
+    sources: z.array(SourceSchema),
+  })
+  .superRefine((doc, ctx) => {
+    const owners = new Map<string, string>();
+    doc.sources.forEach((s, i) => {
+      const name = owners.get(`name:${s.name}`);
+      if (name !== undefined)
+        ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `source ${s.name} is listed twice` });
+      owners.set(`name:${s.name}`, s.name);
+      const ids: [string, readonly string[]][] = [
+        ["fivetranConnectors", s.fivetranConnectors],
+        ["airbyteConnections", s.airbyteConnections.map((id) => id.toLowerCase())],
+        ["rawTables", s.rawTables],
+      ];
+      for (const [field, values] of ids) {
+        for (const id of values) {
+          const owner = owners.get(`${field}:${id}`);
+          if (owner !== undefined && owner !== s.name) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["sources", i, field],
+              message: `${JSON.stringify(id)} is already listed by source ${owner}; each id maps to one source`,
+            });
+          }
+          owners.set(`${field}:${id}`, s.name);
         }
-        owners.set(`${field}:${id}`, s.name);
       }
-    }
+    });
   });
-});
 
 /** One source with defaults applied: the config's source without what only the stack uses. */
 export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
@@ -80,7 +89,10 @@ export class SourceIndex {
   private readonly tableNames = new Map<string, Set<Source>>();
   private readonly names = new Map<string, Source>();
 
-  constructor(readonly target: string, readonly sources: readonly Source[]) {
+  constructor(
+    readonly target: string,
+    readonly sources: readonly Source[],
+  ) {
     for (const s of sources) {
       this.names.set(s.name, s);
       for (const id of s.fivetranConnectors) this.fivetran.set(id, s);
@@ -134,18 +146,23 @@ export function parseSourcesDocument(input: unknown): SourceIndex {
   const result = SourcesDocumentSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "document"}: ${i.message}`);
-    throw new ConfigurationError(`${SOURCES_FILE} is invalid; redeploy from a valid dbt-pipeline:sources config:\n${z.prettifyError(result.error)}`, problems);
+    throw new ConfigurationError(
+      `${SOURCES_FILE} is invalid; redeploy from a valid dbt-pipeline:sources config:\n${z.prettifyError(result.error)}`,
+      problems,
+    );
   }
-  const sources = result.data.sources.map((s): Source => Object.freeze({
-    name: s.name,
-    fivetranConnectors: Object.freeze([...s.fivetranConnectors]),
-    airbyteConnections: Object.freeze([...s.airbyteConnections]),
-    rawTables: Object.freeze([...s.rawTables]),
-    select: Object.freeze([...(s.select ?? [`source:${s.name}+`])]),
-    exclude: Object.freeze([...s.exclude]),
-    fastLaneTags: Object.freeze([...s.fastLaneTags]),
-    fullRefresh: s.fullRefresh,
-  }));
+  const sources = result.data.sources.map((s): Source =>
+    Object.freeze({
+      name: s.name,
+      fivetranConnectors: Object.freeze([...s.fivetranConnectors]),
+      airbyteConnections: Object.freeze([...s.airbyteConnections]),
+      rawTables: Object.freeze([...s.rawTables]),
+      select: Object.freeze([...(s.select ?? [`source:${s.name}+`])]),
+      exclude: Object.freeze([...s.exclude]),
+      fastLaneTags: Object.freeze([...s.fastLaneTags]),
+      fullRefresh: s.fullRefresh,
+    }),
+  );
   return new SourceIndex(result.data.target, Object.freeze(sources));
 }
 
@@ -160,7 +177,11 @@ export function loadSourcesFile(file: string): SourceIndex {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigurationError(`cannot read ${file}: the deployment must place ${SOURCES_FILE} beside index.mjs`, [], { cause: error });
+    throw new ConfigurationError(
+      `cannot read ${file}: the deployment must place ${SOURCES_FILE} beside index.mjs`,
+      [],
+      { cause: error },
+    );
   }
   let json: unknown;
   try {

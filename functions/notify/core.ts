@@ -21,9 +21,22 @@ import { SlackError, SlackMessage, SlackPoster, URL_REFUSED_STATUSES } from "../
 import { NOTIFY_ORIGIN, ORIGIN_ATTRIBUTE, classifyAlert, isOwnMessage } from "./alerts";
 import { RunReport, alertSlackMessage, runSlackMessage, runSnsText } from "./messages";
 import {
-  ResultSummary, artifactsOf, dbtLogStream, logsConsoleUrl, runCompletedDetail, runFacts, runResultsKey, summarizeResults,
+  ResultSummary,
+  artifactsOf,
+  dbtLogStream,
+  logsConsoleUrl,
+  runCompletedDetail,
+  runFacts,
+  runResultsKey,
+  summarizeResults,
 } from "./run";
-import { RunResultsSchema, SnsEventSchema, SnsRecord, TaskStateChangeEvent, TaskStateChangeEventSchema } from "./schema";
+import {
+  RunResultsSchema,
+  SnsEventSchema,
+  SnsRecord,
+  TaskStateChangeEvent,
+  TaskStateChangeEventSchema,
+} from "./schema";
 import { RunStateStore, applyRun, failureSignature } from "./state";
 
 /** Settings read from the environment at init. */
@@ -117,14 +130,19 @@ export interface Notifier {
  * bounded time). When Slack refuses the URL itself, the secret is read once more past the cache
  * and the message is posted to the new URL if the secret was rotated.
  */
-export function secretSlackSender(secrets: SecretSource, secretArn: string | undefined, post: SlackPoster): SlackSender {
+export function secretSlackSender(
+  secrets: SecretSource,
+  secretArn: string | undefined,
+  post: SlackPoster,
+): SlackSender {
   return async (message) => {
     if (!secretArn) return false;
     const url = (await secrets.get(secretArn)).trim();
     try {
       await post(url, message);
     } catch (err) {
-      if (!(err instanceof SlackError && err.status !== undefined && URL_REFUSED_STATUSES.includes(err.status))) throw err;
+      if (!(err instanceof SlackError && err.status !== undefined && URL_REFUSED_STATUSES.includes(err.status)))
+        throw err;
       const fresh = (await secrets.get(secretArn, { fresh: true })).trim();
       if (fresh === url) throw err;
       await post(fresh, message);
@@ -163,12 +181,18 @@ export function createNotifier(deps: NotifyDeps): Notifier {
     try {
       json = JSON.parse(text);
     } catch (err) {
-      logger.error("run_results.json is not JSON; reporting without node results", { uri, error: (err as Error).message });
+      logger.error("run_results.json is not JSON; reporting without node results", {
+        uri,
+        error: (err as Error).message,
+      });
       return null;
     }
     const parsed = RunResultsSchema.safeParse(json);
     if (!parsed.success) {
-      logger.error("run_results.json is not dbt's format; reporting without node results", { uri, issues: parsed.error.issues.slice(0, 5) });
+      logger.error("run_results.json is not dbt's format; reporting without node results", {
+        uri,
+        issues: parsed.error.issues.slice(0, 5),
+      });
       return null;
     }
     return summarizeResults(parsed.data);
@@ -177,37 +201,62 @@ export function createNotifier(deps: NotifyDeps): Notifier {
   async function page(report: RunReport): Promise<void> {
     const sent = await deps.slack(runSlackMessage(report));
     const text = runSnsText(report);
-    await deps.sns.send(new PublishCommand({
-      TopicArn: settings.alertTopicArn,
-      Subject: text.subject,
-      Message: text.message,
-      MessageAttributes: { [ORIGIN_ATTRIBUTE]: { DataType: "String", StringValue: NOTIFY_ORIGIN } },
-    }));
+    await deps.sns.send(
+      new PublishCommand({
+        TopicArn: settings.alertTopicArn,
+        Subject: text.subject,
+        Message: text.message,
+        MessageAttributes: { [ORIGIN_ATTRIBUTE]: { DataType: "String", StringValue: NOTIFY_ORIGIN } },
+      }),
+    );
     logger.info("paged", { page: report.page, slack: sent, taskArn: report.facts.taskArn });
   }
 
   async function publishRunEvent(detail: RunCompletedDetail): Promise<void> {
-    const out = await deps.events.send(new PutEventsCommand({
-      Entries: [{
-        EventBusName: settings.eventBusName,
-        Source: RUN_EVENT_SOURCE,
-        DetailType: RUN_COMPLETED,
-        Detail: JSON.stringify(RunCompletedDetailSchema.parse(detail)),
-        Resources: [detail.taskArn],
-      }],
-    }));
+    const out = await deps.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: settings.eventBusName,
+            Source: RUN_EVENT_SOURCE,
+            DetailType: RUN_COMPLETED,
+            Detail: JSON.stringify(RunCompletedDetailSchema.parse(detail)),
+            Resources: [detail.taskArn],
+          },
+        ],
+      }),
+    );
     if (out.FailedEntryCount) {
       const entry = out.Entries?.find((e) => e.ErrorCode);
-      throw new PutEventsError(`EventBridge refused the run event: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim());
+      throw new PutEventsError(
+        `EventBridge refused the run event: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim(),
+      );
     }
   }
 
   async function processRun(event: TaskStateChangeEvent): Promise<RunOutcomeSummary> {
     const facts = runFacts(event.detail, settings.environment, event.time);
     const results = facts.runId && facts.status !== "not_started" ? await readResults(facts.runId) : null;
-    const signature = failureSignature(facts.status, facts.exitCode, facts.stopCode, results?.failures.map((f) => f.uniqueId) ?? []);
-    const decision = await applyRun(deps.state, { status: facts.status, signature, taskArn: facts.taskArn, runId: facts.runId, endedAt: facts.endedAt });
-    logger.info("run decided", { taskArn: facts.taskArn, runId: facts.runId, status: facts.status, page: decision.page, reason: decision.reason });
+    const signature = failureSignature(
+      facts.status,
+      facts.exitCode,
+      facts.stopCode,
+      results?.failures.map((f) => f.uniqueId) ?? [],
+    );
+    const decision = await applyRun(deps.state, {
+      status: facts.status,
+      signature,
+      taskArn: facts.taskArn,
+      runId: facts.runId,
+      endedAt: facts.endedAt,
+    });
+    logger.info("run decided", {
+      taskArn: facts.taskArn,
+      runId: facts.runId,
+      status: facts.status,
+      page: decision.page,
+      reason: decision.reason,
+    });
 
     if (decision.page) {
       await page({
@@ -216,8 +265,15 @@ export function createNotifier(deps: NotifyDeps): Notifier {
         page: decision.page,
         consecutiveFailures: decision.consecutiveFailures,
         previousFailures: decision.previousFailures,
-        logsUrl: logsConsoleUrl(event.region, settings.logGroupName, dbtLogStream(settings.logStreamPrefix, facts.taskId)),
-        runResultsUri: facts.runId && results ? artifactsOf(settings.artifactBucket, settings.environment, facts.runId).runResults : null,
+        logsUrl: logsConsoleUrl(
+          event.region,
+          settings.logGroupName,
+          dbtLogStream(settings.logStreamPrefix, facts.taskId),
+        ),
+        runResultsUri:
+          facts.runId && results
+            ? artifactsOf(settings.artifactBucket, settings.environment, facts.runId).runResults
+            : null,
       });
     }
     await publishRunEvent(runCompletedDetail(facts, results, settings.artifactBucket));
@@ -230,8 +286,16 @@ export function createNotifier(deps: NotifyDeps): Notifier {
     if (facts.status !== "not_started" && facts.durationSeconds !== null) {
       metrics.addMetric("RunDurationSeconds", MetricUnit.Seconds, facts.durationSeconds);
     }
-    if (facts.triggerToStartSeconds !== null) metrics.addMetric("TriggerToStartSeconds", MetricUnit.Seconds, facts.triggerToStartSeconds);
-    return { kind: "run", taskArn: facts.taskArn, runId: facts.runId, status: facts.status, paged: decision.page, reason: decision.reason };
+    if (facts.triggerToStartSeconds !== null)
+      metrics.addMetric("TriggerToStartSeconds", MetricUnit.Seconds, facts.triggerToStartSeconds);
+    return {
+      kind: "run",
+      taskArn: facts.taskArn,
+      runId: facts.runId,
+      status: facts.status,
+      paged: decision.page,
+      reason: decision.reason,
+    };
   }
 
   async function processAlert(record: SnsRecord): Promise<{ forwarded: boolean }> {
@@ -241,12 +305,25 @@ export function createNotifier(deps: NotifyDeps): Notifier {
     return { forwarded: sent };
   }
 
-  const config = (path: string) => new IdempotencyConfig({ eventKeyJmesPath: path, expiresAfterSeconds: DEDUPE_SECONDS, throwOnNoIdempotencyKey: true });
+  const config = (path: string) =>
+    new IdempotencyConfig({
+      eventKeyJmesPath: path,
+      expiresAfterSeconds: DEDUPE_SECONDS,
+      throwOnNoIdempotencyKey: true,
+    });
   const taskConfig = config("detail.taskArn");
   const alertConfig = config("Sns.MessageId");
   // One persistence layer per operation: see NotifyDeps.persistence.
-  const runOnce = makeIdempotent(processRun, { persistenceStore: deps.persistence(), config: taskConfig, keyPrefix: "notify-task" });
-  const alertOnce = makeIdempotent(processAlert, { persistenceStore: deps.persistence(), config: alertConfig, keyPrefix: "notify-sns" });
+  const runOnce = makeIdempotent(processRun, {
+    persistenceStore: deps.persistence(),
+    config: taskConfig,
+    keyPrefix: "notify-task",
+  });
+  const alertOnce = makeIdempotent(processAlert, {
+    persistenceStore: deps.persistence(),
+    config: alertConfig,
+    keyPrefix: "notify-sns",
+  });
 
   return {
     async handle(event, context) {
@@ -271,9 +348,12 @@ export function createNotifier(deps: NotifyDeps): Notifier {
       }
       const parsed = TaskStateChangeEventSchema.safeParse(event);
       if (!parsed.success) {
-        throw new UnsupportedEventError(`expected an ECS Task State Change event or an SNS delivery:\n${z.prettifyError(parsed.error)}`);
+        throw new UnsupportedEventError(
+          `expected an ECS Task State Change event or an SNS delivery:\n${z.prettifyError(parsed.error)}`,
+        );
       }
-      if (parsed.data.detail.lastStatus !== "STOPPED") return { kind: "ignored", reason: `task is ${parsed.data.detail.lastStatus}, not STOPPED` };
+      if (parsed.data.detail.lastStatus !== "STOPPED")
+        return { kind: "ignored", reason: `task is ${parsed.data.detail.lastStatus}, not STOPPED` };
       return runOnce(parsed.data);
     },
   };

@@ -21,27 +21,29 @@ import { NotifyResult, NotifySettings, createNotifier, secretSlackSender } from 
 import { dynamoStateStore } from "./state";
 
 /** The variables the Observability component sets. */
-const NotifyEnvSchema = z.object({
-  ENVIRONMENT: envRequired(),
-  ARTIFACT_BUCKET: envRequired(),
-  EVENT_BUS_NAME: envRequired(),
-  ALERT_TOPIC_ARN: envRequired(),
-  SLACK_SECRET_ARN: envOptional(),
-  LOG_GROUP_NAME: envRequired(),
-  LOG_STREAM_PREFIX: envRequired(),
-  STATE_TABLE: envRequired(),
-}).transform((env) => ({
-  settings: {
-    environment: env.ENVIRONMENT,
-    artifactBucket: env.ARTIFACT_BUCKET,
-    eventBusName: env.EVENT_BUS_NAME,
-    alertTopicArn: env.ALERT_TOPIC_ARN,
-    slackSecretArn: env.SLACK_SECRET_ARN,
-    logGroupName: env.LOG_GROUP_NAME,
-    logStreamPrefix: env.LOG_STREAM_PREFIX,
-  } satisfies NotifySettings,
-  table: env.STATE_TABLE,
-}));
+const NotifyEnvSchema = z
+  .object({
+    ENVIRONMENT: envRequired(),
+    ARTIFACT_BUCKET: envRequired(),
+    EVENT_BUS_NAME: envRequired(),
+    ALERT_TOPIC_ARN: envRequired(),
+    SLACK_SECRET_ARN: envOptional(),
+    LOG_GROUP_NAME: envRequired(),
+    LOG_STREAM_PREFIX: envRequired(),
+    STATE_TABLE: envRequired(),
+  })
+  .transform((env) => ({
+    settings: {
+      environment: env.ENVIRONMENT,
+      artifactBucket: env.ARTIFACT_BUCKET,
+      eventBusName: env.EVENT_BUS_NAME,
+      alertTopicArn: env.ALERT_TOPIC_ARN,
+      slackSecretArn: env.SLACK_SECRET_ARN,
+      logGroupName: env.LOG_GROUP_NAME,
+      logStreamPrefix: env.LOG_STREAM_PREFIX,
+    } satisfies NotifySettings,
+    table: env.STATE_TABLE,
+  }));
 
 const { settings, table } = parseEnv("notify", NotifyEnvSchema, process.env);
 

@@ -49,8 +49,10 @@ export function selectionText(s: Selection): string {
 /** The one-line title of a run report. */
 export function runTitle(r: RunReport): string {
   const { facts } = r;
-  if (r.page === "recovery") return `${head(facts)}: ${label(facts)} succeeded again after ${plural(r.previousFailures, "failed run")}`;
-  if (facts.status === "not_started") return `${head(facts)}: ${label(facts)} did not start${facts.stopCode ? ` (${facts.stopCode})` : ""}`;
+  if (r.page === "recovery")
+    return `${head(facts)}: ${label(facts)} succeeded again after ${plural(r.previousFailures, "failed run")}`;
+  if (facts.status === "not_started")
+    return `${head(facts)}: ${label(facts)} did not start${facts.stopCode ? ` (${facts.stopCode})` : ""}`;
   const count = r.results ? `, ${plural(r.results.failures.length, "failing node")}` : "";
   return `${head(facts)}: ${label(facts)} failed (exit ${facts.exitCode})${count}`;
 }
@@ -70,7 +72,8 @@ const failureLine = (f: RunFailure) =>
 function failuresText(r: RunReport): string {
   if (!r.results) return "run_results.json could not be read for this run; see the dbt logs.";
   const { failures } = r.results;
-  if (!failures.length) return "run_results.json lists no failing node (dbt may have failed before running any); see the dbt logs.";
+  if (!failures.length)
+    return "run_results.json lists no failing node (dbt may have failed before running any); see the dbt logs.";
   const listed = failures.slice(0, MAX_LISTED_FAILURES).map(failureLine);
   if (failures.length > MAX_LISTED_FAILURES) listed.push(`…and ${failures.length - MAX_LISTED_FAILURES} more`);
   return `*Failing (${failures.length})*\n${listed.join("\n")}`;
@@ -94,7 +97,9 @@ export function runSlackMessage(r: RunReport): SlackMessage {
   if (r.page === "recovery") {
     blocks.push(section(`:large_green_circle: *${title}*\n${factsLine(r)}`));
   } else if (facts.status === "not_started") {
-    blocks.push(section(`:warning: *${title}*\n${factsLine(r)}\n${escapeMrkdwn(facts.stopReason ?? "ECS gave no reason.")}`));
+    blocks.push(
+      section(`:warning: *${title}*\n${factsLine(r)}\n${escapeMrkdwn(facts.stopReason ?? "ECS gave no reason.")}`),
+    );
   } else {
     blocks.push(section(`:red_circle: *${title}*\n${factsLine(r)}`));
     blocks.push(section(failuresText(r)));
@@ -105,25 +110,38 @@ export function runSlackMessage(r: RunReport): SlackMessage {
 
 /** SNS subjects: ASCII, no line breaks, "less than 100 characters" (SNS Publish). */
 export function snsSubject(text: string): string {
-  const ascii = text.replace(/\s+/g, " ").replace(/[^\x20-\x7e]/g, "-").trim();
+  const ascii = text
+    .replace(/\s+/g, " ")
+    .replace(/[^\x20-\x7e]/g, "-")
+    .trim();
   return truncate(ascii, 99);
 }
 
 /** The text published to the alert topic for a run that pages. */
 export function runSnsText(r: RunReport): SnsText {
   const { facts } = r;
-  const lines = [runTitle(r) + (facts.durationSeconds !== null && facts.status !== "not_started" ? ` after ${formatDuration(facts.durationSeconds)}` : "") + "."];
+  const lines = [
+    runTitle(r) +
+      (facts.durationSeconds !== null && facts.status !== "not_started"
+        ? ` after ${formatDuration(facts.durationSeconds)}`
+        : "") +
+      ".",
+  ];
   lines.push(`Selection: ${selectionText(facts.selection)}`);
   if (facts.status === "not_started") lines.push(`Reason: ${facts.stopReason ?? "ECS gave no reason."}`);
   if (r.page === "failure" && facts.status === "failed") {
     if (!r.results) lines.push("run_results.json could not be read for this run.");
     else if (r.results.failures.length) {
       lines.push(`Failing nodes (${r.results.failures.length}):`);
-      for (const f of r.results.failures.slice(0, MAX_LISTED_FAILURES)) lines.push(`- ${f.uniqueId} (${f.status})${f.message ? `: ${truncate(f.message, 200)}` : ""}`);
-      if (r.results.failures.length > MAX_LISTED_FAILURES) lines.push(`- ...and ${r.results.failures.length - MAX_LISTED_FAILURES} more`);
+      for (const f of r.results.failures.slice(0, MAX_LISTED_FAILURES))
+        lines.push(`- ${f.uniqueId} (${f.status})${f.message ? `: ${truncate(f.message, 200)}` : ""}`);
+      if (r.results.failures.length > MAX_LISTED_FAILURES)
+        lines.push(`- ...and ${r.results.failures.length - MAX_LISTED_FAILURES} more`);
     }
   }
-  lines.push(`Run: ${facts.runId ?? "unknown"} (task ${facts.taskId})${r.page === "failure" ? `, ${plural(r.consecutiveFailures, "failed run")} in a row` : ""}.`);
+  lines.push(
+    `Run: ${facts.runId ?? "unknown"} (task ${facts.taskId})${r.page === "failure" ? `, ${plural(r.consecutiveFailures, "failed run")} in a row` : ""}.`,
+  );
   lines.push(`Logs: ${r.logsUrl}`);
   if (r.runResultsUri) lines.push(`Run results: ${r.runResultsUri}`);
   return { subject: snsSubject(runTitle(r)), message: lines.join("\n") };
@@ -131,7 +149,14 @@ export function runSnsText(r: RunReport): SnsText {
 
 /** An alert that arrived on the alert topic, classified. */
 export type Alert =
-  | { kind: "snowflake-task"; taskName: string; errorCode?: string; errorMessage?: string; queryId?: string; scheduledTime?: string }
+  | {
+      kind: "snowflake-task";
+      taskName: string;
+      errorCode?: string;
+      errorMessage?: string;
+      queryId?: string;
+      scheduledTime?: string;
+    }
   | { kind: "alarm"; name: string; state: "OK" | "ALARM" | "INSUFFICIENT_DATA"; reason?: string; description?: string }
   | { kind: "sync" | "dispatch"; summary: string; reason?: string; url?: string }
   | { kind: "other"; subject: string; body: string };
@@ -143,22 +168,30 @@ export function alertSlackMessage(environment: string, alert: Alert): SlackMessa
     case "snowflake-task": {
       const text = `${prefix}: Snowflake task ${alert.taskName} failed`;
       const detail = [alert.errorCode, alert.errorMessage].filter((p) => p).join(" ");
-      const ctx = [alert.queryId ? `query \`${escapeMrkdwn(alert.queryId)}\`` : "", alert.scheduledTime ? `scheduled ${escapeMrkdwn(alert.scheduledTime)}` : ""].filter((p) => p);
+      const ctx = [
+        alert.queryId ? `query \`${escapeMrkdwn(alert.queryId)}\`` : "",
+        alert.scheduledTime ? `scheduled ${escapeMrkdwn(alert.scheduledTime)}` : "",
+      ].filter((p) => p);
       return {
         text,
         blocks: [
-          section(`:snowflake: *${escapeMrkdwn(text)}*\n${escapeMrkdwn(truncate(detail || "Snowflake gave no error message.", 1000))}`),
+          section(
+            `:snowflake: *${escapeMrkdwn(text)}*\n${escapeMrkdwn(truncate(detail || "Snowflake gave no error message.", 1000))}`,
+          ),
           ...(ctx.length ? [context(ctx.join(" · "))] : []),
         ],
       };
     }
     case "alarm": {
       const text = `${prefix}: ${alert.state === "OK" ? "resolved" : alert.state} ${alert.name}`;
-      const icon = alert.state === "OK" ? ":white_check_mark:" : alert.state === "ALARM" ? ":rotating_light:" : ":grey_question:";
+      const icon =
+        alert.state === "OK" ? ":white_check_mark:" : alert.state === "ALARM" ? ":rotating_light:" : ":grey_question:";
       return {
         text,
         blocks: [
-          section(`${icon} *${escapeMrkdwn(text)}*${alert.reason ? `\n${escapeMrkdwn(truncate(alert.reason, 1000))}` : ""}`),
+          section(
+            `${icon} *${escapeMrkdwn(text)}*${alert.reason ? `\n${escapeMrkdwn(truncate(alert.reason, 1000))}` : ""}`,
+          ),
           ...(alert.description ? [context(escapeMrkdwn(alert.description))] : []),
         ],
       };
@@ -170,7 +203,9 @@ export function alertSlackMessage(environment: string, alert: Alert): SlackMessa
       return {
         text,
         blocks: [
-          section(`:x: *${escapeMrkdwn(text)}*${alert.reason ? `\n${escapeMrkdwn(truncate(alert.reason, 1000))}` : ""}${after}`),
+          section(
+            `:x: *${escapeMrkdwn(text)}*${alert.reason ? `\n${escapeMrkdwn(truncate(alert.reason, 1000))}` : ""}${after}`,
+          ),
           ...(alert.url ? [context(link(alert.url, "open the connection"))] : []),
         ],
       };

@@ -69,7 +69,10 @@ export function parseDbtArgv(argv: readonly string[]): { command: string | null;
       if (token === "--full-refresh") fullRefresh = true;
       if (token === "--selector" && i + 1 < argv.length) selector = argv[++i];
       // Flags with one value (--profile p, --target t, --vars {...}, --state dir) skip it.
-      else if (["--profile", "--target", "--vars", "--state", "--threads", "--project-dir", "--profiles-dir"].includes(token)) i++;
+      else if (
+        ["--profile", "--target", "--vars", "--state", "--threads", "--project-dir", "--profiles-dir"].includes(token)
+      )
+        i++;
     } else if (into) into.push(token);
   }
   return { command: words.length ? words.join(" ") : null, selection: { select, exclude, selector, fullRefresh } };
@@ -99,8 +102,10 @@ function stopReasonOf(detail: TaskDetail, status: RunStatus): string | null {
   // Containers often repeat the task's reason (an image pull error); name each reason once.
   const byReason = new Map<string, string[]>();
   for (const c of detail.containers) {
-    if (c.reason && c.reason !== detail.stoppedReason) byReason.set(c.reason, [...(byReason.get(c.reason) ?? []), c.name]);
-    else if (status === "not_started" && c.exitCode !== undefined && c.exitCode !== 0) parts.push(`${c.name} exited ${c.exitCode}`);
+    if (c.reason && c.reason !== detail.stoppedReason)
+      byReason.set(c.reason, [...(byReason.get(c.reason) ?? []), c.name]);
+    else if (status === "not_started" && c.exitCode !== undefined && c.exitCode !== 0)
+      parts.push(`${c.name} exited ${c.exitCode}`);
   }
   for (const [reason, names] of byReason) parts.push(`${names.join(", ")}: ${reason}`);
   const text = parts.join("; ");
@@ -111,22 +116,35 @@ function stopReasonOf(detail: TaskDetail, status: RunStatus): string | null {
 export function runIdOf(detail: TaskDetail): string | null {
   const overrides = detail.overrides?.containerOverrides ?? [];
   for (const name of [CONTAINERS.dbt, CONTAINERS.upload]) {
-    const value = overrides.find((o) => o.name === name)?.environment?.find((e) => e.name === "DBT_PIPELINE_RUN_ID")?.value;
+    const value = overrides
+      .find((o) => o.name === name)
+      ?.environment?.find((e) => e.name === "DBT_PIPELINE_RUN_ID")?.value;
     if (value) return value;
   }
-  return detail.startedBy?.startsWith(STARTED_BY_PREFIX) ? detail.startedBy.slice(STARTED_BY_PREFIX.length) || null : null;
+  return detail.startedBy?.startsWith(STARTED_BY_PREFIX)
+    ? detail.startedBy.slice(STARTED_BY_PREFIX.length) || null
+    : null;
 }
 
 /** The dbt container's override environment variable `name`, if set. */
 function dbtEnv(detail: TaskDetail, name: string): string | undefined {
-  return detail.overrides?.containerOverrides.find((o) => o.name === CONTAINERS.dbt)?.environment?.find((e) => e.name === name)?.value;
+  return detail.overrides?.containerOverrides
+    .find((o) => o.name === CONTAINERS.dbt)
+    ?.environment?.find((e) => e.name === name)?.value;
 }
 
 /** Sources from `DBT_PIPELINE_SOURCES` (comma-separated, as docs/monitoring.md reads it), when set. */
 export function sourcesOf(detail: TaskDetail): string[] | undefined {
   const raw = dbtEnv(detail, "DBT_PIPELINE_SOURCES");
   if (raw === undefined) return undefined;
-  return [...new Set(raw.split(",").map((s) => s.trim()).filter((s) => s))].sort();
+  return [
+    ...new Set(
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s),
+    ),
+  ].sort();
 }
 
 /**
@@ -147,7 +165,9 @@ export function runFacts(detail: TaskDetail, environment: string, eventTime: str
   const exitCode = dbt?.exitCode ?? null;
   const status: RunStatus = exitCode === null ? "not_started" : exitCode === 0 ? "success" : "failed";
   const argv = detail.overrides?.containerOverrides.find((o) => o.name === CONTAINERS.dbt)?.command ?? null;
-  const parsed = argv ? parseDbtArgv(argv) : { command: null, selection: { select: [], exclude: [], selector: null, fullRefresh: false } };
+  const parsed = argv
+    ? parseDbtArgv(argv)
+    : { command: null, selection: { select: [], exclude: [], selector: null, fullRefresh: false } };
   const startedAt = iso(detail.startedAt) ?? iso(detail.createdAt);
   const endedAt = iso(detail.stoppedAt) ?? iso(eventTime) ?? eventTime;
   const runId = runIdOf(detail);
@@ -171,7 +191,10 @@ export function runFacts(detail: TaskDetail, environment: string, eventTime: str
     durationSeconds: secondsBetween(startedAt, endedAt),
     ...(sources ? { sources } : {}),
     // Only a task that really started (startedAt, not createdAt) has a trigger-to-start time.
-    triggerToStartSeconds: triggeredAt !== undefined && detail.startedAt ? secondsBetween(new Date(triggeredAt).toISOString(), iso(detail.startedAt)!) : null,
+    triggerToStartSeconds:
+      triggeredAt !== undefined && detail.startedAt
+        ? secondsBetween(new Date(triggeredAt).toISOString(), iso(detail.startedAt)!)
+        : null,
   };
 }
 
@@ -204,9 +227,18 @@ export function summarizeResults(results: RunResults): ResultSummary {
 }
 
 /** Where a run's artifacts are. */
-export function artifactsOf(bucket: string, environment: string, runId: string): NonNullable<RunCompletedDetail["artifacts"]> {
+export function artifactsOf(
+  bucket: string,
+  environment: string,
+  runId: string,
+): NonNullable<RunCompletedDetail["artifacts"]> {
   const prefix = `${environment}/runs/${runId}/`;
-  return { bucket, prefix, runResults: `s3://${bucket}/${prefix}run_results.json`, manifest: `s3://${bucket}/${prefix}manifest.json` };
+  return {
+    bucket,
+    prefix,
+    runResults: `s3://${bucket}/${prefix}run_results.json`,
+    manifest: `s3://${bucket}/${prefix}manifest.json`,
+  };
 }
 
 /** The run_results.json key of a run. */

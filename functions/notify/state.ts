@@ -54,33 +54,57 @@ export interface Decision {
   /** For a recovery: failing runs in a row before it. */
   readonly previousFailures: number;
   /** Why, for the log. */
-  readonly reason: "first-failure" | "changed-failure" | "same-failure" | "recovery" | "still-passing" | "out-of-order" | "redelivery";
+  readonly reason:
+    "first-failure" | "changed-failure" | "same-failure" | "recovery" | "still-passing" | "out-of-order" | "redelivery";
 }
 
 /** The failure signature: equal signatures are "the same failing state". */
-export function failureSignature(status: RunStatus, exitCode: number | null, stopCode: string | null, failingIds: readonly string[]): string {
+export function failureSignature(
+  status: RunStatus,
+  exitCode: number | null,
+  stopCode: string | null,
+  failingIds: readonly string[],
+): string {
   if (status === "success") return "";
-  const basis = status === "not_started"
-    ? `not_started|${stopCode ?? ""}`
-    : `failed|${exitCode ?? ""}|${[...new Set(failingIds)].sort().join("\n")}`;
+  const basis =
+    status === "not_started"
+      ? `not_started|${stopCode ?? ""}`
+      : `failed|${exitCode ?? ""}|${[...new Set(failingIds)].sort().join("\n")}`;
   return createHash("sha256").update(basis).digest("hex");
 }
 
 /** Applies the paging rule to the stored state and a run. */
 export function decide(prev: RunState | undefined, run: RunOutcome): Decision {
   if (prev && prev.lastTaskArn === run.taskArn) {
-    return { page: prev.lastPage, consecutiveFailures: prev.consecutiveFailures, previousFailures: prev.recoveredAfter, reason: "redelivery" };
+    return {
+      page: prev.lastPage,
+      consecutiveFailures: prev.consecutiveFailures,
+      previousFailures: prev.recoveredAfter,
+      reason: "redelivery",
+    };
   }
   if (prev && Date.parse(run.endedAt) < Date.parse(prev.lastEndedAt)) {
     return { page: null, consecutiveFailures: prev.consecutiveFailures, previousFailures: 0, reason: "out-of-order" };
   }
   const wasFailing = prev?.status === "failing";
-  const base = { lastTaskArn: run.taskArn, lastRunId: run.runId, lastEndedAt: run.endedAt, version: (prev?.version ?? 0) + 1 };
+  const base = {
+    lastTaskArn: run.taskArn,
+    lastRunId: run.runId,
+    lastEndedAt: run.endedAt,
+    version: (prev?.version ?? 0) + 1,
+  };
   if (run.status === "success") {
     const page = wasFailing ? "recovery" : null;
     const previousFailures = wasFailing ? prev.consecutiveFailures : 0;
     return {
-      next: { ...base, status: "passing", signature: "", consecutiveFailures: 0, lastPage: page, recoveredAfter: previousFailures },
+      next: {
+        ...base,
+        status: "passing",
+        signature: "",
+        consecutiveFailures: 0,
+        lastPage: page,
+        recoveredAfter: previousFailures,
+      },
       page,
       consecutiveFailures: 0,
       previousFailures,
@@ -91,7 +115,14 @@ export function decide(prev: RunState | undefined, run: RunOutcome): Decision {
   const same = wasFailing && prev.signature === run.signature;
   const page = same ? null : "failure";
   return {
-    next: { ...base, status: "failing", signature: run.signature, consecutiveFailures, lastPage: page, recoveredAfter: 0 },
+    next: {
+      ...base,
+      status: "failing",
+      signature: run.signature,
+      consecutiveFailures,
+      lastPage: page,
+      recoveredAfter: 0,
+    },
     page,
     consecutiveFailures,
     previousFailures: 0,
@@ -113,19 +144,23 @@ export const STATE_ITEM_ID = "run-state";
 export function dynamoStateStore(client: DynamoDBDocumentClient, tableName: string): RunStateStore {
   return {
     async get() {
-      const out = await client.send(new GetCommand({ TableName: tableName, Key: { id: STATE_ITEM_ID }, ConsistentRead: true }));
+      const out = await client.send(
+        new GetCommand({ TableName: tableName, Key: { id: STATE_ITEM_ID }, ConsistentRead: true }),
+      );
       if (!out.Item) return undefined;
       const { id: _id, ...state } = out.Item;
       return state as RunState;
     },
     async put(next, expectedVersion) {
       try {
-        await client.send(new PutCommand({
-          TableName: tableName,
-          Item: { id: STATE_ITEM_ID, ...next },
-          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(id)" : "version = :v",
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
-        }));
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { id: STATE_ITEM_ID, ...next },
+            ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(id)" : "version = :v",
+            ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
+          }),
+        );
         return true;
       } catch (err) {
         if ((err as { name?: string }).name === "ConditionalCheckFailedException") return false;

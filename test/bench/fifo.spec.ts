@@ -4,7 +4,8 @@ import { FifoQueue } from "../../bench/fifo";
 describe("bench FIFO queue model", () => {
   const T0 = 1_000_000;
   const queue = (maxReceiveCount = 500) => new FifoQueue({ visibilityTimeoutSeconds: 360, maxReceiveCount });
-  const fill = (q: FifoQueue, n: number, group = "prod") => Array.from({ length: n }, (_, i) => q.send(group, `body-${i}`, `dedupe-${group}-${i}`, T0).messageId);
+  const fill = (q: FifoQueue, n: number, group = "prod") =>
+    Array.from({ length: n }, (_, i) => q.send(group, `body-${i}`, `dedupe-${group}-${i}`, T0).messageId);
 
   it("delivers a group's messages in order, at most the batch size", () => {
     // Prepare

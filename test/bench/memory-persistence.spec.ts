@@ -1,5 +1,9 @@
 import { expect } from "chai";
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  makeIdempotent,
+} from "@aws-lambda-powertools/idempotency";
 import { MemoryPersistenceLayer } from "../../bench/memory-persistence";
 import { fakeContext } from "../functions/support";
 
@@ -12,20 +16,37 @@ describe("bench in-memory idempotency persistence (virtual clock)", () => {
     let calls = 0;
     let release: () => void = () => undefined;
     let gate: Promise<void> | undefined;
-    const work = makeIdempotent(async (job: { delivery: string }) => {
-      calls++;
-      if (gate) await gate;
-      return { delivery: job.delivery, n: calls };
-    }, {
-      persistenceStore: store,
-      config: new IdempotencyConfig({ eventKeyJmesPath: "delivery", expiresAfterSeconds, lambdaContext: fakeContext }),
-    });
+    const work = makeIdempotent(
+      async (job: { delivery: string }) => {
+        calls++;
+        if (gate) await gate;
+        return { delivery: job.delivery, n: calls };
+      },
+      {
+        persistenceStore: store,
+        config: new IdempotencyConfig({
+          eventKeyJmesPath: "delivery",
+          expiresAfterSeconds,
+          lambdaContext: fakeContext,
+        }),
+      },
+    );
     return {
-      store, work,
+      store,
+      work,
       calls: () => calls,
-      advance: (seconds: number) => { clock += seconds * 1000; },
-      hold: () => { gate = new Promise((resolve) => { release = resolve; }); },
-      release: () => { gate = undefined; release(); },
+      advance: (seconds: number) => {
+        clock += seconds * 1000;
+      },
+      hold: () => {
+        gate = new Promise((resolve) => {
+          release = resolve;
+        });
+      },
+      release: () => {
+        gate = undefined;
+        release();
+      },
     };
   }
 
@@ -58,7 +79,10 @@ describe("bench in-memory idempotency persistence (virtual clock)", () => {
     h.hold();
     // Act
     const first = h.work({ delivery: "fivetran:b" });
-    const copy = h.work({ delivery: "fivetran:b" }).then(() => "answered", (error: unknown) => error);
+    const copy = h.work({ delivery: "fivetran:b" }).then(
+      () => "answered",
+      (error: unknown) => error,
+    );
     const refused = await copy;
     h.release();
     // Assess

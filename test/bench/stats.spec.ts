@@ -4,7 +4,15 @@ import { Rng, countOverlaps, mean, percentile, summarize, unionLength } from "..
 describe("bench stats", () => {
   describe("percentile (nearest rank)", () => {
     const values = [15, 20, 35, 40, 50];
-    const cases: [number, number][] = [[5, 15], [20, 15], [30, 20], [40, 20], [50, 35], [95, 50], [100, 50]];
+    const cases: [number, number][] = [
+      [5, 15],
+      [20, 15],
+      [30, 20],
+      [40, 20],
+      [50, 35],
+      [95, 50],
+      [100, 50],
+    ];
     for (const [p, expected] of cases) {
       it(`p${p} of [15, 20, 35, 40, 50] is ${expected}`, () => expect(percentile(values, p)).to.equal(expected));
     }
@@ -33,14 +41,41 @@ describe("bench stats", () => {
   });
 
   it("measures the union of intervals once where they overlap", () => {
-    expect(unionLength([[0, 10], [5, 15], [20, 25], [21, 22], [30, 30]])).to.equal(20);
+    expect(
+      unionLength([
+        [0, 10],
+        [5, 15],
+        [20, 25],
+        [21, 22],
+        [30, 30],
+      ]),
+    ).to.equal(20);
     expect(unionLength([])).to.equal(0);
   });
 
   it("counts a run that starts before an earlier one stopped as an overlap, touching ends as none", () => {
-    expect(countOverlaps([[0, 10], [10, 20], [20, 30]])).to.equal(0);
-    expect(countOverlaps([[0, 10], [5, 20], [15, 30], [40, 50]])).to.equal(2);
-    expect(countOverlaps([[0, 100], [10, 20], [30, 40]])).to.equal(2);
+    expect(
+      countOverlaps([
+        [0, 10],
+        [10, 20],
+        [20, 30],
+      ]),
+    ).to.equal(0);
+    expect(
+      countOverlaps([
+        [0, 10],
+        [5, 20],
+        [15, 30],
+        [40, 50],
+      ]),
+    ).to.equal(2);
+    expect(
+      countOverlaps([
+        [0, 100],
+        [10, 20],
+        [30, 40],
+      ]),
+    ).to.equal(2);
   });
 
   describe("Rng", () => {

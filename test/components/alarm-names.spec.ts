@@ -25,7 +25,11 @@ describe("alarm names", () => {
   });
 
   it("a stack with a 63-character source name evaluates, with its stale alarm", async () => {
-    const ev = await evaluateStack("dev", { sources: { [LONGEST]: { fivetranConnectors: ["long_connector"], staleAfterMinutes: 60 } } });
-    expect(all(ev, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name)).to.include(`dbt-pipeline-dev-stale-${LONGEST.replace(/_/g, "-")}`);
+    const ev = await evaluateStack("dev", {
+      sources: { [LONGEST]: { fivetranConnectors: ["long_connector"], staleAfterMinutes: 60 } },
+    });
+    expect(all(ev, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name)).to.include(
+      `dbt-pipeline-dev-stale-${LONGEST.replace(/_/g, "-")}`,
+    );
   });
 });

@@ -11,25 +11,96 @@ const ARN = (env: string) => `arn:aws:iam::${MOCK_ACCOUNT}:policy/dbt-pipeline-$
 
 describe("permissions boundary", () => {
   it("document: the package's services as the ceiling; no role without it, no boundary removed or changed, the deploy role and its policies fixed, no users or keys", () => {
-    const role = ["iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-      "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"];
-    const policy = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"];
+    const role = [
+      "iam:AttachRolePolicy",
+      "iam:DeleteRole",
+      "iam:DeleteRolePermissionsBoundary",
+      "iam:DeleteRolePolicy",
+      "iam:DetachRolePolicy",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+    ];
+    const policy = [
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+      "iam:TagPolicy",
+      "iam:UntagPolicy",
+    ];
     expect(boundaryStatements({ partition: "aws", accountId: "123456789012", environment: "prod" })).to.deep.equal([
       {
-        Sid: "Ceiling", Effect: "Allow", Resource: "*",
-        Action: ["apigateway:*", "cloudwatch:*", "dynamodb:*", "ec2:*", "ecr:*", "ecs:*", "events:*", "iam:*", "kms:*", "lambda:*", "logs:*", "s3:*", "scheduler:*", "secretsmanager:*", "sns:*", "sqs:*", "xray:*"],
+        Sid: "Ceiling",
+        Effect: "Allow",
+        Resource: "*",
+        Action: [
+          "apigateway:*",
+          "cloudwatch:*",
+          "dynamodb:*",
+          "ec2:*",
+          "ecr:*",
+          "ecs:*",
+          "events:*",
+          "iam:*",
+          "kms:*",
+          "lambda:*",
+          "logs:*",
+          "s3:*",
+          "scheduler:*",
+          "secretsmanager:*",
+          "sns:*",
+          "sqs:*",
+          "xray:*",
+        ],
       },
       {
-        Sid: "RolesOnlyWithThisBoundary", Effect: "Deny", Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], Resource: "*",
-        Condition: { StringNotEquals: { "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-permissions-boundary" } },
+        Sid: "RolesOnlyWithThisBoundary",
+        Effect: "Deny",
+        Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+        Resource: "*",
+        Condition: {
+          StringNotEquals: {
+            "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-permissions-boundary",
+          },
+        },
       },
       { Sid: "KeepBoundaries", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
-      { Sid: "BoundaryIsFixed", Effect: "Deny", Action: policy, Resource: "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-permissions-boundary" },
-      { Sid: "DeployRoleIsFixed", Effect: "Deny", Action: role, Resource: "arn:aws:iam::123456789012:role/dbt-pipeline-prod-github-deploy" },
-      { Sid: "DeployPoliciesAreFixed", Effect: "Deny", Action: policy, Resource: "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-github-deploy-*" },
       {
-        Sid: "NoUsersOrKeys", Effect: "Deny", Resource: "*",
-        Action: ["iam:AddUserToGroup", "iam:AttachUserPolicy", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:PutUserPolicy", "iam:UpdateLoginProfile"],
+        Sid: "BoundaryIsFixed",
+        Effect: "Deny",
+        Action: policy,
+        Resource: "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-permissions-boundary",
+      },
+      {
+        Sid: "DeployRoleIsFixed",
+        Effect: "Deny",
+        Action: role,
+        Resource: "arn:aws:iam::123456789012:role/dbt-pipeline-prod-github-deploy",
+      },
+      {
+        Sid: "DeployPoliciesAreFixed",
+        Effect: "Deny",
+        Action: policy,
+        Resource: "arn:aws:iam::123456789012:policy/dbt-pipeline-prod-github-deploy-*",
+      },
+      {
+        Sid: "NoUsersOrKeys",
+        Effect: "Deny",
+        Resource: "*",
+        Action: [
+          "iam:AddUserToGroup",
+          "iam:AttachUserPolicy",
+          "iam:CreateAccessKey",
+          "iam:CreateLoginProfile",
+          "iam:CreateUser",
+          "iam:PutUserPolicy",
+          "iam:UpdateLoginProfile",
+        ],
       },
     ]);
   });
@@ -44,9 +115,20 @@ describe("permissions boundary", () => {
       it("declares the boundary policy once, tagged as the boundary, and exports its ARN", () => {
         const p = one(ev, "aws:iam/policy:Policy", "permissions-boundary-policy");
         expect(p.inputs.name).to.equal(`dbt-pipeline-${stack}-permissions-boundary`);
-        expect(p.inputs.tags).to.deep.equal({ project: "dbt-pipeline", environment: stack, "managed-by": "pulumi", purpose: "permissions-boundary" });
+        expect(p.inputs.tags).to.deep.equal({
+          project: "dbt-pipeline",
+          environment: stack,
+          "managed-by": "pulumi",
+          purpose: "permissions-boundary",
+        });
         expect(json(p.inputs.policy).Statement.map((s: { Sid: string }) => s.Sid)).to.deep.equal([
-          "Ceiling", "RolesOnlyWithThisBoundary", "KeepBoundaries", "BoundaryIsFixed", "DeployRoleIsFixed", "DeployPoliciesAreFixed", "NoUsersOrKeys",
+          "Ceiling",
+          "RolesOnlyWithThisBoundary",
+          "KeepBoundaries",
+          "BoundaryIsFixed",
+          "DeployRoleIsFixed",
+          "DeployPoliciesAreFixed",
+          "NoUsersOrKeys",
         ]);
         expect(ev.outputs.permissionsBoundaryArn).to.equal(ARN(stack));
       });
@@ -63,9 +145,17 @@ describe("permissions boundary", () => {
       });
 
       it("its ceiling admits every action any role of the package is granted", () => {
-        const docs = [...all(ev, "aws:iam/rolePolicy:RolePolicy"), ...all(ev, "aws:iam/policy:Policy").filter((p) => p.name !== "permissions-boundary-policy")].map((p) => json(p.inputs.policy));
-        const services = new Set(docs.flatMap((d) => d.Statement).filter((s: { Effect: string }) => s.Effect === "Allow")
-          .flatMap((s: { Action: string | string[] }) => [s.Action].flat()).map((a: string) => a.split(":")[0]));
+        const docs = [
+          ...all(ev, "aws:iam/rolePolicy:RolePolicy"),
+          ...all(ev, "aws:iam/policy:Policy").filter((p) => p.name !== "permissions-boundary-policy"),
+        ].map((p) => json(p.inputs.policy));
+        const services = new Set(
+          docs
+            .flatMap((d) => d.Statement)
+            .filter((s: { Effect: string }) => s.Effect === "Allow")
+            .flatMap((s: { Action: string | string[] }) => [s.Action].flat())
+            .map((a: string) => a.split(":")[0]),
+        );
         expect([...services].filter((s) => !(BOUNDARY_SERVICES as readonly string[]).includes(s))).to.deep.equal([]);
       });
     });

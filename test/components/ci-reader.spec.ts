@@ -28,13 +28,18 @@ describe("Slim CI reader role", () => {
       const ENV = stack.toUpperCase();
       const DB = `DBT_PIPELINE_${ENV}`;
       let ev: Awaited<ReturnType<typeof evaluateStack>>;
-      before(async () => { ev = within(await evaluateStack(stack), CI_READER); });
+      before(async () => {
+        ev = within(await evaluateStack(stack), CI_READER);
+      });
 
       it(`declares DBT_CI_READER_${ENV} under SYSADMIN, through the SECURITYADMIN provider`, () => {
         const role = one(ev, T.role);
         expect(role.inputs.name).to.equal(`DBT_CI_READER_${ENV}`);
         expect(role.options.provider).to.match(/securityadmin/);
-        expect(one(ev, T.roleGrant).inputs).to.deep.equal({ roleName: `DBT_CI_READER_${ENV}`, parentRoleName: "SYSADMIN" });
+        expect(one(ev, T.roleGrant).inputs).to.deep.equal({
+          roleName: `DBT_CI_READER_${ENV}`,
+          parentRoleName: "SYSADMIN",
+        });
       });
 
       it("reads exactly STAGING, ANALYTICS and METRICS of its own database: no RAW, no write, no warehouse", () => {
@@ -42,14 +47,28 @@ describe("Slim CI reader role", () => {
         for (const g of grants) expect(g.accountRoleName).to.equal(`DBT_CI_READER_${ENV}`);
         const layer = (schema: string) => [
           { privileges: ["USAGE"], onSchema: { schemaName: `"${DB}"."${schema}"` } },
-          { privileges: ["SELECT"], onSchemaObject: { all: { objectTypePlural: "TABLES", inSchema: `"${DB}"."${schema}"` } } },
-          { privileges: ["SELECT"], onSchemaObject: { future: { objectTypePlural: "TABLES", inSchema: `"${DB}"."${schema}"` } } },
-          { privileges: ["SELECT"], onSchemaObject: { all: { objectTypePlural: "VIEWS", inSchema: `"${DB}"."${schema}"` } } },
-          { privileges: ["SELECT"], onSchemaObject: { future: { objectTypePlural: "VIEWS", inSchema: `"${DB}"."${schema}"` } } },
+          {
+            privileges: ["SELECT"],
+            onSchemaObject: { all: { objectTypePlural: "TABLES", inSchema: `"${DB}"."${schema}"` } },
+          },
+          {
+            privileges: ["SELECT"],
+            onSchemaObject: { future: { objectTypePlural: "TABLES", inSchema: `"${DB}"."${schema}"` } },
+          },
+          {
+            privileges: ["SELECT"],
+            onSchemaObject: { all: { objectTypePlural: "VIEWS", inSchema: `"${DB}"."${schema}"` } },
+          },
+          {
+            privileges: ["SELECT"],
+            onSchemaObject: { future: { objectTypePlural: "VIEWS", inSchema: `"${DB}"."${schema}"` } },
+          },
         ];
         expect(grants.map(({ accountRoleName: _, ...rest }) => rest)).to.deep.equal([
           { privileges: ["USAGE"], onAccountObject: { objectType: "DATABASE", objectName: DB } },
-          ...layer("STAGING"), ...layer("ANALYTICS"), ...layer("METRICS"),
+          ...layer("STAGING"),
+          ...layer("ANALYTICS"),
+          ...layer("METRICS"),
         ]);
       });
 

@@ -6,8 +6,12 @@ const COMPONENT = "dbt-pipeline:triggers:DeployBuild";
 const POLICY = "aws:iam/policy:Policy";
 /** The InvokeFunction statements of the GitHub deploy role's services policy. */
 const invokeStatements = (ev: Awaited<ReturnType<typeof evaluateStack>>) =>
-  (json(one(ev, POLICY, /github-deploy-services-policy$/).inputs.policy).Statement as { Sid: string; Action: unknown }[])
-    .filter((s) => JSON.stringify(s.Action).includes("lambda:InvokeFunction"));
+  (
+    json(one(ev, POLICY, /github-deploy-services-policy$/).inputs.policy).Statement as {
+      Sid: string;
+      Action: unknown;
+    }[]
+  ).filter((s) => JSON.stringify(s.Action).includes("lambda:InvokeFunction"));
 
 describe("DeployBuild: a new image tag builds what it changed", () => {
   for (const stack of ["dev", "prod"] as const) {
@@ -24,12 +28,19 @@ describe("DeployBuild: a new image tag builds what it changed", () => {
         lifecycleScope: "CREATE_ONLY",
         triggers: { imageTag: "v1.4.2" },
       });
-      expect(invocation.options.dependsOn).to.deep.equal(["dbt-pipeline:runner:DbtRunner::runner", "dbt-pipeline:triggers:Triggers::triggers"]);
+      expect(invocation.options.dependsOn).to.deep.equal([
+        "dbt-pipeline:runner:DbtRunner::runner",
+        "dbt-pipeline:triggers:Triggers::triggers",
+      ]);
       // The GitHub deploy role runs the invocation: it may invoke this one function.
-      expect(invokeStatements(ev)).to.deep.equal([{
-        Sid: "InvokeDispatchOnDeploy", Effect: "Allow", Action: "lambda:InvokeFunction",
-        Resource: `arn:aws:lambda:eu-west-1:123456789012:function:dbt-pipeline-${stack}-dispatch`,
-      }]);
+      expect(invokeStatements(ev)).to.deep.equal([
+        {
+          Sid: "InvokeDispatchOnDeploy",
+          Effect: "Allow",
+          Action: "lambda:InvokeFunction",
+          Resource: `arn:aws:lambda:eu-west-1:123456789012:function:dbt-pipeline-${stack}-dispatch`,
+        },
+      ]);
     });
   }
 
@@ -54,9 +65,16 @@ describe("DeployBuild: a new image tag builds what it changed", () => {
 describe("Triggers: the configured full refresh", () => {
   it("its selection and exclusion reach dispatch's environment", async () => {
     // Act
-    const ev = await evaluateStack("dev", { "triggers.fullRefreshSelect": "tag:nightly path:models/marts", "triggers.fullRefreshExclude": "tag:pruned_raw" });
+    const ev = await evaluateStack("dev", {
+      "triggers.fullRefreshSelect": "tag:nightly path:models/marts",
+      "triggers.fullRefreshExclude": "tag:pruned_raw",
+    });
     // Assess
-    const variables = one(ev, "aws:lambda/function:Function", "triggers-dispatch-function").inputs.environment.variables;
-    expect(variables).to.deep.include({ FULL_REFRESH_SELECT: "tag:nightly path:models/marts", FULL_REFRESH_EXCLUDE: "tag:pruned_raw" });
+    const variables = one(ev, "aws:lambda/function:Function", "triggers-dispatch-function").inputs.environment
+      .variables;
+    expect(variables).to.deep.include({
+      FULL_REFRESH_SELECT: "tag:nightly path:models/marts",
+      FULL_REFRESH_EXCLUDE: "tag:pruned_raw",
+    });
   });
 });

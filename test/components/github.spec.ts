@@ -22,23 +22,32 @@ const PROVIDER_ARN = `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/token.actions.g
 const REGION = "eu-west-1";
 const trust = (subjects: string[]) => ({
   Version: "2012-10-17",
-  Statement: [{
-    Sid: "GitHubActions",
-    Effect: "Allow",
-    Principal: { Federated: PROVIDER_ARN },
-    Action: "sts:AssumeRoleWithWebIdentity",
-    Condition: {
-      StringEquals: {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": subjects,
+  Statement: [
+    {
+      Sid: "GitHubActions",
+      Effect: "Allow",
+      Principal: { Federated: PROVIDER_ARN },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: {
+        StringEquals: {
+          "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+          "token.actions.githubusercontent.com:sub": subjects,
+        },
       },
     },
-  }],
+  ],
 });
 const githubChildren = (ev: Evaluation) => ev.resources.filter((r) => r.parent === `${T.component}::github`);
 /** `{ variableName: value }` of the variables of `repository` (and `environment`, for environment variables). */
 const variables = (ev: Evaluation, type: string, repository: string, environment?: string): Record<string, string> =>
-  Object.fromEntries(all(ev, type).filter((r) => r.inputs.repository === repository && (environment === undefined || r.inputs.environment === environment)).map((r) => [r.inputs.variableName, r.inputs.value]));
+  Object.fromEntries(
+    all(ev, type)
+      .filter(
+        (r) =>
+          r.inputs.repository === repository && (environment === undefined || r.inputs.environment === environment),
+      )
+      .map((r) => [r.inputs.variableName, r.inputs.value]),
+  );
 
 describe("GithubDelivery", () => {
   const stacks: Record<string, Evaluation> = {};
@@ -68,11 +77,13 @@ describe("GithubDelivery", () => {
       it("creates the OIDC provider where github.oidcProvider is create (dev); prod, set to existing, refers to it by ARN", () => {
         const providers = all(ev(), T.oidc);
         if (stack === "dev") {
-          expect(providers.map((p) => p.inputs)).to.deep.equal([{
-            url: "https://token.actions.githubusercontent.com",
-            clientIdLists: ["sts.amazonaws.com"],
-            tags: { project: "dbt-pipeline", environment: "dev", "managed-by": "pulumi" },
-          }]);
+          expect(providers.map((p) => p.inputs)).to.deep.equal([
+            {
+              url: "https://token.actions.githubusercontent.com",
+              clientIdLists: ["sts.amazonaws.com"],
+              tags: { project: "dbt-pipeline", environment: "dev", "managed-by": "pulumi" },
+            },
+          ]);
         } else {
           expect(providers).to.deep.equal([]);
         }
@@ -82,16 +93,38 @@ describe("GithubDelivery", () => {
       });
 
       it("trusts each role for exactly its repository, event and environment", () => {
-        const roles = Object.fromEntries(all(ev(), T.role, /^github-/).map((r) => [r.name, { name: r.inputs.name, trust: json(r.inputs.assumeRolePolicy) }]));
+        const roles = Object.fromEntries(
+          all(ev(), T.role, /^github-/).map((r) => [
+            r.name,
+            { name: r.inputs.name, trust: json(r.inputs.assumeRolePolicy) },
+          ]),
+        );
         const expected: Record<string, { name: string; trust: unknown }> = {
-          "github-deploy-role": { name: `dbt-pipeline-${stack}-github-deploy`, trust: trust([`repo:acme-data/dbt-pipeline:environment:${stack}`]) },
-          "github-dbt-ci-role": { name: `dbt-pipeline-${stack}-github-dbt-ci`, trust: trust([`repo:acme-data/dbt-project:environment:${stack}`]) },
+          "github-deploy-role": {
+            name: `dbt-pipeline-${stack}-github-deploy`,
+            trust: trust([`repo:acme-data/dbt-pipeline:environment:${stack}`]),
+          },
+          "github-dbt-ci-role": {
+            name: `dbt-pipeline-${stack}-github-dbt-ci`,
+            trust: trust([`repo:acme-data/dbt-project:environment:${stack}`]),
+          },
           ...(stack === "prod"
-            ? { "github-dbt-state-role": { name: "dbt-pipeline-prod-github-dbt-state", trust: trust(["repo:acme-data/dbt-project:pull_request"]) } }
+            ? {
+                "github-dbt-state-role": {
+                  name: "dbt-pipeline-prod-github-dbt-state",
+                  trust: trust(["repo:acme-data/dbt-project:pull_request"]),
+                },
+              }
             : {
-              "github-preview-role": { name: "dbt-pipeline-dev-github-preview", trust: trust(["repo:acme-data/dbt-pipeline:environment:dev-preview"]) },
-              "github-dbt-pr-role": { name: "dbt-pipeline-dev-github-dbt-pr", trust: trust(["repo:acme-data/dbt-project:pull_request"]) },
-            }),
+                "github-preview-role": {
+                  name: "dbt-pipeline-dev-github-preview",
+                  trust: trust(["repo:acme-data/dbt-pipeline:environment:dev-preview"]),
+                },
+                "github-dbt-pr-role": {
+                  name: "dbt-pipeline-dev-github-dbt-pr",
+                  trust: trust(["repo:acme-data/dbt-project:pull_request"]),
+                },
+              }),
         };
         expect(roles).to.deep.equal(expected);
       });
@@ -103,48 +136,86 @@ describe("GithubDelivery", () => {
       });
 
       it("grants pull requests of either repository nothing in prod but reading its latest dbt state", () => {
-        const prRoles = all(ev(), T.role, /^github-/).filter((r) => JSON.stringify(json(r.inputs.assumeRolePolicy)).includes(":pull_request"));
-        expect(prRoles.map((r) => r.name)).to.deep.equal(stack === "prod" ? ["github-dbt-state-role"] : ["github-dbt-pr-role"]);
+        const prRoles = all(ev(), T.role, /^github-/).filter((r) =>
+          JSON.stringify(json(r.inputs.assumeRolePolicy)).includes(":pull_request"),
+        );
+        expect(prRoles.map((r) => r.name)).to.deep.equal(
+          stack === "prod" ? ["github-dbt-state-role"] : ["github-dbt-pr-role"],
+        );
         if (stack === "dev") {
           expect(json(one(ev(), T.rolePolicy, "github-dbt-pr-policy").inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Sid: "WriteCiArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: `${bucketArn}/dev/runs/ci-*` }],
+            Statement: [
+              {
+                Sid: "WriteCiArtifacts",
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                Resource: `${bucketArn}/dev/runs/ci-*`,
+              },
+            ],
           });
         }
       });
 
       it("gives the dbt-CI role no managed policy, and the Pulumi roles ViewOnlyAccess plus their own policies", () => {
-        const attached = all(ev(), T.attachment, /^github-/).map((a) => `${a.inputs.role} ${a.inputs.policyArn}`).sort();
-        expect(attached).to.deep.equal([
-          `dbt-pipeline-${stack}-github-deploy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`,
-          `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-identity-policy")[0].state.arn}`,
-          `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-platform-policy")[0].state.arn}`,
-          `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-services-policy")[0].state.arn}`,
-          ...(stack === "dev" ? ["dbt-pipeline-dev-github-preview arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"] : []),
-        ].sort());
-        expect(all(ev(), T.policy, /^github-/).map((p) => p.inputs.name).sort()).to.deep.equal([
-          `dbt-pipeline-${stack}-github-deploy-identity`, `dbt-pipeline-${stack}-github-deploy-platform`, `dbt-pipeline-${stack}-github-deploy-services`,
+        const attached = all(ev(), T.attachment, /^github-/)
+          .map((a) => `${a.inputs.role} ${a.inputs.policyArn}`)
+          .sort();
+        expect(attached).to.deep.equal(
+          [
+            `dbt-pipeline-${stack}-github-deploy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`,
+            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-identity-policy")[0].state.arn}`,
+            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-platform-policy")[0].state.arn}`,
+            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-services-policy")[0].state.arn}`,
+            ...(stack === "dev"
+              ? ["dbt-pipeline-dev-github-preview arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
+              : []),
+          ].sort(),
+        );
+        expect(
+          all(ev(), T.policy, /^github-/)
+            .map((p) => p.inputs.name)
+            .sort(),
+        ).to.deep.equal([
+          `dbt-pipeline-${stack}-github-deploy-identity`,
+          `dbt-pipeline-${stack}-github-deploy-platform`,
+          `dbt-pipeline-${stack}-github-deploy-services`,
         ]);
-        expect(all(ev(), T.rolePolicy, /^github-/).map((p) => p.name).sort()).to.deep.equal(
-          stack === "prod" ? ["github-dbt-ci-policy", "github-dbt-state-policy"] : ["github-dbt-ci-policy", "github-dbt-pr-policy", "github-preview-policy"],
+        expect(
+          all(ev(), T.rolePolicy, /^github-/)
+            .map((p) => p.name)
+            .sort(),
+        ).to.deep.equal(
+          stack === "prod"
+            ? ["github-dbt-ci-policy", "github-dbt-state-policy"]
+            : ["github-dbt-ci-policy", "github-dbt-pr-policy", "github-preview-policy"],
         );
       });
 
-      it("scopes the Pulumi roles to the environment: \"*\" only for actions AWS authorizes on no resource, the OIDC provider only where owned", () => {
+      it('scopes the Pulumi roles to the environment: "*" only for actions AWS authorizes on no resource, the OIDC provider only where owned', () => {
         const docs = [
           ...all(ev(), T.rolePolicy, "github-preview-policy").map((p) => p.inputs.policy),
           ...all(ev(), T.policy, /^github-deploy-/).map((p) => p.inputs.policy),
         ].map(json);
-        const statements = docs.flatMap((d) => d.Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[]);
+        const statements = docs.flatMap(
+          (d) => d.Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[],
+        );
         for (const s of statements.filter((x) => [x.Resource].flat().includes("*"))) {
           for (const a of [s.Action].flat()) expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
         }
         expect(statements.filter((x) => [x.Resource].flat().includes("*")).map((x) => x.Sid)).to.deep.equal([
-          "CreateEventSourceMappings", "DeregisterTaskDefinitions", "SnsSubscriptions", "ApiAccessLogDelivery", "ReadKmsAliases",
+          "CreateEventSourceMappings",
+          "DeregisterTaskDefinitions",
+          "SnsSubscriptions",
+          "ApiAccessLogDelivery",
+          "ReadKmsAliases",
         ]);
         expect(statements.some((s) => s.Sid === "ManageGitHubOidcProvider")).to.equal(stack === "dev");
         const iam = statements.find((s) => s.Sid === "ManageIam")!;
-        expect(iam.Resource).to.deep.equal([`arn:aws:iam::${MOCK_ACCOUNT}:role/dbt-pipeline-${stack}-*`, `arn:aws:iam::${MOCK_ACCOUNT}:policy/dbt-pipeline-${stack}-*`]);
+        expect(iam.Resource).to.deep.equal([
+          `arn:aws:iam::${MOCK_ACCOUNT}:role/dbt-pipeline-${stack}-*`,
+          `arn:aws:iam::${MOCK_ACCOUNT}:policy/dbt-pipeline-${stack}-*`,
+        ]);
       });
 
       if (stack === "prod") {
@@ -152,24 +223,61 @@ describe("GithubDelivery", () => {
           expect(json(one(ev(), T.rolePolicy, "github-dbt-state-policy").inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-              { Sid: "ListLatestState", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn, Condition: { StringLike: { "s3:prefix": ["prod/latest/*"] } } },
-              { Sid: "ReadLatestState", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/prod/latest/*` },
+              {
+                Sid: "ListLatestState",
+                Effect: "Allow",
+                Action: "s3:ListBucket",
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": ["prod/latest/*"] } },
+              },
+              {
+                Sid: "ReadLatestState",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: `${bucketArn}/prod/latest/*`,
+              },
             ],
           });
         });
       }
 
       it("declares only this environment on both repositories, with its protection", () => {
-        const order = (a: Record<string, any>, b: Record<string, any>) => `${a.repository} ${a.environment}`.localeCompare(`${b.repository} ${b.environment}`);
-        const envs = all(ev(), T.environment).map((r) => r.inputs).sort(order);
+        const order = (a: Record<string, any>, b: Record<string, any>) =>
+          `${a.repository} ${a.environment}`.localeCompare(`${b.repository} ${b.environment}`);
+        const envs = all(ev(), T.environment)
+          .map((r) => r.inputs)
+          .sort(order);
         const prod = stack === "prod";
         const restricted = { deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } };
         expect(envs).to.deep.equal([
-          { repository: "dbt-pipeline", environment: stack, canAdminsBypass: !prod, preventSelfReview: false, ...restricted },
-          ...(prod ? [] : [{ repository: "dbt-pipeline", environment: "dev-preview", canAdminsBypass: true, preventSelfReview: false }]),
-          { repository: "dbt-project", environment: stack, canAdminsBypass: !prod, preventSelfReview: false, ...restricted },
+          {
+            repository: "dbt-pipeline",
+            environment: stack,
+            canAdminsBypass: !prod,
+            preventSelfReview: false,
+            ...restricted,
+          },
+          ...(prod
+            ? []
+            : [
+                {
+                  repository: "dbt-pipeline",
+                  environment: "dev-preview",
+                  canAdminsBypass: true,
+                  preventSelfReview: false,
+                },
+              ]),
+          {
+            repository: "dbt-project",
+            environment: stack,
+            canAdminsBypass: !prod,
+            preventSelfReview: false,
+            ...restricted,
+          },
         ]);
-        const policies = all(ev(), T.branchPolicy).map((r) => r.inputs).sort(order);
+        const policies = all(ev(), T.branchPolicy)
+          .map((r) => r.inputs)
+          .sort(order);
         expect(policies).to.deep.equal([
           { repository: "dbt-pipeline", environment: stack, branchPattern: "main" },
           { repository: "dbt-project", environment: stack, branchPattern: "main" },
@@ -179,18 +287,42 @@ describe("GithubDelivery", () => {
       it("publishes the values workflows need as Actions variables", () => {
         const sfx = stack.toUpperCase();
         expect(variables(ev(), T.envVariable, "dbt-pipeline", stack)).to.deep.equal({
-          AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-deploy"), PULUMI_STACK: stack, ECR_REPOSITORY_URL: ecrUrl, ARTIFACT_BUCKET: bucket,
+          AWS_REGION: REGION,
+          AWS_ROLE_ARN: roleArn("github-deploy"),
+          PULUMI_STACK: stack,
+          ECR_REPOSITORY_URL: ecrUrl,
+          ARTIFACT_BUCKET: bucket,
         });
         expect(variables(ev(), T.envVariable, "dbt-project", stack)).to.deep.equal({
-          AWS_REGION: REGION, DBT_CI_ROLE_ARN: roleArn("github-dbt-ci"), ECR_REPOSITORY_URL: ecrUrl, ARTIFACT_BUCKET: bucket,
+          AWS_REGION: REGION,
+          DBT_CI_ROLE_ARN: roleArn("github-dbt-ci"),
+          ECR_REPOSITORY_URL: ecrUrl,
+          ARTIFACT_BUCKET: bucket,
         });
-        const previewVars = Object.fromEntries(all(ev(), T.envVariable).filter((r) => r.inputs.environment === "dev-preview").map((r) => [r.inputs.variableName, r.inputs.value]));
-        expect(previewVars).to.deep.equal(stack === "prod" ? {} : { AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-preview"), PULUMI_STACK: "dev" });
-        for (const v of all(ev(), T.envVariable)) expect([stack, `${stack}-preview`], v.name).to.include(v.inputs.environment);
+        const previewVars = Object.fromEntries(
+          all(ev(), T.envVariable)
+            .filter((r) => r.inputs.environment === "dev-preview")
+            .map((r) => [r.inputs.variableName, r.inputs.value]),
+        );
+        expect(previewVars).to.deep.equal(
+          stack === "prod" ? {} : { AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-preview"), PULUMI_STACK: "dev" },
+        );
+        for (const v of all(ev(), T.envVariable))
+          expect([stack, `${stack}-preview`], v.name).to.include(v.inputs.environment);
         expect(variables(ev(), T.repoVariable, "dbt-pipeline")).to.deep.equal({});
-        expect(variables(ev(), T.repoVariable, "dbt-project")).to.deep.equal(stack === "prod"
-          ? { DBT_STATE_ROLE_ARN_PROD: roleArn("github-dbt-state"), ARTIFACT_BUCKET_PROD: bucket, AWS_REGION_PROD: REGION }
-          : { [`DBT_CI_ROLE_ARN_${sfx}`]: roleArn("github-dbt-pr"), ARTIFACT_BUCKET_DEV: bucket, AWS_REGION_DEV: REGION });
+        expect(variables(ev(), T.repoVariable, "dbt-project")).to.deep.equal(
+          stack === "prod"
+            ? {
+                DBT_STATE_ROLE_ARN_PROD: roleArn("github-dbt-state"),
+                ARTIFACT_BUCKET_PROD: bucket,
+                AWS_REGION_PROD: REGION,
+              }
+            : {
+                [`DBT_CI_ROLE_ARN_${sfx}`]: roleArn("github-dbt-pr"),
+                ARTIFACT_BUCKET_DEV: bucket,
+                AWS_REGION_DEV: REGION,
+              },
+        );
       });
 
       it("exports the role ARNs", () => {
@@ -202,8 +334,14 @@ describe("GithubDelivery", () => {
       });
 
       it("tags every AWS resource it creates", () => {
-        for (const r of githubChildren(ev()).filter((x: RecordedResource) => [T.role, T.policy, T.oidc].includes(x.type as never))) {
-          expect(r.inputs.tags, r.name).to.deep.equal({ project: "dbt-pipeline", environment: stack, "managed-by": "pulumi" });
+        for (const r of githubChildren(ev()).filter((x: RecordedResource) =>
+          [T.role, T.policy, T.oidc].includes(x.type as never),
+        )) {
+          expect(r.inputs.tags, r.name).to.deep.equal({
+            project: "dbt-pipeline",
+            environment: stack,
+            "managed-by": "pulumi",
+          });
         }
       });
     });
@@ -219,36 +357,72 @@ describe("GithubDelivery", () => {
 
   it("refuses more prod reviewers than GitHub allows, naming the key", async () => {
     let message = "";
-    await evaluateStack("prod", { "github.prodReviewers": [1, 2, 3, 4, 5, 6, 7] }).catch((e: Error) => { message = e.message; });
-    expect(message).to.include("dbt-pipeline:github.prodReviewers: expected at most 6 user ids (GitHub's limit per environment) (got [1,2,3,4,5,6,7])");
+    await evaluateStack("prod", { "github.prodReviewers": [1, 2, 3, 4, 5, 6, 7] }).catch((e: Error) => {
+      message = e.message;
+    });
+    expect(message).to.include(
+      "dbt-pipeline:github.prodReviewers: expected at most 6 user ids (GitHub's limit per environment) (got [1,2,3,4,5,6,7])",
+    );
   });
 
   it("refuses one repository for both the infrastructure and the dbt project", async () => {
     let message = "";
-    await evaluateStack("dev", { "github.dbtRepo": "dbt-pipeline" }).catch((e: Error) => { message = e.message; });
-    expect(message).to.include("dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (dbt-pipeline)");
+    await evaluateStack("dev", { "github.dbtRepo": "dbt-pipeline" }).catch((e: Error) => {
+      message = e.message;
+    });
+    expect(message).to.include(
+      "dbt-pipeline:github.dbtRepo: expected a repository other than github.infraRepo (dbt-pipeline)",
+    );
   });
 
   it("github.oidcProvider: create in any stack, or an existing provider by ARN (no provider created)", async () => {
     const created = await evaluateStack("prod", { "github.oidcProvider": "create" });
-    expect(all(created, T.oidc).map((p) => p.inputs.url)).to.deep.equal(["https://token.actions.githubusercontent.com"]);
-    expect(json(one(created, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map((x: { Sid: string }) => x.Sid)).to.include("ManageGitHubOidcProvider");
+    expect(all(created, T.oidc).map((p) => p.inputs.url)).to.deep.equal([
+      "https://token.actions.githubusercontent.com",
+    ]);
+    expect(
+      json(one(created, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map(
+        (x: { Sid: string }) => x.Sid,
+      ),
+    ).to.include("ManageGitHubOidcProvider");
     const other = "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com";
     const given = await evaluateStack("dev", { "github.oidcProvider": other });
     expect(all(given, T.oidc)).to.deep.equal([]);
-    for (const r of all(given, T.role, /^github-/)) expect(json(r.inputs.assumeRolePolicy).Statement[0].Principal.Federated, r.name).to.equal(other);
-    expect(json(one(given, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map((x: { Sid: string }) => x.Sid)).not.to.include("ManageGitHubOidcProvider");
+    for (const r of all(given, T.role, /^github-/))
+      expect(json(r.inputs.assumeRolePolicy).Statement[0].Principal.Federated, r.name).to.equal(other);
+    expect(
+      json(one(given, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map(
+        (x: { Sid: string }) => x.Sid,
+      ),
+    ).not.to.include("ManageGitHubOidcProvider");
   });
 
   it("refuses an OIDC provider setting that is neither create, existing nor a provider ARN", async () => {
     let message = "";
-    await evaluateStack("dev", { "github.oidcProvider": "arn:aws:iam::123456789012:oidc-provider/gitlab.com" }).catch((e: Error) => { message = e.message; });
-    expect(message).to.include("dbt-pipeline:github.oidcProvider").and.include("expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com");
+    await evaluateStack("dev", { "github.oidcProvider": "arn:aws:iam::123456789012:oidc-provider/gitlab.com" }).catch(
+      (e: Error) => {
+        message = e.message;
+      },
+    );
+    expect(message)
+      .to.include("dbt-pipeline:github.oidcProvider")
+      .and.include(
+        "expected create, existing or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+      );
   });
 
   it("trusts immutable subject claims when the owner and repository ids are configured", async () => {
-    const ev = await evaluateStack("prod", { "github.ownerId": 71234, "github.infraRepoId": 81234, "github.dbtRepoId": 91234 });
-    const subjects = Object.fromEntries(all(ev, T.role, /^github-/).map((r) => [r.name, json(r.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"]]));
+    const ev = await evaluateStack("prod", {
+      "github.ownerId": 71234,
+      "github.infraRepoId": 81234,
+      "github.dbtRepoId": 91234,
+    });
+    const subjects = Object.fromEntries(
+      all(ev, T.role, /^github-/).map((r) => [
+        r.name,
+        json(r.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
+      ]),
+    );
     expect(subjects).to.deep.equal({
       "github-deploy-role": ["repo:acme-data@71234/dbt-pipeline@81234:environment:prod"],
       "github-dbt-ci-role": ["repo:acme-data@71234/dbt-project@91234:environment:prod"],
@@ -258,8 +432,12 @@ describe("GithubDelivery", () => {
 
   it("refuses repository ids without the owner id, naming the key", async () => {
     let message = "";
-    await evaluateStack("dev", { "github.infraRepoId": 81234 }).catch((e: Error) => { message = e.message; });
-    expect(message).to.include("dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too)");
+    await evaluateStack("dev", { "github.infraRepoId": 81234 }).catch((e: Error) => {
+      message = e.message;
+    });
+    expect(message).to.include(
+      "dbt-pipeline:github.ownerId: required with github.infraRepoId or github.dbtRepoId (immutable subjects name the owner's id too)",
+    );
   });
 
   it("grants the preview and deploy roles this stack's objects of a self-managed state bucket and its secrets key", async () => {
@@ -268,12 +446,25 @@ describe("GithubDelivery", () => {
     const preview = json(one(ev, T.rolePolicy, "github-preview-policy").inputs.policy).Statement;
     const platform = json(one(ev, T.policy, "github-deploy-identity-policy").inputs.policy).Statement;
     const lock = "arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*/dbt-pipeline/dev/*";
-    expect(preview.find((x: { Sid: string }) => x.Sid === "LockStack")).to.deep.equal({ Sid: "LockStack", Effect: "Allow", Action: ["s3:DeleteObject", "s3:PutObject"], Resource: lock });
+    expect(preview.find((x: { Sid: string }) => x.Sid === "LockStack")).to.deep.equal({
+      Sid: "LockStack",
+      Effect: "Allow",
+      Action: ["s3:DeleteObject", "s3:PutObject"],
+      Resource: lock,
+    });
     expect(platform.find((x: { Sid: string }) => x.Sid === "WriteStackState").Resource).to.deep.equal([
-      "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/dbt-pipeline/dev.json*", "arn:aws:s3:::acme-pulumi-state/.pulumi/history/dbt-pipeline/dev/*",
-      "arn:aws:s3:::acme-pulumi-state/.pulumi/backups/dbt-pipeline/dev/*", lock,
+      "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/dbt-pipeline/dev.json*",
+      "arn:aws:s3:::acme-pulumi-state/.pulumi/history/dbt-pipeline/dev/*",
+      "arn:aws:s3:::acme-pulumi-state/.pulumi/backups/dbt-pipeline/dev/*",
+      lock,
     ]);
-    for (const doc of [preview, platform]) expect(doc.find((x: { Sid: string }) => x.Sid === "DecryptStackSecrets")).to.deep.equal({ Sid: "DecryptStackSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: key });
+    for (const doc of [preview, platform])
+      expect(doc.find((x: { Sid: string }) => x.Sid === "DecryptStackSecrets")).to.deep.equal({
+        Sid: "DecryptStackSecrets",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: key,
+      });
     const plain = await evaluateStack("dev");
     expect(JSON.stringify(all(plain, T.policy, /^github-/).map((p) => p.inputs.policy))).not.to.include("StackState");
   });
@@ -294,7 +485,11 @@ describe("GithubDelivery", () => {
 
   it("is skipped entirely when github.owner is empty: no GitHub resource, no OIDC provider, no GitHub role, no output", async () => {
     const ev = await evaluateStack("dev", { "github.owner": "" });
-    expect(ev.resources.filter((r) => r.type.startsWith("github:") || r.type === T.provider || r.type === T.component || r.type === T.oidc)).to.deep.equal([]);
+    expect(
+      ev.resources.filter(
+        (r) => r.type.startsWith("github:") || r.type === T.provider || r.type === T.component || r.type === T.oidc,
+      ),
+    ).to.deep.equal([]);
     expect(ev.resources.filter((r) => r.name.startsWith("github-"))).to.deep.equal([]);
     expect(ev.outputs.githubPreviewRoleArn).to.equal(undefined);
     expect(ev.outputs.githubDeployRoleArn).to.equal(undefined);

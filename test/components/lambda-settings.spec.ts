@@ -7,7 +7,12 @@ import { all, evaluateStack, json } from "../helpers/stack";
 
 const FUNCTIONS = ["dispatch", "launch", "notify", "freshness"];
 const fnOf = (name: string) => `dbt-pipeline-dev-${name}`;
-const XRAY = { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" };
+const XRAY = {
+  Sid: "SendTraces",
+  Effect: "Allow",
+  Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+  Resource: "*",
+};
 
 describe("Lambda settings", () => {
   it("by default: every function traces actively and may send segments; no function reserves concurrency", async () => {
@@ -18,27 +23,41 @@ describe("Lambda settings", () => {
       expect(f.inputs.tracingConfig, f.name).to.deep.equal({ mode: "Active" });
       expect(f.inputs.reservedConcurrentExecutions, f.name).to.equal(undefined);
     }
-    const policies = all(ev, "aws:iam/rolePolicy:RolePolicy").filter((p) => FUNCTIONS.map(fnOf).includes(p.inputs.role));
+    const policies = all(ev, "aws:iam/rolePolicy:RolePolicy").filter((p) =>
+      FUNCTIONS.map(fnOf).includes(p.inputs.role),
+    );
     expect(policies).to.have.length(4);
     for (const p of policies) expect(json(p.inputs.policy).Statement, p.name).to.deep.include(XRAY);
   });
 
   it("lambda.tracing false: pass-through tracing and no X-Ray permission on any function role", async () => {
     const ev = await evaluateStack("dev", { "lambda.tracing": false });
-    for (const f of all(ev, "aws:lambda/function:Function")) expect(f.inputs.tracingConfig, f.name).to.deep.equal({ mode: "PassThrough" });
+    for (const f of all(ev, "aws:lambda/function:Function"))
+      expect(f.inputs.tracingConfig, f.name).to.deep.equal({ mode: "PassThrough" });
     const text = JSON.stringify(all(ev, "aws:iam/rolePolicy:RolePolicy").map((p) => p.inputs.policy));
     expect(text).not.to.include("xray:");
   });
 
   it("lambda.reservedConcurrency reserves exactly for the functions it names", async () => {
     const ev = await evaluateStack("dev", { "lambda.reservedConcurrency": { launch: 2, notify: 5 } });
-    const reserved = Object.fromEntries(all(ev, "aws:lambda/function:Function").map((f) => [f.inputs.name, f.inputs.reservedConcurrentExecutions]));
-    expect(reserved).to.deep.equal({ [fnOf("dispatch")]: undefined, [fnOf("launch")]: 2, [fnOf("notify")]: 5, [fnOf("freshness")]: undefined });
+    const reserved = Object.fromEntries(
+      all(ev, "aws:lambda/function:Function").map((f) => [f.inputs.name, f.inputs.reservedConcurrentExecutions]),
+    );
+    expect(reserved).to.deep.equal({
+      [fnOf("dispatch")]: undefined,
+      [fnOf("launch")]: 2,
+      [fnOf("notify")]: 5,
+      [fnOf("freshness")]: undefined,
+    });
   });
 
   it("refuses a reservation for a function the package does not have", async () => {
     let message = "";
-    await evaluateStack("dev", { "lambda.reservedConcurrency": { lauch: 2 } }).catch((e: Error) => { message = e.message; });
-    expect(message).to.include("dbt-pipeline:lambda.reservedConcurrency").and.include("expected a function name: dispatch, launch, notify, freshness");
+    await evaluateStack("dev", { "lambda.reservedConcurrency": { lauch: 2 } }).catch((e: Error) => {
+      message = e.message;
+    });
+    expect(message)
+      .to.include("dbt-pipeline:lambda.reservedConcurrency")
+      .and.include("expected a function name: dispatch, launch, notify, freshness");
   });
 });

@@ -1,6 +1,11 @@
 import { expect } from "chai";
 import { queueNameFromArn, taskStoppedPattern } from "../../components/observability";
-import { consecutiveFailuresAlarm, deadLetterAlarm, errorRateAlarm, staleSourceAlarm } from "../../components/observability/alarms";
+import {
+  consecutiveFailuresAlarm,
+  deadLetterAlarm,
+  errorRateAlarm,
+  staleSourceAlarm,
+} from "../../components/observability/alarms";
 import { dashboardBody } from "../../components/observability/dashboard";
 
 describe("observability helpers", () => {
@@ -11,14 +16,20 @@ describe("observability helpers", () => {
     ];
     for (const [input, name] of table) it(input, () => expect(queueNameFromArn(input)).to.equal(name));
     it("rejects anything else", () => {
-      expect(() => queueNameFromArn("arn:aws:sns:eu-west-1:123456789012:topic")).to.throw("not an SQS queue ARN: arn:aws:sns:eu-west-1:123456789012:topic");
-      expect(() => queueNameFromArn("dbt-pipeline-dev-dispatch-dlq")).to.throw("not an SQS queue ARN: dbt-pipeline-dev-dispatch-dlq");
+      expect(() => queueNameFromArn("arn:aws:sns:eu-west-1:123456789012:topic")).to.throw(
+        "not an SQS queue ARN: arn:aws:sns:eu-west-1:123456789012:topic",
+      );
+      expect(() => queueNameFromArn("dbt-pipeline-dev-dispatch-dlq")).to.throw(
+        "not an SQS queue ARN: dbt-pipeline-dev-dispatch-dlq",
+      );
     });
   });
 
   it("builds the task-stopped pattern", () => {
     expect(taskStoppedPattern("arn:aws:ecs:eu-west-1:1:cluster/c", "fam")).to.deep.equal({
-      source: ["aws.ecs"], "detail-type": ["ECS Task State Change"], detail: { clusterArn: ["arn:aws:ecs:eu-west-1:1:cluster/c"], lastStatus: ["STOPPED"], group: ["family:fam"] },
+      source: ["aws.ecs"],
+      "detail-type": ["ECS Task State Change"],
+      detail: { clusterArn: ["arn:aws:ecs:eu-west-1:1:cluster/c"], lastStatus: ["STOPPED"], group: ["family:fam"] },
     });
   });
 
@@ -33,7 +44,15 @@ describe("observability helpers", () => {
   });
 
   it("documents the Snowflake credit monitor on the dashboard instead of faking an alarm", () => {
-    const body = dashboardBody({ region: "eu-west-1", environment: "dev", consecutiveFailures: 2, sources: [], deadLetterQueues: [], functions: [], alarmArns: [] });
+    const body = dashboardBody({
+      region: "eu-west-1",
+      environment: "dev",
+      consecutiveFailures: 2,
+      sources: [],
+      deadLetterQueues: [],
+      functions: [],
+      alarmArns: [],
+    });
     const text = (body.widgets as { type: string; properties: { markdown?: string } }[]).find((w) => w.type === "text");
     expect(text?.properties.markdown).to.match(/resource monitor notifies at 75 % and 90 %/);
   });

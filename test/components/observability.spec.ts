@@ -67,25 +67,53 @@ describe("observability component", () => {
           expect(json(key.inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-              { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
               {
-                Sid: "AccountPublishesThroughSns", Effect: "Allow", Principal: { AWS: "*" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*",
-                Condition: { StringEquals: { "kms:CallerAccount": MOCK_ACCOUNT, "kms:ViaService": `sns.${REGION}.amazonaws.com` } },
+                Sid: "AccountAdministers",
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` },
+                Action: "kms:*",
+                Resource: "*",
               },
-              { Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*" },
+              {
+                Sid: "AccountPublishesThroughSns",
+                Effect: "Allow",
+                Principal: { AWS: "*" },
+                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                Resource: "*",
+                Condition: {
+                  StringEquals: { "kms:CallerAccount": MOCK_ACCOUNT, "kms:ViaService": `sns.${REGION}.amazonaws.com` },
+                },
+              },
+              {
+                Sid: "CloudWatchAlarmsPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                Resource: "*",
+              },
             ],
           });
-          expect(named(ev, T.alias, "alerts-key-alias").inputs).to.deep.equal({ name: `alias/dbt-pipeline-${stack}-alerts`, targetKeyId: key.state.keyId });
+          expect(named(ev, T.alias, "alerts-key-alias").inputs).to.deep.equal({
+            name: `alias/dbt-pipeline-${stack}-alerts`,
+            targetKeyId: key.state.keyId,
+          });
           const topic = named(ev, T.topic, "alerts-topic");
-          expect(topic.inputs).to.deep.equal({ name: `dbt-pipeline-${stack}-alerts`, displayName: `dbt-pipeline ${stack}`, kmsMasterKeyId: key.state.arn, tags: TAGS(stack) });
+          expect(topic.inputs).to.deep.equal({
+            name: `dbt-pipeline-${stack}-alerts`,
+            displayName: `dbt-pipeline ${stack}`,
+            kmsMasterKeyId: key.state.arn,
+            tags: TAGS(stack),
+          });
           expect(ev.outputs.alertTopicArn).to.equal(topicArn(stack));
         });
 
         it("e-mails notify.emails", () => {
           const emails = all(ev, T.subscription, /^alerts-email-/).map((s) => s.inputs);
-          expect(emails).to.deep.equal(stack === "prod"
-            ? [{ topic: topicArn(stack), protocol: "email", endpoint: "data-oncall@example.com" }]
-            : []);
+          expect(emails).to.deep.equal(
+            stack === "prod"
+              ? [{ topic: topicArn(stack), protocol: "email", endpoint: "data-oncall@example.com" }]
+              : [],
+          );
         });
       });
 
@@ -113,30 +141,58 @@ describe("observability component", () => {
             deadLetterConfig: { arn: dlqArn(stack) },
           });
           expect(named(ev, T.permission, "observability-notify-rule-invoke").inputs).to.deep.equal({
-            action: "lambda:InvokeFunction", function: `dbt-pipeline-${stack}-notify`, principal: "events.amazonaws.com", sourceArn: rule.state.arn,
+            action: "lambda:InvokeFunction",
+            function: `dbt-pipeline-${stack}-notify`,
+            principal: "events.amazonaws.com",
+            sourceArn: rule.state.arn,
           });
         });
 
         it("subscribes notify to the alert topic, with the same DLQ", () => {
           expect(named(ev, T.subscription, "observability-notify-subscription").inputs).to.deep.equal({
-            topic: topicArn(stack), protocol: "lambda", endpoint: notifyArn(stack), redrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn(stack) }),
+            topic: topicArn(stack),
+            protocol: "lambda",
+            endpoint: notifyArn(stack),
+            redrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn(stack) }),
           });
           expect(named(ev, T.permission, "observability-notify-topic-invoke").inputs).to.deep.equal({
-            action: "lambda:InvokeFunction", function: `dbt-pipeline-${stack}-notify`, principal: "sns.amazonaws.com", sourceArn: topicArn(stack),
+            action: "lambda:InvokeFunction",
+            function: `dbt-pipeline-${stack}-notify`,
+            principal: "sns.amazonaws.com",
+            sourceArn: topicArn(stack),
           });
         });
 
         it("keeps failed deliveries 14 days in an encrypted DLQ only the rule and the topic may write to", () => {
           const queue = named(ev, T.queue, "observability-notify-dlq");
-          expect(queue.inputs).to.deep.equal({ name: `dbt-pipeline-${stack}-notify-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true, tags: TAGS(stack) });
+          expect(queue.inputs).to.deep.equal({
+            name: `dbt-pipeline-${stack}-notify-dlq`,
+            messageRetentionSeconds: 1209600,
+            sqsManagedSseEnabled: true,
+            tags: TAGS(stack),
+          });
           const rule = named(ev, T.rule, "observability-task-stopped");
           const policy = named(ev, T.queuePolicy, "observability-notify-dlq-policy");
           expect(policy.inputs.queueUrl).to.equal(queue.state.url);
           expect(json(policy.inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-              { Sid: "EventBridgeRule", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage", Resource: dlqArn(stack), Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } } },
-              { Sid: "AlertTopicSubscription", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: dlqArn(stack), Condition: { ArnEquals: { "aws:SourceArn": topicArn(stack) } } },
+              {
+                Sid: "EventBridgeRule",
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: dlqArn(stack),
+                Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } },
+              },
+              {
+                Sid: "AlertTopicSubscription",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: dlqArn(stack),
+                Condition: { ArnEquals: { "aws:SourceArn": topicArn(stack) } },
+              },
             ],
           });
         });
@@ -144,7 +200,10 @@ describe("observability component", () => {
         it("gives notify exactly the settings and permissions it uses", () => {
           const runner = runnerOf(ev);
           const secret = named(ev, T.secret, "observability-slack-secret");
-          expect(secret.inputs).to.deep.include({ name: `dbt-pipeline-${stack}-slack-webhook`, recoveryWindowInDays: stack === "prod" ? 30 : 0 });
+          expect(secret.inputs).to.deep.include({
+            name: `dbt-pipeline-${stack}-slack-webhook`,
+            recoveryWindowInDays: stack === "prod" ? 30 : 0,
+          });
           const version = named(ev, T.secretVersion, "observability-slack-secret-version");
           expect(version.inputs.secretString).to.equal(SECRETS["notify.slackWebhookUrl"]);
           expect(version.secretPaths).to.include("secretString");
@@ -165,14 +224,41 @@ describe("observability component", () => {
           expect(json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-              { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-notify:*`) },
-              { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
-              { Sid: "ReadRunArtifacts", Effect: "Allow", Action: "s3:GetObject", Resource: `${runner.bucketArn}/${stack}/runs/*` },
-              { Sid: "PublishRunEvents", Effect: "Allow", Action: "events:PutEvents", Resource: arn("events", `event-bus/dbt-pipeline-${stack}-runs`) },
-              { Sid: "PageAlertTopic", Effect: "Allow", Action: "sns:Publish", Resource: topicArn(stack) },
-              { Sid: "ReadSlackWebhook", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.state.arn },
               {
-                Sid: "NotifyState", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                Sid: "WriteOwnLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-notify:*`),
+              },
+              {
+                Sid: "SendTraces",
+                Effect: "Allow",
+                Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                Resource: "*",
+              },
+              {
+                Sid: "ReadRunArtifacts",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: `${runner.bucketArn}/${stack}/runs/*`,
+              },
+              {
+                Sid: "PublishRunEvents",
+                Effect: "Allow",
+                Action: "events:PutEvents",
+                Resource: arn("events", `event-bus/dbt-pipeline-${stack}-runs`),
+              },
+              { Sid: "PageAlertTopic", Effect: "Allow", Action: "sns:Publish", Resource: topicArn(stack) },
+              {
+                Sid: "ReadSlackWebhook",
+                Effect: "Allow",
+                Action: "secretsmanager:GetSecretValue",
+                Resource: secret.state.arn,
+              },
+              {
+                Sid: "NotifyState",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                 Resource: arn("dynamodb", `table/dbt-pipeline-${stack}-notify`),
               },
               { Sid: "DeadLetter", Effect: "Allow", Action: "sqs:SendMessage", Resource: dlqArn(stack) },
@@ -193,7 +279,10 @@ describe("observability component", () => {
         });
 
         it("publishes run events to its own bus", () => {
-          expect(named(ev, T.bus, "observability-runs-bus").inputs).to.deep.include({ name: `dbt-pipeline-${stack}-runs`, tags: TAGS(stack) });
+          expect(named(ev, T.bus, "observability-runs-bus").inputs).to.deep.include({
+            name: `dbt-pipeline-${stack}-runs`,
+            tags: TAGS(stack),
+          });
           expect(ev.outputs).to.deep.include({
             runEventBusName: `dbt-pipeline-${stack}-runs`,
             runEventBusArn: arn("events", `event-bus/dbt-pipeline-${stack}-runs`),
@@ -208,29 +297,74 @@ describe("observability component", () => {
           const runner = runnerOf(ev);
           const fn = named(ev, T.fn, "observability-freshness-function");
           expect(fn.inputs.environment.variables).to.deep.equal({
-            POWERTOOLS_SERVICE_NAME: "freshness", POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline", ENVIRONMENT: stack,
-            ARTIFACT_BUCKET: runner.bucket, SOURCES: "hubspot,stripe,web_events",
+            POWERTOOLS_SERVICE_NAME: "freshness",
+            POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
+            ENVIRONMENT: stack,
+            ARTIFACT_BUCKET: runner.bucket,
+            SOURCES: "hubspot,stripe,web_events",
           });
           expect(fn.inputs.reservedConcurrentExecutions).to.equal(undefined);
-          expect(json(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy).Statement).to.deep.equal([
-            { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`) },
-            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
-            { Sid: "ReadLatestSources", Effect: "Allow", Action: "s3:GetObject", Resource: [`${runner.bucketArn}/${stack}/observed/sources.json`, `${runner.bucketArn}/${stack}/latest/sources.json`] },
-          ]);
+          expect(json(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy).Statement).to.deep.equal(
+            [
+              {
+                Sid: "WriteOwnLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`),
+              },
+              {
+                Sid: "SendTraces",
+                Effect: "Allow",
+                Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                Resource: "*",
+              },
+              {
+                Sid: "ReadLatestSources",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: [
+                  `${runner.bucketArn}/${stack}/observed/sources.json`,
+                  `${runner.bucketArn}/${stack}/latest/sources.json`,
+                ],
+              },
+            ],
+          );
           const role = named(ev, T.role, "observability-freshness-scheduler-role");
           expect(json(role.inputs.assumeRolePolicy)).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } } }],
-          });
-          expect(json(named(ev, T.rolePolicy, "observability-freshness-scheduler-policy").inputs.policy)).to.deep.equal({
-            Version: "2012-10-17",
             Statement: [
-              { Sid: "InvokeFreshness", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: arn("lambda", `function:dbt-pipeline-${stack}-freshness`) },
-              { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: arn("sqs", `dbt-pipeline-${stack}-freshness-dlq`) },
+              {
+                Effect: "Allow",
+                Principal: { Service: "scheduler.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
+              },
             ],
           });
+          expect(json(named(ev, T.rolePolicy, "observability-freshness-scheduler-policy").inputs.policy)).to.deep.equal(
+            {
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Sid: "InvokeFreshness",
+                  Effect: "Allow",
+                  Action: "lambda:InvokeFunction",
+                  Resource: arn("lambda", `function:dbt-pipeline-${stack}-freshness`),
+                },
+                {
+                  Sid: "ScheduleDeadLetters",
+                  Effect: "Allow",
+                  Action: "sqs:SendMessage",
+                  Resource: arn("sqs", `dbt-pipeline-${stack}-freshness-dlq`),
+                },
+              ],
+            },
+          );
           expect(named(ev, T.queue, "observability-freshness-dlq").inputs).to.deep.equal({
-            name: `dbt-pipeline-${stack}-freshness-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true, tags: TAGS(stack),
+            name: `dbt-pipeline-${stack}-freshness-dlq`,
+            messageRetentionSeconds: 1209600,
+            sqsManagedSseEnabled: true,
+            tags: TAGS(stack),
           });
           expect(named(ev, T.schedule, "observability-freshness-schedule").inputs).to.deep.include({
             name: `dbt-pipeline-${stack}-freshness`,
@@ -248,13 +382,30 @@ describe("observability component", () => {
       });
 
       describe("alarms", () => {
-        const alarms = () => all(ev, T.alarm).filter((a) => a.parent === "dbt-pipeline:observability:Observability::observability");
+        const alarms = () =>
+          all(ev, T.alarm).filter((a) => a.parent === "dbt-pipeline:observability:Observability::observability");
 
         it("are exactly these, each notifying the alert topic when it fires and when it clears", () => {
-          expect(alarms().map((a) => a.inputs.name).sort()).to.deep.equal([
-            "consecutive-failures", "dlq-dispatch", "dlq-freshness", "dlq-notify", "dlq-runs", "errors-dispatch", "errors-freshness", "errors-launch", "errors-notify",
-            "stale-hubspot", "stale-stripe", "stale-web-events",
-          ].map((n) => `dbt-pipeline-${stack}-${n}`));
+          expect(
+            alarms()
+              .map((a) => a.inputs.name)
+              .sort(),
+          ).to.deep.equal(
+            [
+              "consecutive-failures",
+              "dlq-dispatch",
+              "dlq-freshness",
+              "dlq-notify",
+              "dlq-runs",
+              "errors-dispatch",
+              "errors-freshness",
+              "errors-launch",
+              "errors-notify",
+              "stale-hubspot",
+              "stale-stripe",
+              "stale-web-events",
+            ].map((n) => `dbt-pipeline-${stack}-${n}`),
+          );
           for (const a of alarms()) {
             expect(a.inputs.alarmActions, a.name).to.deep.equal([topicArn(stack)]);
             expect(a.inputs.okActions, a.name).to.deep.equal([topicArn(stack)]);
@@ -266,25 +417,51 @@ describe("observability component", () => {
           it(`${source} is stale after ${minutes} minutes without a load, or without data`, () => {
             const a = named(ev, T.alarm, `observability-stale-${source.replace("_", "-")}`);
             expect(a.inputs).to.deep.include({
-              namespace: "DbtPipeline", metricName: "MinutesSinceLastLoad", dimensions: { environment: stack, source },
-              statistic: "Maximum", period: 600, evaluationPeriods: 1, comparisonOperator: "GreaterThanThreshold", threshold: minutes, treatMissingData: "breaching",
+              namespace: "DbtPipeline",
+              metricName: "MinutesSinceLastLoad",
+              dimensions: { environment: stack, source },
+              statistic: "Maximum",
+              period: 600,
+              evaluationPeriods: 1,
+              comparisonOperator: "GreaterThanThreshold",
+              threshold: minutes,
+              treatMissingData: "breaching",
             });
           });
         }
 
         it(`raises at notify.consecutiveFailures (${stack === "prod" ? 1 : 2}) failed runs in a row`, () => {
           expect(named(ev, T.alarm, "observability-consecutive-failures").inputs).to.deep.include({
-            namespace: "DbtPipeline", metricName: "ConsecutiveFailures", dimensions: { environment: stack }, statistic: "Maximum", period: 300,
-            evaluationPeriods: 1, comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: stack === "prod" ? 1 : 2, treatMissingData: "ignore",
+            namespace: "DbtPipeline",
+            metricName: "ConsecutiveFailures",
+            dimensions: { environment: stack },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: stack === "prod" ? 1 : 2,
+            treatMissingData: "ignore",
           });
         });
 
         it("watches every dead-letter queue", () => {
-          const queues = { runs: `dbt-pipeline-${stack}-runs-dlq.fifo`, dispatch: `dbt-pipeline-${stack}-dispatch-dlq`, notify: `dbt-pipeline-${stack}-notify-dlq`, freshness: `dbt-pipeline-${stack}-freshness-dlq` };
+          const queues = {
+            runs: `dbt-pipeline-${stack}-runs-dlq.fifo`,
+            dispatch: `dbt-pipeline-${stack}-dispatch-dlq`,
+            notify: `dbt-pipeline-${stack}-notify-dlq`,
+            freshness: `dbt-pipeline-${stack}-freshness-dlq`,
+          };
           for (const [label, queueName] of Object.entries(queues)) {
             expect(named(ev, T.alarm, `observability-dlq-${label}`).inputs, label).to.deep.include({
-              namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName }, statistic: "Maximum",
-              period: 300, evaluationPeriods: 1, comparisonOperator: "GreaterThanThreshold", threshold: 0, treatMissingData: "notBreaching",
+              namespace: "AWS/SQS",
+              metricName: "ApproximateNumberOfMessagesVisible",
+              dimensions: { QueueName: queueName },
+              statistic: "Maximum",
+              period: 300,
+              evaluationPeriods: 1,
+              comparisonOperator: "GreaterThanThreshold",
+              threshold: 0,
+              treatMissingData: "notBreaching",
             });
             expect(all(ev, T.queue).map((q) => q.inputs.name)).to.include(queueName);
           }
@@ -292,13 +469,27 @@ describe("observability component", () => {
 
         it("watches the error rate of every function", () => {
           for (const label of ["dispatch", "launch", "notify", "freshness"]) {
-            const metric = (metricName: string) => ({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: `dbt-pipeline-${stack}-${label}` }, stat: "Sum", period: 300 });
+            const metric = (metricName: string) => ({
+              namespace: "AWS/Lambda",
+              metricName,
+              dimensions: { FunctionName: `dbt-pipeline-${stack}-${label}` },
+              stat: "Sum",
+              period: 300,
+            });
             expect(named(ev, T.alarm, `observability-errors-${label}`).inputs, label).to.deep.include({
-              comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 5, evaluationPeriods: 1, treatMissingData: "notBreaching",
+              comparisonOperator: "GreaterThanOrEqualToThreshold",
+              threshold: 5,
+              evaluationPeriods: 1,
+              treatMissingData: "notBreaching",
               metricQueries: [
                 { id: "errors", metric: metric("Errors"), returnData: false },
                 { id: "invocations", metric: metric("Invocations"), returnData: false },
-                { id: "rate", expression: "IF(invocations > 0, 100 * errors / invocations, 0)", label: "error rate (%)", returnData: true },
+                {
+                  id: "rate",
+                  expression: "IF(invocations > 0, 100 * errors / invocations, 0)",
+                  label: "error rate (%)",
+                  returnData: true,
+                },
               ],
             });
             expect(all(ev, T.fn).map((f) => f.inputs.name)).to.include(`dbt-pipeline-${stack}-${label}`);
@@ -311,7 +502,11 @@ describe("observability component", () => {
           const dashboard = named(ev, T.dashboard, "observability-dashboard");
           expect(dashboard.inputs.dashboardName).to.equal(`dbt-pipeline-${stack}-overview`);
           const body = json(dashboard.inputs.dashboardBody);
-          const metrics = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics.map((m: unknown[]) => m.filter((x) => typeof x === "string").join(" ")));
+          const metrics = body.widgets
+            .filter((w: any) => w.type === "metric")
+            .flatMap((w: any) =>
+              w.properties.metrics.map((m: unknown[]) => m.filter((x) => typeof x === "string").join(" ")),
+            );
           expect(metrics).to.include.members([
             `DbtPipeline RunSucceeded environment ${stack}`,
             `DbtPipeline RunFailed environment ${stack}`,
@@ -319,12 +514,21 @@ describe("observability component", () => {
             `DbtPipeline TriggerToStartSeconds environment ${stack}`,
             `DbtPipeline ConsecutiveFailures environment ${stack}`,
             ...Object.keys(STALE).map((s) => `DbtPipeline MinutesSinceLastLoad environment ${stack} source ${s}`),
-            ...[`dbt-pipeline-${stack}-runs-dlq.fifo`, `dbt-pipeline-${stack}-dispatch-dlq`, `dbt-pipeline-${stack}-notify-dlq`].map((q) => `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${q}`),
-            ...["dispatch", "launch", "notify", "freshness"].flatMap((f) => ["Errors", "Invocations"].map((m) => `AWS/Lambda ${m} FunctionName dbt-pipeline-${stack}-${f}`)),
+            ...[
+              `dbt-pipeline-${stack}-runs-dlq.fifo`,
+              `dbt-pipeline-${stack}-dispatch-dlq`,
+              `dbt-pipeline-${stack}-notify-dlq`,
+            ].map((q) => `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${q}`),
+            ...["dispatch", "launch", "notify", "freshness"].flatMap((f) =>
+              ["Errors", "Invocations"].map((m) => `AWS/Lambda ${m} FunctionName dbt-pipeline-${stack}-${f}`),
+            ),
           ]);
-          for (const w of body.widgets.filter((x: any) => x.type === "metric")) expect(w.properties.region).to.equal(REGION);
+          for (const w of body.widgets.filter((x: any) => x.type === "metric"))
+            expect(w.properties.region).to.equal(REGION);
           const alarmWidget = body.widgets.find((w: any) => w.type === "alarm");
-          const mine = all(ev, T.alarm).filter((a) => a.parent === "dbt-pipeline:observability:Observability::observability");
+          const mine = all(ev, T.alarm).filter(
+            (a) => a.parent === "dbt-pipeline:observability:Observability::observability",
+          );
           expect([...alarmWidget.properties.alarms].sort()).to.deep.equal(mine.map((a) => a.state.arn).sort());
         });
       });
@@ -337,8 +541,19 @@ describe("observability component", () => {
       expect(all(ev, T.secret, /^observability-/)).to.deep.equal([]);
       const fn = named(ev, T.fn, "observability-notify-function");
       expect(fn.inputs.environment.variables).not.to.have.property("SLACK_SECRET_ARN");
-      expect(json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy).Statement.map((s: { Sid: string }) => s.Sid))
-        .to.deep.equal(["WriteOwnLogs", "SendTraces", "ReadRunArtifacts", "PublishRunEvents", "PageAlertTopic", "NotifyState", "DeadLetter"]);
+      expect(
+        json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy).Statement.map(
+          (s: { Sid: string }) => s.Sid,
+        ),
+      ).to.deep.equal([
+        "WriteOwnLogs",
+        "SendTraces",
+        "ReadRunArtifacts",
+        "PublishRunEvents",
+        "PageAlertTopic",
+        "NotifyState",
+        "DeadLetter",
+      ]);
     });
 
     it("rejects the same e-mail address listed twice", async () => {
@@ -348,11 +563,18 @@ describe("observability component", () => {
       } catch (err) {
         error = err;
       }
-      expect(String((error as Error)?.message)).to.contain('dbt-pipeline:notify.emails: "oncall@example.com" and "OnCall@example.com" are the same address or differ only in punctuation; list each once');
+      expect(String((error as Error)?.message)).to.contain(
+        'dbt-pipeline:notify.emails: "oncall@example.com" and "OnCall@example.com" are the same address or differ only in punctuation; list each once',
+      );
     });
 
     it("without sources: no freshness check and no staleness alarms", async () => {
-      const ev = await evaluateStack("dev", { ...SECRETS, sources: {}, "fivetran.webhookSecret": undefined, "airbyte.webhookToken": undefined });
+      const ev = await evaluateStack("dev", {
+        ...SECRETS,
+        sources: {},
+        "fivetran.webhookSecret": undefined,
+        "airbyte.webhookToken": undefined,
+      });
       expect(all(ev, T.fn).map((f) => f.name)).not.to.include("observability-freshness-function");
       expect(all(ev, T.schedule, /^observability-/)).to.deep.equal([]);
       expect(all(ev, T.alarm, /^observability-stale-/)).to.deep.equal([]);

@@ -17,7 +17,11 @@ const read = (file: string) => fs.readFileSync(path.join(ROOT, "docs/dbt-repo", 
 describe("dbt repository templates and the runner", () => {
   it("the task names every layer schema DBT_PIPELINE_SCHEMA_<LAYER>, as the schema macro reads them", () => {
     expect(SCHEMA_KEYS.map(layerSchemaVariable)).to.deep.equal([
-      "DBT_PIPELINE_SCHEMA_RAW", "DBT_PIPELINE_SCHEMA_STAGING", "DBT_PIPELINE_SCHEMA_ANALYTICS", "DBT_PIPELINE_SCHEMA_METRICS", "DBT_PIPELINE_SCHEMA_MONITORING",
+      "DBT_PIPELINE_SCHEMA_RAW",
+      "DBT_PIPELINE_SCHEMA_STAGING",
+      "DBT_PIPELINE_SCHEMA_ANALYTICS",
+      "DBT_PIPELINE_SCHEMA_METRICS",
+      "DBT_PIPELINE_SCHEMA_MONITORING",
     ]);
     const macro = read("macros/generate_schema_name.sql");
     expect(macro).to.include("env_var('DBT_PIPELINE_SCHEMA_STAGING', '')");
@@ -27,8 +31,11 @@ describe("dbt repository templates and the runner", () => {
 
   it("the query-tag macro reads the run id and trigger kinds the launch sets", () => {
     const macro = read("macros/query_tag.sql");
-    for (const name of [OVERRIDE_ENV.runId, OVERRIDE_ENV.triggers]) expect(macro).to.include(`env_var("${name}", "local")`);
-    expect(macro).to.include("{% macro snowflake__set_query_tag() -%}").and.include("{% macro snowflake__unset_query_tag(original_query_tag) -%}");
+    for (const name of [OVERRIDE_ENV.runId, OVERRIDE_ENV.triggers])
+      expect(macro).to.include(`env_var("${name}", "local")`);
+    expect(macro)
+      .to.include("{% macro snowflake__set_query_tag() -%}")
+      .and.include("{% macro snowflake__unset_query_tag(original_query_tag) -%}");
   });
 
   it("the Dockerfile provides the entry point the task definition sets", () => {
@@ -40,8 +47,12 @@ describe("dbt repository templates and the runner", () => {
 
   it("ci.yml defers with --favor-state and tells a missing prod manifest from a denied one", () => {
     const ci = read("workflows/ci.yml");
-    expect(ci).to.include("dbt build --select state:modified+ --defer --state prod-artifacts/ --target ci --favor-state");
-    expect(ci).to.include("aws s3api list-objects-v2 --bucket \"$BUCKET\" --prefix prod/latest/manifest.json --query KeyCount --output text");
+    expect(ci).to.include(
+      "dbt build --select state:modified+ --defer --state prod-artifacts/ --target ci --favor-state",
+    );
+    expect(ci).to.include(
+      'aws s3api list-objects-v2 --bucket "$BUCKET" --prefix prod/latest/manifest.json --query KeyCount --output text',
+    );
     expect(ci).to.include("set -eu");
   });
 
@@ -53,8 +64,12 @@ describe("dbt repository templates and the runner", () => {
     expect(job.permissions).to.deep.equal({ contents: "read" });
     expect(job.if).to.equal("github.event.pull_request.head.repo.full_name == github.repository");
     expect(job.env.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
-    expect(job.steps.map((s: any) => s.run ?? "").join("\n")).to.include('dbt run-operation drop_pr_schemas --args "{pr: $PR_NUMBER}" --target ci');
+    expect(job.steps.map((s: any) => s.run ?? "").join("\n")).to.include(
+      'dbt run-operation drop_pr_schemas --args "{pr: $PR_NUMBER}" --target ci',
+    );
     expect(JSON.stringify(job)).not.to.include("configure-aws-credentials");
-    expect(read("macros/drop_pr_schemas.sql")).to.include("schema_name = '\" ~ base ~ \"' or startswith(schema_name, '\" ~ base ~ \"_')");
+    expect(read("macros/drop_pr_schemas.sql")).to.include(
+      "schema_name = '\" ~ base ~ \"' or startswith(schema_name, '\" ~ base ~ \"_')",
+    );
   });
 });

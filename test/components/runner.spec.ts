@@ -33,7 +33,9 @@ const EXPECTED = {
 
 const runner = (ev: Evaluation) => ev.resources.filter((r) => r.parent === "dbt-pipeline:runner:DbtRunner::runner");
 const containers = (ev: Evaluation): Record<string, any> =>
-  Object.fromEntries(json(one(ev, T.taskDefinition, "runner-task").inputs.containerDefinitions).map((c: any) => [c.name, c]));
+  Object.fromEntries(
+    json(one(ev, T.taskDefinition, "runner-task").inputs.containerDefinitions).map((c: any) => [c.name, c]),
+  );
 const statements = (r: RecordedResource) => json(r.inputs.policy).Statement as any[];
 const list = (x: unknown) => (Array.isArray(x) ? x : [x]);
 
@@ -41,7 +43,9 @@ for (const stack of ["dev", "prod"] as const) {
   describe(`DbtRunner (${stack})`, () => {
     const x = EXPECTED[stack];
     let ev: Evaluation;
-    before(async () => { ev = await evaluateStack(stack); });
+    before(async () => {
+      ev = await evaluateStack(stack);
+    });
 
     describe("image", () => {
       it("an immutable, scanned, encrypted ECR repository named after the environment", () => {
@@ -62,8 +66,23 @@ for (const stack of ["dev", "prod"] as const) {
         const tag = "git-4f2c9e1"; // dbt.imageTag of both stack files
         expect(json(policy.inputs.policy)).to.deep.equal({
           rules: [
-            { rulePriority: 1, description: `Never expire the pinned image ${tag}`, selection: { tagStatus: "tagged", tagPatternList: [tag], countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } },
-            { rulePriority: 2, description: "Expire images not pulled for 30 days", selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: 30 }, action: { type: "expire" } },
+            {
+              rulePriority: 1,
+              description: `Never expire the pinned image ${tag}`,
+              selection: {
+                tagStatus: "tagged",
+                tagPatternList: [tag],
+                countType: "imageCountMoreThan",
+                countNumber: 1,
+              },
+              action: { type: "expire" },
+            },
+            {
+              rulePriority: 2,
+              description: "Expire images not pulled for 30 days",
+              selection: { tagStatus: "any", countType: "sinceImagePulled", countUnit: "days", countNumber: 30 },
+              action: { type: "expire" },
+            },
           ],
         });
       });
@@ -96,16 +115,26 @@ for (const stack of ["dev", "prod"] as const) {
       it("four containers: only upload is essential, each waits for the one before it", () => {
         const c = containers(ev);
         expect(Object.keys(c)).to.deep.equal(["prepare", "freshness", "dbt", "upload"]);
-        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({ prepare: false, freshness: false, dbt: false, upload: true });
+        expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.essential]))).to.deep.equal({
+          prepare: false,
+          freshness: false,
+          dbt: false,
+          upload: true,
+        });
         expect(Object.fromEntries(Object.values(c).map((d) => [d.name, d.dependsOn ?? []]))).to.deep.equal({
           prepare: [],
           freshness: [{ containerName: "prepare", condition: "SUCCESS" }],
-          dbt: [{ containerName: "prepare", condition: "SUCCESS" }, { containerName: "freshness", condition: "COMPLETE" }],
+          dbt: [
+            { containerName: "prepare", condition: "SUCCESS" },
+            { containerName: "freshness", condition: "COMPLETE" },
+          ],
           upload: [{ containerName: "dbt", condition: "COMPLETE" }],
         });
         // ECS refuses COMPLETE/SUCCESS on an essential container.
         for (const d of Object.values(c)) {
-          for (const dep of d.dependsOn ?? []) if (dep.condition !== "START") expect(c[dep.containerName].essential, `${d.name} → ${dep.containerName}`).to.equal(false);
+          for (const dep of d.dependsOn ?? [])
+            if (dep.condition !== "START")
+              expect(c[dep.containerName].essential, `${d.name} → ${dep.containerName}`).to.equal(false);
         }
       });
 
@@ -123,7 +152,15 @@ for (const stack of ["dev", "prod"] as const) {
         // Images FROM dbt-labs' have ENTRYPOINT ["dbt"]; dumb-init turns ECS's SIGTERM into the SIGINT dbt handles.
         expect(c.freshness.entryPoint).to.deep.equal(["dumb-init", "--rewrite", "15:2", "--"]);
         expect(c.dbt.entryPoint).to.deep.equal([
-          "dumb-init", "--rewrite", "15:2", "--", "/bin/sh", "-c", dbtWrapperScript(), "dbt-pipeline-wrapper", "/artifacts/status/dbt-succeeded",
+          "dumb-init",
+          "--rewrite",
+          "15:2",
+          "--",
+          "/bin/sh",
+          "-c",
+          dbtWrapperScript(),
+          "dbt-pipeline-wrapper",
+          "/artifacts/status/dbt-succeeded",
         ]);
         expect(c.freshness.command).to.deep.equal(["dbt", "--version"]);
         expect(c.dbt.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", stack]);
@@ -152,7 +189,9 @@ for (const stack of ["dev", "prod"] as const) {
             { name: "DBT_PIPELINE_SCHEMA_MONITORING", value: o.snowflakeSchemas.monitoring },
             { name: "DBT_SEND_ANONYMOUS_USAGE_STATS", value: "false" },
           ]);
-          expect(c[name].secrets, name).to.deep.equal([{ name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: o.snowflakePrivateKeySecretArns.dbt }]);
+          expect(c[name].secrets, name).to.deep.equal([
+            { name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: o.snowflakePrivateKeySecretArns.dbt },
+          ]);
           expect(c[name].readonlyRootFilesystem, name).to.equal(true);
           expect(c[name].linuxParameters, name).to.equal(undefined);
           expect(c[name].stopTimeout, name).to.equal(120);
@@ -170,8 +209,15 @@ for (const stack of ["dev", "prod"] as const) {
 
       it("the AWS CLI steps get the bucket, environment and region; prepare also the target; upload mounts read-only", () => {
         const c = containers(ev);
-        const common = [{ name: "DBT_PIPELINE_BUCKET", value: BUCKET(stack) }, { name: "DBT_PIPELINE_ENV", value: stack }];
-        expect(c.prepare.environment).to.deep.equal([...common, { name: "DBT_TARGET", value: stack }, { name: "AWS_REGION", value: REGION }]);
+        const common = [
+          { name: "DBT_PIPELINE_BUCKET", value: BUCKET(stack) },
+          { name: "DBT_PIPELINE_ENV", value: stack },
+        ];
+        expect(c.prepare.environment).to.deep.equal([
+          ...common,
+          { name: "DBT_TARGET", value: stack },
+          { name: "AWS_REGION", value: REGION },
+        ]);
         expect(c.upload.environment).to.deep.equal([...common, { name: "AWS_REGION", value: REGION }]);
         expect(c.prepare.mountPoints).to.deep.equal([
           { sourceVolume: "artifacts", containerPath: "/artifacts", readOnly: false },
@@ -185,7 +231,11 @@ for (const stack of ["dev", "prod"] as const) {
       });
 
       it("every container has a read-only root filesystem", () => {
-        expect(Object.values(containers(ev)).filter((d) => d.readonlyRootFilesystem !== true).map((d) => d.name)).to.deep.equal([]);
+        expect(
+          Object.values(containers(ev))
+            .filter((d) => d.readonlyRootFilesystem !== true)
+            .map((d) => d.name),
+        ).to.deep.equal([]);
       });
 
       it("every container logs to the runner's log group, which keeps dbt.logRetentionDays", () => {
@@ -194,7 +244,11 @@ for (const stack of ["dev", "prod"] as const) {
         for (const d of Object.values(containers(ev))) {
           expect(d.logConfiguration, d.name).to.deep.equal({
             logDriver: "awslogs",
-            options: { "awslogs-group": `/ecs/dbt-pipeline-${stack}-dbt`, "awslogs-region": REGION, "awslogs-stream-prefix": "run" },
+            options: {
+              "awslogs-group": `/ecs/dbt-pipeline-${stack}-dbt`,
+              "awslogs-region": REGION,
+              "awslogs-stream-prefix": "run",
+            },
           });
         }
       });
@@ -205,7 +259,14 @@ for (const stack of ["dev", "prod"] as const) {
         for (const name of ["runner-execution-role", "runner-task-role"]) {
           expect(json(one(ev, T.role, name).inputs.assumeRolePolicy), name).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } }],
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "ecs-tasks.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+              },
+            ],
           });
         }
       });
@@ -216,10 +277,30 @@ for (const stack of ["dev", "prod"] as const) {
         expect(json(policy.inputs.policy)).to.deep.equal({
           Version: "2012-10-17",
           Statement: [
-            { Sid: "PullDbtImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/dbt-pipeline-${stack}-dbt` },
-            { Sid: "GetEcrTokenAccountWideByDesign", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-            { Sid: "InjectDbtPrivateKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: ev.outputs.snowflakePrivateKeySecretArns.dbt },
-            { Sid: "WriteTaskLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/ecs/dbt-pipeline-${stack}-dbt:*` },
+            {
+              Sid: "PullDbtImage",
+              Effect: "Allow",
+              Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+              Resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/dbt-pipeline-${stack}-dbt`,
+            },
+            {
+              Sid: "GetEcrTokenAccountWideByDesign",
+              Effect: "Allow",
+              Action: "ecr:GetAuthorizationToken",
+              Resource: "*",
+            },
+            {
+              Sid: "InjectDbtPrivateKey",
+              Effect: "Allow",
+              Action: "secretsmanager:GetSecretValue",
+              Resource: ev.outputs.snowflakePrivateKeySecretArns.dbt,
+            },
+            {
+              Sid: "WriteTaskLogs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/ecs/dbt-pipeline-${stack}-dbt:*`,
+            },
           ],
         });
       });
@@ -231,9 +312,25 @@ for (const stack of ["dev", "prod"] as const) {
         expect(json(policy.inputs.policy)).to.deep.equal({
           Version: "2012-10-17",
           Statement: [
-            { Sid: "ListPreviousState", Effect: "Allow", Action: "s3:ListBucket", Resource: arn, Condition: { StringLike: { "s3:prefix": [`${stack}/latest/*`, `${stack}/runs/*`] } } },
-            { Sid: "ReadPreviousState", Effect: "Allow", Action: "s3:GetObject", Resource: [`${arn}/${stack}/latest/*`, `${arn}/${stack}/runs/*`] },
-            { Sid: "WriteRunArtifacts", Effect: "Allow", Action: "s3:PutObject", Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`, `${arn}/${stack}/observed/sources.json`] },
+            {
+              Sid: "ListPreviousState",
+              Effect: "Allow",
+              Action: "s3:ListBucket",
+              Resource: arn,
+              Condition: { StringLike: { "s3:prefix": [`${stack}/latest/*`, `${stack}/runs/*`] } },
+            },
+            {
+              Sid: "ReadPreviousState",
+              Effect: "Allow",
+              Action: "s3:GetObject",
+              Resource: [`${arn}/${stack}/latest/*`, `${arn}/${stack}/runs/*`],
+            },
+            {
+              Sid: "WriteRunArtifacts",
+              Effect: "Allow",
+              Action: "s3:PutObject",
+              Resource: [`${arn}/${stack}/runs/*`, `${arn}/${stack}/latest/*`, `${arn}/${stack}/observed/sources.json`],
+            },
           ],
         });
       });
@@ -242,7 +339,8 @@ for (const stack of ["dev", "prod"] as const) {
         for (const p of all(ev, T.rolePolicy, /^runner-/)) {
           for (const s of statements(p)) {
             for (const a of list(s.Action)) expect(a, `${p.name} ${s.Sid}`).not.to.match(/\*/);
-            if (list(s.Resource).includes("*")) expect(list(s.Action), `${p.name} ${s.Sid}`).to.deep.equal(["ecr:GetAuthorizationToken"]);
+            if (list(s.Resource).includes("*"))
+              expect(list(s.Action), `${p.name} ${s.Sid}`).to.deep.equal(["ecr:GetAuthorizationToken"]);
           }
         }
       });
@@ -254,25 +352,58 @@ for (const stack of ["dev", "prod"] as const) {
       it("is named after the environment and the account", () => {
         expect(one(ev, T.bucket, "runner-artifacts").inputs.bucket).to.equal(BUCKET(stack));
         expect(ev.outputs.artifactBucket).to.equal(BUCKET(stack));
-        expect(ev.outputs.artifactPrefixes).to.deep.equal({ runs: `${stack}/runs/`, latest: `${stack}/latest/`, observed: `${stack}/observed/` });
+        expect(ev.outputs.artifactPrefixes).to.deep.equal({
+          runs: `${stack}/runs/`,
+          latest: `${stack}/latest/`,
+          observed: `${stack}/observed/`,
+        });
       });
 
       it("versioned, SSE-S3 encrypted, private, owner-enforced", () => {
-        expect(child(T.versioning, "runner-artifacts-versioning")).to.deep.equal({ bucket: BUCKET(stack), versioningConfiguration: { status: "Enabled" } });
-        expect(child(T.encryption, "runner-artifacts-encryption")).to.deep.equal({ bucket: BUCKET(stack), rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
-        expect(child(T.publicAccess, "runner-artifacts-public-access")).to.deep.equal({
-          bucket: BUCKET(stack), blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+        expect(child(T.versioning, "runner-artifacts-versioning")).to.deep.equal({
+          bucket: BUCKET(stack),
+          versioningConfiguration: { status: "Enabled" },
         });
-        expect(child(T.ownership, "runner-artifacts-ownership")).to.deep.equal({ bucket: BUCKET(stack), rule: { objectOwnership: "BucketOwnerEnforced" } });
+        expect(child(T.encryption, "runner-artifacts-encryption")).to.deep.equal({
+          bucket: BUCKET(stack),
+          rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        });
+        expect(child(T.publicAccess, "runner-artifacts-public-access")).to.deep.equal({
+          bucket: BUCKET(stack),
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        });
+        expect(child(T.ownership, "runner-artifacts-ownership")).to.deep.equal({
+          bucket: BUCKET(stack),
+          rule: { objectOwnership: "BucketOwnerEnforced" },
+        });
       });
 
       it(`runs expire after ${x.runDays} days; old versions, delete markers and stale uploads are cleaned`, () => {
         expect(child(T.lifecycle, "runner-artifacts-lifecycle")).to.deep.equal({
           bucket: BUCKET(stack),
           rules: [
-            { id: "expire-runs", status: "Enabled", filter: { prefix: `${stack}/runs/` }, expiration: { days: x.runDays } },
-            { id: "expire-noncurrent-versions", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true }, noncurrentVersionExpiration: { noncurrentDays: 30 } },
-            { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+            {
+              id: "expire-runs",
+              status: "Enabled",
+              filter: { prefix: `${stack}/runs/` },
+              expiration: { days: x.runDays },
+            },
+            {
+              id: "expire-noncurrent-versions",
+              status: "Enabled",
+              filter: {},
+              expiration: { expiredObjectDeleteMarker: true },
+              noncurrentVersionExpiration: { noncurrentDays: 30 },
+            },
+            {
+              id: "abort-incomplete-multipart-uploads",
+              status: "Enabled",
+              filter: {},
+              abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            },
           ],
         });
       });
@@ -281,7 +412,16 @@ for (const stack of ["dev", "prod"] as const) {
         const arn = `arn:aws:s3:::${BUCKET(stack)}`;
         expect(json(child(T.bucketPolicy, "runner-artifacts-policy").policy)).to.deep.equal({
           Version: "2012-10-17",
-          Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+          Statement: [
+            {
+              Sid: "DenyInsecureTransport",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: [arn, `${arn}/*`],
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
         });
       });
 
@@ -290,12 +430,17 @@ for (const stack of ["dev", "prod"] as const) {
           expect(one(ev, T.bucket, "runner-artifacts").inputs.forceDestroy).to.equal(false);
           const bucketResources = runner(ev).filter((r) => r.name.startsWith("runner-artifacts"));
           expect(bucketResources).to.have.length(7);
-          for (const r of bucketResources) expect(r.options, r.name).to.include({ protect: true, retainOnDelete: true });
+          for (const r of bucketResources)
+            expect(r.options, r.name).to.include({ protect: true, retainOnDelete: true });
         });
       } else {
         it("dev: nothing protected or retained, so the stack can be torn down with its objects", () => {
           expect(one(ev, T.bucket, "runner-artifacts").inputs.forceDestroy).to.equal(true);
-          expect(runner(ev).filter((r) => r.options.protect || r.options.retainOnDelete).map((r) => r.name)).to.deep.equal([]);
+          expect(
+            runner(ev)
+              .filter((r) => r.options.protect || r.options.retainOnDelete)
+              .map((r) => r.name),
+          ).to.deep.equal([]);
         });
       }
     });
@@ -315,11 +460,21 @@ for (const stack of ["dev", "prod"] as const) {
         const sg = one(ev, T.securityGroup, "runner-sg");
         expect(sg.inputs.vpcId).to.equal(one(ev, T.vpc, "runner-vpc").state.vpcId);
         expect(sg.inputs.ingress).to.deep.equal([]);
-        expect(sg.inputs.egress).to.deep.equal([{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to Snowflake and AWS APIs" }]);
+        expect(sg.inputs.egress).to.deep.equal([
+          {
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrBlocks: ["0.0.0.0/0"],
+            description: "HTTPS to Snowflake and AWS APIs",
+          },
+        ]);
       });
 
       it("tasks run in the VPC's public subnets with a public IP", () => {
-        expect(ev.outputs.dbtSubnets).to.deep.equal(one(ev, T.vpc, "runner-vpc").state.publicSubnetIds).and.have.length(2);
+        expect(ev.outputs.dbtSubnets)
+          .to.deep.equal(one(ev, T.vpc, "runner-vpc").state.publicSubnetIds)
+          .and.have.length(2);
         expect(ev.outputs.dbtSecurityGroups).to.have.length(1);
         expect(ev.outputs.dbtSecurityGroups[0]).to.match(/^sg-[0-9a-f]+$/);
         expect(ev.outputs.dbtAssignPublicIp).to.equal(true);
@@ -329,8 +484,12 @@ for (const stack of ["dev", "prod"] as const) {
     it("exports what a team needs to run a dbt task itself", () => {
       const o = ev.outputs;
       expect({
-        dbtCluster: o.dbtCluster, dbtTaskDefinition: o.dbtTaskDefinition, dbtTaskFamily: o.dbtTaskFamily, dbtContainerName: o.dbtContainerName,
-        dbtLogGroup: o.dbtLogGroup, dbtTaskRoles: o.dbtTaskRoles,
+        dbtCluster: o.dbtCluster,
+        dbtTaskDefinition: o.dbtTaskDefinition,
+        dbtTaskFamily: o.dbtTaskFamily,
+        dbtContainerName: o.dbtContainerName,
+        dbtLogGroup: o.dbtLogGroup,
+        dbtTaskRoles: o.dbtTaskRoles,
       }).to.deep.equal({
         dbtCluster: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/dbt-pipeline-${stack}-dbt`,
         dbtTaskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/dbt-pipeline-${stack}-dbt:1`,

@@ -6,7 +6,10 @@ import { readStackConfig } from "../../offline/stack-config";
 import { ROOT } from "../helpers/stack";
 
 const configOf = (over: Record<string, string> = {}) => {
-  const raw = { ...readStackConfig("dev", ROOT).config, ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])) };
+  const raw = {
+    ...readStackConfig("dev", ROOT).config,
+    ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])),
+  };
   return buildConfig(parseConfig(raw, "dev").values!, "dbt-pipeline", "dev");
 };
 
@@ -29,11 +32,24 @@ describe("change-detection task cost", () => {
     const serverless = estimateMonthlyCost(configOf(), DEFAULT_WORKLOAD);
     const lines = serverless.filter((l) => l.item.includes("change-detection tasks"));
     expect(lines).to.deep.equal([
-      { item: "Snowflake serverless change-detection tasks", usd: 32.4, basis: "10.8 credits: 2160 task runs + 4320 reconciler runs, per second, no minimum, × 0.9" },
-      { item: "Snowflake XSMALL loading warehouse (change-detection tasks)", usd: 0, basis: "120.0 credits: 2160 task runs + 4320 reconciler runs, each resumes the warehouse: 60 s minimum + 60 s auto-suspend tail (alternative: $360.00, not in the total)" },
+      {
+        item: "Snowflake serverless change-detection tasks",
+        usd: 32.4,
+        basis: "10.8 credits: 2160 task runs + 4320 reconciler runs, per second, no minimum, × 0.9",
+      },
+      {
+        item: "Snowflake XSMALL loading warehouse (change-detection tasks)",
+        usd: 0,
+        basis:
+          "120.0 credits: 2160 task runs + 4320 reconciler runs, each resumes the warehouse: 60 s minimum + 60 s auto-suspend tail (alternative: $360.00, not in the total)",
+      },
     ]);
-    const warehouse = estimateMonthlyCost(configOf({ "snowflake.taskCompute": "warehouse" })).filter((l) => l.item.includes("change-detection tasks"));
+    const warehouse = estimateMonthlyCost(configOf({ "snowflake.taskCompute": "warehouse" })).filter((l) =>
+      l.item.includes("change-detection tasks"),
+    );
     expect(warehouse.map((l) => l.usd)).to.deep.equal([0, 360]);
-    expect(warehouse[0].basis).to.equal("10.8 credits: 2160 task runs + 4320 reconciler runs, per second, no minimum, × 0.9 (alternative: $32.40, not in the total)");
+    expect(warehouse[0].basis).to.equal(
+      "10.8 credits: 2160 task runs + 4320 reconciler runs, per second, no minimum, × 0.9 (alternative: $32.40, not in the total)",
+    );
   });
 });

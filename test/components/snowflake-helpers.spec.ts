@@ -4,8 +4,10 @@ import { keySlots, publicKeyOneLine, slotOf } from "../../components/snowflake/k
 import { monitorTriggers } from "../../components/snowflake/monitor";
 import { accountIdentifier } from "../../components/snowflake/providers";
 
-const BODY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo9z+40RQzuVaE8AkAFmxZzow3x+VJYKdjykkJ0iT9wCS0DRTXu269V264Vf/3jvredZiKRkgwlL9xNAwxXFg0x/XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC+9aGVd+Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmwIDAQAB";
-const wrap = (body: string, eol = "\n") => ["-----BEGIN PUBLIC KEY-----", ...body.match(/.{1,64}/g)!, "-----END PUBLIC KEY-----", ""].join(eol);
+const BODY =
+  "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo9z+40RQzuVaE8AkAFmxZzow3x+VJYKdjykkJ0iT9wCS0DRTXu269V264Vf/3jvredZiKRkgwlL9xNAwxXFg0x/XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC+9aGVd+Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmwIDAQAB";
+const wrap = (body: string, eol = "\n") =>
+  ["-----BEGIN PUBLIC KEY-----", ...body.match(/.{1,64}/g)!, "-----END PUBLIC KEY-----", ""].join(eol);
 
 describe("snowflake pure helpers", () => {
   describe("publicKeyOneLine", () => {
@@ -13,15 +15,26 @@ describe("snowflake pure helpers", () => {
       ["PEM with LF line breaks and a trailing newline (tls publicKeyPem)", wrap(BODY)],
       ["PEM with CRLF line breaks", wrap(BODY, "\r\n")],
       ["PEM without a trailing newline", wrap(BODY).trimEnd()],
-      ["PEM with indentation and blank lines", `  -----BEGIN PUBLIC KEY-----\n\n  ${BODY.slice(0, 100)}\n\t${BODY.slice(100)}  \n-----END PUBLIC KEY-----\n\n`],
+      [
+        "PEM with indentation and blank lines",
+        `  -----BEGIN PUBLIC KEY-----\n\n  ${BODY.slice(0, 100)}\n\t${BODY.slice(100)}  \n-----END PUBLIC KEY-----\n\n`,
+      ],
     ];
     for (const [what, pem] of ok) {
       it(`one-lines ${what}`, () => expect(publicKeyOneLine(pem)).to.equal(BODY));
     }
 
     const bad: [string, string, string][] = [
-      ["a private key", "-----BEGIN PRIVATE KEY-----\nMIIEvQ==\n-----END PRIVATE KEY-----\n", "expected a PEM public key"],
-      ["an RSA PUBLIC KEY (PKCS#1) header", "-----BEGIN RSA PUBLIC KEY-----\nMIIB\n-----END RSA PUBLIC KEY-----\n", "expected a PEM public key"],
+      [
+        "a private key",
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQ==\n-----END PRIVATE KEY-----\n",
+        "expected a PEM public key",
+      ],
+      [
+        "an RSA PUBLIC KEY (PKCS#1) header",
+        "-----BEGIN RSA PUBLIC KEY-----\nMIIB\n-----END RSA PUBLIC KEY-----\n",
+        "expected a PEM public key",
+      ],
       ["an already one-lined key", BODY, "expected a PEM public key"],
       ["non-base64 content", "-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n", "expected base64"],
       ["an empty body", "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", "expected base64"],
@@ -34,10 +47,34 @@ describe("snowflake pure helpers", () => {
   describe("key slots per generation", () => {
     const cases: [number, { generation: number; slot: 1 | 2 }[]][] = [
       [1, [{ generation: 1, slot: 1 }]],
-      [2, [{ generation: 1, slot: 1 }, { generation: 2, slot: 2 }]],
-      [3, [{ generation: 2, slot: 2 }, { generation: 3, slot: 1 }]],
-      [4, [{ generation: 3, slot: 1 }, { generation: 4, slot: 2 }]],
-      [11, [{ generation: 10, slot: 2 }, { generation: 11, slot: 1 }]],
+      [
+        2,
+        [
+          { generation: 1, slot: 1 },
+          { generation: 2, slot: 2 },
+        ],
+      ],
+      [
+        3,
+        [
+          { generation: 2, slot: 2 },
+          { generation: 3, slot: 1 },
+        ],
+      ],
+      [
+        4,
+        [
+          { generation: 3, slot: 1 },
+          { generation: 4, slot: 2 },
+        ],
+      ],
+      [
+        11,
+        [
+          { generation: 10, slot: 2 },
+          { generation: 11, slot: 1 },
+        ],
+      ],
     ];
     for (const [generation, expected] of cases) {
       it(`generation ${generation} keeps ${expected.map((s) => `g${s.generation}→slot ${s.slot}`).join(", ")}`, () => {
@@ -64,48 +101,57 @@ describe("snowflake pure helpers", () => {
   describe("grant matrix", () => {
     const show = (e: GrantEntry) => `${e.privileges.join(",")} ON ${targetSlug(e.on)}`;
     const cases: [string, string[]][] = [
-      ["loader", [
-        "CREATE SCHEMA,MONITOR,USAGE ON database",
-        "CREATE TABLE,USAGE ON schema-raw",
-        "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON all-tables-raw",
-        "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON future-tables-raw",
-        "USAGE ON warehouse-loading",
-      ]],
-      ["transformer", [
-        "USAGE ON database",
-        "USAGE ON schema-raw",
-        "SELECT ON all-tables-raw",
-        "SELECT ON future-tables-raw",
-        "SELECT ON all-views-raw",
-        "SELECT ON future-views-raw",
-        "CREATE TABLE,CREATE VIEW,USAGE ON schema-staging",
-        "CREATE TABLE,CREATE VIEW,USAGE ON schema-analytics",
-        "CREATE TABLE,CREATE VIEW,USAGE ON schema-metrics",
-        "CREATE TABLE,USAGE ON schema-monitoring",
-        "DELETE,INSERT,SELECT,UPDATE ON all-tables-monitoring",
-        "DELETE,INSERT,SELECT,UPDATE ON future-tables-monitoring",
-        "USAGE ON future-schemas-in-database",
-        "SELECT ON future-tables-in-database",
-        "SELECT ON future-views-in-database",
-        "USAGE ON warehouse-transforming",
-      ]],
-      ["reporter", [
-        "USAGE ON database",
-        "USAGE ON schema-analytics",
-        "SELECT ON all-tables-analytics",
-        "SELECT ON future-tables-analytics",
-        "SELECT ON all-views-analytics",
-        "SELECT ON future-views-analytics",
-        "USAGE ON schema-metrics",
-        "SELECT ON all-tables-metrics",
-        "SELECT ON future-tables-metrics",
-        "SELECT ON all-views-metrics",
-        "SELECT ON future-views-metrics",
-        "USAGE ON schema-monitoring",
-        "SELECT ON all-views-monitoring",
-        "SELECT ON future-views-monitoring",
-        "USAGE ON warehouse-reporting",
-      ]],
+      [
+        "loader",
+        [
+          "CREATE SCHEMA,MONITOR,USAGE ON database",
+          "CREATE TABLE,USAGE ON schema-raw",
+          "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON all-tables-raw",
+          "DELETE,INSERT,SELECT,TRUNCATE,UPDATE ON future-tables-raw",
+          "USAGE ON warehouse-loading",
+        ],
+      ],
+      [
+        "transformer",
+        [
+          "USAGE ON database",
+          "USAGE ON schema-raw",
+          "SELECT ON all-tables-raw",
+          "SELECT ON future-tables-raw",
+          "SELECT ON all-views-raw",
+          "SELECT ON future-views-raw",
+          "CREATE TABLE,CREATE VIEW,USAGE ON schema-staging",
+          "CREATE TABLE,CREATE VIEW,USAGE ON schema-analytics",
+          "CREATE TABLE,CREATE VIEW,USAGE ON schema-metrics",
+          "CREATE TABLE,USAGE ON schema-monitoring",
+          "DELETE,INSERT,SELECT,UPDATE ON all-tables-monitoring",
+          "DELETE,INSERT,SELECT,UPDATE ON future-tables-monitoring",
+          "USAGE ON future-schemas-in-database",
+          "SELECT ON future-tables-in-database",
+          "SELECT ON future-views-in-database",
+          "USAGE ON warehouse-transforming",
+        ],
+      ],
+      [
+        "reporter",
+        [
+          "USAGE ON database",
+          "USAGE ON schema-analytics",
+          "SELECT ON all-tables-analytics",
+          "SELECT ON future-tables-analytics",
+          "SELECT ON all-views-analytics",
+          "SELECT ON future-views-analytics",
+          "USAGE ON schema-metrics",
+          "SELECT ON all-tables-metrics",
+          "SELECT ON future-tables-metrics",
+          "SELECT ON all-views-metrics",
+          "SELECT ON future-views-metrics",
+          "USAGE ON schema-monitoring",
+          "SELECT ON all-views-monitoring",
+          "SELECT ON future-views-monitoring",
+          "USAGE ON warehouse-reporting",
+        ],
+      ],
     ];
     for (const [role, expected] of cases) {
       it(`${role} gets exactly its grants`, () => {
@@ -120,11 +166,36 @@ describe("snowflake pure helpers", () => {
 
     const raw: GrantTarget = { kind: "schema", schema: "raw" };
     const problems: [string, Record<string, GrantEntry[]>, string[]][] = [
-      ["OWNERSHIP", { reporter: [{ privileges: ["OWNERSHIP"], on: raw }] }, ["reporter: OWNERSHIP on schema-raw is not allowed"]],
-      ["ALL", { reporter: [{ privileges: ["ALL"], on: { kind: "database" } }] }, ["reporter: ALL on database is not allowed"]],
-      ["a lower-case privilege", { loader: [{ privileges: ["usage"], on: raw }] }, ["loader: privilege usage on schema-raw must be upper-case"]],
-      ["two grants on one target", { loader: [{ privileges: ["USAGE"], on: raw }, { privileges: ["CREATE TABLE"], on: raw }] }, ["loader: more than one grant on schema-raw"]],
-      ["an empty privilege list", { loader: [{ privileges: [], on: { kind: "warehouse", warehouse: "loading" } }] }, ["loader: no privileges on warehouse-loading"]],
+      [
+        "OWNERSHIP",
+        { reporter: [{ privileges: ["OWNERSHIP"], on: raw }] },
+        ["reporter: OWNERSHIP on schema-raw is not allowed"],
+      ],
+      [
+        "ALL",
+        { reporter: [{ privileges: ["ALL"], on: { kind: "database" } }] },
+        ["reporter: ALL on database is not allowed"],
+      ],
+      [
+        "a lower-case privilege",
+        { loader: [{ privileges: ["usage"], on: raw }] },
+        ["loader: privilege usage on schema-raw must be upper-case"],
+      ],
+      [
+        "two grants on one target",
+        {
+          loader: [
+            { privileges: ["USAGE"], on: raw },
+            { privileges: ["CREATE TABLE"], on: raw },
+          ],
+        },
+        ["loader: more than one grant on schema-raw"],
+      ],
+      [
+        "an empty privilege list",
+        { loader: [{ privileges: [], on: { kind: "warehouse", warehouse: "loading" } }] },
+        ["loader: no privileges on warehouse-loading"],
+      ],
     ];
     for (const [what, matrix, expected] of problems) {
       it(`reports ${what}`, () => expect(matrixProblems(matrix)).to.deep.equal(expected));
@@ -139,7 +210,8 @@ describe("snowflake pure helpers", () => {
       [{ kind: "future", objectTypePlural: "VIEWS", schema: "analytics" }, "future-views-analytics"],
       [{ kind: "warehouse", warehouse: "reporting" }, "warehouse-reporting"],
     ];
-    for (const [target, slug] of cases) it(`${JSON.stringify(target)} → ${slug}`, () => expect(targetSlug(target)).to.equal(slug));
+    for (const [target, slug] of cases)
+      it(`${JSON.stringify(target)} → ${slug}`, () => expect(targetSlug(target)).to.equal(slug));
   });
 
   describe("monitor triggers", () => {

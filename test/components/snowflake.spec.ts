@@ -4,7 +4,8 @@ import { all, evaluateStack as evaluateWholeStack, one, within } from "../helper
 
 /** This spec covers the foundation component only; other components add their own Snowflake objects. */
 const FOUNDATION = "dbt-pipeline:snowflake:SnowflakeFoundation::snowflake";
-const evaluateStack = async (...args: Parameters<typeof evaluateWholeStack>) => within(await evaluateWholeStack(...args), FOUNDATION);
+const evaluateStack = async (...args: Parameters<typeof evaluateWholeStack>) =>
+  within(await evaluateWholeStack(...args), FOUNDATION);
 
 const T = {
   provider: "pulumi:providers:snowflake",
@@ -54,7 +55,18 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
   for (const g of all(ev, T.privileges)) {
     const { accountRoleName: role, privileges, onAccountObject, onSchema, onSchemaObject } = g.inputs;
     expect(g.inputs.allPrivileges, `${g.name} uses allPrivileges`).to.equal(undefined);
-    const a = (out[role] ??= { databases: [], databasePrivileges: [], futureInDatabase: [], usage: [], read: [], readViews: [], write: [], truncate: [], create: {}, warehouses: [] });
+    const a = (out[role] ??= {
+      databases: [],
+      databasePrivileges: [],
+      futureInDatabase: [],
+      usage: [],
+      read: [],
+      readViews: [],
+      write: [],
+      truncate: [],
+      create: {},
+      warehouses: [],
+    });
     if (onAccountObject) {
       expect(privileges, g.name).to.include("USAGE");
       if (onAccountObject.objectType === "DATABASE") {
@@ -76,12 +88,15 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
     } else {
       for (const kind of ["all", "future"] as const) {
         const spec = onSchemaObject[kind];
-        if (spec) objects.set(`${role}|${kind}|${spec.objectTypePlural}|${schemaOf(spec.inSchema)}`, new Set(privileges));
+        if (spec)
+          objects.set(`${role}|${kind}|${spec.objectTypePlural}|${schemaOf(spec.inSchema)}`, new Set(privileges));
       }
     }
   }
   const has = (role: string, plural: string, schema: string, ...privileges: string[]) =>
-    (["all", "future"] as const).every((kind) => privileges.every((p) => objects.get(`${role}|${kind}|${plural}|${schema}`)?.has(p)));
+    (["all", "future"] as const).every((kind) =>
+      privileges.every((p) => objects.get(`${role}|${kind}|${plural}|${schema}`)?.has(p)),
+    );
   for (const [role, a] of Object.entries(out)) {
     for (const schema of a.usage) {
       if (has(role, "TABLES", schema, "SELECT")) a.read.push(schema);
@@ -89,7 +104,18 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
       if (has(role, "TABLES", schema, "INSERT", "UPDATE", "DELETE")) a.write.push(schema);
       if (has(role, "TABLES", schema, "TRUNCATE")) a.truncate.push(schema);
     }
-    for (const list of [a.databases, a.databasePrivileges, a.futureInDatabase, a.usage, a.read, a.readViews, a.write, a.truncate, a.warehouses]) list.sort();
+    for (const list of [
+      a.databases,
+      a.databasePrivileges,
+      a.futureInDatabase,
+      a.usage,
+      a.read,
+      a.readViews,
+      a.write,
+      a.truncate,
+      a.warehouses,
+    ])
+      list.sort();
   }
   return out;
 }
@@ -101,19 +127,41 @@ function expectedAccess(env: string): Record<string, RoleAccess> {
   return {
     [`LOADER_${env}`]: {
       // Fivetran's setup script: CREATE SCHEMA, MONITOR, USAGE on the destination database.
-      databases: db, databasePrivileges: ["CREATE SCHEMA", "MONITOR"], futureInDatabase: [], usage: ["RAW"], read: ["RAW"], readViews: [], write: ["RAW"], truncate: ["RAW"],
-      create: { RAW: ["CREATE TABLE"] }, warehouses: [`LOADING_WH_${env}`],
+      databases: db,
+      databasePrivileges: ["CREATE SCHEMA", "MONITOR"],
+      futureInDatabase: [],
+      usage: ["RAW"],
+      read: ["RAW"],
+      readViews: [],
+      write: ["RAW"],
+      truncate: ["RAW"],
+      create: { RAW: ["CREATE TABLE"] },
+      warehouses: [`LOADING_WH_${env}`],
     },
     [`TRANSFORMER_${env}`]: {
       // Reads whatever schemas and tables the loaders create: database-level future grants.
-      databases: db, databasePrivileges: [], futureInDatabase: ["SELECT TABLES", "SELECT VIEWS", "USAGE SCHEMAS"], usage: ["ANALYTICS", "METRICS", "MONITORING", "RAW", "STAGING"], read: ["MONITORING", "RAW"], readViews: ["RAW"],
-      write: ["MONITORING"], truncate: [],
+      databases: db,
+      databasePrivileges: [],
+      futureInDatabase: ["SELECT TABLES", "SELECT VIEWS", "USAGE SCHEMAS"],
+      usage: ["ANALYTICS", "METRICS", "MONITORING", "RAW", "STAGING"],
+      read: ["MONITORING", "RAW"],
+      readViews: ["RAW"],
+      write: ["MONITORING"],
+      truncate: [],
       create: { STAGING: createBoth, ANALYTICS: createBoth, METRICS: createBoth, MONITORING: ["CREATE TABLE"] },
       warehouses: [`TRANSFORMING_WH_${env}`],
     },
     [`REPORTER_${env}`]: {
-      databases: db, databasePrivileges: [], futureInDatabase: [], usage: ["ANALYTICS", "METRICS", "MONITORING"], read: ["ANALYTICS", "METRICS"], readViews: ["ANALYTICS", "METRICS", "MONITORING"],
-      write: [], truncate: [], create: {}, warehouses: [`REPORTING_WH_${env}`],
+      databases: db,
+      databasePrivileges: [],
+      futureInDatabase: [],
+      usage: ["ANALYTICS", "METRICS", "MONITORING"],
+      read: ["ANALYTICS", "METRICS"],
+      readViews: ["ANALYTICS", "METRICS", "MONITORING"],
+      write: [],
+      truncate: [],
+      create: {},
+      warehouses: [`REPORTING_WH_${env}`],
     },
   };
 }
@@ -143,17 +191,37 @@ describe("snowflake foundation", () => {
           const spec = g.inputs.onSchemaObject[kind];
           return `${g.inputs.accountRoleName} ${g.inputs.privileges.join(",")} ${spec.objectTypePlural} ${spec.inSchema ?? `database ${spec.inDatabase}`}`;
         };
-        const alls = objectGrants.filter((g) => g.inputs.onSchemaObject.all).map((g) => key(g, "all")).sort();
-        const futures = objectGrants.filter((g) => g.inputs.onSchemaObject.future?.inSchema).map((g) => key(g, "future")).sort();
+        const alls = objectGrants
+          .filter((g) => g.inputs.onSchemaObject.all)
+          .map((g) => key(g, "all"))
+          .sort();
+        const futures = objectGrants
+          .filter((g) => g.inputs.onSchemaObject.future?.inSchema)
+          .map((g) => key(g, "future"))
+          .sort();
         expect(alls).to.have.length(9);
         expect(futures).to.deep.equal(alls);
         const databaseLevel = all(ev, T.privileges)
-          .filter((g) => g.inputs.onSchemaObject?.future?.inDatabase || g.inputs.onSchema?.futureSchemasInDatabase || g.inputs.onSchema?.allSchemasInDatabase || g.inputs.onSchemaObject?.all?.inDatabase)
+          .filter(
+            (g) =>
+              g.inputs.onSchemaObject?.future?.inDatabase ||
+              g.inputs.onSchema?.futureSchemasInDatabase ||
+              g.inputs.onSchema?.allSchemasInDatabase ||
+              g.inputs.onSchemaObject?.all?.inDatabase,
+          )
           .map((g) => [g.inputs.accountRoleName, g.inputs.privileges, g.inputs.onSchema ?? g.inputs.onSchemaObject]);
         expect(databaseLevel).to.deep.equal([
           [`TRANSFORMER_${ENV}`, ["USAGE"], { futureSchemasInDatabase: `DBT_PIPELINE_${ENV}` }],
-          [`TRANSFORMER_${ENV}`, ["SELECT"], { future: { objectTypePlural: "TABLES", inDatabase: `DBT_PIPELINE_${ENV}` } }],
-          [`TRANSFORMER_${ENV}`, ["SELECT"], { future: { objectTypePlural: "VIEWS", inDatabase: `DBT_PIPELINE_${ENV}` } }],
+          [
+            `TRANSFORMER_${ENV}`,
+            ["SELECT"],
+            { future: { objectTypePlural: "TABLES", inDatabase: `DBT_PIPELINE_${ENV}` } },
+          ],
+          [
+            `TRANSFORMER_${ENV}`,
+            ["SELECT"],
+            { future: { objectTypePlural: "VIEWS", inDatabase: `DBT_PIPELINE_${ENV}` } },
+          ],
         ]);
       });
 
@@ -164,13 +232,25 @@ describe("snowflake foundation", () => {
           expect(g.inputs.privileges, g.name).to.not.include.members(["ALL"]);
           expect(g.inputs.privileges, g.name).to.not.include.members(["ALL PRIVILEGES"]);
         }
-        expect(all(ev, T.ownership).map((o) => [o.inputs.accountRoleName, o.inputs.on.objectType, o.inputs.on.objectName, o.inputs.outboundPrivileges]))
-          .to.deep.equal(["LOADING", "TRANSFORMING", "REPORTING"].map((w) => ["SYSADMIN", "WAREHOUSE", `${w}_WH_${ENV}`, "COPY"]));
+        expect(
+          all(ev, T.ownership).map((o) => [
+            o.inputs.accountRoleName,
+            o.inputs.on.objectType,
+            o.inputs.on.objectName,
+            o.inputs.outboundPrivileges,
+          ]),
+        ).to.deep.equal(
+          ["LOADING", "TRANSFORMING", "REPORTING"].map((w) => ["SYSADMIN", "WAREHOUSE", `${w}_WH_${ENV}`, "COPY"]),
+        );
       });
 
       it("roles sit under SYSADMIN; each service user gets its role", async () => {
         const ev = await evaluateStack(stack);
-        expect(all(ev, T.roleGrant).map((g) => g.inputs).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).to.deep.equal([
+        expect(
+          all(ev, T.roleGrant)
+            .map((g) => g.inputs)
+            .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+        ).to.deep.equal([
           { parentRoleName: "SYSADMIN", roleName: `LOADER_${ENV}` },
           { parentRoleName: "SYSADMIN", roleName: `REPORTER_${ENV}` },
           { parentRoleName: "SYSADMIN", roleName: `TRANSFORMER_${ENV}` },
@@ -189,7 +269,9 @@ describe("snowflake foundation", () => {
       it("names are explicit UPPER_SNAKE; account-level objects carry the environment", async () => {
         const ev = await evaluateStack(stack);
         const accountLevel: string[] = [T.database, T.warehouse, T.monitor, T.role, T.user];
-        const named = ev.resources.filter((r) => r.type.startsWith("snowflake:") && accountLevel.concat(T.schema).includes(r.type));
+        const named = ev.resources.filter(
+          (r) => r.type.startsWith("snowflake:") && accountLevel.concat(T.schema).includes(r.type),
+        );
         expect(named).to.have.length(1 + 5 + 3 + 1 + 3 + 2);
         for (const r of ev.resources.filter((x) => x.type.startsWith("snowflake:") && x.inputs.name !== undefined)) {
           expect(r.inputs.name, r.name).to.match(/^[A-Z][A-Z0-9_]*$/);
@@ -199,15 +281,22 @@ describe("snowflake foundation", () => {
           if (accountLevel.includes(r.type)) expect(r.inputs.name, r.name).to.match(new RegExp(`_${ENV}$`));
         }
         expect(all(ev, T.schema).map((s) => [s.inputs.database, s.inputs.name])).to.deep.equal(
-          ["RAW", "STAGING", "ANALYTICS", "METRICS", "MONITORING"].map((s) => [`DBT_PIPELINE_${ENV}`, s]));
+          ["RAW", "STAGING", "ANALYTICS", "METRICS", "MONITORING"].map((s) => [`DBT_PIPELINE_${ENV}`, s]),
+        );
       });
 
       it("each Snowflake resource goes through the provider of the role that should own it", async () => {
         const ev = await evaluateStack(stack);
         const via: Record<string, string> = {
-          [T.database]: "sysadmin", [T.schema]: "sysadmin",
-          [T.monitor]: "accountadmin", [T.warehouse]: "accountadmin", [T.ownership]: "accountadmin",
-          [T.role]: "securityadmin", [T.roleGrant]: "securityadmin", [T.privileges]: "securityadmin", [T.user]: "securityadmin",
+          [T.database]: "sysadmin",
+          [T.schema]: "sysadmin",
+          [T.monitor]: "accountadmin",
+          [T.warehouse]: "accountadmin",
+          [T.ownership]: "accountadmin",
+          [T.role]: "securityadmin",
+          [T.roleGrant]: "securityadmin",
+          [T.privileges]: "securityadmin",
+          [T.user]: "securityadmin",
         };
         const snowflakeResources = ev.resources.filter((r) => r.type.startsWith("snowflake:"));
         expect(snowflakeResources.length).to.be.greaterThan(0);
@@ -220,13 +309,20 @@ describe("snowflake foundation", () => {
       it("providers: key-pair auth as the admin user, one role each, preview features listed per instance", async () => {
         const ev = await evaluateStack(stack);
         const providers = all(ev, T.provider, /^snowflake-/);
-        expect(providers.map((p) => [p.name, p.inputs.role, JSON.parse(p.inputs.previewFeaturesEnabled)])).to.deep.equal([
+        expect(
+          providers.map((p) => [p.name, p.inputs.role, JSON.parse(p.inputs.previewFeaturesEnabled)]),
+        ).to.deep.equal([
           ["snowflake-sysadmin", "SYSADMIN", ["snowflake_table_resource"]],
           ["snowflake-securityadmin", "SECURITYADMIN", []],
           ["snowflake-accountadmin", "ACCOUNTADMIN", ["snowflake_notification_integration_resource"]],
         ]);
         for (const p of providers) {
-          expect(p.inputs).to.include({ organizationName: "ACMEORG", accountName: "ACME_DATA", user: "PULUMI_DEPLOYER", authenticator: "SNOWFLAKE_JWT" });
+          expect(p.inputs).to.include({
+            organizationName: "ACMEORG",
+            accountName: "ACME_DATA",
+            user: "PULUMI_DEPLOYER",
+            authenticator: "SNOWFLAKE_JWT",
+          });
           expect(p.secretPaths).to.include("privateKey");
         }
       });
@@ -255,7 +351,8 @@ describe("snowflake foundation", () => {
   describe("encrypted admin key", () => {
     it("the passphrase reaches every provider as a secret, beside the encrypted key", async () => {
       const ev = await evaluateStack("dev", {
-        "snowflake.adminPrivateKey": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIFAKEFAKEFAKE\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "snowflake.adminPrivateKey":
+          "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIFAKEFAKEFAKE\n-----END ENCRYPTED PRIVATE KEY-----\n",
         "snowflake.adminPrivateKeyPassphrase": "correct horse battery staple",
       });
       const providers = all(ev, T.provider, /^snowflake-/);
@@ -267,7 +364,8 @@ describe("snowflake foundation", () => {
     });
 
     it("without a passphrase the providers get none", async () => {
-      for (const p of all(await evaluateStack("dev"), T.provider, /^snowflake-/)) expect(p.inputs, p.name).to.not.have.property("privateKeyPassphrase");
+      for (const p of all(await evaluateStack("dev"), T.provider, /^snowflake-/))
+        expect(p.inputs, p.name).to.not.have.property("privateKeyPassphrase");
     });
   });
 
@@ -285,53 +383,84 @@ describe("snowflake foundation", () => {
     it("prod: database, RAW and MONITORING are protected and retained on delete; the dbt-built layers are not", async () => {
       const ev = await evaluateStack("prod");
       expect(one(ev, T.database).inputs).to.include({ name: "DBT_PIPELINE_PROD", dataRetentionTimeInDays: 7 });
-      for (const r of [one(ev, T.database), one(ev, T.schema, "snowflake-schema-raw"), one(ev, T.schema, "snowflake-schema-monitoring")]) {
+      for (const r of [
+        one(ev, T.database),
+        one(ev, T.schema, "snowflake-schema-raw"),
+        one(ev, T.schema, "snowflake-schema-monitoring"),
+      ]) {
         expect(r.options, r.name).to.include({ protect: true, retainOnDelete: true });
       }
-      for (const r of all(ev, T.schema).filter((s) => !["snowflake-schema-raw", "snowflake-schema-monitoring"].includes(s.name))) {
+      for (const r of all(ev, T.schema).filter(
+        (s) => !["snowflake-schema-raw", "snowflake-schema-monitoring"].includes(s.name),
+      )) {
         expect(r.options.protect, r.name).to.equal(undefined);
       }
     });
   });
 
   describe("compute", () => {
-    const warehouses = (ev: Evaluation) => Object.fromEntries(all(ev, T.warehouse).map((w) => [w.inputs.name, w.inputs]));
+    const warehouses = (ev: Evaluation) =>
+      Object.fromEntries(all(ev, T.warehouse).map((w) => [w.inputs.name, w.inputs]));
     const common = (env: string) => ({
-      autoSuspend: 60, autoResume: "true", initiallySuspended: true, statementTimeoutInSeconds: 3600,
+      autoSuspend: 60,
+      autoResume: "true",
+      initiallySuspended: true,
+      statementTimeoutInSeconds: 3600,
       resourceMonitor: `DBT_PIPELINE_MONITOR_${env}`,
     });
 
     it("dev: three XSMALL warehouses under the dev monitor", async () => {
       const ws = warehouses(await evaluateStack("dev"));
       expect(Object.keys(ws).sort()).to.deep.equal(["LOADING_WH_DEV", "REPORTING_WH_DEV", "TRANSFORMING_WH_DEV"]);
-      for (const [name, size] of [["LOADING_WH_DEV", "XSMALL"], ["TRANSFORMING_WH_DEV", "XSMALL"], ["REPORTING_WH_DEV", "XSMALL"]]) {
+      for (const [name, size] of [
+        ["LOADING_WH_DEV", "XSMALL"],
+        ["TRANSFORMING_WH_DEV", "XSMALL"],
+        ["REPORTING_WH_DEV", "XSMALL"],
+      ]) {
         expect(ws[name], name).to.deep.include({ ...common("DEV"), warehouseSize: size });
       }
     });
 
     it("prod: sizes from the prod stack", async () => {
       const ws = warehouses(await evaluateStack("prod"));
-      for (const [name, size] of [["LOADING_WH_PROD", "XSMALL"], ["TRANSFORMING_WH_PROD", "SMALL"], ["REPORTING_WH_PROD", "SMALL"]]) {
+      for (const [name, size] of [
+        ["LOADING_WH_PROD", "XSMALL"],
+        ["TRANSFORMING_WH_PROD", "SMALL"],
+        ["REPORTING_WH_PROD", "SMALL"],
+      ]) {
         expect(ws[name], name).to.deep.include({ ...common("PROD"), warehouseSize: size });
       }
     });
 
     it("warehouse settings follow config", async () => {
-      const ev = await evaluateStack("dev", { "snowflake.autoSuspendSeconds": "120", "snowflake.statementTimeoutSeconds": "900" });
-      for (const w of all(ev, T.warehouse)) expect(w.inputs, w.name).to.include({ autoSuspend: 120, statementTimeoutInSeconds: 900 });
+      const ev = await evaluateStack("dev", {
+        "snowflake.autoSuspendSeconds": "120",
+        "snowflake.statementTimeoutSeconds": "900",
+      });
+      for (const w of all(ev, T.warehouse))
+        expect(w.inputs, w.name).to.include({ autoSuspend: 120, statementTimeoutInSeconds: 900 });
     });
 
     it("dev monitor suspends the warehouses at 100 % of the quota", async () => {
       expect(one(await evaluateStack("dev"), T.monitor).inputs).to.deep.equal({
-        name: "DBT_PIPELINE_MONITOR_DEV", creditQuota: 20, frequency: "MONTHLY", startTimestamp: "IMMEDIATELY",
-        notifyTriggers: [75, 90], suspendTrigger: 100, notifyUsers: [],
+        name: "DBT_PIPELINE_MONITOR_DEV",
+        creditQuota: 20,
+        frequency: "MONTHLY",
+        startTimestamp: "IMMEDIATELY",
+        notifyTriggers: [75, 90],
+        suspendTrigger: 100,
+        notifyUsers: [],
       });
     });
 
     it("prod monitor only notifies, also at 100 %", async () => {
       expect(one(await evaluateStack("prod"), T.monitor).inputs).to.deep.equal({
-        name: "DBT_PIPELINE_MONITOR_PROD", creditQuota: 300, frequency: "MONTHLY", startTimestamp: "IMMEDIATELY",
-        notifyTriggers: [75, 90, 100], notifyUsers: [],
+        name: "DBT_PIPELINE_MONITOR_PROD",
+        creditQuota: 300,
+        frequency: "MONTHLY",
+        startTimestamp: "IMMEDIATELY",
+        notifyTriggers: [75, 90, 100],
+        notifyUsers: [],
       });
     });
 
@@ -349,20 +478,34 @@ describe("snowflake foundation", () => {
     it("users: SERVICE type, default role and warehouse, key-pair only", async () => {
       const ev = await evaluateStack("dev");
       const users = Object.fromEntries(all(ev, T.user).map((u) => [u.inputs.name, u.inputs]));
-      expect(users.LOADER_SVC_DEV).to.include({ defaultRole: "LOADER_DEV", defaultWarehouse: "LOADING_WH_DEV", defaultSecondaryRolesOption: "NONE" });
-      expect(users.DBT_SVC_DEV).to.include({ defaultRole: "TRANSFORMER_DEV", defaultWarehouse: "TRANSFORMING_WH_DEV", defaultSecondaryRolesOption: "NONE" });
+      expect(users.LOADER_SVC_DEV).to.include({
+        defaultRole: "LOADER_DEV",
+        defaultWarehouse: "LOADING_WH_DEV",
+        defaultSecondaryRolesOption: "NONE",
+      });
+      expect(users.DBT_SVC_DEV).to.include({
+        defaultRole: "TRANSFORMER_DEV",
+        defaultWarehouse: "TRANSFORMING_WH_DEV",
+        defaultSecondaryRolesOption: "NONE",
+      });
       for (const u of Object.values(users)) expect(u).to.not.have.any.keys("password", "rsaPublicKey2");
       for (const k of all(ev, T.key)) expect(k.inputs).to.deep.equal({ algorithm: "RSA", rsaBits: 2048 });
     });
 
     it("secrets: one per user, named per environment; recovery 0 days in dev, 30 in prod", async () => {
-      for (const [stack, days] of [["dev", 0], ["prod", 30]] as const) {
+      for (const [stack, days] of [
+        ["dev", 0],
+        ["prod", 30],
+      ] as const) {
         const ev = await evaluateStack(stack);
-        expect(all(ev, T.secret, /^snowflake-svc-/).map((s) => [s.inputs.name, s.inputs.recoveryWindowInDays])).to.deep.equal([
+        expect(
+          all(ev, T.secret, /^snowflake-svc-/).map((s) => [s.inputs.name, s.inputs.recoveryWindowInDays]),
+        ).to.deep.equal([
           [`dbt-pipeline-${stack}-snowflake-loader-key`, days],
           [`dbt-pipeline-${stack}-snowflake-dbt-key`, days],
         ]);
-        for (const s of all(ev, T.secret, /^snowflake-svc-/)) expect(s.inputs.tags).to.include({ environment: stack, project: "dbt-pipeline" });
+        for (const s of all(ev, T.secret, /^snowflake-svc-/))
+          expect(s.inputs.tags).to.include({ environment: stack, project: "dbt-pipeline" });
       }
     });
 
@@ -372,17 +515,24 @@ describe("snowflake foundation", () => {
 
       it(`${user}: generation 1 fills slot 1 only`, async () => {
         const ev = await evaluateStack("dev");
-        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([`snowflake-svc-${user}-key-g1`]);
+        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([
+          `snowflake-svc-${user}-key-g1`,
+        ]);
         const u = one(ev, T.user, `snowflake-svc-${user}-user`).inputs;
         expect(u.name).to.equal(USER);
-        expect(u.rsaPublicKey).to.equal(pub(ev, user, 1)).and.to.match(/^[A-Za-z0-9+/]+=*$/);
+        expect(u.rsaPublicKey)
+          .to.equal(pub(ev, user, 1))
+          .and.to.match(/^[A-Za-z0-9+/]+=*$/);
         expect(u.rsaPublicKey2).to.equal(undefined);
         expect(secretOf(ev).inputs.secretString).to.equal(keyOf(ev, user, 1).state.privateKeyPemPkcs8);
       });
 
       it(`${user}: generation 2 keeps gen 1 in slot 1, adds gen 2 in slot 2, publishes gen 2`, async () => {
         const ev = await evaluateStack("dev", { "snowflake.keyGeneration": "2" });
-        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([`snowflake-svc-${user}-key-g1`, `snowflake-svc-${user}-key-g2`]);
+        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([
+          `snowflake-svc-${user}-key-g1`,
+          `snowflake-svc-${user}-key-g2`,
+        ]);
         const u = one(ev, T.user, `snowflake-svc-${user}-user`).inputs;
         expect(u.rsaPublicKey).to.equal(pub(ev, user, 1));
         expect(u.rsaPublicKey2).to.equal(pub(ev, user, 2));
@@ -392,7 +542,10 @@ describe("snowflake foundation", () => {
 
       it(`${user}: generation 3 drops gen 1 and puts gen 3 in slot 1`, async () => {
         const ev = await evaluateStack("dev", { "snowflake.keyGeneration": "3" });
-        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([`snowflake-svc-${user}-key-g2`, `snowflake-svc-${user}-key-g3`]);
+        expect(all(ev, T.key, new RegExp(`^snowflake-svc-${user}-`)).map((k) => k.name)).to.deep.equal([
+          `snowflake-svc-${user}-key-g2`,
+          `snowflake-svc-${user}-key-g3`,
+        ]);
         const u = one(ev, T.user, `snowflake-svc-${user}-user`).inputs;
         expect(u.rsaPublicKey).to.equal(pub(ev, user, 3));
         expect(u.rsaPublicKey2).to.equal(pub(ev, user, 2));
@@ -406,13 +559,31 @@ describe("snowflake foundation", () => {
       const { outputs } = await evaluateStack("dev");
       expect(outputs.snowflakeDatabase).to.equal("DBT_PIPELINE_DEV");
       expect(outputs.snowflakeAccount).to.equal("ACMEORG-ACME_DATA");
-      expect(outputs.snowflakeSchemas).to.deep.equal({ raw: "RAW", staging: "STAGING", analytics: "ANALYTICS", metrics: "METRICS", monitoring: "MONITORING" });
-      expect(outputs.snowflakeWarehouses).to.deep.equal({ loading: "LOADING_WH_DEV", transforming: "TRANSFORMING_WH_DEV", reporting: "REPORTING_WH_DEV" });
-      expect(outputs.snowflakeRoles).to.deep.equal({ loader: "LOADER_DEV", transformer: "TRANSFORMER_DEV", reporter: "REPORTER_DEV" });
+      expect(outputs.snowflakeSchemas).to.deep.equal({
+        raw: "RAW",
+        staging: "STAGING",
+        analytics: "ANALYTICS",
+        metrics: "METRICS",
+        monitoring: "MONITORING",
+      });
+      expect(outputs.snowflakeWarehouses).to.deep.equal({
+        loading: "LOADING_WH_DEV",
+        transforming: "TRANSFORMING_WH_DEV",
+        reporting: "REPORTING_WH_DEV",
+      });
+      expect(outputs.snowflakeRoles).to.deep.equal({
+        loader: "LOADER_DEV",
+        transformer: "TRANSFORMER_DEV",
+        reporter: "REPORTER_DEV",
+      });
       expect(outputs.snowflakeUsers).to.deep.equal({ loader: "LOADER_SVC_DEV", dbt: "DBT_SVC_DEV" });
       expect(Object.keys(outputs.snowflakePrivateKeySecretArns)).to.deep.equal(["loader", "dbt"]);
-      expect(outputs.snowflakePrivateKeySecretArns.dbt).to.match(/^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-dbt-key-/);
-      expect(outputs.snowflakePrivateKeySecretArns.loader).to.match(/^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-loader-key-/);
+      expect(outputs.snowflakePrivateKeySecretArns.dbt).to.match(
+        /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-dbt-key-/,
+      );
+      expect(outputs.snowflakePrivateKeySecretArns.loader).to.match(
+        /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-loader-key-/,
+      );
     });
   });
 });

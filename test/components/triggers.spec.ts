@@ -38,7 +38,8 @@ const TAGS = (env: string) => ({ project: "dbt-pipeline", environment: env, "man
 const SECRETS = FAKE_SECRETS;
 
 /** The stack's validated config values (what the component was given). */
-const settings = (stack: string) => parseConfig(readStackConfig(stack, ROOT).config, stack).values as Record<string, any>;
+const settings = (stack: string) =>
+  parseConfig(readStackConfig(stack, ROOT).config, stack).values as Record<string, any>;
 
 /** Resources of the Triggers component, its children and grandchildren. */
 const mine = (ev: Evaluation) => ev.resources.filter((r) => r.name === "triggers" || r.name.startsWith("triggers-"));
@@ -64,14 +65,18 @@ const queues = (ev: Evaluation) => ({
   dlq: one(ev, T.queue, "triggers-runs-dlq"),
   async: one(ev, T.queue, "triggers-dispatch-dlq"),
 });
-const fns = (ev: Evaluation) => ({ dispatch: one(ev, T.fn, "triggers-dispatch-function"), launch: one(ev, T.fn, "triggers-launch-function") });
+const fns = (ev: Evaluation) => ({
+  dispatch: one(ev, T.fn, "triggers-dispatch-function"),
+  launch: one(ev, T.fn, "triggers-launch-function"),
+});
 const statementsOf = (policy: RecordedResource) => json(policy.inputs.policy).Statement as any[];
 const list = <X>(x: X | X[]) => (Array.isArray(x) ? x : [x]);
 
 /** Every string leaf with its dotted path. */
 function leaves(value: unknown, at = ""): [string, string][] {
   if (typeof value === "string") return [[at, value]];
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => leaves(v, at ? `${at}.${k}` : k));
   return [];
 }
 const under = (path: string, roots: readonly string[]) => roots.some((r) => path === r || path.startsWith(`${r}.`));
@@ -87,7 +92,10 @@ describe("triggers", () => {
         const ev = await evaluateStack(stack);
         const api = one(ev, T.api, "triggers-api");
         expect(api.inputs).to.deep.equal({
-          name: name("webhooks"), protocolType: "HTTP", description: "Fivetran and Airbyte webhooks that trigger dbt runs.", tags: TAGS(env),
+          name: name("webhooks"),
+          protocolType: "HTTP",
+          description: "Fivetran and Airbyte webhooks that trigger dbt runs.",
+          tags: TAGS(env),
         });
         const apiId = /^https:\/\/([^.]+)\.execute-api\./.exec(api.state.apiEndpoint)![1];
         const integration = one(ev, T.integration, "triggers-dispatch-integration");
@@ -102,13 +110,21 @@ describe("triggers", () => {
         const routes = all(ev, T.route).filter((r) => r.parent === COMPONENT);
         expect(routes.map((r) => r.inputs).sort((a, b) => a.routeKey.localeCompare(b.routeKey))).to.deep.equal([
           // The mock gives a resource the id `<name>-id`.
-          { apiId, routeKey: "POST /webhooks/airbyte/{token}", target: "integrations/triggers-dispatch-integration-id" },
+          {
+            apiId,
+            routeKey: "POST /webhooks/airbyte/{token}",
+            target: "integrations/triggers-dispatch-integration-id",
+          },
           { apiId, routeKey: "POST /webhooks/fivetran", target: "integrations/triggers-dispatch-integration-id" },
         ]);
-        const invokes = all(ev, T.permission).filter((p) => p.parent === COMPONENT && p.inputs.principal === "apigateway.amazonaws.com");
+        const invokes = all(ev, T.permission).filter(
+          (p) => p.parent === COMPONENT && p.inputs.principal === "apigateway.amazonaws.com",
+        );
         expect(invokes.map((p) => p.inputs).sort((a, b) => a.sourceArn.localeCompare(b.sourceArn))).to.deep.equal(
           ["airbyte/*", "fivetran"].map((path) => ({
-            action: "lambda:InvokeFunction", function: name("dispatch"), principal: "apigateway.amazonaws.com",
+            action: "lambda:InvokeFunction",
+            function: name("dispatch"),
+            principal: "apigateway.amazonaws.com",
             sourceArn: `${api.state.executionArn}/*/POST/webhooks/${path}`,
           })),
         );
@@ -117,12 +133,19 @@ describe("triggers", () => {
       it("$default stage: auto-deployed, throttled from config, access logs with retention and without the path", async () => {
         const ev = await evaluateStack(stack);
         const logs = one(ev, T.logGroup, "triggers-api-logs");
-        expect(logs.inputs).to.deep.equal({ name: `/aws/apigateway/${name("webhooks")}`, retentionInDays: cfg["dbt.logRetentionDays"], tags: TAGS(env) });
+        expect(logs.inputs).to.deep.equal({
+          name: `/aws/apigateway/${name("webhooks")}`,
+          retentionInDays: cfg["dbt.logRetentionDays"],
+          tags: TAGS(env),
+        });
         const stage = one(ev, T.stage, "triggers-stage");
         expect(stage.inputs).to.deep.include({
           name: "$default",
           autoDeploy: true,
-          defaultRouteSettings: { throttlingRateLimit: cfg["triggers.rateLimit"], throttlingBurstLimit: cfg["triggers.burstLimit"] },
+          defaultRouteSettings: {
+            throttlingRateLimit: cfg["triggers.rateLimit"],
+            throttlingBurstLimit: cfg["triggers.burstLimit"],
+          },
         });
         expect(stage.inputs.defaultRouteSettings).to.deep.equal({ throttlingRateLimit: 10, throttlingBurstLimit: 20 });
         expect(stage.inputs.accessLogSettings.destinationArn).to.equal(logs.state.arn);
@@ -163,10 +186,14 @@ describe("triggers", () => {
           flexibleTimeWindow: { mode: "OFF" },
           target: target("full-refresh"),
         });
-        expect([cfg["triggers.hourlySchedule"], cfg["triggers.fullRefreshSchedule"], cfg["triggers.timezone"]]).to.deep.equal(["cron(5 * * * ? *)", "cron(0 2 * * ? *)", "UTC"]);
+        expect([
+          cfg["triggers.hourlySchedule"],
+          cfg["triggers.fullRefreshSchedule"],
+          cfg["triggers.timezone"],
+        ]).to.deep.equal(["cron(5 * * * ? *)", "cron(0 2 * * ? *)", "UTC"]);
       });
 
-      it("launch sweep: every 5 minutes in the group, invoking launch with {\"kind\":\"sweep\"}, short retries, the DLQ", async () => {
+      it('launch sweep: every 5 minutes in the group, invoking launch with {"kind":"sweep"}, short retries, the DLQ', async () => {
         const ev = await evaluateStack(stack);
         expect(one(ev, T.schedule, "triggers-launch-sweep").inputs).to.deep.equal({
           name: name("launch-sweep"),
@@ -196,7 +223,11 @@ describe("triggers", () => {
           eventPattern: JSON.stringify({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
-            detail: { clusterArn: [runner.clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+            detail: {
+              clusterArn: [runner.clusterArn],
+              lastStatus: ["STOPPED"],
+              startedBy: [{ prefix: "dbt-pipeline/" }],
+            },
           }),
           tags: TAGS(env),
         });
@@ -221,7 +252,10 @@ describe("triggers", () => {
           billingMode: "PAY_PER_REQUEST",
           hashKey: "target",
           rangeKey: "key",
-          attributes: [{ name: "target", type: "S" }, { name: "key", type: "S" }],
+          attributes: [
+            { name: "target", type: "S" },
+            { name: "key", type: "S" },
+          ],
           ttl: { attributeName: "expiration", enabled: true },
           pointInTimeRecovery: { enabled: prod },
           deletionProtectionEnabled: prod,
@@ -237,19 +271,38 @@ describe("triggers", () => {
         expect(role.inputs.name).to.equal(name("scheduler"));
         expect(json(role.inputs.assumeRolePolicy)).to.deep.equal({
           Version: "2012-10-17",
-          Statement: [{
-            Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
-          }],
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "scheduler.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
+            },
+          ],
         });
         const policy = one(ev, T.rolePolicy, "triggers-scheduler-policy");
         expect(policy.inputs.role).to.equal(name("scheduler"));
         expect(json(policy.inputs.policy)).to.deep.equal({
           Version: "2012-10-17",
           Statement: [
-            { Sid: "InvokeDispatch", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fns(ev).dispatch.state.arn },
-            { Sid: "InvokeLaunchSweep", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: fns(ev).launch.state.arn },
-            { Sid: "ScheduleDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).async.state.arn },
+            {
+              Sid: "InvokeDispatch",
+              Effect: "Allow",
+              Action: "lambda:InvokeFunction",
+              Resource: fns(ev).dispatch.state.arn,
+            },
+            {
+              Sid: "InvokeLaunchSweep",
+              Effect: "Allow",
+              Action: "lambda:InvokeFunction",
+              Resource: fns(ev).launch.state.arn,
+            },
+            {
+              Sid: "ScheduleDeadLetters",
+              Effect: "Allow",
+              Action: "sqs:SendMessage",
+              Resource: queues(ev).async.state.arn,
+            },
           ],
         });
       });
@@ -265,22 +318,32 @@ describe("triggers", () => {
           fifoThroughputLimit: "perMessageGroupId",
           visibilityTimeoutSeconds: 720,
           messageRetentionSeconds: 345600,
-          redrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${MOCK_ACCOUNT}:${name("runs-dlq")}.fifo`, maxReceiveCount: 20 }),
+          redrivePolicy: JSON.stringify({
+            deadLetterTargetArn: `arn:aws:sqs:${REGION}:${MOCK_ACCOUNT}:${name("runs-dlq")}.fifo`,
+            maxReceiveCount: 20,
+          }),
           sqsManagedSseEnabled: true,
           tags: TAGS(env),
         });
         expect(q.runs.inputs.visibilityTimeoutSeconds).to.be.at.least(6 * fns(ev).launch.inputs.timeout);
         expect(q.dlq.inputs).to.deep.equal({
-          name: `${name("runs-dlq")}.fifo`, fifoQueue: true, contentBasedDeduplication: true, messageRetentionSeconds: 1209600,
-          sqsManagedSseEnabled: true, tags: TAGS(env),
+          name: `${name("runs-dlq")}.fifo`,
+          fifoQueue: true,
+          contentBasedDeduplication: true,
+          messageRetentionSeconds: 1209600,
+          sqsManagedSseEnabled: true,
+          tags: TAGS(env),
         });
         expect(one(ev, T.redriveAllow, "triggers-runs-dlq-redrive-allow").inputs).to.deep.equal({
           queueUrl: q.dlq.state.url,
           redriveAllowPolicy: JSON.stringify({ redrivePermission: "byQueue", sourceQueueArns: [q.runs.state.arn] }),
         });
         expect(q.async.inputs).to.deep.equal({
-          name: name("dispatch-dlq"), messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true,
-          redriveAllowPolicy: '{"redrivePermission":"denyAll"}', tags: TAGS(env),
+          name: name("dispatch-dlq"),
+          messageRetentionSeconds: 1209600,
+          sqsManagedSseEnabled: true,
+          redriveAllowPolicy: '{"redrivePermission":"denyAll"}',
+          tags: TAGS(env),
         });
         expect(all(ev, T.queue).filter((r) => r.parent === COMPONENT)).to.have.length(3);
       });
@@ -310,18 +373,36 @@ describe("triggers", () => {
           Version: "2012-10-17",
           Statement: [
             {
-              Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Sid: "WriteOwnLogs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
               Resource: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/${name("dispatch")}:*`,
             },
-            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
+            {
+              Sid: "SendTraces",
+              Effect: "Allow",
+              Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+              Resource: "*",
+            },
             { Sid: "EnqueueRuns", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).runs.state.arn },
             {
-              Sid: "IdempotencyRecords", Effect: "Allow",
+              Sid: "IdempotencyRecords",
+              Effect: "Allow",
               Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
               Resource: `arn:aws:dynamodb:${REGION}:${MOCK_ACCOUNT}:table/${name("idempotency")}`,
             },
-            { Sid: "AsyncDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).async.state.arn },
-            { Sid: "ReadWebhookSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secrets.map((s) => s.state.arn) },
+            {
+              Sid: "AsyncDeadLetters",
+              Effect: "Allow",
+              Action: "sqs:SendMessage",
+              Resource: queues(ev).async.state.arn,
+            },
+            {
+              Sid: "ReadWebhookSecrets",
+              Effect: "Allow",
+              Action: "secretsmanager:GetSecretValue",
+              Resource: secrets.map((s) => s.state.arn),
+            },
             { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: alertTopicOf(ev) },
           ],
         });
@@ -335,37 +416,74 @@ describe("triggers", () => {
           Version: "2012-10-17",
           Statement: [
             {
-              Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Sid: "WriteOwnLogs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
               Resource: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/${name("launch")}:*`,
             },
-            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
             {
-              Sid: "RunDbtTask", Effect: "Allow", Action: "ecs:RunTask",
-              Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${runner.family}:*`, Condition: inCluster,
-            },
-            { Sid: "ListTasksNeedsStarScopedToCluster", Effect: "Allow", Action: "ecs:ListTasks", Resource: "*", Condition: inCluster },
-            {
-              Sid: "DescribeDbtTasks", Effect: "Allow", Action: "ecs:DescribeTasks",
-              Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/${runner.clusterName}/*`, Condition: inCluster,
+              Sid: "SendTraces",
+              Effect: "Allow",
+              Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+              Resource: "*",
             },
             {
-              Sid: "PassTaskRolesToEcsOnly", Effect: "Allow", Action: "iam:PassRole", Resource: [runner.taskRoleArn, runner.executionRoleArn],
+              Sid: "RunDbtTask",
+              Effect: "Allow",
+              Action: "ecs:RunTask",
+              Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task-definition/${runner.family}:*`,
+              Condition: inCluster,
+            },
+            {
+              Sid: "ListTasksNeedsStarScopedToCluster",
+              Effect: "Allow",
+              Action: "ecs:ListTasks",
+              Resource: "*",
+              Condition: inCluster,
+            },
+            {
+              Sid: "DescribeDbtTasks",
+              Effect: "Allow",
+              Action: "ecs:DescribeTasks",
+              Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/${runner.clusterName}/*`,
+              Condition: inCluster,
+            },
+            {
+              Sid: "PassTaskRolesToEcsOnly",
+              Effect: "Allow",
+              Action: "iam:PassRole",
+              Resource: [runner.taskRoleArn, runner.executionRoleArn],
               Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
             },
             {
-              Sid: "TagTasksOnRunTaskOnly", Effect: "Allow", Action: "ecs:TagResource",
+              Sid: "TagTasksOnRunTaskOnly",
+              Effect: "Allow",
+              Action: "ecs:TagResource",
               Resource: `arn:aws:ecs:${REGION}:${MOCK_ACCOUNT}:task/${runner.clusterName}/*`,
               Condition: { StringEquals: { "ecs:CreateAction": "RunTask" } },
             },
             {
-              Sid: "ConsumeRuns", Effect: "Allow",
+              Sid: "ConsumeRuns",
+              Effect: "Allow",
               Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
               Resource: queues(ev).runs.state.arn,
             },
-            { Sid: "ForwardToDeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: queues(ev).dlq.state.arn },
             {
-              Sid: "LaunchState", Effect: "Allow",
-              Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+              Sid: "ForwardToDeadLetters",
+              Effect: "Allow",
+              Action: "sqs:SendMessage",
+              Resource: queues(ev).dlq.state.arn,
+            },
+            {
+              Sid: "LaunchState",
+              Effect: "Allow",
+              Action: [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+              ],
               Resource: `arn:aws:dynamodb:${REGION}:${MOCK_ACCOUNT}:table/${name("launch-state")}`,
             },
           ],
@@ -375,16 +493,24 @@ describe("triggers", () => {
       it("IAM of the component: no wildcard action, `*` resource only for ecs:ListTasks with the cluster condition, PassRole conditioned", async () => {
         const ev = await evaluateStack(stack);
         const policies = mine(ev).filter((r) => r.type === T.rolePolicy);
-        expect(policies.map((p) => p.name).sort()).to.deep.equal(["triggers-dispatch-policy", "triggers-launch-policy", "triggers-scheduler-policy"]);
+        expect(policies.map((p) => p.name).sort()).to.deep.equal([
+          "triggers-dispatch-policy",
+          "triggers-launch-policy",
+          "triggers-scheduler-policy",
+        ]);
         for (const statement of policies.flatMap(statementsOf)) {
           for (const action of list(statement.Action)) expect(action, statement.Sid).to.not.match(/(^\*$|:\*$)/);
           // X-Ray segments (NodeFunction's SendTraces) have no resource type.
           if (list(statement.Resource).includes("*") && statement.Sid !== "SendTraces") {
             expect(statement.Action, statement.Sid).to.equal("ecs:ListTasks");
-            expect(statement.Condition, statement.Sid).to.have.nested.property("ArnEquals.ecs:cluster").that.matches(/^arn:aws:ecs:/);
+            expect(statement.Condition, statement.Sid)
+              .to.have.nested.property("ArnEquals.ecs:cluster")
+              .that.matches(/^arn:aws:ecs:/);
           }
           if (list(statement.Action).includes("iam:PassRole")) {
-            expect(statement.Condition, statement.Sid).to.deep.equal({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
+            expect(statement.Condition, statement.Sid).to.deep.equal({
+              StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+            });
           }
         }
       });
@@ -392,7 +518,11 @@ describe("triggers", () => {
       it("function environments: names, ARNs and numbers only", async () => {
         const ev = await evaluateStack(stack);
         const { dispatch, launch } = fns(ev);
-        const base = (fn: string) => ({ POWERTOOLS_SERVICE_NAME: fn, POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline", ENVIRONMENT: env });
+        const base = (fn: string) => ({
+          POWERTOOLS_SERVICE_NAME: fn,
+          POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
+          ENVIRONMENT: env,
+        });
         expect(dispatch.inputs.environment.variables).to.deep.equal({
           ...base("dispatch"),
           QUEUE_URL: queues(ev).runs.state.url,
@@ -418,8 +548,18 @@ describe("triggers", () => {
           TABLE_NAME: name("launch-state"),
         });
         expect(Object.keys(variables).sort()).to.deep.equal([
-          "ASSIGN_PUBLIC_IP", "BURST_WINDOW_SECONDS", "CLUSTER_ARN", "DLQ_URL", "ENVIRONMENT", "MAX_LAUNCH_ATTEMPTS", "POWERTOOLS_METRICS_NAMESPACE",
-          "POWERTOOLS_SERVICE_NAME", "SECURITY_GROUP_IDS", "SUBNET_IDS", "TABLE_NAME", "TASK_DEFINITION",
+          "ASSIGN_PUBLIC_IP",
+          "BURST_WINDOW_SECONDS",
+          "CLUSTER_ARN",
+          "DLQ_URL",
+          "ENVIRONMENT",
+          "MAX_LAUNCH_ATTEMPTS",
+          "POWERTOOLS_METRICS_NAMESPACE",
+          "POWERTOOLS_SERVICE_NAME",
+          "SECURITY_GROUP_IDS",
+          "SUBNET_IDS",
+          "TABLE_NAME",
+          "TASK_DEFINITION",
         ]);
         expect(variables.SUBNET_IDS).to.match(/^subnet-[\w-]+(,subnet-[\w-]+)*$/);
         expect(variables.SECURITY_GROUP_IDS).to.match(/^sg-[\w-]+(,sg-[\w-]+)*$/);
@@ -434,26 +574,37 @@ describe("triggers", () => {
           ["airbyte", "airbyte-webhook-token", "Token in the Airbyte webhook URL path."],
         ]) {
           const secret = one(ev, T.secret, `triggers-${key}-secret`);
-          expect(secret.inputs).to.deep.equal({ name: name(part), description, recoveryWindowInDays: stack === "prod" ? 30 : 0, tags: TAGS(env) });
+          expect(secret.inputs).to.deep.equal({
+            name: name(part),
+            description,
+            recoveryWindowInDays: stack === "prod" ? 30 : 0,
+            tags: TAGS(env),
+          });
           const version = one(ev, T.secretVersion, `triggers-${key}-secret-version`);
           expect(version.inputs).to.deep.equal({ secretId: secret.state.arn, secretString: SECRET_PLACEHOLDER });
           expect(version.secretPaths).to.deep.equal(["secretString"]);
         }
         // The stack file's secure values reach the program as this placeholder.
-        const leaks = ev.resources.flatMap((r) => leaves(r.inputs)
-          .filter(([path, value]) => !under(path, r.secretPaths) && value.includes(SECRET_PLACEHOLDER))
-          .map(([path]) => `${r.type} ${r.name} ${path}`));
+        const leaks = ev.resources.flatMap((r) =>
+          leaves(r.inputs)
+            .filter(([path, value]) => !under(path, r.secretPaths) && value.includes(SECRET_PLACEHOLDER))
+            .map(([path]) => `${r.type} ${r.name} ${path}`),
+        );
         expect(leaks).to.deep.equal([]);
       });
 
       it("secrets with real-looking values: neither appears outside secret inputs and outputs", async () => {
         const ev = await evaluateStack(stack, SECRETS);
         const values = [SECRETS["fivetran.webhookSecret"], SECRETS["airbyte.webhookToken"]];
-        const leaks = ev.resources.flatMap((r) => leaves(r.inputs)
-          .filter(([path, value]) => !under(path, r.secretPaths) && values.some((s) => value.includes(s)))
-          .map(([path]) => `${r.type} ${r.name} ${path}`));
+        const leaks = ev.resources.flatMap((r) =>
+          leaves(r.inputs)
+            .filter(([path, value]) => !under(path, r.secretPaths) && values.some((s) => value.includes(s)))
+            .map(([path]) => `${r.type} ${r.name} ${path}`),
+        );
         expect(leaks).to.deep.equal([]);
-        expect(ev.outputs.webhookUrlAirbyte).to.match(new RegExp(`^https://.+/webhooks/airbyte/${SECRETS["airbyte.webhookToken"]}$`));
+        expect(ev.outputs.webhookUrlAirbyte).to.match(
+          new RegExp(`^https://.+/webhooks/airbyte/${SECRETS["airbyte.webhookToken"]}$`),
+        );
         expect(ev.secretOutputs).to.include("webhookUrlAirbyte");
         for (const fn of Object.values(fns(ev))) {
           for (const [k, v] of Object.entries(fn.inputs.environment.variables as Record<string, string>)) {
@@ -502,10 +653,17 @@ describe("triggers", () => {
 
   describe("config switches", () => {
     it("hourly off: the hourly schedule stays declared, DISABLED; the full refresh is untouched; throttling follows config", async () => {
-      const ev = await evaluateStack("dev", { "triggers.hourlyEnabled": false, "triggers.rateLimit": 3, "triggers.burstLimit": 7 });
+      const ev = await evaluateStack("dev", {
+        "triggers.hourlyEnabled": false,
+        "triggers.rateLimit": 3,
+        "triggers.burstLimit": 7,
+      });
       expect(one(ev, T.schedule, "triggers-hourly").inputs.state).to.equal("DISABLED");
       expect(one(ev, T.schedule, "triggers-full-refresh").inputs.state).to.equal("ENABLED");
-      expect(one(ev, T.stage, "triggers-stage").inputs.defaultRouteSettings).to.deep.equal({ throttlingRateLimit: 3, throttlingBurstLimit: 7 });
+      expect(one(ev, T.stage, "triggers-stage").inputs.defaultRouteSettings).to.deep.equal({
+        throttlingRateLimit: 3,
+        throttlingBurstLimit: 7,
+      });
     });
 
     it("an hourly selection of several tokens reaches dispatch as one space-separated value", async () => {
@@ -517,19 +675,37 @@ describe("triggers", () => {
       const ev = await evaluateStack("dev", {
         "airbyte.webhookToken": undefined,
         sources: {
-          stripe: { fivetranConnectors: ["warranty_bullish"], rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"], fastLaneTags: ["dashboard"], staleAfterMinutes: 120 },
+          stripe: {
+            fivetranConnectors: ["warranty_bullish"],
+            rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"],
+            fastLaneTags: ["dashboard"],
+            staleAfterMinutes: 120,
+          },
           hubspot: { exclude: ["tag:heavy"] },
           web_events: { rawTables: ["WEB_EVENTS"], staleAfterMinutes: 60 },
         },
       });
-      expect(all(ev, T.route).filter((r) => r.parent === COMPONENT).map((r) => r.inputs.routeKey)).to.deep.equal(["POST /webhooks/fivetran"]);
-      expect(all(ev, T.permission).filter((p) => p.parent === COMPONENT && p.inputs.principal === "apigateway.amazonaws.com").map((p) => p.name)).to.deep.equal(["triggers-fivetran-invoke"]);
-      expect(mine(ev).filter((r) => r.type === T.secret || r.type === T.secretVersion).map((r) => r.name).sort()).to.deep.equal([
-        "triggers-fivetran-secret", "triggers-fivetran-secret-version",
-      ]);
+      expect(
+        all(ev, T.route)
+          .filter((r) => r.parent === COMPONENT)
+          .map((r) => r.inputs.routeKey),
+      ).to.deep.equal(["POST /webhooks/fivetran"]);
+      expect(
+        all(ev, T.permission)
+          .filter((p) => p.parent === COMPONENT && p.inputs.principal === "apigateway.amazonaws.com")
+          .map((p) => p.name),
+      ).to.deep.equal(["triggers-fivetran-invoke"]);
+      expect(
+        mine(ev)
+          .filter((r) => r.type === T.secret || r.type === T.secretVersion)
+          .map((r) => r.name)
+          .sort(),
+      ).to.deep.equal(["triggers-fivetran-secret", "triggers-fivetran-secret-version"]);
       const dispatch = fns(ev).dispatch;
       expect(dispatch.inputs.environment.variables).to.not.have.property("AIRBYTE_TOKEN_SECRET_ARN");
-      const read = statementsOf(one(ev, T.rolePolicy, "triggers-dispatch-policy")).find((s) => s.Sid === "ReadWebhookSecrets");
+      const read = statementsOf(one(ev, T.rolePolicy, "triggers-dispatch-policy")).find(
+        (s) => s.Sid === "ReadWebhookSecrets",
+      );
       expect(read.Resource).to.deep.equal([one(ev, T.secret, "triggers-fivetran-secret").state.arn]);
       expect(ev.outputs.webhookUrlAirbyte).to.equal(undefined);
       expect(ev.secretOutputs).to.not.include("webhookUrlAirbyte");

@@ -4,28 +4,57 @@ import { SendMessageBatchCommand, SendMessageBatchCommandInput } from "@aws-sdk/
 import { dispatch } from "../../functions/dispatch/core";
 import { SecretCache } from "../../functions/lib/secrets";
 import {
-  AIRBYTE_ARN, FIVETRAN_ARN, FIVETRAN_SECRET, SYNC_ID, airbyteRequest, fivetranRequest, response, useDispatchHarness,
+  AIRBYTE_ARN,
+  FIVETRAN_ARN,
+  FIVETRAN_SECRET,
+  SYNC_ID,
+  airbyteRequest,
+  fivetranRequest,
+  response,
+  useDispatchHarness,
 } from "./dispatch-harness";
 import { fivetranSignature, fixtureText, sha256 } from "./support";
 
-const FINANCE_SYNC = fixtureText("webhooks/fivetran-sync-end-successful.json").replace('"assimilate_seem"', '"ledger_fast"');
-const QUEUED_FINANCE = { status: "queued", message: `queued a dbt run of source finance for Fivetran sync ${SYNC_ID}`, delivery: `fivetran:${SYNC_ID}`, source: "finance", duplicate: false };
-const PARTIAL = "the fast-lane run was queued but the run was not; retry the delivery (within 5 minutes SQS drops the copy of what is already queued)";
+const FINANCE_SYNC = fixtureText("webhooks/fivetran-sync-end-successful.json").replace(
+  '"assimilate_seem"',
+  '"ledger_fast"',
+);
+const QUEUED_FINANCE = {
+  status: "queued",
+  message: `queued a dbt run of source finance for Fivetran sync ${SYNC_ID}`,
+  delivery: `fivetran:${SYNC_ID}`,
+  source: "finance",
+  duplicate: false,
+};
+const PARTIAL =
+  "the fast-lane run was queued but the run was not; retry the delivery (within 5 minutes SQS drops the copy of what is already queued)";
 
 /** A SendMessageBatch stand-in: entries whose Id is in `failing()` (asked once per call) are reported under `Failed`. */
 function batchAnswer(failing: () => readonly string[], senderFault = false) {
   return (input: SendMessageBatchCommandInput) => {
     const failed = failing();
     return {
-      Successful: input.Entries!.filter((e) => !failed.includes(e.Id!)).map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: "x" })),
-      Failed: input.Entries!.filter((e) => failed.includes(e.Id!)).map((e) => ({ Id: e.Id, Code: "InternalError", SenderFault: senderFault, Message: "try again" })),
+      Successful: input
+        .Entries!.filter((e) => !failed.includes(e.Id!))
+        .map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: "x" })),
+      Failed: input
+        .Entries!.filter((e) => failed.includes(e.Id!))
+        .map((e) => ({ Id: e.Id, Code: "InternalError", SenderFault: senderFault, Message: "try again" })),
     };
   };
 }
 
 describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
   const h = useDispatchHarness();
-  const batchEntries = () => h.batches().map((b) => b.Entries!.map((e) => `${e.Id}:${e.MessageDeduplicationId === sha256(e.Id === "fast" ? `fivetran:${SYNC_ID}:fast` : `fivetran:${SYNC_ID}`)}`));
+  const batchEntries = () =>
+    h
+      .batches()
+      .map((b) =>
+        b.Entries!.map(
+          (e) =>
+            `${e.Id}:${e.MessageDeduplicationId === sha256(e.Id === "fast" ? `fivetran:${SYNC_ID}:fast` : `fivetran:${SYNC_ID}`)}`,
+        ),
+      );
 
   describe("the fast-lane run and the normal run are queued together", () => {
     it("sends again only the entry SQS reported as failed, and answers 202 when it then succeeds", async () => {
@@ -51,7 +80,12 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Assess
       expect(first).to.deep.equal(response(503, { error: PARTIAL }));
       expect(retry).to.deep.equal(response(202, QUEUED_FINANCE));
-      expect(batchEntries()).to.deep.equal([["fast:true", "normal:true"], ["normal:true"], ["normal:true"], ["fast:true", "normal:true"]]);
+      expect(batchEntries()).to.deep.equal([
+        ["fast:true", "normal:true"],
+        ["normal:true"],
+        ["normal:true"],
+        ["fast:true", "normal:true"],
+      ]);
       expect(h.metrics.list()).to.deep.equal(["RunsQueued=1", "RunsQueued=1", "RunsQueued=1"]);
       expect(h.logger.messages("error")).to.deep.equal(["webhook failed"]);
     });
@@ -67,7 +101,10 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       const result = await dispatch(fivetranRequest(FINANCE_SYNC), deps);
       // Assess
       expect(result).to.deep.equal(response(503, { error: PARTIAL }));
-      expect(h.logger.messages("error")).to.deep.equal(["could not delete the in-progress record of a failed delivery", "webhook failed"]);
+      expect(h.logger.messages("error")).to.deep.equal([
+        "could not delete the in-progress record of a failed delivery",
+        "webhook failed",
+      ]);
     });
 
     it("does not send again an entry SQS blames on the request (SenderFault)", async () => {
@@ -86,7 +123,11 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Act
       const result = await dispatch(fivetranRequest(FINANCE_SYNC), h.deps());
       // Assess
-      expect(result).to.deep.equal(response(503, { error: "nothing was queued: an AWS service dispatch depends on failed; retry the delivery later" }));
+      expect(result).to.deep.equal(
+        response(503, {
+          error: "nothing was queued: an AWS service dispatch depends on failed; retry the delivery later",
+        }),
+      );
       expect(h.metrics.list()).to.deep.equal([]);
     });
 
@@ -99,11 +140,19 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Act
       const result = await dispatch(fivetranRequest(fixtureText("webhooks/fivetran-sync-end-successful.json")), deps);
       // Assess
-      expect(result).to.deep.equal(response(202, {
-        status: "queued", message: `queued a dbt run of source stripe for Fivetran sync ${SYNC_ID}`, delivery: `fivetran:${SYNC_ID}`, source: "stripe", duplicate: false,
-      }));
+      expect(result).to.deep.equal(
+        response(202, {
+          status: "queued",
+          message: `queued a dbt run of source stripe for Fivetran sync ${SYNC_ID}`,
+          delivery: `fivetran:${SYNC_ID}`,
+          source: "stripe",
+          duplicate: false,
+        }),
+      );
       expect(h.sent()).to.have.length(1);
-      expect(h.logger.messages("error")).to.deep.equal(["delivery done but not recorded; a redelivery after the in-progress record expires repeats it"]);
+      expect(h.logger.messages("error")).to.deep.equal([
+        "delivery done but not recorded; a redelivery after the in-progress record expires repeats it",
+      ]);
     });
   });
 
@@ -111,7 +160,8 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
     const NEW_SECRET = "fivetran-signing-secret-rotated-0001";
     const NEW_TOKEN = "9a8b7c6d5e4f30211203f4e5d6c7b8a9";
     const good = fixtureText("webhooks/fivetran-sync-end-successful.json");
-    const signedWith = (secret: string) => fivetranRequest(good, { "x-fivetran-signature-256": fivetranSignature(secret, good) });
+    const signedWith = (secret: string) =>
+      fivetranRequest(good, { "x-fivetran-signature-256": fivetranSignature(secret, good) });
     const rotate = (arn: string, value: string) => {
       h.secretsManager.on(GetSecretValueCommand, { SecretId: arn }).resolves({ SecretString: value });
     };
@@ -127,7 +177,9 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Assess
       expect([status(before), status(after)]).to.deep.equal([202, 202]);
       expect(h.secretsManager.commandCalls(GetSecretValueCommand)).to.have.length(2);
-      expect(h.logger.messages("info")).to.include("secret changed since it was cached; the new value authenticates the request");
+      expect(h.logger.messages("info")).to.include(
+        "secret changed since it was cached; the new value authenticates the request",
+      );
       expect(h.logger.text()).not.to.include(NEW_SECRET);
     });
 
@@ -147,7 +199,10 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
     it("reads the secret past the cache at most once per interval, however many requests fail", async () => {
       // Prepare
       let clock = 0;
-      const deps = { ...h.deps(), secrets: new SecretCache(new SecretsManagerClient({ region: "eu-west-1" }), { now: () => clock }) };
+      const deps = {
+        ...h.deps(),
+        secrets: new SecretCache(new SecretsManagerClient({ region: "eu-west-1" }), { now: () => clock }),
+      };
       // Act
       const answers = [];
       for (const at of [0, 1_000, 9_000, 10_000]) {
@@ -163,8 +218,16 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Act
       const result = await dispatch(signedWith("guessed"), h.deps());
       // Assess
-      expect(result).to.deep.equal(response(401, { error: "signature does not match; check that the secret of the Fivetran webhook equals dbt-pipeline:fivetran.webhookSecret" }));
-      expect(h.secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).to.deep.equal([FIVETRAN_ARN, FIVETRAN_ARN]);
+      expect(result).to.deep.equal(
+        response(401, {
+          error:
+            "signature does not match; check that the secret of the Fivetran webhook equals dbt-pipeline:fivetran.webhookSecret",
+        }),
+      );
+      expect(h.secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).to.deep.equal([
+        FIVETRAN_ARN,
+        FIVETRAN_ARN,
+      ]);
     });
 
     it("reads a secret again once its cache age has passed, without any refusal", async () => {

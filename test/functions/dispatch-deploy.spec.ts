@@ -10,8 +10,16 @@ import { rejection, sha256 } from "./support";
 describe("dispatch: the deploy's invocation (a new image tag)", () => {
   const h = useDispatchHarness();
   const BODY = JSON.stringify({
-    command: "build", select: ["state:modified+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
-    triggers: [{ kind: "deploy", id: "v1.4.2", receivedAt: NOW }], sources: [],
+    command: "build",
+    select: ["state:modified+"],
+    exclude: [],
+    vars: {},
+    fullRefresh: false,
+    target: "dev",
+    defer: false,
+    lane: "normal",
+    triggers: [{ kind: "deploy", id: "v1.4.2", receivedAt: NOW }],
+    sources: [],
   });
 
   it("queues a state:modified+ build with the deploy recorded as its trigger", async () => {
@@ -19,15 +27,20 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
     const result = await dispatch({ kind: "deploy", imageTag: "v1.4.2" }, h.deps());
     // Assess
     expect(result).to.deep.equal({
-      status: "queued", delivery: "deploy:v1.4.2", messageId: "msg-1",
-      message: "queued the build of what image v1.4.2 changed (state:modified+)", duplicate: false,
+      status: "queued",
+      delivery: "deploy:v1.4.2",
+      messageId: "msg-1",
+      message: "queued the build of what image v1.4.2 changed (state:modified+)",
+      duplicate: false,
     });
-    expect(h.sent()).to.deep.equal([{
-      QueueUrl: QUEUE_URL,
-      MessageBody: BODY,
-      MessageGroupId: "dev",
-      MessageDeduplicationId: sha256("deploy:v1.4.2"),
-    }]);
+    expect(h.sent()).to.deep.equal([
+      {
+        QueueUrl: QUEUE_URL,
+        MessageBody: BODY,
+        MessageGroupId: "dev",
+        MessageDeduplicationId: sha256("deploy:v1.4.2"),
+      },
+    ]);
   });
 
   it("answers a repeated invocation for the same tag as a duplicate and queues nothing more", async () => {
@@ -36,8 +49,11 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
     const second = await dispatch({ kind: "deploy", imageTag: "v1.4.2" }, h.deps());
     // Assess
     expect(second).to.deep.equal({
-      status: "queued", delivery: "deploy:v1.4.2", messageId: "msg-1",
-      message: "queued the build of what image v1.4.2 changed (state:modified+)", duplicate: true,
+      status: "queued",
+      delivery: "deploy:v1.4.2",
+      messageId: "msg-1",
+      message: "queued the build of what image v1.4.2 changed (state:modified+)",
+      duplicate: true,
     });
     expect(h.sent()).to.have.length(1);
     expect(h.metrics.total("DuplicatesDropped")).to.equal(1);
@@ -48,7 +64,10 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
     await dispatch({ kind: "deploy", imageTag: "v1.4.2" }, h.deps());
     await dispatch({ kind: "deploy", imageTag: "sha256:" + "a".repeat(64) }, h.deps());
     // Assess
-    expect(h.sent().map((m) => m.MessageDeduplicationId)).to.deep.equal([sha256("deploy:v1.4.2"), sha256(`deploy:sha256:${"a".repeat(64)}`)]);
+    expect(h.sent().map((m) => m.MessageDeduplicationId)).to.deep.equal([
+      sha256("deploy:v1.4.2"),
+      sha256(`deploy:sha256:${"a".repeat(64)}`),
+    ]);
   });
 
   it("gives dbt `build --select state:modified+ --state` and skips the freshness check", () => {
@@ -56,7 +75,16 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
     const request = parseRunRequest(JSON.parse(BODY));
     // Assess
     expect(dbtArgv(request)).to.deep.equal([
-      "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--select", "state:modified+", "--state", "/artifacts/state",
+      "dbt",
+      "build",
+      "--profile",
+      "dbt_pipeline",
+      "--target",
+      "dev",
+      "--select",
+      "state:modified+",
+      "--state",
+      "/artifacts/state",
     ]);
     expect(freshnessArgv(request)).to.deep.equal(["dbt", "--version"]);
   });
@@ -64,10 +92,22 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
   it("never merges with a source's run (another state mode and empty-selection rule)", () => {
     // Prepare
     const deploy = parseRunRequest(JSON.parse(BODY));
-    const source = parseRunRequest(sourceRun("dev", {
-      name: "stripe", fivetranConnectors: ["c"], airbyteConnections: [], rawTables: [], select: ["source:stripe+"], exclude: [],
-      fastLaneTags: [], fullRefresh: false,
-    }, { kind: "fivetran", id: "s1", receivedAt: NOW }));
+    const source = parseRunRequest(
+      sourceRun(
+        "dev",
+        {
+          name: "stripe",
+          fivetranConnectors: ["c"],
+          airbyteConnections: [],
+          rawTables: [],
+          select: ["source:stripe+"],
+          exclude: [],
+          fastLaneTags: [],
+          fullRefresh: false,
+        },
+        { kind: "fivetran", id: "s1", receivedAt: NOW },
+      ),
+    );
     // Assess
     expect(mergeKey(deploy)).to.equal('["dev","build",false,false,null,{},"normal","state",[],null,false]');
     expect(mergeKey(source)).to.equal('["dev","build",false,false,null,{},"normal","plain",[],null,true]');

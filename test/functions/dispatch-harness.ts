@@ -5,13 +5,28 @@
 import { mockClient } from "aws-sdk-client-mock";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, PublishCommandInput, SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient, SendMessageBatchCommand, SendMessageBatchCommandInput, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
+import {
+  SQSClient,
+  SendMessageBatchCommand,
+  SendMessageBatchCommandInput,
+  SendMessageCommand,
+  SendMessageCommandInput,
+} from "@aws-sdk/client-sqs";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { DispatchDeps } from "../../functions/dispatch/core";
 import type { DispatchSettings } from "../../functions/dispatch/settings";
 import { SecretCache } from "../../functions/lib/secrets";
 import { parseSourcesDocument } from "../../functions/lib/sources";
-import { LocalDynamo, RecordingLog, RecordingMetrics, fakeContext, fivetranSignature, fixtureText, httpEvent, startLocalDynamo } from "./support";
+import {
+  LocalDynamo,
+  RecordingLog,
+  RecordingMetrics,
+  fakeContext,
+  fivetranSignature,
+  fixtureText,
+  httpEvent,
+  startLocalDynamo,
+} from "./support";
 
 export const FIVETRAN_SECRET = "fivetran-signing-secret-for-tests";
 export const AIRBYTE_TOKEN = "3f9c1a7e5b2d4c6e8f0a1b2c3d4e5f60";
@@ -42,18 +57,30 @@ export const settings: DispatchSettings = {
 /** A signed Fivetran request for `body`. */
 export function fivetranRequest(body: string, headers: Record<string, string> = {}) {
   return httpEvent({
-    routeKey: FIVETRAN_ROUTE, rawPath: "/webhooks/fivetran", body,
+    routeKey: FIVETRAN_ROUTE,
+    rawPath: "/webhooks/fivetran",
+    body,
     headers: { ...JSON_TYPE, "x-fivetran-signature-256": fivetranSignature(FIVETRAN_SECRET, body), ...headers },
   });
 }
 
 /** An Airbyte request to the URL with `token`. */
 export function airbyteRequest(body: string, token = AIRBYTE_TOKEN, headers: Record<string, string> = JSON_TYPE) {
-  return httpEvent({ routeKey: AIRBYTE_ROUTE, rawPath: `/webhooks/airbyte/${token}`, body, headers, pathParameters: { token } });
+  return httpEvent({
+    routeKey: AIRBYTE_ROUTE,
+    rawPath: `/webhooks/airbyte/${token}`,
+    body,
+    headers,
+    pathParameters: { token },
+  });
 }
 
 /** The HTTP response dispatch returns. */
-export const response = (statusCode: number, body: unknown) => ({ statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export const response = (statusCode: number, body: unknown) => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
@@ -82,7 +109,9 @@ export function useDispatchHarness(): DispatchHarness {
   let dynamo: LocalDynamo;
   let store: BasePersistenceLayer;
   const h = {
-    sqs, sns, secretsManager,
+    sqs,
+    sns,
+    secretsManager,
     logger: new RecordingLog(),
     metrics: new RecordingMetrics(),
     deps: (over: Partial<DispatchSettings> = {}): DispatchDeps => ({
@@ -114,7 +143,8 @@ export function useDispatchHarness(): DispatchHarness {
     secretsManager.reset();
     sqs.on(SendMessageCommand).resolves({ MessageId: "msg-1" });
     sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: "x" })), Failed: [],
+      Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: "x" })),
+      Failed: [],
     }));
     sns.on(PublishCommand).resolves({ MessageId: "alert-1" });
     secretsManager.on(GetSecretValueCommand, { SecretId: FIVETRAN_ARN }).resolves({ SecretString: FIVETRAN_SECRET });

@@ -4,7 +4,16 @@ import { dispatch } from "../../functions/dispatch/core";
 import { InvalidEventError, SnsRetryError } from "../../functions/dispatch/errors";
 import { dbtArgv, parseRunRequest } from "../../functions/lib/run-contract";
 import { parseSourcesDocument } from "../../functions/lib/sources";
-import { ALERT_TOPIC, NOW, QUEUE_URL, SYNC_ID, airbyteRequest, fivetranRequest, response, useDispatchHarness } from "./dispatch-harness";
+import {
+  ALERT_TOPIC,
+  NOW,
+  QUEUE_URL,
+  SYNC_ID,
+  airbyteRequest,
+  fivetranRequest,
+  response,
+  useDispatchHarness,
+} from "./dispatch-harness";
 import { fixtureText, rejection, sha256, snsEvent } from "./support";
 
 describe("dispatch: deduplication, schedules, Snowflake", () => {
@@ -36,7 +45,10 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
     it("still queues the run of a successful sync that follows a failed one with the same sync_id", async () => {
       // Act
       await dispatch(fivetranRequest(fixtureText("webhooks/fivetran-sync-end-failed.json")), h.deps());
-      const result = await dispatch(fivetranRequest(fixtureText("webhooks/fivetran-sync-end-successful.json")), h.deps());
+      const result = await dispatch(
+        fivetranRequest(fixtureText("webhooks/fivetran-sync-end-successful.json")),
+        h.deps(),
+      );
       // Assess
       expect(JSON.parse((result as { body: string }).body)).to.include({ status: "queued", duplicate: false });
       expect(h.sent()).to.have.length(1);
@@ -45,7 +57,12 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
     it("answers 409 to a concurrent copy of a delivery still in progress", async () => {
       // Prepare
       let release: () => void = () => undefined;
-      h.sqs.on(SendMessageCommand).callsFake(() => new Promise((resolve) => { release = () => resolve({ MessageId: "msg-1" }); }));
+      h.sqs.on(SendMessageCommand).callsFake(
+        () =>
+          new Promise((resolve) => {
+            release = () => resolve({ MessageId: "msg-1" });
+          }),
+      );
       const body = fixtureText("webhooks/fivetran-sync-end-successful.json");
       // Act
       const first = dispatch(fivetranRequest(body), h.deps());
@@ -53,7 +70,9 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       const second = await dispatch(fivetranRequest(body), h.deps());
       release();
       // Assess
-      expect(second).to.deep.equal(response(409, { error: `delivery fivetran:${SYNC_ID} is being processed by another request; retry later` }));
+      expect(second).to.deep.equal(
+        response(409, { error: `delivery fivetran:${SYNC_ID} is being processed by another request; retry later` }),
+      );
       expect(((await first) as { statusCode: number }).statusCode).to.equal(202);
       expect(h.sent()).to.have.length(1);
     });
@@ -64,20 +83,36 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
 
     it("queues the hourly run with HOURLY_SELECT", async () => {
       // Act
-      const result = await dispatch({ kind: "schedule", schedule: "hourly", scheduledTime: "2026-11-22T10:00:00Z" }, h.deps());
+      const result = await dispatch(
+        { kind: "schedule", schedule: "hourly", scheduledTime: "2026-11-22T10:00:00Z" },
+        h.deps(),
+      );
       // Assess
-      expect(h.sent()).to.deep.equal([{
-        QueueUrl: QUEUE_URL,
-        MessageBody: JSON.stringify({
-          command: "build", select: ["source_status:fresher+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
-          triggers: [trigger("hourly:2026-11-22T10:00:00Z")], sources: [],
-        }),
-        MessageGroupId: "dev",
-        MessageDeduplicationId: sha256("schedule:hourly:2026-11-22T10:00:00Z"),
-      }]);
+      expect(h.sent()).to.deep.equal([
+        {
+          QueueUrl: QUEUE_URL,
+          MessageBody: JSON.stringify({
+            command: "build",
+            select: ["source_status:fresher+"],
+            exclude: [],
+            vars: {},
+            fullRefresh: false,
+            target: "dev",
+            defer: false,
+            lane: "normal",
+            triggers: [trigger("hourly:2026-11-22T10:00:00Z")],
+            sources: [],
+          }),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256("schedule:hourly:2026-11-22T10:00:00Z"),
+        },
+      ]);
       expect(result).to.deep.equal({
-        status: "queued", delivery: "schedule:hourly:2026-11-22T10:00:00Z", messageId: "msg-1",
-        message: "queued the hourly dbt run scheduled for 2026-11-22T10:00:00Z", duplicate: false,
+        status: "queued",
+        delivery: "schedule:hourly:2026-11-22T10:00:00Z",
+        messageId: "msg-1",
+        message: "queued the hourly dbt run scheduled for 2026-11-22T10:00:00Z",
+        duplicate: false,
       });
     });
 
@@ -85,15 +120,25 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       // Act
       await dispatch({ kind: "schedule", schedule: "full-refresh", scheduledTime: "2026-11-22T02:00:00Z" }, h.deps());
       // Assess
-      expect(h.sent()).to.deep.equal([{
-        QueueUrl: QUEUE_URL,
-        MessageBody: JSON.stringify({
-          command: "build", select: [], exclude: [], vars: {}, fullRefresh: true, target: "dev", defer: false, lane: "normal",
-          triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")], sources: [],
-        }),
-        MessageGroupId: "dev",
-        MessageDeduplicationId: sha256("schedule:full-refresh:2026-11-22T02:00:00Z"),
-      }]);
+      expect(h.sent()).to.deep.equal([
+        {
+          QueueUrl: QUEUE_URL,
+          MessageBody: JSON.stringify({
+            command: "build",
+            select: [],
+            exclude: [],
+            vars: {},
+            fullRefresh: true,
+            target: "dev",
+            defer: false,
+            lane: "normal",
+            triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")],
+            sources: [],
+          }),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256("schedule:full-refresh:2026-11-22T02:00:00Z"),
+        },
+      ]);
     });
 
     it("queues the full refresh of FULL_REFRESH_SELECT minus FULL_REFRESH_EXCLUDE; dbt gets exactly that argv", async () => {
@@ -104,20 +149,43 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       );
       // Assess
       const body = h.sent()[0].MessageBody!;
-      expect(body).to.equal(JSON.stringify({
-        command: "build", select: ["tag:nightly", "path:models/marts"], exclude: ["tag:pruned_raw"], vars: {}, fullRefresh: true, target: "dev", defer: false, lane: "normal",
-        triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")], sources: [],
-      }));
+      expect(body).to.equal(
+        JSON.stringify({
+          command: "build",
+          select: ["tag:nightly", "path:models/marts"],
+          exclude: ["tag:pruned_raw"],
+          vars: {},
+          fullRefresh: true,
+          target: "dev",
+          defer: false,
+          lane: "normal",
+          triggers: [trigger("full-refresh:2026-11-22T02:00:00Z")],
+          sources: [],
+        }),
+      );
       expect(dbtArgv(parseRunRequest(JSON.parse(body)))).to.deep.equal([
-        "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev",
-        "--select", "tag:nightly", "path:models/marts", "--exclude", "tag:pruned_raw", "--full-refresh",
+        "dbt",
+        "build",
+        "--profile",
+        "dbt_pipeline",
+        "--target",
+        "dev",
+        "--select",
+        "tag:nightly",
+        "path:models/marts",
+        "--exclude",
+        "tag:pruned_raw",
+        "--full-refresh",
       ]);
     });
 
     it("queues a schedule time once when Scheduler retries", async () => {
       // Act
       await dispatch({ kind: "schedule", schedule: "hourly", scheduledTime: "2026-11-22T10:00:00Z" }, h.deps());
-      const again = await dispatch({ kind: "schedule", schedule: "hourly", scheduledTime: "2026-11-22T10:00:00Z" }, h.deps());
+      const again = await dispatch(
+        { kind: "schedule", schedule: "hourly", scheduledTime: "2026-11-22T10:00:00Z" },
+        h.deps(),
+      );
       // Assess
       expect(h.sent()).to.have.length(1);
       expect(again).to.include({ duplicate: true });
@@ -125,14 +193,18 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
 
     it("throws on an input the schedule should not send", async () => {
       // Act
-      const result = dispatch({ kind: "schedule", schedule: "weekly", scheduledTime: "<aws.scheduler.scheduled-time>" }, h.deps());
+      const result = dispatch(
+        { kind: "schedule", schedule: "weekly", scheduledTime: "<aws.scheduler.scheduled-time>" },
+        h.deps(),
+      );
       // Assess
       const error = await rejection(result);
       expect(error).to.be.instanceOf(InvalidEventError);
       expect(error.message).to.equal(
         'invalid schedule input; it must be {"kind":"schedule","schedule":"hourly"|"full-refresh","scheduledTime":"<aws.scheduler.scheduled-time>"}:\n' +
-        '✖ Invalid option: expected one of "hourly"|"full-refresh"\n  → at schedule\n' +
-        "✖ expected an ISO 8601 time (<aws.scheduler.scheduled-time>)\n  → at scheduledTime");
+          '✖ Invalid option: expected one of "hourly"|"full-refresh"\n  → at schedule\n' +
+          "✖ expected an ISO 8601 time (<aws.scheduler.scheduled-time>)\n  → at scheduledTime",
+      );
       expect(h.sent()).to.deep.equal([]);
     });
   });
@@ -145,15 +217,25 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       // Act
       const result = await dispatch(snsEvent([load]), h.deps());
       // Assess
-      expect(h.sent()).to.deep.equal([{
-        QueueUrl: QUEUE_URL,
-        MessageBody: JSON.stringify({
-          command: "build", select: ["source:stripe+"], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
-          triggers: [{ kind: "snowflake", id: "1732269510123:ORDERS", source: "stripe", receivedAt: NOW }], sources: ["stripe"],
-        }),
-        MessageGroupId: "dev",
-        MessageDeduplicationId: sha256("snowflake:1732269510123:ORDERS"),
-      }]);
+      expect(h.sent()).to.deep.equal([
+        {
+          QueueUrl: QUEUE_URL,
+          MessageBody: JSON.stringify({
+            command: "build",
+            select: ["source:stripe+"],
+            exclude: [],
+            vars: {},
+            fullRefresh: false,
+            target: "dev",
+            defer: false,
+            lane: "normal",
+            triggers: [{ kind: "snowflake", id: "1732269510123:ORDERS", source: "stripe", receivedAt: NOW }],
+            sources: ["stripe"],
+          }),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256("snowflake:1732269510123:ORDERS"),
+        },
+      ]);
       expect(result).to.deep.equal({ records: 1, queued: 1, recorded: 0, duplicates: 0, dropped: 0 });
     });
 
@@ -184,24 +266,43 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
           const result = await dispatch(snsEvent([notification(source, table)]), { ...h.deps(), sources: qualified });
           // Assess
           expect(result).to.deep.equal({ records: 1, queued: 1, recorded: 0, duplicates: 0, dropped: 0 });
-          expect(h.sent()).to.deep.equal([{
-            QueueUrl: QUEUE_URL,
-            MessageBody: JSON.stringify({
-              command: "build", select: [`source:${source}+`], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false, lane: "normal",
-              triggers: [{ kind: "snowflake", id: `01b8c4d2-0000-4a5e-9f00-000000000001:${table}`, source, receivedAt: NOW }], sources: [source],
-            }),
-            MessageGroupId: "dev",
-            MessageDeduplicationId: sha256(`snowflake:01b8c4d2-0000-4a5e-9f00-000000000001:${table}`),
-          }]);
+          expect(h.sent()).to.deep.equal([
+            {
+              QueueUrl: QUEUE_URL,
+              MessageBody: JSON.stringify({
+                command: "build",
+                select: [`source:${source}+`],
+                exclude: [],
+                vars: {},
+                fullRefresh: false,
+                target: "dev",
+                defer: false,
+                lane: "normal",
+                triggers: [
+                  { kind: "snowflake", id: `01b8c4d2-0000-4a5e-9f00-000000000001:${table}`, source, receivedAt: NOW },
+                ],
+                sources: [source],
+              }),
+              MessageGroupId: "dev",
+              MessageDeduplicationId: sha256(`snowflake:01b8c4d2-0000-4a5e-9f00-000000000001:${table}`),
+            },
+          ]);
         });
       }
 
       it("drops a table of a schema no entry lists", async () => {
         // Act
-        const result = await dispatch(snsEvent([notification("stripe", "BILLING.CHARGES")]), { ...h.deps(), sources: qualified });
+        const result = await dispatch(snsEvent([notification("stripe", "BILLING.CHARGES")]), {
+          ...h.deps(),
+          sources: qualified,
+        });
         // Assess
         expect(result).to.deep.equal({ records: 1, queued: 0, recorded: 0, duplicates: 0, dropped: 1 });
-        expect(h.logger.entries.filter((e) => e.message === "Snowflake notification dropped").map((e) => e.attributes.reason)).to.deep.equal([
+        expect(
+          h.logger.entries
+            .filter((e) => e.message === "Snowflake notification dropped")
+            .map((e) => e.attributes.reason),
+        ).to.deep.equal([
           "RAW table BILLING.CHARGES is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables",
         ]);
       });
@@ -212,20 +313,29 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       const result = await dispatch(snsEvent([taskFailed]), h.deps());
       // Assess
       expect(h.sent()).to.deep.equal([]);
-      expect(h.published()).to.deep.equal([{
-        TopicArn: ALERT_TOPIC,
-        Subject: "dbt-pipeline dev: Snowflake task AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1 failed (error 000630)",
-        Message: JSON.stringify({
-          kind: "dbt_pipeline_alert", alert: "snowflake_task_failed", target: "dev",
-          summary: "Snowflake task AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1 failed (error 000630)",
-          taskName: "AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1", rootTaskName: "AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1", accountName: "AWS_UTEN_DPO_ACC",
-          timestamp: "2021-11-11T19:46:39.648Z", runId: "2021-11-11T19:46:23.826Z", scheduledTime: "2021-11-11T19:46:23.826Z",
-          queryId: "01a03962-0300-0002-0000-0000000034d8", errorCode: "000630",
-          errorMessage: "Statement reached its statement or warehouse timeout of 10 second(s) and was canceled.",
-          delivery: "snowflake-task-failed:3ff1eff0-7ad7-493c-9552-c0307087e0c6",
-        }),
-        MessageAttributes: { alert: { DataType: "String", StringValue: "snowflake_task_failed" } },
-      }]);
+      expect(h.published()).to.deep.equal([
+        {
+          TopicArn: ALERT_TOPIC,
+          Subject: "dbt-pipeline dev: Snowflake task AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1 failed (error 000630)",
+          Message: JSON.stringify({
+            kind: "dbt_pipeline_alert",
+            alert: "snowflake_task_failed",
+            target: "dev",
+            summary: "Snowflake task AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1 failed (error 000630)",
+            taskName: "AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1",
+            rootTaskName: "AWS_UTEN_DPO_DB.AWS_UTEN_SC.UTEN_AWS_TK1",
+            accountName: "AWS_UTEN_DPO_ACC",
+            timestamp: "2021-11-11T19:46:39.648Z",
+            runId: "2021-11-11T19:46:23.826Z",
+            scheduledTime: "2021-11-11T19:46:23.826Z",
+            queryId: "01a03962-0300-0002-0000-0000000034d8",
+            errorCode: "000630",
+            errorMessage: "Statement reached its statement or warehouse timeout of 10 second(s) and was canceled.",
+            delivery: "snowflake-task-failed:3ff1eff0-7ad7-493c-9552-c0307087e0c6",
+          }),
+          MessageAttributes: { alert: { DataType: "String", StringValue: "snowflake_task_failed" } },
+        },
+      ]);
       expect(result).to.deep.equal({ records: 1, queued: 0, recorded: 1, duplicates: 0, dropped: 0 });
       expect(h.metrics.total("SnowflakeTasksFailed")).to.equal(1);
     });
@@ -243,12 +353,17 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       const unknownTable = load.replace("ORDERS", "REFUNDS");
       const badRows = load.replace('"rows":120', '"rows":-1');
       // Act
-      const result = await dispatch(snsEvent(["not json", wrongSource, unknownTable, badRows, '{"hello":1}', load]), h.deps());
+      const result = await dispatch(
+        snsEvent(["not json", wrongSource, unknownTable, badRows, '{"hello":1}', load]),
+        h.deps(),
+      );
       // Assess
       expect(result).to.deep.equal({ records: 6, queued: 1, recorded: 0, duplicates: 0, dropped: 5 });
       expect(h.sent()).to.have.length(1);
       expect(h.metrics.total("NotificationsDropped")).to.equal(5);
-      expect(h.logger.entries.filter((e) => e.message === "Snowflake notification dropped").map((e) => e.attributes.reason)).to.deep.equal([
+      expect(
+        h.logger.entries.filter((e) => e.message === "Snowflake notification dropped").map((e) => e.attributes.reason),
+      ).to.deep.equal([
         "message is not JSON",
         "the notification names source hubspot, but RAW table ORDERS belongs to source stripe; fix the Snowflake task or dbt-pipeline:sources",
         "RAW table REFUNDS is not listed by any source; add it to dbt-pipeline:sources.<source>.rawTables",
@@ -278,7 +393,9 @@ describe("dispatch: deduplication, schedules, Snowflake", () => {
       // Assess
       const error = await rejection(first);
       expect(error).to.be.instanceOf(SnsRetryError);
-      expect(error.message).to.equal("1 of 2 SNS records failed: DownstreamError: could not send the run request to the runs queue");
+      expect(error.message).to.equal(
+        "1 of 2 SNS records failed: DownstreamError: could not send the run request to the runs queue",
+      );
       expect(h.sent()).to.have.length(2);
       // Act: SNS's retry queues the failed record and drops the done one as a duplicate
       const retry = await dispatch(snsEvent([load, charges]), h.deps());

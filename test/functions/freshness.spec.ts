@@ -44,20 +44,31 @@ describe("freshness", () => {
   beforeEach(() => s3.reset());
 
   const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
-  const noSuchKey = () => new S3ServiceException({ name: "NoSuchKey", $fault: "client", $metadata: { httpStatusCode: 404 }, message: "The specified key does not exist." });
+  const noSuchKey = () =>
+    new S3ServiceException({
+      name: "NoSuchKey",
+      $fault: "client",
+      $metadata: { httpStatusCode: 404 },
+      message: "The specified key does not exist.",
+    });
   const keysRead = () => s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key);
 
   it("reads the last observation first: a run whose models failed still tells when sources loaded", async () => {
     // Prepare: latest/ is an older successful run's; observed/ the freshness step of a failed run
     s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/observed/sources.json" }).resolves(body(SOURCES_JSON));
-    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/latest/sources.json" }).resolves(body('{"metadata": {}, "results": []}'));
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: "dev/latest/sources.json" }).resolves(
+      body('{"metadata": {}, "results": []}'),
+    );
     const { metrics } = capture();
 
     // Act
     const result = await check(metrics)();
 
     // Assess
-    expect(result).to.deep.equal({ minutesSinceLastLoad: { hubspot: 240, stripe: 42, web_events: null }, snapshotAgeMinutes: 29 });
+    expect(result).to.deep.equal({
+      minutesSinceLastLoad: { hubspot: 240, stripe: 42, web_events: null },
+      snapshotAgeMinutes: 29,
+    });
     expect(keysRead()).to.deep.equal(["dev/observed/sources.json"]);
   });
 
@@ -71,28 +82,68 @@ describe("freshness", () => {
     const result = await check(metrics)();
 
     // Assess: stripe's newest table loaded 09:47:12, hubspot 06:30; web_events' freshness query failed.
-    expect(result).to.deep.equal({ minutesSinceLastLoad: { hubspot: 240, stripe: 42, web_events: null }, snapshotAgeMinutes: 29 });
+    expect(result).to.deep.equal({
+      minutesSinceLastLoad: { hubspot: 240, stripe: 42, web_events: null },
+      snapshotAgeMinutes: 29,
+    });
     const strip = (d: Record<string, unknown>) => {
-      const { _aws, ...rest } = d as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: unknown[] }[] } };
-      return { namespace: _aws.CloudWatchMetrics[0].Namespace, dimensions: _aws.CloudWatchMetrics[0].Dimensions, metrics: _aws.CloudWatchMetrics[0].Metrics, ...rest };
+      const { _aws, ...rest } = d as {
+        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: unknown[] }[] };
+      };
+      return {
+        namespace: _aws.CloudWatchMetrics[0].Namespace,
+        dimensions: _aws.CloudWatchMetrics[0].Dimensions,
+        metrics: _aws.CloudWatchMetrics[0].Metrics,
+        ...rest,
+      };
     };
     expect(documents.map(strip)).to.deep.equal([
-      { namespace: "DbtPipeline", dimensions: [["environment", "source"]], metrics: [{ Name: "MinutesSinceLastLoad", Unit: "None" }], environment: "dev", source: "hubspot", MinutesSinceLastLoad: 240 },
-      { namespace: "DbtPipeline", dimensions: [["environment", "source"]], metrics: [{ Name: "MinutesSinceLastLoad", Unit: "None" }], environment: "dev", source: "stripe", MinutesSinceLastLoad: 42 },
-      { namespace: "DbtPipeline", dimensions: [["environment"]], metrics: [{ Name: "SourcesSnapshotAgeMinutes", Unit: "None" }], environment: "dev", SourcesSnapshotAgeMinutes: 29 },
+      {
+        namespace: "DbtPipeline",
+        dimensions: [["environment", "source"]],
+        metrics: [{ Name: "MinutesSinceLastLoad", Unit: "None" }],
+        environment: "dev",
+        source: "hubspot",
+        MinutesSinceLastLoad: 240,
+      },
+      {
+        namespace: "DbtPipeline",
+        dimensions: [["environment", "source"]],
+        metrics: [{ Name: "MinutesSinceLastLoad", Unit: "None" }],
+        environment: "dev",
+        source: "stripe",
+        MinutesSinceLastLoad: 42,
+      },
+      {
+        namespace: "DbtPipeline",
+        dimensions: [["environment"]],
+        metrics: [{ Name: "SourcesSnapshotAgeMinutes", Unit: "None" }],
+        environment: "dev",
+        SourcesSnapshotAgeMinutes: 29,
+      },
     ]);
   });
 
   it("records nothing per source when no sources.json exists yet (the alarms treat that as stale)", async () => {
     // Prepare: without s3:ListBucket a missing key is a 403
-    s3.on(GetObjectCommand).rejects(new S3ServiceException({ name: "AccessDenied", $fault: "client", $metadata: { httpStatusCode: 403 }, message: "Access Denied" }));
+    s3.on(GetObjectCommand).rejects(
+      new S3ServiceException({
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message: "Access Denied",
+      }),
+    );
     const { metrics, documents } = capture();
 
     // Act
     const result = await check(metrics)();
 
     // Assess
-    expect(result).to.deep.equal({ minutesSinceLastLoad: { hubspot: null, stripe: null, web_events: null }, snapshotAgeMinutes: null });
+    expect(result).to.deep.equal({
+      minutesSinceLastLoad: { hubspot: null, stripe: null, web_events: null },
+      snapshotAgeMinutes: null,
+    });
     expect(documents).to.deep.equal([]);
     expect(keysRead()).to.deep.equal(["dev/observed/sources.json", "dev/latest/sources.json"]);
   });
@@ -112,7 +163,9 @@ describe("freshness", () => {
 
     // Assess
     expect(error).to.be.instanceOf(SourcesJsonError);
-    expect((error as Error).message).to.match(new RegExp(`^s3://${BUCKET}/dev/observed/sources.json is not a dbt sources.json: `));
+    expect((error as Error).message).to.match(
+      new RegExp(`^s3://${BUCKET}/dev/observed/sources.json is not a dbt sources.json: `),
+    );
   });
 
   describe("helpers", () => {
@@ -122,7 +175,8 @@ describe("freshness", () => {
       ["another offset", "2026-11-22T11:47:12+02:00", "2026-11-22T09:47:12.000Z"],
       ["Z", "2026-11-22T09:47:12Z", "2026-11-22T09:47:12.000Z"],
     ];
-    for (const [what, input, iso] of table) it(`parses dbt times: ${what}`, () => expect(new Date(parseDbtTime(input)).toISOString()).to.equal(iso));
+    for (const [what, input, iso] of table)
+      it(`parses dbt times: ${what}`, () => expect(new Date(parseDbtTime(input)).toISOString()).to.equal(iso));
 
     it("takes the newest table of each source and skips failed checks", () => {
       const loads = newestLoads(JSON.parse(SOURCES_JSON));

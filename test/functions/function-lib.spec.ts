@@ -55,19 +55,28 @@ describe("function libraries", () => {
     it("defaults a source's selection to source:<name>+", () => {
       const index = parseSourcesDocument({ target: "prod", sources: [{ name: "web" }] });
       expect(index.byName("web")).to.deep.equal({
-        name: "web", fivetranConnectors: [], airbyteConnections: [], rawTables: [], select: ["source:web+"], exclude: [], fastLaneTags: [], fullRefresh: false,
+        name: "web",
+        fivetranConnectors: [],
+        airbyteConnections: [],
+        rawTables: [],
+        select: ["source:web+"],
+        exclude: [],
+        fastLaneTags: [],
+        fullRefresh: false,
       });
     });
 
     it("rejects a file with every problem named", () => {
       // Act
-      const error = thrown(() => parseSourcesDocument({
-        target: "Dev",
-        sources: [
-          { name: "a", fivetranConnectors: ["c1"], select: ["--full-refresh"] },
-          { name: "b", fivetranConnectors: ["c1"], rawTables: ["orders"] },
-        ],
-      }));
+      const error = thrown(() =>
+        parseSourcesDocument({
+          target: "Dev",
+          sources: [
+            { name: "a", fivetranConnectors: ["c1"], select: ["--full-refresh"] },
+            { name: "b", fivetranConnectors: ["c1"], rawTables: ["orders"] },
+          ],
+        }),
+      );
       // Assess
       expect(error).to.be.instanceOf(ConfigurationError);
       expect(error.problems).to.deep.equal([
@@ -76,8 +85,17 @@ describe("function libraries", () => {
         "sources.1.rawTables.0: is not an UPPER_SNAKE Snowflake identifier",
         'sources.1.fivetranConnectors: "c1" is already listed by source a; each id maps to one source',
       ]);
-      expect(thrown(() => parseSourcesDocument({ target: "dev", sources: [{ name: "a", fivetranConnectors: ["c1"] }, { name: "b", fivetranConnectors: ["c1"] }] })).problems)
-        .to.deep.equal(['sources.1.fivetranConnectors: "c1" is already listed by source a; each id maps to one source']);
+      expect(
+        thrown(() =>
+          parseSourcesDocument({
+            target: "dev",
+            sources: [
+              { name: "a", fivetranConnectors: ["c1"] },
+              { name: "b", fivetranConnectors: ["c1"] },
+            ],
+          }),
+        ).problems,
+      ).to.deep.equal(['sources.1.fivetranConnectors: "c1" is already listed by source a; each id maps to one source']);
     });
 
     it("loads the file from the Lambda task root and says what is wrong when it cannot", () => {
@@ -88,8 +106,9 @@ describe("function libraries", () => {
       const index = loadSourcesFile(sourcesFilePath({ LAMBDA_TASK_ROOT: dir }));
       // Assess
       expect(index.sources.map((s) => s.name)).to.deep.equal(["hubspot", "stripe", "finance"]);
-      expect(thrown(() => loadSourcesFile(path.join(dir, "missing.json"))).message)
-        .to.equal(`cannot read ${path.join(dir, "missing.json")}: the deployment must place sources.json beside index.mjs`);
+      expect(thrown(() => loadSourcesFile(path.join(dir, "missing.json"))).message).to.equal(
+        `cannot read ${path.join(dir, "missing.json")}: the deployment must place sources.json beside index.mjs`,
+      );
     });
   });
 
@@ -97,7 +116,14 @@ describe("function libraries", () => {
     it("parses the load notification shape", () => {
       expect(parseSnowflakeNotification(fixtureText("snowflake/load-notification.json"))).to.deep.equal({
         kind: "load",
-        value: { kind: "snowflake_load", source: "stripe", table: "ORDERS", rows: 120, loaded_at: "2026-11-22T09:58:30.000+00:00", task_run_id: "1732269510123" },
+        value: {
+          kind: "snowflake_load",
+          source: "stripe",
+          table: "ORDERS",
+          rows: 120,
+          loaded_at: "2026-11-22T09:58:30.000+00:00",
+          task_run_id: "1732269510123",
+        },
       });
     });
 
@@ -107,18 +133,31 @@ describe("function libraries", () => {
     });
 
     const invalid: [string, string, string][] = [
-      ["a lower-case table", '{"kind":"snowflake_load","source":"s","table":"orders","rows":1,"loaded_at":"2026-11-22T10:00:00Z","task_run_id":"r"}',
-        "invalid load notification:\n✖ is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)\n  → at table"],
-      ["a time without offset", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22 10:00","task_run_id":"r"}',
-        "invalid load notification:\n✖ Invalid ISO datetime\n  → at loaded_at"],
-      ["no task run id", '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22T10:00:00Z"}',
-        "invalid load notification:\n✖ Invalid input: expected string, received undefined\n  → at task_run_id"],
-      ["a task error without a task name", '{"messageType":"USER_TASK_FAILED","messageId":"m","timestamp":"t"}',
-        "invalid task error notification:\n✖ Invalid input: expected string, received undefined\n  → at taskName"],
+      [
+        "a lower-case table",
+        '{"kind":"snowflake_load","source":"s","table":"orders","rows":1,"loaded_at":"2026-11-22T10:00:00Z","task_run_id":"r"}',
+        "invalid load notification:\n✖ is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)\n  → at table",
+      ],
+      [
+        "a time without offset",
+        '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22 10:00","task_run_id":"r"}',
+        "invalid load notification:\n✖ Invalid ISO datetime\n  → at loaded_at",
+      ],
+      [
+        "no task run id",
+        '{"kind":"snowflake_load","source":"s","table":"T","rows":1,"loaded_at":"2026-11-22T10:00:00Z"}',
+        "invalid load notification:\n✖ Invalid input: expected string, received undefined\n  → at task_run_id",
+      ],
+      [
+        "a task error without a task name",
+        '{"messageType":"USER_TASK_FAILED","messageId":"m","timestamp":"t"}',
+        "invalid task error notification:\n✖ Invalid input: expected string, received undefined\n  → at taskName",
+      ],
       ["an array", "[]", "message is not a JSON object"],
     ];
     for (const [what, message, reason] of invalid) {
-      it(`rejects ${what}`, () => expect(parseSnowflakeNotification(message)).to.deep.equal({ kind: "invalid", reason }));
+      it(`rejects ${what}`, () =>
+        expect(parseSnowflakeNotification(message)).to.deep.equal({ kind: "invalid", reason }));
     }
   });
 
@@ -126,11 +165,20 @@ describe("function libraries", () => {
     const body = Buffer.from('{"event":"sync_end"}');
     it("accepts the HMAC in lower or upper case, with surrounding spaces", () => {
       const sig = fivetranSignature("s3cret", body);
-      for (const s of [sig, sig.toUpperCase(), ` ${sig} `]) expect(verifyHmacSha256Hex("s3cret", body, s)).to.equal(true);
+      for (const s of [sig, sig.toUpperCase(), ` ${sig} `])
+        expect(verifyHmacSha256Hex("s3cret", body, s)).to.equal(true);
     });
     it("rejects anything else", () => {
       const sig = fivetranSignature("s3cret", body);
-      for (const s of [undefined, "", sig.slice(1), `${sig}0`, `sha256=${sig}`, fivetranSignature("other", body), "z".repeat(64)]) {
+      for (const s of [
+        undefined,
+        "",
+        sig.slice(1),
+        `${sig}0`,
+        `sha256=${sig}`,
+        fivetranSignature("other", body),
+        "z".repeat(64),
+      ]) {
         expect(verifyHmacSha256Hex("s3cret", body, s)).to.equal(false);
       }
     });
@@ -175,28 +223,50 @@ describe("function libraries", () => {
       ["abcdefg", 4, "a..."],
       ["abcdefg", 2, "ab"],
     ];
-    for (const [text, max, cut] of table) it(`${text} to ${max} → ${cut}`, () => expect(truncate(text, max)).to.equal(cut));
+    for (const [text, max, cut] of table)
+      it(`${text} to ${max} → ${cut}`, () => expect(truncate(text, max)).to.equal(cut));
   });
 
   describe("dispatch environment", () => {
     it("reads every variable with its default", () => {
       expect(readDispatchSettings({ QUEUE_URL: "q", IDEMPOTENCY_TABLE: "t" })).to.deep.equal({
-        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 90000, unknownConnector: "ignore", hourlySelect: ["source_status:fresher+"],
-        fullRefreshSelect: [], fullRefreshExclude: [], fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+        queueUrl: "q",
+        idempotencyTable: "t",
+        dedupeSeconds: 90000,
+        unknownConnector: "ignore",
+        hourlySelect: ["source_status:fresher+"],
+        fullRefreshSelect: [],
+        fullRefreshExclude: [],
+        fivetranSecretArn: undefined,
+        airbyteTokenSecretArn: undefined,
+        alertTopicArn: undefined,
       });
     });
 
     it("lists every problem at once", () => {
-      const error = thrown(() => readDispatchSettings({ DEDUPE_SECONDS: "25h", UNKNOWN_CONNECTOR: "drop", HOURLY_SELECT: "tag:x --full-refresh" }));
+      const error = thrown(() =>
+        readDispatchSettings({
+          DEDUPE_SECONDS: "25h",
+          UNKNOWN_CONNECTOR: "drop",
+          HOURLY_SELECT: "tag:x --full-refresh",
+        }),
+      );
       expect(error).to.be.instanceOf(ConfigurationError);
-      expect(error.message).to.equal([
-        "dispatch: invalid environment:",
-        "✖ is not set; the deployment must set it", "  → at QUEUE_URL",
-        "✖ is not set; the deployment must set it", "  → at IDEMPOTENCY_TABLE",
-        "✖ must be an integer from 60 to 2592000", "  → at DEDUPE_SECONDS",
-        "✖ must be one of reject, ignore", "  → at UNKNOWN_CONNECTOR",
-        '✖ must be dbt selector tokens, space-separated ("--full-refresh" is not)', "  → at HOURLY_SELECT",
-      ].join("\n"));
+      expect(error.message).to.equal(
+        [
+          "dispatch: invalid environment:",
+          "✖ is not set; the deployment must set it",
+          "  → at QUEUE_URL",
+          "✖ is not set; the deployment must set it",
+          "  → at IDEMPOTENCY_TABLE",
+          "✖ must be an integer from 60 to 2592000",
+          "  → at DEDUPE_SECONDS",
+          "✖ must be one of reject, ignore",
+          "  → at UNKNOWN_CONNECTOR",
+          '✖ must be dbt selector tokens, space-separated ("--full-refresh" is not)',
+          "  → at HOURLY_SELECT",
+        ].join("\n"),
+      );
       expect(error.problems).to.deep.equal([
         "QUEUE_URL is not set; the deployment must set it",
         "IDEMPOTENCY_TABLE is not set; the deployment must set it",
@@ -207,9 +277,27 @@ describe("function libraries", () => {
     });
 
     it("trims values and treats an empty one as unset", () => {
-      expect(readDispatchSettings({ QUEUE_URL: " q ", IDEMPOTENCY_TABLE: "t", DEDUPE_SECONDS: " 120 ", ALERT_TOPIC_ARN: "", HOURLY_SELECT: " tag:a  tag:b ", FULL_REFRESH_SELECT: " tag:nightly ", FULL_REFRESH_EXCLUDE: "" })).to.deep.equal({
-        queueUrl: "q", idempotencyTable: "t", dedupeSeconds: 120, unknownConnector: "ignore", hourlySelect: ["tag:a", "tag:b"],
-        fullRefreshSelect: ["tag:nightly"], fullRefreshExclude: [], fivetranSecretArn: undefined, airbyteTokenSecretArn: undefined, alertTopicArn: undefined,
+      expect(
+        readDispatchSettings({
+          QUEUE_URL: " q ",
+          IDEMPOTENCY_TABLE: "t",
+          DEDUPE_SECONDS: " 120 ",
+          ALERT_TOPIC_ARN: "",
+          HOURLY_SELECT: " tag:a  tag:b ",
+          FULL_REFRESH_SELECT: " tag:nightly ",
+          FULL_REFRESH_EXCLUDE: "",
+        }),
+      ).to.deep.equal({
+        queueUrl: "q",
+        idempotencyTable: "t",
+        dedupeSeconds: 120,
+        unknownConnector: "ignore",
+        hourlySelect: ["tag:a", "tag:b"],
+        fullRefreshSelect: ["tag:nightly"],
+        fullRefreshExclude: [],
+        fivetranSecretArn: undefined,
+        airbyteTokenSecretArn: undefined,
+        alertTopicArn: undefined,
       });
     });
   });

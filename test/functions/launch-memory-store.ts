@@ -46,7 +46,8 @@ export class MemoryLaunchStore implements LaunchStore {
 
   async pending(target: string, limit: number): Promise<PendingItem[]> {
     await this.enter("pending");
-    return [...this.partition(target)].filter(([key]) => key.startsWith(PENDING_PREFIX))
+    return [...this.partition(target)]
+      .filter(([key]) => key.startsWith(PENDING_PREFIX))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, limit)
       .map(([key, row]) => ({ key, request: structuredClone(row.request!) }));
@@ -100,20 +101,31 @@ export class MemoryLaunchStore implements LaunchStore {
   async targets(): Promise<string[]> {
     await this.enter("targets");
     const found = new Set([...this.leases.keys()]);
-    for (const [target, rows] of this.rows) if ([...rows.values()].some((r) => r.state === "pending")) found.add(target);
+    for (const [target, rows] of this.rows)
+      if ([...rows.values()].some((r) => r.state === "pending")) found.add(target);
     return [...found].sort();
   }
 
   /** Outcome per request, by its pending key (`p#…`), for assertions: `pending`, or the `finish` outcome. */
   outcomes(target: string): Record<string, string> {
-    return Object.fromEntries([...this.partition(target)]
-      .map(([key, row]) => [`${PENDING_PREFIX}${key.slice(2)}`, row.state === "pending" ? "pending" : row.outcome ?? "done"] as const)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return Object.fromEntries(
+      [...this.partition(target)]
+        .map(
+          ([key, row]) =>
+            [
+              `${PENDING_PREFIX}${key.slice(2)}`,
+              row.state === "pending" ? "pending" : (row.outcome ?? "done"),
+            ] as const,
+        )
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
   }
 
   /** Pending requests of `target` as stored, read without yielding (the simulated ECS reads what a run claimed). */
   pendingSnapshot(target: string): PendingItem[] {
-    return [...this.partition(target)].filter(([, row]) => row.state === "pending").map(([key, row]) => ({ key, request: row.request! }));
+    return [...this.partition(target)]
+      .filter(([, row]) => row.state === "pending")
+      .map(([key, row]) => ({ key, request: row.request! }));
   }
 
   /** Puts a pending request at once, without yielding (a test's stand-in for a concurrent intake). */
@@ -128,7 +140,10 @@ export class MemoryLaunchStore implements LaunchStore {
 
   /** True when no lease is held and no request is pending. */
   isEmpty(): boolean {
-    return this.leases.size === 0 && [...this.rows.values()].every((rows) => [...rows.values()].every((r) => r.state !== "pending"));
+    return (
+      this.leases.size === 0 &&
+      [...this.rows.values()].every((rows) => [...rows.values()].every((r) => r.state !== "pending"))
+    );
   }
 
   /** The lease as stored (for assertions), or undefined. */

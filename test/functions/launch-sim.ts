@@ -14,7 +14,13 @@
  * Concurrent Lambda invocations really run concurrently (promises on one clock), so races between
  * an SQS batch, a STOPPED event and the sweep are exercised, not serialised.
  */
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, RunTaskCommandInput } from "@aws-sdk/client-ecs";
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RunTaskCommand,
+  RunTaskCommandInput,
+} from "@aws-sdk/client-ecs";
 import { SQSClient, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { FifoQueue } from "../../bench/fifo";
 import { Rng } from "../../bench/stats";
@@ -38,7 +44,15 @@ export interface SimFaults {
 }
 
 /** No faults, no delays. */
-export const NO_FAULTS: SimFaults = { throttleRate: 0, capacityRate: 0, rejectRate: 0, listTasksDelayMs: 0, lostStopRate: 0, duplicateStopRate: 0, stopDelayMaxMs: 0 };
+export const NO_FAULTS: SimFaults = {
+  throttleRate: 0,
+  capacityRate: 0,
+  rejectRate: 0,
+  listTasksDelayMs: 0,
+  lostStopRate: 0,
+  duplicateStopRate: 0,
+  stopDelayMaxMs: 0,
+};
 
 /** Simulation settings. */
 export interface SimOptions {
@@ -83,7 +97,12 @@ export interface SimResult {
   readonly pendingAtEnd: number;
   /** Pairs of runs of one target that were alive at the same time. */
   readonly overlaps: number;
-  readonly invocations: { readonly sqs: number; readonly stopped: number; readonly sweep: number; readonly failed: number };
+  readonly invocations: {
+    readonly sqs: number;
+    readonly stopped: number;
+    readonly sweep: number;
+    readonly failed: number;
+  };
   readonly runTaskCalls: number;
   readonly metrics: Readonly<Record<string, number>>;
   /** When the simulation stopped (epoch ms). */
@@ -132,14 +151,26 @@ export class LaunchSim {
   private busy = 0;
   private tokens = 0;
 
-  constructor(start: number, private readonly options: SimOptions) {
+  constructor(
+    start: number,
+    private readonly options: SimOptions,
+  ) {
     this.clock = start;
     this.rng = new Rng(options.seed);
     this.faults = { ...NO_FAULTS, ...options.faults };
     this.settings = {
-      clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/sim", taskDefinition: "sim-dbt", subnetIds: ["subnet-a"], securityGroupIds: ["sg-a"],
-      assignPublicIp: "DISABLED", burstWindowSeconds: 10, maxLaunchAttempts: 5, dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/sim-dlq.fifo",
-      tableName: "sim-launch", leaseSeconds: 3600, doneSeconds: 172800, ...options.settings,
+      clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/sim",
+      taskDefinition: "sim-dbt",
+      subnetIds: ["subnet-a"],
+      securityGroupIds: ["sg-a"],
+      assignPublicIp: "DISABLED",
+      burstWindowSeconds: 10,
+      maxLaunchAttempts: 5,
+      dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/sim-dlq.fifo",
+      tableName: "sim-launch",
+      leaseSeconds: 3600,
+      doneSeconds: 172800,
+      ...options.settings,
     };
   }
 
@@ -152,7 +183,9 @@ export class LaunchSim {
   send(body: string, dedupeId: string): void {
     const request = parseRunRequest(JSON.parse(body));
     const out = this.queue.send(request.target, body, dedupeId, this.clock);
-    if (!out.duplicate) for (const t of request.triggers) if (!this.sent.has(laneKey(request.lane, t))) this.sent.set(laneKey(request.lane, t), this.clock);
+    if (!out.duplicate)
+      for (const t of request.triggers)
+        if (!this.sent.has(laneKey(request.lane, t))) this.sent.set(laneKey(request.lane, t), this.clock);
   }
 
   /** Age (s) of every run request on the queue or pending in launch's store now, by its oldest trigger. */
@@ -168,10 +201,11 @@ export class LaunchSim {
   /** Plays the world until nothing is left to do after `until` (or `horizon` passes). */
   async run(until: number, horizon: number): Promise<SimResult> {
     const sweepMs = (this.options.sweepSeconds ?? 300) * 1000;
-    const sweepAt = (t: number) => this.at(t, () => {
-      this.invoke("sweep", { kind: "sweep" });
-      if (this.clock < horizon && !this.finished(until)) sweepAt(this.clock + sweepMs);
-    });
+    const sweepAt = (t: number) =>
+      this.at(t, () => {
+        this.invoke("sweep", { kind: "sweep" });
+        if (this.clock < horizon && !this.finished(until)) sweepAt(this.clock + sweepMs);
+      });
     sweepAt(this.clock + sweepMs);
     for (;;) {
       this.poll();
@@ -187,11 +221,21 @@ export class LaunchSim {
       await Promise.all(due.map((timer) => timer.fn()));
       await settle();
     }
-    const pendingAtEnd = (await Promise.all((await this.store.targets()).map((t) => this.store.pending(t, 1_000_000)))).flat().length;
+    const pendingAtEnd = (
+      await Promise.all((await this.store.targets()).map((t) => this.store.pending(t, 1_000_000)))
+    ).flat().length;
     const runs = this.tasks.map((t) => t.run).sort((a, b) => a.launchedAt - b.launchedAt);
     return {
-      runs, sent: this.sent, deadLettered: this.deadLettered, queueAtEnd: this.queue.size(), pendingAtEnd,
-      overlaps: countOverlaps(runs), invocations: { ...this.invocations }, runTaskCalls: this.runTaskCalls, metrics: { ...this.counts }, endedAt: this.clock,
+      runs,
+      sent: this.sent,
+      deadLettered: this.deadLettered,
+      queueAtEnd: this.queue.size(),
+      pendingAtEnd,
+      overlaps: countOverlaps(runs),
+      invocations: { ...this.invocations },
+      runTaskCalls: this.runTaskCalls,
+      metrics: { ...this.counts },
+      endedAt: this.clock,
     };
   }
 
@@ -209,14 +253,25 @@ export class LaunchSim {
       this.inFlight.add(group);
       const event = {
         Records: records.map((r) => ({
-          messageId: r.messageId, receiptHandle: r.receiptHandle, body: r.body, eventSource: "aws:sqs",
+          messageId: r.messageId,
+          receiptHandle: r.receiptHandle,
+          body: r.body,
+          eventSource: "aws:sqs",
           eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:sim-runs.fifo",
-          attributes: { MessageGroupId: r.group, ApproximateReceiveCount: String(r.receiveCount), MessageDeduplicationId: r.dedupeId },
+          attributes: {
+            MessageGroupId: r.group,
+            ApproximateReceiveCount: String(r.receiveCount),
+            MessageDeduplicationId: r.dedupeId,
+          },
         })),
       };
       void this.call(event).then((result) => {
         this.inFlight.delete(group);
-        const failed = new Set(result && "batchItemFailures" in result ? result.batchItemFailures.map((f) => f.itemIdentifier) : records.map((r) => r.messageId));
+        const failed = new Set(
+          result && "batchItemFailures" in result
+            ? result.batchItemFailures.map((f) => f.itemIdentifier)
+            : records.map((r) => r.messageId),
+        );
         for (const r of records) if (!failed.has(r.messageId)) this.queue.delete(r.receiptHandle);
         // Failed messages come back when their visibility expires: look again then.
         const ready = this.queue.nextReadyAt(this.clock);
@@ -230,7 +285,8 @@ export class LaunchSim {
   private invoke(kind: "stopped" | "sweep", event: unknown, attempt = 0): void {
     this.invocations[kind]++;
     void this.call(event).then((result) => {
-      if (result === undefined && attempt < 2) this.at(this.clock + (attempt + 1) * 60_000, () => this.invoke(kind, event, attempt + 1));
+      if (result === undefined && attempt < 2)
+        this.at(this.clock + (attempt + 1) * 60_000, () => this.invoke(kind, event, attempt + 1));
     });
   }
 
@@ -248,7 +304,9 @@ export class LaunchSim {
   }
 
   private deps(deadline: number): LaunchDeps {
-    const metrics: MetricSink = { addMetric: (name, _unit, value) => void (this.counts[name] = (this.counts[name] ?? 0) + value) };
+    const metrics: MetricSink = {
+      addMetric: (name, _unit, value) => void (this.counts[name] = (this.counts[name] ?? 0) + value),
+    };
     return {
       settings: this.settings,
       ecs: { send: (command: unknown) => this.ecs(command) } as unknown as ECSClient,
@@ -284,7 +342,13 @@ export class LaunchSim {
     const visible = (t: SimTask) => t.createdAt + this.faults.listTasksDelayMs <= this.clock;
     if (command instanceof ListTasksCommand) {
       const startedBy = command.input.startedBy;
-      return { taskArns: this.tasks.filter((t) => visible(t) && t.stopAt > this.clock && (!startedBy || `dbt-pipeline/${t.run.runId}` === startedBy)).map((t) => t.arn) };
+      return {
+        taskArns: this.tasks
+          .filter(
+            (t) => visible(t) && t.stopAt > this.clock && (!startedBy || `dbt-pipeline/${t.run.runId}` === startedBy),
+          )
+          .map((t) => t.arn),
+      };
     }
     if (command instanceof DescribeTasksCommand) {
       const arns = command.input.tasks ?? [];
@@ -302,27 +366,65 @@ export class LaunchSim {
     this.runTaskCalls++;
     const roll = this.rng.next();
     const f = this.faults;
-    if (roll < f.throttleRate) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } });
-    if (roll < f.throttleRate + f.capacityRate) return { tasks: [], failures: [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }] };
-    if (roll < f.throttleRate + f.capacityRate + f.rejectRate) throw Object.assign(new Error("The specified platform does not satisfy the task definition's required capabilities."), { name: "PlatformTaskDefinitionIncompatibilityException" });
+    if (roll < f.throttleRate)
+      throw Object.assign(new Error("Rate exceeded"), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 400 },
+      });
+    if (roll < f.throttleRate + f.capacityRate)
+      return {
+        tasks: [],
+        failures: [
+          {
+            reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone",
+          },
+        ],
+      };
+    if (roll < f.throttleRate + f.capacityRate + f.rejectRate)
+      throw Object.assign(
+        new Error("The specified platform does not satisfy the task definition's required capabilities."),
+        { name: "PlatformTaskDefinitionIncompatibilityException" },
+      );
     const known = this.tasks.find((t) => t.clientToken === input.clientToken);
     if (known) return { tasks: [{ taskArn: known.arn }], failures: [] };
     const runId = (input.startedBy ?? "").replace(/^dbt-pipeline\//, "");
     const command = input.overrides?.containerOverrides?.find((c) => c.name === "dbt")?.command ?? [];
     const target = command[command.indexOf("--target") + 1] ?? "";
     const lease = this.store.lease(target);
-    const claimed = new Set(lease?.runId === runId ? lease.claimed ?? [] : []);
-    const requests = this.store.pendingSnapshot(target).filter((p) => claimed.has(p.key)).map((p) => p.request);
+    const claimed = new Set(lease?.runId === runId ? (lease.claimed ?? []) : []);
+    const requests = this.store
+      .pendingSnapshot(target)
+      .filter((p) => claimed.has(p.key))
+      .map((p) => p.request);
     const sources = [...new Set(requests.flatMap((r) => r.sources))].sort();
-    const merged: RunRequest = { ...requests[0], sources, select: command.includes("--select") ? ["x"] : [], fullRefresh: command.includes("--full-refresh") };
+    const merged: RunRequest = {
+      ...requests[0],
+      sources,
+      select: command.includes("--select") ? ["x"] : [],
+      fullRefresh: command.includes("--full-refresh"),
+    };
     const seconds = this.options.taskSeconds?.(merged) ?? 90 + 180 + 20 * sources.length;
     const arn = `arn:aws:ecs:eu-west-1:123456789012:task/sim/${String(this.tasks.length + 1).padStart(8, "0")}`;
     const run: SimRun = {
-      runId, target, taskArn: arn, launchedAt: this.clock, stoppedAt: this.clock + seconds * 1000,
-      triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))], sources, fullRefresh: merged.fullRefresh, selectsAll: !command.includes("--select"),
+      runId,
+      target,
+      taskArn: arn,
+      launchedAt: this.clock,
+      stoppedAt: this.clock + seconds * 1000,
+      triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))],
+      sources,
+      fullRefresh: merged.fullRefresh,
+      selectsAll: !command.includes("--select"),
       lane: requests[0]?.lane ?? "normal",
     };
-    const task: SimTask = { arn, overrides: input.overrides, clientToken: input.clientToken ?? "", createdAt: this.clock, stopAt: run.stoppedAt, run };
+    const task: SimTask = {
+      arn,
+      overrides: input.overrides,
+      clientToken: input.clientToken ?? "",
+      createdAt: this.clock,
+      stopAt: run.stoppedAt,
+      run,
+    };
     this.tasks.push(task);
     this.at(task.stopAt, () => this.stopped(task));
     return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }], failures: [] };
@@ -332,15 +434,29 @@ export class LaunchSim {
   private stopped(task: SimTask): void {
     if (this.rng.chance(this.faults.lostStopRate)) return;
     const event = {
-      version: "0", id: `stop-${task.arn}`, "detail-type": "ECS Task State Change", source: "aws.ecs", account: "123456789012",
-      time: new Date(this.clock).toISOString(), region: "eu-west-1", resources: [task.arn],
+      version: "0",
+      id: `stop-${task.arn}`,
+      "detail-type": "ECS Task State Change",
+      source: "aws.ecs",
+      account: "123456789012",
+      time: new Date(this.clock).toISOString(),
+      region: "eu-west-1",
+      resources: [task.arn],
       detail: {
-        clusterArn: this.settings.clusterArn, taskArn: task.arn, lastStatus: "STOPPED", desiredStatus: "STOPPED", group: "family:sim-dbt",
-        startedBy: `dbt-pipeline/${task.run.runId}`, stopCode: "EssentialContainerExited", containers: [], overrides: task.overrides,
+        clusterArn: this.settings.clusterArn,
+        taskArn: task.arn,
+        lastStatus: "STOPPED",
+        desiredStatus: "STOPPED",
+        group: "family:sim-dbt",
+        startedBy: `dbt-pipeline/${task.run.runId}`,
+        stopCode: "EssentialContainerExited",
+        containers: [],
+        overrides: task.overrides,
       },
     };
     const copies = this.rng.chance(this.faults.duplicateStopRate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) this.at(this.clock + this.rng.next() * this.faults.stopDelayMaxMs, () => this.invoke("stopped", event));
+    for (let i = 0; i < copies; i++)
+      this.at(this.clock + this.rng.next() * this.faults.stopDelayMaxMs, () => this.invoke("stopped", event));
   }
 }
 
@@ -349,7 +465,12 @@ export function countOverlaps(runs: readonly SimRun[]): number {
   let n = 0;
   for (let i = 0; i < runs.length; i++) {
     for (let j = i + 1; j < runs.length; j++) {
-      if (runs[i].target === runs[j].target && runs[j].launchedAt < runs[i].stoppedAt && runs[i].launchedAt < runs[j].stoppedAt) n++;
+      if (
+        runs[i].target === runs[j].target &&
+        runs[j].launchedAt < runs[i].stoppedAt &&
+        runs[i].launchedAt < runs[j].stoppedAt
+      )
+        n++;
     }
   }
   return n;

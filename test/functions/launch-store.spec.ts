@@ -13,12 +13,23 @@ const T0 = Date.parse("2026-11-22T10:00:00.000Z");
 
 function request(source: string, receivedAt: string): RunRequest {
   return parseRunRequest({
-    select: [`source:${source}+`], target: "prod",
-    triggers: [{ kind: "fivetran", id: `sync-${source}`, source, receivedAt }], sources: [source],
+    select: [`source:${source}+`],
+    target: "prod",
+    triggers: [{ kind: "fivetran", id: `sync-${source}`, source, receivedAt }],
+    sources: [source],
   });
 }
-const item = (key: string, source = "stripe"): PendingItem => ({ key, request: request(source, "2026-11-22T09:59:00.000Z") });
-const lease = (holder: string, over: Partial<Lease> = {}): Lease => ({ target: "prod", holder, state: "gathering", expiresAt: T0 + 180_000, ...over });
+const item = (key: string, source = "stripe"): PendingItem => ({
+  key,
+  request: request(source, "2026-11-22T09:59:00.000Z"),
+});
+const lease = (holder: string, over: Partial<Lease> = {}): Lease => ({
+  target: "prod",
+  holder,
+  state: "gathering",
+  expiresAt: T0 + 180_000,
+  ...over,
+});
 
 describe("launch store (pending set and lease)", () => {
   let dynamo: LocalDynamo;
@@ -27,12 +38,20 @@ describe("launch store (pending set and lease)", () => {
   /** A fresh table shaped as the Triggers component declares it (hash `target`, range `key`). */
   async function dynamoStore(): Promise<{ store: DynamoLaunchStore; tableName: string }> {
     const tableName = `launch-${++tables}`;
-    await dynamo.client.send(new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: "target", AttributeType: "S" }, { AttributeName: "key", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "target", KeyType: "HASH" }, { AttributeName: "key", KeyType: "RANGE" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }));
+    await dynamo.client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: "target", AttributeType: "S" },
+          { AttributeName: "key", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "target", KeyType: "HASH" },
+          { AttributeName: "key", KeyType: "RANGE" },
+        ],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
     return { store: new DynamoLaunchStore(dynamo.client, tableName), tableName };
   }
 
@@ -83,7 +102,13 @@ describe("launch store (pending set and lease)", () => {
       });
 
       it("takes an expired lease and returns it; an unexpired one stays", async () => {
-        const running = lease("h1", { state: "running", runId: "20261122t095900-0a1b2c3d", taskArn: "arn:task/1", claimed: ["p#a", "p#b"], expiresAt: T0 });
+        const running = lease("h1", {
+          state: "running",
+          runId: "20261122t095900-0a1b2c3d",
+          taskArn: "arn:task/1",
+          claimed: ["p#a", "p#b"],
+          expiresAt: T0,
+        });
         expect(await store.acquire(running, T0 - 1)).to.deep.equal({ acquired: true, previous: undefined });
         expect(await store.acquire(lease("h2"), T0)).to.deep.equal({ acquired: false });
         expect(await store.acquire(lease("h2"), T0 + 1)).to.deep.equal({ acquired: true, previous: running });
@@ -95,7 +120,9 @@ describe("launch store (pending set and lease)", () => {
         expect(await store.update(lease("h2", { state: "launching" }))).to.equal(false);
         expect(await store.release("prod", "h2")).to.equal(false);
         expect(await store.update(lease("h1", { state: "launching", runId: "r1", claimed: ["p#a"] }))).to.equal(true);
-        expect(await store.getLease("prod")).to.deep.equal(lease("h1", { state: "launching", runId: "r1", claimed: ["p#a"] }));
+        expect(await store.getLease("prod")).to.deep.equal(
+          lease("h1", { state: "launching", runId: "r1", claimed: ["p#a"] }),
+        );
         expect(await store.release("prod", "h1")).to.equal(true);
         expect(await store.getLease("prod")).to.equal(undefined);
         expect(await store.update(lease("h1"))).to.equal(false);
@@ -144,33 +171,69 @@ describe("launch store (pending set and lease)", () => {
       // Prepare
       const { store } = await dynamoStore();
       const runTasks: RunTaskCommandInput[] = [];
-      const ecs = { send: async (c: { input: RunTaskCommandInput }) => (runTasks.push(c.input), { tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }], failures: [] }) } as unknown as ECSClient;
+      const ecs = {
+        send: async (c: { input: RunTaskCommandInput }) => (
+          runTasks.push(c.input),
+          { tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }], failures: [] }
+        ),
+      } as unknown as ECSClient;
       const sqs = { send: async () => ({}) } as unknown as SQSClient;
       let holders = 0;
       const deps = {
         settings: {
-          clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/c", taskDefinition: "dbt", subnetIds: ["subnet-a"], securityGroupIds: ["sg-a"],
-          assignPublicIp: "DISABLED" as const, burstWindowSeconds: 0, maxLaunchAttempts: 5, dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
-          tableName: "t", leaseSeconds: 3600, doneSeconds: 172800,
+          clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/c",
+          taskDefinition: "dbt",
+          subnetIds: ["subnet-a"],
+          securityGroupIds: ["sg-a"],
+          assignPublicIp: "DISABLED" as const,
+          burstWindowSeconds: 0,
+          maxLaunchAttempts: 5,
+          dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
+          tableName: "t",
+          leaseSeconds: 3600,
+          doneSeconds: 172800,
         },
-        ecs, sqs, store, logger: { debug() {}, info() {}, warn() {}, error() {} }, metrics: { addMetric() {} },
-        now: () => new Date(T0), sleep: async () => {}, token: () => `h${++holders}`,
+        ecs,
+        sqs,
+        store,
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+        metrics: { addMetric() {} },
+        now: () => new Date(T0),
+        sleep: async () => {},
+        token: () => `h${++holders}`,
       };
-      const batch = (id: string, source: string) => ({ Records: [{
-        messageId: id, receiptHandle: `rh-${id}`, body: JSON.stringify(request(source, "2026-11-22T09:59:00.000Z")),
-        attributes: { MessageGroupId: "prod" }, eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:runs.fifo",
-      }] });
+      const batch = (id: string, source: string) => ({
+        Records: [
+          {
+            messageId: id,
+            receiptHandle: `rh-${id}`,
+            body: JSON.stringify(request(source, "2026-11-22T09:59:00.000Z")),
+            attributes: { MessageGroupId: "prod" },
+            eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:runs.fifo",
+          },
+        ],
+      });
       // The dbt argv after `dbt build --profile dbt_pipeline --target prod --select`.
-      const dbtSelect = (i: number) => (runTasks[i].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt")?.command?.slice(7);
+      const dbtSelect = (i: number) =>
+        (runTasks[i].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt")?.command?.slice(7);
       // Act
       await launch(batch("m1", "stripe"), deps);
       await launch(batch("m2", "hubspot"), deps);
       await launch(batch("m3", "zendesk"), deps);
       const runId = (await store.getLease("prod"))?.runId ?? "";
-      const result = await launch({
-        source: "aws.ecs", "detail-type": "ECS Task State Change",
-        detail: { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/c/1", lastStatus: "STOPPED", startedBy: `dbt-pipeline/${runId}`, overrides: { containerOverrides: runTasks[0].overrides?.containerOverrides } },
-      }, deps);
+      const result = await launch(
+        {
+          source: "aws.ecs",
+          "detail-type": "ECS Task State Change",
+          detail: {
+            taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/c/1",
+            lastStatus: "STOPPED",
+            startedBy: `dbt-pipeline/${runId}`,
+            overrides: { containerOverrides: runTasks[0].overrides?.containerOverrides },
+          },
+        },
+        deps,
+      );
       // Assess
       expect(result).to.deep.equal({ handOver: "launched" });
       expect([dbtSelect(0), dbtSelect(1)]).to.deep.equal([
@@ -186,15 +249,24 @@ describe("launch store (pending set and lease)", () => {
     it("a pending item has no TTL; serving it writes a done marker that expires at epoch seconds, then deletes it", async () => {
       const { store, tableName } = await dynamoStore();
       const doc = DynamoDBDocumentClient.from(dynamo.client);
-      const get = async (key: string) => (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key }, ConsistentRead: true }))).Item;
+      const get = async (key: string) =>
+        (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key }, ConsistentRead: true })))
+          .Item;
       await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"));
       expect(await get("p#2026-11-22T09:59:00.000Z#aa")).to.deep.equal({
-        target: "prod", key: "p#2026-11-22T09:59:00.000Z#aa", state: "pending", request: JSON.stringify(request("stripe", "2026-11-22T09:59:00.000Z")),
+        target: "prod",
+        key: "p#2026-11-22T09:59:00.000Z#aa",
+        state: "pending",
+        request: JSON.stringify(request("stripe", "2026-11-22T09:59:00.000Z")),
       });
       await store.finish("prod", ["p#2026-11-22T09:59:00.000Z#aa"], "run:20261122t095900-0a1b2c3d", T0 + 1500);
       expect(await get("p#2026-11-22T09:59:00.000Z#aa")).to.equal(undefined);
       expect(await get("d#2026-11-22T09:59:00.000Z#aa")).to.deep.equal({
-        target: "prod", key: "d#2026-11-22T09:59:00.000Z#aa", state: "done", outcome: "run:20261122t095900-0a1b2c3d", expiration: 1795341602,
+        target: "prod",
+        key: "d#2026-11-22T09:59:00.000Z#aa",
+        state: "done",
+        outcome: "run:20261122t095900-0a1b2c3d",
+        expiration: 1795341602,
       });
     });
 
@@ -202,8 +274,17 @@ describe("launch store (pending set and lease)", () => {
       const { store, tableName } = await dynamoStore();
       const doc = DynamoDBDocumentClient.from(dynamo.client);
       await store.acquire(lease("h1", { state: "launching", runId: "r1", claimed: ["p#a"] }), T0);
-      const raw = (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key: "lease" } }))).Item;
-      expect(raw).to.deep.equal({ target: "prod", key: "lease", holder: "h1", state: "launching", expiresAt: T0 + 180_000, runId: "r1", claimed: ["p#a"] });
+      const raw = (await doc.send(new GetCommand({ TableName: tableName, Key: { target: "prod", key: "lease" } })))
+        .Item;
+      expect(raw).to.deep.equal({
+        target: "prod",
+        key: "lease",
+        holder: "h1",
+        state: "launching",
+        expiresAt: T0 + 180_000,
+        runId: "r1",
+        claimed: ["p#a"],
+      });
     });
   });
 });

@@ -41,8 +41,16 @@ const sqs = mockClient(SQSClient);
 /** A run request as dispatch queues it. */
 function request(source: string, receivedAt: string, over: Partial<RunRequestInput> = {}): RunRequestInput {
   return {
-    command: "build", select: [`source:${source}+`], exclude: [], vars: {}, fullRefresh: false, target: "dev", defer: false,
-    triggers: [{ kind: "fivetran", id: `sync-${source}`, source, receivedAt }], sources: [source], ...over,
+    command: "build",
+    select: [`source:${source}+`],
+    exclude: [],
+    vars: {},
+    fullRefresh: false,
+    target: "dev",
+    defer: false,
+    triggers: [{ kind: "fivetran", id: `sync-${source}`, source, receivedAt }],
+    sources: [source],
+    ...over,
   };
 }
 
@@ -52,7 +60,13 @@ function record(id: string, body: unknown) {
     messageId: id,
     receiptHandle: `rh-${id}`,
     body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1795341540000", MessageGroupId: "dev", SequenceNumber: "1", MessageDeduplicationId: "d" },
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "1795341540000",
+      MessageGroupId: "dev",
+      SequenceNumber: "1",
+      MessageDeduplicationId: "d",
+    },
     messageAttributes: {},
     md5OfBody: "x",
     eventSource: "aws:sqs",
@@ -67,7 +81,9 @@ const keyOf = (r: RunRequestInput) => `p#${r.triggers[0].receivedAt}#${sha256(JS
 
 /** The task-stopped event as ECS sends it (fixture: its overrides run dbt with `--target prod`), for a task and run launch started on target dev. */
 function stopped(taskArn: string, runId: string) {
-  const e = JSON.parse(fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'));
+  const e = JSON.parse(
+    fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'),
+  );
   return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
 }
 
@@ -121,7 +137,13 @@ describe("launch", () => {
       taskDefinition: "dev-dbt",
       launchType: "FARGATE",
       count: 1,
-      networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-aaa", "subnet-bbb"], securityGroups: ["sg-111"], assignPublicIp: "ENABLED" } },
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: ["subnet-aaa", "subnet-bbb"],
+          securityGroups: ["sg-111"],
+          assignPublicIp: "ENABLED",
+        },
+      },
       overrides: taskOverrides(merged, runId),
       startedBy: `dbt-pipeline/${runId}`,
       clientToken: sha256(requests.map(keyOf).sort().join(",")),
@@ -135,30 +157,65 @@ describe("launch", () => {
       enableECSManagedTags: true,
     };
   }
-  const runIdOf = (stamp: string, requests: RunRequestInput[]) => `${stamp}-${sha256(requests.map(keyOf).sort().join(",")).slice(0, 8)}`;
+  const runIdOf = (stamp: string, requests: RunRequestInput[]) =>
+    `${stamp}-${sha256(requests.map(keyOf).sort().join(",")).slice(0, 8)}`;
 
   describe("runs queue intake on an idle target", () => {
     it("puts every request in the pending set, acknowledges the batch and starts one run of all of them", async () => {
       // Prepare
-      const requests = [request("stripe", ago(300)), request("hubspot", ago(200)), { ...request("shopify", ago(90)), triggers: [{ kind: "snowflake" as const, id: "run-1:ORDERS", source: "shopify", receivedAt: ago(90) }] }];
+      const requests = [
+        request("stripe", ago(300)),
+        request("hubspot", ago(200)),
+        {
+          ...request("shopify", ago(90)),
+          triggers: [{ kind: "snowflake" as const, id: "run-1:ORDERS", source: "shopify", receivedAt: ago(90) }],
+        },
+      ];
       const runId = runIdOf("20261122t095500", requests);
       // Act
-      const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
+      const result = await launch(
+        event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])),
+        deps(),
+      );
       // Assess
       expect(result).to.deep.equal(failures());
       expect(runTasks()).to.deep.equal([expectedRunTask(requests, runId)]);
       const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
       expect(dbt?.command).to.deep.equal([
-        "dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--select", "source:hubspot+", "source:shopify+", "source:stripe+",
-        "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}',
+        "dbt",
+        "build",
+        "--profile",
+        "dbt_pipeline",
+        "--target",
+        "dev",
+        "--select",
+        "source:hubspot+",
+        "source:shopify+",
+        "source:stripe+",
+        "--warn-error-options",
+        '{"error": ["NoNodesForSelectionCriteria"]}',
       ]);
       expect(store.lease("dev")).to.deep.equal({
-        target: "dev", holder: "holder-1", state: "running", runId, taskArn: TASK_ARN, launchedAt: T, claimed: requests.map(keyOf).sort(), expiresAt: T + 3600_000,
+        target: "dev",
+        holder: "holder-1",
+        state: "running",
+        runId,
+        taskArn: TASK_ARN,
+        launchedAt: T,
+        claimed: requests.map(keyOf).sort(),
+        expiresAt: T + 3600_000,
       });
       expect(store.outcomes("dev")).to.deep.equal(Object.fromEntries(requests.map((r) => [keyOf(r), `run:${runId}`])));
       expect(ecs.commandCalls(ListTasksCommand)).to.have.length(0);
       expect(sleeps).to.deep.equal([]);
-      expect(metrics.list()).to.deep.equal(["RequestsPending=1", "RequestsPending=1", "RequestsPending=1", "RunsLaunched=1", "TriggersPerRun=3", "TriggerToLaunchSeconds=300"]);
+      expect(metrics.list()).to.deep.equal([
+        "RequestsPending=1",
+        "RequestsPending=1",
+        "RequestsPending=1",
+        "RunsLaunched=1",
+        "TriggersPerRun=3",
+        "TriggerToLaunchSeconds=300",
+      ]);
     });
 
     it("leading edge: waits out the window from the oldest trigger, and takes what arrived meanwhile", async () => {
@@ -181,7 +238,10 @@ describe("launch", () => {
     });
 
     it("starts at once when the window is 0", async () => {
-      await launch(event(record("m1", request("stripe", ago(0)))), deps({ settings: { ...settings, burstWindowSeconds: 0 } }));
+      await launch(
+        event(record("m1", request("stripe", ago(0)))),
+        deps({ settings: { ...settings, burstWindowSeconds: 0 } }),
+      );
       expect(sleeps).to.deep.equal([]);
       expect(runTasks()).to.have.length(1);
     });
@@ -200,11 +260,18 @@ describe("launch", () => {
       const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
       const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
       // Act
-      const result = await launch(event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])), deps());
+      const result = await launch(
+        event(record("m1", requests[0]), record("m2", requests[1]), record("m3", requests[2])),
+        deps(),
+      );
       // Assess
       expect(result).to.deep.equal(failures());
       expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], runIdOf("20261122t095550", [requests[1]]))]);
-      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(requests[0])]: "pending", [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`, [keyOf(requests[2])]: "pending" });
+      expect(store.outcomes("dev")).to.deep.equal({
+        [keyOf(requests[0])]: "pending",
+        [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`,
+        [keyOf(requests[2])]: "pending",
+      });
     });
 
     it("runs a normal request first when it has waited 15 min longer than the oldest fast-lane one (no starvation)", async () => {
@@ -219,14 +286,25 @@ describe("launch", () => {
 
     it("runs a broader selection, once, when the union of the selections exceeds ECS's 8 KiB of overrides", async () => {
       // Prepare: 60 sources with long tag selections
-      const requests = Array.from({ length: 60 }, (_, i) => request(`source_${i}`, ago(300 - i), { select: [`tag:${"t".repeat(150)}${i}`] }));
+      const requests = Array.from({ length: 60 }, (_, i) =>
+        request(`source_${i}`, ago(300 - i), { select: [`tag:${"t".repeat(150)}${i}`] }),
+      );
       // Act
       await launch(event(...requests.map((r, i) => record(`m${i}`, r))), deps());
       // Assess
       expect(runTasks()).to.have.length(1);
       const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
       // Source runs fail on an empty selection; the whole project is never empty, so the flag stays harmless.
-      expect(dbt?.command).to.deep.equal(["dbt", "build", "--profile", "dbt_pipeline", "--target", "dev", "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']);
+      expect(dbt?.command).to.deep.equal([
+        "dbt",
+        "build",
+        "--profile",
+        "dbt_pipeline",
+        "--target",
+        "dev",
+        "--warn-error-options",
+        '{"error": ["NoNodesForSelectionCriteria"]}',
+      ]);
       expect(metrics.total("RunsBroadened")).to.equal(1);
       expect(Object.values(store.outcomes("dev")).filter((o) => o.startsWith("run:"))).to.have.length(60);
     });
@@ -241,7 +319,9 @@ describe("launch", () => {
       expect(deadLetters()).to.have.length(1);
       expect(JSON.parse(deadLetters()[0].MessageBody ?? "")).to.deep.equal({ ...huge, lane: "normal" });
       expect(deadLetters()[0].MessageAttributes?.reason?.StringValue).to.equal("invalid");
-      expect(deadLetters()[0].MessageAttributes?.error?.StringValue).to.match(/^RunContractError: the run's overrides are \d+ characters; ECS allows 8192/);
+      expect(deadLetters()[0].MessageAttributes?.error?.StringValue).to.match(
+        /^RunContractError: the run's overrides are \d+ characters; ECS allows 8192/,
+      );
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(huge)]: "dead-letter:invalid" });
       expect(store.lease("dev")).to.equal(undefined);
     });
@@ -253,17 +333,23 @@ describe("launch", () => {
       const result = await launch(event(poison, record("m1", request("stripe", ago(300)))), deps());
       // Assess
       expect(result).to.deep.equal(failures());
-      expect(deadLetters()).to.deep.equal([{
-        QueueUrl: DLQ_URL,
-        MessageBody: '{"target":"dev","select":["--full-refresh"]}',
-        MessageAttributes: {
-          reason: { DataType: "String", StringValue: "poison" },
-          error: { DataType: "String", StringValue: "RunContractError: invalid run request: select.0: is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows); triggers: Invalid input: expected array, received undefined" },
-          "message-ids": { DataType: "String", StringValue: "p1" },
+      expect(deadLetters()).to.deep.equal([
+        {
+          QueueUrl: DLQ_URL,
+          MessageBody: '{"target":"dev","select":["--full-refresh"]}',
+          MessageAttributes: {
+            reason: { DataType: "String", StringValue: "poison" },
+            error: {
+              DataType: "String",
+              StringValue:
+                "RunContractError: invalid run request: select.0: is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows); triggers: Invalid input: expected array, received undefined",
+            },
+            "message-ids": { DataType: "String", StringValue: "p1" },
+          },
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256("poison:p1"),
         },
-        MessageGroupId: "dev",
-        MessageDeduplicationId: sha256("poison:p1"),
-      }]);
+      ]);
       expect(runTasks()).to.have.length(1);
       expect(metrics.total("PoisonMessages")).to.equal(1);
     });
@@ -271,7 +357,10 @@ describe("launch", () => {
     it("keeps a message (batch item failure) it could not put in the pending set, and one it could not dead-letter", async () => {
       // Prepare
       sqs.on(SendMessageCommand).rejects(new Error("AccessDenied"));
-      store.fail = (call) => (call === "addPending" ? Object.assign(new Error("Rate exceeded"), { name: "ProvisionedThroughputExceededException" }) : undefined);
+      store.fail = (call) =>
+        call === "addPending"
+          ? Object.assign(new Error("Rate exceeded"), { name: "ProvisionedThroughputExceededException" })
+          : undefined;
       // Act
       const result = await launch(event(record("p1", "not json"), record("m1", request("stripe", ago(300)))), deps());
       // Assess
@@ -305,7 +394,9 @@ describe("launch", () => {
 
     it("twenty concurrent invocations start one run", async () => {
       // Act
-      await Promise.all(Array.from({ length: 20 }, (_, i) => launch(event(record(`m${i}`, request(`s${i}`, ago(300 - i)))), deps())));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => launch(event(record(`m${i}`, request(`s${i}`, ago(300 - i)))), deps())),
+      );
       // Assess
       expect(runTasks()).to.have.length(1);
       expect(store.lease("dev")?.state).to.equal("running");
@@ -325,7 +416,10 @@ describe("launch", () => {
       const result = await launch(stopped(TASK_ARN, runId), deps());
       // Assess
       expect(result).to.deep.equal({ handOver: "launched" });
-      expect(runTasks()).to.deep.equal([expectedRunTask([first], runId), expectedRunTask(waiting, runIdOf("20261122t095500", waiting))]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask([first], runId),
+        expectedRunTask(waiting, runIdOf("20261122t095500", waiting)),
+      ]);
       expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
       expect(sleeps).to.deep.equal([]);
     });
@@ -348,8 +442,12 @@ describe("launch", () => {
 
     it("ignores a task launch did not start (another startedBy), and one whose event carries no dbt command", async () => {
       const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
-      expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({ handOver: "ignored" });
-      expect(await launch({ ...e, detail: { ...e.detail, overrides: { containerOverrides: [] } } }, deps())).to.deep.equal({ handOver: "ignored" });
+      expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({
+        handOver: "ignored",
+      });
+      expect(
+        await launch({ ...e, detail: { ...e.detail, overrides: { containerOverrides: [] } } }, deps()),
+      ).to.deep.equal({ handOver: "ignored" });
       expect(ecs.calls()).to.have.length(0);
     });
 
@@ -363,7 +461,11 @@ describe("launch", () => {
     it("retries throttling with backoff 1, 2 s and succeeds with the same client token", async () => {
       // Prepare
       const throttle = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
-      ecs.on(RunTaskCommand).rejectsOnce(throttle).rejectsOnce(throttle).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(throttle)
+        .rejectsOnce(throttle)
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
       // Act
       await launch(event(record("m1", request("stripe", ago(300)))), deps());
       // Assess
@@ -375,8 +477,17 @@ describe("launch", () => {
     });
 
     it("retries a capacity failure reported in failures[]", async () => {
-      ecs.on(RunTaskCommand)
-        .resolvesOnce({ tasks: [], failures: [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }] })
+      ecs
+        .on(RunTaskCommand)
+        .resolvesOnce({
+          tasks: [],
+          failures: [
+            {
+              reason:
+                "Capacity is unavailable at this time. Please try again later or in a different availability zone",
+            },
+          ],
+        })
         .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
       await launch(event(record("m1", request("stripe", ago(300)))), deps());
       expect(sleeps).to.deep.equal([1000]);
@@ -405,14 +516,27 @@ describe("launch", () => {
 
     it("dead-letters a batch ECS rejects for good, then starts the next kind of run", async () => {
       // Prepare: a full refresh (rejected) and an incremental build
-      const full = request("x", ago(400), { select: [], fullRefresh: true, sources: [], triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(400) }] });
+      const full = request("x", ago(400), {
+        select: [],
+        fullRefresh: true,
+        sources: [],
+        triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(400) }],
+      });
       const build = request("stripe", ago(300));
-      ecs.on(RunTaskCommand).rejectsOnce(Object.assign(new Error("No Container Instances were found in your cluster."), { name: "InvalidParameterException" }))
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(
+          Object.assign(new Error("No Container Instances were found in your cluster."), {
+            name: "InvalidParameterException",
+          }),
+        )
         .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
       // Act
       await launch(event(record("m1", full), record("m2", build)), deps());
       // Assess
-      expect(deadLetters().map((m) => [m.MessageAttributes?.reason?.StringValue, m.MessageAttributes?.error?.StringValue])).to.deep.equal([
+      expect(
+        deadLetters().map((m) => [m.MessageAttributes?.reason?.StringValue, m.MessageAttributes?.error?.StringValue]),
+      ).to.deep.equal([
         ["launch-failed", "InvalidParameterException: No Container Instances were found in your cluster."],
       ]);
       expect(runTasks()[1]).to.deep.equal(expectedRunTask([build], runIdOf("20261122t095500", [build])));
@@ -428,11 +552,20 @@ describe("launch", () => {
       const bodyB = JSON.stringify(b).replace('"defer":false,', '"defer":false,"lane":"normal",');
       const keyA = `p#2026-11-22T09:53:20.000Z#${sha256(bodyA)}`;
       const keyB = `p#2026-11-22T09:55:00.000Z#${sha256(bodyB)}`;
-      ecs.on(RunTaskCommand).rejectsOnce(Object.assign(new Error("No Container Instances were found in your cluster."), { name: "InvalidParameterException" }))
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(
+          Object.assign(new Error("No Container Instances were found in your cluster."), {
+            name: "InvalidParameterException",
+          }),
+        )
         .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
       const attributes = (key: string) => ({
         reason: { DataType: "String", StringValue: "launch-failed" },
-        error: { DataType: "String", StringValue: "InvalidParameterException: No Container Instances were found in your cluster." },
+        error: {
+          DataType: "String",
+          StringValue: "InvalidParameterException: No Container Instances were found in your cluster.",
+        },
         "request-key": { DataType: "String", StringValue: key },
         "batch-size": { DataType: "String", StringValue: "2" },
       });
@@ -440,12 +573,30 @@ describe("launch", () => {
       await launch(event(record("m1", bodyA), record("m2", bodyB)), deps());
       // Assess
       expect(deadLetters()).to.deep.equal([
-        { QueueUrl: DLQ_URL, MessageBody: bodyA, MessageAttributes: attributes(keyA), MessageGroupId: "dev", MessageDeduplicationId: sha256(`launch-failed:${keyA}`) },
-        { QueueUrl: DLQ_URL, MessageBody: bodyB, MessageAttributes: attributes(keyB), MessageGroupId: "dev", MessageDeduplicationId: sha256(`launch-failed:${keyB}`) },
+        {
+          QueueUrl: DLQ_URL,
+          MessageBody: bodyA,
+          MessageAttributes: attributes(keyA),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256(`launch-failed:${keyA}`),
+        },
+        {
+          QueueUrl: DLQ_URL,
+          MessageBody: bodyB,
+          MessageAttributes: attributes(keyB),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256(`launch-failed:${keyB}`),
+        },
       ]);
-      expect(store.outcomes("dev")).to.deep.equal({ [keyA]: "dead-letter:launch-failed", [keyB]: "dead-letter:launch-failed" });
+      expect(store.outcomes("dev")).to.deep.equal({
+        [keyA]: "dead-letter:launch-failed",
+        [keyB]: "dead-letter:launch-failed",
+      });
       // Each message is one run request launch's intake accepts (the redrive moves each body as it is)
-      expect(deadLetters().map((m) => parseRunRequest(JSON.parse(m.MessageBody ?? "")).triggers[0].id)).to.deep.equal(["sync-stripe", "sync-hubspot"]);
+      expect(deadLetters().map((m) => parseRunRequest(JSON.parse(m.MessageBody ?? "")).triggers[0].id)).to.deep.equal([
+        "sync-stripe",
+        "sync-hubspot",
+      ]);
     });
   });
 
@@ -462,7 +613,9 @@ describe("launch", () => {
       const result = await launch(sweepEvent, deps());
       // Assess
       expect(result).to.deep.equal({ swept: { dev: "launched" } });
-      expect(ecs.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input)).to.deep.equal([{ cluster: CLUSTER, tasks: [TASK_ARN] }]);
+      expect(ecs.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input)).to.deep.equal([
+        { cluster: CLUSTER, tasks: [TASK_ARN] },
+      ]);
       expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
       expect(metrics.total("LostStopEvents")).to.equal(1);
     });
@@ -489,13 +642,25 @@ describe("launch", () => {
       // Prepare: a lease left `launching` past its expiry, and ECS lists no task for its run
       const waiting = request("stripe", ago(600));
       await store.addPending("dev", { key: keyOf(waiting), request: parseRunRequest(waiting) });
-      await store.acquire({ target: "dev", holder: "dead", state: "launching", runId: "20261122t095000-deadbeef", claimed: [keyOf(waiting)], expiresAt: T - 1 }, T - 200_000);
+      await store.acquire(
+        {
+          target: "dev",
+          holder: "dead",
+          state: "launching",
+          runId: "20261122t095000-deadbeef",
+          claimed: [keyOf(waiting)],
+          expiresAt: T - 1,
+        },
+        T - 200_000,
+      );
       ecs.on(ListTasksCommand).resolves({ taskArns: [] });
       // Act
       const result = await launch(sweepEvent, deps());
       // Assess
       expect(result).to.deep.equal({ swept: { dev: "launched" } });
-      expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([{ cluster: CLUSTER, startedBy: "dbt-pipeline/20261122t095000-deadbeef" }]);
+      expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([
+        { cluster: CLUSTER, startedBy: "dbt-pipeline/20261122t095000-deadbeef" },
+      ]);
       expect(runTasks()).to.deep.equal([expectedRunTask([waiting], runIdOf("20261122t095000", [waiting]))]);
       expect(metrics.total("LeasesRecovered")).to.equal(1);
     });
@@ -520,8 +685,22 @@ describe("launch", () => {
     });
 
     it("keeps an expired lease whose task still runs (renewed), and starts nothing", async () => {
-      await store.addPending("dev", { key: keyOf(request("stripe", ago(600))), request: parseRunRequest(request("stripe", ago(600))) });
-      await store.acquire({ target: "dev", holder: "old", state: "running", runId: "20261122t080000-0a0b0c0d", taskArn: TASK_ARN, claimed: [], expiresAt: T - 1 }, T - 4000_000);
+      await store.addPending("dev", {
+        key: keyOf(request("stripe", ago(600))),
+        request: parseRunRequest(request("stripe", ago(600))),
+      });
+      await store.acquire(
+        {
+          target: "dev",
+          holder: "old",
+          state: "running",
+          runId: "20261122t080000-0a0b0c0d",
+          taskArn: TASK_ARN,
+          claimed: [],
+          expiresAt: T - 1,
+        },
+        T - 4000_000,
+      );
       ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK_ARN, lastStatus: "RUNNING" }], failures: [] });
       expect(await launch(sweepEvent, deps())).to.deep.equal({ swept: { dev: "busy" } });
       expect(runTasks()).to.deep.equal([]);
@@ -535,14 +714,17 @@ describe("launch", () => {
   });
 
   describe("helpers", () => {
-    it("backs off 1, 2, 4, 8, 8 seconds", () => expect([1, 2, 3, 4, 5].map(backoffMs)).to.deep.equal([1000, 2000, 4000, 8000, 8000]));
+    it("backs off 1, 2, 4, 8, 8 seconds", () =>
+      expect([1, 2, 3, 4, 5].map(backoffMs)).to.deep.equal([1000, 2000, 4000, 8000, 8000]));
     it("makes run ids from the oldest trigger and the request keys", () => {
       const req = parseRunRequest(request("stripe", "2026-01-02T03:04:05.678Z"));
       expect(runIdFor(req, ["b", "a"])).to.equal(`20260102t030405-${sha256("a,b").slice(0, 8)}`);
     });
     it("keys a pending request by its oldest trigger, then the body's sha256", () => {
       const body = JSON.stringify(request("stripe", "2026-01-02T03:04:05.678+01:00"));
-      expect(pendingKey(parseRunRequest(JSON.parse(body)), body)).to.equal(`p#2026-01-02T02:04:05.678Z#${sha256(body)}`);
+      expect(pendingKey(parseRunRequest(JSON.parse(body)), body)).to.equal(
+        `p#2026-01-02T02:04:05.678Z#${sha256(body)}`,
+      );
     });
     const retryable: [string, unknown, boolean][] = [
       ["ThrottlingException", Object.assign(new Error("x"), { name: "ThrottlingException" }), true],
@@ -551,21 +733,37 @@ describe("launch", () => {
       ["ECONNRESET", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), true],
       ["ClientException: rate exceeded", Object.assign(new Error("Rate exceeded"), { name: "ClientException" }), true],
       ["AccessDeniedException", Object.assign(new Error("no"), { name: "AccessDeniedException" }), false],
-      ["InvalidParameterException", Object.assign(new Error("bad subnet"), { name: "InvalidParameterException" }), false],
+      [
+        "InvalidParameterException",
+        Object.assign(new Error("bad subnet"), { name: "InvalidParameterException" }),
+        false,
+      ],
       ["a string", "boom", false],
     ];
-    for (const [what, error, expected] of retryable) it(`${expected ? "retries" : "does not retry"} ${what}`, () => expect(isRetryableError(error)).to.equal(expected));
+    for (const [what, error, expected] of retryable)
+      it(`${expected ? "retries" : "does not retry"} ${what}`, () =>
+        expect(isRetryableError(error)).to.equal(expected));
     const reasons: [string | undefined, boolean][] = [
       ["Capacity is unavailable at this time. Please try again later or in a different availability zone", true],
-      ["RESOURCE:MEMORY", true], ["RESOURCE:ENI", true], ["MISSING", false], [undefined, false],
+      ["RESOURCE:MEMORY", true],
+      ["RESOURCE:ENI", true],
+      ["MISSING", false],
+      [undefined, false],
     ];
-    for (const [reason, expected] of reasons) it(`treats failure ${reason} as ${expected ? "retryable" : "final"}`, () => expect(isRetryableFailure(reason)).to.equal(expected));
+    for (const [reason, expected] of reasons)
+      it(`treats failure ${reason} as ${expected ? "retryable" : "final"}`, () =>
+        expect(isRetryableFailure(reason)).to.equal(expected));
   });
 
   describe("environment", () => {
     const env = {
-      CLUSTER_ARN: CLUSTER, TASK_DEFINITION: "dev-dbt", SUBNET_IDS: "subnet-aaa, subnet-bbb", SECURITY_GROUP_IDS: "sg-111", ASSIGN_PUBLIC_IP: "ENABLED",
-      DLQ_URL, TABLE_NAME: "dev-launch",
+      CLUSTER_ARN: CLUSTER,
+      TASK_DEFINITION: "dev-dbt",
+      SUBNET_IDS: "subnet-aaa, subnet-bbb",
+      SECURITY_GROUP_IDS: "sg-111",
+      ASSIGN_PUBLIC_IP: "ENABLED",
+      DLQ_URL,
+      TABLE_NAME: "dev-launch",
     };
     it("reads every variable, with defaults", () => {
       expect(readLaunchSettings(env)).to.deep.equal(settings);
@@ -573,7 +771,13 @@ describe("launch", () => {
     it("lists every problem at once", () => {
       let error: unknown;
       try {
-        readLaunchSettings({ SUBNET_IDS: " , ", ASSIGN_PUBLIC_IP: "yes", MAX_LAUNCH_ATTEMPTS: "0", BURST_WINDOW_SECONDS: "61", LEASE_SECONDS: "60" });
+        readLaunchSettings({
+          SUBNET_IDS: " , ",
+          ASSIGN_PUBLIC_IP: "yes",
+          MAX_LAUNCH_ATTEMPTS: "0",
+          BURST_WINDOW_SECONDS: "61",
+          LEASE_SECONDS: "60",
+        });
       } catch (e) {
         error = e;
       }

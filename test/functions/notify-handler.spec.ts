@@ -21,21 +21,45 @@ const INDEX = path.join(__dirname, "..", "..", "functions", "notify", "index.ts"
 /** An alert-topic delivery of one message. */
 function alert(messageId: string, message: string, subject: string) {
   return {
-    Records: [{
-      EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: `${ALERT_TOPIC}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55`,
-      Sns: {
-        Type: "Notification", MessageId: messageId, TopicArn: ALERT_TOPIC, Subject: subject, Message: message, Timestamp: "2026-11-22T13:00:00.000Z",
-        SignatureVersion: "1", Signature: "EXAMPLE", SigningCertUrl: "https://sns.eu-west-1.amazonaws.com/cert.pem",
-        UnsubscribeUrl: "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe", MessageAttributes: {},
+    Records: [
+      {
+        EventSource: "aws:sns",
+        EventVersion: "1.0",
+        EventSubscriptionArn: `${ALERT_TOPIC}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55`,
+        Sns: {
+          Type: "Notification",
+          MessageId: messageId,
+          TopicArn: ALERT_TOPIC,
+          Subject: subject,
+          Message: message,
+          Timestamp: "2026-11-22T13:00:00.000Z",
+          SignatureVersion: "1",
+          Signature: "EXAMPLE",
+          SigningCertUrl: "https://sns.eu-west-1.amazonaws.com/cert.pem",
+          UnsubscribeUrl: "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+          MessageAttributes: {},
+        },
       },
-    }],
+    ],
   };
 }
 
-const SYNC_FAILED = alert("0c1b7f3e-1111-4a2b-9c3d-aaaaaaaaaaaa", JSON.stringify({
-  kind: "dbt_pipeline_alert", alert: "sync_failed", target: "prod", summary: "Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK",
-  vendor: "fivetran", source: "stripe", connector: "warranty_bullish", syncId: "7c1d9a4e", status: "FAILURE_WITH_TASK", delivery: "fivetran:7c1d9a4e:failed",
-}), "dbt-pipeline prod: Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK");
+const SYNC_FAILED = alert(
+  "0c1b7f3e-1111-4a2b-9c3d-aaaaaaaaaaaa",
+  JSON.stringify({
+    kind: "dbt_pipeline_alert",
+    alert: "sync_failed",
+    target: "prod",
+    summary: "Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK",
+    vendor: "fivetran",
+    source: "stripe",
+    connector: "warranty_bullish",
+    syncId: "7c1d9a4e",
+    status: "FAILURE_WITH_TASK",
+    delivery: "fivetran:7c1d9a4e:failed",
+  }),
+  "dbt-pipeline prod: Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK",
+);
 const OTHER_ALERT = alert("0c1b7f3e-8888-4a2b-9c3d-aaaaaaaaaaac", "disk 90% and rising", "Something else");
 const task = (file: string) => JSON.parse(fixtureText(`ecs/${file}.json`));
 
@@ -44,9 +68,30 @@ const FAILED_TEXT = "dbt-pipeline prod: dbt build failed (exit 1), 2 failing nod
 const OTHER_TEXT = "dbt-pipeline prod: Something else";
 const NOSTART_TEXT = "dbt-pipeline prod: dbt build did not start (TaskFailedToStart)";
 
-const OK_RESULT = { kind: "run", taskArn: OK_TASK, runId: "20261122t100000-3f9a1c2e", status: "success", paged: null, reason: "still-passing" };
-const FAILED_RESULT = { kind: "run", taskArn: FAILED_TASK, runId: "20261122t110000-8b2d4f6a", status: "failed", paged: "failure", reason: "first-failure" };
-const NOSTART_RESULT = { kind: "run", taskArn: NOSTART_TASK, runId: "20261122t120000-1c3e5a7b", status: "not_started", paged: "failure", reason: "changed-failure" };
+const OK_RESULT = {
+  kind: "run",
+  taskArn: OK_TASK,
+  runId: "20261122t100000-3f9a1c2e",
+  status: "success",
+  paged: null,
+  reason: "still-passing",
+};
+const FAILED_RESULT = {
+  kind: "run",
+  taskArn: FAILED_TASK,
+  runId: "20261122t110000-8b2d4f6a",
+  status: "failed",
+  paged: "failure",
+  reason: "first-failure",
+};
+const NOSTART_RESULT = {
+  kind: "run",
+  taskArn: NOSTART_TASK,
+  runId: "20261122t120000-1c3e5a7b",
+  status: "not_started",
+  paged: "failure",
+  reason: "changed-failure",
+};
 const FORWARDED = { kind: "alerts", forwarded: 1, skipped: 0 };
 
 /**
@@ -83,18 +128,30 @@ describe("notify handler: one warm instance, mixed events", () => {
   /** A new module instance of functions/notify/index.ts on a new, empty table. */
   async function coldStart(): Promise<typeof NotifyModule.handler> {
     const table = `notify-warm-${++tables}`;
-    await dynamo.client.send(new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }));
+    await dynamo.client.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
     Object.assign(process.env, {
-      AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test",
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
-      ENVIRONMENT: "prod", ARTIFACT_BUCKET: BUCKET, EVENT_BUS_NAME: "dbt-pipeline-prod-runs", ALERT_TOPIC_ARN: ALERT_TOPIC,
-      SLACK_SECRET_ARN: SLACK_ARN, LOG_GROUP_NAME: "/ecs/dbt-pipeline-prod-dbt", LOG_STREAM_PREFIX: "run", STATE_TABLE: table,
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
+      ENVIRONMENT: "prod",
+      ARTIFACT_BUCKET: BUCKET,
+      EVENT_BUS_NAME: "dbt-pipeline-prod-runs",
+      ALERT_TOPIC_ARN: ALERT_TOPIC,
+      SLACK_SECRET_ARN: SLACK_ARN,
+      LOG_GROUP_NAME: "/ecs/dbt-pipeline-prod-dbt",
+      LOG_STREAM_PREFIX: "run",
+      STATE_TABLE: table,
     });
     delete require.cache[INDEX];
     return (require(INDEX) as typeof NotifyModule).handler;
@@ -112,7 +169,9 @@ describe("notify handler: one warm instance, mixed events", () => {
     sns.on(PublishCommand).resolves({ MessageId: "11111111-2222-3333-4444-555555555555" });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "e-1" }] });
     const results = (runId: string, file: string) =>
-      s3.on(GetObjectCommand, { Bucket: BUCKET, Key: `prod/runs/${runId}/run_results.json` }).resolves({ Body: { transformToString: async () => fixtureText(file) } as never });
+      s3
+        .on(GetObjectCommand, { Bucket: BUCKET, Key: `prod/runs/${runId}/run_results.json` })
+        .resolves({ Body: { transformToString: async () => fixtureText(file) } as never });
     results("20261122t100000-3f9a1c2e", "dbt/run_results-success.json");
     results("20261122t110000-8b2d4f6a", "dbt/run_results-failed.json");
   });
@@ -124,14 +183,27 @@ describe("notify handler: one warm instance, mixed events", () => {
     // Prepare
     const handler = await coldStart();
     const sequence = [
-      SYNC_FAILED, task("task-stopped-success"), task("task-stopped-dbt-failed"), SYNC_FAILED, task("task-stopped-dbt-failed"),
-      OTHER_ALERT, task("task-failed-to-start"),
+      SYNC_FAILED,
+      task("task-stopped-success"),
+      task("task-stopped-dbt-failed"),
+      SYNC_FAILED,
+      task("task-stopped-dbt-failed"),
+      OTHER_ALERT,
+      task("task-failed-to-start"),
     ];
     // Act
     const results = [];
     for (const event of sequence) results.push(await handler(event, fakeContext));
     // Assess
-    expect(results).to.deep.equal([FORWARDED, OK_RESULT, FAILED_RESULT, FORWARDED, FAILED_RESULT, FORWARDED, NOSTART_RESULT]);
+    expect(results).to.deep.equal([
+      FORWARDED,
+      OK_RESULT,
+      FAILED_RESULT,
+      FORWARDED,
+      FAILED_RESULT,
+      FORWARDED,
+      NOSTART_RESULT,
+    ]);
     expect(slackTexts).to.deep.equal([SYNC_TEXT, FAILED_TEXT, OTHER_TEXT, NOSTART_TEXT]);
     expect(pages()).to.deep.equal([FAILED_TEXT, NOSTART_TEXT]);
     expect(runEvents()).to.deep.equal([[OK_TASK], [FAILED_TASK], [NOSTART_TASK]]);
@@ -141,14 +213,27 @@ describe("notify handler: one warm instance, mixed events", () => {
     // Prepare
     const handler = await coldStart();
     const sequence = [
-      task("task-stopped-success"), SYNC_FAILED, task("task-stopped-dbt-failed"), task("task-stopped-dbt-failed"), SYNC_FAILED,
-      task("task-failed-to-start"), OTHER_ALERT,
+      task("task-stopped-success"),
+      SYNC_FAILED,
+      task("task-stopped-dbt-failed"),
+      task("task-stopped-dbt-failed"),
+      SYNC_FAILED,
+      task("task-failed-to-start"),
+      OTHER_ALERT,
     ];
     // Act
     const results = [];
     for (const event of sequence) results.push(await handler(event, fakeContext));
     // Assess
-    expect(results).to.deep.equal([OK_RESULT, FORWARDED, FAILED_RESULT, FAILED_RESULT, FORWARDED, NOSTART_RESULT, FORWARDED]);
+    expect(results).to.deep.equal([
+      OK_RESULT,
+      FORWARDED,
+      FAILED_RESULT,
+      FAILED_RESULT,
+      FORWARDED,
+      NOSTART_RESULT,
+      FORWARDED,
+    ]);
     expect(slackTexts).to.deep.equal([SYNC_TEXT, FAILED_TEXT, NOSTART_TEXT, OTHER_TEXT]);
     expect(pages()).to.deep.equal([FAILED_TEXT, NOSTART_TEXT]);
     expect(runEvents()).to.deep.equal([[OK_TASK], [FAILED_TASK], [NOSTART_TASK]]);
@@ -173,11 +258,15 @@ describe("notify handler: one warm instance, mixed events", () => {
       })();
       // Assess
       expect(error.name).to.equal("ConfigurationError");
-      expect(error.message).to.equal([
-        "notify: invalid environment:",
-        "✖ is not set; the deployment must set it", "  → at EVENT_BUS_NAME",
-        "✖ is not set; the deployment must set it", "  → at STATE_TABLE",
-      ].join("\n"));
+      expect(error.message).to.equal(
+        [
+          "notify: invalid environment:",
+          "✖ is not set; the deployment must set it",
+          "  → at EVENT_BUS_NAME",
+          "✖ is not set; the deployment must set it",
+          "  → at STATE_TABLE",
+        ].join("\n"),
+      );
     } finally {
       Object.assign(process.env, saved);
       delete require.cache[INDEX];

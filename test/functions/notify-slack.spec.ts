@@ -22,7 +22,10 @@ describe("notify: Slack webhook URL rotation", () => {
   });
   beforeEach(() => {
     secrets.reset();
-    secrets.on(GetSecretValueCommand, { SecretId: ARN }).resolvesOnce({ SecretString: `${OLD_URL}\n` }).resolves({ SecretString: NEW_URL });
+    secrets
+      .on(GetSecretValueCommand, { SecretId: ARN })
+      .resolvesOnce({ SecretString: `${OLD_URL}\n` })
+      .resolves({ SecretString: NEW_URL });
     posted = [];
   });
 
@@ -31,9 +34,14 @@ describe("notify: Slack webhook URL rotation", () => {
     if (url === OLD_URL) throw new SlackError(`Slack webhook answered HTTP ${status}: x`, { status });
     posted.push(url);
   };
-  const sender = (status: number) => secretSlackSender(new SecretCache(new SecretsManagerClient({ region: "eu-west-1" })), ARN, slack(status));
+  const sender = (status: number) =>
+    secretSlackSender(new SecretCache(new SecretsManagerClient({ region: "eu-west-1" })), ARN, slack(status));
 
-  for (const [status, code] of [[403, "invalid_token"], [404, "no_service"], [410, "channel_is_archived"]] as const) {
+  for (const [status, code] of [
+    [403, "invalid_token"],
+    [404, "no_service"],
+    [410, "channel_is_archived"],
+  ] as const) {
     it(`posts to the rotated URL when Slack answers ${status} (${code}) to the cached one`, async () => {
       // Act
       const sent = await sender(status)(MESSAGE);
@@ -73,6 +81,9 @@ describe("notify: Slack webhook URL rotation", () => {
     const error = await rejection(fetchPoster()(OLD_URL, MESSAGE)).finally(() => (globalThis.fetch = realFetch));
     // Assess
     expect(error).to.be.instanceOf(SlackError);
-    expect({ message: error.message, status: (error as SlackError).status }).to.deep.equal({ message: "Slack webhook answered HTTP 404: no_service", status: 404 });
+    expect({ message: error.message, status: (error as SlackError).status }).to.deep.equal({
+      message: "Slack webhook answered HTTP 404: no_service",
+      status: 404,
+    });
   });
 });

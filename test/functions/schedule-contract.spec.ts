@@ -51,13 +51,25 @@ describe("schedule input ↔ dispatch contract", () => {
     it(`the ${spec.key} input, as Scheduler sends it, is what dispatch's schedule schema accepts`, () => {
       const parsed = ScheduleEventSchema.safeParse(asSchedulerSends(spec.input, "2026-11-22T02:00:00Z"));
       expect(parsed.success, parsed.success ? "" : parsed.error.message).to.equal(true);
-      expect(parsed.data).to.deep.equal({ kind: "schedule", schedule: spec.key, scheduledTime: "2026-11-22T02:00:00Z" });
+      expect(parsed.data).to.deep.equal({
+        kind: "schedule",
+        schedule: spec.key,
+        scheduledTime: "2026-11-22T02:00:00Z",
+      });
     });
   }
 
   const runs: [string, string, Record<string, unknown>][] = [
-    ["hourly", "queued the hourly dbt run scheduled for 2026-11-22T02:00:00Z", { select: ["source_status:fresher+"], fullRefresh: false }],
-    ["full-refresh", "queued the full-refresh dbt run scheduled for 2026-11-22T02:00:00Z", { select: [], fullRefresh: true }],
+    [
+      "hourly",
+      "queued the hourly dbt run scheduled for 2026-11-22T02:00:00Z",
+      { select: ["source_status:fresher+"], fullRefresh: false },
+    ],
+    [
+      "full-refresh",
+      "queued the full-refresh dbt run scheduled for 2026-11-22T02:00:00Z",
+      { select: [], fullRefresh: true },
+    ],
   ];
   for (const [key, message, run] of runs) {
     it(`dispatch queues the ${key} run for the component's ${key} input`, async () => {
@@ -67,16 +79,32 @@ describe("schedule input ↔ dispatch contract", () => {
       // Act
       const result = await dispatch(asSchedulerSends(spec!.input, "2026-11-22T02:00:00Z"), h.deps());
       // Assess
-      expect(result).to.deep.equal({ status: "queued", delivery: `schedule:${key}:2026-11-22T02:00:00Z`, messageId: "msg-1", message, duplicate: false });
-      expect(h.sent()).to.deep.equal([{
-        QueueUrl: QUEUE_URL,
-        MessageBody: JSON.stringify({
-          command: "build", select: run.select, exclude: [], vars: {}, fullRefresh: run.fullRefresh, target: "dev", defer: false, lane: "normal",
-          triggers: [{ kind: "schedule", id: `${key}:2026-11-22T02:00:00Z`, receivedAt: NOW }], sources: [],
-        }),
-        MessageGroupId: "dev",
-        MessageDeduplicationId: sha256(`schedule:${key}:2026-11-22T02:00:00Z`),
-      }]);
+      expect(result).to.deep.equal({
+        status: "queued",
+        delivery: `schedule:${key}:2026-11-22T02:00:00Z`,
+        messageId: "msg-1",
+        message,
+        duplicate: false,
+      });
+      expect(h.sent()).to.deep.equal([
+        {
+          QueueUrl: QUEUE_URL,
+          MessageBody: JSON.stringify({
+            command: "build",
+            select: run.select,
+            exclude: [],
+            vars: {},
+            fullRefresh: run.fullRefresh,
+            target: "dev",
+            defer: false,
+            lane: "normal",
+            triggers: [{ kind: "schedule", id: `${key}:2026-11-22T02:00:00Z`, receivedAt: NOW }],
+            sources: [],
+          }),
+          MessageGroupId: "dev",
+          MessageDeduplicationId: sha256(`schedule:${key}:2026-11-22T02:00:00Z`),
+        },
+      ]);
     });
   }
 });

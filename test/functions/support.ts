@@ -123,7 +123,10 @@ export function httpEvent(o: HttpEventOptions): Record<string, unknown> {
 }
 
 /** An SNS → Lambda event with one record per message. */
-export function snsEvent(messages: readonly string[], topicArn = "arn:aws:sns:eu-west-1:123456789012:dev-snowflake"): Record<string, unknown> {
+export function snsEvent(
+  messages: readonly string[],
+  topicArn = "arn:aws:sns:eu-west-1:123456789012:dev-snowflake",
+): Record<string, unknown> {
   return {
     Records: messages.map((message, i) => ({
       EventSource: "aws:sns",
@@ -180,12 +183,14 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
     endpoint,
     async freshStore() {
       const tableName = `idempotency-${++tables}`;
-      await client.send(new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }));
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+      );
       return new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: client });
     },
     async close() {

@@ -39,14 +39,22 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /** All resources of `type` (optionally whose name matches). */
 export function all(ev: Evaluation, type: string, name?: string | RegExp): RecordedResource[] {
-  return ev.resources.filter((r) => r.type === type && (name === undefined || (typeof name === "string" ? r.name === name : name.test(r.name))));
+  return ev.resources.filter(
+    (r) => r.type === type && (name === undefined || (typeof name === "string" ? r.name === name : name.test(r.name))),
+  );
 }
 
 /** The one resource of `type` named `name`; throws with the names that exist when absent. */
 export function one(ev: Evaluation, type: string, name?: string | RegExp): RecordedResource {
   const found = all(ev, type, name);
   if (found.length !== 1) {
-    throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${all(ev, type).map((r) => r.name).join(", ") || "none of that type"}`);
+    throw new Error(
+      `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${
+        all(ev, type)
+          .map((r) => r.name)
+          .join(", ") || "none of that type"
+      }`,
+    );
   }
   return found[0];
 }
@@ -72,7 +80,8 @@ export function within(ev: Evaluation, parentKey: string): Evaluation {
  * Specs that pass these as overrides share one cached evaluation per stack.
  */
 export const FAKE_SECRETS = {
-  "snowflake.adminPrivateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
+  "snowflake.adminPrivateKey":
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n",
   "fivetran.webhookSecret": "fivetran-signing-secret-7f3a9c2e",
   "airbyte.webhookToken": "AirbyteToken_0123456789abcdef0123456789abcdef",
   "notify.slackWebhookUrl": "https://hooks.slack.com/services/T0FAKE000/B0FAKE000/fakefakefakefakefake1234",

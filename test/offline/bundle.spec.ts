@@ -34,28 +34,47 @@ describe("Lambda bundles: content-hash cache", () => {
 
   it("has no key when an input is gone, and a different key per function", () => {
     expect(contentKey("launch", [rel(path.join(scratch, "deleted.ts"))])).to.equal(undefined);
-    expect(contentKey("launch", ["functions/launch/index.ts"])).to.not.equal(contentKey("notify", ["functions/launch/index.ts"]));
+    expect(contentKey("launch", ["functions/launch/index.ts"])).to.not.equal(
+      contentKey("notify", ["functions/launch/index.ts"]),
+    );
   });
 
   it("a new process reads the bundle from the cache without rebuilding it (built once when the cache is cold)", function () {
     this.timeout(120_000);
     // The shared cache, as the plan and the other specs use it: warm, nothing is rebuilt here.
     const cache = cacheDir();
-    const run = () => JSON.parse(execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", `
+    const run = () =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            "--require",
+            "tsx/cjs",
+            "-e",
+            `
       const b = require("./components/lib/bundle");
       const x = b.bundleFunction("launch");
       process.stdout.write(JSON.stringify({ stats: b.bundleStats, sha256: x.sha256, bytes: x.bytes, head: x.code.slice(0, 80), tail: x.code.slice(-40),
         locales: /Eingabe|entrada/.test(x.code), english: x.code.includes("Invalid input"),
-        sso: x.code.includes('import("@aws-sdk/credential-provider-sso")'), map: JSON.parse(x.map) }));`],
-    { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }));
+        sso: x.code.includes('import("@aws-sdk/credential-provider-sso")'), map: JSON.parse(x.map) }));`,
+          ],
+          { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+        ),
+      );
     const first = run();
     const second = run();
     expect(first.stats.hits + first.stats.builds).to.equal(1);
     expect(second.stats).to.deep.equal({ hits: 1, builds: 0 });
     expect(second.sha256).to.equal(first.sha256);
-    expect(fs.readdirSync(cache)).to.include.members([`${hex(first.sha256)}.mjs`, `${hex(first.sha256)}.mjs.map`, "launch.json"]);
+    expect(fs.readdirSync(cache)).to.include.members([
+      `${hex(first.sha256)}.mjs`,
+      `${hex(first.sha256)}.mjs.map`,
+      "launch.json",
+    ]);
     // ESM with a real require() for bundled CommonJS, minified, and the map named where Lambda would find it.
-    expect(first.head).to.equal("import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);\n".slice(0, 80));
+    expect(first.head).to.equal(
+      "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);\n".slice(0, 80),
+    );
     expect(first.tail).to.match(/\n\/\/# sourceMappingURL=index\.mjs\.map\n$/);
     expect(first.map.version).to.equal(3);
     expect(first.map.sources).to.include("functions/launch/index.ts");
@@ -81,9 +100,14 @@ describe("offline start-up trims", () => {
     pulumi.runtime.serializeFunction(() => 42).then((s) => {
       process.stdout.write(JSON.stringify({ atLoad, afterUse: heavy(), lazyLoaded: [...trims.lazyLoaded], serialized: s.text.includes("42") }));
     });`;
-  const run = () => JSON.parse(execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", probe], {
-    cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"],
-  }));
+  const run = () =>
+    JSON.parse(
+      execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", probe], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    );
 
   it("loading @pulumi/pulumi no longer loads typescript, arborist or normalize-package-data; the closure serializer still works, loading them then", function () {
     this.timeout(60_000);

@@ -1,19 +1,37 @@
 import { expect } from "chai";
 import { buildConfig, parseConfig } from "../../config";
-import { CREDITS_PER_HOUR, DEFAULT_WORKLOAD, LIST_PRICES, billedWarehouseSeconds, estimateMonthlyCost, renderCost } from "../../offline/cost";
+import {
+  CREDITS_PER_HOUR,
+  DEFAULT_WORKLOAD,
+  LIST_PRICES,
+  billedWarehouseSeconds,
+  estimateMonthlyCost,
+  renderCost,
+} from "../../offline/cost";
 import { readStackConfig } from "../../offline/stack-config";
 import { ROOT } from "../helpers/stack";
 
 const configOf = (stack: "dev" | "prod", over: Record<string, string> = {}) => {
-  const raw = { ...readStackConfig(stack, ROOT).config, ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])) };
+  const raw = {
+    ...readStackConfig(stack, ROOT).config,
+    ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])),
+  };
   return buildConfig(parseConfig(raw, stack).values!, "dbt-pipeline", stack);
 };
-const line = (lines: ReturnType<typeof estimateMonthlyCost>, prefix: string) => lines.find((l) => l.item.startsWith(prefix))!;
+const line = (lines: ReturnType<typeof estimateMonthlyCost>, prefix: string) =>
+  lines.find((l) => l.item.startsWith(prefix))!;
 
 describe("monthly cost model", () => {
-  const billed: [number, number, number][] = [[10, 60, 70], [0, 60, 60], [30, 0, 60], [180, 60, 240], [900, 300, 1200]];
+  const billed: [number, number, number][] = [
+    [10, 60, 70],
+    [0, 60, 60],
+    [30, 0, 60],
+    [180, 60, 240],
+    [900, 300, 1200],
+  ];
   for (const [busy, suspend, expected] of billed) {
-    it(`bills ${expected} s for ${busy} s of work with a ${suspend} s auto-suspend (60 s minimum)`, () => expect(billedWarehouseSeconds(busy, suspend)).to.equal(expected));
+    it(`bills ${expected} s for ${busy} s of work with a ${suspend} s auto-suspend (60 s minimum)`, () =>
+      expect(billedWarehouseSeconds(busy, suspend)).to.equal(expected));
   }
 
   it("credits per hour double with each warehouse size", () => {
@@ -29,8 +47,18 @@ describe("monthly cost model", () => {
 
   it("a larger warehouse or a longer auto-suspend costs more, in proportion", () => {
     const base = line(estimateMonthlyCost(configOf("dev")), "Snowflake XSMALL transforming").usd;
-    expect(line(estimateMonthlyCost(configOf("dev", { "snowflake.transformingWarehouseSize": "MEDIUM" })), "Snowflake MEDIUM transforming").usd).to.equal(base * 4);
-    expect(line(estimateMonthlyCost(configOf("dev", { "snowflake.autoSuspendSeconds": "300" })), "Snowflake XSMALL transforming").usd).to.be.greaterThan(base);
+    expect(
+      line(
+        estimateMonthlyCost(configOf("dev", { "snowflake.transformingWarehouseSize": "MEDIUM" })),
+        "Snowflake MEDIUM transforming",
+      ).usd,
+    ).to.equal(base * 4);
+    expect(
+      line(
+        estimateMonthlyCost(configOf("dev", { "snowflake.autoSuspendSeconds": "300" })),
+        "Snowflake XSMALL transforming",
+      ).usd,
+    ).to.be.greaterThan(base);
   });
 
   it("prices Fargate by task-hours, CPU, memory and architecture", () => {
@@ -42,7 +70,11 @@ describe("monthly cost model", () => {
   });
 
   it("has no NAT cost in the created network", () => {
-    expect(line(estimateMonthlyCost(configOf("prod")), "NAT gateway")).to.deep.equal({ item: "NAT gateway", usd: 0, basis: "none: public subnets, no NAT" });
+    expect(line(estimateMonthlyCost(configOf("prod")), "NAT gateway")).to.deep.equal({
+      item: "NAT gateway",
+      usd: 0,
+      basis: "none: public subnets, no NAT",
+    });
   });
 
   it("renders every line and the total", () => {

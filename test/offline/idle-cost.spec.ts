@@ -5,7 +5,10 @@ import { readStackConfig } from "../../offline/stack-config";
 import { ROOT } from "../helpers/stack";
 
 const configOf = (stack: "dev" | "prod", over: Record<string, string> = {}) => {
-  const raw = { ...readStackConfig(stack, ROOT).config, ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])) };
+  const raw = {
+    ...readStackConfig(stack, ROOT).config,
+    ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])),
+  };
   return buildConfig(parseConfig(raw, stack).values!, "dbt-pipeline", stack);
 };
 const usd = (lines: ReturnType<typeof estimateIdleMonth>, item: string) => {
@@ -13,7 +16,8 @@ const usd = (lines: ReturnType<typeof estimateIdleMonth>, item: string) => {
   if (!found) throw new Error(`no line ${item}: ${lines.map((l) => l.item).join(", ")}`);
   return found.usd;
 };
-const total = (lines: ReturnType<typeof estimateIdleMonth>) => Math.round(lines.reduce((s, l) => s + l.usd, 0) * 100) / 100;
+const total = (lines: ReturnType<typeof estimateIdleMonth>) =>
+  Math.round(lines.reduce((s, l) => s + l.usd, 0) * 100) / 100;
 
 describe("idle month cost model", () => {
   const schedules: [string, number][] = [
@@ -21,14 +25,15 @@ describe("idle month cost model", () => {
     ["cron(0 2 * * ? *)", 30],
     ["cron(0 2,14 * * ? *)", 60],
     ["cron(*/15 * * * ? *)", 2880],
-    ["cron(0 2 ? * MON-FRI *)", 5 * 30 / 7],
+    ["cron(0 2 ? * MON-FRI *)", (5 * 30) / 7],
     ["cron(0 2 ? * SUN *)", 30 / 7],
     ["rate(1 hour)", 720],
     ["rate(5 minutes)", 8640],
     ["rate(1 day)", 30],
   ];
   for (const [expression, runs] of schedules) {
-    it(`counts ${runs.toFixed(2)} runs a month for ${expression}`, () => expect(runsPerMonth(expression)).to.be.closeTo(runs, 1e-9));
+    it(`counts ${runs.toFixed(2)} runs a month for ${expression}`, () =>
+      expect(runsPerMonth(expression)).to.be.closeTo(runs, 1e-9));
   }
 
   it("refuses a schedule it cannot count instead of guessing", () => {
@@ -58,12 +63,16 @@ describe("idle month cost model", () => {
     const lines = estimateIdleMonth(configOf("dev"), { ...DEFAULT_IDLE, skipHourlyWhenNothingLoaded: true });
     expect(usd(lines, "Hourly runs: transforming warehouse")).to.equal(0);
     expect(usd(lines, "Hourly runs: Fargate and public IPv4")).to.equal(0);
-    expect(lines.find((l) => l.item === "Hourly runs: transforming warehouse")!.basis).to.match(/^720 scheduled, none starts dbt/);
+    expect(lines.find((l) => l.item === "Hourly runs: transforming warehouse")!.basis).to.match(
+      /^720 scheduled, none starts dbt/,
+    );
     expect(total(lines)).to.equal(32.79);
   });
 
   it("dev with the hourly run and the daily full refresh off idles at $24.63: the reconciler and the fixed items", () => {
-    const lines = estimateIdleMonth(configOf("dev", { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "false" }));
+    const lines = estimateIdleMonth(
+      configOf("dev", { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "false" }),
+    );
     expect(lines.filter((l) => l.usd > 0).map((l) => [l.item, l.usd])).to.deep.equal([
       ["Change-detection reconciler (Snowflake)", 16.2],
       ["Lambda (arm64)", 0.02],
@@ -87,7 +96,9 @@ describe("idle month cost model", () => {
   it("prod idles on a SMALL warehouse: the hourly line doubles", () => {
     const lines = estimateIdleMonth(configOf("prod"));
     expect(usd(lines, "Hourly runs: transforming warehouse")).to.equal(90);
-    expect(renderIdle("prod", lines).split("\n")[0]).to.equal("Idle month of prod (no loads, no webhooks; model, not a bill):");
+    expect(renderIdle("prod", lines).split("\n")[0]).to.equal(
+      "Idle month of prod (no loads, no webhooks; model, not a bill):",
+    );
     expect(renderIdle("prod", lines).split("\n").at(-1)).to.match(/^ {2}Total +\$ +130\.49$/);
   });
 });

@@ -24,7 +24,10 @@ function runtimeImports(dir: string): Set<string> {
 }
 
 describe("package.json: what runs in the Lambdas and what only deploys", () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
 
   it("every package a handler imports at run time is a dependency (it is bundled into the Lambda)", () => {
     const imports = [...runtimeImports(path.join(ROOT, "functions"))].sort();
@@ -33,7 +36,16 @@ describe("package.json: what runs in the Lambdas and what only deploys", () => {
   });
 
   it("the Pulumi SDKs, the bundler and the compiler only deploy: devDependencies", () => {
-    const deployOnly = ["@pulumi/aws", "@pulumi/awsx", "@pulumi/github", "@pulumi/pulumi", "@pulumi/snowflake", "@pulumi/tls", "esbuild", "typescript"];
+    const deployOnly = [
+      "@pulumi/aws",
+      "@pulumi/awsx",
+      "@pulumi/github",
+      "@pulumi/pulumi",
+      "@pulumi/snowflake",
+      "@pulumi/tls",
+      "esbuild",
+      "typescript",
+    ];
     expect(deployOnly.filter((p) => p in pkg.dependencies)).to.deep.equal([]);
     expect(deployOnly.filter((p) => !(p in pkg.devDependencies))).to.deep.equal([]);
   });

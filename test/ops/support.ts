@@ -11,7 +11,13 @@ export const DEV_OUTPUTS = {
   environment: "dev",
   snowflakeAccount: "ACMEORG-ACME_DATA",
   snowflakeDatabase: "DBT_PIPELINE_DEV",
-  snowflakeSchemas: { raw: "RAW", staging: "STAGING", analytics: "ANALYTICS", metrics: "METRICS", monitoring: "MONITORING" },
+  snowflakeSchemas: {
+    raw: "RAW",
+    staging: "STAGING",
+    analytics: "ANALYTICS",
+    metrics: "METRICS",
+    monitoring: "MONITORING",
+  },
   dbtCluster: "arn:aws:ecs:eu-west-1:111122223333:cluster/dbt-pipeline-dev",
   dbtTaskDefinition: "arn:aws:ecs:eu-west-1:111122223333:task-definition/dbt-pipeline-dev-dbt:7",
   dbtTaskFamily: "dbt-pipeline-dev-dbt",
@@ -42,10 +48,16 @@ export const DEV_CONFIG = {
   "dbt-pipeline:snowflake.adminPrivateKey": { secret: true },
   "dbt-pipeline:snowflake.organizationName": { value: "ACMEORG", secret: false },
   "dbt-pipeline:sources": {
-    value: "{\"hubspot\":{\"airbyteConnections\":[\"9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11\"],\"exclude\":[\"tag:heavy\"]},\"stripe\":{\"fastLaneTags\":[\"dashboard\"],\"fivetranConnectors\":[\"warranty_bullish\"],\"rawTables\":[\"STRIPE_CHARGES\",\"STRIPE_CUSTOMERS\"],\"staleAfterMinutes\":120},\"web_events\":{\"rawTables\":[\"WEB_EVENTS\"],\"staleAfterMinutes\":60}}",
+    value:
+      '{"hubspot":{"airbyteConnections":["9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11"],"exclude":["tag:heavy"]},"stripe":{"fastLaneTags":["dashboard"],"fivetranConnectors":["warranty_bullish"],"rawTables":["STRIPE_CHARGES","STRIPE_CUSTOMERS"],"staleAfterMinutes":120},"web_events":{"rawTables":["WEB_EVENTS"],"staleAfterMinutes":60}}',
     objectValue: {
       hubspot: { airbyteConnections: ["9b6e7d7c-1a52-4e0a-9a4e-3f0c6b1d2e11"], exclude: ["tag:heavy"] },
-      stripe: { fastLaneTags: ["dashboard"], fivetranConnectors: ["warranty_bullish"], rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"], staleAfterMinutes: 120 },
+      stripe: {
+        fastLaneTags: ["dashboard"],
+        fivetranConnectors: ["warranty_bullish"],
+        rawTables: ["STRIPE_CHARGES", "STRIPE_CUSTOMERS"],
+        staleAfterMinutes: 120,
+      },
       web_events: { rawTables: ["WEB_EVENTS"], staleAfterMinutes: 60 },
     },
     secret: false,
@@ -53,7 +65,11 @@ export const DEV_CONFIG = {
 };
 
 /** The CLI's answer when the stack does not exist (pkg/cmd/pulumi `requireStack`). */
-export const NO_STACK = (stack: string): PulumiResult => ({ code: 255, stdout: "", stderr: `error: no stack named '${stack}' found\n` });
+export const NO_STACK = (stack: string): PulumiResult => ({
+  code: 255,
+  stdout: "",
+  stderr: `error: no stack named '${stack}' found\n`,
+});
 
 /** A fake `pulumi`: answers by the joined argv (without `--stack <name>`), records every call. */
 export class FakePulumi {
@@ -70,10 +86,16 @@ export class FakePulumi {
 }
 
 /** A successful CLI call printing `json`. */
-export const ok = (json: unknown): PulumiResult => ({ code: 0, stdout: JSON.stringify(json, null, 2) + "\n", stderr: "" });
+export const ok = (json: unknown): PulumiResult => ({
+  code: 0,
+  stdout: JSON.stringify(json, null, 2) + "\n",
+  stderr: "",
+});
 
 /** A deployed dev stack: outputs and config. */
-export function devPulumi(overrides: Record<string, PulumiResult | ((args: readonly string[]) => PulumiResult)> = {}): FakePulumi {
+export function devPulumi(
+  overrides: Record<string, PulumiResult | ((args: readonly string[]) => PulumiResult)> = {},
+): FakePulumi {
   return new FakePulumi({ "stack output --json": ok(DEV_OUTPUTS), "config --json": ok(DEV_CONFIG), ...overrides });
 }
 
@@ -81,11 +103,19 @@ export function devPulumi(overrides: Record<string, PulumiResult | ((args: reado
 export class RecordingIo implements Io {
   readonly outLines: string[] = [];
   readonly errLines: string[] = [];
-  readonly out = (line: string) => { this.outLines.push(line); };
-  readonly err = (line: string) => { this.errLines.push(line); };
+  readonly out = (line: string) => {
+    this.outLines.push(line);
+  };
+  readonly err = (line: string) => {
+    this.errLines.push(line);
+  };
 }
 
 /** An AWS SDK service error as the SDK throws it (name, message, $metadata). */
 export function awsError(name: string, message: string, status = 400): Error {
-  return Object.assign(new Error(message), { name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } });
+  return Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: status },
+  });
 }

@@ -46,7 +46,13 @@ describe("ops trigger", () => {
     sts.reset();
     sqs.reset();
     s3.reset();
-    sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:sts::111122223333:assumed-role/Operator/alice", UserId: "AROA:alice" });
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({
+        Account: "111122223333",
+        Arn: "arn:aws:sts::111122223333:assumed-role/Operator/alice",
+        UserId: "AROA:alice",
+      });
     sqs.on(SendMessageCommand).resolves({ MessageId: MESSAGE_ID });
   });
 
@@ -60,7 +66,13 @@ describe("ops trigger", () => {
     // sha256("manual:alice-20261202t021500z-a1b2c3")
     expect(input.MessageDeduplicationId).to.equal("42ba3ad8f5f69745c3c3e290e2e0f341c764ddf053798392866393748d2dfac0");
     expect(sentBody()).to.deep.include({
-      command: "build", select: ["source:stripe+"], exclude: [], fullRefresh: false, target: "dev", triggers: [TRIGGER], sources: ["stripe"],
+      command: "build",
+      select: ["source:stripe+"],
+      exclude: [],
+      fullRefresh: false,
+      target: "dev",
+      triggers: [TRIGGER],
+      sources: ["stripe"],
     });
     expect(t.io.errLines).to.deep.equal([]);
     expect(t.io.outLines).to.deep.equal([
@@ -77,14 +89,28 @@ describe("ops trigger", () => {
   it("--source keeps the source's excludes", async () => {
     const t = run(["dev", "--source", "hubspot", "--full-refresh"]);
     expect(await t.done).to.equal(0);
-    expect(sentBody()).to.deep.include({ select: ["source:hubspot+"], exclude: ["tag:heavy"], fullRefresh: true, sources: ["hubspot"] });
+    expect(sentBody()).to.deep.include({
+      select: ["source:hubspot+"],
+      exclude: ["tag:heavy"],
+      fullRefresh: true,
+      sources: ["hubspot"],
+    });
   });
 
   it("--select takes space-separated dbt selection tokens; --full-refresh sets fullRefresh", async () => {
     const t = run(["dev", "--select", "tag:finance  +fct_revenue", "--full-refresh"]);
     expect(await t.done).to.equal(0);
-    expect(sentBody()).to.deep.include({ command: "build", select: ["tag:finance", "+fct_revenue"], exclude: [], fullRefresh: true, target: "dev", sources: [] });
-    expect(t.io.outLines[0]).to.equal("queued build --select tag:finance +fct_revenue --full-refresh for target dev of stack dev as arn:aws:sts::111122223333:assumed-role/Operator/alice");
+    expect(sentBody()).to.deep.include({
+      command: "build",
+      select: ["tag:finance", "+fct_revenue"],
+      exclude: [],
+      fullRefresh: true,
+      target: "dev",
+      sources: [],
+    });
+    expect(t.io.outLines[0]).to.equal(
+      "queued build --select tag:finance +fct_revenue --full-refresh for target dev of stack dev as arn:aws:sts::111122223333:assumed-role/Operator/alice",
+    );
   });
 
   it("without a selection builds the whole project", async () => {
@@ -95,7 +121,9 @@ describe("ops trigger", () => {
   });
 
   it("uses dbt.target over the environment when the stack sets it", async () => {
-    const pulumi = devPulumi({ "config --json": ok({ ...DEV_CONFIG, "dbt-pipeline:dbt.target": { value: "dev_eu", secret: false } }) });
+    const pulumi = devPulumi({
+      "config --json": ok({ ...DEV_CONFIG, "dbt-pipeline:dbt.target": { value: "dev_eu", secret: false } }),
+    });
     const t = run(["dev"], pulumi);
     expect(await t.done).to.equal(0);
     expect(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageGroupId).to.equal("dev_eu");
@@ -104,11 +132,20 @@ describe("ops trigger", () => {
   it("reads outputs and config without decrypting secrets", async () => {
     const t = run(["dev"]);
     await t.done;
-    expect(t.pulumi.calls).to.deep.equal([["stack", "output", "--json", "--stack", "dev"], ["config", "--json", "--stack", "dev"]]);
+    expect(t.pulumi.calls).to.deep.equal([
+      ["stack", "output", "--json", "--stack", "dev"],
+      ["config", "--json", "--stack", "dev"],
+    ]);
   });
 
   describe("sends nothing and says why in one line", () => {
-    const cases: { name: string; argv: string[]; pulumi?: () => ReturnType<typeof devPulumi>; code: number; err: string }[] = [
+    const cases: {
+      name: string;
+      argv: string[];
+      pulumi?: () => ReturnType<typeof devPulumi>;
+      code: number;
+      err: string;
+    }[] = [
       {
         name: "a selection the contract rejects",
         argv: ["dev", "--select", "--debug"],
@@ -138,7 +175,8 @@ describe("ops trigger", () => {
       {
         name: "the pulumi CLI missing",
         argv: ["dev"],
-        pulumi: () => devPulumi({ "stack output --json": { code: 127, stdout: "", stderr: "pulumi: command not found" } }),
+        pulumi: () =>
+          devPulumi({ "stack output --json": { code: 127, stdout: "", stderr: "pulumi: command not found" } }),
         code: 1,
         err: "error: the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/)",
       },
@@ -146,12 +184,32 @@ describe("ops trigger", () => {
         name: "a source the stack does not have",
         argv: ["dev", "--source", "salesforce"],
         code: 1,
-        err: "error: stack dev has no source \"salesforce\"; its sources: hubspot, stripe, web_events",
+        err: 'error: stack dev has no source "salesforce"; its sources: hubspot, stripe, web_events',
       },
-      { name: "--source with --select", argv: ["dev", "--source", "stripe", "--select", "tag:x"], code: 2, err: "error: --source and --select exclude each other; usage: npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]" },
-      { name: "an unknown option", argv: ["dev", "--target", "prod"], code: 2, err: "error: unknown option --target; usage: npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]" },
-      { name: "no stack", argv: [], code: 2, err: "error: name the stack; usage: npm run trigger -- <stack> [--source <name> | --select \"<selection>\"] [--full-refresh] [--retry <run id>]" },
-      { name: "a run id that is not one", argv: ["dev", "--retry", "../latest"], code: 1, err: "error: --retry \"../latest\" is not a run id (/^[a-z0-9][a-z0-9-]{7,63}$/); npm run status -- dev lists them" },
+      {
+        name: "--source with --select",
+        argv: ["dev", "--source", "stripe", "--select", "tag:x"],
+        code: 2,
+        err: 'error: --source and --select exclude each other; usage: npm run trigger -- <stack> [--source <name> | --select "<selection>"] [--full-refresh] [--retry <run id>]',
+      },
+      {
+        name: "an unknown option",
+        argv: ["dev", "--target", "prod"],
+        code: 2,
+        err: 'error: unknown option --target; usage: npm run trigger -- <stack> [--source <name> | --select "<selection>"] [--full-refresh] [--retry <run id>]',
+      },
+      {
+        name: "no stack",
+        argv: [],
+        code: 2,
+        err: 'error: name the stack; usage: npm run trigger -- <stack> [--source <name> | --select "<selection>"] [--full-refresh] [--retry <run id>]',
+      },
+      {
+        name: "a run id that is not one",
+        argv: ["dev", "--retry", "../latest"],
+        code: 1,
+        err: 'error: --retry "../latest" is not a run id (/^[a-z0-9][a-z0-9-]{7,63}$/); npm run status -- dev lists them',
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -164,7 +222,9 @@ describe("ops trigger", () => {
     }
 
     it("expired credentials: STS answers ExpiredToken, nothing reaches the queue", async () => {
-      sts.on(GetCallerIdentityCommand).rejects(awsError("ExpiredToken", "The security token included in the request is expired", 403));
+      sts
+        .on(GetCallerIdentityCommand)
+        .rejects(awsError("ExpiredToken", "The security token included in the request is expired", 403));
       const t = run(["dev", "--source", "stripe"]);
       expect(await t.done).to.equal(1);
       expect(t.io.errLines).to.deep.equal([
@@ -177,12 +237,22 @@ describe("ops trigger", () => {
       sts.on(GetCallerIdentityCommand).resolves({ Account: "999988887777", Arn: "arn:aws:iam::999988887777:user/bob" });
       const t = run(["dev"]);
       expect(await t.done).to.equal(1);
-      expect(t.io.errLines).to.deep.equal(["error: your AWS credentials are for account 999988887777 (arn:aws:iam::999988887777:user/bob) but stack dev is in account 111122223333; switch AWS_PROFILE"]);
+      expect(t.io.errLines).to.deep.equal([
+        "error: your AWS credentials are for account 999988887777 (arn:aws:iam::999988887777:user/bob) but stack dev is in account 111122223333; switch AWS_PROFILE",
+      ]);
       expect(sqs.calls()).to.have.length(0);
     });
 
     it("the queue refusing the message is one line and exit 1", async () => {
-      sqs.on(SendMessageCommand).rejects(awsError("AccessDenied", "User: arn:aws:sts::111122223333:assumed-role/Operator/alice is not authorized to perform: sqs:sendmessage", 403));
+      sqs
+        .on(SendMessageCommand)
+        .rejects(
+          awsError(
+            "AccessDenied",
+            "User: arn:aws:sts::111122223333:assumed-role/Operator/alice is not authorized to perform: sqs:sendmessage",
+            403,
+          ),
+        );
       const t = run(["dev"]);
       expect(await t.done).to.equal(1);
       expect(t.io.errLines).to.deep.equal([
@@ -195,13 +265,27 @@ describe("ops trigger", () => {
     it("asks the contract for dbt retry of the named run, with no selection of its own", () => {
       const opts = parseTriggerArgs(["dev", "--retry", "20261122t110000-8b2d4f6a"]);
       expect(runInput(opts, "dev", DEV_CONFIG, manualTrigger("alice", NOW, "a1b2c3"))).to.deep.equal({
-        target: "dev", triggers: [TRIGGER], command: "retry", retryOf: "20261122t110000-8b2d4f6a",
+        target: "dev",
+        triggers: [TRIGGER],
+        command: "retry",
+        retryOf: "20261122t110000-8b2d4f6a",
       });
     });
 
     it("passes a selection given with it on, so the contract rejects the combination", () => {
-      const opts = parseTriggerArgs(["dev", "--retry", "20261122t110000-8b2d4f6a", "--select", "tag:x", "--full-refresh"]);
-      expect(runInput(opts, "dev", DEV_CONFIG, manualTrigger("alice", NOW, "a1b2c3"))).to.deep.include({ command: "retry", select: ["tag:x"], fullRefresh: true });
+      const opts = parseTriggerArgs([
+        "dev",
+        "--retry",
+        "20261122t110000-8b2d4f6a",
+        "--select",
+        "tag:x",
+        "--full-refresh",
+      ]);
+      expect(runInput(opts, "dev", DEV_CONFIG, manualTrigger("alice", NOW, "a1b2c3"))).to.deep.include({
+        command: "retry",
+        select: ["tag:x"],
+        fullRefresh: true,
+      });
     });
 
     it("never reaches S3 or the queue when the run id is malformed", async () => {
@@ -213,6 +297,10 @@ describe("ops trigger", () => {
   });
 
   it("manual trigger ids: lower-case user, UTC stamp, random suffix", () => {
-    expect(manualTrigger("Dr. Who@corp", NOW, "ffffff")).to.deep.equal({ kind: "manual", id: "dr.-who-corp-20261202t021500z-ffffff", receivedAt: "2026-12-02T02:15:00.000Z" });
+    expect(manualTrigger("Dr. Who@corp", NOW, "ffffff")).to.deep.equal({
+      kind: "manual",
+      id: "dr.-who-corp-20261202t021500z-ffffff",
+      receivedAt: "2026-12-02T02:15:00.000Z",
+    });
   });
 });
