@@ -55,11 +55,9 @@ export const LOG_RETENTION_DAYS = [
 
 /** Upper-case Snowflake identifier: letters, digits and underscores, starting with a letter. */
 export const SNOWFLAKE_IDENT = /^[A-Z][A-Z0-9_]{0,199}$/;
-const identifier = z
-  .string()
-  .regex(SNOWFLAKE_IDENT, {
-    message: "expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter)",
-  });
+const identifier = z.string().regex(SNOWFLAKE_IDENT, {
+  message: "expected an UPPER_SNAKE Snowflake identifier (A-Z, 0-9, _; starting with a letter)",
+});
 
 function oneOf<T extends string | number>(values: readonly T[]): z.ZodType<T> {
   return z.custom<T>((v) => (values as readonly unknown[]).includes(v), {

@@ -157,13 +157,11 @@ describe("handlers (wiring)", () => {
     // Prepare: DynamoDB throttles, so the request is not saved and SQS must deliver it again
     sqs.reset();
     const documents = mockClient(DynamoDBDocumentClient);
-    documents
-      .on(GetCommand)
-      .rejects(
-        Object.assign(new Error("Throughput exceeds the current capacity"), {
-          name: "ProvisionedThroughputExceededException",
-        }),
-      );
+    documents.on(GetCommand).rejects(
+      Object.assign(new Error("Throughput exceeds the current capacity"), {
+        name: "ProvisionedThroughputExceededException",
+      }),
+    );
     const { handler } = require("../../functions/launch/index") as typeof LaunchModule;
     const body = JSON.stringify({
       target: "dev",

@@ -194,13 +194,11 @@ describe("ops preflight checks", () => {
     });
 
     it("the stack creates it but the account already has one of its own: fail (EntityAlreadyExists)", async () => {
-      iam
-        .on(GetOpenIDConnectProviderCommand)
-        .resolves({
-          Url: "token.actions.githubusercontent.com",
-          ClientIDList: ["sts.amazonaws.com"],
-          Tags: [{ Key: "team", Value: "platform" }],
-        });
+      iam.on(GetOpenIDConnectProviderCommand).resolves({
+        Url: "token.actions.githubusercontent.com",
+        ClientIDList: ["sts.amazonaws.com"],
+        Tags: [{ Key: "team", Value: "platform" }],
+      });
       const r = await checkGithubOidc(client(), PLAN, account, "dev");
       expect(r.status).to.equal("fail");
       expect(r.detail).to.equal(
@@ -384,17 +382,15 @@ describe("ops preflight checks", () => {
   describe("dbt image", () => {
     const client = () => new ECRClient({ region: "eu-west-1" });
     it("present: pass, asking for the exact tag", async () => {
-      ecr
-        .on(DescribeImagesCommand)
-        .resolves({
-          imageDetails: [
-            {
-              repositoryName: "dbt-pipeline-dev-dbt",
-              imageTags: ["git-4f2c9e1"],
-              imagePushedAt: new Date("2026-11-30T10:00:00Z"),
-            },
-          ],
-        });
+      ecr.on(DescribeImagesCommand).resolves({
+        imageDetails: [
+          {
+            repositoryName: "dbt-pipeline-dev-dbt",
+            imageTags: ["git-4f2c9e1"],
+            imagePushedAt: new Date("2026-11-30T10:00:00Z"),
+          },
+        ],
+      });
       expect(formatResult(await checkImage(client(), "dbt-pipeline-dev-dbt", "git-4f2c9e1", true))).to.equal(
         "PASS  dbt image in ECR: dbt-pipeline-dev-dbt:git-4f2c9e1 pushed 2026-11-30T10:00:00.000Z",
       );

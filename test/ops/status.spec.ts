@@ -71,22 +71,20 @@ describe("ops status", () => {
     doc.reset();
     // The sweep's Scan finds the targets with a lease or pending requests.
     doc.on(ScanCommand).resolves({ Items: [{ target: "dev" }, { target: "dev" }] });
-    doc
-      .on(QueryCommand)
-      .resolves({
-        Items: [
-          pendingItem(
-            "p#2026-11-22T11:17:30.000Z#5d41402abc4b2a76b9719d911017c592",
-            "stripe",
-            "2026-11-22T11:17:30.000Z",
-          ),
-          pendingItem(
-            "p#2026-11-22T11:18:05.000Z#7d793037a0760186574b0282f2f435e7",
-            "hubspot",
-            "2026-11-22T11:18:05.000Z",
-          ),
-        ],
-      });
+    doc.on(QueryCommand).resolves({
+      Items: [
+        pendingItem(
+          "p#2026-11-22T11:17:30.000Z#5d41402abc4b2a76b9719d911017c592",
+          "stripe",
+          "2026-11-22T11:17:30.000Z",
+        ),
+        pendingItem(
+          "p#2026-11-22T11:18:05.000Z#7d793037a0760186574b0282f2f435e7",
+          "hubspot",
+          "2026-11-22T11:18:05.000Z",
+        ),
+      ],
+    });
     doc.on(GetCommand).resolves({
       Item: {
         target: "dev",
@@ -244,24 +242,20 @@ describe("ops status", () => {
   it("nothing running, an empty dead-letter queue: says so and prints no redrive command", async () => {
     ecs.on(ListTasksCommand, { desiredStatus: "RUNNING" }).resolves({ taskArns: [] });
     doc.on(ScanCommand).resolves({ Items: [] });
-    sqs
-      .on(GetQueueAttributesCommand, { QueueUrl: RUNS_URL })
-      .resolves({
-        Attributes: {
-          ApproximateNumberOfMessages: "0",
-          ApproximateNumberOfMessagesNotVisible: "0",
-          ApproximateNumberOfMessagesDelayed: "0",
-        },
-      });
-    sqs
-      .on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL })
-      .resolves({
-        Attributes: {
-          ApproximateNumberOfMessages: "0",
-          ApproximateNumberOfMessagesNotVisible: "0",
-          ApproximateNumberOfMessagesDelayed: "0",
-        },
-      });
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: RUNS_URL }).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+        ApproximateNumberOfMessagesDelayed: "0",
+      },
+    });
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({
+      Attributes: {
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+        ApproximateNumberOfMessagesDelayed: "0",
+      },
+    });
     const t = run(["dev", "--last", "1"]);
     expect(await t.done).to.equal(0);
     expect(t.io.outLines.slice(-4)).to.deep.equal([

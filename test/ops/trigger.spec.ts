@@ -46,13 +46,11 @@ describe("ops trigger", () => {
     sts.reset();
     sqs.reset();
     s3.reset();
-    sts
-      .on(GetCallerIdentityCommand)
-      .resolves({
-        Account: "111122223333",
-        Arn: "arn:aws:sts::111122223333:assumed-role/Operator/alice",
-        UserId: "AROA:alice",
-      });
+    sts.on(GetCallerIdentityCommand).resolves({
+      Account: "111122223333",
+      Arn: "arn:aws:sts::111122223333:assumed-role/Operator/alice",
+      UserId: "AROA:alice",
+    });
     sqs.on(SendMessageCommand).resolves({ MessageId: MESSAGE_ID });
   });
 
