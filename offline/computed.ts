@@ -25,28 +25,33 @@ export function fakePem(label: string, seed: string): string {
 export function computedState(
   type: string,
   name: string,
-  inputs: Record<string, any>,
+  inputs: Readonly<Record<string, unknown>>,
   env: Env,
-): { id: string; state: Record<string, any> } {
+): { id: string; state: Record<string, unknown> } {
   const { account, region } = env;
   const arn = (service: string, resource: string, regional = true) =>
     `arn:aws:${service}:${regional ? region : ""}:${regional || service === "iam" ? account : ""}:${resource}`;
-  const physical = inputs.name ?? `${name}-${short(name)}`;
-  const base: Record<string, any> = { ...inputs };
+  // Resolved inputs are plain values; names and ids among them are strings (a number is written out).
+  const text = (key: string): string | undefined => {
+    const v = inputs[key];
+    return typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+  };
+  const physical = text("name") ?? `${name}-${short(name)}`;
+  const base: Record<string, unknown> = { ...inputs };
   let id = `${name}-id`;
 
   switch (type) {
     case "aws:iam/role:Role":
       Object.assign(base, {
         name: physical,
-        arn: `arn:aws:iam::${account}:role${inputs.path ?? "/"}${physical}`,
+        arn: `arn:aws:iam::${account}:role${text("path") ?? "/"}${physical}`,
         uniqueId: `AROA${short(name).toUpperCase()}`,
       });
       id = physical;
       break;
     case "aws:iam/policy:Policy":
-      Object.assign(base, { name: physical, arn: `arn:aws:iam::${account}:policy${inputs.path ?? "/"}${physical}` });
-      id = base.arn;
+      id = `arn:aws:iam::${account}:policy${text("path") ?? "/"}${physical}`;
+      Object.assign(base, { name: physical, arn: id });
       break;
     case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
       Object.assign(base, {
@@ -63,31 +68,27 @@ export function computedState(
       id = physical;
       break;
     case "aws:sqs/queue:Queue":
-      Object.assign(base, {
-        name: physical,
-        arn: arn("sqs", physical),
-        url: `https://sqs.${region}.amazonaws.com/${account}/${physical}`,
-      });
-      id = base.url;
+      id = `https://sqs.${region}.amazonaws.com/${account}/${physical}`;
+      Object.assign(base, { name: physical, arn: arn("sqs", physical), url: id });
       break;
     case "aws:sns/topic:Topic":
-      Object.assign(base, { name: physical, arn: arn("sns", physical) });
-      id = base.arn;
+      id = arn("sns", physical);
+      Object.assign(base, { name: physical, arn: id });
       break;
     case "aws:ecs/cluster:Cluster":
-      Object.assign(base, { name: physical, arn: arn("ecs", `cluster/${physical}`) });
-      id = base.arn;
+      id = arn("ecs", `cluster/${physical}`);
+      Object.assign(base, { name: physical, arn: id });
       break;
     case "aws:ecs/taskDefinition:TaskDefinition":
       Object.assign(base, {
-        arn: arn("ecs", `task-definition/${inputs.family}:1`),
-        arnWithoutRevision: arn("ecs", `task-definition/${inputs.family}`),
+        arn: arn("ecs", `task-definition/${text("family")}:1`),
+        arnWithoutRevision: arn("ecs", `task-definition/${text("family")}`),
         revision: 1,
       });
-      id = inputs.family;
+      id = text("family") ?? id;
       break;
     case "aws:s3/bucket:Bucket": {
-      const bucket = inputs.bucket ?? `${name}-${short(name)}`;
+      const bucket = text("bucket") ?? `${name}-${short(name)}`;
       Object.assign(base, {
         bucket,
         arn: `arn:aws:s3:::${bucket}`,
@@ -106,11 +107,8 @@ export function computedState(
       id = physical;
       break;
     case "aws:secretsmanager/secret:Secret":
-      Object.assign(base, {
-        name: physical,
-        arn: arn("secretsmanager", `secret:${physical}-${short(name).slice(0, 6)}`),
-      });
-      id = base.arn;
+      id = arn("secretsmanager", `secret:${physical}-${short(name).slice(0, 6)}`);
+      Object.assign(base, { name: physical, arn: id });
       break;
     case "aws:cloudwatch/logGroup:LogGroup":
       Object.assign(base, { name: physical, arn: arn("logs", `log-group:${physical}`) });
@@ -125,7 +123,7 @@ export function computedState(
         name: physical,
         arn: arn(
           "events",
-          `rule/${inputs.eventBusName && inputs.eventBusName !== "default" ? `${inputs.eventBusName}/` : ""}${physical}`,
+          `rule/${text("eventBusName") && text("eventBusName") !== "default" ? `${text("eventBusName")}/` : ""}${physical}`,
         ),
       });
       id = physical;
@@ -136,7 +134,7 @@ export function computedState(
     case "aws:scheduler/schedule:Schedule":
       Object.assign(base, {
         name: physical,
-        arn: arn("scheduler", `schedule/${inputs.groupName ?? "default"}/${physical}`),
+        arn: arn("scheduler", `schedule/${text("groupName") ?? "default"}/${physical}`),
       });
       break;
     case "aws:scheduler/scheduleGroup:ScheduleGroup":
@@ -159,8 +157,8 @@ export function computedState(
     }
     case "aws:apigatewayv2/stage:Stage":
       Object.assign(base, {
-        invokeUrl: `https://${inputs.apiId}.execute-api.${region}.amazonaws.com/${inputs.name === "$default" ? "" : inputs.name}`,
-        arn: arn("apigateway", `/apis/${inputs.apiId}/stages/${inputs.name}`),
+        invokeUrl: `https://${text("apiId")}.execute-api.${region}.amazonaws.com/${inputs.name === "$default" ? "" : text("name")}`,
+        arn: arn("apigateway", `/apis/${text("apiId")}/stages/${text("name")}`),
       });
       break;
     case "aws:ec2/securityGroup:SecurityGroup":
@@ -171,7 +169,7 @@ export function computedState(
       Object.assign(base, { arn: arn("kms", `key/${short(name)}`), keyId: short(name) });
       break;
     case "awsx:ec2:Vpc": {
-      const azs = Array.from({ length: inputs.numberOfAvailabilityZones ?? 2 }, (_, i) => i);
+      const azs = Array.from({ length: Number(inputs.numberOfAvailabilityZones ?? 2) }, (_, i) => i);
       Object.assign(base, {
         vpcId: `vpc-${short(name)}`,
         publicSubnetIds: azs.map((i) => `subnet-${short(`${name}-public-${i}`)}`),
@@ -191,7 +189,7 @@ export function computedState(
       break;
     case "snowflake:index/database:Database":
       Object.assign(base, { fullyQualifiedName: q(inputs.name) });
-      id = inputs.name ?? id;
+      id = text("name") ?? id;
       break;
     case "snowflake:index/schema:Schema":
     case "snowflake:index/table:Table":

@@ -2,18 +2,32 @@
  * Renders `aws.iam.getPolicyDocument` inputs as the IAM JSON the real provider returns, so that
  * tests and the offline plan see real policy documents rather than placeholders.
  */
+import { z } from "zod";
 
-interface Statement {
-  sid?: string;
-  effect?: string;
-  actions?: string[];
-  notActions?: string[];
-  resources?: string[];
-  notResources?: string[];
-  principals?: { type: string; identifiers: string[] }[];
-  notPrincipals?: { type: string; identifiers: string[] }[];
-  conditions?: { test: string; variable: string; values: string[] }[];
-}
+const Principals = z.array(z.object({ type: z.string(), identifiers: z.array(z.string()) }));
+
+/** The `aws.iam.getPolicyDocument` arguments the program passes, as the mock monitor hands them over. */
+export const PolicyDocumentArgs = z.object({
+  statements: z
+    .array(
+      z.object({
+        sid: z.string().optional(),
+        effect: z.string().optional(),
+        actions: z.array(z.string()).optional(),
+        notActions: z.array(z.string()).optional(),
+        resources: z.array(z.string()).optional(),
+        notResources: z.array(z.string()).optional(),
+        principals: Principals.optional(),
+        notPrincipals: Principals.optional(),
+        conditions: z
+          .array(z.object({ test: z.string(), variable: z.string(), values: z.array(z.string()) }))
+          .optional(),
+      }),
+    )
+    .optional(),
+  version: z.string().optional(),
+  policyId: z.string().optional(),
+});
 
 const one = (values: string[]) => (values.length === 1 ? values[0] : [...values].sort());
 
@@ -25,7 +39,7 @@ function principals(list: { type: string; identifiers: string[] }[]): unknown {
 }
 
 /** The policy JSON for `getPolicyDocument({ statements, version })`. */
-export function renderPolicyDocument(args: { statements?: Statement[]; version?: string; policyId?: string }): string {
+export function renderPolicyDocument(args: z.infer<typeof PolicyDocumentArgs>): string {
   const statements = (args.statements ?? []).map((s) => {
     const out: Record<string, unknown> = {};
     if (s.sid) out.Sid = s.sid;

@@ -5,14 +5,23 @@
  * program uses and throws on any other.
  */
 import { trimStackCapture } from "./fast-start";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedState } from "./computed";
-import { renderPolicyDocument } from "./iam";
+import { PolicyDocumentArgs, renderPolicyDocument } from "./iam";
 
 /** A fake account and the region used when the stack sets none. */
 export const MOCK_ACCOUNT = "123456789012";
 export const DEFAULT_REGION = "eu-west-1";
+
+/**
+ * Resolved values as the Pulumi mock monitor hands them over (`MockResourceArgs.inputs` is `any` in
+ * @pulumi/pulumi), kept so because the component specs read them by path (`r.inputs.environment.variables`).
+ * Code that branches on a value narrows it first.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped by Pulumi's mock API; see above
+export type MockValues = Record<string, any>;
 
 /** Options of a resource as the program declared them. */
 export interface RecordedOptions {
@@ -34,18 +43,18 @@ export interface RecordedResource {
   /** `type::name` of the parent, or undefined for children of the stack. */
   readonly parent?: string;
   readonly custom: boolean;
-  readonly inputs: Record<string, any>;
+  readonly inputs: MockValues;
   /** Dotted paths (e.g. `secretString`, `environment.variables.TOKEN`) of inputs that are Pulumi secrets. */
   readonly secretPaths: readonly string[];
   readonly options: RecordedOptions;
   /** Outputs returned by the mock (inputs plus computed attributes). */
-  readonly state: Record<string, any>;
+  readonly state: MockValues;
 }
 
 /** An invoke the program made. */
 export interface RecordedCall {
   readonly token: string;
-  readonly inputs: Record<string, any>;
+  readonly inputs: Readonly<Record<string, unknown>>;
 }
 
 /** The result of one evaluation of the program. */
@@ -54,13 +63,19 @@ export interface Evaluation {
   readonly resources: readonly RecordedResource[];
   readonly calls: readonly RecordedCall[];
   /** Stack outputs, resolved. */
-  readonly outputs: Record<string, any>;
+  readonly outputs: MockValues;
   /** Paths of stack outputs that are secrets. */
   readonly secretOutputs: readonly string[];
 }
 
 /** Folders of the evaluation harness, never re-evaluated with the program. */
 const HARNESS = ["offline", "test", "bench"].map((dir) => path.join(__dirname, "..", dir) + path.sep);
+
+/**
+ * Loads the program through the CommonJS cache, so that deleting its modules from `load.cache` gives each
+ * evaluation a fresh program (an `import` would hand back the module already evaluated).
+ */
+const load = createRequire(__filename);
 
 /** The key a resource is known by in the records: `type::name`. */
 export const keyOf = (type: string, name: string) => `${type}::${name}`;
@@ -127,7 +142,7 @@ export async function evaluate(opts: {
   const region = opts.config["aws:region"] ?? DEFAULT_REGION;
   const pending = new Map<string, Pending>();
   const byResource = new WeakMap<pulumi.Resource, string>();
-  const registered = new Map<string, { custom: boolean; inputs: Record<string, any>; state: Record<string, any> }>();
+  const registered = new Map<string, { custom: boolean; inputs: unknown; state: MockValues }>();
   const calls: RecordedCall[] = [];
   const duplicates: string[] = [];
   trimStackCapture(pulumi);
@@ -137,12 +152,13 @@ export async function evaluate(opts: {
       newResource(args) {
         const key = keyOf(args.type, args.name);
         if (registered.has(key)) duplicates.push(key);
-        const { id, state } = computedState(args.type, args.name, args.inputs, { account: MOCK_ACCOUNT, region });
-        registered.set(key, { custom: args.custom ?? true, inputs: args.inputs, state });
+        const inputs = plainObject(args.inputs);
+        const { id, state } = computedState(args.type, args.name, inputs, { account: MOCK_ACCOUNT, region });
+        registered.set(key, { custom: args.custom ?? true, inputs, state });
         return { id, state };
       },
       call(args) {
-        calls.push({ token: args.token, inputs: args.inputs });
+        calls.push({ token: args.token, inputs: plainObject(args.inputs) });
         switch (args.token) {
           case "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -155,12 +171,10 @@ export async function evaluate(opts: {
             return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
           case "aws:index/getPartition:getPartition":
             return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
-          case "aws:iam/getPolicyDocument:getPolicyDocument":
-            return {
-              json: renderPolicyDocument(args.inputs),
-              minifiedJson: JSON.stringify(JSON.parse(renderPolicyDocument(args.inputs))),
-              id: "policy",
-            };
+          case "aws:iam/getPolicyDocument:getPolicyDocument": {
+            const doc = renderPolicyDocument(PolicyDocumentArgs.parse(args.inputs));
+            return { json: doc, minifiedJson: JSON.stringify(JSON.parse(doc)), id: "policy" };
+          }
           default:
             throw new Error(`offline mocks: unexpected invoke ${args.token}; answer it in offline/mocks.ts`);
         }
@@ -174,7 +188,7 @@ export async function evaluate(opts: {
 
   const programPath = path.resolve(opts.programPath ?? path.join(__dirname, "..", "index.ts"));
   let exported: Record<string, unknown> = {};
-  await pulumi.runtime.runInPulumiStack(async () => {
+  await pulumi.runtime.runInPulumiStack(() => {
     pulumi.runtime.registerStackTransformation((args) => {
       const key = keyOf(args.type, args.name);
       byResource.set(args.resource, key);
@@ -197,7 +211,7 @@ export async function evaluate(opts: {
           aliases: o.aliases?.map((a) =>
             typeof a === "string"
               ? a
-              : JSON.stringify(a, (k, v) =>
+              : JSON.stringify(a, (k: string, v: unknown) =>
                   k === "parent" && pulumi.Resource.isInstance(v) ? resourceKey(v, byResource) : v,
                 ),
           ),
@@ -212,17 +226,18 @@ export async function evaluate(opts: {
     // Re-evaluate the program on every call: each evaluation is a fresh stack. The harness
     // (offline/, test/, bench/) stays loaded, so a test helper's cache of evaluations survives
     // into the next spec file a mocha worker runs.
-    for (const id of Object.keys(require.cache)) {
+    for (const id of Object.keys(load.cache)) {
       if (
         id === programPath ||
         (!id.includes(`${path.sep}node_modules${path.sep}`) && !HARNESS.some((dir) => id.startsWith(dir)))
       )
-        delete require.cache[id];
+        delete load.cache[id];
     }
-    exported = require(programPath);
-    return exported;
+    exported = load(programPath) as Record<string, unknown>;
+    return Promise.resolve(exported);
   });
-  await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  // Pulumi's runtime exports waitForRPCs (runtime/settings.js) without declaring it in settings.d.ts.
+  await (load("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
   if (duplicates.length) throw new Error(`offline mocks: resource names registered twice: ${duplicates.join(", ")}`);
 
   const resources: RecordedResource[] = [];
@@ -234,7 +249,7 @@ export async function evaluate(opts: {
       name: p.name,
       parent: p.parent,
       custom: reg.custom,
-      inputs: unwrapSecrets(reg.inputs) as Record<string, any>,
+      inputs: unwrapSecrets(reg.inputs) as MockValues,
       secretPaths: await p.secretPaths,
       options: Object.fromEntries(
         Object.entries(p.options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
@@ -242,7 +257,7 @@ export async function evaluate(opts: {
       state: reg.state,
     });
   }
-  const outputs: Record<string, any> = {};
+  const outputs: MockValues = {};
   const secretOutputs: string[] = [];
   for (const [k, v] of Object.entries(exported)) {
     const found: string[] = [];
@@ -251,6 +266,14 @@ export async function evaluate(opts: {
     outputs[k] = await resolveDeep(v);
   }
   return { stack: opts.stack, resources, calls, outputs, secretOutputs };
+}
+
+/** The monitor's inputs for one resource or invoke: always an object, though Pulumi types them `any`. */
+function plainObject(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`offline mocks: expected an object of inputs, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
 }
 
 /** The engine's wire form of a secret: `{ <sig>: <secret sig>, value }`. */
@@ -268,7 +291,7 @@ export function unwrapSecrets(value: unknown): unknown {
   return value;
 }
 
-async function resolveDeep(value: unknown): Promise<any> {
+async function resolveDeep(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     return resolveDeep(
       await new Promise((resolve) =>
@@ -282,7 +305,7 @@ async function resolveDeep(value: unknown): Promise<any> {
   if (value instanceof Promise) return resolveDeep(await value);
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
   if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
-    const out: Record<string, any> = {};
+    const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v);
     return out;
   }

@@ -206,11 +206,10 @@ export interface PlanDiff {
 
 function changes(a: unknown, b: unknown, at: string, out: Change[]): void {
   if (JSON.stringify(a) === JSON.stringify(b)) return;
-  const isObj = (v: unknown) => v !== null && typeof v === "object";
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-    for (const k of [...keys].sort())
-      changes((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k, out);
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of [...keys].sort()) changes(a[k], b[k], at ? `${at}.${k}` : k, out);
     return;
   }
   out.push({ path: at, before: a, after: b });

@@ -27,7 +27,7 @@ export const iamPermissionsBoundary: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const boundaries = args.resources.filter((r) => isBoundaryPolicy(r.type, r.props));
-    const arns = new Set(boundaries.map((b) => b.props.arn).filter((a): a is string => typeof a === "string"));
+    const arns = new Set(boundaries.map((b): unknown => b.props.arn).filter((a): a is string => typeof a === "string"));
     for (const b of boundaries) {
       const statements = list(parseDocument(b.props.policy)?.Statement);
       if (!denies(statements, "iam:CreateRole", "iam:PermissionsBoundary"))
@@ -36,11 +36,12 @@ export const iamPermissionsBoundary: StackValidationPolicy = {
         report(`boundary ${b.name} does not deny iam:DeleteRolePermissionsBoundary.`, b.urn);
     }
     const attachedAsGrant = (r: PolicyResource): string[] =>
-      r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-        ? [r.props.policyArn]
+      (r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        ? [r.props.policyArn as unknown]
         : r.type === ROLE
-          ? list<string>(r.props.managedPolicyArns)
-          : [];
+          ? list<unknown>(r.props.managedPolicyArns)
+          : []
+      ).filter((a): a is string => typeof a === "string");
     for (const r of args.resources) {
       for (const arn of attachedAsGrant(r))
         if (arns.has(arn))

@@ -2,7 +2,7 @@
  * Storage, compute and Snowflake rules that a single resource's properties decide.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { list } from "./util";
+import { Props, dig, list, shown } from "./util";
 
 /** Lambda runtimes the pack accepts. */
 export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"];
@@ -26,7 +26,7 @@ export const logGroupRetention: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:cloudwatch/logGroup:LogGroup") return;
-    const days = args.props.retentionInDays;
+    const days: unknown = args.props.retentionInDays;
     if (typeof days !== "number" || days <= 0)
       report(`${args.name}: log group keeps logs forever; set retentionInDays.`);
   },
@@ -40,13 +40,13 @@ export const lambdaShape: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:lambda/function:Function") return;
-    const p = args.props;
-    if (!LAMBDA_RUNTIMES.includes(p.runtime))
-      report(`${args.name}: runtime ${p.runtime ?? "(none)"} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
+    const p: Props = args.props;
+    if (typeof p.runtime !== "string" || !LAMBDA_RUNTIMES.includes(p.runtime))
+      report(`${args.name}: runtime ${shown(p.runtime ?? "(none)")} is not one of ${LAMBDA_RUNTIMES.join(", ")}.`);
     if (JSON.stringify(p.architectures) !== JSON.stringify(["arm64"]))
       report(`${args.name}: architectures must be ["arm64"].`);
     if (typeof p.timeout !== "number" || p.timeout > 300)
-      report(`${args.name}: timeout must be set and at most 300 seconds (got ${p.timeout ?? "the default"}).`);
+      report(`${args.name}: timeout must be set and at most 300 seconds (got ${shown(p.timeout ?? "the default")}).`);
     const reserved = p.reservedConcurrentExecutions;
     if (
       reserved !== undefined &&
@@ -54,7 +54,7 @@ export const lambdaShape: ResourceValidationPolicy = {
       (typeof reserved !== "number" || (reserved !== -1 && reserved < 1))
     ) {
       report(
-        `${args.name}: reservedConcurrentExecutions ${reserved} throttles every invocation; leave it unset or reserve at least 1.`,
+        `${args.name}: reservedConcurrentExecutions ${shown(reserved)} throttles every invocation; leave it unset or reserve at least 1.`,
       );
     }
   },
@@ -68,23 +68,21 @@ export const ecsTaskShape: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:ecs/taskDefinition:TaskDefinition") return;
-    let containers: {
-      name?: string;
-      privileged?: boolean;
-      logConfiguration?: unknown;
-      readonlyRootFilesystem?: boolean;
-    }[];
+    const definitions: unknown = args.props.containerDefinitions;
+    let containers: unknown;
     try {
-      containers = JSON.parse(args.props.containerDefinitions);
+      if (typeof definitions !== "string") return; // Unknown during preview of a new stack.
+      containers = JSON.parse(definitions);
     } catch {
-      return; // Unknown during preview of a new stack.
+      return;
     }
-    for (const c of containers) {
-      if (c.privileged) report(`${args.name}: container ${c.name} is privileged.`);
-      if (!c.logConfiguration) report(`${args.name}: container ${c.name} has no logConfiguration.`);
-      if (c.readonlyRootFilesystem !== true)
+    for (const c of list(containers)) {
+      const name = String(dig(c, "name"));
+      if (dig(c, "privileged")) report(`${args.name}: container ${name} is privileged.`);
+      if (!dig(c, "logConfiguration")) report(`${args.name}: container ${name} has no logConfiguration.`);
+      if (dig(c, "readonlyRootFilesystem") !== true)
         report(
-          `${args.name}: container ${c.name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`,
+          `${args.name}: container ${name} has a writable root filesystem; set readonlyRootFilesystem and mount a volume where it writes.`,
         );
     }
   },
@@ -114,7 +112,7 @@ export const snowflakeUpperNames: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (!NAMED_SNOWFLAKE_TYPES.includes(args.type)) return;
-    const name = args.props.name;
+    const name: unknown = args.props.name;
     if (typeof name !== "string" || !/^[A-Z][A-Z0-9_]*$/.test(name))
       report(`${args.name}: Snowflake name ${JSON.stringify(name ?? null)} is not an explicit UPPER_SNAKE identifier.`);
   },
@@ -129,9 +127,9 @@ export const snowflakeWarehouseGuards: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== "snowflake:index/warehouse:Warehouse") return;
     const max = args.getConfig<{ maxAutoSuspendSeconds?: number }>().maxAutoSuspendSeconds ?? 300;
-    const suspend = args.props.autoSuspend;
+    const suspend: unknown = args.props.autoSuspend;
     if (typeof suspend !== "number" || suspend <= 0 || suspend > max)
-      report(`${args.name}: autoSuspend must be between 1 and ${max} seconds (got ${suspend ?? "unset"}).`);
+      report(`${args.name}: autoSuspend must be between 1 and ${max} seconds (got ${shown(suspend ?? "unset")}).`);
     if (!args.props.resourceMonitor) report(`${args.name}: warehouse has no resource monitor.`);
   },
 };
@@ -161,7 +159,7 @@ export const reporterReadOnly: ResourceValidationPolicy = {
       report(`${args.name}: grants OWNERSHIP to ${role}.`);
     if (args.type !== "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole") return;
     if (args.props.allPrivileges) report(`${args.name}: grants ALL privileges to ${role}.`);
-    const bad = list<string>(args.props.privileges).filter(
+    const bad = list<unknown>(args.props.privileges).filter(
       (p) => !REPORTER_PRIVILEGES.includes(String(p).toUpperCase()),
     );
     if (bad.length)
@@ -179,7 +177,7 @@ export const scheduleDeadLetterQueue: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:scheduler/schedule:Schedule") return;
-    if (!args.props.target?.deadLetterConfig?.arn)
+    if (!dig(args.props, "target", "deadLetterConfig", "arn"))
       report(`${args.name}: schedule target has no deadLetterConfig; failed invocations would be dropped.`);
   },
 };

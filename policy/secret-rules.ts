@@ -7,7 +7,7 @@
  * else must not look like one. The mock-based test suite adds a scan that does know secretness.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { walkStrings } from "./util";
+import { dig, walkStrings } from "./util";
 
 /** Patterns of values that are secrets wherever they appear. */
 export const SECRET_PATTERNS: readonly { name: string; re: RegExp }[] = [
@@ -55,8 +55,8 @@ export const lambdaEnvHoldsArns: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "aws:lambda/function:Function") return;
-    const vars: Record<string, unknown> = args.props.environment?.variables ?? {};
-    for (const [name, value] of Object.entries(vars)) {
+    const vars = dig(args.props, "environment", "variables");
+    for (const [name, value] of Object.entries(vars !== null && typeof vars === "object" ? vars : {})) {
       if (typeof value !== "string" || !SECRET_NAME.test(name)) continue;
       if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(value)) {
         report(`${args.name}: environment variable ${name} must hold a Secrets Manager or SSM ARN, not a value.`);

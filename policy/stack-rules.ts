@@ -4,7 +4,7 @@
  * and prod's stateful resources protected.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { stackOf } from "./util";
+import { dig, stackOf } from "./util";
 
 const BUCKET = "aws:s3/bucket:Bucket";
 
@@ -32,7 +32,7 @@ export const s3BucketGuards: StackValidationPolicy = {
         report(`bucket ${name} has no BucketServerSideEncryptionConfiguration.`, b.urn);
       }
       const versioning = attached(args.resources, "aws:s3/bucketVersioning:BucketVersioning", name);
-      if (!versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled"))
+      if (!versioning.some((v) => dig(v.props, "versioningConfiguration", "status") === "Enabled"))
         report(`bucket ${name} does not have versioning enabled.`, b.urn);
       const blocks = attached(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name);
       const full = blocks.some(
@@ -68,7 +68,11 @@ export const sqsHasDeadLetterQueue: StackValidationPolicy = {
       const isDlq = [...referenced].some(
         (a) => (typeof arn === "string" && a === arn) || (typeof name === "string" && a.endsWith(`:${name}`)),
       );
-      if (!isDlq) report(`queue ${name ?? q.name} has no redrivePolicy and is no one's dead-letter queue.`, q.urn);
+      if (!isDlq)
+        report(
+          `queue ${typeof name === "string" ? name : q.name} has no redrivePolicy and is no one's dead-letter queue.`,
+          q.urn,
+        );
     }
   },
 };

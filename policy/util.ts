@@ -14,6 +14,19 @@ export interface IamStatement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
+/** Resource properties as the policy host hands them over (`any` in @pulumi/policy), read as unknown values. */
+export type Props = Readonly<Record<string, unknown>>;
+
+/** The value at `path` below `value`; undefined where a step is not an object. */
+export function dig(value: unknown, ...path: string[]): unknown {
+  let at = value;
+  for (const key of path) at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined;
+  return at;
+}
+
+/** A property value as a message shows it: a string as it is, anything else as JSON. */
+export const shown = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
 /** `x` as an array. */
 export const list = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
@@ -30,21 +43,19 @@ export const POLICY_PROPS: Record<string, string[]> = {
 
 /** Parses a policy document (JSON string or object); undefined when absent or not yet known. */
 export function parseDocument(value: unknown): { Statement?: IamStatement | IamStatement[] } | undefined {
+  let doc = value;
   if (typeof value === "string") {
     try {
-      return JSON.parse(value);
+      doc = JSON.parse(value);
     } catch {
       return undefined;
     }
   }
-  return value && typeof value === "object" ? (value as { Statement?: IamStatement[] }) : undefined;
+  return doc && typeof doc === "object" ? doc : undefined;
 }
 
 /** Every permission statement in a resource's properties, labelled for messages. */
-export function permissionStatements(
-  type: string,
-  props: Record<string, any>,
-): { label: string; statement: IamStatement }[] {
+export function permissionStatements(type: string, props: Props): { label: string; statement: IamStatement }[] {
   const docs: { prop: string; doc: unknown }[] = (POLICY_PROPS[type] ?? []).map((p) => ({ prop: p, doc: props[p] }));
   if (type === "aws:iam/role:Role") {
     for (const [i, p] of list(props.inlinePolicies as { policy?: unknown }[] | undefined).entries())
@@ -62,15 +73,12 @@ export function permissionStatements(
 export const BOUNDARY_PURPOSE = "permissions-boundary";
 
 /** A customer managed policy tagged as the permissions boundary. */
-export function isBoundaryPolicy(type: string, props: Record<string, any>): boolean {
-  return type === "aws:iam/policy:Policy" && props.tags?.purpose === BOUNDARY_PURPOSE;
+export function isBoundaryPolicy(type: string, props: Props): boolean {
+  return type === "aws:iam/policy:Policy" && dig(props, "tags", "purpose") === BOUNDARY_PURPOSE;
 }
 
 /** The statements that grant permissions: every permission statement except the boundary's (a ceiling). */
-export function grantStatements(
-  type: string,
-  props: Record<string, any>,
-): { label: string; statement: IamStatement }[] {
+export function grantStatements(type: string, props: Props): { label: string; statement: IamStatement }[] {
   return isBoundaryPolicy(type, props) ? [] : permissionStatements(type, props);
 }
 

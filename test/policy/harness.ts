@@ -3,13 +3,7 @@
  * fixtures), the way the policy host would: resource rules see each resource's inputs and
  * options, stack rules see every resource's outputs.
  */
-import {
-  Policy,
-  PolicyResource,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationPolicy,
-} from "@pulumi/policy";
+import { Policy, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { POLICIES } from "../../policy/rules";
 import { Evaluation, RecordedResource, unwrapSecrets } from "../../offline/mocks";
 
@@ -24,7 +18,7 @@ export interface Violation {
 export interface FixtureResource {
   readonly type: string;
   readonly name: string;
-  readonly props: Record<string, any>;
+  readonly props: Record<string, unknown>;
   readonly protect?: boolean;
 }
 
@@ -52,12 +46,12 @@ export function isTypeOf(type: string, resourceClass: unknown): boolean {
   // policy.js getPulumiType: a non-empty string `__pulumiType` on the class.
   const token: unknown = (resourceClass as { __pulumiType?: unknown })?.__pulumiType;
   if (typeof token === "string" && token !== "") return token === type;
-  const isInstance = (resourceClass as { isInstance?: unknown })?.isInstance;
+  const isInstance = (resourceClass as { isInstance?: (obj: unknown) => unknown })?.isInstance;
   return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
 }
 
 /** `isType`/`asType` of one resource. */
-function typeChecks(type: string, props: Record<string, any>) {
+function typeChecks(type: string, props: Record<string, unknown>) {
   return {
     isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
     asType: (resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined),
@@ -125,7 +119,7 @@ export async function runPolicies(
         ...typeChecks(r.type, r.props),
       })) as unknown as PolicyResource[];
       await guarded(() =>
-        (policy as StackValidationPolicy).validateStack(
+        policy.validateStack(
           { resources: all, stackTags: new Map(), getConfig: <T>() => cfg as T, notApplicable },
           (message, urn) =>
             out.push({ policy: policy.name, name: all.find((r) => r.urn === urn)?.name ?? "(stack)", message }),
@@ -141,7 +135,7 @@ export function runPoliciesOnStack(ev: Evaluation, policies = POLICIES): Promise
   const asFixture = (r: RecordedResource, outputs: boolean): FixtureResource => ({
     type: r.type,
     name: r.name,
-    props: outputs ? { ...r.inputs, ...(unwrapSecrets(r.state) as Record<string, any>) } : r.inputs,
+    props: outputs ? { ...r.inputs, ...(unwrapSecrets(r.state) as Record<string, unknown>) } : r.inputs,
     protect: r.options.protect,
   });
   const resourcePolicies = policies.filter((p): p is ResourceValidationPolicy => "validateResource" in p);

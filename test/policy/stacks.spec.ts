@@ -3,6 +3,7 @@
  * finds nothing, no secret is in plain text anywhere, prod's state survives a mistaken destroy.
  */
 import { expect } from "chai";
+import { z } from "zod";
 import { Evaluation } from "../../offline/mocks";
 import { SECRET_PATTERNS } from "../../policy/secret-rules";
 import { evaluateStack, FAKE_SECRETS } from "../helpers/stack";
@@ -94,7 +95,9 @@ describe("stateful resources survive a mistaken destroy", () => {
   it("no resource carries a rename alias (the package has renamed nothing yet)", async () => {
     // @pulumi/aws adds type-only aliases itself (e.g. s3.Bucket ← s3.BucketV2); those are not renames.
     const renames = (aliases: readonly string[] = []) =>
-      aliases.filter((a) => Object.keys(JSON.parse(a)).some((k) => k !== "type"));
+      aliases.filter((a) =>
+        Object.keys(z.record(z.string(), z.unknown()).parse(JSON.parse(a))).some((k) => k !== "type"),
+      );
     const ev = await evaluateStack("prod");
     expect(
       ev.resources.filter((r) => renames(r.options.aliases).length).map((r) => `${r.type}::${r.name}`),
