@@ -10,7 +10,7 @@ import * as yaml from "js-yaml";
 import { KEYS, PROJECT } from "../config-keys";
 import { awsErrorLine } from "./aws";
 import type { PlannedStack } from "./plan";
-import { SqlSession, isMissingObject, quoteIdent, rolesOfUser } from "./snowflake";
+import { SqlSession, cellText, isMissingObject, quoteIdent, rolesOfUser } from "./snowflake";
 import type { PulumiRunner } from "./stack";
 
 /** `fail` blocks the deploy (exit 1); `warn` lets it go but runs would suffer; `skip`: an earlier check failed. */
@@ -193,7 +193,9 @@ export async function checkGithubOidc(
           fix: "deploy the stack that creates it first (dev), or create it: aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com",
         };
   }
-  const tags = Object.fromEntries((provider.Tags ?? []).map((t) => [t.Key, t.Value]));
+  const tags = Object.fromEntries(
+    (provider.Tags ?? []).map((t): [string, string | undefined] => [t.Key ?? "", t.Value]),
+  );
   const ours = tags.project === PROJECT && tags.environment === environment;
   if (plan.githubOidc === "create" && !ours) {
     return {
@@ -263,12 +265,11 @@ export async function readChangeDetectionState(
 ): Promise<ChangeDetectionRow[] | undefined> {
   try {
     const rows = await session.query(changeDetectionStateSql(database, monitoringSchema));
-    const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
     return rows.map((r) => ({
-      entry: String(r.ENTRY ?? ""),
-      table: text(r.TABLE_NAME),
-      status: String(r.STATUS ?? ""),
-      detail: text(r.DETAIL),
+      entry: cellText(r.ENTRY) ?? "",
+      table: cellText(r.TABLE_NAME) ?? null,
+      status: cellText(r.STATUS) ?? "",
+      detail: cellText(r.DETAIL) ?? null,
     }));
   } catch (error) {
     if (isMissingObject(error)) return undefined;

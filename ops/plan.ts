@@ -38,17 +38,20 @@ export const TYPES = {
 
 const GITHUB_ISSUER = "token.actions.githubusercontent.com";
 
+/** A name or URL input: a string, else undefined (e.g. not yet known). */
+const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
 /** The planned facts of a list of declared resources. */
 export function plannedStack(resources: readonly DeclaredResource[]): PlannedStack {
   const of = (type: string) => resources.filter((r) => r.type === type);
   const functions = of(TYPES.lambda).map((r) => {
     const reserved = r.inputs.reservedConcurrentExecutions;
     return {
-      name: String(r.inputs.name ?? r.name),
+      name: text(r.inputs.name) ?? r.name,
       reserved: typeof reserved === "number" && reserved > 0 ? reserved : 0,
     };
   });
-  const createsOidc = of(TYPES.oidcProvider).some((r) => String(r.inputs.url ?? "").includes(GITHUB_ISSUER));
+  const createsOidc = of(TYPES.oidcProvider).some((r) => (text(r.inputs.url) ?? "").includes(GITHUB_ISSUER));
   const trustsOidc = of(TYPES.role).some((r) =>
     JSON.stringify(r.inputs.assumeRolePolicy ?? "").includes(`oidc-provider/${GITHUB_ISSUER}`),
   );
@@ -57,8 +60,8 @@ export function plannedStack(resources: readonly DeclaredResource[]): PlannedSta
   return {
     functions,
     githubOidc: createsOidc ? "create" : trustsOidc ? "existing" : "none",
-    ...(ecr ? { ecrRepository: String(ecr.inputs.name ?? ecr.name) } : {}),
-    ...(database ? { database: String(database.inputs.name ?? database.name) } : {}),
+    ...(ecr ? { ecrRepository: text(ecr.inputs.name) ?? ecr.name } : {}),
+    ...(database ? { database: text(database.inputs.name) ?? database.name } : {}),
   };
 }
 

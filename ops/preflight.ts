@@ -318,7 +318,8 @@ export function readStackFile(stack: string, dir = path.join(__dirname, "..")): 
 if (require.main === module) {
   // The driver logs to the console by default; preflight prints its own lines.
   snowflakeSdk.configure({ logLevel: "ERROR" });
-  preflight(process.argv.slice(2), {
+  // An unexpected rejection is left unhandled: Node prints its stack and exits 1.
+  void preflight(process.argv.slice(2), {
     pulumi: execPulumi,
     readStackFile: (s) => readStackFile(s),
     plan: planStack,

@@ -63,6 +63,11 @@ export function connectSnowflake(create: CreateConnection, login: DeployerLogin)
   });
 }
 
+/** A text cell of a result row: a string as it is, a number or boolean written out; null or absent is undefined. */
+export function cellText(v: unknown): string | undefined {
+  return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : undefined;
+}
+
 /** A Snowflake identifier in double quotes (embedded quotes doubled). */
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -76,8 +81,10 @@ export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')
 export async function rolesOfUser(session: SqlSession, user: string): Promise<string[]> {
   const rows = await session.query(`SHOW GRANTS TO USER ${quoteIdent(user)}`);
   const roles = rows
-    .filter((r) => r.granted_on === undefined || r.granted_on === null || String(r.granted_on).toUpperCase() === "ROLE")
-    .map((r) => String(r.role || r.name || ""));
+    .filter(
+      (r) => r.granted_on === undefined || r.granted_on === null || cellText(r.granted_on)?.toUpperCase() === "ROLE",
+    )
+    .map((r) => cellText(r.role) || cellText(r.name) || "");
   return [...new Set(roles.filter((r) => r))].sort();
 }
 
@@ -87,6 +94,6 @@ export function isMissingObject(error: unknown): boolean {
   return (
     String(e?.code) === "2003" ||
     String(e?.code) === "002003" ||
-    /does not exist or not authorized/i.test(String(e?.message ?? ""))
+    /does not exist or not authorized/i.test(typeof e?.message === "string" ? e.message : "")
   );
 }

@@ -99,8 +99,8 @@ export const OutputsSchema = z
   .loose();
 /** The outputs, each possibly absent (a stack that was never deployed has none). */
 export type StackOutputs = z.infer<typeof OutputsSchema>;
-/** Output names. */
-export type OutputName = keyof z.infer<typeof OutputsSchema> & string;
+/** Output names (the schema's keys: `.loose()` makes the inferred type's own keys any string). */
+export type OutputName = keyof typeof OutputsSchema.shape;
 
 /**
  * `pulumi stack output --json`: secrets stay masked as `"[secret]"` (the CLI shows them only with

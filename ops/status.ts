@@ -450,7 +450,8 @@ export function awsClients(region: string): {
 }
 
 if (require.main === module) {
-  status(process.argv.slice(2), {
+  // An unexpected rejection is left unhandled: Node prints its stack and exits 1.
+  void status(process.argv.slice(2), {
     pulumi: execPulumi,
     clients: awsClients,
     now: () => new Date(),

@@ -107,7 +107,7 @@ export function runInput(
       retryOf: opts.retry,
       ...(opts.select ? { select: [...opts.select] } : {}),
       ...(opts.fullRefresh ? { fullRefresh: true } : {}),
-    } as RunRequestInput;
+    };
   }
   if (opts.source !== undefined) {
     const sources = configSources(config);
@@ -245,7 +245,8 @@ export function awsClients(region: string): { sts: STSClient; sqs: SQSClient; s3
 }
 
 if (require.main === module) {
-  trigger(process.argv.slice(2), {
+  // An unexpected rejection is left unhandled: Node prints its stack and exits 1.
+  void trigger(process.argv.slice(2), {
     pulumi: execPulumi,
     clients: awsClients,
     now: () => new Date(),

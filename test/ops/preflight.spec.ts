@@ -101,7 +101,7 @@ function run(
   const done = preflight(argv, {
     pulumi: pulumi.run,
     readStackFile: () => opts.stackFile ?? SET_STACK_FILE,
-    plan: opts.plan ?? (async () => PLAN),
+    plan: opts.plan ?? (() => Promise.resolve(PLAN)),
     clients: (region) => {
       regions.push(region);
       return {
@@ -257,11 +257,12 @@ describe("ops preflight", () => {
 
   it("a program that does not evaluate (bad config): fails with the plan's message and skips what needs it", async () => {
     const t = run(["dev"], {
-      plan: async () => {
-        throw new Error(
-          "Invalid configuration in stack dev (1 problem):\n  - dbt-pipeline:dbt.memory: expected one of 1024, 2048",
-        );
-      },
+      plan: () =>
+        Promise.reject(
+          new Error(
+            "Invalid configuration in stack dev (1 problem):\n  - dbt-pipeline:dbt.memory: expected one of 1024, 2048",
+          ),
+        ),
     });
     expect(await t.done).to.equal(1);
     expect(t.io.outLines).to.include(

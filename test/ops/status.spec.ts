@@ -41,7 +41,7 @@ const pendingItem = (key: string, source: string, receivedAt: string) => ({
 });
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, "..", "fixtures", "dbt", name), "utf8");
-const body = (text: string) => ({ Body: { transformToString: async () => text } }) as never;
+const body = (text: string) => ({ Body: { transformToString: () => Promise.resolve(text) } }) as never;
 const NOW = new Date("2026-11-22T11:20:00.000Z");
 const CLUSTER = "arn:aws:ecs:eu-west-1:111122223333:cluster/dbt-pipeline-dev";
 const RUNS_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/dbt-pipeline-dev-runs.fifo";

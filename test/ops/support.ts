@@ -76,12 +76,13 @@ export class FakePulumi {
   readonly calls: string[][] = [];
   constructor(private readonly answers: Record<string, PulumiResult | ((args: readonly string[]) => PulumiResult)>) {}
 
-  readonly run: PulumiRunner = async (args) => {
+  readonly run: PulumiRunner = (args) => {
     this.calls.push([...args]);
     const key = args.filter((a, i) => a !== "--stack" && args[i - 1] !== "--stack").join(" ");
     const answer = this.answers[key];
-    if (!answer) return { code: 1, stdout: "", stderr: `error: fake pulumi has no answer for: ${key}` };
-    return typeof answer === "function" ? answer(args) : answer;
+    if (!answer)
+      return Promise.resolve({ code: 1, stdout: "", stderr: `error: fake pulumi has no answer for: ${key}` });
+    return Promise.resolve(typeof answer === "function" ? answer(args) : answer);
   };
 }
 

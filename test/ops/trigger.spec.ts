@@ -38,7 +38,7 @@ function run(argv: string[], pulumi = devPulumi()) {
   return { io, regions, pulumi, done };
 }
 
-const sentBody = () => JSON.parse(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody!);
+const sentBody = (): unknown => JSON.parse(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody!);
 const awsCalls = () => sts.calls().length + sqs.calls().length + s3.calls().length;
 
 describe("ops trigger", () => {
