@@ -94,7 +94,7 @@ const selectorTokens = text.superRefine((value, ctx) => {
     });
 });
 /** dbt node selection as dbt's grammar writes it; checked again by the run contract. */
-const selector = text.regex(/^[A-Za-z0-9_.:+*@,\/-]+$/, {
+const selector = text.regex(/^[A-Za-z0-9_.:+*@,/-]+$/, {
   message: "expected a dbt selector (letters, digits and _ . : + * @ , / -)",
 });
 /** A selection that must select something named: one or more tokens, as dispatch splits it. */

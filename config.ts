@@ -81,7 +81,7 @@ type Nested = { [K in keyof Flat as K extends `${string}.${string}` ? never : K]
   [G in GroupOf<keyof Flat>]: { [K in keyof Flat as K extends `${G}.${infer F}` ? F : never]: Flat[K] };
 };
 type Frozen<T> =
-  T extends pulumi.Output<any>
+  T extends pulumi.Output<unknown>
     ? T
     : T extends readonly (infer E)[]
       ? readonly Frozen<E>[]

@@ -90,9 +90,10 @@ export interface LatencyInputs {
 export async function measureLaunchCore(n = 300): Promise<Summary> {
   const store = new MemoryLaunchStore();
   const ecs = {
-    send: async () => ({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }),
+    send: () =>
+      Promise.resolve({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }),
   } as unknown as ECSClient;
-  const sqs = { send: async () => ({}) } as unknown as SQSClient;
+  const sqs = { send: () => Promise.resolve({}) } as unknown as SQSClient;
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   const settings = {
     clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/bench",

@@ -48,7 +48,7 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
     return this.records.size;
   }
 
-  protected async _putRecord(record: IdempotencyRecord): Promise<void> {
+  protected _putRecord(record: IdempotencyRecord): Promise<void> {
     this.calls.put++;
     const now = this.clock();
     const existing = this.records.get(record.idempotencyKey);
@@ -60,9 +60,11 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
         existing.inProgressUntil < now);
     if (!free) {
       this.calls.conflicts++;
-      throw new IdempotencyItemAlreadyExistsError(
-        `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
-        this.toRecord(record.idempotencyKey, existing, now),
+      return Promise.reject(
+        new IdempotencyItemAlreadyExistsError(
+          `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
+          this.toRecord(record.idempotencyKey, existing, now),
+        ),
       );
     }
     this.records.set(record.idempotencyKey, {
@@ -76,16 +78,17 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
       inProgressExpiryTimestamp: record.inProgressExpiryTimestamp,
       payloadHash: record.payloadHash,
     });
+    return Promise.resolve();
   }
 
-  protected async _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
+  protected _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
     this.calls.get++;
     const existing = this.records.get(idempotencyKey);
-    if (!existing) throw new IdempotencyItemNotFoundError();
-    return this.toRecord(idempotencyKey, existing, this.clock());
+    if (!existing) return Promise.reject(new IdempotencyItemNotFoundError());
+    return Promise.resolve(this.toRecord(idempotencyKey, existing, this.clock()));
   }
 
-  protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
+  protected _updateRecord(record: IdempotencyRecord): Promise<void> {
     this.calls.update++;
     const now = this.clock();
     const existing = this.records.get(record.idempotencyKey);
@@ -97,11 +100,13 @@ export class MemoryPersistenceLayer extends BasePersistenceLayer {
       responseData: record.responseData,
       payloadHash: record.payloadHash ?? existing?.payloadHash,
     });
+    return Promise.resolve();
   }
 
-  protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
+  protected _deleteRecord(record: IdempotencyRecord): Promise<void> {
     this.calls.delete++;
     this.records.delete(record.idempotencyKey);
+    return Promise.resolve();
   }
 
   private toRecord(idempotencyKey: string, s: Stored, now: number): IdempotencyRecord {

@@ -3,7 +3,10 @@
  * configured sources (each with a Fivetran connector and a RAW table) and reports time and
  * resource count, so a reviewer can see that cost grows linearly with sources.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 import { evaluate } from "../offline/mocks";
 import { readStackConfig } from "../offline/stack-config";
 
@@ -96,7 +99,8 @@ async function timed(
   const started = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
     execFile(command, [...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err) =>
-      err ? reject(err) : resolve(),
+      // @types/node's ExecFileException omits parts of Error, so it is wrapped to reject with one.
+      err ? reject(new Error(err.message, { cause: err })) : resolve(),
     );
   });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
@@ -107,7 +111,6 @@ async function timed(
 let lastChildCpu = 0;
 /** CPU seconds of children reaped since the previous call (Linux /proc/self/stat cutime + cstime). */
 function childCpuSeconds(): number {
-  const fs = require("node:fs") as typeof import("node:fs");
   try {
     const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
     const ticks = Number(fields[13]) + Number(fields[14]);
@@ -122,9 +125,6 @@ function childCpuSeconds(): number {
 
 /** Writes `Pulumi.bench100.yaml` (dev's settings with `n` synthetic sources) into a temporary folder. */
 function stackWithSources(n: number): string {
-  const fs = require("node:fs") as typeof import("node:fs");
-  const os = require("node:os") as typeof import("node:os");
-  const yaml = require("js-yaml") as typeof import("js-yaml");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bench-"));
   const doc = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as {
     config: Record<string, unknown>;
@@ -140,8 +140,6 @@ function stackWithSources(n: number): string {
  * (warmed by the first, unreported round) except in the `cold bundle cache` variant.
  */
 export async function shellPlan(runs = 3): Promise<ShellPlanReport> {
-  const fs = require("node:fs") as typeof import("node:fs");
-  const os = require("node:os") as typeof import("node:os");
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const node = process.execPath;
   const dir100 = stackWithSources(100);
