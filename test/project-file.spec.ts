@@ -3,13 +3,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { z } from "zod";
 import { KEYS } from "../config-keys";
 import { renderConfigReference, renderProjectFile } from "../offline/project-file";
 import { listStacks, parseStackFile, readStackConfig } from "../offline/stack-config";
 import { ROOT } from "./helpers/stack";
 
+/** The parts of Pulumi.yaml and package.json these specs read; other fields are kept as they are. */
+const ProjectFile = z.object({
+  name: z.string(),
+  runtime: z.unknown(),
+  config: z.record(z.string(), z.looseObject({ type: z.string(), description: z.string() })),
+});
+const PackageFile = z.object({ main: z.string(), devDependencies: z.record(z.string(), z.string()) });
+
 describe("Pulumi.yaml and stack files", () => {
-  const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as any;
+  const project = ProjectFile.parse(yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")));
 
   it("is generated from config-keys.ts (run npm run gen when this fails)", () => {
     expect(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).to.equal(renderProjectFile());
@@ -18,7 +27,7 @@ describe("Pulumi.yaml and stack files", () => {
   it("runs index.ts as TypeScript on Node.js with the pinned compiler", () => {
     expect(project.name).to.equal("dbt-pipeline");
     expect(project.runtime).to.deep.equal({ name: "nodejs", options: { typescript: true, packagemanager: "npm" } });
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    const pkg = PackageFile.parse(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")));
     expect(pkg.main).to.equal("index.ts");
     // Pulumi's Node.js host loads the project's own TypeScript; it supports 3.8 up to the 6.x line.
     // A deploy-time tool: devDependencies (dependencies hold what runs in the Lambdas).
