@@ -1,12 +1,27 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { cacheDir, contentKey } from "../../components/lib/bundle";
+import { z } from "zod";
 import { ROOT } from "../helpers/stack";
 
 /** A path relative to the repository root, as esbuild's metafile names inputs. */
 const rel = (file: string) => path.relative(ROOT, file).split(path.sep).join("/");
+
+/** What the bundling probe prints (objects kept loose, so deep.equal still sees any extra field). */
+const BundleProbe = z.object({
+  stats: z.looseObject({ hits: z.number(), builds: z.number() }),
+  sha256: z.string(),
+  bytes: z.number(),
+  head: z.string(),
+  tail: z.string(),
+  locales: z.boolean(),
+  english: z.boolean(),
+  sso: z.boolean(),
+  map: z.looseObject({ sources: z.array(z.string()) }),
+});
 
 describe("Lambda bundles: content-hash cache", () => {
   fs.mkdirSync(path.join(ROOT, "dist"), { recursive: true });
@@ -44,21 +59,23 @@ describe("Lambda bundles: content-hash cache", () => {
     // The shared cache, as the plan and the other specs use it: warm, nothing is rebuilt here.
     const cache = cacheDir();
     const run = () =>
-      JSON.parse(
-        execFileSync(
-          process.execPath,
-          [
-            "--require",
-            "tsx/cjs",
-            "-e",
-            `
+      BundleProbe.parse(
+        JSON.parse(
+          execFileSync(
+            process.execPath,
+            [
+              "--require",
+              "tsx/cjs",
+              "-e",
+              `
       const b = require("./components/lib/bundle");
       const x = b.bundleFunction("launch");
       process.stdout.write(JSON.stringify({ stats: b.bundleStats, sha256: x.sha256, bytes: x.bytes, head: x.code.slice(0, 80), tail: x.code.slice(-40),
         locales: /Eingabe|entrada/.test(x.code), english: x.code.includes("Invalid input"),
         sso: x.code.includes('import("@aws-sdk/credential-provider-sso")'), map: JSON.parse(x.map) }));`,
-          ],
-          { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+            ],
+            { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+          ),
         ),
       );
     const first = run();
@@ -88,7 +105,7 @@ describe("Lambda bundles: content-hash cache", () => {
 });
 
 function hex(base64: string): string {
-  return require("node:crypto").createHash("sha256").update(base64).digest("hex");
+  return createHash("sha256").update(base64).digest("hex");
 }
 
 describe("offline start-up trims", () => {
@@ -100,7 +117,7 @@ describe("offline start-up trims", () => {
     pulumi.runtime.serializeFunction(() => 42).then((s) => {
       process.stdout.write(JSON.stringify({ atLoad, afterUse: heavy(), lazyLoaded: [...trims.lazyLoaded], serialized: s.text.includes("42") }));
     });`;
-  const run = () =>
+  const run = (): unknown =>
     JSON.parse(
       execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", probe], {
         cwd: ROOT,
