@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -24,6 +25,9 @@ const FIVETRAN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-f
 const AIRBYTE_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dev-airbyte-webhook-token-GhIjKl";
 const FIVETRAN_SECRET = "fivetran-signing-secret-for-tests";
 const AIRBYTE_TOKEN = "3f9c1a7e5b2d4c6e8f0a1b2c3d4e5f60";
+
+/** Loads a handler module after its environment is set (it reads the environment at init). */
+const loadModule = createRequire(__filename);
 
 /** Runs the real `handler`s: environment and sources.json read at init, Powertools logger and metrics. */
 describe("handlers (wiring)", () => {
@@ -78,7 +82,7 @@ describe("handlers (wiring)", () => {
   it("dispatch answers a webhook through its exported handler", async () => {
     // Prepare
     // Loaded here, after the environment is set: the module reads it at init.
-    const { handler } = require("../../functions/dispatch/index") as typeof DispatchModule;
+    const { handler } = loadModule("../../functions/dispatch/index") as typeof DispatchModule;
     const event = httpEvent({
       routeKey: "POST /webhooks/fivetran",
       rawPath: "/webhooks/fivetran",
@@ -104,7 +108,7 @@ describe("handlers (wiring)", () => {
     sqs.on(SendMessageCommand).resolves({ MessageId: "msg-1" });
     secrets.on(GetSecretValueCommand, { SecretId: FIVETRAN_ARN }).resolves({ SecretString: FIVETRAN_SECRET });
     secrets.on(GetSecretValueCommand, { SecretId: AIRBYTE_ARN }).resolves({ SecretString: AIRBYTE_TOKEN });
-    const { handler } = require("../../functions/dispatch/index") as typeof DispatchModule;
+    const { handler } = loadModule("../../functions/dispatch/index") as typeof DispatchModule;
     const fivetranBody = fixtureText("webhooks/fivetran-sync-end-successful.json");
     const fivetran = httpEvent({
       routeKey: "POST /webhooks/fivetran",
@@ -132,8 +136,8 @@ describe("handlers (wiring)", () => {
     const answer = (r: unknown) => {
       const o = ("body" in (r as object) ? JSON.parse((r as { body: string }).body) : r) as Record<string, unknown>;
       return "records" in o
-        ? `queued=${o.queued} duplicates=${o.duplicates}`
-        : `${o.delivery} duplicate=${o.duplicate}`;
+        ? `queued=${String(o.queued)} duplicates=${String(o.duplicates)}`
+        : `${String(o.delivery)} duplicate=${String(o.duplicate)}`;
     };
     expect(results.map(answer)).to.deep.equal([
       "fivetran:b4703f73-6315-4e22-8d7a-3bfb18b2fed2 duplicate=false",
@@ -162,7 +166,7 @@ describe("handlers (wiring)", () => {
         name: "ProvisionedThroughputExceededException",
       }),
     );
-    const { handler } = require("../../functions/launch/index") as typeof LaunchModule;
+    const { handler } = loadModule("../../functions/launch/index") as typeof LaunchModule;
     const body = JSON.stringify({
       target: "dev",
       triggers: [{ kind: "manual", id: "me", receivedAt: new Date().toISOString() }],
@@ -187,7 +191,7 @@ describe("handlers (wiring)", () => {
     expect(
       documents
         .commandCalls(GetCommand)
-        .map((c) => [
+        .map((c): unknown[] => [
           c.args[0].input.TableName,
           c.args[0].input.Key?.target,
           String(c.args[0].input.Key?.key).slice(0, 2),

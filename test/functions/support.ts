@@ -6,7 +6,6 @@
 import type { Context } from "aws-lambda";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
@@ -19,20 +18,24 @@ export interface LogEntry {
   readonly attributes: Record<string, unknown>;
 }
 
+/** Attributes merged left to right, as the logger merges them. */
+const merged = (attributes: Record<string, unknown>[]): Record<string, unknown> =>
+  Object.fromEntries(attributes.flatMap((a) => Object.entries(a)));
+
 /** A {@link Log} that keeps every line. */
 export class RecordingLog implements Log {
   readonly entries: LogEntry[] = [];
   debug(message: string, ...attributes: Record<string, unknown>[]): void {
-    this.entries.push({ level: "debug", message, attributes: Object.assign({}, ...attributes) });
+    this.entries.push({ level: "debug", message, attributes: merged(attributes) });
   }
   info(message: string, ...attributes: Record<string, unknown>[]): void {
-    this.entries.push({ level: "info", message, attributes: Object.assign({}, ...attributes) });
+    this.entries.push({ level: "info", message, attributes: merged(attributes) });
   }
   warn(message: string, ...attributes: Record<string, unknown>[]): void {
-    this.entries.push({ level: "warn", message, attributes: Object.assign({}, ...attributes) });
+    this.entries.push({ level: "warn", message, attributes: merged(attributes) });
   }
   error(message: string, ...attributes: Record<string, unknown>[]): void {
-    this.entries.push({ level: "error", message, attributes: Object.assign({}, ...attributes) });
+    this.entries.push({ level: "error", message, attributes: merged(attributes) });
   }
   /** Everything logged, as one string (to search for secrets). */
   text(): string {
@@ -159,16 +162,10 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-interface DynaliteServer {
-  listen(port: number, cb: (err?: Error) => void): void;
-  address(): AddressInfo;
-  close(cb: (err?: Error) => void): void;
-}
-
 /** Starts dynalite on a random port (`createTableMs: 0`, in memory). */
 export async function startLocalDynamo(): Promise<LocalDynamo> {
-  // dynalite ships no type declarations.
-  const dynalite = require("dynalite") as (options: { createTableMs: number }) => DynaliteServer;
+  // Loaded here, not at the top: most specs that import this file never start a table.
+  const { default: dynalite } = await import("dynalite");
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve, reject) => server.listen(0, (err) => (err ? reject(err) : resolve())));
   const endpoint = `http://127.0.0.1:${server.address().port}`;
