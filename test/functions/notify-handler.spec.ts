@@ -1,6 +1,8 @@
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { expect } from "chai";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { z } from "zod";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -17,6 +19,8 @@ const OK_TASK = "arn:aws:ecs:eu-west-1:123456789012:task/dbt-pipeline-prod-dbt/7
 const FAILED_TASK = "arn:aws:ecs:eu-west-1:123456789012:task/dbt-pipeline-prod-dbt/9e8d7c6b5a4f4e3d2c1b0a9f8e7d6c5b";
 const NOSTART_TASK = "arn:aws:ecs:eu-west-1:123456789012:task/dbt-pipeline-prod-dbt/0f1e2d3c4b5a49687766554433221100";
 const INDEX = path.join(__dirname, "..", "..", "functions", "notify", "index.ts");
+/** Loads INDEX again once it is deleted from the cache: each cold start is a new module instance. */
+const loadModule = createRequire(__filename);
 
 /** An alert-topic delivery of one message. */
 function alert(messageId: string, message: string, subject: string) {
@@ -61,7 +65,7 @@ const SYNC_FAILED = alert(
   "dbt-pipeline prod: Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK",
 );
 const OTHER_ALERT = alert("0c1b7f3e-8888-4a2b-9c3d-aaaaaaaaaaac", "disk 90% and rising", "Something else");
-const task = (file: string) => JSON.parse(fixtureText(`ecs/${file}.json`));
+const task = (file: string): unknown => JSON.parse(fixtureText(`ecs/${file}.json`));
 
 const SYNC_TEXT = "dbt-pipeline prod: Fivetran sync 7c1d9a4e of source stripe ended with status FAILURE_WITH_TASK";
 const FAILED_TEXT = "dbt-pipeline prod: dbt build failed (exit 1), 2 failing nodes";
@@ -154,16 +158,17 @@ describe("notify handler: one warm instance, mixed events", () => {
       STATE_TABLE: table,
     });
     delete require.cache[INDEX];
-    return (require(INDEX) as typeof NotifyModule).handler;
+    return (loadModule(INDEX) as typeof NotifyModule).handler;
   }
 
   beforeEach(() => {
     for (const stub of [s3, sns, events, secrets]) stub.reset();
     slackTexts = [];
-    globalThis.fetch = (async (url: string, init: RequestInit) => {
+    globalThis.fetch = ((url: string, init: RequestInit) => {
       expect(url).to.equal(WEBHOOK);
-      slackTexts.push(JSON.parse(String(init.body)).text);
-      return new Response("ok", { status: 200 });
+      if (typeof init.body !== "string") throw new Error(`expected a JSON string body, got ${typeof init.body}`);
+      slackTexts.push(z.object({ text: z.string() }).parse(JSON.parse(init.body)).text);
+      return Promise.resolve(new Response("ok", { status: 200 }));
     }) as typeof fetch;
     secrets.on(GetSecretValueCommand, { SecretId: SLACK_ARN }).resolves({ SecretString: WEBHOOK });
     sns.on(PublishCommand).resolves({ MessageId: "11111111-2222-3333-4444-555555555555" });
@@ -171,7 +176,7 @@ describe("notify handler: one warm instance, mixed events", () => {
     const results = (runId: string, file: string) =>
       s3
         .on(GetObjectCommand, { Bucket: BUCKET, Key: `prod/runs/${runId}/run_results.json` })
-        .resolves({ Body: { transformToString: async () => fixtureText(file) } as never });
+        .resolves({ Body: { transformToString: () => Promise.resolve(fixtureText(file)) } as never });
     results("20261122t100000-3f9a1c2e", "dbt/run_results-success.json");
     results("20261122t110000-8b2d4f6a", "dbt/run_results-failed.json");
   });
@@ -250,7 +255,7 @@ describe("notify handler: one warm instance, mixed events", () => {
       // Act
       const error = (() => {
         try {
-          require(INDEX);
+          loadModule(INDEX);
         } catch (e) {
           return e as Error;
         }

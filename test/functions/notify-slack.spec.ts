@@ -30,9 +30,10 @@ describe("notify: Slack webhook URL rotation", () => {
   });
 
   /** A poster for which Slack answers `status` to OLD_URL and 200 to any other URL. */
-  const slack = (status: number) => async (url: string) => {
-    if (url === OLD_URL) throw new SlackError(`Slack webhook answered HTTP ${status}: x`, { status });
+  const slack = (status: number) => (url: string) => {
+    if (url === OLD_URL) return Promise.reject(new SlackError(`Slack webhook answered HTTP ${status}: x`, { status }));
     posted.push(url);
+    return Promise.resolve();
   };
   const sender = (status: number) =>
     secretSlackSender(new SecretCache(new SecretsManagerClient({ region: "eu-west-1" })), ARN, slack(status));
@@ -76,7 +77,7 @@ describe("notify: Slack webhook URL rotation", () => {
   it("fetchPoster reports Slack's status and plain-text error", async () => {
     // Prepare
     const realFetch = globalThis.fetch;
-    globalThis.fetch = (async () => new Response("no_service", { status: 404 })) as typeof fetch;
+    globalThis.fetch = () => Promise.resolve(new Response("no_service", { status: 404 }));
     // Act
     const error = await rejection(fetchPoster()(OLD_URL, MESSAGE)).finally(() => (globalThis.fetch = realFetch));
     // Assess
