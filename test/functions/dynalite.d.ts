@@ -1,16 +1,11 @@
 /**
- * dynalite ships no type declarations: the part of its API the handler specs use (its index.js
- * exports one function, `module.exports = dynalite`, that returns an http.Server).
+ * dynalite ships no type declarations: the part of its API the handler specs use. Its index.js
+ * exports one function (`module.exports = dynalite`) that returns an http.Server (an https.Server
+ * only when given `ssl`, which the specs never pass).
  */
 declare module "dynalite" {
-  import type { AddressInfo } from "node:net";
+  import type { Server } from "node:http";
 
-  interface DynaliteServer {
-    listen(port: number, cb: (err?: Error) => void): void;
-    address(): AddressInfo;
-    close(cb: (err?: Error) => void): void;
-  }
-
-  function dynalite(options: { createTableMs: number }): DynaliteServer;
+  function dynalite(options: { createTableMs: number }): Server;
   export = dynalite;
 }

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { Context } from "aws-lambda";
 import { expect } from "chai";
 import { mockClient } from "aws-sdk-client-mock";
+import { z } from "zod";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
@@ -13,18 +14,21 @@ import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import dynalite from "dynalite";
 import { SecretCache } from "../../functions/lib/secrets";
 import { SlackMessage } from "../../functions/lib/slack";
 import { NotifySettings, UnsupportedEventError, createNotifier, secretSlackSender } from "../../functions/notify/core";
 import { dynamoStateStore } from "../../functions/notify/state";
 
-// dynalite ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite: (opts: { createTableMs: number }) => import("node:http").Server = require("dynalite");
-
 const FIXTURES = path.join(__dirname, "..", "fixtures");
-const fixture = (file: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8"));
 const text = (file: string) => fs.readFileSync(path.join(FIXTURES, file), "utf8");
+/** The fields of fixtures these specs change; every other field is kept as the fixture has it. */
+const TaskEvent = z.looseObject({ id: z.string(), time: z.string(), detail: z.looseObject({ taskArn: z.string() }) });
+const RunResults = z.looseObject({ results: z.array(z.looseObject({ unique_id: z.string() })) });
+/** An ECS task state change event from test/fixtures/ecs. */
+const taskEvent = (file: string) => TaskEvent.parse(JSON.parse(text(file)));
+/** A run_results.json from test/fixtures/dbt. */
+const resultsFixture = (file: string) => RunResults.parse(JSON.parse(text(file)));
 
 const settings: NotifySettings = {
   environment: "prod",
@@ -56,8 +60,8 @@ const events = mockClient(EventBridgeClient);
 const secrets = mockClient(SecretsManagerClient);
 
 /** A copy of a fixture event for another task that stopped `minutesLater`. */
-function laterCopy(file: string, taskId: string, minutesLater: number): any {
-  const event = fixture(file);
+function laterCopy(file: string, taskId: string, minutesLater: number): z.infer<typeof TaskEvent> {
+  const event = taskEvent(file);
   const shift = (iso: string) => new Date(Date.parse(iso) + minutesLater * 60_000).toISOString();
   const d = event.detail;
   d.taskArn = d.taskArn.replace(/[0-9a-f]{32}$/, taskId);
@@ -72,7 +76,8 @@ function laterCopy(file: string, taskId: string, minutesLater: number): any {
     "pullStoppedAt",
     "connectivityAt",
   ]) {
-    if (d[key]) d[key] = shift(d[key]);
+    const value = d[key];
+    if (typeof value === "string" && value) d[key] = shift(value);
   }
   event.time = shift(event.time);
   event.id = `${event.id.slice(0, 24)}${taskId.slice(0, 12)}`;
@@ -81,7 +86,7 @@ function laterCopy(file: string, taskId: string, minutesLater: number): any {
 
 function runResults(key: string, file: string) {
   s3.on(GetObjectCommand, { Bucket: settings.artifactBucket, Key: key }).resolves({
-    Body: { transformToString: async () => text(file) } as never,
+    Body: { transformToString: () => Promise.resolve(text(file)) } as never,
   });
 }
 
@@ -130,9 +135,10 @@ describe("notify", () => {
       slack: secretSlackSender(
         new SecretCache(new SecretsManagerClient({ region: "eu-west-1" })),
         slackSecretArn,
-        async (url, message) => {
-          if (slackDown) throw new Error("Slack webhook answered HTTP 503: no_service");
+        (url, message) => {
+          if (slackDown) return Promise.reject(new Error("Slack webhook answered HTTP 503: no_service"));
           posted.push({ url, message });
+          return Promise.resolve();
         },
       ),
       state: dynamoStateStore(DynamoDBDocumentClient.from(dynamo), table),
@@ -156,7 +162,8 @@ describe("notify", () => {
 
   const publishes = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
   const putEvents = () => events.commandCalls(PutEventsCommand).map((c) => c.args[0].input);
-  const detailOf = (input: { Entries?: { Detail?: string }[] }) => JSON.parse(input.Entries![0].Detail!);
+  const detailOf = (input: { Entries?: { Detail?: string }[] }) =>
+    z.record(z.string(), z.unknown()).parse(JSON.parse(input.Entries![0].Detail!));
 
   beforeEach(() => {
     s3.reset();
@@ -178,7 +185,7 @@ describe("notify", () => {
       const notify = await notifier();
 
       // Act
-      const result = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const result = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(result).to.deep.equal({
@@ -305,7 +312,7 @@ describe("notify", () => {
     it("sends nothing for a duplicate delivery of the same event", async () => {
       // Prepare
       const notify = await notifier();
-      const first = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const first = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
       posted = [];
       sns.resetHistory();
       events.resetHistory();
@@ -313,7 +320,7 @@ describe("notify", () => {
       recordedMetrics();
 
       // Act
-      const second = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const second = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(second).to.deep.equal(first);
@@ -327,7 +334,7 @@ describe("notify", () => {
     it("does not page again while the same nodes keep failing, and pages when the set changes", async () => {
       // Prepare
       const notify = await notifier();
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
       posted = [];
       sns.resetHistory();
       recordedMetrics();
@@ -346,12 +353,10 @@ describe("notify", () => {
 
       // Act: a third run where only the test fails
       const changed = laterCopy("ecs/task-stopped-dbt-failed.json", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 120);
-      const results = fixture("dbt/run_results-failed.json");
-      results.results = results.results.filter(
-        (r: { unique_id: string }) => r.unique_id !== "model.analytics.stg_stripe__customers",
-      );
+      const results = resultsFixture("dbt/run_results-failed.json");
+      results.results = results.results.filter((r) => r.unique_id !== "model.analytics.stg_stripe__customers");
       s3.on(GetObjectCommand, { Key: `prod/runs/${FAILED_RUN}/run_results.json` }).resolves({
-        Body: { transformToString: async () => JSON.stringify(results) } as never,
+        Body: { transformToString: () => Promise.resolve(JSON.stringify(results)) } as never,
       });
       const third = await notify.handle(changed);
 
@@ -378,7 +383,7 @@ describe("notify", () => {
       slackDown = true;
       let error: unknown;
       try {
-        await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+        await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
       } catch (err) {
         error = err;
       }
@@ -387,7 +392,7 @@ describe("notify", () => {
       slackDown = false;
 
       // Act
-      const retried = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const retried = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(retried).to.deep.include({ paged: "failure", reason: "redelivery" });
@@ -404,7 +409,7 @@ describe("notify", () => {
       const notify = await notifier();
 
       // Act
-      const result = await notify.handle(fixture("ecs/task-stopped-success.json"));
+      const result = await notify.handle(taskEvent("ecs/task-stopped-success.json"));
 
       // Assess
       expect(result).to.deep.equal({
@@ -457,7 +462,7 @@ describe("notify", () => {
     it("pages a recovery after failures", async () => {
       // Prepare
       const notify = await notifier();
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
       await notify.handle(laterCopy("ecs/task-stopped-dbt-failed.json", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 60));
       posted = [];
       sns.resetHistory();
@@ -517,7 +522,7 @@ describe("notify", () => {
       await notify.handle(laterCopy("ecs/task-stopped-success.json", "dddddddddddddddddddddddddddddddd", 180));
 
       // Act
-      const result = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const result = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(result).to.deep.include({ status: "failed", paged: null, reason: "out-of-order" });
@@ -536,7 +541,7 @@ describe("notify", () => {
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbt-pipeline-prod-dbt:git-4f2c9e1: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/dbt-pipeline-prod-dbt:git-4f2c9e1: not found";
 
       // Act
-      const result = await notify.handle(fixture("ecs/task-failed-to-start.json"));
+      const result = await notify.handle(taskEvent("ecs/task-failed-to-start.json"));
 
       // Assess
       expect(result).to.deep.equal({
@@ -617,7 +622,7 @@ describe("notify", () => {
       );
 
       // Act
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(posted[0].message.text).to.equal("dbt-pipeline prod: dbt build failed (exit 1)");
@@ -632,11 +637,11 @@ describe("notify", () => {
       // Prepare
       const notify = await notifier();
       s3.on(GetObjectCommand, { Key: `prod/runs/${FAILED_RUN}/run_results.json` }).resolves({
-        Body: { transformToString: async () => '{"results": "truncated' } as never,
+        Body: { transformToString: () => Promise.resolve('{"results": "truncated') } as never,
       });
 
       // Act
-      const result = await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      const result = await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(result).to.deep.include({ status: "failed", paged: "failure" });
@@ -649,7 +654,7 @@ describe("notify", () => {
       const notify = await notifier({ slack: false });
 
       // Act
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       expect(posted).to.deep.equal([]);
@@ -662,8 +667,8 @@ describe("notify", () => {
       const notify = await notifier();
 
       // Act
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
-      await notify.handle(fixture("ecs/task-failed-to-start.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-failed-to-start.json"));
 
       // Assess
       expect(posted).to.have.length(2);
@@ -673,17 +678,17 @@ describe("notify", () => {
     it("lists at most 10 failing nodes", async () => {
       // Prepare
       const notify = await notifier();
-      const results = fixture("dbt/run_results-failed.json");
+      const results = resultsFixture("dbt/run_results-failed.json");
       results.results = Array.from({ length: 12 }, (_, i) => ({
         ...results.results[2],
         unique_id: `test.analytics.t${String(i).padStart(2, "0")}`,
       }));
       s3.on(GetObjectCommand, { Key: `prod/runs/${FAILED_RUN}/run_results.json` }).resolves({
-        Body: { transformToString: async () => JSON.stringify(results) } as never,
+        Body: { transformToString: () => Promise.resolve(JSON.stringify(results)) } as never,
       });
 
       // Act
-      await notify.handle(fixture("ecs/task-stopped-dbt-failed.json"));
+      await notify.handle(taskEvent("ecs/task-stopped-dbt-failed.json"));
 
       // Assess
       const lines =
@@ -700,7 +705,7 @@ describe("notify", () => {
     it("ignores a task that is not STOPPED", async () => {
       // Prepare
       const notify = await notifier();
-      const event = fixture("ecs/task-stopped-success.json");
+      const event = taskEvent("ecs/task-stopped-success.json");
       event.detail.lastStatus = "RUNNING";
 
       // Act

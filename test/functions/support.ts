@@ -6,6 +6,7 @@
 import type { Context } from "aws-lambda";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
@@ -167,8 +168,9 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
   // Loaded here, not at the top: most specs that import this file never start a table.
   const { default: dynalite } = await import("dynalite");
   const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve, reject) => server.listen(0, (err) => (err ? reject(err) : resolve())));
-  const endpoint = `http://127.0.0.1:${server.address().port}`;
+  // An http.Server reports a failure to listen as an "error" event, not through the callback.
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: "eu-west-1",
