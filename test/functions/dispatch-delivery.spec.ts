@@ -94,9 +94,7 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
       // Prepare
       h.sqs.on(SendMessageBatchCommand).callsFake(batchAnswer(() => ["normal"]));
       const deps = h.deps();
-      deps.persistenceStore.deleteRecord = async () => {
-        throw new Error("ProvisionedThroughputExceededException");
-      };
+      deps.persistenceStore.deleteRecord = () => Promise.reject(new Error("ProvisionedThroughputExceededException"));
       // Act
       const result = await dispatch(fivetranRequest(FINANCE_SYNC), deps);
       // Assess
@@ -134,9 +132,7 @@ describe("dispatch: deliveries that partly fail, and rotated secrets", () => {
     it("answers 202 when the run is queued but its idempotency record cannot be saved", async () => {
       // Prepare
       const deps = h.deps();
-      deps.persistenceStore.saveSuccess = async () => {
-        throw new Error("ProvisionedThroughputExceededException");
-      };
+      deps.persistenceStore.saveSuccess = () => Promise.reject(new Error("ProvisionedThroughputExceededException"));
       // Act
       const result = await dispatch(fivetranRequest(fixtureText("webhooks/fivetran-sync-end-successful.json")), deps);
       // Assess

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { z } from "zod";
 import { dispatch } from "../../functions/dispatch/core";
 import { readDispatchSettings } from "../../functions/dispatch/settings";
 import {
@@ -11,7 +12,7 @@ import {
   response,
   useDispatchHarness,
 } from "./dispatch-harness";
-import { fixtureText, sha256 } from "./support";
+import { fixtureJson, fixtureText, sha256 } from "./support";
 
 const CONNECTION = "64d901a1-2520-4d91-93c8-9df438668ff0";
 const CONNECTION_URL = `https://cloud.airbyte.com/workspaces/b510e39b-e9e2-4833-9a3a-963e51d35fb4/connections/${CONNECTION}`;
@@ -65,10 +66,14 @@ describe("dispatch: vendor payloads as serialised", () => {
 
     it("queues the run when workspace, source and destination names and urls are null too", async () => {
       // Prepare
-      const payload = JSON.parse(fixtureText("webhooks/airbyte-sync-successful-serialized.json"));
-      for (const ref of ["workspace", "source", "destination"])
+      const Ref = z.looseObject({ id: z.string() });
+      const payload = fixtureJson(
+        "webhooks/airbyte-sync-successful-serialized.json",
+        z.looseObject({ data: z.looseObject({ workspace: Ref, source: Ref, destination: Ref }) }),
+      );
+      for (const ref of ["workspace", "source", "destination"] as const)
         payload.data[ref] = { id: payload.data[ref].id, name: null, url: null };
-      payload.data.workspace = null;
+      Object.assign(payload.data, { workspace: null });
       // Act
       const result = await dispatch(airbyteRequest(JSON.stringify(payload)), h.deps());
       // Assess
@@ -122,7 +127,10 @@ describe("dispatch: vendor payloads as serialised", () => {
 
     it("reports a failure notification whose error fields are null without them", async () => {
       // Prepare: JobNotifier sends null error fields when the attempt has no failure summary
-      const payload = JSON.parse(fixtureText("webhooks/airbyte-sync-failed-serialized.json"));
+      const payload = fixtureJson(
+        "webhooks/airbyte-sync-failed-serialized.json",
+        z.looseObject({ data: z.looseObject({ connection: z.looseObject({}) }) }),
+      );
       Object.assign(payload.data, { errorMessage: null, errorType: null, errorOrigin: null });
       payload.data.connection.name = null;
       // Act
@@ -165,7 +173,10 @@ describe("dispatch: vendor payloads as serialised", () => {
 
     it("neither runs nor reports success false without a finish time", async () => {
       // Prepare
-      const payload = JSON.parse(fixtureText("webhooks/airbyte-sync-failed-serialized.json"));
+      const payload = fixtureJson(
+        "webhooks/airbyte-sync-failed-serialized.json",
+        z.looseObject({ data: z.looseObject({}) }),
+      );
       delete payload.blocks;
       delete payload.text;
       Object.assign(payload.data, { finishedAt: null, errorMessage: null, errorType: null, errorOrigin: null });
@@ -249,7 +260,7 @@ describe("dispatch: vendor payloads as serialised", () => {
 
     it("accepts null in the optional fields of a sync_end", async () => {
       // Prepare
-      const payload = JSON.parse(fixtureText("webhooks/fivetran-sync-end-failed.json"));
+      const payload = fixtureJson("webhooks/fivetran-sync-end-failed.json", z.looseObject({ data: z.looseObject({}) }));
       Object.assign(payload, { connector_name: null, created: null });
       payload.data.reason = null;
       // Act

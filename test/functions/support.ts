@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { z } from "zod";
 import type { Log, MetricSink, MetricUnitName } from "../../functions/lib/observability";
 
 /** One log line. */
@@ -67,6 +68,14 @@ export class RecordingMetrics implements MetricSink {
 /** The exact text of `test/fixtures/<file>`. */
 export function fixtureText(file: string): string {
   return readFileSync(path.join(__dirname, "..", "fixtures", file), "utf8");
+}
+
+/**
+ * A JSON fixture parsed with `schema`: a spec names (with loose objects) the fields it reads or
+ * changes, and every other field stays as the vendor sent it.
+ */
+export function fixtureJson<T>(file: string, schema: z.ZodType<T>): T {
+  return schema.parse(JSON.parse(fixtureText(file)));
 }
 
 /** A Lambda context with plenty of time left. */
