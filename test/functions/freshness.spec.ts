@@ -5,7 +5,14 @@ import { mockClient } from "aws-sdk-client-mock";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { GetObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { SourcesJsonError, createFreshnessCheck, newestLoads, parseDbtTime } from "../../functions/freshness/core";
+import { z } from "zod";
+import {
+  SourcesJsonError,
+  SourcesJsonSchema,
+  createFreshnessCheck,
+  newestLoads,
+  parseDbtTime,
+} from "../../functions/freshness/core";
 
 const SOURCES_JSON = fs.readFileSync(path.join(__dirname, "..", "fixtures", "dbt", "sources.json"), "utf8");
 const BUCKET = "dbt-pipeline-dev-artifacts-123456789012";
@@ -23,7 +30,7 @@ function capture(): { metrics: Metrics; documents: Record<string, unknown>[] } {
   const serialize = metrics.serializeMetrics.bind(metrics);
   metrics.serializeMetrics = () => {
     const doc = serialize();
-    documents.push(JSON.parse(JSON.stringify(doc)));
+    documents.push(z.record(z.string(), z.unknown()).parse(JSON.parse(JSON.stringify(doc))));
     return doc;
   };
   (metrics as unknown as { console: { log(): void } }).console = { log: () => undefined };
@@ -43,7 +50,7 @@ function check(metrics: Metrics, sources = ["hubspot", "stripe", "web_events"]) 
 describe("freshness", () => {
   beforeEach(() => s3.reset());
 
-  const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
+  const body = (text: string) => ({ Body: { transformToString: () => Promise.resolve(text) } as never });
   const noSuchKey = () =>
     new S3ServiceException({
       name: "NoSuchKey",
@@ -150,7 +157,9 @@ describe("freshness", () => {
 
   it("fails loudly on a file that is not dbt's sources.json", async () => {
     // Prepare
-    s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => '{"results": "nope"}' } as never });
+    s3.on(GetObjectCommand).resolves({
+      Body: { transformToString: () => Promise.resolve('{"results": "nope"}') } as never,
+    });
     const { metrics } = capture();
 
     // Act
@@ -179,7 +188,7 @@ describe("freshness", () => {
       it(`parses dbt times: ${what}`, () => expect(new Date(parseDbtTime(input)).toISOString()).to.equal(iso));
 
     it("takes the newest table of each source and skips failed checks", () => {
-      const loads = newestLoads(JSON.parse(SOURCES_JSON));
+      const loads = newestLoads(SourcesJsonSchema.parse(JSON.parse(SOURCES_JSON)));
       expect(Object.fromEntries([...loads].map(([k, v]) => [k, new Date(v).toISOString()]))).to.deep.equal({
         stripe: "2026-11-22T09:47:12.118Z",
         hubspot: "2026-11-22T06:30:00.000Z",
