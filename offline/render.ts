@@ -3,6 +3,7 @@
  * document (`plan/<stack>.json`) and a Markdown review page (`plan/<stack>.md`), plus the diff
  * of two JSON plans. Secret inputs and outputs are redacted in all of them.
  */
+import { truncate } from "../functions/lib/errors";
 import { Evaluation, keyOf } from "./mocks";
 
 /** Banner that every view carries: this is not `pulumi preview`. */
@@ -96,7 +97,7 @@ const HIGHLIGHTS: Record<string, string[]> = {
 
 function brief(value: unknown): string {
   const s = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  return s.length > 70 ? `${s.slice(0, 67)}...` : s;
+  return truncate(s, 70);
 }
 
 /** One line of settings for a resource. */
