@@ -524,6 +524,15 @@ const CASES: Case[] = [
           "fn: reservedConcurrentExecutions 0 throttles every invocation; leave it unset or reserve at least 1.",
         ],
       ],
+      // Values of the wrong type are named as they are (JSON), not as "[object Object]".
+      [
+        [lambda({ runtime: undefined, timeout: "60", reservedConcurrentExecutions: { value: 2 } })],
+        [
+          "fn: runtime (none) is not one of nodejs22.x, nodejs24.x.",
+          "fn: timeout must be set and at most 300 seconds (got 60).",
+          'fn: reservedConcurrentExecutions {"value":2} throttles every invocation; leave it unset or reserve at least 1.',
+        ],
+      ],
     ],
   },
   {
