@@ -247,10 +247,13 @@ const github = config.github
     })
   : undefined;
 
-/** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); undefined in prod and without github.owner. */
-export const githubPreviewRoleArn = github?.previewRoleArn;
-/** Role this environment's deploy job assumes for `pulumi up`; undefined without github.owner. */
-export const githubDeployRoleArn = github?.deployRoleArn;
-/** Role the dbt repository assumes to push images and CI artifacts for this environment; undefined without github.owner. */
-export const githubDbtCiRoleArn = github?.dbtCiRoleArn;
+// A stack without one of these roles exports null: the engine drops a top-level undefined with a
+// warning (@pulumi/pulumi runtime/stack.js, massage), and a StackReference reader is better served
+// by an explicit null than by an output that is missing in some stacks.
+/** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); null in prod and without github.owner. */
+export const githubPreviewRoleArn = github?.previewRoleArn ?? null;
+/** Role this environment's deploy job assumes for `pulumi up`; null without github.owner. */
+export const githubDeployRoleArn = github?.deployRoleArn ?? null;
+/** Role the dbt repository assumes to push images and CI artifacts for this environment; null without github.owner. */
+export const githubDbtCiRoleArn = github?.dbtCiRoleArn ?? null;
 // </github>

@@ -330,7 +330,7 @@ describe("GithubDelivery", () => {
           githubDeployRoleArn: roleArn("github-deploy"),
           githubDbtCiRoleArn: roleArn("github-dbt-ci"),
         });
-        expect(ev().outputs.githubPreviewRoleArn).to.equal(stack === "dev" ? roleArn("github-preview") : undefined);
+        expect(ev().outputs.githubPreviewRoleArn).to.equal(stack === "dev" ? roleArn("github-preview") : null);
       });
 
       it("tags every AWS resource it creates", () => {
@@ -483,7 +483,7 @@ describe("GithubDelivery", () => {
     expect(one(ev, T.provider).secretPaths).to.include("token");
   });
 
-  it("is skipped entirely when github.owner is empty: no GitHub resource, no OIDC provider, no GitHub role, no output", async () => {
+  it("is skipped entirely when github.owner is empty: no GitHub resource, no OIDC provider, no GitHub role, null role outputs", async () => {
     const ev = await evaluateStack("dev", { "github.owner": "" });
     expect(
       ev.resources.filter(
@@ -491,8 +491,8 @@ describe("GithubDelivery", () => {
       ),
     ).to.deep.equal([]);
     expect(ev.resources.filter((r) => r.name.startsWith("github-"))).to.deep.equal([]);
-    expect(ev.outputs.githubPreviewRoleArn).to.equal(undefined);
-    expect(ev.outputs.githubDeployRoleArn).to.equal(undefined);
-    expect(ev.outputs.githubDbtCiRoleArn).to.equal(undefined);
+    expect(ev.outputs.githubPreviewRoleArn).to.equal(null);
+    expect(ev.outputs.githubDeployRoleArn).to.equal(null);
+    expect(ev.outputs.githubDbtCiRoleArn).to.equal(null);
   });
 });
