@@ -69,7 +69,7 @@ const shapeOf = (v: unknown): unknown =>
       : Array.isArray(v)
         ? v.slice(0, 1).map(shapeOf)
         : typeof v === "object"
-          ? Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, shapeOf(x)]))
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shapeOf(x)]))
           : typeof v;
 
 describe("stack outputs contract", () => {
