@@ -63,8 +63,35 @@ export const snowflakeCiReaderRole = ciReader.roleName;
 // <runner>
 import { DbtRunner } from "./components/runner";
 
+const { dbt, network } = config;
 const runner = new DbtRunner("runner", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  image: { tag: dbt.imageTag, awsCliImage: dbt.awsCliImage, expireUnpulledDays: dbt.ecrExpireUnpulledDays },
+  task: {
+    cpu: dbt.cpu,
+    memory: dbt.memory,
+    arm64: dbt.arm64,
+    threads: dbt.threads,
+    target: dbt.target,
+    containerInsights: dbt.containerInsights,
+  },
+  network:
+    network.mode === "create"
+      ? {
+          mode: "create",
+          vpcCidr: network.vpcCidr,
+          availabilityZones: network.availabilityZones,
+          assignPublicIp: network.assignPublicIp,
+        }
+      : {
+          mode: "existing",
+          subnetIds: network.subnetIds,
+          securityGroupIds: network.securityGroupIds,
+          assignPublicIp: network.assignPublicIp,
+        },
+  logRetentionDays: dbt.logRetentionDays,
+  artifactRetentionDays: dbt.artifactRetentionDays,
   snowflake: {
     account: snowflake.accountIdentifier,
     user: snowflake.users.dbt,
