@@ -143,7 +143,13 @@ export const alertTopicArn = alerts.topicArn;
 import { Triggers } from "./components/triggers";
 
 const triggers = new Triggers("triggers", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  settings: config.triggers,
+  sources: config.sources,
+  dbtTarget: config.dbt.target,
+  logRetentionDays: config.dbt.logRetentionDays,
+  webhooks: { fivetranSecret: config.fivetran.webhookSecret, airbyteToken: config.airbyte.webhookToken },
   runner: {
     clusterArn: runner.clusterArn,
     clusterName: runner.clusterName,

@@ -1,5 +1,5 @@
 /**
- * Knowing what happened (issue 7):
+ * Knowing what happened:
  *
  *   ECS task STOPPED (default bus) ─rule─▶ notify ─▶ Slack, alert topic (pages), run bus (dbt.run.completed), metrics
  *   alert topic (failed syncs, Snowflake task errors, alarms) ─▶ notify ─▶ Slack only

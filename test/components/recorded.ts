@@ -49,3 +49,13 @@ export type Statement = z.infer<typeof StatementSchema>;
 export function statementsOf(policy: unknown): Statement[] {
   return z.object({ Version: z.string(), Statement: z.array(StatementSchema) }).parse(parsed(policy)).Statement;
 }
+
+/** A recorded resource's inputs, typed as what they are: values of unknown shape. */
+export function inputsOf(resource: { readonly inputs: object }): Record<string, unknown> {
+  return obj(resource.inputs, "inputs");
+}
+
+/** A recorded resource's state (its inputs plus the attributes the mock computed). */
+export function stateOf(resource: { readonly state: object }): Record<string, unknown> {
+  return obj(resource.state, "state");
+}
