@@ -225,7 +225,15 @@ import { Observability, queueNameFromArn } from "./components/observability";
 import { LOG_STREAM_PREFIX } from "./components/runner";
 
 const observability = new Observability("observability", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  logRetentionDays: config.dbt.logRetentionDays,
+  thresholds: {
+    consecutiveFailures: config.notify.consecutiveFailures,
+    lambdaErrorRatePercent: config.notify.lambdaErrorRatePercent,
+  },
+  sources: config.sources,
+  slackWebhookUrl: config.notify.slackWebhookUrl,
   alerts: { topicArn: alerts.topicArn },
   runner: {
     clusterArn: runner.clusterArn,
