@@ -26,7 +26,33 @@ export const permissionsBoundaryArn = boundary.arn;
 // <snowflake>
 import { SnowflakeFoundation } from "./components/snowflake";
 
-const snowflake = new SnowflakeFoundation("snowflake", { config });
+const sf = config.snowflake;
+const snowflake = new SnowflakeFoundation("snowflake", {
+  environment: config.environment,
+  envSuffix: config.envSuffix,
+  protect: config.protect,
+  admin: {
+    organizationName: sf.organizationName,
+    accountName: sf.accountName,
+    user: sf.adminUser,
+    privateKey: sf.adminPrivateKey,
+    privateKeyPassphrase: sf.adminPrivateKeyPassphrase,
+  },
+  databaseName: sf.databaseName,
+  dataRetentionDays: sf.dataRetentionDays,
+  schemas: sf.schemas,
+  warehouses: {
+    sizes: sf.warehouseSizes,
+    autoSuspendSeconds: sf.autoSuspendSeconds,
+    statementTimeoutSeconds: sf.statementTimeoutSeconds,
+  },
+  monitor: {
+    monthlyCreditQuota: sf.monthlyCreditQuota,
+    suspendAtQuota: sf.suspendAtQuota,
+    notifyUsers: sf.monitorNotifyUsers,
+  },
+  keyGeneration: sf.keyGeneration,
+});
 
 /** Database of this environment, e.g. DBT_PIPELINE_DEV. */
 export const snowflakeDatabase = snowflake.databaseName;
