@@ -224,10 +224,22 @@ if (config.dbt.buildOnImageChange) {
 import { ChangeDetection } from "./components/change-detection";
 
 const changeDetection = new ChangeDetection("change-detection", {
-  config,
+  environment: config.environment,
+  envSuffix: config.envSuffix,
+  protect: config.protect,
+  sources: config.sources,
+  tasks: {
+    mode: sf.taskMode,
+    scheduleMinutes: sf.taskScheduleMinutes,
+    compute: sf.taskCompute,
+    targetCompletionMinutes: sf.taskTargetCompletionMinutes,
+    suspendAfterFailures: sf.taskSuspendAfterFailures,
+    reconcileMinutes: sf.reconcileScheduleMinutes,
+  },
   snowflake: {
     providers: snowflake.providers,
     databaseName: snowflake.databaseName,
+    schemas: { raw: sf.schemas.raw, monitoring: sf.schemas.monitoring },
     warehouse: snowflake.warehouses.loading,
     loaderRole: snowflake.roles.loader,
     reporterRole: snowflake.roles.reporter,
