@@ -59,3 +59,20 @@ export function inputsOf(resource: { readonly inputs: object }): Record<string, 
 export function stateOf(resource: { readonly state: object }): Record<string, unknown> {
   return obj(resource.state, "state");
 }
+
+/** The value at `path` inside `value` (object keys and list indexes), or undefined when absent. */
+export function at(value: unknown, ...path: readonly (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+/** The string at `path`; throws when it is not one. */
+export function str(value: unknown, ...path: readonly (string | number)[]): string {
+  const found = at(value, ...path);
+  if (typeof found !== "string") throw new Error(`${path.join(".")}: expected a string, got ${JSON.stringify(found)}`);
+  return found;
+}
