@@ -96,4 +96,3 @@ export const RunCompletedDetailSchema = z
 export type RunCompletedDetail = z.infer<typeof RunCompletedDetailSchema>;
 /** One entry of {@link RunCompletedDetail.failures}. */
 export type RunFailure = z.infer<typeof RunFailureSchema>;
-
