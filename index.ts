@@ -26,7 +26,33 @@ export const permissionsBoundaryArn = boundary.arn;
 // <snowflake>
 import { SnowflakeFoundation } from "./components/snowflake";
 
-const snowflake = new SnowflakeFoundation("snowflake", { config });
+const sf = config.snowflake;
+const snowflake = new SnowflakeFoundation("snowflake", {
+  environment: config.environment,
+  envSuffix: config.envSuffix,
+  protect: config.protect,
+  admin: {
+    organizationName: sf.organizationName,
+    accountName: sf.accountName,
+    user: sf.adminUser,
+    privateKey: sf.adminPrivateKey,
+    privateKeyPassphrase: sf.adminPrivateKeyPassphrase,
+  },
+  databaseName: sf.databaseName,
+  dataRetentionDays: sf.dataRetentionDays,
+  schemas: sf.schemas,
+  warehouses: {
+    sizes: sf.warehouseSizes,
+    autoSuspendSeconds: sf.autoSuspendSeconds,
+    statementTimeoutSeconds: sf.statementTimeoutSeconds,
+  },
+  monitor: {
+    monthlyCreditQuota: sf.monthlyCreditQuota,
+    suspendAtQuota: sf.suspendAtQuota,
+    notifyUsers: sf.monitorNotifyUsers,
+  },
+  keyGeneration: sf.keyGeneration,
+});
 
 /** Database of this environment, e.g. DBT_PIPELINE_DEV. */
 export const snowflakeDatabase = snowflake.databaseName;
@@ -63,8 +89,35 @@ export const snowflakeCiReaderRole = ciReader.roleName;
 // <runner>
 import { DbtRunner } from "./components/runner";
 
+const { dbt, network } = config;
 const runner = new DbtRunner("runner", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  image: { tag: dbt.imageTag, awsCliImage: dbt.awsCliImage, expireUnpulledDays: dbt.ecrExpireUnpulledDays },
+  task: {
+    cpu: dbt.cpu,
+    memory: dbt.memory,
+    arm64: dbt.arm64,
+    threads: dbt.threads,
+    target: dbt.target,
+    containerInsights: dbt.containerInsights,
+  },
+  network:
+    network.mode === "create"
+      ? {
+          mode: "create",
+          vpcCidr: network.vpcCidr,
+          availabilityZones: network.availabilityZones,
+          assignPublicIp: network.assignPublicIp,
+        }
+      : {
+          mode: "existing",
+          subnetIds: network.subnetIds,
+          securityGroupIds: network.securityGroupIds,
+          assignPublicIp: network.assignPublicIp,
+        },
+  logRetentionDays: dbt.logRetentionDays,
+  artifactRetentionDays: dbt.artifactRetentionDays,
   snowflake: {
     account: snowflake.accountIdentifier,
     user: snowflake.users.dbt,
@@ -116,7 +169,13 @@ export const alertTopicArn = alerts.topicArn;
 import { Triggers } from "./components/triggers";
 
 const triggers = new Triggers("triggers", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  settings: config.triggers,
+  sources: config.sources,
+  dbtTarget: config.dbt.target,
+  logRetentionDays: config.dbt.logRetentionDays,
+  webhooks: { fivetranSecret: config.fivetran.webhookSecret, airbyteToken: config.airbyte.webhookToken },
   runner: {
     clusterArn: runner.clusterArn,
     clusterName: runner.clusterName,
@@ -165,10 +224,22 @@ if (config.dbt.buildOnImageChange) {
 import { ChangeDetection } from "./components/change-detection";
 
 const changeDetection = new ChangeDetection("change-detection", {
-  config,
+  environment: config.environment,
+  envSuffix: config.envSuffix,
+  protect: config.protect,
+  sources: config.sources,
+  tasks: {
+    mode: sf.taskMode,
+    scheduleMinutes: sf.taskScheduleMinutes,
+    compute: sf.taskCompute,
+    targetCompletionMinutes: sf.taskTargetCompletionMinutes,
+    suspendAfterFailures: sf.taskSuspendAfterFailures,
+    reconcileMinutes: sf.reconcileScheduleMinutes,
+  },
   snowflake: {
     providers: snowflake.providers,
     databaseName: snowflake.databaseName,
+    schemas: { raw: sf.schemas.raw, monitoring: sf.schemas.monitoring },
     warehouse: snowflake.warehouses.loading,
     loaderRole: snowflake.roles.loader,
     reporterRole: snowflake.roles.reporter,
@@ -192,7 +263,15 @@ import { Observability, queueNameFromArn } from "./components/observability";
 import { LOG_STREAM_PREFIX } from "./components/runner";
 
 const observability = new Observability("observability", {
-  config,
+  environment: config.environment,
+  protect: config.protect,
+  logRetentionDays: config.dbt.logRetentionDays,
+  thresholds: {
+    consecutiveFailures: config.notify.consecutiveFailures,
+    lambdaErrorRatePercent: config.notify.lambdaErrorRatePercent,
+  },
+  sources: config.sources,
+  slackWebhookUrl: config.notify.slackWebhookUrl,
   alerts: { topicArn: alerts.topicArn },
   runner: {
     clusterArn: runner.clusterArn,
@@ -247,10 +326,13 @@ const github = config.github
     })
   : undefined;
 
-/** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); undefined in prod and without github.owner. */
-export const githubPreviewRoleArn = github?.previewRoleArn;
-/** Role this environment's deploy job assumes for `pulumi up`; undefined without github.owner. */
-export const githubDeployRoleArn = github?.deployRoleArn;
-/** Role the dbt repository assumes to push images and CI artifacts for this environment; undefined without github.owner. */
-export const githubDbtCiRoleArn = github?.dbtCiRoleArn;
+// A stack without one of these roles exports null: the engine drops a top-level undefined with a
+// warning (@pulumi/pulumi runtime/stack.js, massage), and a StackReference reader is better served
+// by an explicit null than by an output that is missing in some stacks.
+/** Role the `<env>-preview` environment of the infrastructure repository assumes for `pulumi preview` (reads only); null in prod and without github.owner. */
+export const githubPreviewRoleArn = github?.previewRoleArn ?? null;
+/** Role this environment's deploy job assumes for `pulumi up`; null without github.owner. */
+export const githubDeployRoleArn = github?.deployRoleArn ?? null;
+/** Role the dbt repository assumes to push images and CI artifacts for this environment; null without github.owner. */
+export const githubDbtCiRoleArn = github?.dbtCiRoleArn ?? null;
 // </github>

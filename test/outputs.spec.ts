@@ -55,8 +55,8 @@ const CONTRACT: Record<string, unknown> = {
   githubDbtCiRoleArn: S,
 };
 
-/** Outputs undefined in a stack: prod has no pull-request preview role. */
-const UNDEFINED_IN: Record<string, readonly string[]> = { dev: [], prod: ["githubPreviewRoleArn"] };
+/** Outputs that are null in a stack: prod has no pull-request preview role. */
+const NULL_IN: Record<string, readonly string[]> = { dev: [], prod: ["githubPreviewRoleArn"] };
 
 /** Outputs that must be Pulumi secrets (they embed a credential). */
 const SECRET_OUTPUTS = ["webhookUrlAirbyte"];
@@ -78,7 +78,7 @@ describe("stack outputs contract", () => {
       const ev = await evaluateStack(stack);
       expect(Object.keys(ev.outputs).sort()).to.deep.equal(Object.keys(CONTRACT).sort());
       for (const [name, shape] of Object.entries(CONTRACT))
-        expect(shapeOf(ev.outputs[name]), name).to.deep.equal(UNDEFINED_IN[stack].includes(name) ? "undefined" : shape);
+        expect(shapeOf(ev.outputs[name]), name).to.deep.equal(NULL_IN[stack].includes(name) ? "null" : shape);
     });
 
     it(`${stack}: outputs that embed a credential are secrets, and only those`, async () => {

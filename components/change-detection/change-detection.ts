@@ -16,7 +16,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as sf from "@pulumi/snowflake";
-import { PipelineConfig } from "../../config";
 import { SnowflakeProviders } from "../snowflake";
 import { awsName, defaultTags, snowflakeName } from "../lib/naming";
 import { policyDocument } from "../lib/iam";
@@ -46,14 +45,53 @@ import {
 } from "./sql";
 import { snowflakeSnsTrust } from "./trust";
 
-/** Arguments of {@link ChangeDetection}. */
+/** How the stream tasks and the reconciler run. */
+export interface TaskSettings {
+  /** `triggered` (when the stream has data) or `scheduled` (`snowflake.taskMode`). No default. */
+  readonly mode: "triggered" | "scheduled";
+  /** Minutes between runs of a scheduled task (`snowflake.taskScheduleMinutes`); unused when triggered. No default. */
+  readonly scheduleMinutes: number;
+  /** `serverless` or the given warehouse (`snowflake.taskCompute`). No default. */
+  readonly compute: "serverless" | "warehouse";
+  /** Target completion of a serverless task, in minutes (`snowflake.taskTargetCompletionMinutes`). No default. */
+  readonly targetCompletionMinutes: number;
+  /** Failed runs in a row after which Snowflake suspends a task (`snowflake.taskSuspendAfterFailures`). No default. */
+  readonly suspendAfterFailures: number;
+  /** Minutes between reconciler runs (`snowflake.reconcileScheduleMinutes`). No default. */
+  readonly reconcileMinutes: number;
+}
+
+/** A source whose RAW tables are watched (`sources.<name>.rawTables`, `loadedAtColumn`). */
+export interface WatchedSourceTables {
+  /** dbt source name, carried by each load event. */
+  readonly name: string;
+  /** Entries as config lists them: `TABLE`, `SCHEMA.TABLE` or `SCHEMA.*`. */
+  readonly rawTables: readonly string[];
+  /** Column holding a row's load time. Default none. */
+  readonly loadedAtColumn?: string;
+}
+
+/**
+ * Arguments of {@link ChangeDetection}. Settings have no default here: the stack's defaults live
+ * in config-keys.ts.
+ */
 export interface ChangeDetectionArgs {
-  /** The validated stack config: reads `sources[].rawTables`, `snowflake.*` task settings, `environment`, `protect`. */
-  readonly config: PipelineConfig;
+  /** Environment name: AWS names `dbt-pipeline-<env>-…`, tags, comments. No default. */
+  readonly environment: string;
+  /** Upper-case suffix of account-level Snowflake names, e.g. `PIPELINE_DEV`. No default. */
+  readonly envSuffix: string;
+  /** Protect and retain the MONITORING tables (`protect`). No default. */
+  readonly protect: boolean;
+  /** Sources whose RAW tables get a stream and a task. Default none: nothing watched. */
+  readonly sources?: readonly WatchedSourceTables[];
+  /** How the tasks and the reconciler run. No default. */
+  readonly tasks: TaskSettings;
   /** The Snowflake foundation's providers and names. */
   readonly snowflake: {
     readonly providers: SnowflakeProviders;
     readonly databaseName: pulumi.Input<string>;
+    /** RAW and MONITORING schema names; they are part of SQL text, so plain strings. */
+    readonly schemas: { readonly raw: string; readonly monitoring: string };
     /** Warehouse of warehouse-backed tasks (`snowflake.taskCompute: warehouse`); unused when serverless. */
     readonly warehouse: pulumi.Input<string>;
     /** The loaders' role: it owns the RAW tables, so it owns the procedure that enables change tracking. */
@@ -84,16 +122,15 @@ export class ChangeDetection extends pulumi.ComponentResource {
 
   constructor(name: string, args: ChangeDetectionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:snowflake:ChangeDetection", name, {}, opts);
-    const { config } = args;
-    const env = config.environment;
-    const sfc = config.snowflake;
-    const monitoring = sfc.schemas.monitoring;
+    const { tasks } = args;
+    const env = args.environment;
+    const { raw, monitoring } = args.snowflake.schemas;
     // Validated now, so a bad entry fails the preview, not a Snowflake statement.
-    const entries = watchedEntries(config.sources, sfc.schemas.raw);
+    const entries = watchedEntries(args.sources ?? [], raw);
     const { sysadmin, securityadmin, accountadmin } = args.snowflake.providers;
     const sys = { parent: this, provider: sysadmin, dependsOn: [...args.snowflake.accessGrants] };
     const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
-    const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
+    const stateful: pulumi.CustomResourceOptions = args.protect ? { protect: true, retainOnDelete: true } : {};
 
     const { topic, integration, snsRole, snsPolicy } = this.snsPath(name, args, accountadmin);
 
@@ -139,7 +176,7 @@ export class ChangeDetection extends pulumi.ComponentResource {
     const pipelineRole = new sf.AccountRole(
       `${name}-pipeline-role`,
       {
-        name: snowflakeName(config.envSuffix, "PIPELINE"),
+        name: snowflakeName(args.envSuffix, "PIPELINE"),
         comment: comment("owns the change-detection streams and tasks"),
       },
       { parent: this, provider: securityadmin },
@@ -151,14 +188,14 @@ export class ChangeDetection extends pulumi.ComponentResource {
       { parent: this, provider: securityadmin, deleteBeforeReplace: true },
     );
     const tables = { loadEvents: loadEvents.fullyQualifiedName, state: stateTable.fullyQualifiedName };
-    const grants = pipelinePrivileges(sfc.taskCompute).map((p) =>
+    const grants = pipelinePrivileges(tasks.compute).map((p) =>
       this.grant(
         name,
         p,
         pipelineRole.name,
         {
           database: args.snowflake.databaseName,
-          rawSchema: sfc.schemas.raw,
+          rawSchema: raw,
           monitoringSchema: monitoring,
           integration: integration.name,
           warehouse: args.snowflake.warehouse,
@@ -178,19 +215,19 @@ export class ChangeDetection extends pulumi.ComponentResource {
       ])
       .apply(([database, loaderRole, warehouse, pipeline, integrationActual]): ChangeDetectionSpec => ({
         database,
-        rawSchema: sfc.schemas.raw,
+        rawSchema: raw,
         monitoringSchema: monitoring,
         environment: env,
         pipelineRole: pipeline,
         loaderRole,
         integration: integrationActual,
         compute:
-          sfc.taskCompute === "serverless"
-            ? { kind: "serverless", targetCompletionMinutes: sfc.taskTargetCompletionMinutes }
+          tasks.compute === "serverless"
+            ? { kind: "serverless", targetCompletionMinutes: tasks.targetCompletionMinutes }
             : { kind: "warehouse", warehouse },
-        ...(sfc.taskMode === "scheduled" ? { scheduleMinutes: sfc.taskScheduleMinutes } : {}),
-        suspendAfterFailures: sfc.taskSuspendAfterFailures,
-        reconcileMinutes: sfc.reconcileScheduleMinutes,
+        ...(tasks.mode === "scheduled" ? { scheduleMinutes: tasks.scheduleMinutes } : {}),
+        suspendAfterFailures: tasks.suspendAfterFailures,
+        reconcileMinutes: tasks.reconcileMinutes,
         entries,
       }));
     // Every Execute is re-runnable (CREATE OR REPLACE), replaced delete-first (the old revert would
@@ -251,7 +288,7 @@ export class ChangeDetection extends pulumi.ComponentResource {
         resource: view,
       },
       {
-        object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${sfc.schemas.raw}.${PREPARE_PROCEDURE}`,
+        object: pulumi.interpolate`procedure ${args.snowflake.databaseName}.${raw}.${PREPARE_PROCEDURE}`,
         owner: args.snowflake.loaderRole,
         resource: prepare,
       },
@@ -289,7 +326,7 @@ export class ChangeDetection extends pulumi.ComponentResource {
 
   /** The SNS topic, the outbound integration, the role Snowflake assumes to publish, and the subscription of dispatch. */
   private snsPath(name: string, args: ChangeDetectionArgs, accountadmin: sf.Provider) {
-    const env = args.config.environment;
+    const env = args.environment;
     const tags = defaultTags(env);
     const comment = (what: string) => `dbt-pipeline ${env}: ${what}. Managed by Pulumi.`;
     // SNS topic, and the role Snowflake assumes to publish to it (trust from the integration's own outputs).
@@ -300,7 +337,7 @@ export class ChangeDetection extends pulumi.ComponentResource {
     );
     const roleName = awsName(env, "snowflake-sns");
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const integrationName = snowflakeName(args.config.envSuffix, "DBT_PIPELINE_SNS");
+    const integrationName = snowflakeName(args.envSuffix, "DBT_PIPELINE_SNS");
     const integration = new sf.NotificationIntegration(
       `${name}-integration`,
       {

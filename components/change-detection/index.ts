@@ -1,3 +1,3 @@
 /** Snowflake change detection: start at {@link ChangeDetection}. */
 export { ChangeDetection } from "./change-detection";
-export type { ChangeDetectionArgs } from "./change-detection";
+export type { ChangeDetectionArgs, TaskSettings, WatchedSourceTables } from "./change-detection";

@@ -200,7 +200,7 @@ export function recordLoadProcedure(spec: ChangeDetectionSpec): ExecuteSql {
     "  BEGIN TRANSACTION;",
     `  EXECUTE IMMEDIATE 'INSERT INTO ${loadEvents} (SOURCE, TABLE_NAME, ROW_COUNT, FIRST_LOADED_AT, LAST_LOADED_AT, TASK_RUN_ID, RECORDED_AT)'`,
     "    || ' SELECT ?, ?, COUNT(*), MIN(' || loaded_at || '), MAX(' || loaded_at || '), ?, CURRENT_TIMESTAMP()'",
-    `    || ' FROM ${streamPrefix}\"' || STREAM_NAME || '\" HAVING COUNT(*) > 0' USING (SOURCE_NAME, TABLE_LABEL, run_id);`,
+    `    || ' FROM ${streamPrefix}"' || STREAM_NAME || '" HAVING COUNT(*) > 0' USING (SOURCE_NAME, TABLE_LABEL, run_id);`,
     "  SELECT COUNT(*), ANY_VALUE(TO_JSON(OBJECT_CONSTRUCT(",
     "      'kind', 'snowflake_load', 'source', SOURCE, 'table', TABLE_NAME, 'rows', ROW_COUNT,",
     `      'loaded_at', TO_VARCHAR(COALESCE(LAST_LOADED_AT, RECORDED_AT), 'YYYY-MM-DD"T"HH24:MI:SS.FF3TZH:TZM'),`,

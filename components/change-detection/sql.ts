@@ -27,9 +27,18 @@ export function fqn(...parts: string[]): string {
   return parts.map(quoteIdent).join(".");
 }
 
+/** Whether `text` holds a control character (U+0000 to U+001F), other than a newline when `newlineAllowed`. */
+function hasControlCharacter(text: string, newlineAllowed = false): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 && !(newlineAllowed && code === 0x0a)) return true;
+  }
+  return false;
+}
+
 /** A single-quoted SQL string literal (quotes doubled, backslashes escaped, control characters refused). */
 export function sqlString(value: string): string {
-  if (/[\u0000-\u001f]/.test(value))
+  if (hasControlCharacter(value))
     throw new Error(`refusing a control character in SQL string ${JSON.stringify(value)}`);
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
@@ -41,7 +50,7 @@ export function sqlString(value: string): string {
  */
 export function bodyLiteral(body: string): string {
   if (body.includes("$$")) throw new Error("a procedure body must not contain $$");
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(body))
+  if (hasControlCharacter(body, true))
     throw new Error("refusing a control character other than a newline in a procedure body");
   return `'${body.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }

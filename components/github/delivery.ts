@@ -11,7 +11,6 @@
 import * as aws from "@pulumi/aws";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
 import { awsName, defaultTags } from "../lib/naming";
 import {
   AwsScope,
@@ -46,17 +45,47 @@ import {
   roleSubjects,
 } from "./trust";
 
+/** The GitHub side (`github.*`), checked by config.ts: distinct repositories, immutable ids in pairs. */
+export interface GithubSettings {
+  /** Organization or user owning both repositories (`github.owner`). No default. */
+  readonly owner: string;
+  /** Repository of this Pulumi program (`github.infraRepo`). No default. */
+  readonly infraRepo: string;
+  /** Repository of the dbt project (`github.dbtRepo`). No default. */
+  readonly dbtRepo: string;
+  /** Branch that deploys (`github.mainBranch`). No default. */
+  readonly mainBranch: string;
+  /** GitHub user ids whose approval a production deploy waits for (`github.prodReviewers`). No default. */
+  readonly prodReviewers: readonly number[];
+  /** `create`, `existing`, or the ARN of the account's GitHub OIDC provider (`github.oidcProvider`). No default. */
+  readonly oidcProvider: string;
+  /** Immutable id of the owner; 0: trust by name (`github.ownerId`). No default. */
+  readonly ownerId: number;
+  /** Immutable id of the infrastructure repository; 0: by name (`github.infraRepoId`). No default. */
+  readonly infraRepoId: number;
+  /** Immutable id of the dbt repository; 0: by name (`github.dbtRepoId`). No default. */
+  readonly dbtRepoId: number;
+}
+
+/** A self-managed Pulumi backend (`backend.*`); empty strings mean none. */
+export interface PulumiBackend {
+  /** S3 bucket of the state (`backend.stateBucket`). No default. */
+  readonly stateBucket: string;
+  /** KMS key of the secrets provider (`backend.secretsKeyArn`). No default. */
+  readonly secretsKeyArn: string;
+}
+
 /** Arguments of {@link GithubDelivery}. */
 export interface GithubDeliveryArgs {
-  /** The `github.*` settings, checked by config.ts (distinct repositories, immutable ids in pairs). */
-  readonly github: NonNullable<PipelineConfig["github"]>;
+  /** The GitHub settings. No default. */
+  readonly github: GithubSettings;
   /** Environment name, in role names, GitHub environments and OIDC subjects. */
   readonly environment: string;
   /** Pulumi project and stack, which name this stack's state objects and the `PULUMI_STACK` variable. */
   readonly project: string;
   readonly stack: string;
   /** A self-managed Pulumi backend the preview and deploy roles use; empty strings mean none. */
-  readonly backend: PipelineConfig["backend"];
+  readonly backend: PulumiBackend;
   /** The stack creates its VPC (`network.mode: create`), so the deploy role may manage one. */
   readonly createsNetwork: boolean;
   /** This is the production environment: required reviewers, no pull-request trust, publishes its dbt state to slim CI. */

@@ -3,7 +3,7 @@
  * statements and repository settings are pure builders exported for tests and docs.
  */
 export { GithubDelivery } from "./delivery";
-export type { GithubDeliveryArgs } from "./delivery";
+export type { GithubDeliveryArgs, GithubSettings, PulumiBackend } from "./delivery";
 export {
   GITHUB_OIDC_HOST,
   GITHUB_OIDC_URL,

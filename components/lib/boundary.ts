@@ -174,8 +174,10 @@ export class PermissionsBoundary extends pulumi.ComponentResource {
 export function applyPermissionsBoundary(boundaryArn: pulumi.Input<string>): void {
   pulumi.runtime.registerStackTransformation((args) => {
     if (args.type !== ROLE_TYPE) return undefined;
+    // The SDK types props as Record<string, any>; the value is only passed back through.
+    const existing: unknown = args.props.permissionsBoundary;
     return {
-      props: { ...args.props, permissionsBoundary: args.props.permissionsBoundary ?? boundaryArn },
+      props: { ...args.props, permissionsBoundary: existing ?? boundaryArn },
       opts: args.opts,
     };
   });

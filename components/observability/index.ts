@@ -5,6 +5,13 @@
 export { Alerts } from "./alerts";
 export type { AlertsArgs } from "./alerts";
 export { Observability } from "./observability";
-export type { ObservabilityArgs, ObservabilityRunner, WatchedFunction, WatchedQueue } from "./observability";
+export type {
+  AlarmThresholds,
+  ObservabilityArgs,
+  ObservabilityRunner,
+  WatchedFunction,
+  WatchedQueue,
+  WatchedSource,
+} from "./observability";
 export { queueNameFromArn, taskStoppedPattern } from "./rule";
 export { METRICS_NAMESPACE } from "./alarms";

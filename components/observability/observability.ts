@@ -1,5 +1,5 @@
 /**
- * Knowing what happened (issue 7):
+ * Knowing what happened:
  *
  *   ECS task STOPPED (default bus) ─rule─▶ notify ─▶ Slack, alert topic (pages), run bus (dbt.run.completed), metrics
  *   alert topic (failed syncs, Snowflake task errors, alarms) ─▶ notify ─▶ Slack only
@@ -11,7 +11,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
 import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { NodeFunction } from "../lib/node-function";
@@ -56,10 +55,39 @@ export interface WatchedFunction {
   readonly functionName: pulumi.Input<string>;
 }
 
-/** Arguments of {@link Observability}. */
+/** A source whose freshness is checked and alarmed on (`sources`). */
+export interface WatchedSource {
+  /** dbt source name; the metric's `Source` dimension and part of the alarm name. */
+  readonly name: string;
+  /** Minutes without a load before its alarm fires. */
+  readonly staleAfterMinutes: number;
+}
+
+/** When the alarms fire (`notify.*`). */
+export interface AlarmThresholds {
+  /** Failed dbt runs in a row that raise the alarm (`notify.consecutiveFailures`). No default. */
+  readonly consecutiveFailures: number;
+  /** Error rate, in percent of invocations, that raises a function's alarm (`notify.lambdaErrorRatePercent`). No default. */
+  readonly lambdaErrorRatePercent: number;
+}
+
+/**
+ * Arguments of {@link Observability}. Settings have no default here: the stack's defaults live in
+ * config-keys.ts.
+ */
 export interface ObservabilityArgs {
-  /** The validated stack config; reads `notify.*`, `sources`, `dbt.logRetentionDays`, `environment`, `protect`. */
-  readonly config: PipelineConfig;
+  /** Environment name: resource names `dbt-pipeline-<env>-…` and tags. No default. */
+  readonly environment: string;
+  /** Keep a deleted Slack secret restorable for 30 days (`protect`). No default. */
+  readonly protect: boolean;
+  /** Days the functions' logs are kept (`dbt.logRetentionDays`). No default. */
+  readonly logRetentionDays: number;
+  /** When the alarms fire. No default. */
+  readonly thresholds: AlarmThresholds;
+  /** Sources to check for freshness every 5 minutes. Default none: no freshness function, schedule or alarms. */
+  readonly sources?: readonly WatchedSource[];
+  /** Slack incoming webhook URL, a secret output (`notify.slackWebhookUrl`). Default none: no Slack secret, notify posts nothing. */
+  readonly slackWebhookUrl?: pulumi.Output<string>;
   /** The alert topic (the {@link Alerts} component). */
   readonly alerts: { readonly topicArn: pulumi.Input<string> };
   /** Where dbt runs. */
@@ -87,8 +115,9 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:observability:Observability", name, {}, opts);
-    const { config, runner } = args;
-    const env = config.environment;
+    const { runner, thresholds } = args;
+    const env = args.environment;
+    const sources = args.sources ?? [];
     const tags = defaultTags(env);
     const parent = { parent: this };
     const topicArn = args.alerts.topicArn;
@@ -137,7 +166,7 @@ export class Observability extends pulumi.ComponentResource {
       parent,
     );
 
-    const slackUrl = config.notify.slackWebhookUrl;
+    const slackUrl = args.slackWebhookUrl;
     const slackSecret =
       slackUrl &&
       new aws.secretsmanager.Secret(
@@ -146,7 +175,7 @@ export class Observability extends pulumi.ComponentResource {
           name: awsName(env, "slack-webhook"),
           description: "Slack incoming webhook URL notify posts to (set from notify.slackWebhookUrl).",
           // Prod keeps a deleted secret restorable; dev deletes at once so the name is free again.
-          recoveryWindowInDays: config.protect ? 30 : 0,
+          recoveryWindowInDays: args.protect ? 30 : 0,
           tags,
         },
         parent,
@@ -166,7 +195,7 @@ export class Observability extends pulumi.ComponentResource {
         functionName: "notify",
         description:
           "Reports finished dbt tasks and alert-topic messages to Slack, pages the alert topic, publishes dbt.run.completed.",
-        logRetentionDays: config.dbt.logRetentionDays,
+        logRetentionDays: args.logRetentionDays,
         timeout: 60,
         statements: notifyStatements({
           artifactBucketArn: runner.artifactBucketArn,
@@ -258,7 +287,14 @@ export class Observability extends pulumi.ComponentResource {
       { parent: this, dependsOn: [subscription] },
     );
 
-    const freshness = config.sources.length ? this.freshnessCheck(name, config, runner, account) : undefined;
+    const freshness = sources.length
+      ? this.freshnessCheck(
+          name,
+          { environment: env, logRetentionDays: args.logRetentionDays, sources },
+          runner,
+          account,
+        )
+      : undefined;
 
     const queues: WatchedQueue[] = [
       ...(args.deadLetterQueues ?? []),
@@ -271,10 +307,10 @@ export class Observability extends pulumi.ComponentResource {
       ...(freshness ? [{ label: "freshness", functionName: freshness.function.name }] : []),
     ];
     const specs: AlarmSpec[] = [
-      ...(freshness ? config.sources.map((s) => staleSourceAlarm(env, s.name, s.staleAfterMinutes)) : []),
-      consecutiveFailuresAlarm(env, config.notify.consecutiveFailures),
+      ...(freshness ? sources.map((s) => staleSourceAlarm(env, s.name, s.staleAfterMinutes)) : []),
+      consecutiveFailuresAlarm(env, thresholds.consecutiveFailures),
       ...queues.map((q) => deadLetterAlarm(env, q.label, q.queueName)),
-      ...functions.map((f) => errorRateAlarm(env, f.label, f.functionName, config.notify.lambdaErrorRatePercent)),
+      ...functions.map((f) => errorRateAlarm(env, f.label, f.functionName, thresholds.lambdaErrorRatePercent)),
     ];
     const alarmArns: Record<string, pulumi.Output<string>> = {};
     for (const spec of specs) {
@@ -315,9 +351,9 @@ export class Observability extends pulumi.ComponentResource {
               dashboardBody({
                 region: r,
                 environment: env,
-                consecutiveFailures: config.notify.consecutiveFailures,
+                consecutiveFailures: thresholds.consecutiveFailures,
                 sources: freshness
-                  ? config.sources.map((s) => ({ name: s.name, staleAfterMinutes: s.staleAfterMinutes }))
+                  ? sources.map((s) => ({ name: s.name, staleAfterMinutes: s.staleAfterMinutes }))
                   : [],
                 deadLetterQueues: queues.map((q, i) => ({ label: q.label, queueName: queueNames[i] })),
                 functions: functions.map((f, i) => ({ label: f.label, functionName: functionNames[i] })),
@@ -350,11 +386,11 @@ export class Observability extends pulumi.ComponentResource {
   /** The freshness function and the schedule that runs it every 5 minutes. */
   private freshnessCheck(
     name: string,
-    config: PipelineConfig,
+    settings: { environment: string; logRetentionDays: number; sources: readonly WatchedSource[] },
     runner: ObservabilityRunner,
     account: pulumi.Output<string>,
   ): NodeFunction {
-    const env = config.environment;
+    const env = settings.environment;
     const parent = { parent: this };
     const fn = new NodeFunction(
       `${name}-freshness`,
@@ -362,12 +398,12 @@ export class Observability extends pulumi.ComponentResource {
         environment: env,
         functionName: "freshness",
         description: "Records minutes since each source's last load from the latest dbt sources.json.",
-        logRetentionDays: config.dbt.logRetentionDays,
+        logRetentionDays: settings.logRetentionDays,
         timeout: 30,
         statements: freshnessStatements(runner.artifactBucketArn, env),
         variables: {
           ARTIFACT_BUCKET: runner.artifactBucketName,
-          SOURCES: config.sources.map((s) => s.name).join(","),
+          SOURCES: settings.sources.map((s) => s.name).join(","),
         },
       },
       parent,

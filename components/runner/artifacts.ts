@@ -7,7 +7,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
 import { awsName, defaultTags } from "../lib/naming";
 import { ArtifactPrefixes, bucketLifecycleRules, bucketPolicyDocument } from "./policies";
 
@@ -23,10 +22,20 @@ export function artifactBucketName(environment: string, accountId: string): stri
   return awsName(environment, `artifacts-${accountId}`);
 }
 
+/** What the bucket is built from. */
+export interface ArtifactBucketArgs {
+  /** Environment name: the bucket's name and tags. */
+  readonly environment: string;
+  /** Protect and retain the bucket and its settings; when false the bucket is deleted with its objects. */
+  readonly protect: boolean;
+  /** Days a run's artifacts are kept under the runs prefix. */
+  readonly retentionDays: number;
+}
+
 /** Creates the bucket and its settings as children of `parent`, named `<name>-artifacts*`. */
 export function createArtifactBucket(
   name: string,
-  config: PipelineConfig,
+  config: ArtifactBucketArgs,
   prefixes: ArtifactPrefixes,
   accountId: pulumi.Input<string>,
   parent: pulumi.Resource,
@@ -84,7 +93,7 @@ export function createArtifactBucket(
     `${name}-artifacts-lifecycle`,
     {
       bucket: bucket.id,
-      rules: bucketLifecycleRules(prefixes, config.dbt.artifactRetentionDays),
+      rules: bucketLifecycleRules(prefixes, config.retentionDays),
     },
     opts,
   );

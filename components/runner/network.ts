@@ -7,7 +7,6 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
 import { awsName, defaultTags } from "../lib/naming";
 
 /** The security group's only rule: HTTPS out (Snowflake, ECR, S3, Secrets Manager, CloudWatch Logs). */
@@ -29,12 +28,41 @@ export interface RunnerNetwork {
   readonly assignPublicIp: boolean;
 }
 
+/** A network created for the tasks: public subnets only, no NAT gateway. */
+export interface CreatedNetworkArgs {
+  readonly mode: "create";
+  /** CIDR block of the VPC (`network.vpcCidr`). No default. */
+  readonly vpcCidr: string;
+  /** Availability zones, one public subnet each (`network.availabilityZones`). No default. */
+  readonly availabilityZones: number;
+  /** Whether tasks get a public IP; without NAT they need one to reach Snowflake (`network.assignPublicIp`). No default. */
+  readonly assignPublicIp: boolean;
+}
+
+/** Existing subnets and security groups, used as they are. */
+export interface ExistingNetworkArgs {
+  readonly mode: "existing";
+  /** Subnets of `awsvpcConfiguration` (`network.subnetIds`). No default. */
+  readonly subnetIds: readonly pulumi.Input<string>[];
+  /** Security groups of `awsvpcConfiguration` (`network.securityGroupIds`). No default. */
+  readonly securityGroupIds: readonly pulumi.Input<string>[];
+  /** Whether RunTask assigns a public IP (`network.assignPublicIp`). No default. */
+  readonly assignPublicIp: boolean;
+}
+
+/** Where dbt tasks run. */
+export type RunnerNetworkArgs = CreatedNetworkArgs | ExistingNetworkArgs;
+
 /**
  * Creates (or adopts, for `existing`) the network, children of `parent`, named `<name>-vpc`, `<name>-sg`.
  * config.ts has checked the combination (`existing` lists subnets and groups; `create` assigns public IPs).
  */
-export function createRunnerNetwork(name: string, config: PipelineConfig, parent: pulumi.Resource): RunnerNetwork {
-  const { network, environment } = config;
+export function createRunnerNetwork(
+  name: string,
+  environment: string,
+  network: RunnerNetworkArgs,
+  parent: pulumi.Resource,
+): RunnerNetwork {
   if (network.mode === "existing") {
     return {
       subnetIds: pulumi.output([...network.subnetIds]),

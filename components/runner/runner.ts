@@ -7,13 +7,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
 import { CONTAINERS } from "../../functions/lib/run-contract";
 import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { createArtifactBucket } from "./artifacts";
 import { LOG_STREAM_PREFIX, SnowflakeConnection, VOLUMES, containerDefinitions, imageUri } from "./containers";
-import { createRunnerNetwork } from "./network";
+import { RunnerNetworkArgs, createRunnerNetwork } from "./network";
 import {
   ArtifactPrefixes,
   artifactPrefixes,
@@ -22,10 +21,51 @@ import {
   taskRoleStatements,
 } from "./policies";
 
-/** Arguments of {@link DbtRunner}. */
+/** The dbt image the task runs and how long other images are kept. */
+export interface DbtImageArgs {
+  /** Tag, or `sha256:` digest, of the image CI pushed to this stack's repository (`dbt.imageTag`). No default. */
+  readonly tag: string;
+  /** Stock AWS CLI image of the prepare and upload containers (`dbt.awsCliImage`). No default. */
+  readonly awsCliImage: string;
+  /** Days after which an image nobody pulled expires; never the pinned tag (`dbt.ecrExpireUnpulledDays`). No default. */
+  readonly expireUnpulledDays: number;
+}
+
+/** The task's size and the settings dbt runs with. */
+export interface DbtTaskArgs {
+  /** Fargate CPU units (`task.cpu`). No default. */
+  readonly cpu: number;
+  /** Fargate memory in MiB (`task.memory`). No default. */
+  readonly memory: number;
+  /** ARM64 (Graviton) instead of X86_64 (`task.arm64`). No default. */
+  readonly arm64: boolean;
+  /** dbt threads (`task.threads`). No default. */
+  readonly threads: number;
+  /** dbt target of the default command (`task.target`, resolved). No default. */
+  readonly target: string;
+  /** Container Insights on the cluster (`task.containerInsights`). No default. */
+  readonly containerInsights: boolean;
+}
+
+/**
+ * Arguments of {@link DbtRunner}. Nothing has a default here: the stack's defaults live in
+ * config-keys.ts, and a runner built alone (a test, another program) states every choice.
+ */
 export interface DbtRunnerArgs {
-  /** The validated stack config: `dbt.*`, `network.*`, `environment`, `protect` are read. */
-  readonly config: PipelineConfig;
+  /** Environment name: resource names `dbt-pipeline-<env>-…`, tags, artifact prefixes. No default. */
+  readonly environment: string;
+  /** Protect and retain the repository and the artifact bucket, and keep their contents on delete (`protect`). No default. */
+  readonly protect: boolean;
+  /** The image and its repository's lifecycle. No default. */
+  readonly image: DbtImageArgs;
+  /** The task's size and dbt's settings. No default. */
+  readonly task: DbtTaskArgs;
+  /** Where tasks run: a network created for them or existing subnets (`network.*`). No default. */
+  readonly network: RunnerNetworkArgs;
+  /** Days the task's CloudWatch logs are kept (`dbt.logRetentionDays`). No default. */
+  readonly logRetentionDays: number;
+  /** Days a run's artifacts are kept under `<env>/runs/` (`dbt.artifactRetentionDays`). No default. */
+  readonly artifactRetentionDays: number;
   /** The Snowflake connection dbt uses (from the Snowflake foundation). No default. */
   readonly snowflake: SnowflakeConnection;
 }
@@ -68,17 +108,22 @@ export class DbtRunner extends pulumi.ComponentResource {
 
   constructor(name: string, args: DbtRunnerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:runner:DbtRunner", name, {}, opts);
-    const { config, snowflake } = args;
-    const { dbt, environment } = config;
+    const { environment, protect, image: img, task, snowflake } = args;
     const tags = defaultTags(environment);
     const family = awsName(environment, "dbt");
     const parent = { parent: this };
     const region = aws.getRegionOutput({}, parent).region;
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
 
-    const network = createRunnerNetwork(name, config, this);
+    const network = createRunnerNetwork(name, environment, args.network, this);
     const prefixes = artifactPrefixes(environment);
-    const artifacts = createArtifactBucket(name, config, prefixes, accountId, this);
+    const artifacts = createArtifactBucket(
+      name,
+      { environment, protect, retentionDays: args.artifactRetentionDays },
+      prefixes,
+      accountId,
+      this,
+    );
 
     // Images are pushed by CI, never built here. Immutable tags: a tag names one image forever,
     // so promoting a tested tag to prod runs exactly what was tested.
@@ -89,16 +134,16 @@ export class DbtRunner extends pulumi.ComponentResource {
         imageTagMutability: "IMMUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: !config.protect,
+        forceDelete: !protect,
         tags,
       },
-      config.protect ? { ...parent, protect: true } : parent,
+      protect ? { ...parent, protect: true } : parent,
     );
     new aws.ecr.LifecyclePolicy(
       `${name}-repository-lifecycle`,
       {
         repository: repository.name,
-        policy: ecrLifecyclePolicy(dbt.imageTag, dbt.ecrExpireUnpulledDays),
+        policy: ecrLifecyclePolicy(img.tag, img.expireUnpulledDays),
       },
       parent,
     );
@@ -107,7 +152,7 @@ export class DbtRunner extends pulumi.ComponentResource {
       `${name}-cluster`,
       {
         name: family,
-        settings: [{ name: "containerInsights", value: dbt.containerInsights ? "enabled" : "disabled" }],
+        settings: [{ name: "containerInsights", value: task.containerInsights ? "enabled" : "disabled" }],
         tags,
       },
       parent,
@@ -117,7 +162,7 @@ export class DbtRunner extends pulumi.ComponentResource {
       `${name}-logs`,
       {
         name: `/ecs/${family}`,
-        retentionInDays: dbt.logRetentionDays,
+        retentionInDays: args.logRetentionDays,
         tags,
       },
       parent,
@@ -170,26 +215,26 @@ export class DbtRunner extends pulumi.ComponentResource {
       parent,
     );
 
-    const image = repository.repositoryUrl.apply((url) => imageUri(url, dbt.imageTag));
+    const image = repository.repositoryUrl.apply((url) => imageUri(url, img.tag));
     const taskDefinition = new aws.ecs.TaskDefinition(
       `${name}-task`,
       {
         family,
         requiresCompatibilities: ["FARGATE"],
         networkMode: "awsvpc",
-        cpu: String(dbt.cpu),
-        memory: String(dbt.memory),
-        runtimePlatform: { cpuArchitecture: dbt.arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
+        cpu: String(task.cpu),
+        memory: String(task.memory),
+        runtimePlatform: { cpuArchitecture: task.arm64 ? "ARM64" : "X86_64", operatingSystemFamily: "LINUX" },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
         volumes: [{ name: VOLUMES.artifacts }, { name: VOLUMES.tmp }, { name: VOLUMES.cliTmp }],
         containerDefinitions: pulumi.jsonStringify(
           containerDefinitions({
             dbtImage: image,
-            awsCliImage: dbt.awsCliImage,
+            awsCliImage: img.awsCliImage,
             environment,
-            target: dbt.target,
-            threads: dbt.threads,
+            target: task.target,
+            threads: task.threads,
             bucketName: artifacts.name,
             logGroupName: logGroup.name,
             region,

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as snowflake from "@pulumi/snowflake";
-import { PipelineConfig } from "../../config";
+import type { WarehouseSize } from "../../config";
 import { snowflakeName } from "../lib/naming";
 import {
   GrantNames,
@@ -21,13 +21,54 @@ import {
   targetSlug,
 } from "./access";
 import { MONITOR_FREQUENCY, MONITOR_START_TIMESTAMP, monitorTriggers } from "./monitor";
-import { SnowflakeProviders, accountIdentifier, createSnowflakeProviders } from "./providers";
+import { SnowflakeAdmin, SnowflakeProviders, accountIdentifier, createSnowflakeProviders } from "./providers";
 import { ServiceUsers } from "./service-users";
 
-/** Arguments of {@link SnowflakeFoundation}. */
+/** The warehouses, one per workload, all under the resource monitor. */
+export interface WarehouseSettings {
+  /** Size of each warehouse (`snowflake.<workload>WarehouseSize`). No default. */
+  readonly sizes: Readonly<Record<WarehouseKey, WarehouseSize>>;
+  /** Idle seconds before a warehouse suspends (`snowflake.autoSuspendSeconds`). No default. */
+  readonly autoSuspendSeconds: number;
+  /** Seconds after which a statement is cancelled (`snowflake.statementTimeoutSeconds`). No default. */
+  readonly statementTimeoutSeconds: number;
+}
+
+/** The resource monitor over the warehouses. */
+export interface MonitorSettings {
+  /** Credits a calendar month (`snowflake.monthlyCreditQuota`). No default. */
+  readonly monthlyCreditQuota: number;
+  /** Suspend the warehouses at the quota, not only notify (`snowflake.suspendAtQuota`). No default. */
+  readonly suspendAtQuota: boolean;
+  /** Users Snowflake notifies at 75 % and 90 % (`snowflake.monitorNotifyUsers`). No default. */
+  readonly notifyUsers: readonly string[];
+}
+
+/**
+ * Arguments of {@link SnowflakeFoundation}. Settings have no default here: the stack's defaults
+ * live in config-keys.ts.
+ */
 export interface SnowflakeFoundationArgs {
-  /** The validated stack config; reads `snowflake.*`, `environment`, `envSuffix` and `protect`. */
-  readonly config: PipelineConfig;
+  /** Environment name, in object comments. No default. */
+  readonly environment: string;
+  /** Upper-case suffix of every account-level name, e.g. `DEV` in `LOADING_WH_DEV`. No default. */
+  readonly envSuffix: string;
+  /** Protect and retain the database, RAW and MONITORING; keep deleted key secrets restorable (`protect`). No default. */
+  readonly protect: boolean;
+  /** The admin user the providers sign in as. No default. */
+  readonly admin: SnowflakeAdmin;
+  /** The database's name, suffix included, e.g. `DBT_PIPELINE_DEV` (`snowflake.databaseName`, resolved). No default. */
+  readonly databaseName: string;
+  /** Time Travel days of the database (`snowflake.dataRetentionDays`). No default. */
+  readonly dataRetentionDays: number;
+  /** Layer schema names (`snowflake.<layer>Schema`). No default. */
+  readonly schemas: Readonly<Record<SchemaKey, string>>;
+  /** The warehouses. No default. */
+  readonly warehouses: WarehouseSettings;
+  /** The resource monitor. No default. */
+  readonly monitor: MonitorSettings;
+  /** Generation of the service users' key pairs; raising it rotates them (`snowflake.keyGeneration`). No default. */
+  readonly keyGeneration: number;
 }
 
 /** The service users, by key. */
@@ -74,30 +115,29 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
 
   constructor(name: string, args: SnowflakeFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:snowflake:SnowflakeFoundation", name, {}, opts);
-    const { config } = args;
-    const sf = config.snowflake;
-    const env = config.envSuffix;
+    const { protect, warehouses: wh, monitor: mon } = args;
+    const env = args.envSuffix;
     const matrix = accessMatrix();
     const problems = matrixProblems(matrix);
     if (problems.length) throw new Error(`Snowflake access model is unsound:\n  - ${problems.join("\n  - ")}`);
-    const comment = (what: string) => `dbt-pipeline ${config.environment}: ${what}. Managed by Pulumi.`;
+    const comment = (what: string) => `dbt-pipeline ${args.environment}: ${what}. Managed by Pulumi.`;
 
-    this.providers = createSnowflakeProviders(name, config, this);
-    this.accountIdentifier = accountIdentifier(sf.organizationName, sf.accountName);
+    this.providers = createSnowflakeProviders(name, args.admin, this);
+    this.accountIdentifier = accountIdentifier(args.admin.organizationName, args.admin.accountName);
     const sys = { parent: this, provider: this.providers.sysadmin };
     const sec = { parent: this, provider: this.providers.securityadmin };
     const acc = { parent: this, provider: this.providers.accountadmin };
     // The database, RAW and MONITORING outlive a destroy in prod: RAW holds data only the sources
     // can give back and MONITORING the load history and the streams' offsets, while dbt rebuilds
     // the other layers.
-    const stateful: pulumi.CustomResourceOptions = config.protect ? { protect: true, retainOnDelete: true } : {};
+    const stateful: pulumi.CustomResourceOptions = protect ? { protect: true, retainOnDelete: true } : {};
 
     // Storage, owned by SYSADMIN.
     const database = new snowflake.Database(
       `${name}-database`,
       {
-        name: sf.databaseName,
-        dataRetentionTimeInDays: sf.dataRetentionDays,
+        name: args.databaseName,
+        dataRetentionTimeInDays: args.dataRetentionDays,
         comment: comment("pipeline database"),
       },
       { ...sys, ...stateful },
@@ -109,7 +149,7 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
           `${name}-schema-${key}`,
           {
             database: database.name,
-            name: sf.schemas[key],
+            name: args.schemas[key],
             comment: comment(`${key} layer`),
           },
           { ...sys, ...(key === "raw" || key === "monitoring" ? stateful : {}) },
@@ -122,11 +162,11 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
       `${name}-monitor`,
       {
         name: snowflakeName(env, "DBT_PIPELINE_MONITOR"),
-        creditQuota: sf.monthlyCreditQuota,
+        creditQuota: mon.monthlyCreditQuota,
         frequency: MONITOR_FREQUENCY,
         startTimestamp: MONITOR_START_TIMESTAMP,
-        ...monitorTriggers(sf.suspendAtQuota),
-        notifyUsers: [...sf.monitorNotifyUsers],
+        ...monitorTriggers(mon.suspendAtQuota),
+        notifyUsers: [...mon.notifyUsers],
       },
       acc,
     );
@@ -137,11 +177,11 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
           `${name}-warehouse-${key}`,
           {
             name: snowflakeName(env, WAREHOUSE_PARTS[key]),
-            warehouseSize: sf.warehouseSizes[key],
-            autoSuspend: sf.autoSuspendSeconds,
+            warehouseSize: wh.sizes[key],
+            autoSuspend: wh.autoSuspendSeconds,
             autoResume: "true",
             initiallySuspended: true,
-            statementTimeoutInSeconds: sf.statementTimeoutSeconds,
+            statementTimeoutInSeconds: wh.statementTimeoutSeconds,
             resourceMonitor: monitor.name,
             comment: comment(`${key} warehouse`),
           },
@@ -216,7 +256,7 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
     const users = new ServiceUsers<ServiceUserKey>(
       `${name}-svc`,
       {
-        environment: config.environment,
+        environment: args.environment,
         users: {
           loader: {
             userName: snowflakeName(env, "LOADER_SVC"),
@@ -231,10 +271,10 @@ export class SnowflakeFoundation extends pulumi.ComponentResource {
             purpose: "runs dbt",
           },
         },
-        keyGeneration: sf.keyGeneration,
+        keyGeneration: args.keyGeneration,
         // Prod keeps a deleted secret restorable for 30 days; dev deletes at once so a destroyed
         // stack can be recreated under the same secret names straight away.
-        secretRecoveryWindowInDays: config.protect ? 30 : 0,
+        secretRecoveryWindowInDays: protect ? 30 : 0,
         provider: this.providers.securityadmin,
       },
       { parent: this },

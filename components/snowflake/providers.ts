@@ -9,7 +9,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as snowflake from "@pulumi/snowflake";
-import { PipelineConfig } from "../../config";
 
 /** The three providers, exposed so later components reuse them instead of making their own. */
 export interface SnowflakeProviders {
@@ -42,25 +41,37 @@ export function accountIdentifier(organizationName: string, accountName: string)
   return `${organizationName}-${accountName}`;
 }
 
+/** The admin user every provider signs in as, with key-pair (JWT) auth. */
+export interface SnowflakeAdmin {
+  /** Organization of the account (`snowflake.organizationName`). No default. */
+  readonly organizationName: string;
+  /** Account name within the organization (`snowflake.accountName`). No default. */
+  readonly accountName: string;
+  /** Admin user holding ACCOUNTADMIN, SECURITYADMIN and SYSADMIN (`snowflake.adminUser`). No default. */
+  readonly user: string;
+  /** Its PKCS#8 PEM private key, a secret output (`snowflake.adminPrivateKey`). No default. */
+  readonly privateKey: pulumi.Output<string>;
+  /** Passphrase of an encrypted private key, a secret output (`snowflake.adminPrivateKeyPassphrase`). Default none. */
+  readonly privateKeyPassphrase?: pulumi.Output<string>;
+}
+
 /** Creates the three providers as children of `parent`, named `<name>-<role>`. */
 export function createSnowflakeProviders(
   name: string,
-  config: PipelineConfig,
+  admin: SnowflakeAdmin,
   parent: pulumi.Resource,
 ): SnowflakeProviders {
   const make = (key: keyof SnowflakeProviders) =>
     new snowflake.Provider(
       `${name}-${key}`,
       {
-        organizationName: config.snowflake.organizationName,
-        accountName: config.snowflake.accountName,
-        user: config.snowflake.adminUser,
+        organizationName: admin.organizationName,
+        accountName: admin.accountName,
+        user: admin.user,
         authenticator: "SNOWFLAKE_JWT",
-        privateKey: config.snowflake.adminPrivateKey,
+        privateKey: admin.privateKey,
         // Only for an `ENCRYPTED PRIVATE KEY` (PKCS#8): upstream sdk.ParsePrivateKey ignores it otherwise.
-        ...(config.snowflake.adminPrivateKeyPassphrase
-          ? { privateKeyPassphrase: config.snowflake.adminPrivateKeyPassphrase }
-          : {}),
+        ...(admin.privateKeyPassphrase ? { privateKeyPassphrase: admin.privateKeyPassphrase } : {}),
         role: PROVIDER_ROLES[key],
         previewFeaturesEnabled: [...PREVIEW_FEATURES[key]],
       },

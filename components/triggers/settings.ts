@@ -3,7 +3,6 @@
  * component and its tests share one definition: queue timings, the redrive documents, the
  * schedules, the webhook routes and the access-log format.
  */
-import { PipelineConfig } from "../../config";
 
 /**
  * Launch's timeout: the leading-edge window (at most 60 s, `triggers.burstWindowSeconds`) plus
@@ -86,8 +85,44 @@ export function scheduleInput(schedule: ScheduleKey): string {
   return JSON.stringify({ kind: "schedule", schedule, scheduledTime: SCHEDULED_TIME });
 }
 
+/** The two scheduled runs (`triggers.*`; defaults in config-keys.ts). */
+export interface ScheduleSettings {
+  /** Whether the hourly run is scheduled (`triggers.hourlyEnabled`). No default. */
+  readonly hourlyEnabled: boolean;
+  /** Scheduler expression of the hourly run (`triggers.hourlySchedule`). No default. */
+  readonly hourlySchedule: string;
+  /** Selection of the hourly run, space-separated tokens (`triggers.hourlySelect`). No default. */
+  readonly hourlySelect: string;
+  /** Whether the daily full refresh is scheduled (`triggers.fullRefreshEnabled`). No default. */
+  readonly fullRefreshEnabled: boolean;
+  /** Scheduler expression of the full refresh (`triggers.fullRefreshSchedule`). No default. */
+  readonly fullRefreshSchedule: string;
+  /** Selection of the full refresh; empty: every node (`triggers.fullRefreshSelect`). No default. */
+  readonly fullRefreshSelect: string;
+  /** Nodes the full refresh leaves out; empty: none (`triggers.fullRefreshExclude`). No default. */
+  readonly fullRefreshExclude: string;
+  /** IANA time zone of both schedules (`triggers.timezone`). No default. */
+  readonly timezone: string;
+}
+
+/** The schedules, and how dispatch, launch and the webhook API behave (`triggers.*`). */
+export interface TriggerSettings extends ScheduleSettings {
+  /** Seconds an idle target waits for more triggers before its run starts (`triggers.burstWindowSeconds`). No default. */
+  readonly burstWindowSeconds: number;
+  /** What dispatch answers a webhook of a connector no source lists (`triggers.unknownConnector`). No default. */
+  readonly unknownConnector: "reject" | "ignore";
+  /** Steady requests per second the webhook API accepts (`triggers.rateLimit`). No default. */
+  readonly rateLimit: number;
+  /** Burst of requests the webhook API accepts (`triggers.burstLimit`). No default. */
+  readonly burstLimit: number;
+  /** Hours a delivery id is remembered (`triggers.dedupeHours`). No default. */
+  readonly dedupeHours: number;
+  /** RunTask attempts in one launch invocation (`triggers.maxLaunchAttempts`). No default. */
+  readonly maxLaunchAttempts: number;
+}
+
 /** Both schedules, from `triggers.*` config. */
-export function scheduleSpecs(t: PipelineConfig["triggers"]): ScheduleSpec[] {
+export function scheduleSpecs(t: ScheduleSettings): ScheduleSpec[] {
   const state = (on: boolean): ScheduleSpec["state"] => (on ? "ENABLED" : "DISABLED");
   return [
     {

@@ -3,7 +3,7 @@
  * source with its connector ids, so a webhook or Snowflake message maps to a dbt selection
  * without a redeploy of the handler code when only the config changes.
  */
-import { PipelineConfig, SourceConfig } from "../../config";
+import { SourceConfig } from "../../config";
 
 /** What `sources.json` holds. */
 export interface SourcesDocument {
@@ -13,8 +13,11 @@ export interface SourcesDocument {
   readonly sources: readonly SourceConfig[];
 }
 
-/** The `sources.json` text for a stack's config. Pure. */
-export function sourcesJson(config: Pick<PipelineConfig, "dbt" | "sources">): string {
+/** The `sources.json` text for a dbt target and its sources. Pure. */
+export function sourcesJson(config: {
+  readonly dbt: { readonly target: string };
+  readonly sources: readonly SourceConfig[];
+}): string {
   const doc: SourcesDocument = { target: config.dbt.target, sources: config.sources };
   return JSON.stringify(doc);
 }

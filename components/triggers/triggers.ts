@@ -1,5 +1,5 @@
 /**
- * Every way a dbt run is asked for, and the one path all of them take (issue 5):
+ * Every way a dbt run is asked for, and the one path all of them take:
  *
  *   Fivetran / Airbyte webhook ─▶ HTTP API ─┐
  *   hourly / full-refresh schedule ─────────┼─▶ dispatch ─▶ runs.fifo ─▶ launch ─▶ ECS RunTask
@@ -17,7 +17,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PipelineConfig } from "../../config";
+import { SourceConfig } from "../../config";
 import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { NodeFunction } from "../lib/node-function";
@@ -46,6 +46,7 @@ import {
   redriveAllowPolicy,
   redrivePolicy,
   routeSourceArn,
+  TriggerSettings,
   scheduleSpecs,
   taskStoppedPattern,
 } from "./settings";
@@ -64,17 +65,40 @@ export interface TriggersRunner {
   /** Security groups of the tasks. */
   readonly securityGroupIds: pulumi.Input<readonly pulumi.Input<string>[]>;
   /** Whether tasks get a public IP (public subnets without NAT). */
-  readonly assignPublicIp: boolean | pulumi.Input<boolean>;
+  readonly assignPublicIp: pulumi.Input<boolean>;
   /** Role the dbt containers run as; launch may pass it to ECS only. */
   readonly taskRoleArn: pulumi.Input<string>;
   /** Task execution role; launch may pass it to ECS only. */
   readonly executionRoleArn: pulumi.Input<string>;
 }
 
-/** Arguments of {@link Triggers}. */
+/** The vendors' webhook credentials, as secret outputs; a vendor without one gets no route. */
+export interface WebhookCredentials {
+  /** Fivetran's signing secret (`fivetran.webhookSecret`). Default none: no Fivetran route. */
+  readonly fivetranSecret?: pulumi.Output<string>;
+  /** The token in Airbyte's webhook URL (`airbyte.webhookToken`). Default none: no Airbyte route. */
+  readonly airbyteToken?: pulumi.Output<string>;
+}
+
+/**
+ * Arguments of {@link Triggers}. Settings have no default here: the stack's defaults live in
+ * config-keys.ts.
+ */
 export interface TriggersArgs {
-  /** The validated stack config; reads `triggers.*`, `sources`, `fivetran.*`, `airbyte.*`, `dbt.target`, `dbt.logRetentionDays`, `environment`, `protect`. */
-  readonly config: PipelineConfig;
+  /** Environment name: resource names `dbt-pipeline-<env>-…` and tags. No default. */
+  readonly environment: string;
+  /** Protect the idempotency and launch-state tables, keep deleted secrets restorable (`protect`). No default. */
+  readonly protect: boolean;
+  /** Schedules, dispatch, launch and webhook API settings (`triggers.*`). No default. */
+  readonly settings: TriggerSettings;
+  /** Sources dispatch maps webhooks and Snowflake messages to (`sources`, sorted, defaults applied). No default. */
+  readonly sources: readonly SourceConfig[];
+  /** dbt target every run uses, written to sources.json (`dbt.target`, resolved). No default. */
+  readonly dbtTarget: string;
+  /** Days the functions' and the API's logs are kept (`dbt.logRetentionDays`). No default. */
+  readonly logRetentionDays: number;
+  /** The vendors' webhook credentials. Default none: no webhook route. */
+  readonly webhooks?: WebhookCredentials;
   /** Where launch starts dbt. */
   readonly runner: TriggersRunner;
   /** SNS topic dispatch alerts on. Default none: no ALERT_TOPIC_ARN, no sns:Publish. */
@@ -110,9 +134,10 @@ export class Triggers extends pulumi.ComponentResource {
 
   constructor(name: string, args: TriggersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dbt-pipeline:triggers:Triggers", name, {}, opts);
-    const { config, runner } = args;
-    const env = config.environment;
-    const t = config.triggers;
+    const { runner, protect } = args;
+    const env = args.environment;
+    const t = args.settings;
+    const webhooks = args.webhooks ?? {};
     const tags = defaultTags(env);
     const parent = { parent: this };
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -126,7 +151,7 @@ export class Triggers extends pulumi.ComponentResource {
           name: awsName(env, part),
           description,
           // Prod keeps a deleted secret restorable; dev deletes at once so the name is free again.
-          recoveryWindowInDays: config.protect ? 30 : 0,
+          recoveryWindowInDays: protect ? 30 : 0,
           tags,
         },
         parent,
@@ -139,21 +164,16 @@ export class Triggers extends pulumi.ComponentResource {
       return secret;
     };
     const fivetranSecret =
-      config.fivetran.webhookSecret &&
+      webhooks.fivetranSecret &&
       vendorSecret(
         "fivetran",
         "fivetran-webhook-secret",
-        config.fivetran.webhookSecret,
+        webhooks.fivetranSecret,
         "Fivetran webhook signing secret (HMAC-SHA256 of the body).",
       );
     const airbyteToken =
-      config.airbyte.webhookToken &&
-      vendorSecret(
-        "airbyte",
-        "airbyte-webhook-token",
-        config.airbyte.webhookToken,
-        "Token in the Airbyte webhook URL path.",
-      );
+      webhooks.airbyteToken &&
+      vendorSecret("airbyte", "airbyte-webhook-token", webhooks.airbyteToken, "Token in the Airbyte webhook URL path.");
 
     const table = new aws.dynamodb.Table(
       `${name}-idempotency`,
@@ -163,8 +183,8 @@ export class Triggers extends pulumi.ComponentResource {
         hashKey: "id",
         attributes: [{ name: "id", type: "S" }],
         ttl: { attributeName: "expiration", enabled: true },
-        pointInTimeRecovery: { enabled: config.protect },
-        deletionProtectionEnabled: config.protect,
+        pointInTimeRecovery: { enabled: protect },
+        deletionProtectionEnabled: protect,
         serverSideEncryption: { enabled: true },
         tags,
       },
@@ -186,12 +206,12 @@ export class Triggers extends pulumi.ComponentResource {
           { name: "key", type: "S" },
         ],
         ttl: { attributeName: "expiration", enabled: true },
-        pointInTimeRecovery: { enabled: config.protect },
-        deletionProtectionEnabled: config.protect,
+        pointInTimeRecovery: { enabled: protect },
+        deletionProtectionEnabled: protect,
         serverSideEncryption: { enabled: true },
         tags,
       },
-      config.protect ? { ...parent, protect: true } : parent,
+      protect ? { ...parent, protect: true } : parent,
     );
 
     // Queues. The DLQs keep messages 14 days; every queue is encrypted (SSE-SQS).
@@ -255,7 +275,7 @@ export class Triggers extends pulumi.ComponentResource {
         environment: env,
         functionName: "dispatch",
         description: "Validates webhook, schedule and Snowflake triggers, dedupes them and enqueues dbt run requests.",
-        logRetentionDays: config.dbt.logRetentionDays,
+        logRetentionDays: args.logRetentionDays,
         timeout: DISPATCH_TIMEOUT_SECONDS,
         statements: dispatchStatements({
           runsQueueArn: runsQueue.arn,
@@ -276,7 +296,7 @@ export class Triggers extends pulumi.ComponentResource {
           ...(airbyteToken ? { AIRBYTE_TOKEN_SECRET_ARN: airbyteToken.arn } : {}),
           ...(args.alertTopicArn !== undefined ? { ALERT_TOPIC_ARN: args.alertTopicArn } : {}),
         },
-        files: { "sources.json": sourcesJson(config) },
+        files: { "sources.json": sourcesJson({ dbt: { target: args.dbtTarget }, sources: args.sources }) },
         deadLetterTargetArn: asyncDeadLetterQueue.arn,
       },
       parent,
@@ -290,7 +310,7 @@ export class Triggers extends pulumi.ComponentResource {
         functionName: "launch",
         description:
           "Keeps each target's waiting dbt run requests and starts one ECS task per target at a time, every waiting request in it.",
-        logRetentionDays: config.dbt.logRetentionDays,
+        logRetentionDays: args.logRetentionDays,
         timeout: LAUNCH_TIMEOUT_SECONDS,
         statements: launchStatements({
           clusterArn: runner.clusterArn,
@@ -350,7 +370,7 @@ export class Triggers extends pulumi.ComponentResource {
       `${name}-api-logs`,
       {
         name: `/aws/apigateway/${apiName}`,
-        retentionInDays: config.dbt.logRetentionDays,
+        retentionInDays: args.logRetentionDays,
         tags,
       },
       parent,
@@ -517,8 +537,8 @@ export class Triggers extends pulumi.ComponentResource {
       ? pulumi.interpolate`${api.apiEndpoint}${WEBHOOK_ROUTES.fivetran.split(" ")[1]}`
       : undefined;
     this.airbyteWebhookUrl =
-      airbyteToken && config.airbyte.webhookToken
-        ? pulumi.secret(pulumi.interpolate`${api.apiEndpoint}/webhooks/airbyte/${config.airbyte.webhookToken}`)
+      airbyteToken && webhooks.airbyteToken
+        ? pulumi.secret(pulumi.interpolate`${api.apiEndpoint}/webhooks/airbyte/${webhooks.airbyteToken}`)
         : undefined;
     this.runsQueueArn = runsQueue.arn;
     this.runsQueueUrl = runsQueue.url;

@@ -96,12 +96,3 @@ export const RunCompletedDetailSchema = z
 export type RunCompletedDetail = z.infer<typeof RunCompletedDetailSchema>;
 /** One entry of {@link RunCompletedDetail.failures}. */
 export type RunFailure = z.infer<typeof RunFailureSchema>;
-
-/** The EventBridge pattern that matches every finished run of the pipeline (for subscribers). */
-export function runCompletedPattern(statuses?: readonly RunStatus[]): Record<string, unknown> {
-  return {
-    source: [RUN_EVENT_SOURCE],
-    "detail-type": [RUN_COMPLETED],
-    ...(statuses ? { detail: { status: [...statuses] } } : {}),
-  };
-}

@@ -2,6 +2,7 @@
 import { expect } from "chai";
 import { ALARM_NAME_MAX, alarmName, staleSourceAlarm } from "../../components/observability/alarms";
 import { all, evaluateStack } from "../helpers/stack";
+import { at } from "./recorded";
 
 /** The longest source name config accepts (lower_snake_case, 63 characters). */
 const LONGEST = `s${"_long".repeat(12)}_x`.padEnd(63, "y");
@@ -28,7 +29,7 @@ describe("alarm names", () => {
     const ev = await evaluateStack("dev", {
       sources: { [LONGEST]: { fivetranConnectors: ["long_connector"], staleAfterMinutes: 60 } },
     });
-    expect(all(ev, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name)).to.include(
+    expect(all(ev, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => at(a.inputs, "name"))).to.include(
       `dbt-pipeline-dev-stale-${LONGEST.replace(/_/g, "-")}`,
     );
   });

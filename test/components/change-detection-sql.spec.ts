@@ -81,6 +81,25 @@ describe("change-detection SQL", () => {
       it(`escapes ${JSON.stringify(value)}`, () => expect(sqlString(value)).to.equal(sql));
     it("refuses control characters in literals", () =>
       expect(() => sqlString("a\nb")).to.throw("refusing a control character"));
+    // U+0000 to U+001F are refused; a literal may hold a space or DEL, a procedure body a newline.
+    for (const [text, literal, body] of [
+      ["\u0000", false, false],
+      ["\t", false, false],
+      ["\n", false, true],
+      ["\u000b", false, false],
+      ["\u001f", false, false],
+      [" ", true, true],
+      ["\u007f", true, true],
+    ] as const) {
+      it(`control characters: ${JSON.stringify(text)} in a literal ${literal ? "passes" : "is refused"}, in a body ${body ? "passes" : "is refused"}`, () => {
+        const asLiteral = () => sqlString(`a${text}b`);
+        const asBody = () => bodyLiteral(`a${text}b`);
+        if (literal) expect(asLiteral()).to.equal(`'a${text}b'`);
+        else expect(asLiteral).to.throw("refusing a control character");
+        if (body) expect(asBody()).to.equal(`'a${text}b'`);
+        else expect(asBody).to.throw("refusing a control character");
+      });
+    }
     it("builds quoted fully qualified names", () => expect(fqn("DB", "RAW", "T")).to.equal('"DB"."RAW"."T"'));
     it("a procedure body keeps its lines and doubles its quotes", () =>
       expect(bodyLiteral("BEGIN\n  RETURN 'x';\nEND;")).to.equal("'BEGIN\n  RETURN ''x'';\nEND;'"));

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Evaluation } from "../../offline/mocks";
 import { all, evaluateStack, json, one, within } from "../helpers/stack";
+import { at, objs, str } from "./recorded";
 
 const COMPONENT = "dbt-pipeline:snowflake:ChangeDetection::change-detection";
 const T = {
@@ -106,7 +107,7 @@ for (const stack of ["dev", "prod"] as const) {
       expect(one(e, T.roleGrant).inputs).to.deep.equal({ roleName: `PIPELINE_${ENV}`, parentRoleName: "SYSADMIN" });
       const grants = all(e, T.privileges).filter((g) => g.inputs.accountRoleName === `PIPELINE_${ENV}`);
       expect(
-        grants.map((g) => [
+        grants.map((g): unknown[] => [
           g.inputs.privileges,
           g.inputs.onAccount ?? g.inputs.onAccountObject ?? g.inputs.onSchema ?? g.inputs.onSchemaObject,
           g.options.provider,
@@ -145,7 +146,7 @@ for (const stack of ["dev", "prod"] as const) {
       const e = await ev({ "snowflake.taskCompute": "warehouse" });
       const grants = all(e, T.privileges).filter((g) => g.inputs.accountRoleName === `PIPELINE_${ENV}`);
       expect(grants[0].inputs.privileges).to.deep.equal(["EXECUTE TASK"]);
-      expect(grants.map((g) => g.inputs.onAccountObject).filter(Boolean)).to.deep.include({
+      expect(grants.map((g) => at(g.inputs, "onAccountObject")).filter(Boolean)).to.deep.include({
         objectType: "WAREHOUSE",
         objectName: `LOADING_WH_${ENV}`,
       });
@@ -162,7 +163,7 @@ for (const stack of ["dev", "prod"] as const) {
       for (const key of EXECUTES) {
         const x = one(e, T.execute, `change-detection-${key}`);
         expect(x.inputs.execute, key).to.match(
-          /^(EXECUTE IMMEDIATE \$\$\nBEGIN\n  CREATE OR REPLACE |CREATE OR REPLACE VIEW )/,
+          /^(EXECUTE IMMEDIATE \$\$\nBEGIN\n {2}CREATE OR REPLACE |CREATE OR REPLACE VIEW )/,
         );
         expect(x.inputs.query, key)
           .to.be.a("string")
@@ -213,7 +214,7 @@ for (const stack of ["dev", "prod"] as const) {
     it("records loads in LOAD_EVENTS, runs in DBT_RUNS and the reconciler's view in CHANGE_DETECTION_STATE", async () => {
       const e = await ev();
       expect(
-        all(e, T.table).map((t) => [t.inputs.name, t.inputs.columns.map((c: { name: string }) => c.name)]),
+        all(e, T.table).map((t) => [at(t.inputs, "name"), objs(t.inputs.columns).map((c) => c.name)]),
       ).to.deep.equal([
         [
           "LOAD_EVENTS",
@@ -239,7 +240,7 @@ for (const stack of ["dev", "prod"] as const) {
         name: `DBT_PIPELINE_SNS_${ENV}`,
         notificationProvider: "AWS_SNS",
         enabled: true,
-        awsSnsTopicArn: topic.state.arn,
+        awsSnsTopicArn: str(topic.state, "arn"),
         awsSnsRoleArn: `arn:aws:iam::123456789012:role/dbt-pipeline-${stack}-snowflake-sns`,
       });
       const role = one(e, T.role, "change-detection-sns-role");
@@ -249,23 +250,28 @@ for (const stack of ["dev", "prod"] as const) {
           {
             Sid: "SnowflakeNotificationIntegration",
             Effect: "Allow",
-            Principal: { AWS: integration.state.awsSnsIamUserArn },
+            Principal: { AWS: str(integration.state, "awsSnsIamUserArn") },
             Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "sts:ExternalId": integration.state.awsSnsExternalId } },
+            Condition: { StringEquals: { "sts:ExternalId": str(integration.state, "awsSnsExternalId") } },
           },
         ],
       });
       expect(json(one(e, T.rolePolicy, "change-detection-sns-publish").inputs.policy)).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
-          { Sid: "PublishLoadNotifications", Effect: "Allow", Action: "sns:Publish", Resource: topic.state.arn },
+          {
+            Sid: "PublishLoadNotifications",
+            Effect: "Allow",
+            Action: "sns:Publish",
+            Resource: str(topic.state, "arn"),
+          },
         ],
       });
     });
 
     it("the topic invokes the dispatch Lambda, and only that topic may", async () => {
       const e = await ev();
-      const topicArn = one(e, T.topic).state.arn;
+      const topicArn = str(one(e, T.topic).state, "arn");
       const dispatchArn = `arn:aws:lambda:eu-west-1:123456789012:function:dbt-pipeline-${stack}-dispatch`;
       expect(one(e, T.subscription).inputs).to.deep.equal({
         topic: topicArn,

@@ -1,17 +1,15 @@
 import { expect } from "chai";
-import { all, evaluateStack, json, one } from "../helpers/stack";
+import { all, evaluateStack, one } from "../helpers/stack";
+import { at, statementsOf } from "./recorded";
 
 const INVOCATION = "aws:lambda/invocation:Invocation";
 const COMPONENT = "dbt-pipeline:triggers:DeployBuild";
 const POLICY = "aws:iam/policy:Policy";
 /** The InvokeFunction statements of the GitHub deploy role's services policy. */
 const invokeStatements = (ev: Awaited<ReturnType<typeof evaluateStack>>) =>
-  (
-    json(one(ev, POLICY, /github-deploy-services-policy$/).inputs.policy).Statement as {
-      Sid: string;
-      Action: unknown;
-    }[]
-  ).filter((s) => JSON.stringify(s.Action).includes("lambda:InvokeFunction"));
+  statementsOf(one(ev, POLICY, /github-deploy-services-policy$/).inputs.policy).filter((s) =>
+    JSON.stringify(s.Action).includes("lambda:InvokeFunction"),
+  );
 
 describe("DeployBuild: a new image tag builds what it changed", () => {
   for (const stack of ["dev", "prod"] as const) {
@@ -70,8 +68,11 @@ describe("Triggers: the configured full refresh", () => {
       "triggers.fullRefreshExclude": "tag:pruned_raw",
     });
     // Assess
-    const variables = one(ev, "aws:lambda/function:Function", "triggers-dispatch-function").inputs.environment
-      .variables;
+    const variables = at(
+      one(ev, "aws:lambda/function:Function", "triggers-dispatch-function").inputs,
+      "environment",
+      "variables",
+    );
     expect(variables).to.deep.include({
       FULL_REFRESH_SELECT: "tag:nightly path:models/marts",
       FULL_REFRESH_EXCLUDE: "tag:pruned_raw",

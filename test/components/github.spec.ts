@@ -3,6 +3,7 @@ import { expectedDbtCiPolicy } from "../helpers/github";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
 import { WILDCARD_RESOURCE_ALLOWED } from "../../policy/iam-rules";
 import { all, evaluateStack, json, one } from "../helpers/stack";
+import { at, parsed, statementsOf, str } from "./recorded";
 
 const T = {
   component: "dbt-pipeline:github:GithubDelivery",
@@ -46,7 +47,7 @@ const variables = (ev: Evaluation, type: string, repository: string, environment
         (r) =>
           r.inputs.repository === repository && (environment === undefined || r.inputs.environment === environment),
       )
-      .map((r) => [r.inputs.variableName, r.inputs.value]),
+      .map((r) => [str(r.inputs, "variableName"), str(r.inputs, "value")]),
   );
 
 describe("GithubDelivery", () => {
@@ -88,7 +89,7 @@ describe("GithubDelivery", () => {
           expect(providers).to.deep.equal([]);
         }
         for (const r of all(ev(), T.role).filter((x) => x.name.startsWith("github-"))) {
-          expect(json(r.inputs.assumeRolePolicy).Statement[0].Principal.Federated, r.name).to.equal(PROVIDER_ARN);
+          expect(at(statementsOf(r.inputs.assumeRolePolicy)[0].Principal, "Federated"), r.name).to.equal(PROVIDER_ARN);
         }
       });
 
@@ -96,7 +97,7 @@ describe("GithubDelivery", () => {
         const roles = Object.fromEntries(
           all(ev(), T.role, /^github-/).map((r) => [
             r.name,
-            { name: r.inputs.name, trust: json(r.inputs.assumeRolePolicy) },
+            { name: at(r.inputs, "name"), trust: parsed(r.inputs.assumeRolePolicy) },
           ]),
         );
         const expected: Record<string, { name: string; trust: unknown }> = {
@@ -174,7 +175,7 @@ describe("GithubDelivery", () => {
         );
         expect(
           all(ev(), T.policy, /^github-/)
-            .map((p) => p.inputs.name)
+            .map((p) => at(p.inputs, "name"))
             .sort(),
         ).to.deep.equal([
           `dbt-pipeline-${stack}-github-deploy-identity`,
@@ -194,14 +195,13 @@ describe("GithubDelivery", () => {
 
       it('scopes the Pulumi roles to the environment: "*" only for actions AWS authorizes on no resource, the OIDC provider only where owned', () => {
         const docs = [
-          ...all(ev(), T.rolePolicy, "github-preview-policy").map((p) => p.inputs.policy),
-          ...all(ev(), T.policy, /^github-deploy-/).map((p) => p.inputs.policy),
-        ].map(json);
-        const statements = docs.flatMap(
-          (d) => d.Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[],
-        );
+          ...all(ev(), T.rolePolicy, "github-preview-policy").map((p) => at(p.inputs, "policy")),
+          ...all(ev(), T.policy, /^github-deploy-/).map((p) => at(p.inputs, "policy")),
+        ].map(statementsOf);
+        const statements = docs.flat();
         for (const s of statements.filter((x) => [x.Resource].flat().includes("*"))) {
-          for (const a of [s.Action].flat()) expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
+          for (const a of [s.Action ?? []].flat())
+            expect(WILDCARD_RESOURCE_ALLOWED, `${s.Sid} ${a}`).to.have.property(a);
         }
         expect(statements.filter((x) => [x.Resource].flat().includes("*")).map((x) => x.Sid)).to.deep.equal([
           "CreateEventSourceMappings",
@@ -242,8 +242,10 @@ describe("GithubDelivery", () => {
       }
 
       it("declares only this environment on both repositories, with its protection", () => {
-        const order = (a: Record<string, any>, b: Record<string, any>) =>
-          `${a.repository} ${a.environment}`.localeCompare(`${b.repository} ${b.environment}`);
+        const order = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+          `${str(a, "repository")} ${str(a, "environment")}`.localeCompare(
+            `${str(b, "repository")} ${str(b, "environment")}`,
+          );
         const envs = all(ev(), T.environment)
           .map((r) => r.inputs)
           .sort(order);
@@ -302,7 +304,7 @@ describe("GithubDelivery", () => {
         const previewVars = Object.fromEntries(
           all(ev(), T.envVariable)
             .filter((r) => r.inputs.environment === "dev-preview")
-            .map((r) => [r.inputs.variableName, r.inputs.value]),
+            .map((r) => [str(r.inputs, "variableName"), at(r.inputs, "value")]),
         );
         expect(previewVars).to.deep.equal(
           stack === "prod" ? {} : { AWS_REGION: REGION, AWS_ROLE_ARN: roleArn("github-preview"), PULUMI_STACK: "dev" },
@@ -330,7 +332,7 @@ describe("GithubDelivery", () => {
           githubDeployRoleArn: roleArn("github-deploy"),
           githubDbtCiRoleArn: roleArn("github-dbt-ci"),
         });
-        expect(ev().outputs.githubPreviewRoleArn).to.equal(stack === "dev" ? roleArn("github-preview") : undefined);
+        expect(ev().outputs.githubPreviewRoleArn).to.equal(stack === "dev" ? roleArn("github-preview") : null);
       });
 
       it("tags every AWS resource it creates", () => {
@@ -377,23 +379,19 @@ describe("GithubDelivery", () => {
 
   it("github.oidcProvider: create in any stack, or an existing provider by ARN (no provider created)", async () => {
     const created = await evaluateStack("prod", { "github.oidcProvider": "create" });
-    expect(all(created, T.oidc).map((p) => p.inputs.url)).to.deep.equal([
+    expect(all(created, T.oidc).map((p) => at(p.inputs, "url"))).to.deep.equal([
       "https://token.actions.githubusercontent.com",
     ]);
     expect(
-      json(one(created, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map(
-        (x: { Sid: string }) => x.Sid,
-      ),
+      statementsOf(one(created, T.policy, "github-deploy-identity-policy").inputs.policy).map((x) => x.Sid),
     ).to.include("ManageGitHubOidcProvider");
     const other = "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com";
     const given = await evaluateStack("dev", { "github.oidcProvider": other });
     expect(all(given, T.oidc)).to.deep.equal([]);
     for (const r of all(given, T.role, /^github-/))
-      expect(json(r.inputs.assumeRolePolicy).Statement[0].Principal.Federated, r.name).to.equal(other);
+      expect(at(statementsOf(r.inputs.assumeRolePolicy)[0].Principal, "Federated"), r.name).to.equal(other);
     expect(
-      json(one(given, T.policy, "github-deploy-identity-policy").inputs.policy).Statement.map(
-        (x: { Sid: string }) => x.Sid,
-      ),
+      statementsOf(one(given, T.policy, "github-deploy-identity-policy").inputs.policy).map((x) => x.Sid),
     ).not.to.include("ManageGitHubOidcProvider");
   });
 
@@ -420,7 +418,11 @@ describe("GithubDelivery", () => {
     const subjects = Object.fromEntries(
       all(ev, T.role, /^github-/).map((r) => [
         r.name,
-        json(r.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
+        at(
+          statementsOf(r.inputs.assumeRolePolicy)[0].Condition,
+          "StringEquals",
+          "token.actions.githubusercontent.com:sub",
+        ),
       ]),
     );
     expect(subjects).to.deep.equal({
@@ -443,30 +445,32 @@ describe("GithubDelivery", () => {
   it("grants the preview and deploy roles this stack's objects of a self-managed state bucket and its secrets key", async () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
     const ev = await evaluateStack("dev", { "backend.stateBucket": "acme-pulumi-state", "backend.secretsKeyArn": key });
-    const preview = json(one(ev, T.rolePolicy, "github-preview-policy").inputs.policy).Statement;
-    const platform = json(one(ev, T.policy, "github-deploy-identity-policy").inputs.policy).Statement;
+    const preview = statementsOf(one(ev, T.rolePolicy, "github-preview-policy").inputs.policy);
+    const platform = statementsOf(one(ev, T.policy, "github-deploy-identity-policy").inputs.policy);
     const lock = "arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*/dbt-pipeline/dev/*";
-    expect(preview.find((x: { Sid: string }) => x.Sid === "LockStack")).to.deep.equal({
+    expect(preview.find((x) => x.Sid === "LockStack")).to.deep.equal({
       Sid: "LockStack",
       Effect: "Allow",
       Action: ["s3:DeleteObject", "s3:PutObject"],
       Resource: lock,
     });
-    expect(platform.find((x: { Sid: string }) => x.Sid === "WriteStackState").Resource).to.deep.equal([
+    expect(platform.find((x) => x.Sid === "WriteStackState")?.Resource).to.deep.equal([
       "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/dbt-pipeline/dev.json*",
       "arn:aws:s3:::acme-pulumi-state/.pulumi/history/dbt-pipeline/dev/*",
       "arn:aws:s3:::acme-pulumi-state/.pulumi/backups/dbt-pipeline/dev/*",
       lock,
     ]);
     for (const doc of [preview, platform])
-      expect(doc.find((x: { Sid: string }) => x.Sid === "DecryptStackSecrets")).to.deep.equal({
+      expect(doc.find((x) => x.Sid === "DecryptStackSecrets")).to.deep.equal({
         Sid: "DecryptStackSecrets",
         Effect: "Allow",
         Action: "kms:Decrypt",
         Resource: key,
       });
     const plain = await evaluateStack("dev");
-    expect(JSON.stringify(all(plain, T.policy, /^github-/).map((p) => p.inputs.policy))).not.to.include("StackState");
+    expect(JSON.stringify(all(plain, T.policy, /^github-/).map((p) => at(p.inputs, "policy")))).not.to.include(
+      "StackState",
+    );
   });
 
   it("takes the GitHub token from the environment at deploy time, only as a secret", async () => {
@@ -483,7 +487,7 @@ describe("GithubDelivery", () => {
     expect(one(ev, T.provider).secretPaths).to.include("token");
   });
 
-  it("is skipped entirely when github.owner is empty: no GitHub resource, no OIDC provider, no GitHub role, no output", async () => {
+  it("is skipped entirely when github.owner is empty: no GitHub resource, no OIDC provider, no GitHub role, null role outputs", async () => {
     const ev = await evaluateStack("dev", { "github.owner": "" });
     expect(
       ev.resources.filter(
@@ -491,8 +495,8 @@ describe("GithubDelivery", () => {
       ),
     ).to.deep.equal([]);
     expect(ev.resources.filter((r) => r.name.startsWith("github-"))).to.deep.equal([]);
-    expect(ev.outputs.githubPreviewRoleArn).to.equal(undefined);
-    expect(ev.outputs.githubDeployRoleArn).to.equal(undefined);
-    expect(ev.outputs.githubDbtCiRoleArn).to.equal(undefined);
+    expect(ev.outputs.githubPreviewRoleArn).to.equal(null);
+    expect(ev.outputs.githubDeployRoleArn).to.equal(null);
+    expect(ev.outputs.githubDbtCiRoleArn).to.equal(null);
   });
 });

@@ -1,6 +1,22 @@
 import { expect } from "chai";
 import { Evaluation, MOCK_ACCOUNT, RecordedResource } from "../../offline/mocks";
 import { all, evaluateStack, json, one, FAKE_SECRETS } from "../helpers/stack";
+import { z } from "zod";
+import { at, parsed, statementsOf, str } from "./recorded";
+
+/** The dashboard body fields these specs read (CloudWatch dashboard body structure). */
+const DashboardSchema = z.object({
+  widgets: z.array(
+    z.object({
+      type: z.string(),
+      properties: z.object({
+        region: z.string().optional(),
+        metrics: z.array(z.array(z.unknown())).optional(),
+        alarms: z.array(z.string()).optional(),
+      }),
+    }),
+  ),
+});
 
 const T = {
   topic: "aws:sns/topic:Topic",
@@ -41,7 +57,7 @@ const named = (ev: Evaluation, type: string, name: string): RecordedResource => 
 /** The runner's values, read from the runner's own resources. */
 function runnerOf(ev: Evaluation) {
   return {
-    clusterArn: one(ev, T.cluster).state.arn as string,
+    clusterArn: str(one(ev, T.cluster).state, "arn"),
     family: one(ev, T.taskDefinition).inputs.family as string,
     bucketArn: `arn:aws:s3:::dbt-pipeline-${ev.stack}-artifacts-${MOCK_ACCOUNT}`,
     bucket: ev.outputs.artifactBucket as string,
@@ -95,13 +111,13 @@ describe("observability component", () => {
           });
           expect(named(ev, T.alias, "alerts-key-alias").inputs).to.deep.equal({
             name: `alias/dbt-pipeline-${stack}-alerts`,
-            targetKeyId: key.state.keyId,
+            targetKeyId: str(key.state, "keyId"),
           });
           const topic = named(ev, T.topic, "alerts-topic");
           expect(topic.inputs).to.deep.equal({
             name: `dbt-pipeline-${stack}-alerts`,
             displayName: `dbt-pipeline ${stack}`,
-            kmsMasterKeyId: key.state.arn,
+            kmsMasterKeyId: str(key.state, "arn"),
             tags: TAGS(stack),
           });
           expect(ev.outputs.alertTopicArn).to.equal(topicArn(stack));
@@ -135,7 +151,7 @@ describe("observability component", () => {
         it("targets notify with retries and a dead-letter queue, and lets only that rule invoke it", () => {
           const rule = named(ev, T.rule, "observability-task-stopped");
           expect(named(ev, T.target, "observability-notify-target").inputs).to.deep.equal({
-            rule: rule.inputs.name,
+            rule: str(rule.inputs, "name"),
             arn: notifyArn(stack),
             retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 20 },
             deadLetterConfig: { arn: dlqArn(stack) },
@@ -144,7 +160,7 @@ describe("observability component", () => {
             action: "lambda:InvokeFunction",
             function: `dbt-pipeline-${stack}-notify`,
             principal: "events.amazonaws.com",
-            sourceArn: rule.state.arn,
+            sourceArn: str(rule.state, "arn"),
           });
         });
 
@@ -173,7 +189,7 @@ describe("observability component", () => {
           });
           const rule = named(ev, T.rule, "observability-task-stopped");
           const policy = named(ev, T.queuePolicy, "observability-notify-dlq-policy");
-          expect(policy.inputs.queueUrl).to.equal(queue.state.url);
+          expect(policy.inputs.queueUrl).to.equal(str(queue.state, "url"));
           expect(json(policy.inputs.policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
@@ -183,7 +199,7 @@ describe("observability component", () => {
                 Principal: { Service: "events.amazonaws.com" },
                 Action: "sqs:SendMessage",
                 Resource: dlqArn(stack),
-                Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } },
+                Condition: { ArnEquals: { "aws:SourceArn": str(rule.state, "arn") } },
               },
               {
                 Sid: "AlertTopicSubscription",
@@ -208,7 +224,7 @@ describe("observability component", () => {
           expect(version.inputs.secretString).to.equal(SECRETS["notify.slackWebhookUrl"]);
           expect(version.secretPaths).to.include("secretString");
           const fn = named(ev, T.fn, "observability-notify-function");
-          expect(fn.inputs.environment.variables).to.deep.equal({
+          expect(at(fn.inputs, "environment", "variables")).to.deep.equal({
             POWERTOOLS_SERVICE_NAME: "notify",
             POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
             ENVIRONMENT: stack,
@@ -218,7 +234,7 @@ describe("observability component", () => {
             STATE_TABLE: `dbt-pipeline-${stack}-notify`,
             LOG_GROUP_NAME: runner.logGroup,
             LOG_STREAM_PREFIX: "run",
-            SLACK_SECRET_ARN: secret.state.arn,
+            SLACK_SECRET_ARN: str(secret.state, "arn"),
           });
           expect(fn.inputs).to.deep.include({ timeout: 60, deadLetterConfig: { targetArn: dlqArn(stack) } });
           expect(json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy)).to.deep.equal({
@@ -253,7 +269,7 @@ describe("observability component", () => {
                 Sid: "ReadSlackWebhook",
                 Effect: "Allow",
                 Action: "secretsmanager:GetSecretValue",
-                Resource: secret.state.arn,
+                Resource: str(secret.state, "arn"),
               },
               {
                 Sid: "NotifyState",
@@ -296,7 +312,7 @@ describe("observability component", () => {
         it("runs every 5 minutes and reads only the latest sources.json", () => {
           const runner = runnerOf(ev);
           const fn = named(ev, T.fn, "observability-freshness-function");
-          expect(fn.inputs.environment.variables).to.deep.equal({
+          expect(at(fn.inputs, "environment", "variables")).to.deep.equal({
             POWERTOOLS_SERVICE_NAME: "freshness",
             POWERTOOLS_METRICS_NAMESPACE: "DbtPipeline",
             ENVIRONMENT: stack,
@@ -304,31 +320,31 @@ describe("observability component", () => {
             SOURCES: "hubspot,stripe,web_events",
           });
           expect(fn.inputs.reservedConcurrentExecutions).to.equal(undefined);
-          expect(json(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy).Statement).to.deep.equal(
-            [
-              {
-                Sid: "WriteOwnLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`),
-              },
-              {
-                Sid: "SendTraces",
-                Effect: "Allow",
-                Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                Resource: "*",
-              },
-              {
-                Sid: "ReadLatestSources",
-                Effect: "Allow",
-                Action: "s3:GetObject",
-                Resource: [
-                  `${runner.bucketArn}/${stack}/observed/sources.json`,
-                  `${runner.bucketArn}/${stack}/latest/sources.json`,
-                ],
-              },
-            ],
-          );
+          expect(
+            at(parsed(named(ev, T.rolePolicy, "observability-freshness-policy").inputs.policy), "Statement"),
+          ).to.deep.equal([
+            {
+              Sid: "WriteOwnLogs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: arn("logs", `log-group:/aws/lambda/dbt-pipeline-${stack}-freshness:*`),
+            },
+            {
+              Sid: "SendTraces",
+              Effect: "Allow",
+              Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+              Resource: "*",
+            },
+            {
+              Sid: "ReadLatestSources",
+              Effect: "Allow",
+              Action: "s3:GetObject",
+              Resource: [
+                `${runner.bucketArn}/${stack}/observed/sources.json`,
+                `${runner.bucketArn}/${stack}/latest/sources.json`,
+              ],
+            },
+          ]);
           const role = named(ev, T.role, "observability-freshness-scheduler-role");
           expect(json(role.inputs.assumeRolePolicy)).to.deep.equal({
             Version: "2012-10-17",
@@ -388,7 +404,7 @@ describe("observability component", () => {
         it("are exactly these, each notifying the alert topic when it fires and when it clears", () => {
           expect(
             alarms()
-              .map((a) => a.inputs.name)
+              .map((a) => str(a.inputs, "name"))
               .sort(),
           ).to.deep.equal(
             [
@@ -463,7 +479,7 @@ describe("observability component", () => {
               threshold: 0,
               treatMissingData: "notBreaching",
             });
-            expect(all(ev, T.queue).map((q) => q.inputs.name)).to.include(queueName);
+            expect(all(ev, T.queue).map((q) => str(q.inputs, "name"))).to.include(queueName);
           }
         });
 
@@ -492,7 +508,7 @@ describe("observability component", () => {
                 },
               ],
             });
-            expect(all(ev, T.fn).map((f) => f.inputs.name)).to.include(`dbt-pipeline-${stack}-${label}`);
+            expect(all(ev, T.fn).map((f) => str(f.inputs, "name"))).to.include(`dbt-pipeline-${stack}-${label}`);
           }
         });
       });
@@ -501,12 +517,11 @@ describe("observability component", () => {
         it("shows every metric the alarms watch, and every alarm", () => {
           const dashboard = named(ev, T.dashboard, "observability-dashboard");
           expect(dashboard.inputs.dashboardName).to.equal(`dbt-pipeline-${stack}-overview`);
-          const body = json(dashboard.inputs.dashboardBody);
-          const metrics = body.widgets
-            .filter((w: any) => w.type === "metric")
-            .flatMap((w: any) =>
-              w.properties.metrics.map((m: unknown[]) => m.filter((x) => typeof x === "string").join(" ")),
-            );
+          const body = DashboardSchema.parse(parsed(dashboard.inputs.dashboardBody));
+          const metricWidgets = body.widgets.filter((w) => w.type === "metric");
+          const metrics = metricWidgets.flatMap((w) =>
+            (w.properties.metrics ?? []).map((m) => m.filter((x) => typeof x === "string").join(" ")),
+          );
           expect(metrics).to.include.members([
             `DbtPipeline RunSucceeded environment ${stack}`,
             `DbtPipeline RunFailed environment ${stack}`,
@@ -523,13 +538,14 @@ describe("observability component", () => {
               ["Errors", "Invocations"].map((m) => `AWS/Lambda ${m} FunctionName dbt-pipeline-${stack}-${f}`),
             ),
           ]);
-          for (const w of body.widgets.filter((x: any) => x.type === "metric"))
-            expect(w.properties.region).to.equal(REGION);
-          const alarmWidget = body.widgets.find((w: any) => w.type === "alarm");
+          for (const w of metricWidgets) expect(w.properties.region).to.equal(REGION);
+          const alarmWidget = body.widgets.find((w) => w.type === "alarm");
           const mine = all(ev, T.alarm).filter(
             (a) => a.parent === "dbt-pipeline:observability:Observability::observability",
           );
-          expect([...alarmWidget.properties.alarms].sort()).to.deep.equal(mine.map((a) => a.state.arn).sort());
+          expect([...(alarmWidget?.properties.alarms ?? [])].sort()).to.deep.equal(
+            mine.map((a) => str(a.state, "arn")).sort(),
+          );
         });
       });
     });
@@ -540,11 +556,9 @@ describe("observability component", () => {
       const ev = await evaluateStack("dev", { ...SECRETS, "notify.slackWebhookUrl": undefined });
       expect(all(ev, T.secret, /^observability-/)).to.deep.equal([]);
       const fn = named(ev, T.fn, "observability-notify-function");
-      expect(fn.inputs.environment.variables).not.to.have.property("SLACK_SECRET_ARN");
+      expect(at(fn.inputs, "environment", "variables")).not.to.have.property("SLACK_SECRET_ARN");
       expect(
-        json(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy).Statement.map(
-          (s: { Sid: string }) => s.Sid,
-        ),
+        statementsOf(named(ev, T.rolePolicy, "observability-notify-policy").inputs.policy).map((s) => s.Sid),
       ).to.deep.equal([
         "WriteOwnLogs",
         "SendTraces",

@@ -11,6 +11,7 @@ import { DBT_ENTRY_POINT, layerSchemaVariable } from "../../components/runner/co
 import { SCHEMA_KEYS } from "../../components/snowflake/access";
 import { OVERRIDE_ENV } from "../../functions/lib/run-contract";
 import { ROOT } from "../helpers/stack";
+import { at, obj, objs } from "./recorded";
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, "docs/dbt-repo", file), "utf8");
 
@@ -57,16 +58,18 @@ describe("dbt repository templates and the runner", () => {
   });
 
   it("ci-cleanup.yml drops the pull request's schemas when it closes, with no AWS role and no OIDC token", () => {
-    const wf = yaml.load(read("workflows/ci-cleanup.yml")) as any;
+    const wf = obj(yaml.load(read("workflows/ci-cleanup.yml")));
     expect(wf.on).to.deep.equal({ pull_request: { types: ["closed"] } });
     expect(wf.permissions).to.deep.equal({ contents: "read" });
-    const job = wf.jobs["drop-pr-schemas"];
+    const job = obj(at(wf, "jobs", "drop-pr-schemas"));
     expect(job.permissions).to.deep.equal({ contents: "read" });
     expect(job.if).to.equal("github.event.pull_request.head.repo.full_name == github.repository");
-    expect(job.env.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
-    expect(job.steps.map((s: any) => s.run ?? "").join("\n")).to.include(
-      'dbt run-operation drop_pr_schemas --args "{pr: $PR_NUMBER}" --target ci',
-    );
+    expect(at(job, "env", "PR_NUMBER")).to.equal("${{ github.event.pull_request.number }}");
+    expect(
+      objs(job.steps)
+        .map((s) => (typeof s.run === "string" ? s.run : ""))
+        .join("\n"),
+    ).to.include('dbt run-operation drop_pr_schemas --args "{pr: $PR_NUMBER}" --target ci');
     expect(JSON.stringify(job)).not.to.include("configure-aws-credentials");
     expect(read("macros/drop_pr_schemas.sql")).to.include(
       "schema_name = '\" ~ base ~ \"' or startswith(schema_name, '\" ~ base ~ \"_')",

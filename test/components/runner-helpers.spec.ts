@@ -18,6 +18,7 @@ import {
 import { ENV, PROFILE_FIELDS, prepareScript, uploadScript } from "../../components/runner/scripts";
 import { CONTAINERS, taskOverrides, parseRunRequest } from "../../functions/lib/run-contract";
 import { policyDocument } from "../../components/lib/iam";
+import { at, objs, parsed, statementsOf } from "./recorded";
 
 const resolve = <T>(o: pulumi.Output<T>) =>
   new Promise<T>((r) =>
@@ -193,7 +194,7 @@ describe("runner helpers", () => {
 
     it("task role: list and read latest/ and runs/ (a retried run), write runs/, latest/ and observed/sources.json, nothing else", async () => {
       const doc = await resolve(policyDocument(taskRoleStatements("arn:aws:s3:::b", artifactPrefixes("dev"))));
-      expect(JSON.parse(doc).Statement).to.deep.equal([
+      expect(statementsOf(doc)).to.deep.equal([
         {
           Sid: "ListPreviousState",
           Effect: "Allow",
@@ -283,9 +284,7 @@ describe("runner helpers", () => {
 
     it("ECR: an image pinned by digest has no tag to select; its pulls keep it", () => {
       const digest = `sha256:${"a".repeat(64)}`;
-      expect(
-        JSON.parse(ecrLifecyclePolicy(digest, 30)).rules.map((r: { rulePriority: number }) => r.rulePriority),
-      ).to.deep.equal([2]);
+      expect(objs(at(parsed(ecrLifecyclePolicy(digest, 30)), "rules")).map((r) => r.rulePriority)).to.deep.equal([2]);
     });
   });
 });

@@ -96,7 +96,7 @@ describe("runner scripts", () => {
     }
 
     it("the profile is dbt_pipeline with one output named after the target, every value from env_var", () => {
-      const doc = yaml.load(profilesYaml("prod")) as any;
+      const doc = yaml.load(profilesYaml("prod"));
       expect(doc).to.deep.equal({
         dbt_pipeline: {
           target: "prod",

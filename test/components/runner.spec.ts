@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { dbtWrapperScript, prepareScript, uploadScript } from "../../components/runner/scripts";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
+import { z } from "zod";
 import { all, evaluateStack, json, one } from "../helpers/stack";
+import { at, obj, parsed, statementsOf, str } from "./recorded";
 
 const T = {
   repository: "aws:ecr/repository:Repository",
@@ -32,12 +34,33 @@ const EXPECTED = {
 } as const;
 
 const runner = (ev: Evaluation) => ev.resources.filter((r) => r.parent === "dbt-pipeline:runner:DbtRunner::runner");
-const containers = (ev: Evaluation): Record<string, any> =>
+/** The fields of a container definition these specs read. */
+const ContainerSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  essential: z.boolean(),
+  entryPoint: z.array(z.string()),
+  command: z.array(z.string()),
+  dependsOn: z.array(z.object({ containerName: z.string(), condition: z.string() })).optional(),
+  environment: z.array(z.object({ name: z.string(), value: z.string() })),
+  secrets: z.array(z.object({ name: z.string(), valueFrom: z.string() })).optional(),
+  mountPoints: z.array(z.unknown()),
+  readonlyRootFilesystem: z.boolean().optional(),
+  linuxParameters: z.unknown().optional(),
+  stopTimeout: z.number().optional(),
+  startTimeout: z.number().optional(),
+  logConfiguration: z.unknown().optional(),
+});
+type Container = z.infer<typeof ContainerSchema>;
+const containers = (ev: Evaluation): Record<string, Container> =>
   Object.fromEntries(
-    json(one(ev, T.taskDefinition, "runner-task").inputs.containerDefinitions).map((c: any) => [c.name, c]),
+    z
+      .array(ContainerSchema)
+      .parse(parsed(one(ev, T.taskDefinition, "runner-task").inputs.containerDefinitions))
+      .map((c) => [c.name, c]),
   );
-const statements = (r: RecordedResource) => json(r.inputs.policy).Statement as any[];
-const list = (x: unknown) => (Array.isArray(x) ? x : [x]);
+const statements = (r: RecordedResource) => statementsOf(r.inputs.policy);
+const list = (x: unknown): unknown[] => (Array.isArray(x) ? (x as unknown[]) : [x]);
 
 for (const stack of ["dev", "prod"] as const) {
   describe(`DbtRunner (${stack})`, () => {
@@ -98,7 +121,7 @@ for (const stack of ["dev", "prod"] as const) {
 
       it(`Fargate, awsvpc, ${x.cpu} CPU / ${x.memory} MiB on ${x.arch}, three ephemeral volumes, the runner's roles`, () => {
         const td = one(ev, T.taskDefinition, "runner-task");
-        const roleArn = (name: string) => one(ev, T.role, name).state.arn;
+        const roleArn = (name: string) => str(one(ev, T.role, name).state, "arn");
         expect(td.inputs).to.deep.include({
           family: `dbt-pipeline-${stack}-dbt`,
           requiresCompatibilities: ["FARGATE"],
@@ -168,7 +191,7 @@ for (const stack of ["dev", "prod"] as const) {
 
       it("the dbt containers connect with the foundation's names and get the key only as a secret", () => {
         const c = containers(ev);
-        const o = ev.outputs;
+        const o = obj(ev.outputs);
         for (const name of ["freshness", "dbt"]) {
           expect(c[name].environment, name).to.deep.equal([
             { name: "DBT_TARGET", value: stack },
@@ -177,20 +200,20 @@ for (const stack of ["dev", "prod"] as const) {
             { name: "DBT_LOG_PATH", value: "/artifacts/logs" },
             { name: "DBT_THREADS", value: x.threads },
             { name: "SNOWFLAKE_ACCOUNT", value: o.snowflakeAccount },
-            { name: "SNOWFLAKE_USER", value: o.snowflakeUsers.dbt },
-            { name: "SNOWFLAKE_ROLE", value: o.snowflakeRoles.transformer },
-            { name: "SNOWFLAKE_WAREHOUSE", value: o.snowflakeWarehouses.transforming },
+            { name: "SNOWFLAKE_USER", value: at(o, "snowflakeUsers", "dbt") },
+            { name: "SNOWFLAKE_ROLE", value: at(o, "snowflakeRoles", "transformer") },
+            { name: "SNOWFLAKE_WAREHOUSE", value: at(o, "snowflakeWarehouses", "transforming") },
             { name: "SNOWFLAKE_DATABASE", value: o.snowflakeDatabase },
-            { name: "SNOWFLAKE_SCHEMA", value: o.snowflakeSchemas.staging },
-            { name: "DBT_PIPELINE_SCHEMA_RAW", value: o.snowflakeSchemas.raw },
-            { name: "DBT_PIPELINE_SCHEMA_STAGING", value: o.snowflakeSchemas.staging },
-            { name: "DBT_PIPELINE_SCHEMA_ANALYTICS", value: o.snowflakeSchemas.analytics },
-            { name: "DBT_PIPELINE_SCHEMA_METRICS", value: o.snowflakeSchemas.metrics },
-            { name: "DBT_PIPELINE_SCHEMA_MONITORING", value: o.snowflakeSchemas.monitoring },
+            { name: "SNOWFLAKE_SCHEMA", value: at(o, "snowflakeSchemas", "staging") },
+            { name: "DBT_PIPELINE_SCHEMA_RAW", value: at(o, "snowflakeSchemas", "raw") },
+            { name: "DBT_PIPELINE_SCHEMA_STAGING", value: at(o, "snowflakeSchemas", "staging") },
+            { name: "DBT_PIPELINE_SCHEMA_ANALYTICS", value: at(o, "snowflakeSchemas", "analytics") },
+            { name: "DBT_PIPELINE_SCHEMA_METRICS", value: at(o, "snowflakeSchemas", "metrics") },
+            { name: "DBT_PIPELINE_SCHEMA_MONITORING", value: at(o, "snowflakeSchemas", "monitoring") },
             { name: "DBT_SEND_ANONYMOUS_USAGE_STATS", value: "false" },
           ]);
           expect(c[name].secrets, name).to.deep.equal([
-            { name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: o.snowflakePrivateKeySecretArns.dbt },
+            { name: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY", valueFrom: at(o, "snowflakePrivateKeySecretArns", "dbt") },
           ]);
           expect(c[name].readonlyRootFilesystem, name).to.equal(true);
           expect(c[name].linuxParameters, name).to.equal(undefined);
@@ -293,7 +316,7 @@ for (const stack of ["dev", "prod"] as const) {
               Sid: "InjectDbtPrivateKey",
               Effect: "Allow",
               Action: "secretsmanager:GetSecretValue",
-              Resource: ev.outputs.snowflakePrivateKeySecretArns.dbt,
+              Resource: at(ev.outputs, "snowflakePrivateKeySecretArns", "dbt"),
             },
             {
               Sid: "WriteTaskLogs",
@@ -476,13 +499,13 @@ for (const stack of ["dev", "prod"] as const) {
           .to.deep.equal(one(ev, T.vpc, "runner-vpc").state.publicSubnetIds)
           .and.have.length(2);
         expect(ev.outputs.dbtSecurityGroups).to.have.length(1);
-        expect(ev.outputs.dbtSecurityGroups[0]).to.match(/^sg-[0-9a-f]+$/);
+        expect(at(ev.outputs, "dbtSecurityGroups", 0)).to.match(/^sg-[0-9a-f]+$/);
         expect(ev.outputs.dbtAssignPublicIp).to.equal(true);
       });
     });
 
     it("exports what a team needs to run a dbt task itself", () => {
-      const o = ev.outputs;
+      const o = obj(ev.outputs);
       expect({
         dbtCluster: o.dbtCluster,
         dbtTaskDefinition: o.dbtTaskDefinition,

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { Evaluation, RecordedResource } from "../../offline/mocks";
+import { z } from "zod";
 import { all, evaluateStack as evaluateWholeStack, one, within } from "../helpers/stack";
+import { at, inputsOf, obj, parsed, str } from "./recorded";
 
 /** This spec covers the foundation component only; other components add their own Snowflake objects. */
 const FOUNDATION = "dbt-pipeline:snowflake:SnowflakeFoundation::snowflake";
@@ -48,13 +50,40 @@ interface RoleAccess {
   warehouses: string[];
 }
 
+/** Objects of a type in a schema or database (`onSchemaObject.all` / `.future`). */
+const ObjectsInSchema = z
+  .object({ objectTypePlural: z.string(), inSchema: z.string().optional(), inDatabase: z.string().optional() })
+  .strict();
+/** A recorded GrantPrivilegesToAccountRole's inputs; `strict`, so a field these specs do not expect fails. */
+const GrantSchema = z
+  .object({
+    accountRoleName: z.string(),
+    privileges: z.array(z.string()),
+    allPrivileges: z.boolean().optional(),
+    onAccountObject: z.object({ objectType: z.string(), objectName: z.string() }).strict().optional(),
+    onSchema: z
+      .object({
+        schemaName: z.string().optional(),
+        futureSchemasInDatabase: z.string().optional(),
+        allSchemasInDatabase: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    onSchemaObject: z
+      .object({ all: ObjectsInSchema.optional(), future: ObjectsInSchema.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+const grantOf = (g: RecordedResource) => GrantSchema.parse(g.inputs);
+
 /** What each role can do, derived only from the recorded grant resources. */
 function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
   const out: Record<string, RoleAccess> = {};
   const objects = new Map<string, Set<string>>(); // `${role}|${kind}|${plural}|${schema}` → privileges
   for (const g of all(ev, T.privileges)) {
-    const { accountRoleName: role, privileges, onAccountObject, onSchema, onSchemaObject } = g.inputs;
-    expect(g.inputs.allPrivileges, `${g.name} uses allPrivileges`).to.equal(undefined);
+    const { accountRoleName: role, privileges, allPrivileges, onAccountObject, onSchema, onSchemaObject } = grantOf(g);
+    expect(allPrivileges, `${g.name} uses allPrivileges`).to.equal(undefined);
     const a = (out[role] ??= {
       databases: [],
       databasePrivileges: [],
@@ -71,25 +100,26 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
       expect(privileges, g.name).to.include("USAGE");
       if (onAccountObject.objectType === "DATABASE") {
         a.databases.push(onAccountObject.objectName);
-        a.databasePrivileges.push(...(privileges as string[]).filter((p) => p !== "USAGE"));
+        a.databasePrivileges.push(...privileges.filter((p) => p !== "USAGE"));
       } else {
         expect(privileges, g.name).to.deep.equal(["USAGE"]);
         a.warehouses.push(onAccountObject.objectName);
       }
     } else if (onSchema?.futureSchemasInDatabase) {
-      a.futureInDatabase.push(...(privileges as string[]).map((p) => `${p} SCHEMAS`));
+      a.futureInDatabase.push(...privileges.map((p) => `${p} SCHEMAS`));
     } else if (onSchemaObject?.future?.inDatabase) {
-      a.futureInDatabase.push(...(privileges as string[]).map((p) => `${p} ${onSchemaObject.future.objectTypePlural}`));
+      const plural = onSchemaObject.future.objectTypePlural;
+      a.futureInDatabase.push(...privileges.map((p) => `${p} ${plural}`));
     } else if (onSchema) {
-      const schema = schemaOf(onSchema.schemaName);
+      const schema = schemaOf(onSchema.schemaName ?? "");
       if (privileges.includes("USAGE")) a.usage.push(schema);
-      const creates = (privileges as string[]).filter((p) => p.startsWith("CREATE "));
+      const creates = privileges.filter((p) => p.startsWith("CREATE "));
       if (creates.length) a.create[schema] = creates.sort();
     } else {
       for (const kind of ["all", "future"] as const) {
-        const spec = onSchemaObject[kind];
+        const spec = onSchemaObject?.[kind];
         if (spec)
-          objects.set(`${role}|${kind}|${spec.objectTypePlural}|${schemaOf(spec.inSchema)}`, new Set(privileges));
+          objects.set(`${role}|${kind}|${spec.objectTypePlural}|${schemaOf(spec.inSchema ?? "")}`, new Set(privileges));
       }
     }
   }
@@ -186,30 +216,33 @@ describe("snowflake foundation", () => {
 
       it("schema-level grants pair existing (all) with future objects; database-level future grants serve only the loaders' schemas", async () => {
         const ev = await evaluateStack(stack);
-        const objectGrants = all(ev, T.privileges).filter((g) => g.inputs.onSchemaObject);
-        const key = (g: RecordedResource, kind: "all" | "future") => {
-          const spec = g.inputs.onSchemaObject[kind];
-          return `${g.inputs.accountRoleName} ${g.inputs.privileges.join(",")} ${spec.objectTypePlural} ${spec.inSchema ?? `database ${spec.inDatabase}`}`;
+        const objectGrants = all(ev, T.privileges)
+          .map(grantOf)
+          .filter((g) => g.onSchemaObject);
+        const key = (g: z.infer<typeof GrantSchema>, kind: "all" | "future") => {
+          const spec = g.onSchemaObject?.[kind];
+          return `${g.accountRoleName} ${g.privileges.join(",")} ${spec?.objectTypePlural} ${spec?.inSchema ?? `database ${spec?.inDatabase}`}`;
         };
         const alls = objectGrants
-          .filter((g) => g.inputs.onSchemaObject.all)
+          .filter((g) => g.onSchemaObject?.all)
           .map((g) => key(g, "all"))
           .sort();
         const futures = objectGrants
-          .filter((g) => g.inputs.onSchemaObject.future?.inSchema)
+          .filter((g) => g.onSchemaObject?.future?.inSchema)
           .map((g) => key(g, "future"))
           .sort();
         expect(alls).to.have.length(9);
         expect(futures).to.deep.equal(alls);
         const databaseLevel = all(ev, T.privileges)
+          .map(grantOf)
           .filter(
             (g) =>
-              g.inputs.onSchemaObject?.future?.inDatabase ||
-              g.inputs.onSchema?.futureSchemasInDatabase ||
-              g.inputs.onSchema?.allSchemasInDatabase ||
-              g.inputs.onSchemaObject?.all?.inDatabase,
+              g.onSchemaObject?.future?.inDatabase ||
+              g.onSchema?.futureSchemasInDatabase ||
+              g.onSchema?.allSchemasInDatabase ||
+              g.onSchemaObject?.all?.inDatabase,
           )
-          .map((g) => [g.inputs.accountRoleName, g.inputs.privileges, g.inputs.onSchema ?? g.inputs.onSchemaObject]);
+          .map((g) => [g.accountRoleName, g.privileges, g.onSchema ?? g.onSchemaObject]);
         expect(databaseLevel).to.deep.equal([
           [`TRANSFORMER_${ENV}`, ["USAGE"], { futureSchemasInDatabase: `DBT_PIPELINE_${ENV}` }],
           [
@@ -233,10 +266,10 @@ describe("snowflake foundation", () => {
           expect(g.inputs.privileges, g.name).to.not.include.members(["ALL PRIVILEGES"]);
         }
         expect(
-          all(ev, T.ownership).map((o) => [
+          all(ev, T.ownership).map((o): unknown[] => [
             o.inputs.accountRoleName,
-            o.inputs.on.objectType,
-            o.inputs.on.objectName,
+            at(o.inputs, "on", "objectType"),
+            at(o.inputs, "on", "objectName"),
             o.inputs.outboundPrivileges,
           ]),
         ).to.deep.equal(
@@ -280,7 +313,7 @@ describe("snowflake foundation", () => {
           expect(r.inputs.name, `${r.name} has no explicit name`).to.be.a("string");
           if (accountLevel.includes(r.type)) expect(r.inputs.name, r.name).to.match(new RegExp(`_${ENV}$`));
         }
-        expect(all(ev, T.schema).map((s) => [s.inputs.database, s.inputs.name])).to.deep.equal(
+        expect(all(ev, T.schema).map((s) => [at(s.inputs, "database"), at(s.inputs, "name")])).to.deep.equal(
           ["RAW", "STAGING", "ANALYTICS", "METRICS", "MONITORING"].map((s) => [`DBT_PIPELINE_${ENV}`, s]),
         );
       });
@@ -310,7 +343,7 @@ describe("snowflake foundation", () => {
         const ev = await evaluateStack(stack);
         const providers = all(ev, T.provider, /^snowflake-/);
         expect(
-          providers.map((p) => [p.name, p.inputs.role, JSON.parse(p.inputs.previewFeaturesEnabled)]),
+          providers.map((p) => [p.name, at(p.inputs, "role"), parsed(p.inputs.previewFeaturesEnabled)]),
         ).to.deep.equal([
           ["snowflake-sysadmin", "SYSADMIN", ["snowflake_table_resource"]],
           ["snowflake-securityadmin", "SECURITYADMIN", []],
@@ -399,8 +432,8 @@ describe("snowflake foundation", () => {
   });
 
   describe("compute", () => {
-    const warehouses = (ev: Evaluation) =>
-      Object.fromEntries(all(ev, T.warehouse).map((w) => [w.inputs.name, w.inputs]));
+    const warehouses = (ev: Evaluation): Record<string, Record<string, unknown>> =>
+      Object.fromEntries(all(ev, T.warehouse).map((w) => [str(w.inputs, "name"), inputsOf(w)]));
     const common = (env: string) => ({
       autoSuspend: 60,
       autoResume: "true",
@@ -473,11 +506,11 @@ describe("snowflake foundation", () => {
   describe("service users and key rotation", () => {
     const oneLine = (pem: string) => pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
     const keyOf = (ev: Evaluation, user: string, g: number) => one(ev, T.key, `snowflake-svc-${user}-key-g${g}`);
-    const pub = (ev: Evaluation, user: string, g: number) => oneLine(keyOf(ev, user, g).state.publicKeyPem);
+    const pub = (ev: Evaluation, user: string, g: number) => oneLine(str(keyOf(ev, user, g).state, "publicKeyPem"));
 
     it("users: SERVICE type, default role and warehouse, key-pair only", async () => {
       const ev = await evaluateStack("dev");
-      const users = Object.fromEntries(all(ev, T.user).map((u) => [u.inputs.name, u.inputs]));
+      const users = Object.fromEntries(all(ev, T.user).map((u) => [str(u.inputs, "name"), inputsOf(u)]));
       expect(users.LOADER_SVC_DEV).to.include({
         defaultRole: "LOADER_DEV",
         defaultWarehouse: "LOADING_WH_DEV",
@@ -499,7 +532,7 @@ describe("snowflake foundation", () => {
       ] as const) {
         const ev = await evaluateStack(stack);
         expect(
-          all(ev, T.secret, /^snowflake-svc-/).map((s) => [s.inputs.name, s.inputs.recoveryWindowInDays]),
+          all(ev, T.secret, /^snowflake-svc-/).map((s) => [at(s.inputs, "name"), at(s.inputs, "recoveryWindowInDays")]),
         ).to.deep.equal([
           [`dbt-pipeline-${stack}-snowflake-loader-key`, days],
           [`dbt-pipeline-${stack}-snowflake-dbt-key`, days],
@@ -577,11 +610,11 @@ describe("snowflake foundation", () => {
         reporter: "REPORTER_DEV",
       });
       expect(outputs.snowflakeUsers).to.deep.equal({ loader: "LOADER_SVC_DEV", dbt: "DBT_SVC_DEV" });
-      expect(Object.keys(outputs.snowflakePrivateKeySecretArns)).to.deep.equal(["loader", "dbt"]);
-      expect(outputs.snowflakePrivateKeySecretArns.dbt).to.match(
+      expect(Object.keys(obj(outputs.snowflakePrivateKeySecretArns))).to.deep.equal(["loader", "dbt"]);
+      expect(at(outputs, "snowflakePrivateKeySecretArns", "dbt")).to.match(
         /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-dbt-key-/,
       );
-      expect(outputs.snowflakePrivateKeySecretArns.loader).to.match(
+      expect(at(outputs, "snowflakePrivateKeySecretArns", "loader")).to.match(
         /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:dbt-pipeline-dev-snowflake-loader-key-/,
       );
     });

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import { z } from "zod";
-import { RunCompletedDetailSchema, runCompletedPattern } from "../../functions/lib/run-event";
+import { RunCompletedDetailSchema } from "../../functions/lib/run-event";
 import { RunRequestInput, dbtArgv, parseRunRequest } from "../../functions/lib/run-contract";
 import { SlackError, escapeMrkdwn, fetchPoster } from "../../functions/lib/slack";
 import { selectionText, snsSubject } from "../../functions/notify/messages";
@@ -324,14 +324,6 @@ describe("notify rules", () => {
         .parse(JSON.parse(/## Example\s+```json\n([\s\S]*?)\n```/.exec(doc)![1]));
       expect(example).to.deep.include({ source: "dbt-pipeline", "detail-type": "dbt.run.completed" });
       expect(RunCompletedDetailSchema.parse(example.detail)).to.deep.equal(example.detail);
-    });
-
-    it("offers subscribers a pattern", () => {
-      expect(runCompletedPattern(["failed", "not_started"])).to.deep.equal({
-        source: ["dbt-pipeline"],
-        "detail-type": ["dbt.run.completed"],
-        detail: { status: ["failed", "not_started"] },
-      });
     });
   });
 
