@@ -1,8 +1,10 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { cacheDir, contentKey } from "../../components/lib/bundle";
+import { bundleFunction, cacheDir, contentKey } from "../../components/lib/bundle";
 import { ROOT } from "../helpers/stack";
 
 /** A path relative to the repository root, as esbuild's metafile names inputs. */
@@ -43,7 +45,7 @@ describe("Lambda bundles: content-hash cache", () => {
     this.timeout(120_000);
     // The shared cache, as the plan and the other specs use it: warm, nothing is rebuilt here.
     const cache = cacheDir();
-    const run = () =>
+    const run = (): Probe =>
       JSON.parse(
         execFileSync(
           process.execPath,
@@ -60,7 +62,7 @@ describe("Lambda bundles: content-hash cache", () => {
           ],
           { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
         ),
-      );
+      ) as Probe;
     const first = run();
     const second = run();
     expect(first.stats.hits + first.stats.builds).to.equal(1);
@@ -85,10 +87,51 @@ describe("Lambda bundles: content-hash cache", () => {
     expect(first.sso).to.equal(true);
     expect(first.bytes).to.be.below(600 * 1024);
   });
+
+  it("leaves zod's JSON Schema conversion and z.compile out, and the bundled zod still validates and reports in English", function () {
+    this.timeout(120_000);
+    const bundle = bundleFunction("freshness");
+    expect(bundle.code).to.include("zod: JSON Schema conversion and z.compile are left out of this bundle");
+    // Texts of zod's compile.js and from-json-schema.js.
+    expect(bundle.code).not.to.include("z.compile does not support");
+    expect(bundle.code).not.to.include("fromJSONSchema input is not valid JSON");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-zod-"));
+    try {
+      fs.writeFileSync(path.join(dir, "index.mjs"), bundle.code);
+      // Loading the handler parses its environment with zod at init; ARTIFACT_BUCKET is missing.
+      const out = spawnSync(
+        process.execPath,
+        ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(dir, "index.mjs"))});`],
+        {
+          env: { PATH: process.env.PATH, ENVIRONMENT: "dev", SOURCES: "stripe,hubspot", AWS_REGION: "eu-west-1" },
+          encoding: "utf8",
+        },
+      );
+      expect(out.status).to.equal(1);
+      expect(out.stderr).to.include(
+        "freshness: invalid environment:\n✖ is not set; the deployment must set it\n  → at ARTIFACT_BUCKET",
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
+/** What the child process of the cache test reports about the bundle it loaded. */
+interface Probe {
+  stats: { hits: number; builds: number };
+  sha256: string;
+  bytes: number;
+  head: string;
+  tail: string;
+  locales: boolean;
+  english: boolean;
+  sso: boolean;
+  map: { version: number; sources: string[]; sourcesContent?: unknown };
+}
+
 function hex(base64: string): string {
-  return require("node:crypto").createHash("sha256").update(base64).digest("hex");
+  return createHash("sha256").update(base64).digest("hex");
 }
 
 describe("offline start-up trims", () => {
@@ -100,7 +143,7 @@ describe("offline start-up trims", () => {
     pulumi.runtime.serializeFunction(() => 42).then((s) => {
       process.stdout.write(JSON.stringify({ atLoad, afterUse: heavy(), lazyLoaded: [...trims.lazyLoaded], serialized: s.text.includes("42") }));
     });`;
-  const run = () =>
+  const run = (): unknown =>
     JSON.parse(
       execFileSync(process.execPath, ["--require", "tsx/cjs", "-e", probe], {
         cwd: ROOT,
