@@ -17,8 +17,8 @@
  * - zod without its translations: `export * as locales` in zod 4's namespace keeps every
  *   language in the bundle although only English is used (zod registers `en` itself:
  *   zod/v4/classic/schemas.js). The plugin below keeps `en` only; no handler calls `z.locales`.
- * - zod without its JSON Schema conversion and `z.compile` (~64 KB, ~10 % of a bundle's
- *   initialisation): zod's namespace re-exports them (zod/v4/core/index.js, classic/external.js)
+ * - zod without its JSON Schema conversion and `z.compile` (~64 KB of every bundle; the cold
+ *   init barely moves, as most of that code is only declared): zod's namespace re-exports them (zod/v4/core/index.js, classic/external.js)
  *   and its schema classes reference the converters inside methods that only
  *   `toJSONSchema()` / `~standard.jsonSchema` call (zod/v4/classic/schemas.js), so esbuild keeps
  *   them. A plugin replaces those five modules with stubs that throw; no handler converts a schema.
