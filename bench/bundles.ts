@@ -7,7 +7,7 @@
  * (the expected AWS operations were sent, the answer is a success) before its time counts.
  * Variants run paired and interleaved: every round starts each variant once, in a rotating order.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,11 +24,15 @@ const ROOT = path.join(FUNCTIONS_DIR, "..");
 const fixture = (file: string) => fs.readFileSync(path.join(ROOT, "test", "fixtures", file), "utf8");
 const BENCH_SECRET = "bench-fivetran-signing-secret-0123456789";
 
+/** `result[key]` when `result` is an object. */
+const field = (result: unknown, key: string): unknown =>
+  typeof result === "object" && result !== null ? (result as Record<string, unknown>)[key] : undefined;
+
 /** A first call: its event, the AWS operations it must send, and what a success looks like. */
 interface FirstCall {
   readonly event: (previous: FakeAws) => unknown;
   readonly expect: readonly string[];
-  readonly ok: (result: any) => boolean;
+  readonly ok: (result: unknown) => boolean;
   /** Variables beyond the function's deployed environment. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Files beside the handler (LAMBDA_TASK_ROOT). */
@@ -108,21 +112,22 @@ export const FIRST_CALLS: Readonly<Record<string, FirstCall>> = {
   dispatch: {
     event: fivetranEvent,
     expect: ["GetSecretValue", "PutItem", "SendMessage"],
-    ok: (r) => r?.statusCode === 202 && String(r.body).includes("queued"),
+    ok: (r) => field(r, "statusCode") === 202 && String(field(r, "body")).includes("queued"),
     files: { "sources.json": fixture("dispatch/sources.json") },
   },
   launch: {
     event: sqsEvent,
     // Into the pending set (done marker read, item written), lease taken, pending set read, RunTask.
     expect: ["GetItem", "PutItem", "Query", "RunTask"],
-    ok: (r) => Array.isArray(r?.batchItemFailures) && r.batchItemFailures.length === 0,
+    ok: (r) =>
+      Array.isArray(field(r, "batchItemFailures")) && (field(r, "batchItemFailures") as unknown[]).length === 0,
     // The queued trigger is new; without a burst window launch starts the task on this call.
     env: { BURST_WINDOW_SECONDS: "0" },
   },
   notify: {
-    event: () => JSON.parse(fixture("ecs/task-stopped-success.json")),
+    event: () => JSON.parse(fixture("ecs/task-stopped-success.json")) as unknown,
     expect: ["PutItem", "GetObject", "GetItem", "PutEvents"],
-    ok: (r) => r?.kind === "run" && r.status === "success",
+    ok: (r) => field(r, "kind") === "run" && field(r, "status") === "success",
     // Slack would leave the machine; the SNS, EventBridge, DynamoDB and S3 calls stay.
     env: { SLACK_SECRET_ARN: undefined },
   },
@@ -190,11 +195,10 @@ function tscBuild(work: string): string {
     }),
   );
   try {
-    require("node:child_process").execFileSync(
-      process.execPath,
-      [require.resolve("typescript/bin/tsc"), "-p", tsconfig],
-      { cwd: ROOT, stdio: "inherit" },
-    );
+    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", tsconfig], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
   } finally {
     fs.rmSync(tsconfig, { force: true });
   }
@@ -232,7 +236,7 @@ export function variants(work: string): Variant[] {
   return [
     {
       name: "bundle",
-      what: "as shipped: SDK bundled, ESM entry points, zod English only, profile/SSO providers left out, minified",
+      what: "as shipped: SDK bundled, ESM entry points, zod English only and without its JSON Schema conversion, profile/SSO providers left out, minified",
       prepare: (fn, dir) => {
         const b = bundleFunction(fn);
         return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes };
@@ -260,15 +264,21 @@ export function variants(work: string): Variant[] {
     },
     {
       name: "before",
-      what: "the bundle before these choices: CommonJS entry points, all zod locales, full credential chain",
+      what: "the bundle before these choices: CommonJS entry points, all of zod, full credential chain",
       ...pick(
         variantBuild("before", "", {
           mainFields: ["main", "module"],
           external: [],
           sourcemap: false,
           zodEnglishOnly: false,
+          zodWithoutJsonSchema: false,
         }),
       ),
+    },
+    {
+      name: "zod-json-schema",
+      what: "as shipped, but with zod's JSON Schema conversion and z.compile (which no handler calls)",
+      ...pick(variantBuild("zod-json-schema", "", { zodWithoutJsonSchema: false })),
     },
     {
       name: "sdk-external",
@@ -292,7 +302,7 @@ export function variants(work: string): Variant[] {
 }
 
 function pick(v: Variant): Pick<Variant, "prepare"> {
-  return { prepare: v.prepare };
+  return { prepare: (fn, dir) => v.prepare(fn, dir) };
 }
 
 /** The measuring process (an ES module file: `node -e` would open stdin, which Lambda never does). */
@@ -311,7 +321,8 @@ async function deployedEnv(stack: string): Promise<Record<string, Record<string,
   const ev = await evaluate({ stack, config, secretKeys });
   const out: Record<string, Record<string, string>> = {};
   for (const r of ev.resources.filter((x) => x.type === "aws:lambda/function:Function")) {
-    const vars = (r.inputs.environment?.variables ?? {}) as Record<string, string>;
+    const environment = r.inputs.environment as { variables?: Record<string, string> } | undefined;
+    const vars = environment?.variables ?? {};
     if (vars.POWERTOOLS_SERVICE_NAME) out[vars.POWERTOOLS_SERVICE_NAME] = vars;
   }
   return out;

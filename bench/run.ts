@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   }
 
   const cost = costRows(r);
-  const idle: IdleReport = idleReport();
+  const idle: IdleReport = await idleReport();
   parts.push(section("5. Monthly cost", `${renderCostSection(cost)}\n\n${renderIdleReport(idle)}`));
   const load = `load average ${os
     .loadavg()

@@ -2,8 +2,9 @@
  * The idle month of a stack: what it costs with no loads and no webhooks, line by line. Only the
  * schedules run (the hourly run, the full refresh, the freshness Lambda every 5 minutes) and the
  * fixed items are billed. Each input is labelled: [list price] (a public price list, see
- * offline/cost.ts), [config] (the stack's settings), [documented] (with its source), [inferred]
- * (read from this repository's code) or [assumed] (no figure found).
+ * offline/cost.ts), [config] (the stack's settings), [program] (counted in the evaluated
+ * program, see {@link inventoryOf}), [documented] (with its source), [inferred] (read from this
+ * repository's code) or [assumed] (no figure found).
  */
 import { PipelineConfig } from "../config";
 import {
@@ -21,10 +22,58 @@ export interface IdlePrices {
   readonly customMetricMonth: number;
   /** ECR storage per GB-month. */
   readonly ecrGbMonth: number;
+  /** Interface VPC endpoint per AZ-hour. */
+  readonly interfaceEndpointAzHour: number;
 }
 
 /** The defaults of {@link IdlePrices}. */
-export const IDLE_LIST_PRICES: IdlePrices = { customMetricMonth: 0.3, ecrGbMonth: 0.1 };
+export const IDLE_LIST_PRICES: IdlePrices = { customMetricMonth: 0.3, ecrGbMonth: 0.1, interfaceEndpointAzHour: 0.01 };
+
+/** The fixed, billed-per-month resources of an evaluated program, counted by type. */
+export interface Inventory {
+  readonly alarms: number;
+  readonly dashboards: number;
+  readonly kmsKeys: number;
+  readonly secrets: number;
+  /** Interface VPC endpoints × their subnets (each endpoint is billed per AZ-hour). */
+  readonly interfaceEndpointAzs: number;
+  readonly natGateways: number;
+}
+
+/** A resource as the offline evaluation records it (offline/mocks.ts `RecordedResource`). */
+export interface InventoryResource {
+  readonly type: string;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/** Counts the billed fixed resources of an evaluated program (`evaluate(...).resources`). */
+export function inventoryOf(resources: readonly InventoryResource[]): Inventory {
+  const count = (type: string) => resources.filter((r) => r.type === type).length;
+  const interfaceEndpoints = resources.filter(
+    (r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Interface",
+  );
+  return {
+    alarms: count("aws:cloudwatch/metricAlarm:MetricAlarm") + count("aws:cloudwatch/compositeAlarm:CompositeAlarm"),
+    dashboards: count("aws:cloudwatch/dashboard:Dashboard"),
+    kmsKeys: count("aws:kms/key:Key"),
+    secrets: count("aws:secretsmanager/secret:Secret"),
+    interfaceEndpointAzs: interfaceEndpoints.reduce(
+      (n, r) => n + (Array.isArray(r.inputs.subnetIds) ? r.inputs.subnetIds.length : 1),
+      0,
+    ),
+    natGateways: count("aws:ec2/natGateway:NatGateway"),
+  };
+}
+
+/**
+ * Whether an hourly run that finds no source loaded since the last run starts no dbt task
+ * (`triggers.hourlySkipWhenIdle`, launch's hourly skip). Where the key is not declared, the
+ * model takes true for dev and false for any other stack [assumed].
+ */
+export function hourlySkipOf(config: PipelineConfig): boolean {
+  const declared = (config.triggers as Readonly<Record<string, unknown>>).hourlySkipWhenIdle;
+  return typeof declared === "boolean" ? declared : config.environment === "dev";
+}
 
 /** What an idle month does, beyond the stack's settings. */
 export interface IdleAssumptions {
@@ -46,14 +95,14 @@ export interface IdleAssumptions {
   readonly logKbPerFreshnessCheck: number;
   /** Custom metrics a run emits (RunsQueued, RunsLaunched, TriggersPerRun, TriggerToLaunchSeconds, TriggerToStartSeconds, RunSucceeded, RunDurationSeconds). [inferred] */
   readonly metricsPerRunPath: number;
+  /** Custom metrics an hourly run that is skipped still emits: dispatch's RunsQueued and one of launch's skip. [inferred, assumed] */
+  readonly metricsPerSkippedRun: number;
+  /** Lambda invocations of an hourly run that is skipped: dispatch and launch, no notify. [inferred] */
+  readonly invocationsPerSkippedRun: number;
   /** GB of dbt images the ECR repository holds (layers shared between tags). [assumed] */
   readonly ecrImageGb: number;
-  /**
-   * Design option: the hourly run starts no dbt task when no source has loaded since the last
-   * run (launch compares the triggers it holds with the last run). Not the current behaviour:
-   * today an hourly run always starts a task that runs `dbt source freshness`.
-   */
-  readonly skipHourlyWhenNothingLoaded: boolean;
+  /** Overrides `triggers.hourlySkipWhenIdle` (see {@link hourlySkipOf}); undefined: the stack's value. */
+  readonly hourlySkipWhenIdle?: boolean;
 }
 
 /** The assumptions the figures in bench/RESULTS.md use. */
@@ -68,9 +117,13 @@ export const DEFAULT_IDLE: IdleAssumptions = {
   logMbPerRun: 0.2,
   logKbPerFreshnessCheck: 2,
   metricsPerRunPath: 7,
+  metricsPerSkippedRun: 2,
+  invocationsPerSkippedRun: 2,
   ecrImageGb: 1,
-  skipHourlyWhenNothingLoaded: false,
 };
+
+/** Hours in the 30-day month the model prices. */
+const MONTH_HOURS = 30 * 24;
 
 const DAYS = 30;
 
@@ -118,9 +171,13 @@ export interface IdleLine {
   readonly basis: string;
 }
 
-/** The idle month of a stack's config, line by line. */
+/**
+ * The idle month of a stack's config, line by line. `inventory` is what the program creates
+ * ({@link inventoryOf} over an offline evaluation of the same stack).
+ */
 export function estimateIdleMonth(
   config: PipelineConfig,
+  inventory: Inventory,
   idle: IdleAssumptions = DEFAULT_IDLE,
   prices: UnitPrices = LIST_PRICES,
   extra: IdlePrices = IDLE_LIST_PRICES,
@@ -128,7 +185,10 @@ export function estimateIdleMonth(
   const sf = config.snowflake;
   const t = config.triggers;
   const scheduledHourly = t.hourlyEnabled ? runsPerMonth(t.hourlySchedule) : 0;
-  const hourly = idle.skipHourlyWhenNothingLoaded ? 0 : scheduledHourly;
+  const skip = idle.hourlySkipWhenIdle ?? hourlySkipOf(config);
+  // With the skip, an idle hour's run stops in launch: nothing loaded since the last run.
+  const hourly = skip ? 0 : scheduledHourly;
+  const skipped = scheduledHourly - hourly;
   const refreshes = t.fullRefreshEnabled ? runsPerMonth(t.fullRefreshSchedule) : 0;
   const credit = (CREDITS_PER_HOUR[sf.warehouseSizes.transforming] * prices.snowflakeCredit) / 3600;
   const hourlyBilled = billedWarehouseSeconds(idle.freshnessQuerySeconds, sf.autoSuspendSeconds);
@@ -137,6 +197,7 @@ export function estimateIdleMonth(
     ? [prices.fargateVcpuHourArm, prices.fargateGbHourArm]
     : [prices.fargateVcpuHourX86, prices.fargateGbHourX86];
   const taskHour = (config.dbt.cpu / 1024) * vcpuPrice + (config.dbt.memory / 1024) * gbPrice;
+  const ipHour = config.network.assignPublicIp ? prices.publicIpv4Hour : 0;
   const hourlyTaskHours = (hourly * idle.hourlyTaskMinutes) / 60;
   const refreshTaskHours = (refreshes * (idle.fullRefreshMinutes + idle.fullRefreshTaskOverheadMinutes)) / 60;
   const rawTables = config.sources.reduce((n, s) => n + s.rawTables.length, 0);
@@ -149,24 +210,30 @@ export function estimateIdleMonth(
   // launch's sweep runs every five minutes whatever happens (components/triggers LAUNCH_SWEEP_SCHEDULE).
   const sweeps = DAYS * 24 * 12;
   const runs = hourly + refreshes;
-  const invocations = freshnessChecks + sweeps + runs * idle.invocationsPerRun;
+  const invocations =
+    freshnessChecks + sweeps + runs * idle.invocationsPerRun + skipped * idle.invocationsPerSkippedRun;
   const gbSeconds = ((invocations * idle.freshnessLambdaMs) / 1000) * (idle.lambdaMemoryMb / 1024);
   // The change-detection reconciler runs every snowflake.reconcileScheduleMinutes with or without loads.
   const reconciler = streamTaskCredits(config, { ...DEFAULT_WORKLOAD, loadsPerSourcePerDay: 0 }, prices);
   const reconcilerCredits = sf.taskCompute === "serverless" ? reconciler.serverless : reconciler.warehouse;
   const logGb = (runs * idle.logMbPerRun + (freshnessChecks * idle.logKbPerFreshnessCheck) / 1024) / 1024;
-  const metrics = config.sources.length + 1 + (runs > 0 ? idle.metricsPerRunPath : 0);
-  const secrets =
-    2 +
-    (config.fivetran.webhookSecret ? 1 : 0) +
-    (config.airbyte.webhookToken ? 1 : 0) +
-    (config.notify.slackWebhookUrl ? 1 : 0);
-  const alarms = config.sources.length + 1 + 3 + 4;
+  // A metric published in any hour of the month is priced for the whole month [assumed, the upper
+  // bound]. RunsQueued is in both the run path and the skipped run's metrics.
+  const runMetrics = runs > 0 ? idle.metricsPerRunPath : 0;
+  const skipMetrics = skipped > 0 ? idle.metricsPerSkippedRun - (runs > 0 ? 1 : 0) : 0;
+  const metrics = config.sources.length + 1 + runMetrics + skipMetrics;
+  const skipSource =
+    idle.hourlySkipWhenIdle !== undefined
+      ? "[set for this estimate]"
+      : "hourlySkipWhenIdle" in t
+        ? "[config]"
+        : "[assumed: key not declared, true for dev]";
   const hourlyWhy = !t.hourlyEnabled
     ? "triggers.hourlyEnabled is false [config]"
-    : idle.skipHourlyWhenNothingLoaded
-      ? `${scheduledHourly} scheduled, none starts dbt: nothing loaded since the last run [design option]`
+    : skip
+      ? `${scheduledHourly} scheduled, none starts dbt: nothing loaded since the last run (triggers.hourlySkipWhenIdle ${skipSource})`
       : `${hourly} runs (${t.hourlySchedule} [config]), each starting a task that finds nothing fresher`;
+  const n = (x: number) => Math.round(x * 100) / 100;
 
   const lines: IdleLine[] = [
     {
@@ -176,19 +243,19 @@ export function estimateIdleMonth(
     },
     {
       item: "Hourly runs: Fargate and public IPv4",
-      usd: hourlyTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)),
+      usd: hourlyTaskHours * (taskHour + ipHour),
       basis: `${hourlyTaskHours.toFixed(1)} task-hours (${idle.hourlyTaskMinutes} min a run [assumed])`,
     },
     {
       item: "Full refreshes: transforming warehouse",
       usd: refreshes * refreshBilled * credit,
       basis: t.fullRefreshEnabled
-        ? `${refreshes} runs (${t.fullRefreshSchedule} [config]) × ${refreshBilled} s billed (${idle.fullRefreshMinutes} min rebuilding unchanged tables [assumed])`
+        ? `${n(refreshes)} runs (${t.fullRefreshSchedule} [config]) × ${refreshBilled} s billed (${idle.fullRefreshMinutes} min rebuilding unchanged tables [assumed])`
         : "triggers.fullRefreshEnabled is false [config]",
     },
     {
       item: "Full refreshes: Fargate and public IPv4",
-      usd: refreshTaskHours * (taskHour + (config.network.assignPublicIp ? prices.publicIpv4Hour : 0)),
+      usd: refreshTaskHours * (taskHour + ipHour),
       basis: `${refreshTaskHours.toFixed(1)} task-hours`,
     },
     {
@@ -202,12 +269,12 @@ export function estimateIdleMonth(
     {
       item: "Change-detection reconciler (Snowflake)",
       usd: reconcilerCredits * prices.snowflakeCredit,
-      basis: `${Math.round(reconciler.reconcileRuns)} runs (every ${sf.reconcileScheduleMinutes} min [config]) × 5 s [assumed: offline/cost.ts RECONCILE_RUN_SECONDS], ${sf.taskCompute} [config]: ${reconcilerCredits.toFixed(1)} credits`,
+      basis: `${Math.round(reconciler.reconcileRuns)} runs (every ${sf.reconcileScheduleMinutes} min [config]; and once when a deploy recreates its task [inferred: components/change-detection/reconciler.ts]) × 5 s [assumed: offline/cost.ts RECONCILE_RUN_SECONDS], ${sf.taskCompute} [config]: ${reconcilerCredits.toFixed(2)} credits`,
     },
     {
       item: "Lambda (arm64)",
       usd: gbSeconds * prices.lambdaGbSecondArm + (invocations / 1e6) * prices.lambdaMillionRequests,
-      basis: `${Math.round(invocations)} invocations: freshness and launch's sweep every 5 min [config] + ${idle.invocationsPerRun} per run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]`,
+      basis: `${Math.round(invocations)} invocations: freshness and launch's sweep every 5 min [config] + ${idle.invocationsPerRun} per run, ${idle.invocationsPerSkippedRun} per skipped hourly run [inferred], ${idle.freshnessLambdaMs} ms × ${idle.lambdaMemoryMb} MB [assumed]`,
     },
     {
       item: "CloudWatch Logs",
@@ -219,25 +286,45 @@ export function estimateIdleMonth(
     {
       item: "CloudWatch custom metrics",
       usd: metrics * extra.customMetricMonth,
-      basis: `${metrics} metrics published in the month: MinutesSinceLastLoad per source + SourcesSnapshotAgeMinutes${runs > 0 ? ` + ${idle.metricsPerRunPath} of the run path` : ""} [inferred]; list price, a metric with no data in an hour is not billed for it [assumed]`,
+      basis: `${metrics} metrics published in the month: MinutesSinceLastLoad per source + SourcesSnapshotAgeMinutes${runMetrics ? ` + ${runMetrics} of the run path` : ""}${skipMetrics ? ` + ${skipMetrics} of the skipped hourly runs` : ""} [inferred]; each at a whole month's list price [assumed: upper bound]`,
     },
-    { item: "CloudWatch alarms", usd: alarms * prices.alarmMonth, basis: `${alarms} alarms (as in offline/cost.ts)` },
+    {
+      item: "CloudWatch alarms",
+      usd: inventory.alarms * prices.alarmMonth,
+      basis: `${inventory.alarms} alarms [program], standard resolution`,
+    },
     {
       item: "CloudWatch dashboard",
-      usd: prices.dashboardMonth,
-      basis: "1 dashboard at list price (free in an account with 3 or fewer [assumed from the free tier])",
+      usd: inventory.dashboards * prices.dashboardMonth,
+      basis: `${inventory.dashboards} dashboard(s) [program] at list price (free in an account with 3 or fewer [assumed from the free tier], not counted)`,
     },
-    { item: "KMS customer-managed key", usd: prices.kmsKeyMonth, basis: "1 key (alert topic)" },
-    { item: "Secrets Manager", usd: secrets * prices.secretMonth, basis: `${secrets} secrets` },
+    {
+      item: "KMS customer-managed key",
+      usd: inventory.kmsKeys * prices.kmsKeyMonth,
+      basis: `${inventory.kmsKeys} key(s) [program]`,
+    },
+    {
+      item: "Secrets Manager",
+      usd: inventory.secrets * prices.secretMonth,
+      basis: `${inventory.secrets} secrets [program]`,
+    },
+    {
+      item: "VPC: interface endpoints and NAT gateways",
+      usd:
+        (inventory.interfaceEndpointAzs * extra.interfaceEndpointAzHour +
+          inventory.natGateways * prices.natGatewayHour) *
+        MONTH_HOURS,
+      basis: `${inventory.interfaceEndpointAzs} interface endpoint AZs, ${inventory.natGateways} NAT gateways [program]`,
+    },
     {
       item: "ECR image storage",
       usd: idle.ecrImageGb * extra.ecrGbMonth,
       basis: `${idle.ecrImageGb} GB of image layers [assumed]`,
     },
     {
-      item: "SQS, DynamoDB, API Gateway, Scheduler, S3, VPC",
+      item: "SQS, DynamoDB, API Gateway, Scheduler, S3",
       usd: 0,
-      basis: "billed per request or GB: a few thousand requests and KBs round to $0.00; no NAT gateway",
+      basis: "billed per request or GB: a few thousand requests and KBs round to $0.00",
     },
   ];
   return lines.map((l) => ({ ...l, usd: Math.round(l.usd * 100) / 100 }));

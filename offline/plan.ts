@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildConfig, parseConfig } from "../config";
 import { estimateMonthlyCost, renderCost } from "./cost";
-import { estimateIdleMonth, renderIdle } from "./idle-cost";
+import { Inventory, estimateIdleMonth, inventoryOf, renderIdle } from "./idle-cost";
 import { evaluate } from "./mocks";
 import { PlanDocument, diffPlans, renderDiff, renderMarkdown, renderTree, toPlanDocument } from "./render";
 import { listStacks, readStackConfig } from "./stack-config";
@@ -46,10 +46,13 @@ export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<n
   }
   let doc: PlanDocument;
   let config: Record<string, string>;
+  let inventory: Inventory;
   try {
     const read = readStackConfig(stack, root);
     config = read.config;
-    doc = toPlanDocument(await evaluate({ stack, config, secretKeys: read.secretKeys }));
+    const evaluation = await evaluate({ stack, config, secretKeys: read.secretKeys });
+    inventory = inventoryOf(evaluation.resources);
+    doc = toPlanDocument(evaluation);
   } catch (err) {
     error(err instanceof Error ? err.message : String(err));
     return 1;
@@ -57,7 +60,7 @@ export async function runPlan(argv: string[], opts: PlanOptions = {}): Promise<n
   log(renderTree(doc));
   // The config already validated inside the program; this second read only feeds the estimate.
   const pipeline = buildConfig(parseConfig(config, stack).values!, "dbt-pipeline", stack);
-  const cost = `${renderCost(estimateMonthlyCost(pipeline))}\n\n${renderIdle(stack, estimateIdleMonth(pipeline))}`;
+  const cost = `${renderCost(estimateMonthlyCost(pipeline))}\n\n${renderIdle(stack, estimateIdleMonth(pipeline, inventory))}`;
   log(`\n${cost}`);
   const outDir = opts.outDir ?? path.join(__dirname, "..", "plan");
   fs.mkdirSync(outDir, { recursive: true });

@@ -17,6 +17,11 @@
  * - zod without its translations: `export * as locales` in zod 4's namespace keeps every
  *   language in the bundle although only English is used (zod registers `en` itself:
  *   zod/v4/classic/schemas.js). The plugin below keeps `en` only; no handler calls `z.locales`.
+ * - zod without its JSON Schema conversion and `z.compile` (~64 KB of every bundle; the cold
+ *   init barely moves, as most of that code is only declared): zod's namespace re-exports them (zod/v4/core/index.js, classic/external.js)
+ *   and its schema classes reference the converters inside methods that only
+ *   `toJSONSchema()` / `~standard.jsonSchema` call (zod/v4/classic/schemas.js), so esbuild keeps
+ *   them. A plugin replaces those five modules with stubs that throw; no handler converts a schema.
  * - Not the profile, SSO, process and web-identity credential providers (see `external`).
  * - Minified, with an external source map (mappings only, `sourcesContent: false`: the sources
  *   are in the repository at the deployed commit) to decode a minified stack trace.
@@ -90,17 +95,36 @@ export const BUILD_OPTIONS = {
 const BUILD_SCRIPT = `
 const path = require("node:path");
 const esbuild = require(process.argv[1]);
-const { entry, options, zodEnglishOnly } = JSON.parse(process.argv[2]);
+const fs = require("node:fs");
+const { entry, options, zodEnglishOnly, zodWithoutJsonSchema } = JSON.parse(process.argv[2]);
+const inZod = (importer) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(importer);
 const zodEnglishOnlyPlugin = {
   name: "zod-english-only",
   setup(build) {
     build.onResolve({ filter: /locales[\\\\/]index\\.js$/ }, (a) =>
-      /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(a.importer) ? { path: path.join(path.dirname(a.importer), "..", "locales", "en.js"), namespace: "zod-en" } : undefined);
+      inZod(a.importer) ? { path: path.join(path.dirname(a.importer), "..", "locales", "en.js"), namespace: "zod-en" } : undefined);
     build.onLoad({ filter: /.*/, namespace: "zod-en" }, (a) =>
       ({ contents: "export { default as en } from " + JSON.stringify(a.path) + ";", resolveDir: path.dirname(a.path) }));
   },
 };
-esbuild.build({ ...options, entryPoints: [entry], outfile: "index.mjs", plugins: zodEnglishOnly ? [zodEnglishOnlyPlugin] : [] }).then((r) => {
+const zodWithoutJsonSchemaPlugin = {
+  name: "zod-without-json-schema",
+  setup(build) {
+    build.onResolve({ filter: /[\\\\/](compile|to-json-schema|json-schema-processors|json-schema-generator|from-json-schema)\\.js$/ }, (a) =>
+      inZod(a.importer) ? { path: path.join(a.resolveDir, a.path), namespace: "zod-stub" } : undefined);
+    build.onLoad({ filter: /.*/, namespace: "zod-stub" }, (a) => {
+      const real = fs.readFileSync(a.path, "utf8");
+      const names = new Set([...real.matchAll(/^export (?:const|function|class|let|var) ([A-Za-z_$][\\w$]*)/gm)].map((m) => m[1]));
+      for (const m of real.matchAll(/^export \\{([^}]*)\\}/gm))
+        for (const part of m[1].split(",")) { const n = part.trim().split(/\\s+as\\s+/).pop(); if (n) names.add(n); }
+      const lines = ['const unbundled = () => { throw new Error("zod: JSON Schema conversion and z.compile are left out of this bundle (components/lib/bundle.ts)"); };'];
+      for (const n of names) lines.push(n === "INVALID" ? 'export const INVALID = Symbol.for("zod.compile.invalid");' : "export const " + n + " = unbundled;");
+      return { contents: lines.join("\\n") };
+    });
+  },
+};
+const plugins = [...(zodEnglishOnly ? [zodEnglishOnlyPlugin] : []), ...(zodWithoutJsonSchema ? [zodWithoutJsonSchemaPlugin] : [])];
+esbuild.build({ ...options, entryPoints: [entry], outfile: "index.mjs", plugins }).then((r) => {
   const code = r.outputFiles.find((f) => f.path.endsWith(".mjs")).text;
   const map = (r.outputFiles.find((f) => f.path.endsWith(".map")) || { text: "" }).text;
   process.stdout.write(JSON.stringify({ code, map, inputs: Object.keys(r.metafile.inputs) }));
@@ -154,14 +178,14 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
 
 /**
  * Builds `functions/<name>/index.ts` now, in a child process (see {@link BUILD_SCRIPT}). The
- * benchmark passes `overrides` (esbuild options, and `zodEnglishOnly: false`) to measure the
+ * benchmark passes `overrides` (esbuild options, `zodEnglishOnly: false`, `zodWithoutJsonSchema: false`) to measure the
  * alternatives to each choice; the program never does.
  */
 export function buildFunction(
   name: string,
-  overrides: Record<string, unknown> & { zodEnglishOnly?: boolean } = {},
+  overrides: Record<string, unknown> & { zodEnglishOnly?: boolean; zodWithoutJsonSchema?: boolean } = {},
 ): { code: string; map: string; inputs: string[] } {
-  const { zodEnglishOnly = true, ...options } = overrides;
+  const { zodEnglishOnly = true, zodWithoutJsonSchema = true, ...options } = overrides;
   const entry = path.join(FUNCTIONS_DIR, name, "index.ts");
   if (!fs.existsSync(entry))
     throw new Error(
@@ -175,7 +199,7 @@ export function buildFunction(
         "-e",
         BUILD_SCRIPT,
         require.resolve("esbuild"),
-        JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly }),
+        JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly, zodWithoutJsonSchema }),
       ],
       {
         cwd: ROOT,

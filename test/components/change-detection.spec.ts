@@ -154,7 +154,8 @@ for (const stack of ["dev", "prod"] as const) {
         `''" WAREHOUSE = "LOADING_WH_${ENV}" ALLOW_OVERLAPPING_EXECUTION = FALSE`,
       );
       expect(sql(e, "reconciler-task")).to.include(
-        `"RECONCILE_CHANGE_DETECTION_TASK" WAREHOUSE = "LOADING_WH_${ENV}" SCHEDULE = '10 MINUTE'`,
+        // snowflake.reconcileScheduleMinutes: dev's stack file sets 1440, prod keeps the default 10.
+        `"RECONCILE_CHANGE_DETECTION_TASK" WAREHOUSE = "LOADING_WH_${ENV}" SCHEDULE = '${stack === "dev" ? 1440 : 10} MINUTE'`,
       );
     });
 

@@ -8,6 +8,8 @@ import { ROOT } from "../helpers/stack";
 const configOf = (over: Record<string, string> = {}) => {
   const raw = {
     ...readStackConfig("dev", ROOT).config,
+    // The default interval (dev's stack file sets 1440 for its idle cost).
+    "dbt-pipeline:snowflake.reconcileScheduleMinutes": "10",
     ...Object.fromEntries(Object.entries(over).map(([k, v]) => [`dbt-pipeline:${k}`, v])),
   };
   return buildConfig(parseConfig(raw, "dev").values!, "dbt-pipeline", "dev");

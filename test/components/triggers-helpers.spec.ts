@@ -226,8 +226,12 @@ describe("triggers pure helpers", () => {
     });
 
     const table: [string, Record<string, string>, { hourly: string; fullRefresh: string }][] = [
-      ["both on (defaults)", {}, { hourly: "ENABLED", fullRefresh: "ENABLED" }],
-      ["hourly off", { "triggers.hourlyEnabled": "false" }, { hourly: "DISABLED", fullRefresh: "ENABLED" }],
+      ["both on", { "triggers.fullRefreshEnabled": "true" }, { hourly: "ENABLED", fullRefresh: "ENABLED" }],
+      [
+        "hourly off",
+        { "triggers.hourlyEnabled": "false", "triggers.fullRefreshEnabled": "true" },
+        { hourly: "DISABLED", fullRefresh: "ENABLED" },
+      ],
       ["full refresh off", { "triggers.fullRefreshEnabled": "false" }, { hourly: "ENABLED", fullRefresh: "DISABLED" }],
     ];
     for (const [what, overrides, states] of table) {

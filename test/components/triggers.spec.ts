@@ -186,7 +186,8 @@ describe("triggers", () => {
           description: "Daily dbt full refresh of every node (triggers.fullRefreshSchedule).",
           scheduleExpression: "cron(0 2 * * ? *)",
           scheduleExpressionTimezone: "UTC",
-          state: "ENABLED",
+          // Dev's stack file sets triggers.fullRefreshEnabled: false (idle cost).
+          state: stack === "dev" ? "DISABLED" : "ENABLED",
           flexibleTimeWindow: { mode: "OFF" },
           target: target("full-refresh"),
         });
@@ -674,7 +675,8 @@ describe("triggers", () => {
         "triggers.burstLimit": 7,
       });
       expect(one(ev, T.schedule, "triggers-hourly").inputs.state).to.equal("DISABLED");
-      expect(one(ev, T.schedule, "triggers-full-refresh").inputs.state).to.equal("ENABLED");
+      // Dev's own setting (triggers.fullRefreshEnabled: false), not changed by the hourly switch.
+      expect(one(ev, T.schedule, "triggers-full-refresh").inputs.state).to.equal("DISABLED");
       expect(one(ev, T.stage, "triggers-stage").inputs.defaultRouteSettings).to.deep.equal({
         throttlingRateLimit: 3,
         throttlingBurstLimit: 7,

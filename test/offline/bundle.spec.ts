@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { cacheDir, contentKey } from "../../components/lib/bundle";
+import { bundleFunction, cacheDir, contentKey } from "../../components/lib/bundle";
 import { z } from "zod";
 import { ROOT } from "../helpers/stack";
 
@@ -101,6 +102,34 @@ describe("Lambda bundles: content-hash cache", () => {
     expect(first.locales).to.equal(false);
     expect(first.sso).to.equal(true);
     expect(first.bytes).to.be.below(600 * 1024);
+  });
+
+  it("leaves zod's JSON Schema conversion and z.compile out, and the bundled zod still validates and reports in English", function () {
+    this.timeout(120_000);
+    const bundle = bundleFunction("freshness");
+    expect(bundle.code).to.include("zod: JSON Schema conversion and z.compile are left out of this bundle");
+    // Texts of zod's compile.js and from-json-schema.js.
+    expect(bundle.code).not.to.include("z.compile does not support");
+    expect(bundle.code).not.to.include("fromJSONSchema input is not valid JSON");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-zod-"));
+    try {
+      fs.writeFileSync(path.join(dir, "index.mjs"), bundle.code);
+      // Loading the handler parses its environment with zod at init; ARTIFACT_BUCKET is missing.
+      const out = spawnSync(
+        process.execPath,
+        ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(dir, "index.mjs"))});`],
+        {
+          env: { PATH: process.env.PATH, ENVIRONMENT: "dev", SOURCES: "stripe,hubspot", AWS_REGION: "eu-west-1" },
+          encoding: "utf8",
+        },
+      );
+      expect(out.status).to.equal(1);
+      expect(out.stderr).to.include(
+        "freshness: invalid environment:\n✖ is not set; the deployment must set it\n  → at ARTIFACT_BUCKET",
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
