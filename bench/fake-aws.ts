@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { z } from "zod";
 
 /** One request the fake answered: service and operation. */
 export interface FakeCall {
@@ -44,7 +45,34 @@ function xml(res: http.ServerResponse, body: string): void {
 }
 
 /** A DynamoDB item in the wire format (`{ "S": "..." }` per attribute). */
-type DynamoItem = Record<string, Record<string, unknown>>;
+const DynamoItemSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+type DynamoItem = z.infer<typeof DynamoItemSchema>;
+
+/**
+ * The fields of a JSON-protocol request body the fake reads (every operation's own fields are
+ * optional here; an operation that needs one and does not get it fails with the field's name).
+ */
+const JsonInputSchema = z.looseObject({
+  SecretId: z.string().optional(),
+  MessageBody: z.string().optional(),
+  TableName: z.string().optional(),
+  Item: DynamoItemSchema.optional(),
+  Key: DynamoItemSchema.optional(),
+  KeyConditionExpression: z.string().optional(),
+  ExpressionAttributeNames: z.record(z.string(), z.string()).optional(),
+  ExpressionAttributeValues: DynamoItemSchema.optional(),
+  cluster: z.string().optional(),
+  startedBy: z.string().optional(),
+  Entries: z.array(z.unknown()).optional(),
+});
+type JsonInput = z.infer<typeof JsonInputSchema>;
+
+/** A field the operation needs; the fake fails loudly when the SDK did not send it. */
+function need<K extends keyof JsonInput>(input: JsonInput, key: K, operation: string): NonNullable<JsonInput[K]> {
+  const value = input[key];
+  if (value === undefined || value === null) throw new Error(`fake-aws: ${operation} without ${String(key)}`);
+  return value;
+}
 
 /** Attributes that are key attributes in this package's tables (idempotency `id`; launch `target` + `key`). */
 const KEY_ATTRIBUTES = ["id", "target", "key"] as const;
@@ -58,26 +86,22 @@ function itemId(table: string, item: DynamoItem): string {
  * Query of the one shape launch sends (`#p = :p AND begins_with(#s, :s)`), answered from what
  * PutItem stored in this fake; conditions on writes are not evaluated (one caller at a time).
  */
-function queryAnswer(
-  input: {
-    TableName: string;
-    KeyConditionExpression: string;
-    ExpressionAttributeNames: Record<string, string>;
-    ExpressionAttributeValues: DynamoItem;
-  },
-  items: ReadonlyMap<string, DynamoItem>,
-): unknown {
-  const m = /^(#\w+) = (:\w+) AND begins_with\((#\w+), (:\w+)\)$/.exec(input.KeyConditionExpression);
-  if (!m) throw new Error(`fake-aws: no answer for the query ${input.KeyConditionExpression}`);
+function queryAnswer(input: JsonInput, items: ReadonlyMap<string, DynamoItem>): unknown {
+  const condition = need(input, "KeyConditionExpression", "Query");
+  const names = need(input, "ExpressionAttributeNames", "Query");
+  const values = need(input, "ExpressionAttributeValues", "Query");
+  const table = need(input, "TableName", "Query");
+  const m = /^(#\w+) = (:\w+) AND begins_with\((#\w+), (:\w+)\)$/.exec(condition);
+  if (!m) throw new Error(`fake-aws: no answer for the query ${condition}`);
   const [, pName, pValue, sName, sPrefix] = m;
-  const partition = input.ExpressionAttributeNames[pName];
-  const sort = input.ExpressionAttributeNames[sName];
-  const prefix = String(input.ExpressionAttributeValues[sPrefix].S);
-  const ofTable = [...items].filter(([id]) => id.startsWith(`${input.TableName}|`)).map(([, item]) => item);
+  const partition = names[pName];
+  const sort = names[sName];
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  const prefix = text(values[sPrefix]?.S);
+  const ofTable = [...items].filter(([id]) => id.startsWith(`${table}|`)).map(([, item]) => item);
   const found = ofTable.filter(
     (item) =>
-      JSON.stringify(item[partition]) === JSON.stringify(input.ExpressionAttributeValues[pValue]) &&
-      String(item[sort]?.S ?? "").startsWith(prefix),
+      JSON.stringify(item[partition]) === JSON.stringify(values[pValue]) && text(item[sort]?.S).startsWith(prefix),
   );
   return { Items: found, Count: found.length, ScannedCount: found.length };
 }
@@ -85,13 +109,14 @@ function queryAnswer(
 /** The answer to one JSON-protocol operation (`X-Amz-Target: <prefix>.<Operation>`). */
 function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<string, DynamoItem>): unknown {
   const [prefix, operation] = target.split(".");
-  const input = body ? JSON.parse(body) : {};
+  const input = JsonInputSchema.parse(body ? JSON.parse(body) : {});
   switch (operation) {
     case "GetSecretValue": {
-      const value = data.secrets[input.SecretId] ?? data.secrets["*"];
-      if (value === undefined) throw new Error(`fake-aws: no secret ${input.SecretId}`);
+      const id = need(input, "SecretId", operation);
+      const value = data.secrets[id] ?? data.secrets["*"];
+      if (value === undefined) throw new Error(`fake-aws: no secret ${id}`);
       return {
-        ARN: input.SecretId,
+        ARN: id,
         Name: "bench",
         SecretString: value,
         VersionId: randomUUID(),
@@ -102,22 +127,25 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<
       // The SDK checks MD5OfMessageBody against what it sent.
       return {
         MessageId: randomUUID(),
-        MD5OfMessageBody: md5(input.MessageBody),
+        MD5OfMessageBody: md5(need(input, "MessageBody", operation)),
         SequenceNumber: "18888888888888888888",
       };
     case "DeleteMessage":
     case "ChangeMessageVisibility":
       return {};
     case "PutItem":
-      items.set(itemId(input.TableName, input.Item), input.Item);
+      items.set(
+        itemId(need(input, "TableName", operation), need(input, "Item", operation)),
+        need(input, "Item", operation),
+      );
       return {};
     case "UpdateItem":
       return {};
     case "DeleteItem":
-      items.delete(itemId(input.TableName, input.Key));
+      items.delete(itemId(need(input, "TableName", operation), need(input, "Key", operation)));
       return {};
     case "GetItem": {
-      const item = items.get(itemId(input.TableName, input.Key));
+      const item = items.get(itemId(need(input, "TableName", operation), need(input, "Key", operation)));
       return item ? { Item: item } : {};
     }
     case "Query":
@@ -128,7 +156,7 @@ function jsonAnswer(target: string, body: string, data: FakeAwsData, items: Map<
       return {
         tasks: [
           {
-            taskArn: `${String(input.cluster).replace(":cluster/", ":task/")}/${randomUUID().replace(/-/g, "")}`,
+            taskArn: `${need(input, "cluster", operation).replace(":cluster/", ":task/")}/${randomUUID().replace(/-/g, "")}`,
             lastStatus: "PROVISIONING",
             startedBy: input.startedBy,
           },

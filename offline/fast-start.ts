@@ -13,7 +13,7 @@
  * Import this module before `@pulumi/pulumi` (it is the first import of offline/mocks.ts and a
  * `--require` of the plan script and of mocha) for (1) to apply.
  */
-import Module = require("node:module");
+import Module from "node:module";
 import * as path from "node:path";
 
 /** Modules loaded on first use, by the `@pulumi/pulumi` file that requires them. */
@@ -33,29 +33,33 @@ export const lazyLoaded = new Set<string>();
  * `__importStar`, which copies every own property at require time, so its stand-in is an object
  * whose one property, `Arborist` (the only export used), is itself a stand-in.
  */
-function standIn(request: string, load: () => any): unknown {
-  let real: any;
+function standIn(request: string, load: () => unknown): unknown {
+  let real: object | undefined;
   const get = () => {
     if (real === undefined) {
-      real = load();
+      real = load() as object;
       lazyLoaded.add(request);
     }
     return real;
   };
-  if (request === "@npmcli/arborist") return { Arborist: proxy(() => get().Arborist) };
+  if (request === "@npmcli/arborist") return { Arborist: proxy(() => (get() as { Arborist: object }).Arborist) };
   return proxy(get);
 }
 
-function proxy(get: () => any): unknown {
+/** A loaded module as the proxy's traps use it: a namespace object, a function or a class. */
+type Callable = (...args: unknown[]) => unknown;
+type Constructible = new (...args: unknown[]) => object;
+
+function proxy(get: () => object): unknown {
   return new Proxy(
     function lazy() {
       /* replaced by the real module on first use */
     },
     {
-      get: (_t, key) => (key === "__esModule" ? undefined : Reflect.get(get(), key)),
+      get: (_t, key): unknown => (key === "__esModule" ? undefined : Reflect.get(get(), key)),
       has: (_t, key) => Reflect.has(get(), key),
-      apply: (_t, self, args) => Reflect.apply(get(), self, args),
-      construct: (_t, args) => Reflect.construct(get(), args),
+      apply: (_t, self, args: unknown[]) => Reflect.apply(get() as Callable, self, args),
+      construct: (_t, args: unknown[]) => Reflect.construct(get() as Constructible, args),
     },
   );
 }
