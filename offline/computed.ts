@@ -192,9 +192,7 @@ export function computedState(
       id = text("name") ?? id;
       break;
     case "snowflake:index/schema:Schema":
-    case "snowflake:index/table:Table":
-    case "snowflake:index/procedureSql:ProcedureSql":
-    case "snowflake:index/view:View": {
+    case "snowflake:index/table:Table": {
       const parts = [inputs.database, inputs.schema, inputs.name].filter((p) => p !== undefined).map(q);
       Object.assign(base, { fullyQualifiedName: parts.join(".") });
       break;

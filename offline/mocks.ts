@@ -9,7 +9,6 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedState } from "./computed";
-import { PolicyDocumentArgs, renderPolicyDocument } from "./iam";
 
 /** A fake account and the region used when the stack sets none. */
 export const MOCK_ACCOUNT = "123456789012";
@@ -171,10 +170,6 @@ export async function evaluate(opts: {
             return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
           case "aws:index/getPartition:getPartition":
             return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
-          case "aws:iam/getPolicyDocument:getPolicyDocument": {
-            const doc = renderPolicyDocument(PolicyDocumentArgs.parse(args.inputs));
-            return { json: doc, minifiedJson: JSON.stringify(JSON.parse(doc)), id: "policy" };
-          }
           default:
             throw new Error(`offline mocks: unexpected invoke ${args.token}; answer it in offline/mocks.ts`);
         }

@@ -150,7 +150,7 @@ function derivedAccess(ev: Evaluation): Record<string, RoleAccess> {
   return out;
 }
 
-/** The access model of issue 3, written out by hand. */
+/** The access model (roles, schemas, privileges), written out by hand. */
 function expectedAccess(env: string): Record<string, RoleAccess> {
   const db = [`DBT_PIPELINE_${env}`];
   const createBoth = ["CREATE TABLE", "CREATE VIEW"];
