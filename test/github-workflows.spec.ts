@@ -139,7 +139,7 @@ describe("GitHub workflows", () => {
       ]);
       expect(uses(job, "actions/setup-node")[0].with).to.include({ "node-version": 22, cache: "npm" });
       const pr = job.steps.filter((s) => s["working-directory"] === "pr").map((s) => s.run!.trim());
-      expect(pr.slice(0, 3)).to.deep.equal(["npm ci", "npm run build", "npm test"]);
+      expect(pr.slice(0, 4)).to.deep.equal(["npm ci", "npm run build", "npm run lint", "npm test"]);
       const main = job.steps.find((s) => s["working-directory"] === "main")!.run!;
       expect(main).to.include("npm ci").and.include("npm run plan -- dev").and.include("npm run plan -- prod");
       const diff = job.steps.find((s) => s.name?.includes("diffed against main"))!;
