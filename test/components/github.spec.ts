@@ -160,14 +160,14 @@ describe("GithubDelivery", () => {
 
       it("gives the dbt-CI role no managed policy, and the Pulumi roles ViewOnlyAccess plus their own policies", () => {
         const attached = all(ev(), T.attachment, /^github-/)
-          .map((a) => `${a.inputs.role} ${a.inputs.policyArn}`)
+          .map((a) => `${str(a.inputs, "role")} ${str(a.inputs, "policyArn")}`)
           .sort();
         expect(attached).to.deep.equal(
           [
             `dbt-pipeline-${stack}-github-deploy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`,
-            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-identity-policy")[0].state.arn}`,
-            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-platform-policy")[0].state.arn}`,
-            `dbt-pipeline-${stack}-github-deploy ${all(ev(), T.policy, "github-deploy-services-policy")[0].state.arn}`,
+            `dbt-pipeline-${stack}-github-deploy ${str(all(ev(), T.policy, "github-deploy-identity-policy")[0].state, "arn")}`,
+            `dbt-pipeline-${stack}-github-deploy ${str(all(ev(), T.policy, "github-deploy-platform-policy")[0].state, "arn")}`,
+            `dbt-pipeline-${stack}-github-deploy ${str(all(ev(), T.policy, "github-deploy-services-policy")[0].state, "arn")}`,
             ...(stack === "dev"
               ? ["dbt-pipeline-dev-github-preview arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]
               : []),

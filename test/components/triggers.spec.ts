@@ -330,7 +330,7 @@ describe("triggers", () => {
           sqsManagedSseEnabled: true,
           tags: TAGS(env),
         });
-        expect(q.runs.inputs.visibilityTimeoutSeconds).to.be.at.least(6 * fns(ev).launch.inputs.timeout);
+        expect(q.runs.inputs.visibilityTimeoutSeconds).to.be.at.least(6 * Number(at(fns(ev).launch.inputs, "timeout")));
         expect(q.dlq.inputs).to.deep.equal({
           name: `${name("runs-dlq")}.fifo`,
           fifoQueue: true,
