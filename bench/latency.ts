@@ -17,7 +17,7 @@ import { randomUUID } from "node:crypto";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { launch } from "../functions/launch/core";
-import { MemoryLaunchStore } from "../test/functions/launch-memory-store";
+import { MemoryLaunchStore } from "../sim/launch-memory-store";
 import type { BundleRow } from "./bundles";
 import type { ReplayReport } from "./replay";
 import { Summary, summarize } from "./stats";
@@ -90,9 +90,10 @@ export interface LatencyInputs {
 export async function measureLaunchCore(n = 300): Promise<Summary> {
   const store = new MemoryLaunchStore();
   const ecs = {
-    send: async () => ({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }),
+    send: () =>
+      Promise.resolve({ tasks: [{ taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/bench/0" }], failures: [] }),
   } as unknown as ECSClient;
-  const sqs = { send: async () => ({}) } as unknown as SQSClient;
+  const sqs = { send: () => Promise.resolve({}) } as unknown as SQSClient;
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   const settings = {
     clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/bench",

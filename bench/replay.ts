@@ -28,7 +28,7 @@ import { SecretCache } from "../functions/lib/secrets";
 import { parseSourcesDocument } from "../functions/lib/sources";
 import { DEFAULT_WORKLOAD } from "../offline/cost";
 import { readStackConfig } from "../offline/stack-config";
-import { LaunchSim, SimFaults } from "../test/functions/launch-sim";
+import { LaunchSim, SimFaults } from "../sim/launch-sim";
 import {
   RecordingMetrics,
   fakeContext,
@@ -521,8 +521,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const lost = acceptedList.filter((a) => !inRuns.has(a.trigger) && !deadLettered.has(a.trigger)).length;
   // A source's load may have a fast-lane run and a normal run: count each lane apart.
   const perLane = new Map<string, number>();
-  for (const r of result.runs)
-    for (const tr of r.triggers) perLane.set(`${r.lane}|${tr}`, (perLane.get(`${r.lane}|${tr}`) ?? 0) + 1);
+  for (const r of result.runs) for (const k of r.requestKeys) perLane.set(k, (perLane.get(k) ?? 0) + 1);
   const duplicated = [...perLane.values()].filter((n) => n > 1).length;
   const waits = acceptedList
     .filter((a) => launchedAt.has(a.trigger))

@@ -4,7 +4,7 @@
  *
  *  {@link pump}: take the target's lease (conditional write: absent or expired) → wait out the
  *  leading-edge window (measured from the oldest waiting trigger, so a hand-over never waits) →
- *  read every pending request (strongly consistent) → merge the next kind of them into one run →
+ *  read every pending request (strongly consistent) → join all that can share a dbt invocation →
  *  record the claim in the lease → RunTask → lease `running` with the task ARN → mark the
  *  requests done. No lease, nothing starts: the lease is the lock, ListTasks is never asked
  *  "is something running" to decide a start (RunTask is eventually consistent, ListTasks may not
@@ -20,7 +20,7 @@
  */
 import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { errorMessage } from "../lib/errors";
-import { RunRequest, mergeRequests } from "../lib/run-contract";
+import { RunRequest, joinRequests } from "../lib/run-contract";
 import type { LaunchDeps } from "./core";
 import { deadLetter } from "./dead-letter";
 import { backoffMs, isRetryableError, isRetryableFailure, launchToken, runIdFor, runTaskInput } from "./ecs";
@@ -175,7 +175,7 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   let runId: string;
   let fitted: ReturnType<typeof fitRun>;
   try {
-    const merged = mergeRequests(requests);
+    const merged = joinRequests(requests);
     runId = runIdFor(merged, keys);
     fitted = fitRun(merged, runId);
   } catch (error) {

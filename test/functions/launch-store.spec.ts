@@ -6,7 +6,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { launch } from "../../functions/launch/core";
 import { DynamoLaunchStore, Lease, LaunchStore, PendingItem } from "../../functions/launch/store";
 import { RunRequest, parseRunRequest } from "../../functions/lib/run-contract";
-import { MemoryLaunchStore } from "./launch-memory-store";
+import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { LocalDynamo, startLocalDynamo } from "./support";
 
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
@@ -64,7 +64,10 @@ describe("launch store (pending set and lease)", () => {
 
   const implementations: [string, () => Promise<LaunchStore>][] = [
     ["DynamoLaunchStore on dynalite (a real DynamoDB API server)", async () => (await dynamoStore()).store],
-    ["MemoryLaunchStore (the tests' and the bench's model of it)", async () => new MemoryLaunchStore()],
+    [
+      "MemoryLaunchStore (the tests' and the bench's model of it)",
+      () => Promise.resolve<LaunchStore>(new MemoryLaunchStore()),
+    ],
   ];
 
   for (const [name, make] of implementations) {
@@ -172,12 +175,15 @@ describe("launch store (pending set and lease)", () => {
       const { store } = await dynamoStore();
       const runTasks: RunTaskCommandInput[] = [];
       const ecs = {
-        send: async (c: { input: RunTaskCommandInput }) => (
+        send: (c: { input: RunTaskCommandInput }) => (
           runTasks.push(c.input),
-          { tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }], failures: [] }
+          Promise.resolve({
+            tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }],
+            failures: [],
+          })
         ),
       } as unknown as ECSClient;
-      const sqs = { send: async () => ({}) } as unknown as SQSClient;
+      const sqs = { send: () => Promise.resolve({}) } as unknown as SQSClient;
       let holders = 0;
       const deps = {
         settings: {

@@ -1,12 +1,12 @@
 /**
  * Properties of launch over generated days (fast-check), through the real launch core in a
- * simulated AWS (launch-sim.ts): sources 1–100, bursts, duplicates spread over 24 h, dbt runs
+ * simulated AWS (sim/launch-sim.ts): sources 1–100, bursts, duplicates spread over 24 h, dbt runs
  * longer than the window, ListTasks/DescribeTasks blind for 0–5 s after RunTask, RunTask
  * throttling, missing capacity and rejections, STOPPED events delayed, duplicated and lost.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { LaunchSim, SimResult } from "./launch-sim";
+import { LaunchSim, SimResult } from "../../sim/launch-sim";
 
 const DAY = 24 * 3600_000;
 const START = Date.parse("2026-11-23T00:00:00.000Z");
@@ -132,8 +132,7 @@ describe("launch properties over generated days", () => {
         const result = await play(day);
         expect(result.overlaps, "overlapping runs").to.equal(0);
         const inRuns = new Map<string, number>();
-        for (const run of result.runs)
-          for (const t of run.triggers) inRuns.set(`${run.lane}|${t}`, (inRuns.get(`${run.lane}|${t}`) ?? 0) + 1);
+        for (const run of result.runs) for (const k of run.requestKeys) inRuns.set(k, (inRuns.get(k) ?? 0) + 1);
         const sent = [...result.sent.keys()];
         // Lost: sent, in no run, not dead-lettered. Dead-lettered requests are counted apart, never as served.
         expect(

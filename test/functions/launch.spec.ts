@@ -8,8 +8,8 @@ import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../..
 import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
-import { RunRequestInput, mergeRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
-import { MemoryLaunchStore } from "./launch-memory-store";
+import { RunRequestInput, joinRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
+import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { RecordingLog, RecordingMetrics, fixtureText, rejection } from "./support";
 
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo";
@@ -79,11 +79,14 @@ const ago = (seconds: number) => new Date(T - seconds * 1000).toISOString();
 /** The pending-set key of a request as the SQS body carries it: `p#<oldest receivedAt>#<sha256 of the body>`. */
 const keyOf = (r: RunRequestInput) => `p#${r.triggers[0].receivedAt}#${sha256(JSON.stringify(r))}`;
 
+/** The fixture's shape, as far as the tests change it. */
+type StoppedFixture = Record<string, unknown> & { detail: Record<string, unknown> };
+
 /** The task-stopped event as ECS sends it (fixture: its overrides run dbt with `--target prod`), for a task and run launch started on target dev. */
 function stopped(taskArn: string, runId: string) {
   const e = JSON.parse(
     fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'),
-  );
+  ) as StoppedFixture;
   return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
 }
 
@@ -103,9 +106,10 @@ describe("launch", () => {
     logger,
     metrics,
     now: () => new Date(clock),
-    sleep: async (ms) => {
+    sleep: (ms) => {
       sleeps.push(ms);
       clock += ms;
+      return Promise.resolve();
     },
     token: () => `holder-${++tokens}`,
     remainingMs: () => 100_000,
@@ -131,7 +135,7 @@ describe("launch", () => {
 
   /** The RunTask input launch must send for `requests` (their pending keys make the token). */
   function expectedRunTask(requests: RunRequestInput[], runId: string) {
-    const merged = mergeRequests(requests.map((r) => parseRunRequest(r)));
+    const merged = joinRequests(requests.map((r) => parseRunRequest(r)));
     return {
       cluster: CLUSTER,
       taskDefinition: "dev-dbt",
@@ -255,7 +259,7 @@ describe("launch", () => {
       expect(metrics.total("DuplicateRequests")).to.equal(1);
     });
 
-    it("runs a source's fast-lane request first; the normal ones stay pending for the next run", async () => {
+    it("takes every waiting request into one run, a source's fast-lane request riding in its source's normal run", async () => {
       // Prepare
       const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
       const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
@@ -266,22 +270,44 @@ describe("launch", () => {
       );
       // Assess
       expect(result).to.deep.equal(failures());
-      expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], runIdOf("20261122t095550", [requests[1]]))]);
+      const runId = runIdOf("20261122t095500", requests);
+      expect(runTasks()).to.have.length(1);
+      expect(runTasks()[0].overrides?.containerOverrides?.find((c) => c.name === "dbt")?.command).to.deep.equal([
+        "dbt",
+        "build",
+        "--profile",
+        "dbt_pipeline",
+        "--target",
+        "dev",
+        "--select",
+        "source:hubspot+",
+        "source:stripe+",
+        "--warn-error-options",
+        '{"error": ["NoNodesForSelectionCriteria"]}',
+      ]);
       expect(store.outcomes("dev")).to.deep.equal({
-        [keyOf(requests[0])]: "pending",
-        [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`,
-        [keyOf(requests[2])]: "pending",
+        [keyOf(requests[0])]: `run:${runId}`,
+        [keyOf(requests[1])]: `run:${runId}`,
+        [keyOf(requests[2])]: `run:${runId}`,
       });
     });
 
-    it("runs a normal request first when it has waited 15 min longer than the oldest fast-lane one (no starvation)", async () => {
-      // Prepare: a normal request 20 min old, a fast-lane request 4 min old
+    it("runs requests that cannot share an invocation (a retry) apart, the oldest group first, a fast-lane group counting 15 min older", async () => {
+      // Prepare: a retry 20 min old, a fast-lane request 4 min old: the retry has waited more than 15 min longer
       const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
-      const requests = [request("hubspot", ago(1200)), request("stripe", ago(240), fast)];
+      const retry = request("x", ago(1200), {
+        command: "retry",
+        retryOf: "20261122t090000-00000001",
+        select: [],
+        sources: [],
+        triggers: [{ kind: "manual", id: "alice-1", receivedAt: ago(1200) }],
+      });
+      const requests = [retry, request("stripe", ago(240), fast)];
       // Act
       await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
       // Assess
-      expect(runTasks()).to.deep.equal([expectedRunTask([requests[0]], runIdOf("20261122t094000", [requests[0]]))]);
+      expect(runTasks()).to.deep.equal([expectedRunTask([retry], runIdOf("20261122t094000", [retry]))]);
+      expect(store.outcomes("dev")[keyOf(requests[1])]).to.equal("pending");
     });
 
     it("runs a broader selection, once, when the union of the selections exceeds ECS's 8 KiB of overrides", async () => {
@@ -441,7 +467,7 @@ describe("launch", () => {
     });
 
     it("ignores a task launch did not start (another startedBy), and one whose event carries no dbt command", async () => {
-      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json")) as StoppedFixture;
       expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({
         handOver: "ignored",
       });
@@ -451,8 +477,8 @@ describe("launch", () => {
       expect(ecs.calls()).to.have.length(0);
     });
 
-    it("reads the target from the fixture's dbt command (--target prod)", async () => {
-      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+    it("reads the target from the fixture's dbt command (--target prod)", () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json")) as StoppedFixture;
       expect(targetOfTask(TaskStateChangeSchema.parse(e).detail)).to.equal("prod");
     });
   });
@@ -515,9 +541,10 @@ describe("launch", () => {
     });
 
     it("dead-letters a batch ECS rejects for good, then starts the next kind of run", async () => {
-      // Prepare: a full refresh (rejected) and an incremental build
+      // Prepare: a full refresh (rejected) that excludes a tag, so it cannot take the incremental build along
       const full = request("x", ago(400), {
         select: [],
+        exclude: ["tag:heavy"],
         fullRefresh: true,
         sources: [],
         triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(400) }],

@@ -5,7 +5,7 @@
  * interleave at each call as they would over the network, and `fail` can make a call throw
  * (throttling) to test that nothing is lost.
  */
-import { Lease, LaunchStore, PENDING_PREFIX, PendingItem, doneKey } from "../../functions/launch/store";
+import { Lease, LaunchStore, PENDING_PREFIX, PendingItem, doneKey } from "../functions/launch/store";
 
 interface Row {
   state: "pending" | "done";
@@ -32,7 +32,7 @@ export class MemoryLaunchStore implements LaunchStore {
 
   private partition(target: string): Map<string, Row> {
     let rows = this.rows.get(target);
-    if (!rows) this.rows.set(target, (rows = new Map()));
+    if (!rows) this.rows.set(target, (rows = new Map<string, Row>()));
     return rows;
   }
 

@@ -22,12 +22,12 @@ import {
   RunTaskCommandInput,
 } from "@aws-sdk/client-ecs";
 import { SQSClient, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
-import { FifoQueue } from "../../bench/fifo";
-import { Rng } from "../../bench/stats";
-import { LaunchDeps, LaunchResult, launch } from "../../functions/launch/core";
-import type { LaunchSettings } from "../../functions/launch/settings";
-import type { Log, MetricSink } from "../../functions/lib/observability";
-import { RunRequest, parseRunRequest } from "../../functions/lib/run-contract";
+import { FifoQueue } from "../bench/fifo";
+import { Rng } from "../bench/stats";
+import { LaunchDeps, LaunchResult, launch } from "../functions/launch/core";
+import type { LaunchSettings } from "../functions/launch/settings";
+import type { Log, MetricSink } from "../functions/lib/observability";
+import { RunRequest, parseRunRequest } from "../functions/lib/run-contract";
 import { MemoryLaunchStore } from "./launch-memory-store";
 
 /** Faults and delays of the simulated AWS. Rates are shares of calls or events, 0–1. */
@@ -76,6 +76,8 @@ export interface SimRun {
   readonly stoppedAt: number;
   /** `kind:id` of the triggers it serves. */
   readonly triggers: readonly string[];
+  /** `<lane>|<kind>:<id>` of the requests it serves (a fast-lane request may ride in a normal run). */
+  readonly requestKeys: readonly string[];
   readonly sources: readonly string[];
   readonly fullRefresh: boolean;
   readonly selectsAll: boolean;
@@ -218,7 +220,7 @@ export class LaunchSim {
       // Everything due at this instant starts together, so invocations interleave at every await.
       const end = this.timers.findIndex((t) => t.at > first.at);
       const due = this.timers.splice(0, end === -1 ? this.timers.length : end);
-      await Promise.all(due.map((timer) => timer.fn()));
+      await Promise.all(due.map((timer) => Promise.resolve(timer.fn())));
       await settle();
     }
     const pendingAtEnd = (
@@ -412,10 +414,11 @@ export class LaunchSim {
       launchedAt: this.clock,
       stoppedAt: this.clock + seconds * 1000,
       triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))],
+      requestKeys: [...new Set(requests.flatMap((r) => r.triggers.map((t) => laneKey(r.lane, t))))],
       sources,
       fullRefresh: merged.fullRefresh,
       selectsAll: !command.includes("--select"),
-      lane: requests[0]?.lane ?? "normal",
+      lane: requests.some((r) => r.lane === "normal") ? "normal" : "fast",
     };
     const task: SimTask = {
       arn,
