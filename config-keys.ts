@@ -602,6 +602,14 @@ export const KEY_TABLE = [
     schema: int(0, 60),
   },
   {
+    key: "triggers.minRunIntervalSeconds",
+    type: "integer",
+    default: 900,
+    description:
+      "Spacing: a busy target's next dbt run starts no sooner than this many seconds after the start of its previous run; triggers meanwhile join it. 0 starts it as soon as the previous run stops (docs/launch.md).",
+    schema: int(0, 3600),
+  },
+  {
     key: "triggers.unknownConnector",
     type: "string",
     default: "ignore",

@@ -102,6 +102,8 @@ export interface ReplayOptions {
   readonly sources?: number;
   /** Leading-edge window (s); default the stack's `triggers.burstWindowSeconds`. */
   readonly windowSeconds?: number;
+  /** Minimum interval (s) between the starts of a target's runs; default the stack's `triggers.minRunIntervalSeconds`. */
+  readonly minRunIntervalSeconds?: number;
   /** Whether sources keep their fast-lane tags (default true: stripe and its copies have `dashboard`). */
   readonly fastLane?: boolean;
   /** Idempotency store of dispatch: in-memory on the virtual clock (default) or dynalite. */
@@ -365,11 +367,12 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const target = config.dbt.target;
   const store = options.store ?? "memory";
   const window = options.windowSeconds ?? t.burstWindowSeconds;
+  const interval = options.minRunIntervalSeconds ?? t.minRunIntervalSeconds;
   const allSources = trace.options.sources.map((s) => s.name);
 
   const sim = new LaunchSim(trace.start, {
     seed: (trace.options.seed ^ 0x5eed) >>> 0,
-    settings: { burstWindowSeconds: window, maxLaunchAttempts: t.maxLaunchAttempts },
+    settings: { burstWindowSeconds: window, minRunIntervalSeconds: interval, maxLaunchAttempts: t.maxLaunchAttempts },
     faults: options.faults,
     // A run without --select (a broadened one, or a full refresh) works on every source.
     taskSeconds: (r) =>

@@ -21,6 +21,7 @@ export type StoreCall = keyof LaunchStore;
 export class MemoryLaunchStore implements LaunchStore {
   private readonly rows = new Map<string, Map<string, Row>>();
   private readonly leases = new Map<string, Lease>();
+  private readonly starts = new Map<string, number>();
   /** Fault injection: return an error to throw for a call (before it changes anything). */
   public fail: (call: StoreCall) => Error | undefined = () => undefined;
 
@@ -104,6 +105,16 @@ export class MemoryLaunchStore implements LaunchStore {
     for (const [target, rows] of this.rows)
       if ([...rows.values()].some((r) => r.state === "pending")) found.add(target);
     return [...found].sort();
+  }
+
+  async lastStart(target: string): Promise<number | undefined> {
+    await this.enter("lastStart");
+    return this.starts.get(target);
+  }
+
+  async setLastStart(target: string, at: number): Promise<void> {
+    await this.enter("setLastStart");
+    this.starts.set(target, at);
   }
 
   /** Outcome per request, by its pending key (`p#…`), for assertions: `pending`, or the `finish` outcome. */

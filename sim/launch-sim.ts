@@ -167,6 +167,7 @@ export class LaunchSim {
       securityGroupIds: ["sg-a"],
       assignPublicIp: "DISABLED",
       burstWindowSeconds: 10,
+      minRunIntervalSeconds: 0,
       maxLaunchAttempts: 5,
       dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/sim-dlq.fifo",
       tableName: "sim-launch",

@@ -313,6 +313,7 @@ export class Triggers extends pulumi.ComponentResource {
           SECURITY_GROUP_IDS: joined(runner.securityGroupIds),
           ASSIGN_PUBLIC_IP: pulumi.output(runner.assignPublicIp).apply((on) => (on ? "ENABLED" : "DISABLED")),
           BURST_WINDOW_SECONDS: String(t.burstWindowSeconds),
+          MIN_RUN_INTERVAL_SECONDS: String(t.minRunIntervalSeconds),
           MAX_LAUNCH_ATTEMPTS: String(t.maxLaunchAttempts),
           DLQ_URL: deadLetterQueue.url,
           TABLE_NAME: launchState.name,

@@ -40,8 +40,15 @@ export const STOPPED_TASK_RETENTION_MS = 2 * 3600_000;
 /** Time kept free at the end of an invocation for the lease and DynamoDB calls. */
 export const RESERVE_MS = 10_000;
 
-/** What a pump did. */
-export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later";
+/**
+ * Longest wait for a due start inside one invocation (the window's bound). A start due later is
+ * left to the sweep: an SQS invocation that waited would hold back its message group's next
+ * batch, whose requests would then miss the run.
+ */
+export const MAX_WAIT_IN_INVOCATION_MS = 60_000;
+
+/** What a pump did (`deferred`: requests wait for a start not yet due, which the sweep makes). */
+export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later" | "deferred";
 
 /** Most lease rounds of one pump (each dead-lettered kind of run, or a request that slipped in, costs one). */
 export const MAX_PUMP_ROUNDS = 10;
@@ -70,7 +77,7 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
       return "idle";
     }
     // Release is conditional on the holder: harmless when the lease already went.
-    if (outcome === "retry-later") await deps.store.release(target, holder);
+    if (outcome === "retry-later" || outcome === "deferred") await deps.store.release(target, holder);
     if (outcome !== "dead-lettered") return outcome;
     await deps.store.release(target, holder);
   }
@@ -154,18 +161,32 @@ const doneUntil = (deps: LaunchDeps) => deps.now().getTime() + deps.settings.don
 const oldestOf = (items: readonly PendingItem[]) =>
   Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
-type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy";
+type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred";
 
-/** With the lease held: waits out the window, merges the next batch and launches it. */
+/**
+ * When the target's next run may start: the leading-edge window after its oldest waiting
+ * trigger, and not before the minimum interval after the previous run's start.
+ */
+export function dueAt(oldestTrigger: number, lastStart: number | undefined, settings: LaunchDeps["settings"]): number {
+  const windowEnd = oldestTrigger + settings.burstWindowSeconds * 1000;
+  return lastStart === undefined ? windowEnd : Math.max(windowEnd, lastStart + settings.minRunIntervalSeconds * 1000);
+}
+
+/** With the lease held: waits for the start to be due, joins the next batch and launches it. */
 async function runNext(target: string, holder: string, deps: LaunchDeps): Promise<RunOutcome> {
   const { settings, store } = deps;
   let items = await store.pending(target, MAX_REQUESTS_PER_RUN);
   if (!items.length) return "idle";
-  const due = oldestOf(items) + settings.burstWindowSeconds * 1000;
-  const wait = due - deps.now().getTime();
+  const last = settings.minRunIntervalSeconds > 0 ? await store.lastStart(target) : undefined;
+  const wait = dueAt(oldestOf(items), last, settings) - deps.now().getTime();
   if (wait > 0) {
-    const room = deps.remainingMs ? deps.remainingMs() - RESERVE_MS : wait;
-    await deps.sleep(Math.max(0, Math.min(wait, room)));
+    const room = Math.min(MAX_WAIT_IN_INVOCATION_MS, deps.remainingMs ? deps.remainingMs() - RESERVE_MS : wait);
+    if (wait > room) {
+      // Not due within this invocation: the requests stay pending, the sweep that finds them due starts the run.
+      deps.metrics.addMetric("StartsDeferred", "Count", 1);
+      return "deferred";
+    }
+    await deps.sleep(wait);
     items = await store.pending(target, MAX_REQUESTS_PER_RUN);
   }
   const batch = nextBatch(items);
@@ -217,6 +238,7 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
     launchedAt,
     expiresAt: launchedAt + settings.leaseSeconds * 1000,
   });
+  await store.setLastStart(target, launchedAt);
   await store.finish(target, keys, `run:${runId}`, doneUntil(deps));
   deps.metrics.addMetric("RunsLaunched", "Count", 1);
   deps.metrics.addMetric("TriggersPerRun", "Count", fitted.request.triggers.length);

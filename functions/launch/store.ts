@@ -6,6 +6,8 @@
  *    (docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate).
  *  - `key = "p#<oldest receivedAt>#<sha256 of the message body>"`: one pending run request. Put
  *    only when absent, so a redelivered SQS message adds nothing.
+ *  - `key = "last"`: when the target's latest run started (RunTask returned), for the minimum
+ *    interval between the starts of consecutive runs.
  *  - `key = "d#<same>"`: the done marker of a request a run served (or that was dead-lettered),
  *    written before the pending item is deleted, with a TTL; a request whose marker exists is a
  *    duplicate. Markers live beside, not inside, the `p#` range, so reading the pending set reads
@@ -28,6 +30,8 @@ import { RunRequest } from "../lib/run-contract";
 
 /** The sort key of the lease item. */
 export const LEASE_KEY = "lease";
+/** The sort key of the item holding when the target's latest run started. */
+export const LAST_START_KEY = "last";
 /** Sort-key prefix of pending run requests. */
 export const PENDING_PREFIX = "p#";
 /** Sort-key prefix of done markers. */
@@ -88,6 +92,10 @@ export interface LaunchStore {
   finish(target: string, keys: readonly string[], outcome: string, expiresAt: number): Promise<void>;
   /** Targets that have a lease or pending requests (for the sweep). */
   targets(): Promise<string[]>;
+  /** When the target's latest run started (epoch ms), strongly consistent; undefined before the first. */
+  lastStart(target: string): Promise<number | undefined>;
+  /** Records when the target's latest run started (only the lease holder launches, so no condition is needed). */
+  setLastStart(target: string, at: number): Promise<void>;
 }
 
 const isConditionFailure = (error: unknown) =>
@@ -261,6 +269,19 @@ export class DynamoLaunchStore implements LaunchStore {
     } while (start);
     return [...found].sort();
   }
+
+  async lastStart(target: string): Promise<number | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { target, key: LAST_START_KEY }, ConsistentRead: true }),
+    );
+    return out.Item ? Number(out.Item.startedAt) : undefined;
+  }
+
+  async setLastStart(target: string, at: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { target, key: LAST_START_KEY, startedAt: at } }),
+    );
+  }
 }
 
 function leaseItem(lease: Lease): Record<string, unknown> {
@@ -273,8 +294,8 @@ function leaseOf(item: Record<string, unknown>): Lease {
     holder: String(item.holder),
     state: item.state as LeaseState,
     expiresAt: Number(item.expiresAt),
-    ...(item.runId !== undefined ? { runId: String(item.runId) } : {}),
-    ...(item.taskArn !== undefined ? { taskArn: String(item.taskArn) } : {}),
+    ...(typeof item.runId === "string" ? { runId: item.runId } : {}),
+    ...(typeof item.taskArn === "string" ? { taskArn: item.taskArn } : {}),
     ...(item.launchedAt !== undefined ? { launchedAt: Number(item.launchedAt) } : {}),
     ...(Array.isArray(item.claimed) ? { claimed: item.claimed.map(String) } : {}),
   };

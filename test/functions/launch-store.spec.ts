@@ -85,6 +85,15 @@ describe("launch store (pending set and lease)", () => {
         expect(await store.pending("prod", 10)).to.deep.equal([]);
       });
 
+      it("remembers when each target's latest run started, and lists no target for it alone", async () => {
+        expect(await store.lastStart("prod")).to.equal(undefined);
+        await store.setLastStart("prod", T0);
+        await store.setLastStart("prod", T0 + 900_000);
+        await store.setLastStart("staging", T0 + 1);
+        expect([await store.lastStart("prod"), await store.lastStart("staging")]).to.deep.equal([T0 + 900_000, T0 + 1]);
+        expect(await store.targets()).to.deep.equal([]);
+      });
+
       it("lists pending requests of one target, oldest key first, at most `limit`", async () => {
         await store.addPending("prod", item("p#2026-11-22T09:59:30.000Z#bb", "hubspot"));
         await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa", "stripe"));
@@ -193,6 +202,7 @@ describe("launch store (pending set and lease)", () => {
           securityGroupIds: ["sg-a"],
           assignPublicIp: "DISABLED" as const,
           burstWindowSeconds: 0,
+          minRunIntervalSeconds: 0,
           maxLaunchAttempts: 5,
           dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
           tableName: "t",

@@ -26,6 +26,8 @@ interface Day {
   readonly loads: readonly Load[];
   readonly fullRefreshAt?: number;
   readonly windowSeconds: number;
+  /** Minimum interval between the starts of a target's runs. */
+  readonly intervalSeconds: number;
   readonly taskMinutes: readonly [number, number];
   readonly faults: {
     readonly throttleRate: number;
@@ -68,6 +70,7 @@ const days: fc.Arbitrary<Day> = fc.integer({ min: 1, max: 100 }).chain((sources)
       .map((xs) => xs.flat()),
     fullRefreshAt: fc.option(fc.integer({ min: 0, max: DAY - 1 }), { nil: undefined }),
     windowSeconds: fc.constantFrom(0, 10, 30),
+    intervalSeconds: fc.constantFrom(0, 600, 900),
     taskMinutes: fc
       .tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 120 }))
       .map(([a, b]) => [a, a + b] as const),
@@ -88,7 +91,7 @@ async function play(day: Day): Promise<SimResult> {
   let lengths = day.seed;
   const sim = new LaunchSim(START, {
     seed: day.seed,
-    settings: { burstWindowSeconds: day.windowSeconds },
+    settings: { burstWindowSeconds: day.windowSeconds, minRunIntervalSeconds: day.intervalSeconds },
     faults: day.faults,
     taskSeconds: () => {
       // A deterministic spread of run lengths in [min, max] minutes.
@@ -169,6 +172,8 @@ describe("launch properties over generated days", () => {
             sources: 1,
             targets: 1,
             windowSeconds: window,
+            // Loads an hour or more apart: the spacing never delays an idle target's leading edge.
+            intervalSeconds: 900,
             taskMinutes: [5, 5],
             loads: hours.map((h) => ({ source: 0, at: h * 3600_000, copies: [], fast: false })),
             faults: {

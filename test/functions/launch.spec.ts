@@ -27,6 +27,7 @@ const settings: LaunchSettings = {
   securityGroupIds: ["sg-111"],
   assignPublicIp: "ENABLED",
   burstWindowSeconds: 10,
+  minRunIntervalSeconds: 0,
   maxLaunchAttempts: 5,
   dlqUrl: DLQ_URL,
   tableName: "dev-launch",
@@ -624,6 +625,66 @@ describe("launch", () => {
         "sync-stripe",
         "sync-hubspot",
       ]);
+    });
+  });
+
+  describe("spacing: a minimum interval between the starts of a target's runs", () => {
+    const spaced = { ...settings, minRunIntervalSeconds: 900 };
+    const sweepEvent = { kind: "sweep", scheduledTime: "2026-11-22T10:10:00Z" };
+
+    it("defers a hand-over that comes before the interval is up; the sweep that finds the start due launches it", async () => {
+      // Prepare: a run started at 10:00:00 (its request waited 10 min), a request waiting
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      const waiting = request("hubspot", ago(-60));
+      clock = T + 60_000;
+      await launch(event(record("m2", waiting)), deps({ settings: spaced }));
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      // Act: the run stops at 10:06; sweeps at 10:10 and 10:15
+      clock = T + 360_000;
+      const handOver = await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }));
+      clock = T + 600_000;
+      const early = await launch(sweepEvent, deps({ settings: spaced }));
+      const leaseBetween = store.lease("dev");
+      clock = T + 900_000;
+      const due = await launch(sweepEvent, deps({ settings: spaced }));
+      // Assess
+      expect([handOver, early, due]).to.deep.equal([
+        { handOver: "deferred" },
+        { swept: { dev: "deferred" } },
+        { swept: { dev: "launched" } },
+      ]);
+      expect(leaseBetween).to.equal(undefined);
+      expect(runTasks()).to.have.length(2);
+      expect(runTasks()[1].startedBy).to.equal(`dbt-pipeline/${runIdOf("20261122t100100", [waiting])}`);
+      expect(store.outcomes("dev")[keyOf(waiting)]).to.equal(`run:${runIdOf("20261122t100100", [waiting])}`);
+      expect(metrics.total("StartsDeferred")).to.equal(2);
+      expect(sleeps).to.deep.equal([]);
+    });
+
+    it("waits inside the invocation when the start is due within a minute", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      await launch(event(record("m2", request("hubspot", ago(0)))), deps({ settings: spaced }));
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      clock = T + 850_000;
+      expect(await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }))).to.deep.equal({
+        handOver: "launched",
+      });
+      expect(sleeps).to.deep.equal([50_000]);
+      expect(runTasks()).to.have.length(2);
+    });
+
+    it("keeps the idle leading edge: a target whose last run started longer ago than the interval starts after the window", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 360_000;
+      await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }));
+      clock = T + 3600_000;
+      const fresh = request("hubspot", new Date(clock).toISOString());
+      await launch(event(record("m2", fresh)), deps({ settings: spaced }));
+      expect(sleeps).to.deep.equal([10_000]);
+      expect(runTasks()).to.have.length(2);
     });
   });
 
