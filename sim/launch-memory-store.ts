@@ -5,7 +5,14 @@
  * interleave at each call as they would over the network, and `fail` can make a call throw
  * (throttling) to test that nothing is lost.
  */
-import { Lease, LaunchStore, PENDING_PREFIX, PendingItem, doneKey } from "../functions/launch/store";
+import {
+  Lease,
+  LaunchStore,
+  PENDING_PREFIX,
+  PendingItem,
+  doneKey,
+  isDeadLetterOutcome,
+} from "../functions/launch/store";
 
 interface Row {
   state: "pending" | "done";
@@ -40,7 +47,8 @@ export class MemoryLaunchStore implements LaunchStore {
   async addPending(target: string, item: PendingItem): Promise<boolean> {
     await this.enter("addPending");
     const rows = this.partition(target);
-    if (rows.has(doneKey(item.key)) || rows.has(item.key)) return false;
+    const done = rows.get(doneKey(item.key));
+    if ((done && !isDeadLetterOutcome(done.outcome)) || rows.has(item.key)) return false;
     rows.set(item.key, { state: "pending", request: structuredClone(item.request) });
     return true;
   }

@@ -25,7 +25,7 @@ import type { LaunchDeps } from "./core";
 import { deadLetter } from "./dead-letter";
 import { backoffMs, isRetryableError, isRetryableFailure, launchToken, runIdFor, runTaskInput } from "./ecs";
 import { fitRun, nextBatch } from "./fit";
-import type { Lease, PendingItem } from "./store";
+import { DEAD_LETTER_OUTCOME_PREFIX, Lease, PendingItem } from "./store";
 
 /** Most pending requests one run takes (the claim is kept in the lease item, under DynamoDB's 400 KB). */
 export const MAX_REQUESTS_PER_RUN = 1000;
@@ -284,7 +284,7 @@ async function rejectBatch(
     });
     if (ok) sent.push(key);
   }
-  if (sent.length) await deps.store.finish(target, sent, `dead-letter:${reason}`, doneUntil(deps));
+  if (sent.length) await deps.store.finish(target, sent, `${DEAD_LETTER_OUTCOME_PREFIX}${reason}`, doneUntil(deps));
   return sent.length === keys.length ? "dead-lettered" : "retry-later";
 }
 

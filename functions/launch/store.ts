@@ -71,7 +71,12 @@ export interface Lease {
 
 /** What launch keeps between invocations; one implementation on DynamoDB, one in memory for tests and the bench. */
 export interface LaunchStore {
-  /** Adds a pending request unless it is pending or done already; false for a duplicate. */
+  /**
+   * Adds a pending request unless it is pending, or a run served it already; false for a
+   * duplicate. A request that was dead-lettered (done marker outcome `dead-letter:…`) is added
+   * again: the same body coming back is an operator's redrive of the dead letter (or a later
+   * copy of a request that never ran), and it must run.
+   */
   addPending(target: string, item: PendingItem): Promise<boolean>;
   /** Pending requests of `target`, oldest first, strongly consistent, at most `limit`. */
   pending(target: string, limit: number): Promise<PendingItem[]>;
@@ -98,6 +103,13 @@ export interface LaunchStore {
   setLastStart(target: string, at: number): Promise<void>;
 }
 
+/** A done marker's outcome of a request that went to the dead-letter queue instead of a run. */
+export const isDeadLetterOutcome = (outcome: unknown): boolean =>
+  typeof outcome === "string" && outcome.startsWith(DEAD_LETTER_OUTCOME_PREFIX);
+
+/** Outcome prefix of the done marker of a dead-lettered request. */
+export const DEAD_LETTER_OUTCOME_PREFIX = "dead-letter:";
+
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
@@ -118,7 +130,7 @@ export class DynamoLaunchStore implements LaunchStore {
     const done = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { target, key: doneKey(item.key) }, ConsistentRead: true }),
     );
-    if (done.Item) return false;
+    if (done.Item && !isDeadLetterOutcome(done.Item.outcome)) return false;
     try {
       await this.doc.send(
         new PutCommand({

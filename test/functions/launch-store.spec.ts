@@ -85,6 +85,15 @@ describe("launch store (pending set and lease)", () => {
         expect(await store.pending("prod", 10)).to.deep.equal([]);
       });
 
+      it("adds a dead-lettered request again (a redrive), never one a run served", async () => {
+        await store.finish("prod", ["p#2026-11-22T09:59:00.000Z#aa"], "dead-letter:launch-failed", T0 + 3600_000);
+        await store.finish("prod", ["p#2026-11-22T09:59:30.000Z#bb"], "run:r1", T0 + 3600_000);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"))).to.equal(true);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"))).to.equal(false);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:30.000Z#bb", "hubspot"))).to.equal(false);
+        expect((await store.pending("prod", 10)).map((p) => p.key)).to.deep.equal(["p#2026-11-22T09:59:00.000Z#aa"]);
+      });
+
       it("remembers when each target's latest run started, and lists no target for it alone", async () => {
         expect(await store.lastStart("prod")).to.equal(undefined);
         await store.setLastStart("prod", T0);

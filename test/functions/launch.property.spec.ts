@@ -128,7 +128,7 @@ async function play(day: Day): Promise<SimResult> {
 }
 
 describe("launch properties over generated days", () => {
-  it("never two runs of a target at once; every request in exactly one run or dead-lettered; nothing left at the end", async function () {
+  it("never two runs of a target at once; every request in exactly one run or dead-lettered (again run only when delivered again); nothing left at the end", async function () {
     this.timeout(60_000);
     await fc.assert(
       fc.asyncProperty(days, async (day) => {
@@ -146,9 +146,18 @@ describe("launch properties over generated days", () => {
           [...inRuns].filter(([, n]) => n > 1).map(([k]) => k),
           "in more than one run",
         ).to.deep.equal([]);
+        // A dead-lettered request runs only when its body comes back later (a redrive, or a copy
+        // delivered after the FIFO queue's five-minute deduplication): never from one delivery.
+        const deliveredAgain = new Set(
+          day.loads.flatMap((load, i) =>
+            load.copies.some((delay) => delay > 300_000)
+              ? [`normal|fivetran:sync-${i}`, `fast|fivetran:sync-${i}`]
+              : [],
+          ),
+        );
         expect(
-          sent.filter((k) => inRuns.has(k) && result.deadLettered.has(k)),
-          "both run and dead-lettered",
+          sent.filter((k) => inRuns.has(k) && result.deadLettered.has(k) && !deliveredAgain.has(k)),
+          "both run and dead-lettered from one delivery",
         ).to.deep.equal([]);
         expect(
           [...inRuns.keys()].filter((k) => !result.sent.has(k)),

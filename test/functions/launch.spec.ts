@@ -541,6 +541,36 @@ describe("launch", () => {
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
     });
 
+    it("runs a dead letter an operator redrives (the same body back on the runs queue); a copy of a request that ran stays a duplicate", async () => {
+      // Prepare: ECS rejects the first launch for good, then accepts
+      const rejected = request("stripe", ago(300));
+      // Dispatch sends the parsed request, so the dead letter's body is byte for byte the message's.
+      const body = JSON.stringify(parseRunRequest(rejected));
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(
+          Object.assign(new Error("No Container Instances were found in your cluster."), {
+            name: "InvalidParameterException",
+          }),
+        )
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      await launch(event(record("m1", body)), deps());
+      const letter = deadLetters()[0];
+      // Act: the redrive sends the dead letter's body back
+      const redriven = await launch(event(record("m2", letter.MessageBody ?? "")), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      // ...and SQS delivers the served request once more
+      const again = await launch(event(record("m3", letter.MessageBody ?? "")), deps());
+      // Assess
+      expect(letter.MessageBody).to.equal(body);
+      expect([redriven, again]).to.deep.equal([failures(), failures()]);
+      expect(runTasks()).to.have.length(2);
+      expect(runTasks()[1].startedBy).to.equal(`dbt-pipeline/${runId}`);
+      expect(runId).to.match(/^20261122t095500-[0-9a-f]{8}$/);
+      expect(store.outcomes("dev")).to.deep.equal({ [`p#${ago(300)}#${sha256(body)}`]: `run:${runId}` });
+      expect(metrics.total("DuplicateRequests")).to.equal(1);
+    });
+
     it("dead-letters a batch ECS rejects for good, then starts the next kind of run", async () => {
       // Prepare: a full refresh (rejected) that excludes a tag, so it cannot take the incremental build along
       const full = request("x", ago(400), {
