@@ -43,7 +43,8 @@ export function taskStoppedPattern(clusterArn: string): string {
   return JSON.stringify({
     source: ["aws.ecs"],
     "detail-type": ["ECS Task State Change"],
-    detail: { clusterArn: [clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+    // RUNNING too: launch renews the run's lease and adopts a task whose launch died before recording it.
+    detail: { clusterArn: [clusterArn], lastStatus: ["RUNNING", "STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
   });
 }
 

@@ -4,6 +4,8 @@
  *    (idempotent on the message body) and is acknowledged; poison messages go to the
  *    dead-letter queue. Then each target of the batch is pumped (see lease.ts): if the target is
  *    idle, a run starts after the leading-edge window; if a run is going, the request waits for it.
+ *  - An ECS "Task State Change" event with `lastStatus` RUNNING of a task launch started: its
+ *    run's lease gets the task ARN and a full term (see lease.ts `renewOnRunning`).
  *  - An ECS "Task State Change" event with `lastStatus` STOPPED of a task launch started
  *    (`startedBy` `dbt-pipeline/<run id>`; the target is the dbt command's `--target` in the
  *    event's overrides): the lease of that run is released and the target's next run starts at
@@ -19,7 +21,7 @@ import type { Log, MetricSink } from "../lib/observability";
 import { RunRequest, parseRunRequest } from "../lib/run-contract";
 import { deadLetter } from "./dead-letter";
 import { STARTED_BY_PREFIX } from "./ecs";
-import { PumpOutcome, handOver, pump, sweep } from "./lease";
+import { PumpOutcome, handOver, pump, renewOnRunning, sweep } from "./lease";
 import {
   BatchResponse,
   SqsEventSchema,
@@ -59,14 +61,24 @@ export class UnknownLaunchEventError extends Error {
 
 /** What launch answers: the partial batch response for SQS, a summary otherwise. */
 export type LaunchResult =
-  BatchResponse | { readonly handOver: PumpOutcome | "ignored" } | { readonly swept: Record<string, string> };
+  | BatchResponse
+  | { readonly handOver: PumpOutcome | "ignored" }
+  | { readonly running: "renewed" | "stale" }
+  | { readonly swept: Record<string, string> };
 
 /** Handles one event of any of the three kinds. */
 export async function launch(event: unknown, deps: LaunchDeps): Promise<LaunchResult> {
   const sqs = SqsEventSchema.safeParse(event);
   if (sqs.success) return intake(sqs.data.Records, deps);
   const task = TaskStateChangeSchema.safeParse(event);
-  if (task.success) return { handOver: await taskStopped(task.data.detail, deps) };
+  if (task.success) {
+    const { detail } = task.data;
+    const runId = runIdOf(detail);
+    const target = targetOfTask(detail);
+    if (detail.lastStatus === "RUNNING" && runId && target)
+      return { running: await renewOnRunning(target, runId, detail.taskArn, deps) };
+    return { handOver: await taskStopped(task.data.detail, deps) };
+  }
   if (SweepEventSchema.safeParse(event).success) return { swept: await sweep(deps) };
   throw new UnknownLaunchEventError(
     `launch expects an SQS batch, an ECS Task State Change event or {"kind":"sweep"}: ${sqs.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
@@ -119,10 +131,12 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
+/** The run id of a task launch started (`startedBy` `dbt-pipeline/<run id>`), else undefined. */
+const runIdOf = (detail: TaskStateChange["detail"]) =>
+  detail.startedBy?.startsWith(STARTED_BY_PREFIX) ? detail.startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
+
 async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps): Promise<PumpOutcome | "ignored"> {
-  const runId = detail.startedBy?.startsWith(STARTED_BY_PREFIX)
-    ? detail.startedBy.slice(STARTED_BY_PREFIX.length)
-    : undefined;
+  const runId = runIdOf(detail);
   const target = targetOfTask(detail);
   if (detail.lastStatus !== "STOPPED" || !runId || !target) {
     deps.logger.info("task-state event of no run launch started; ignored", {

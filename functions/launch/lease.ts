@@ -344,6 +344,37 @@ export async function handOver(target: string, runId: string, taskArn: string, d
   return pump(target, deps);
 }
 
+/**
+ * A task of a run reached RUNNING (the same EventBridge rule passes RUNNING and STOPPED): the
+ * run's lease gets the task ARN, state `running` and a full term from now. It renews the lease
+ * once without waiting for the sweep, and adopts a task whose launch died between RunTask and
+ * recording it (the lease still `launching`), so its STOPPED event hands over at once instead of
+ * the lease expiring first. Conditional on the holder, like every lease write: a lease that
+ * changed hands meanwhile is left alone.
+ */
+export async function renewOnRunning(
+  target: string,
+  runId: string,
+  taskArn: string,
+  deps: LaunchDeps,
+): Promise<"renewed" | "stale"> {
+  const lease = await deps.store.getLease(target);
+  if (!lease || lease.runId !== runId || (lease.taskArn !== undefined && lease.taskArn !== taskArn)) {
+    deps.metrics.addMetric("StaleRunningEvents", "Count", 1);
+    return "stale";
+  }
+  const now = deps.now().getTime();
+  const renewed = await deps.store.update({
+    ...lease,
+    state: "running",
+    taskArn,
+    launchedAt: lease.launchedAt ?? now,
+    expiresAt: Math.max(lease.expiresAt, now + deps.settings.leaseSeconds * 1000),
+  });
+  if (renewed) deps.metrics.addMetric("LeasesRenewedOnRunning", "Count", 1);
+  return renewed ? "renewed" : "stale";
+}
+
 /** What the sweep did for one target. */
 export type SweepOutcome = PumpOutcome | "renewed" | "unknown";
 

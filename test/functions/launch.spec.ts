@@ -658,6 +658,67 @@ describe("launch", () => {
     });
   });
 
+  describe("lease renewal on the task's RUNNING event", () => {
+    /** The same task-state event at RUNNING (ECS sends one per status change, same detail shape). */
+    const running = (taskArn: string, runId: string) => {
+      const e = stopped(taskArn, runId) as StoppedFixture;
+      return { ...e, detail: { ...e.detail, lastStatus: "RUNNING", desiredStatus: "RUNNING" } };
+    };
+
+    it("gives the running run's lease a full term from now", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 1800_000;
+      expect(await launch(running(TASK_ARN, runId), deps())).to.deep.equal({ running: "renewed" });
+      expect(store.lease("dev")?.expiresAt).to.equal(T + 1800_000 + 3600_000);
+      expect(runTasks()).to.have.length(1);
+    });
+
+    it("adopts the task of a launch that died between RunTask and recording it; its STOPPED event then hands over", async () => {
+      // Prepare: a lease still `launching` (no task ARN), as a launch that died after RunTask leaves it
+      store.putPendingNow("dev", {
+        key: "p#2026-11-22T09:50:00.000Z#aa",
+        request: parseRunRequest(request("stripe", ago(600))),
+      });
+      await store.acquire(
+        {
+          target: "dev",
+          holder: "dead",
+          state: "launching",
+          runId: "20261122t095000-deadbeef",
+          claimed: ["p#2026-11-22T09:50:00.000Z#aa"],
+          expiresAt: T + 180_000,
+        },
+        T,
+      );
+      // Act
+      const result = await launch(running(TASK_ARN, "20261122t095000-deadbeef"), deps());
+      // Assess
+      expect(result).to.deep.equal({ running: "renewed" });
+      expect(store.lease("dev")).to.deep.equal({
+        target: "dev",
+        holder: "dead",
+        state: "running",
+        runId: "20261122t095000-deadbeef",
+        taskArn: TASK_ARN,
+        launchedAt: T,
+        claimed: ["p#2026-11-22T09:50:00.000Z#aa"],
+        expiresAt: T + 3600_000,
+      });
+      expect(await launch(stopped(TASK_ARN, "20261122t095000-deadbeef"), deps())).to.deep.equal({ handOver: "idle" });
+      expect(store.outcomes("dev")).to.deep.equal({ "p#2026-11-22T09:50:00.000Z#aa": "run:20261122t095000-deadbeef" });
+    });
+
+    it("leaves alone the lease of another run or task", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const before = store.lease("dev");
+      expect(await launch(running(NEXT_TASK_ARN, before?.runId ?? ""), deps())).to.deep.equal({ running: "stale" });
+      expect(await launch(running(TASK_ARN, "20261122t000000-00000000"), deps())).to.deep.equal({ running: "stale" });
+      expect(store.lease("dev")).to.deep.equal(before);
+      expect(metrics.total("StaleRunningEvents")).to.equal(2);
+    });
+  });
+
   describe("spacing: a minimum interval between the starts of a target's runs", () => {
     const spaced = { ...settings, minRunIntervalSeconds: 900 };
     const sweepEvent = { kind: "sweep", scheduledTime: "2026-11-22T10:10:00Z" };
