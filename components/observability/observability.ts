@@ -16,6 +16,7 @@ import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { NodeFunction } from "../lib/node-function";
 import { AlarmSpec, consecutiveFailuresAlarm, deadLetterAlarm, errorRateAlarm, staleSourceAlarm } from "./alarms";
+import { LAUNCH_SERVICE, launchAlarms } from "./launch-alarms";
 import { dashboardBody } from "./dashboard";
 import {
   deadLetterQueuePolicy,
@@ -275,6 +276,7 @@ export class Observability extends pulumi.ComponentResource {
       consecutiveFailuresAlarm(env, config.notify.consecutiveFailures),
       ...queues.map((q) => deadLetterAlarm(env, q.label, q.queueName)),
       ...functions.map((f) => errorRateAlarm(env, f.label, f.functionName, config.notify.lambdaErrorRatePercent)),
+      ...(functions.some((f) => f.label === LAUNCH_SERVICE) ? launchAlarms(env) : []),
     ];
     const alarmArns: Record<string, pulumi.Output<string>> = {};
     for (const spec of specs) {
