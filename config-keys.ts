@@ -556,6 +556,14 @@ export const KEY_TABLE = [
     schema: requiredSelectorTokens,
   },
   {
+    key: "triggers.hourlySkipWhenIdle",
+    type: "boolean",
+    default: false,
+    description:
+      "Skip the hourly run when no source load was accepted since the target's last successful run (counted as HourlySkipped). Only for stacks where every source that loads sends a trigger: the hourly run is what catches the others (docs/launch.md).",
+    schema: bool,
+  },
+  {
     key: "triggers.fullRefreshEnabled",
     type: "boolean",
     default: true,

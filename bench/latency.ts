@@ -103,6 +103,7 @@ export async function measureLaunchCore(n = 300): Promise<Summary> {
     assignPublicIp: "DISABLED" as const,
     burstWindowSeconds: 0,
     minRunIntervalSeconds: 0,
+    hourlySkipWhenIdle: false,
     maxLaunchAttempts: 5,
     dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
     tableName: "bench",

@@ -10,6 +10,7 @@ import {
   LaunchStore,
   PENDING_PREFIX,
   PendingItem,
+  TargetActivity,
   doneKey,
   isDeadLetterOutcome,
 } from "../functions/launch/store";
@@ -29,6 +30,7 @@ export class MemoryLaunchStore implements LaunchStore {
   private readonly rows = new Map<string, Map<string, Row>>();
   private readonly leases = new Map<string, Lease>();
   private readonly starts = new Map<string, number>();
+  private readonly activities = new Map<string, TargetActivity>();
   /** Fault injection: return an error to throw for a call (before it changes anything). */
   public fail: (call: StoreCall) => Error | undefined = () => undefined;
 
@@ -122,7 +124,25 @@ export class MemoryLaunchStore implements LaunchStore {
 
   async setLastStart(target: string, at: number): Promise<void> {
     await this.enter("setLastStart");
-    this.starts.set(target, at);
+    if (!((this.starts.get(target) ?? -Infinity) > at)) this.starts.set(target, at);
+  }
+
+  async recordLoad(target: string, at: number): Promise<void> {
+    await this.enter("recordLoad");
+    const now = this.activities.get(target) ?? {};
+    if (!((now.lastLoadAt ?? -Infinity) > at)) this.activities.set(target, { ...now, lastLoadAt: at });
+  }
+
+  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
+    await this.enter("recordRunEnd");
+    const now = this.activities.get(target) ?? {};
+    if (!((now.lastEndedStart ?? -Infinity) > startedAt))
+      this.activities.set(target, { ...now, lastEndedStart: startedAt, lastEndedOk: ok });
+  }
+
+  async activity(target: string): Promise<TargetActivity> {
+    await this.enter("activity");
+    return { ...this.activities.get(target) };
   }
 
   /** Outcome per request, by its pending key (`p#…`), for assertions: `pending`, or the `finish` outcome. */

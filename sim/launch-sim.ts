@@ -168,6 +168,7 @@ export class LaunchSim {
       assignPublicIp: "DISABLED",
       burstWindowSeconds: 10,
       minRunIntervalSeconds: 0,
+      hourlySkipWhenIdle: false,
       maxLaunchAttempts: 5,
       dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/sim-dlq.fifo",
       tableName: "sim-launch",

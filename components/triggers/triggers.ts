@@ -314,6 +314,7 @@ export class Triggers extends pulumi.ComponentResource {
           ASSIGN_PUBLIC_IP: pulumi.output(runner.assignPublicIp).apply((on) => (on ? "ENABLED" : "DISABLED")),
           BURST_WINDOW_SECONDS: String(t.burstWindowSeconds),
           MIN_RUN_INTERVAL_SECONDS: String(t.minRunIntervalSeconds),
+          HOURLY_SKIP_WHEN_IDLE: String(t.hourlySkipWhenIdle),
           MAX_LAUNCH_ATTEMPTS: String(t.maxLaunchAttempts),
           DLQ_URL: deadLetterQueue.url,
           TABLE_NAME: launchState.name,

@@ -18,7 +18,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sha256Hex } from "../lib/crypto";
 import { errorMessage } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
-import { RunRequest, parseRunRequest } from "../lib/run-contract";
+import { RunRequest, SOURCE_TRIGGER_KINDS, parseRunRequest } from "../lib/run-contract";
 import { deadLetter } from "./dead-letter";
 import { STARTED_BY_PREFIX } from "./ecs";
 import { PumpOutcome, handOver, pump, renewOnRunning, sweep } from "./lease";
@@ -29,6 +29,7 @@ import {
   SweepEventSchema,
   TaskStateChange,
   TaskStateChangeSchema,
+  dbtExitCode,
   targetOfTask,
 } from "./schema";
 import type { LaunchSettings } from "./settings";
@@ -115,6 +116,10 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
       continue;
     }
     try {
+      // The load first: a redelivery after a failed put records it again (the latest is kept).
+      const loads = request.triggers.filter((t) => SOURCE_TRIGGER_KINDS.includes(t.kind));
+      if (loads.length)
+        await deps.store.recordLoad(request.target, Math.max(...loads.map((t) => Date.parse(t.receivedAt))));
       const added = await deps.store.addPending(request.target, { key: pendingKey(request, record.body), request });
       deps.metrics.addMetric(added ? "RequestsPending" : "DuplicateRequests", "Count", 1);
       targets.add(request.target);
@@ -147,7 +152,7 @@ async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps):
     return "ignored";
   }
   // Errors propagate: EventBridge invokes asynchronously and Lambda retries; the sweep is the last resort.
-  return handOver(target, runId, detail.taskArn, deps);
+  return handOver(target, runId, detail.taskArn, deps, dbtExitCode(detail));
 }
 
 /** The requests are saved; a failed pump is recovered by the next trigger, STOPPED event or sweep. */

@@ -78,7 +78,8 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
     }
     // Release is conditional on the holder: harmless when the lease already went.
     if (outcome === "retry-later" || outcome === "deferred") await deps.store.release(target, holder);
-    if (outcome !== "dead-lettered") return outcome;
+    // Nothing ran (dead-lettered or skipped): the next kind of run may start.
+    if (outcome !== "dead-lettered" && outcome !== "skipped") return outcome;
     await deps.store.release(target, holder);
   }
   return "retry-later";
@@ -161,7 +162,22 @@ const doneUntil = (deps: LaunchDeps) => deps.now().getTime() + deps.settings.don
 const oldestOf = (items: readonly PendingItem[]) =>
   Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
-type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred";
+type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred" | "skipped";
+
+/** A request only the hourly schedule asked for (dispatch's trigger id `hourly:<scheduled time>`). */
+export const isHourlyOnly = (request: RunRequest): boolean =>
+  request.triggers.every((t) => t.kind === "schedule" && t.id.startsWith("hourly:"));
+
+/**
+ * True when every waiting request is an hourly one and nothing loaded since the start of the
+ * target's last run that ended well: that run already built everything the hourly run would find
+ * fresher. Only with HOURLY_SKIP_WHEN_IDLE, for stacks where every loading source sends a trigger.
+ */
+async function hourlyIdle(target: string, items: readonly PendingItem[], deps: LaunchDeps): Promise<boolean> {
+  if (!deps.settings.hourlySkipWhenIdle || !items.every((i) => isHourlyOnly(i.request))) return false;
+  const { lastEndedStart, lastEndedOk, lastLoadAt } = await deps.store.activity(target);
+  return lastEndedOk === true && lastEndedStart !== undefined && (lastLoadAt ?? -Infinity) < lastEndedStart;
+}
 
 /**
  * When the target's next run may start: the leading-edge window after its oldest waiting
@@ -177,6 +193,17 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   const { settings, store } = deps;
   let items = await store.pending(target, MAX_REQUESTS_PER_RUN);
   if (!items.length) return "idle";
+  if (await hourlyIdle(target, items, deps)) {
+    await store.finish(
+      target,
+      items.map((i) => i.key),
+      "skipped:idle",
+      doneUntil(deps),
+    );
+    deps.metrics.addMetric("HourlySkipped", "Count", items.length);
+    deps.logger.info("hourly run skipped: nothing loaded since the last successful run", { target });
+    return "skipped";
+  }
   const last = settings.minRunIntervalSeconds > 0 ? await store.lastStart(target) : undefined;
   const wait = dueAt(oldestOf(items), last, settings) - deps.now().getTime();
   if (wait > 0) {
@@ -328,9 +355,17 @@ async function runTask(
  * A task stopped: releases the lease of its run (a duplicate or an unknown task changes nothing),
  * marks the run's requests done if the launch that claimed them did not get to, and pumps.
  */
-export async function handOver(target: string, runId: string, taskArn: string, deps: LaunchDeps): Promise<PumpOutcome> {
+export async function handOver(
+  target: string,
+  runId: string,
+  taskArn: string,
+  deps: LaunchDeps,
+  exitCode?: number,
+): Promise<PumpOutcome> {
   const released = await deps.store.releaseRun(target, runId, taskArn);
   if (released) {
+    // Unknown exit code (a lost STOPPED event the sweep recovered) counts as a failure: the next hourly run is not skipped.
+    if (released.launchedAt !== undefined) await deps.store.recordRunEnd(target, released.launchedAt, exitCode === 0);
     if (released.claimed?.length) await deps.store.finish(target, released.claimed, `run:${runId}`, doneUntil(deps));
     deps.logger.info("run stopped; lease released", { target, runId, taskArn });
   } else {

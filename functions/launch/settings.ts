@@ -25,6 +25,11 @@ export interface LaunchSettings {
    * that run; the sweep starts it once due (docs/launch.md).
    */
   readonly minRunIntervalSeconds: number;
+  /**
+   * HOURLY_SKIP_WHEN_IDLE: `true` skips a waiting hourly run when no source load was accepted
+   * since the start of the target's last run that ended with dbt exit code 0 (default false).
+   */
+  readonly hourlySkipWhenIdle: boolean;
   /** MAX_LAUNCH_ATTEMPTS: RunTask attempts on throttling or missing capacity per invocation (default 5). */
   readonly maxLaunchAttempts: number;
   /** DLQ_URL: where poison messages and requests ECS rejects go (FIFO when the URL ends in `.fifo`). */
@@ -51,6 +56,7 @@ export function readLaunchSettings(vars: Readonly<Record<string, string | undefi
     assignPublicIp: env.oneOf<"ENABLED" | "DISABLED">("ASSIGN_PUBLIC_IP", ["ENABLED", "DISABLED"], "DISABLED"),
     burstWindowSeconds: env.int("BURST_WINDOW_SECONDS", 10, 0, 60),
     minRunIntervalSeconds: env.int("MIN_RUN_INTERVAL_SECONDS", 0, 0, 3600),
+    hourlySkipWhenIdle: env.oneOf("HOURLY_SKIP_WHEN_IDLE", ["true", "false"], "false") === "true",
     maxLaunchAttempts: env.int("MAX_LAUNCH_ATTEMPTS", 5, 1, 20),
     dlqUrl: env.string("DLQ_URL"),
     tableName: env.string("TABLE_NAME"),

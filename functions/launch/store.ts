@@ -7,7 +7,9 @@
  *  - `key = "p#<oldest receivedAt>#<sha256 of the message body>"`: one pending run request. Put
  *    only when absent, so a redelivered SQS message adds nothing.
  *  - `key = "last"`: when the target's latest run started (RunTask returned), for the minimum
- *    interval between the starts of consecutive runs.
+ *    interval between the starts of consecutive runs; `key = "load"`: when the latest source
+ *    load was accepted; `key = "end"`: the start and dbt outcome of the latest run that ended
+ *    (both for the hourly skip).
  *  - `key = "d#<same>"`: the done marker of a request a run served (or that was dead-lettered),
  *    written before the pending item is deleted, with a TTL; a request whose marker exists is a
  *    duplicate. Markers live beside, not inside, the `p#` range, so reading the pending set reads
@@ -32,6 +34,10 @@ import { RunRequest } from "../lib/run-contract";
 export const LEASE_KEY = "lease";
 /** The sort key of the item holding when the target's latest run started. */
 export const LAST_START_KEY = "last";
+/** The sort key of the item holding when the latest source load was accepted (the hourly skip). */
+export const LAST_LOAD_KEY = "load";
+/** The sort key of the item holding the start and outcome of the latest run that ended (the hourly skip). */
+export const LAST_END_KEY = "end";
 /** Sort-key prefix of pending run requests. */
 export const PENDING_PREFIX = "p#";
 /** Sort-key prefix of done markers. */
@@ -101,6 +107,21 @@ export interface LaunchStore {
   lastStart(target: string): Promise<number | undefined>;
   /** Records when the target's latest run started (only the lease holder launches, so no condition is needed). */
   setLastStart(target: string, at: number): Promise<void>;
+  /** Records that a source load (its trigger received at `at`, epoch ms) was accepted; keeps the latest. */
+  recordLoad(target: string, at: number): Promise<void>;
+  /** Records how the run started at `startedAt` ended (dbt's exit code 0: `ok`); keeps the latest run's. */
+  recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void>;
+  /** What launch knows of the target's recent activity, strongly consistent. */
+  activity(target: string): Promise<TargetActivity>;
+}
+
+/** A target's recent activity, for the hourly skip. Times are epoch milliseconds. */
+export interface TargetActivity {
+  /** Receipt of the latest source trigger accepted. */
+  readonly lastLoadAt?: number;
+  /** Start of the latest run whose end launch saw, and whether dbt exited 0. */
+  readonly lastEndedStart?: number;
+  readonly lastEndedOk?: boolean;
 }
 
 /** A done marker's outcome of a request that went to the dead-letter queue instead of a run. */
@@ -290,9 +311,53 @@ export class DynamoLaunchStore implements LaunchStore {
   }
 
   async setLastStart(target: string, at: number): Promise<void> {
-    await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { target, key: LAST_START_KEY, startedAt: at } }),
-    );
+    await this.putLatest(target, LAST_START_KEY, "startedAt", at);
+  }
+
+  async recordLoad(target: string, at: number): Promise<void> {
+    await this.putLatest(target, LAST_LOAD_KEY, "at", at);
+  }
+
+  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
+    await this.putLatest(target, LAST_END_KEY, "startedAt", startedAt, { ok });
+  }
+
+  async activity(target: string): Promise<TargetActivity> {
+    const get = (key: string) =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key }, ConsistentRead: true }));
+    const [load, end] = await Promise.all([get(LAST_LOAD_KEY), get(LAST_END_KEY)]);
+    return {
+      ...(typeof load.Item?.at === "number" ? { lastLoadAt: load.Item.at } : {}),
+      ...(typeof end.Item?.startedAt === "number" ? { lastEndedStart: end.Item.startedAt } : {}),
+      ...(typeof end.Item?.ok === "boolean" ? { lastEndedOk: end.Item.ok } : {}),
+    };
+  }
+
+  /**
+   * Puts the item `key` with `field` = `at` (and `also`) unless it holds a later value, so a late
+   * or duplicated event never moves it back. One item per fact (a conditional Put replaces the
+   * whole item), none with a `state`, so the sweep's Scan never lists a target for them.
+   */
+  private async putLatest(
+    target: string,
+    key: string,
+    field: string,
+    at: number,
+    also: Record<string, boolean> = {},
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { target, key, [field]: at, ...also },
+          ConditionExpression: "attribute_not_exists(#f) OR #f <= :at",
+          ExpressionAttributeNames: { "#f": field },
+          ExpressionAttributeValues: { ":at": at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 }
 

@@ -94,6 +94,23 @@ describe("launch store (pending set and lease)", () => {
         expect((await store.pending("prod", 10)).map((p) => p.key)).to.deep.equal(["p#2026-11-22T09:59:00.000Z#aa"]);
       });
 
+      it("keeps the latest load and the latest run end beside the last start; late events never move them back", async () => {
+        expect(await store.activity("prod")).to.deep.equal({});
+        await store.setLastStart("prod", T0 + 100);
+        await store.recordLoad("prod", T0 + 50);
+        await store.recordLoad("prod", T0 + 10);
+        await store.recordRunEnd("prod", T0 + 100, true);
+        await store.recordRunEnd("prod", T0 + 40, false);
+        await store.setLastStart("prod", T0 + 200);
+        expect(await store.activity("prod")).to.deep.equal({
+          lastLoadAt: T0 + 50,
+          lastEndedStart: T0 + 100,
+          lastEndedOk: true,
+        });
+        expect(await store.lastStart("prod")).to.equal(T0 + 200);
+        expect(await store.targets()).to.deep.equal([]);
+      });
+
       it("remembers when each target's latest run started, and lists no target for it alone", async () => {
         expect(await store.lastStart("prod")).to.equal(undefined);
         await store.setLastStart("prod", T0);
@@ -212,6 +229,7 @@ describe("launch store (pending set and lease)", () => {
           assignPublicIp: "DISABLED" as const,
           burstWindowSeconds: 0,
           minRunIntervalSeconds: 0,
+          hourlySkipWhenIdle: false,
           maxLaunchAttempts: 5,
           dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
           tableName: "t",

@@ -28,6 +28,7 @@ const settings: LaunchSettings = {
   assignPublicIp: "ENABLED",
   burstWindowSeconds: 10,
   minRunIntervalSeconds: 0,
+  hourlySkipWhenIdle: false,
   maxLaunchAttempts: 5,
   dlqUrl: DLQ_URL,
   tableName: "dev-launch",
@@ -716,6 +717,77 @@ describe("launch", () => {
       expect(await launch(running(TASK_ARN, "20261122t000000-00000000"), deps())).to.deep.equal({ running: "stale" });
       expect(store.lease("dev")).to.deep.equal(before);
       expect(metrics.total("StaleRunningEvents")).to.equal(2);
+    });
+  });
+
+  describe("hourly skip when nothing loaded since the last successful run", () => {
+    const skipping = { ...settings, hourlySkipWhenIdle: true };
+    const hourlyAt = (at: string) =>
+      request("x", at, {
+        select: ["source_status:fresher+"],
+        sources: [],
+        triggers: [{ kind: "schedule", id: `hourly:${at}`, receivedAt: at }],
+      });
+    /** The dbt-failed fixture (dbt exit code 1), retargeted to dev, for a task and run launch started. */
+    const failedStop = (taskArn: string, runId: string) => {
+      const e = JSON.parse(
+        fixtureText("ecs/task-stopped-dbt-failed.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'),
+      ) as StoppedFixture;
+      return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
+    };
+    /** A source run launched at T, stopped at T + 6 min with the given event. */
+    async function runAndStop(stop: typeof stopped, options = skipping) {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: options }));
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 360_000;
+      await launch(stop(TASK_ARN, runId), deps({ settings: options }));
+    }
+
+    it("marks the hourly request done without starting dbt and counts it", async () => {
+      await runAndStop(stopped);
+      clock = T + 3600_000;
+      const hourly = hourlyAt(new Date(clock).toISOString());
+      await launch(event(record("m2", hourly)), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(1);
+      expect(store.outcomes("dev")[keyOf(hourly)]).to.equal("skipped:idle");
+      expect(metrics.total("HourlySkipped")).to.equal(1);
+    });
+
+    it("runs the hourly request when a source load was accepted after the last successful run started", async () => {
+      await runAndStop(stopped);
+      // A load accepted a minute after that run started (its own request dead-lettered, say)
+      await store.recordLoad("dev", T + 60_000);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("joins an hourly request that waits with a source request (only hourly-only batches are skipped)", async () => {
+      await runAndStop(stopped);
+      clock = T + 3600_000;
+      const hourly = hourlyAt(new Date(clock).toISOString());
+      const load = request("hubspot", new Date(clock).toISOString());
+      await launch(event(record("m2", hourly), record("m3", load)), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      const runId = store.lease("dev")?.runId ?? "";
+      expect(store.outcomes("dev")[keyOf(hourly)]).to.equal(`run:${runId}`);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("runs the hourly request when the last run failed (dbt exit code 1)", async () => {
+      await runAndStop(failedStop);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("runs the hourly request when the setting is off", async () => {
+      await runAndStop(stopped, settings);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps());
+      expect(runTasks()).to.have.length(2);
     });
   });
 
