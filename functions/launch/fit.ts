@@ -5,15 +5,8 @@
  * exclusions leave) instead of being split into several runs; the sources list in the
  * environment, kept only for the record, is dropped last.
  */
-import {
-  RunContractError,
-  RunRequest,
-  TaskOverrides,
-  canJoin,
-  coversIncremental,
-  joinKey,
-  taskOverrides,
-} from "../lib/run-contract";
+import { RunContractError, RunRequest, TaskOverrides, taskOverrides } from "../lib/run-contract";
+import { canJoin, coversIncremental, joinKey } from "../lib/run-join";
 import type { PendingItem } from "./store";
 
 /** How a request was made to fit. */

@@ -20,11 +20,13 @@
  */
 import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { errorMessage } from "../lib/errors";
-import { RunRequest, joinRequests } from "../lib/run-contract";
+import type { RunRequest } from "../lib/run-contract";
+import { joinRequests } from "../lib/run-join";
 import type { LaunchDeps } from "./core";
 import { deadLetter } from "./dead-letter";
 import { backoffMs, isRetryableError, isRetryableFailure, launchToken, runIdFor, runTaskInput } from "./ecs";
 import { fitRun, nextBatch } from "./fit";
+import { MAX_WAIT_IN_INVOCATION_MS, dueAt, hourlyIdle } from "./cadence";
 import { DEAD_LETTER_OUTCOME_PREFIX, Lease, PendingItem } from "./store";
 
 /** Most pending requests one run takes (the claim is kept in the lease item, under DynamoDB's 400 KB). */
@@ -39,13 +41,6 @@ export const STARTING_LEASE_SECONDS = 180;
 export const STOPPED_TASK_RETENTION_MS = 2 * 3600_000;
 /** Time kept free at the end of an invocation for the lease and DynamoDB calls. */
 export const RESERVE_MS = 10_000;
-
-/**
- * Longest wait for a due start inside one invocation (the window's bound). A start due later is
- * left to the sweep: an SQS invocation that waited would hold back its message group's next
- * batch, whose requests would then miss the run.
- */
-export const MAX_WAIT_IN_INVOCATION_MS = 60_000;
 
 /** What a pump did (`deferred`: requests wait for a start not yet due, which the sweep makes). */
 export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later" | "deferred";
@@ -163,30 +158,6 @@ const oldestOf = (items: readonly PendingItem[]) =>
   Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
 type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred" | "skipped";
-
-/** A request only the hourly schedule asked for (dispatch's trigger id `hourly:<scheduled time>`). */
-export const isHourlyOnly = (request: RunRequest): boolean =>
-  request.triggers.every((t) => t.kind === "schedule" && t.id.startsWith("hourly:"));
-
-/**
- * True when every waiting request is an hourly one and nothing loaded since the start of the
- * target's last run that ended well: that run already built everything the hourly run would find
- * fresher. Only with HOURLY_SKIP_WHEN_IDLE, for stacks where every loading source sends a trigger.
- */
-async function hourlyIdle(target: string, items: readonly PendingItem[], deps: LaunchDeps): Promise<boolean> {
-  if (!deps.settings.hourlySkipWhenIdle || !items.every((i) => isHourlyOnly(i.request))) return false;
-  const { lastEndedStart, lastEndedOk, lastLoadAt } = await deps.store.activity(target);
-  return lastEndedOk === true && lastEndedStart !== undefined && (lastLoadAt ?? -Infinity) < lastEndedStart;
-}
-
-/**
- * When the target's next run may start: the leading-edge window after its oldest waiting
- * trigger, and not before the minimum interval after the previous run's start.
- */
-export function dueAt(oldestTrigger: number, lastStart: number | undefined, settings: LaunchDeps["settings"]): number {
-  const windowEnd = oldestTrigger + settings.burstWindowSeconds * 1000;
-  return lastStart === undefined ? windowEnd : Math.max(windowEnd, lastStart + settings.minRunIntervalSeconds * 1000);
-}
 
 /** With the lease held: waits for the start to be due, joins the next batch and launches it. */
 async function runNext(target: string, holder: string, deps: LaunchDeps): Promise<RunOutcome> {

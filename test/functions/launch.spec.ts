@@ -8,7 +8,8 @@ import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../..
 import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
-import { RunRequestInput, joinRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
+import { RunRequestInput, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
+import { joinRequests } from "../../functions/lib/run-join";
 import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { RecordingLog, RecordingMetrics, fixtureText, rejection } from "./support";
 

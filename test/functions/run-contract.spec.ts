@@ -7,15 +7,14 @@ import {
   RunRequestInput,
   dbtArgv,
   freshnessArgv,
-  canJoin,
   isSelectorToken,
-  joinRequests,
   mergeKey,
   mergeRequests,
   parseRunRequest,
   stateMode,
   taskOverrides,
 } from "../../functions/lib/run-contract";
+import { canJoin, joinRequests } from "../../functions/lib/run-join";
 
 const trigger = { kind: "fivetran" as const, id: "sync-1", source: "stripe", receivedAt: "2026-11-22T10:00:00.000Z" };
 const manual = { kind: "manual" as const, id: "alice-1", receivedAt: "2026-11-22T10:00:00.000Z" };
