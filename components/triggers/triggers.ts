@@ -464,7 +464,8 @@ export class Triggers extends pulumi.ComponentResource {
       `${name}-launch-task-stopped`,
       {
         name: awsName(env, "launch-task-stopped"),
-        description: "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
+        description:
+          "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
         eventPattern: pulumi.output(runner.clusterArn).apply(taskStoppedPattern),
         tags,
       },

@@ -274,7 +274,7 @@ describe("triggers pure helpers", () => {
 
   it("access log format never logs the path (the Airbyte token is in it)", () => {
     const format = accessLogFormat();
-    const fields = JSON.parse(format);
+    const fields = JSON.parse(format) as Record<string, string>;
     expect(fields.routeKey).to.equal("$context.routeKey");
     expect(format).to.not.match(/\$context\.(path|resourcePath|rawPath)|requestOverride\.path|\$request\.path/);
     for (const value of Object.values(fields)) expect(value).to.match(/^\$context\.[A-Za-z.]+$/);
@@ -323,11 +323,12 @@ describe("triggers pure helpers", () => {
     });
 
     it("prod: its own target and connection ids", () => {
-      const doc = JSON.parse(sourcesJson(config("prod")));
+      const doc = JSON.parse(sourcesJson(config("prod"))) as {
+        target: string;
+        sources: { name: string; airbyteConnections: string[] }[];
+      };
       expect(doc.target).to.equal("prod");
-      expect(
-        doc.sources.map((s: { name: string; airbyteConnections: string[] }) => [s.name, s.airbyteConnections]),
-      ).to.deep.equal([
+      expect(doc.sources.map((s) => [s.name, s.airbyteConnections])).to.deep.equal([
         ["hubspot", ["5c1f0a2e-8d3b-4c6a-b7e9-0a1b2c3d4e5f"]],
         ["stripe", []],
         ["web_events", []],

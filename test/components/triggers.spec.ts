@@ -219,7 +219,8 @@ describe("triggers", () => {
         const rule = one(ev, T.rule, "triggers-launch-task-stopped");
         expect(rule.inputs).to.deep.equal({
           name: name("launch-task-stopped"),
-          description: "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
+          description:
+            "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
           eventPattern: JSON.stringify({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
