@@ -8,7 +8,7 @@
  *  - ECS as weak as the real one: RunTask throttles, reports no capacity or rejects (seeded);
  *    a repeated clientToken returns the task it started; a new task is invisible to ListTasks and
  *    DescribeTasks (MISSING) for `listTasksDelayMs`; each task lives as long as `taskSeconds` says;
- *    its STOPPED event reaches launch after a delay, or twice, or never;
+ *    its RUNNING and STOPPED events reach launch after a delay, or twice, or never;
  *  - EventBridge invokes launch asynchronously: a failed invocation is retried twice (1 and 2 min);
  *  - the sweep schedule every `sweepSeconds`.
  * Concurrent Lambda invocations really run concurrently (promises on one clock), so races between
@@ -101,6 +101,7 @@ export interface SimResult {
   readonly overlaps: number;
   readonly invocations: {
     readonly sqs: number;
+    /** Task-state events (RUNNING and STOPPED) delivered to launch. */
     readonly stopped: number;
     readonly sweep: number;
     readonly failed: number;
@@ -431,16 +432,18 @@ export class LaunchSim {
       run,
     };
     this.tasks.push(task);
-    this.at(task.stopAt, () => this.stopped(task));
+    // ECS sends RUNNING once the containers start (about when dbt would): lost or duplicated like STOPPED.
+    this.at(this.clock + Math.min(45_000, (seconds * 1000) / 2), () => this.stateChange(task, "RUNNING"));
+    this.at(task.stopAt, () => this.stateChange(task, "STOPPED"));
     return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }], failures: [] };
   }
 
-  /** The task stopped: its STOPPED event reaches launch after a delay, twice, or never. */
-  private stopped(task: SimTask): void {
+  /** The task changed state: its event reaches launch after a delay, twice, or never. */
+  private stateChange(task: SimTask, lastStatus: "RUNNING" | "STOPPED"): void {
     if (this.rng.chance(this.faults.lostStopRate)) return;
     const event = {
       version: "0",
-      id: `stop-${task.arn}`,
+      id: `${lastStatus.toLowerCase()}-${task.arn}`,
       "detail-type": "ECS Task State Change",
       source: "aws.ecs",
       account: "123456789012",
@@ -450,12 +453,12 @@ export class LaunchSim {
       detail: {
         clusterArn: this.settings.clusterArn,
         taskArn: task.arn,
-        lastStatus: "STOPPED",
-        desiredStatus: "STOPPED",
+        lastStatus,
+        desiredStatus: lastStatus,
         group: "family:sim-dbt",
         startedBy: `dbt-pipeline/${task.run.runId}`,
-        stopCode: "EssentialContainerExited",
-        containers: [],
+        ...(lastStatus === "STOPPED" ? { stopCode: "EssentialContainerExited" } : {}),
+        containers: [{ name: "dbt", lastStatus, ...(lastStatus === "STOPPED" ? { exitCode: 0 } : {}) }],
         overrides: task.overrides,
       },
     };
