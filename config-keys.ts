@@ -556,6 +556,14 @@ export const KEY_TABLE = [
     schema: requiredSelectorTokens,
   },
   {
+    key: "triggers.hourlySkipWhenIdle",
+    type: "boolean",
+    default: false,
+    description:
+      "Skip the hourly run when no source load was accepted since the target's last successful run (counted as HourlySkipped). Only for stacks where every source that loads sends a trigger: the hourly run is what catches the others (docs/launch.md).",
+    schema: bool,
+  },
+  {
     key: "triggers.fullRefreshEnabled",
     type: "boolean",
     default: true,
@@ -600,6 +608,14 @@ export const KEY_TABLE = [
     description:
       "Leading edge: an idle target starts its dbt run this many seconds after the first waiting trigger; triggers meanwhile join it (bench/RESULTS.md).",
     schema: int(0, 60),
+  },
+  {
+    key: "triggers.minRunIntervalSeconds",
+    type: "integer",
+    default: 900,
+    description:
+      "Spacing: a busy target's next dbt run starts no sooner than this many seconds after the start of its previous run; triggers meanwhile join it. 0 starts it as soon as the previous run stops (docs/launch.md).",
+    schema: int(0, 3600),
   },
   {
     key: "triggers.unknownConnector",

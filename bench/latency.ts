@@ -17,7 +17,7 @@ import { randomUUID } from "node:crypto";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { launch } from "../functions/launch/core";
-import { MemoryLaunchStore } from "../test/functions/launch-memory-store";
+import { MemoryLaunchStore } from "../sim/launch-memory-store";
 import type { BundleRow } from "./bundles";
 import type { ReplayReport } from "./replay";
 import { Summary, summarize } from "./stats";
@@ -102,6 +102,8 @@ export async function measureLaunchCore(n = 300): Promise<Summary> {
     securityGroupIds: ["sg-a"],
     assignPublicIp: "DISABLED" as const,
     burstWindowSeconds: 0,
+    minRunIntervalSeconds: 0,
+    hourlySkipWhenIdle: false,
     maxLaunchAttempts: 5,
     dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
     tableName: "bench",

@@ -28,7 +28,7 @@ import { SecretCache } from "../functions/lib/secrets";
 import { parseSourcesDocument } from "../functions/lib/sources";
 import { DEFAULT_WORKLOAD } from "../offline/cost";
 import { readStackConfig } from "../offline/stack-config";
-import { LaunchSim, SimFaults } from "../test/functions/launch-sim";
+import { LaunchSim, SimFaults } from "../sim/launch-sim";
 import {
   RecordingMetrics,
   fakeContext,
@@ -102,6 +102,8 @@ export interface ReplayOptions {
   readonly sources?: number;
   /** Leading-edge window (s); default the stack's `triggers.burstWindowSeconds`. */
   readonly windowSeconds?: number;
+  /** Minimum interval (s) between the starts of a target's runs; default the stack's `triggers.minRunIntervalSeconds`. */
+  readonly minRunIntervalSeconds?: number;
   /** Whether sources keep their fast-lane tags (default true: stripe and its copies have `dashboard`). */
   readonly fastLane?: boolean;
   /** Idempotency store of dispatch: in-memory on the virtual clock (default) or dynalite. */
@@ -156,6 +158,7 @@ export interface ReplayReport {
   readonly fastLane: boolean;
   readonly settings: {
     readonly burstWindowSeconds: number;
+    readonly minRunIntervalSeconds: number;
     readonly sweepSeconds: number;
     readonly dedupeSeconds: number;
     readonly hourlySchedule: string;
@@ -203,7 +206,7 @@ export interface ReplayReport {
     /** Requests queued or pending at 24:00 (the trace ends then), and the age (s) of the oldest. */
     readonly waitingAtEndOfDay: number;
     readonly oldestAtEndOfDaySeconds: number;
-    /** Of those, requests older than one incremental run + the window: work the design fell behind on. */
+    /** Of those, requests older than the wait budget ({@link waitBudgetSeconds}): work the design fell behind on. */
     readonly backlogAtEndOfDay: number;
     /** Requests left when the simulation ended (everything drained: 0). */
     readonly leftAtEnd: number;
@@ -365,11 +368,12 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const target = config.dbt.target;
   const store = options.store ?? "memory";
   const window = options.windowSeconds ?? t.burstWindowSeconds;
+  const interval = options.minRunIntervalSeconds ?? t.minRunIntervalSeconds;
   const allSources = trace.options.sources.map((s) => s.name);
 
   const sim = new LaunchSim(trace.start, {
     seed: (trace.options.seed ^ 0x5eed) >>> 0,
-    settings: { burstWindowSeconds: window, maxLaunchAttempts: t.maxLaunchAttempts },
+    settings: { burstWindowSeconds: window, minRunIntervalSeconds: interval, maxLaunchAttempts: t.maxLaunchAttempts },
     faults: options.faults,
     // A run without --select (a broadened one, or a full refresh) works on every source.
     taskSeconds: (r) =>
@@ -521,8 +525,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const lost = acceptedList.filter((a) => !inRuns.has(a.trigger) && !deadLettered.has(a.trigger)).length;
   // A source's load may have a fast-lane run and a normal run: count each lane apart.
   const perLane = new Map<string, number>();
-  for (const r of result.runs)
-    for (const tr of r.triggers) perLane.set(`${r.lane}|${tr}`, (perLane.get(`${r.lane}|${tr}`) ?? 0) + 1);
+  for (const r of result.runs) for (const k of r.requestKeys) perLane.set(k, (perLane.get(k) ?? 0) + 1);
   const duplicated = [...perLane.values()].filter((n) => n > 1).length;
   const waits = acceptedList
     .filter((a) => launchedAt.has(a.trigger))
@@ -594,7 +597,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   );
   const nextHour = (ms: number) => Math.ceil((ms - trace.start) / 3600_000) * 3600_000 + trace.start;
   const strategies = [
-    figures(`lease + pending set, window ${window} s`, runs, sourceWaits),
+    figures(`lease + pending set + join, window ${window} s, spacing ${interval} s`, runs, sourceWaits),
     figures(
       "one run per trigger",
       perTrigger,
@@ -617,6 +620,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     fastLane: options.fastLane !== false,
     settings: {
       burstWindowSeconds: window,
+      minRunIntervalSeconds: interval,
       sweepSeconds: 300,
       dedupeSeconds: dispatchSettings.dedupeSeconds,
       hourlySchedule: t.hourlySchedule,
@@ -649,7 +653,8 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
       deadLettered: deadLettered.size,
       waitingAtEndOfDay: agesAtEndOfDay.length,
       oldestAtEndOfDaySeconds: Math.max(0, ...agesAtEndOfDay),
-      backlogAtEndOfDay: agesAtEndOfDay.filter((age) => age > incremental.p95 + window).length,
+      backlogAtEndOfDay: agesAtEndOfDay.filter((age) => age > waitBudgetSeconds(incremental.p95, interval, window))
+        .length,
       leftAtEnd: result.queueAtEnd + result.pendingAtEnd,
       waitSeconds: {
         all: summarize(waits.map((w) => w.seconds)),
@@ -678,6 +683,16 @@ const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) :
 const sec = (s: Summary) => `${fmt(s.p50, 0)} / ${fmt(s.p95, 0)} / ${fmt(s.max, 0)}`;
 const mark = (ok: boolean) => (ok ? "✓" : "✗");
 
+/**
+ * The wait a source trigger may see: the longer of one dbt run (the p95 lifetime, RunTask →
+ * stopped, of the day's incremental runs: a request arriving as a run starts waits for it) and
+ * the spacing between starts (`triggers.minRunIntervalSeconds`: the next run starts no sooner),
+ * plus the leading-edge window.
+ */
+export function waitBudgetSeconds(runP95: number, intervalSeconds: number, windowSeconds: number): number {
+  return Math.max(runP95, intervalSeconds) + windowSeconds;
+}
+
 /** The figures the issue sets targets for, of one replay. */
 export function targetsOf(r: ReplayReport): {
   runsPerSync: number;
@@ -686,9 +701,44 @@ export function targetsOf(r: ReplayReport): {
   runsOk: boolean;
 } {
   const runsPerSync = r.strategies[0].runs / Math.max(1, r.design.syncs);
-  // "One dbt run + the window": the p95 lifetime (RunTask → stopped) of the design's incremental runs, plus the window.
-  const runBudget = r.design.incrementalTaskSeconds.p95 + r.settings.burstWindowSeconds;
+  const runBudget = waitBudgetSeconds(
+    r.design.incrementalTaskSeconds.p95,
+    r.settings.minRunIntervalSeconds,
+    r.settings.burstWindowSeconds,
+  );
   return { runsPerSync, runBudget, waitOk: r.design.waitSeconds.sources.p95 <= runBudget, runsOk: runsPerSync <= 0.3 };
+}
+
+/**
+ * Per scale and strategy, each figure beside its goal: the design (lease + pending set + join +
+ * spacing) next to one run per trigger and an hourly run of everything on the same day. The
+ * baselines are computed, not simulated: they cannot overlap-check, lose or dead-letter anything,
+ * so those cells say so.
+ */
+export function renderStrategies(rows: readonly ReplayReport[]): string {
+  const lines = rows.flatMap((r) => {
+    const d = r.design;
+    const k = targetsOf(r);
+    return r.strategies.map((s, i) => {
+      const rps = s.runs / Math.max(1, d.syncs);
+      const design = i === 0;
+      const wait = design ? d.waitSeconds.sources : s.waitSeconds;
+      return (
+        `| ${r.sources} | ${s.name} | ${s.runs} | ${fmt(rps, 2)} ${mark(rps <= 0.3)} | ${s.overlaps} ${mark(s.overlaps === 0)} | ` +
+        (design
+          ? `${d.lost} ${mark(d.lost === 0)} | ${d.deadLettered} | ${d.backlogAtEndOfDay} ${mark(d.backlogAtEndOfDay === 0)} | `
+          : "– | – | – | ") +
+        `${sec(wait)} | ${fmt(k.runBudget, 0)} ${mark(wait.p95 <= k.runBudget)} |`
+      );
+    });
+  });
+  return [
+    "Goals: runs per sync ≤ 0.3; 0 overlapping runs; 0 lost (dead-lettered counted apart); backlog 0 at 24:00; source-trigger wait p95 ≤ the wait budget = max(one dbt run, the spacing `triggers.minRunIntervalSeconds`) + the window, where one dbt run is the p95 lifetime (RunTask → stopped) of the design's incremental runs that day. Backlog 24:00: requests waiting when the traced day ends that are older than the wait budget.",
+    "",
+    "| sources | strategy | runs | runs per sync (≤ 0.3) | overlap (0) | lost (0) | dead-lettered | backlog 24:00 (0) | wait p50 / p95 / max s | wait budget s (p95 ≤) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...lines,
+  ].join("\n");
 }
 
 /** One row per replay: sources, window, faults; each figure beside its target. */
@@ -698,16 +748,16 @@ export function renderScale(rows: readonly ReplayReport[]): string {
     const k = targetsOf(r);
     const delay = r.faults.listTasksDelayMs ?? 0;
     return (
-      `| ${r.sources} | ${r.settings.burstWindowSeconds} | ${fmt(delay / 1000, 0)} | ${r.fastLane ? "yes" : "no"} | ${r.strategies[0].runs} | ${d.syncs} | ${fmt(k.runsPerSync, 2)} ${mark(k.runsOk)} | ` +
+      `| ${r.sources} | ${r.settings.burstWindowSeconds} | ${r.settings.minRunIntervalSeconds} | ${fmt(delay / 1000, 0)} | ${r.fastLane ? "yes" : "no"} | ${r.strategies[0].runs} | ${d.syncs} | ${fmt(k.runsPerSync, 2)} ${mark(k.runsOk)} | ` +
       `${d.overlaps} ${mark(d.overlaps === 0)} | ${d.lost} ${mark(d.lost === 0)} | ${d.deadLettered} | ${d.backlogAtEndOfDay} ${mark(d.backlogAtEndOfDay === 0)} (${d.waitingAtEndOfDay} waiting, oldest ${fmt(d.oldestAtEndOfDaySeconds, 0)} s) | ${d.leftAtEnd} ${mark(d.leftAtEnd === 0)} | ` +
       `${sec(d.waitSeconds.sources)} | ${fmt(k.runBudget, 0)} ${mark(k.waitOk)} | ${fmt(d.handOverSeconds.mean, 1)} / ${fmt(d.handOverSeconds.max, 0)} (n ${d.handOverSeconds.n}) | ${fmt(r.wallSeconds, 1)} |`
     );
   };
   return [
-    'Targets: runs per sync ≤ 0.3 (runs over syncs and loads, one per load however many tables it notified); 0 overlapping runs at any ListTasks delay; 0 lost (dead-lettered counted apart); backlog 0 at the end of the day; source-trigger wait p95 ≤ one dbt run + the window. ✓ / ✗ mark each. "One dbt run": the p95 lifetime (RunTask → stopped) of the day\'s incremental runs. "Backlog 24:00": requests waiting when the traced day ends that are older than one run + the window (work the design fell behind on); requests that arrived during the run in progress are counted beside it, as "waiting". "Left at end": requests still queued or pending once the day drained.',
+    'Targets: runs per sync ≤ 0.3 (runs over syncs and loads, one per load however many tables it notified); 0 overlapping runs at any ListTasks delay; 0 lost (dead-lettered counted apart); backlog 0 at the end of the day; source-trigger wait p95 ≤ max(one dbt run, the spacing) + the window. ✓ / ✗ mark each. "One dbt run": the p95 lifetime (RunTask → stopped) of the day\'s incremental runs. "Backlog 24:00": requests waiting when the traced day ends that are older than that wait budget (work the design fell behind on); requests that arrived during the run in progress are counted beside it, as "waiting". "Left at end": requests still queued or pending once the day drained.',
     "",
-    "| sources | window s | ListTasks delay s | fast lane | runs | syncs | runs per sync (≤ 0.3) | overlap | lost | dead-lettered | backlog 24:00 | left at end | wait p50 / p95 / max s | one run + window s (p95 ≤) | hand-over gap mean / max s | wall s |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| sources | window s | spacing s | ListTasks delay s | fast lane | runs | syncs | runs per sync (≤ 0.3) | overlap | lost | dead-lettered | backlog 24:00 | left at end | wait p50 / p95 / max s | wait budget s (p95 ≤) | hand-over gap mean / max s | wall s |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(line),
   ].join("\n");
 }
@@ -722,7 +772,7 @@ export function renderReplay(r: ReplayReport): string {
   const inv = r.launch.invocations;
   return [
     `Seed ${r.seed}, day ${r.day} (UTC), ${r.sources} sources, stack \`${r.stack}\` settings (target \`${r.target}\`), dispatch idempotency store: ${r.store === "memory" ? "in-memory Powertools persistence layer on the virtual clock" : "dynalite"}.`,
-    `Window ${r.settings.burstWindowSeconds} s, sweep every ${r.settings.sweepSeconds} s, dedupe ${r.settings.dedupeSeconds / 3600} h, hourly \`${r.settings.hourlySchedule}\`, full refresh \`${r.settings.fullRefreshSchedule}\`.`,
+    `Window ${r.settings.burstWindowSeconds} s, spacing between starts ${r.settings.minRunIntervalSeconds} s, sweep every ${r.settings.sweepSeconds} s, dedupe ${r.settings.dedupeSeconds / 3600} h, hourly \`${r.settings.hourlySchedule}\`, full refresh \`${r.settings.fullRefreshSchedule}\`.`,
     `Task model: dbt ${r.taskModel.baseSeconds} s + ${r.taskModel.perSourceSeconds} s per source (full refresh ${r.taskModel.fullRefreshSeconds} s); ${r.taskModel.startupSeconds} s from RunTask to dbt, ${r.taskModel.teardownSeconds} s after.`,
     "",
     `**Trace**: ${r.trace.deliveries} deliveries (${Object.entries(r.trace.byKind)

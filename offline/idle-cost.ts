@@ -66,13 +66,11 @@ export function inventoryOf(resources: readonly InventoryResource[]): Inventory 
 }
 
 /**
- * Whether an hourly run that finds no source loaded since the last run starts no dbt task
- * (`triggers.hourlySkipWhenIdle`, launch's hourly skip). Where the key is not declared, the
- * model takes true for dev and false for any other stack [assumed].
+ * Whether an hourly run that finds no source loaded since the last good run starts no dbt task
+ * (`triggers.hourlySkipWhenIdle`, launch's hourly skip in functions/launch/cadence.ts).
  */
 export function hourlySkipOf(config: PipelineConfig): boolean {
-  const declared = (config.triggers as Readonly<Record<string, unknown>>).hourlySkipWhenIdle;
-  return typeof declared === "boolean" ? declared : config.environment === "dev";
+  return config.triggers.hourlySkipWhenIdle;
 }
 
 /** What an idle month does, beyond the stack's settings. */
@@ -95,7 +93,7 @@ export interface IdleAssumptions {
   readonly logKbPerFreshnessCheck: number;
   /** Custom metrics a run emits (RunsQueued, RunsLaunched, TriggersPerRun, TriggerToLaunchSeconds, TriggerToStartSeconds, RunSucceeded, RunDurationSeconds). [inferred] */
   readonly metricsPerRunPath: number;
-  /** Custom metrics an hourly run that is skipped still emits: dispatch's RunsQueued and one of launch's skip. [inferred, assumed] */
+  /** Custom metrics an hourly run that is skipped still emits: dispatch's RunsQueued and launch's HourlySkipped (functions/launch/lease.ts). [inferred] */
   readonly metricsPerSkippedRun: number;
   /** Lambda invocations of an hourly run that is skipped: dispatch and launch, no notify. [inferred] */
   readonly invocationsPerSkippedRun: number;
@@ -222,12 +220,7 @@ export function estimateIdleMonth(
   const runMetrics = runs > 0 ? idle.metricsPerRunPath : 0;
   const skipMetrics = skipped > 0 ? idle.metricsPerSkippedRun - (runs > 0 ? 1 : 0) : 0;
   const metrics = config.sources.length + 1 + runMetrics + skipMetrics;
-  const skipSource =
-    idle.hourlySkipWhenIdle !== undefined
-      ? "[set for this estimate]"
-      : "hourlySkipWhenIdle" in t
-        ? "[config]"
-        : "[assumed: key not declared, true for dev]";
+  const skipSource = idle.hourlySkipWhenIdle !== undefined ? "[set for this estimate]" : "[config]";
   const hourlyWhy = !t.hourlyEnabled
     ? "triggers.hourlyEnabled is false [config]"
     : skip

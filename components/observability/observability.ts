@@ -15,6 +15,7 @@ import { policyDocument, servicePrincipalTrust } from "../lib/iam";
 import { awsName, defaultTags } from "../lib/naming";
 import { NodeFunction } from "../lib/node-function";
 import { AlarmSpec, consecutiveFailuresAlarm, deadLetterAlarm, errorRateAlarm, staleSourceAlarm } from "./alarms";
+import { LAUNCH_SERVICE, launchAlarms } from "./launch-alarms";
 import { dashboardBody } from "./dashboard";
 import {
   deadLetterQueuePolicy,
@@ -311,6 +312,7 @@ export class Observability extends pulumi.ComponentResource {
       consecutiveFailuresAlarm(env, thresholds.consecutiveFailures),
       ...queues.map((q) => deadLetterAlarm(env, q.label, q.queueName)),
       ...functions.map((f) => errorRateAlarm(env, f.label, f.functionName, thresholds.lambdaErrorRatePercent)),
+      ...(functions.some((f) => f.label === LAUNCH_SERVICE) ? launchAlarms(env) : []),
     ];
     const alarmArns: Record<string, pulumi.Output<string>> = {};
     for (const spec of specs) {

@@ -42,7 +42,8 @@ export function taskStoppedPattern(clusterArn: string): string {
   return JSON.stringify({
     source: ["aws.ecs"],
     "detail-type": ["ECS Task State Change"],
-    detail: { clusterArn: [clusterArn], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+    // RUNNING too: launch renews the run's lease and adopts a task whose launch died before recording it.
+    detail: { clusterArn: [clusterArn], lastStatus: ["RUNNING", "STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
   });
 }
 
@@ -109,6 +110,10 @@ export interface ScheduleSettings {
 export interface TriggerSettings extends ScheduleSettings {
   /** Seconds an idle target waits for more triggers before its run starts (`triggers.burstWindowSeconds`). No default. */
   readonly burstWindowSeconds: number;
+  /** Least seconds between the starts of two runs of a busy target (`triggers.minRunIntervalSeconds`). No default. */
+  readonly minRunIntervalSeconds: number;
+  /** Skip an hourly run when nothing loaded since the last good run (`triggers.hourlySkipWhenIdle`). No default. */
+  readonly hourlySkipWhenIdle: boolean;
   /** What dispatch answers a webhook of a connector no source lists (`triggers.unknownConnector`). No default. */
   readonly unknownConnector: "reject" | "ignore";
   /** Steady requests per second the webhook API accepts (`triggers.rateLimit`). No default. */

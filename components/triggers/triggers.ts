@@ -333,6 +333,8 @@ export class Triggers extends pulumi.ComponentResource {
           SECURITY_GROUP_IDS: joined(runner.securityGroupIds),
           ASSIGN_PUBLIC_IP: pulumi.output(runner.assignPublicIp).apply((on) => (on ? "ENABLED" : "DISABLED")),
           BURST_WINDOW_SECONDS: String(t.burstWindowSeconds),
+          MIN_RUN_INTERVAL_SECONDS: String(t.minRunIntervalSeconds),
+          HOURLY_SKIP_WHEN_IDLE: String(t.hourlySkipWhenIdle),
           MAX_LAUNCH_ATTEMPTS: String(t.maxLaunchAttempts),
           DLQ_URL: deadLetterQueue.url,
           TABLE_NAME: launchState.name,
@@ -482,7 +484,8 @@ export class Triggers extends pulumi.ComponentResource {
       `${name}-launch-task-stopped`,
       {
         name: awsName(env, "launch-task-stopped"),
-        description: "A dbt task launch started has stopped: release its target's lease and start the next run.",
+        description:
+          "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
         eventPattern: pulumi.output(runner.clusterArn).apply(taskStoppedPattern),
         tags,
       },

@@ -4,6 +4,8 @@
  *    (idempotent on the message body) and is acknowledged; poison messages go to the
  *    dead-letter queue. Then each target of the batch is pumped (see lease.ts): if the target is
  *    idle, a run starts after the leading-edge window; if a run is going, the request waits for it.
+ *  - An ECS "Task State Change" event with `lastStatus` RUNNING of a task launch started: its
+ *    run's lease gets the task ARN and a full term (see lease.ts `renewOnRunning`).
  *  - An ECS "Task State Change" event with `lastStatus` STOPPED of a task launch started
  *    (`startedBy` `dbt-pipeline/<run id>`; the target is the dbt command's `--target` in the
  *    event's overrides): the lease of that run is released and the target's next run starts at
@@ -16,10 +18,10 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sha256Hex } from "../lib/crypto";
 import { errorMessage } from "../lib/errors";
 import type { Log, MetricSink } from "../lib/observability";
-import { RunRequest, parseRunRequest } from "../lib/run-contract";
+import { RunRequest, SOURCE_TRIGGER_KINDS, parseRunRequest } from "../lib/run-contract";
 import { deadLetter } from "./dead-letter";
 import { STARTED_BY_PREFIX } from "./ecs";
-import { PumpOutcome, handOver, pump, sweep } from "./lease";
+import { PumpOutcome, handOver, pump, renewOnRunning, sweep } from "./lease";
 import {
   BatchResponse,
   SqsEventSchema,
@@ -27,6 +29,7 @@ import {
   SweepEventSchema,
   TaskStateChange,
   TaskStateChangeSchema,
+  dbtExitCode,
   targetOfTask,
 } from "./schema";
 import type { LaunchSettings } from "./settings";
@@ -59,14 +62,24 @@ export class UnknownLaunchEventError extends Error {
 
 /** What launch answers: the partial batch response for SQS, a summary otherwise. */
 export type LaunchResult =
-  BatchResponse | { readonly handOver: PumpOutcome | "ignored" } | { readonly swept: Record<string, string> };
+  | BatchResponse
+  | { readonly handOver: PumpOutcome | "ignored" }
+  | { readonly running: "renewed" | "stale" }
+  | { readonly swept: Record<string, string> };
 
 /** Handles one event of any of the three kinds. */
 export async function launch(event: unknown, deps: LaunchDeps): Promise<LaunchResult> {
   const sqs = SqsEventSchema.safeParse(event);
   if (sqs.success) return intake(sqs.data.Records, deps);
   const task = TaskStateChangeSchema.safeParse(event);
-  if (task.success) return { handOver: await taskStopped(task.data.detail, deps) };
+  if (task.success) {
+    const { detail } = task.data;
+    const runId = runIdOf(detail);
+    const target = targetOfTask(detail);
+    if (detail.lastStatus === "RUNNING" && runId && target)
+      return { running: await renewOnRunning(target, runId, detail.taskArn, deps) };
+    return { handOver: await taskStopped(task.data.detail, deps) };
+  }
   if (SweepEventSchema.safeParse(event).success) return { swept: await sweep(deps) };
   throw new UnknownLaunchEventError(
     `launch expects an SQS batch, an ECS Task State Change event or {"kind":"sweep"}: ${sqs.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
@@ -103,6 +116,10 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
       continue;
     }
     try {
+      // The load first: a redelivery after a failed put records it again (the latest is kept).
+      const loads = request.triggers.filter((t) => SOURCE_TRIGGER_KINDS.includes(t.kind));
+      if (loads.length)
+        await deps.store.recordLoad(request.target, Math.max(...loads.map((t) => Date.parse(t.receivedAt))));
       const added = await deps.store.addPending(request.target, { key: pendingKey(request, record.body), request });
       deps.metrics.addMetric(added ? "RequestsPending" : "DuplicateRequests", "Count", 1);
       targets.add(request.target);
@@ -119,10 +136,12 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
+/** The run id of a task launch started (`startedBy` `dbt-pipeline/<run id>`), else undefined. */
+const runIdOf = (detail: TaskStateChange["detail"]) =>
+  detail.startedBy?.startsWith(STARTED_BY_PREFIX) ? detail.startedBy.slice(STARTED_BY_PREFIX.length) : undefined;
+
 async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps): Promise<PumpOutcome | "ignored"> {
-  const runId = detail.startedBy?.startsWith(STARTED_BY_PREFIX)
-    ? detail.startedBy.slice(STARTED_BY_PREFIX.length)
-    : undefined;
+  const runId = runIdOf(detail);
   const target = targetOfTask(detail);
   if (detail.lastStatus !== "STOPPED" || !runId || !target) {
     deps.logger.info("task-state event of no run launch started; ignored", {
@@ -133,7 +152,7 @@ async function taskStopped(detail: TaskStateChange["detail"], deps: LaunchDeps):
     return "ignored";
   }
   // Errors propagate: EventBridge invokes asynchronously and Lambda retries; the sweep is the last resort.
-  return handOver(target, runId, detail.taskArn, deps);
+  return handOver(target, runId, detail.taskArn, deps, dbtExitCode(detail));
 }
 
 /** The requests are saved; a failed pump is recovered by the next trigger, STOPPED event or sweep. */

@@ -4,7 +4,7 @@
  *
  *  {@link pump}: take the target's lease (conditional write: absent or expired) → wait out the
  *  leading-edge window (measured from the oldest waiting trigger, so a hand-over never waits) →
- *  read every pending request (strongly consistent) → merge the next kind of them into one run →
+ *  read every pending request (strongly consistent) → join all that can share a dbt invocation →
  *  record the claim in the lease → RunTask → lease `running` with the task ARN → mark the
  *  requests done. No lease, nothing starts: the lease is the lock, ListTasks is never asked
  *  "is something running" to decide a start (RunTask is eventually consistent, ListTasks may not
@@ -20,12 +20,14 @@
  */
 import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { errorMessage } from "../lib/errors";
-import { RunRequest, mergeRequests } from "../lib/run-contract";
+import type { RunRequest } from "../lib/run-contract";
+import { joinRequests } from "../lib/run-join";
 import type { LaunchDeps } from "./core";
 import { deadLetter } from "./dead-letter";
 import { backoffMs, isRetryableError, isRetryableFailure, launchToken, runIdFor, runTaskInput } from "./ecs";
 import { fitRun, nextBatch } from "./fit";
-import type { Lease, PendingItem } from "./store";
+import { MAX_WAIT_IN_INVOCATION_MS, dueAt, hourlyIdle } from "./cadence";
+import { DEAD_LETTER_OUTCOME_PREFIX, Lease, PendingItem } from "./store";
 
 /** Most pending requests one run takes (the claim is kept in the lease item, under DynamoDB's 400 KB). */
 export const MAX_REQUESTS_PER_RUN = 1000;
@@ -40,8 +42,8 @@ export const STOPPED_TASK_RETENTION_MS = 2 * 3600_000;
 /** Time kept free at the end of an invocation for the lease and DynamoDB calls. */
 export const RESERVE_MS = 10_000;
 
-/** What a pump did. */
-export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later";
+/** What a pump did (`deferred`: requests wait for a start not yet due, which the sweep makes). */
+export type PumpOutcome = "busy" | "idle" | "launched" | "retry-later" | "deferred";
 
 /** Most lease rounds of one pump (each dead-lettered kind of run, or a request that slipped in, costs one). */
 export const MAX_PUMP_ROUNDS = 10;
@@ -70,8 +72,9 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
       return "idle";
     }
     // Release is conditional on the holder: harmless when the lease already went.
-    if (outcome === "retry-later") await deps.store.release(target, holder);
-    if (outcome !== "dead-lettered") return outcome;
+    if (outcome === "retry-later" || outcome === "deferred") await deps.store.release(target, holder);
+    // Nothing ran (dead-lettered or skipped): the next kind of run may start.
+    if (outcome !== "dead-lettered" && outcome !== "skipped") return outcome;
     await deps.store.release(target, holder);
   }
   return "retry-later";
@@ -154,18 +157,34 @@ const doneUntil = (deps: LaunchDeps) => deps.now().getTime() + deps.settings.don
 const oldestOf = (items: readonly PendingItem[]) =>
   Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
-type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy";
+type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred" | "skipped";
 
-/** With the lease held: waits out the window, merges the next batch and launches it. */
+/** With the lease held: waits for the start to be due, joins the next batch and launches it. */
 async function runNext(target: string, holder: string, deps: LaunchDeps): Promise<RunOutcome> {
   const { settings, store } = deps;
   let items = await store.pending(target, MAX_REQUESTS_PER_RUN);
   if (!items.length) return "idle";
-  const due = oldestOf(items) + settings.burstWindowSeconds * 1000;
-  const wait = due - deps.now().getTime();
+  if (await hourlyIdle(target, items, deps)) {
+    await store.finish(
+      target,
+      items.map((i) => i.key),
+      "skipped:idle",
+      doneUntil(deps),
+    );
+    deps.metrics.addMetric("HourlySkipped", "Count", items.length);
+    deps.logger.info("hourly run skipped: nothing loaded since the last successful run", { target });
+    return "skipped";
+  }
+  const last = settings.minRunIntervalSeconds > 0 ? await store.lastStart(target) : undefined;
+  const wait = dueAt(oldestOf(items), last, settings) - deps.now().getTime();
   if (wait > 0) {
-    const room = deps.remainingMs ? deps.remainingMs() - RESERVE_MS : wait;
-    await deps.sleep(Math.max(0, Math.min(wait, room)));
+    const room = Math.min(MAX_WAIT_IN_INVOCATION_MS, deps.remainingMs ? deps.remainingMs() - RESERVE_MS : wait);
+    if (wait > room) {
+      // Not due within this invocation: the requests stay pending, the sweep that finds them due starts the run.
+      deps.metrics.addMetric("StartsDeferred", "Count", 1);
+      return "deferred";
+    }
+    await deps.sleep(wait);
     items = await store.pending(target, MAX_REQUESTS_PER_RUN);
   }
   const batch = nextBatch(items);
@@ -175,7 +194,7 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   let runId: string;
   let fitted: ReturnType<typeof fitRun>;
   try {
-    const merged = mergeRequests(requests);
+    const merged = joinRequests(requests);
     runId = runIdFor(merged, keys);
     fitted = fitRun(merged, runId);
   } catch (error) {
@@ -217,6 +236,7 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
     launchedAt,
     expiresAt: launchedAt + settings.leaseSeconds * 1000,
   });
+  await store.setLastStart(target, launchedAt);
   await store.finish(target, keys, `run:${runId}`, doneUntil(deps));
   deps.metrics.addMetric("RunsLaunched", "Count", 1);
   deps.metrics.addMetric("TriggersPerRun", "Count", fitted.request.triggers.length);
@@ -262,7 +282,7 @@ async function rejectBatch(
     });
     if (ok) sent.push(key);
   }
-  if (sent.length) await deps.store.finish(target, sent, `dead-letter:${reason}`, doneUntil(deps));
+  if (sent.length) await deps.store.finish(target, sent, `${DEAD_LETTER_OUTCOME_PREFIX}${reason}`, doneUntil(deps));
   return sent.length === keys.length ? "dead-lettered" : "retry-later";
 }
 
@@ -306,9 +326,17 @@ async function runTask(
  * A task stopped: releases the lease of its run (a duplicate or an unknown task changes nothing),
  * marks the run's requests done if the launch that claimed them did not get to, and pumps.
  */
-export async function handOver(target: string, runId: string, taskArn: string, deps: LaunchDeps): Promise<PumpOutcome> {
+export async function handOver(
+  target: string,
+  runId: string,
+  taskArn: string,
+  deps: LaunchDeps,
+  exitCode?: number,
+): Promise<PumpOutcome> {
   const released = await deps.store.releaseRun(target, runId, taskArn);
   if (released) {
+    // Unknown exit code (a lost STOPPED event the sweep recovered) counts as a failure: the next hourly run is not skipped.
+    if (released.launchedAt !== undefined) await deps.store.recordRunEnd(target, released.launchedAt, exitCode === 0);
     if (released.claimed?.length) await deps.store.finish(target, released.claimed, `run:${runId}`, doneUntil(deps));
     deps.logger.info("run stopped; lease released", { target, runId, taskArn });
   } else {
@@ -320,6 +348,37 @@ export async function handOver(target: string, runId: string, taskArn: string, d
     });
   }
   return pump(target, deps);
+}
+
+/**
+ * A task of a run reached RUNNING (the same EventBridge rule passes RUNNING and STOPPED): the
+ * run's lease gets the task ARN, state `running` and a full term from now. It renews the lease
+ * once without waiting for the sweep, and adopts a task whose launch died between RunTask and
+ * recording it (the lease still `launching`), so its STOPPED event hands over at once instead of
+ * the lease expiring first. Conditional on the holder, like every lease write: a lease that
+ * changed hands meanwhile is left alone.
+ */
+export async function renewOnRunning(
+  target: string,
+  runId: string,
+  taskArn: string,
+  deps: LaunchDeps,
+): Promise<"renewed" | "stale"> {
+  const lease = await deps.store.getLease(target);
+  if (!lease || lease.runId !== runId || (lease.taskArn !== undefined && lease.taskArn !== taskArn)) {
+    deps.metrics.addMetric("StaleRunningEvents", "Count", 1);
+    return "stale";
+  }
+  const now = deps.now().getTime();
+  const renewed = await deps.store.update({
+    ...lease,
+    state: "running",
+    taskArn,
+    launchedAt: lease.launchedAt ?? now,
+    expiresAt: Math.max(lease.expiresAt, now + deps.settings.leaseSeconds * 1000),
+  });
+  if (renewed) deps.metrics.addMetric("LeasesRenewedOnRunning", "Count", 1);
+  return renewed ? "renewed" : "stale";
 }
 
 /** What the sweep did for one target. */

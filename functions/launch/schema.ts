@@ -38,6 +38,8 @@ export const TaskStateChangeSchema = z
         taskArn: z.string().min(1),
         lastStatus: z.string(),
         startedBy: z.string().optional(),
+        /** Each container's state; `exitCode` once it stopped (absent when it never ran). */
+        containers: z.array(z.object({ name: z.string(), exitCode: z.number().optional() }).loose()).default([]),
         overrides: z
           .object({
             containerOverrides: z
@@ -62,6 +64,11 @@ export function targetOfTask(detail: TaskStateChange["detail"]): string | undefi
   const command = detail.overrides?.containerOverrides.find((c) => c.name === CONTAINERS.dbt)?.command ?? [];
   const at = command.indexOf("--target");
   return at >= 0 ? command[at + 1] : undefined;
+}
+
+/** The dbt container's exit code in a task-state event; undefined when it never ran or the event has none. */
+export function dbtExitCode(detail: TaskStateChange["detail"]): number | undefined {
+  return detail.containers.find((c) => c.name === CONTAINERS.dbt)?.exitCode;
 }
 
 /** What the sweep schedule sends. */

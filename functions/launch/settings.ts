@@ -19,6 +19,17 @@ export interface LaunchSettings {
    * one invocation while it holds the lease).
    */
   readonly burstWindowSeconds: number;
+  /**
+   * MIN_RUN_INTERVAL_SECONDS: a busy target's next run starts no sooner than this after the start
+   * of its previous one (default 0: at once). Requests meanwhile wait in the pending set and join
+   * that run; the sweep starts it once due (docs/launch.md).
+   */
+  readonly minRunIntervalSeconds: number;
+  /**
+   * HOURLY_SKIP_WHEN_IDLE: `true` skips a waiting hourly run when no source load was accepted
+   * since the start of the target's last run that ended with dbt exit code 0 (default false).
+   */
+  readonly hourlySkipWhenIdle: boolean;
   /** MAX_LAUNCH_ATTEMPTS: RunTask attempts on throttling or missing capacity per invocation (default 5). */
   readonly maxLaunchAttempts: number;
   /** DLQ_URL: where poison messages and requests ECS rejects go (FIFO when the URL ends in `.fifo`). */
@@ -44,6 +55,8 @@ export function readLaunchSettings(vars: Readonly<Record<string, string | undefi
     securityGroupIds: env.list("SECURITY_GROUP_IDS"),
     assignPublicIp: env.oneOf<"ENABLED" | "DISABLED">("ASSIGN_PUBLIC_IP", ["ENABLED", "DISABLED"], "DISABLED"),
     burstWindowSeconds: env.int("BURST_WINDOW_SECONDS", 10, 0, 60),
+    minRunIntervalSeconds: env.int("MIN_RUN_INTERVAL_SECONDS", 0, 0, 3600),
+    hourlySkipWhenIdle: env.oneOf("HOURLY_SKIP_WHEN_IDLE", ["true", "false"], "false") === "true",
     maxLaunchAttempts: env.int("MAX_LAUNCH_ATTEMPTS", 5, 1, 20),
     dlqUrl: env.string("DLQ_URL"),
     tableName: env.string("TABLE_NAME"),

@@ -6,6 +6,10 @@
  *    (docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate).
  *  - `key = "p#<oldest receivedAt>#<sha256 of the message body>"`: one pending run request. Put
  *    only when absent, so a redelivered SQS message adds nothing.
+ *  - `key = "last"`: when the target's latest run started (RunTask returned), for the minimum
+ *    interval between the starts of consecutive runs; `key = "load"`: when the latest source
+ *    load was accepted; `key = "end"`: the start and dbt outcome of the latest run that ended
+ *    (both for the hourly skip).
  *  - `key = "d#<same>"`: the done marker of a request a run served (or that was dead-lettered),
  *    written before the pending item is deleted, with a TTL; a request whose marker exists is a
  *    duplicate. Markers live beside, not inside, the `p#` range, so reading the pending set reads
@@ -28,6 +32,12 @@ import { RunRequest } from "../lib/run-contract";
 
 /** The sort key of the lease item. */
 export const LEASE_KEY = "lease";
+/** The sort key of the item holding when the target's latest run started. */
+export const LAST_START_KEY = "last";
+/** The sort key of the item holding when the latest source load was accepted (the hourly skip). */
+export const LAST_LOAD_KEY = "load";
+/** The sort key of the item holding the start and outcome of the latest run that ended (the hourly skip). */
+export const LAST_END_KEY = "end";
 /** Sort-key prefix of pending run requests. */
 export const PENDING_PREFIX = "p#";
 /** Sort-key prefix of done markers. */
@@ -67,7 +77,12 @@ export interface Lease {
 
 /** What launch keeps between invocations; one implementation on DynamoDB, one in memory for tests and the bench. */
 export interface LaunchStore {
-  /** Adds a pending request unless it is pending or done already; false for a duplicate. */
+  /**
+   * Adds a pending request unless it is pending, or a run served it already; false for a
+   * duplicate. A request that was dead-lettered (done marker outcome `dead-letter:…`) is added
+   * again: the same body coming back is an operator's redrive of the dead letter (or a later
+   * copy of a request that never ran), and it must run.
+   */
   addPending(target: string, item: PendingItem): Promise<boolean>;
   /** Pending requests of `target`, oldest first, strongly consistent, at most `limit`. */
   pending(target: string, limit: number): Promise<PendingItem[]>;
@@ -88,7 +103,33 @@ export interface LaunchStore {
   finish(target: string, keys: readonly string[], outcome: string, expiresAt: number): Promise<void>;
   /** Targets that have a lease or pending requests (for the sweep). */
   targets(): Promise<string[]>;
+  /** When the target's latest run started (epoch ms), strongly consistent; undefined before the first. */
+  lastStart(target: string): Promise<number | undefined>;
+  /** Records when the target's latest run started (only the lease holder launches, so no condition is needed). */
+  setLastStart(target: string, at: number): Promise<void>;
+  /** Records that a source load (its trigger received at `at`, epoch ms) was accepted; keeps the latest. */
+  recordLoad(target: string, at: number): Promise<void>;
+  /** Records how the run started at `startedAt` ended (dbt's exit code 0: `ok`); keeps the latest run's. */
+  recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void>;
+  /** What launch knows of the target's recent activity, strongly consistent. */
+  activity(target: string): Promise<TargetActivity>;
 }
+
+/** A target's recent activity, for the hourly skip. Times are epoch milliseconds. */
+export interface TargetActivity {
+  /** Receipt of the latest source trigger accepted. */
+  readonly lastLoadAt?: number;
+  /** Start of the latest run whose end launch saw, and whether dbt exited 0. */
+  readonly lastEndedStart?: number;
+  readonly lastEndedOk?: boolean;
+}
+
+/** A done marker's outcome of a request that went to the dead-letter queue instead of a run. */
+export const isDeadLetterOutcome = (outcome: unknown): boolean =>
+  typeof outcome === "string" && outcome.startsWith(DEAD_LETTER_OUTCOME_PREFIX);
+
+/** Outcome prefix of the done marker of a dead-lettered request. */
+export const DEAD_LETTER_OUTCOME_PREFIX = "dead-letter:";
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
@@ -110,7 +151,7 @@ export class DynamoLaunchStore implements LaunchStore {
     const done = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { target, key: doneKey(item.key) }, ConsistentRead: true }),
     );
-    if (done.Item) return false;
+    if (done.Item && !isDeadLetterOutcome(done.Item.outcome)) return false;
     try {
       await this.doc.send(
         new PutCommand({
@@ -261,6 +302,63 @@ export class DynamoLaunchStore implements LaunchStore {
     } while (start);
     return [...found].sort();
   }
+
+  async lastStart(target: string): Promise<number | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { target, key: LAST_START_KEY }, ConsistentRead: true }),
+    );
+    return out.Item ? Number(out.Item.startedAt) : undefined;
+  }
+
+  async setLastStart(target: string, at: number): Promise<void> {
+    await this.putLatest(target, LAST_START_KEY, "startedAt", at);
+  }
+
+  async recordLoad(target: string, at: number): Promise<void> {
+    await this.putLatest(target, LAST_LOAD_KEY, "at", at);
+  }
+
+  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
+    await this.putLatest(target, LAST_END_KEY, "startedAt", startedAt, { ok });
+  }
+
+  async activity(target: string): Promise<TargetActivity> {
+    const get = (key: string) =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key }, ConsistentRead: true }));
+    const [load, end] = await Promise.all([get(LAST_LOAD_KEY), get(LAST_END_KEY)]);
+    return {
+      ...(typeof load.Item?.at === "number" ? { lastLoadAt: load.Item.at } : {}),
+      ...(typeof end.Item?.startedAt === "number" ? { lastEndedStart: end.Item.startedAt } : {}),
+      ...(typeof end.Item?.ok === "boolean" ? { lastEndedOk: end.Item.ok } : {}),
+    };
+  }
+
+  /**
+   * Puts the item `key` with `field` = `at` (and `also`) unless it holds a later value, so a late
+   * or duplicated event never moves it back. One item per fact (a conditional Put replaces the
+   * whole item), none with a `state`, so the sweep's Scan never lists a target for them.
+   */
+  private async putLatest(
+    target: string,
+    key: string,
+    field: string,
+    at: number,
+    also: Record<string, boolean> = {},
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { target, key, [field]: at, ...also },
+          ConditionExpression: "attribute_not_exists(#f) OR #f <= :at",
+          ExpressionAttributeNames: { "#f": field },
+          ExpressionAttributeValues: { ":at": at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
 }
 
 function leaseItem(lease: Lease): Record<string, unknown> {
@@ -273,8 +371,8 @@ function leaseOf(item: Record<string, unknown>): Lease {
     holder: String(item.holder),
     state: item.state as LeaseState,
     expiresAt: Number(item.expiresAt),
-    ...(item.runId !== undefined ? { runId: String(item.runId) } : {}),
-    ...(item.taskArn !== undefined ? { taskArn: String(item.taskArn) } : {}),
+    ...(typeof item.runId === "string" ? { runId: item.runId } : {}),
+    ...(typeof item.taskArn === "string" ? { taskArn: item.taskArn } : {}),
     ...(item.launchedAt !== undefined ? { launchedAt: Number(item.launchedAt) } : {}),
     ...(Array.isArray(item.claimed) ? { claimed: item.claimed.map(String) } : {}),
   };

@@ -155,6 +155,11 @@ export const RunRequestSchema = z
      * normal runs waiting for the same target and never merged with them.
      */
     lane: z.enum(["normal", "fast"]).default("normal"),
+    /**
+     * Set by launch on a joined run: whether a selection token matching nothing fails the run.
+     * Absent: {@link failsOnEmptySelection}'s rule for a single request.
+     */
+    failOnEmpty: z.boolean().optional(),
     /** Every trigger this run serves (one, or several merged from a burst). */
     triggers: z
       .array(
@@ -298,6 +303,7 @@ export function needsState(req: RunRequest): boolean {
  * dashboard).
  */
 export function failsOnEmptySelection(req: RunRequest): boolean {
+  if (req.failOnEmpty !== undefined) return req.failOnEmpty;
   return req.lane === "normal" && req.triggers.some((t) => SOURCE_TRIGGER_KINDS.includes(t.kind));
 }
 
@@ -431,7 +437,8 @@ export function mergeKey(req: RunRequest): string {
   ]);
 }
 
-function sortKeys(value: unknown): unknown {
+/** `value` with every object's keys sorted (a canonical form for keys built with JSON.stringify). */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object")
     return Object.fromEntries(
@@ -442,7 +449,8 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-const uniqueSorted = (values: readonly string[]) => [...new Set(values)].sort();
+/** Distinct values, sorted. */
+export const uniqueSorted = (values: readonly string[]): string[] => [...new Set(values)].sort();
 
 /**
  * Merges requests that share a {@link mergeKey} into one run: the union of their selections,

@@ -34,6 +34,8 @@ const ARGS: Omit<TriggersArgs, "webhooks"> = {
     fullRefreshExclude: "tag:heavy",
     timezone: "Europe/Berlin",
     burstWindowSeconds: 30,
+    minRunIntervalSeconds: 600,
+    hourlySkipWhenIdle: true,
     unknownConnector: "reject",
     rateLimit: 5,
     burstLimit: 7,
@@ -98,6 +100,8 @@ describe("Triggers alone", () => {
       SECURITY_GROUP_IDS: "sg-1",
       ASSIGN_PUBLIC_IP: "DISABLED",
       BURST_WINDOW_SECONDS: "30",
+      MIN_RUN_INTERVAL_SECONDS: "600",
+      HOURLY_SKIP_WHEN_IDLE: "true",
       MAX_LAUNCH_ATTEMPTS: "3",
     });
   });

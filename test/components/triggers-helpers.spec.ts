@@ -203,11 +203,15 @@ describe("triggers pure helpers", () => {
       expect(redrivePolicy(RUNS_DLQ)).to.deep.equal({ deadLetterTargetArn: RUNS_DLQ, maxReceiveCount: 20 });
       expect(RUNS_MAX_RECEIVE_COUNT).to.equal(20);
     });
-    it("the STOPPED pattern matches only stopped tasks launch started in the cluster", () => {
+    it("the task-state pattern matches only running and stopped tasks launch started in the cluster", () => {
       expect(JSON.parse(taskStoppedPattern(CLUSTER))).to.deep.equal({
         source: ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
-        detail: { clusterArn: [CLUSTER], lastStatus: ["STOPPED"], startedBy: [{ prefix: "dbt-pipeline/" }] },
+        detail: {
+          clusterArn: [CLUSTER],
+          lastStatus: ["RUNNING", "STOPPED"],
+          startedBy: [{ prefix: "dbt-pipeline/" }],
+        },
       });
     });
     it("redrive-allow: only the runs queue", () => {

@@ -224,13 +224,14 @@ describe("triggers", () => {
         const rule = one(ev, T.rule, "triggers-launch-task-stopped");
         expect(rule.inputs).to.deep.equal({
           name: name("launch-task-stopped"),
-          description: "A dbt task launch started has stopped: release its target's lease and start the next run.",
+          description:
+            "A dbt task launch started is running (renew its lease) or has stopped (release it and start the next run).",
           eventPattern: JSON.stringify({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
             detail: {
               clusterArn: [runner.clusterArn],
-              lastStatus: ["STOPPED"],
+              lastStatus: ["RUNNING", "STOPPED"],
               startedBy: [{ prefix: "dbt-pipeline/" }],
             },
           }),
@@ -556,6 +557,8 @@ describe("triggers", () => {
           CLUSTER_ARN: runner.clusterArn,
           TASK_DEFINITION: runner.family,
           BURST_WINDOW_SECONDS: "10",
+          MIN_RUN_INTERVAL_SECONDS: "900",
+          HOURLY_SKIP_WHEN_IDLE: stack === "dev" ? "true" : "false",
           MAX_LAUNCH_ATTEMPTS: "5",
           DLQ_URL: str(queues(ev).dlq.state, "url"),
           TABLE_NAME: name("launch-state"),
@@ -566,7 +569,9 @@ describe("triggers", () => {
           "CLUSTER_ARN",
           "DLQ_URL",
           "ENVIRONMENT",
+          "HOURLY_SKIP_WHEN_IDLE",
           "MAX_LAUNCH_ATTEMPTS",
+          "MIN_RUN_INTERVAL_SECONDS",
           "POWERTOOLS_METRICS_NAMESPACE",
           "POWERTOOLS_SERVICE_NAME",
           "SECURITY_GROUP_IDS",

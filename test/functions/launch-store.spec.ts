@@ -6,7 +6,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { launch } from "../../functions/launch/core";
 import { DynamoLaunchStore, Lease, LaunchStore, PendingItem } from "../../functions/launch/store";
 import { RunRequest, parseRunRequest } from "../../functions/lib/run-contract";
-import { MemoryLaunchStore } from "./launch-memory-store";
+import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { LocalDynamo, startLocalDynamo } from "./support";
 
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
@@ -64,7 +64,10 @@ describe("launch store (pending set and lease)", () => {
 
   const implementations: [string, () => Promise<LaunchStore>][] = [
     ["DynamoLaunchStore on dynalite (a real DynamoDB API server)", async () => (await dynamoStore()).store],
-    ["MemoryLaunchStore (the tests' and the bench's model of it)", async () => new MemoryLaunchStore()],
+    [
+      "MemoryLaunchStore (the tests' and the bench's model of it)",
+      () => Promise.resolve<LaunchStore>(new MemoryLaunchStore()),
+    ],
   ];
 
   for (const [name, make] of implementations) {
@@ -80,6 +83,41 @@ describe("launch store (pending set and lease)", () => {
         await store.finish("prod", ["p#2026-11-22T09:59:00.000Z#aa"], "run:r1", T0 + 3600_000);
         expect(await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"))).to.equal(false);
         expect(await store.pending("prod", 10)).to.deep.equal([]);
+      });
+
+      it("adds a dead-lettered request again (a redrive), never one a run served", async () => {
+        await store.finish("prod", ["p#2026-11-22T09:59:00.000Z#aa"], "dead-letter:launch-failed", T0 + 3600_000);
+        await store.finish("prod", ["p#2026-11-22T09:59:30.000Z#bb"], "run:r1", T0 + 3600_000);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"))).to.equal(true);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:00.000Z#aa"))).to.equal(false);
+        expect(await store.addPending("prod", item("p#2026-11-22T09:59:30.000Z#bb", "hubspot"))).to.equal(false);
+        expect((await store.pending("prod", 10)).map((p) => p.key)).to.deep.equal(["p#2026-11-22T09:59:00.000Z#aa"]);
+      });
+
+      it("keeps the latest load and the latest run end beside the last start; late events never move them back", async () => {
+        expect(await store.activity("prod")).to.deep.equal({});
+        await store.setLastStart("prod", T0 + 100);
+        await store.recordLoad("prod", T0 + 50);
+        await store.recordLoad("prod", T0 + 10);
+        await store.recordRunEnd("prod", T0 + 100, true);
+        await store.recordRunEnd("prod", T0 + 40, false);
+        await store.setLastStart("prod", T0 + 200);
+        expect(await store.activity("prod")).to.deep.equal({
+          lastLoadAt: T0 + 50,
+          lastEndedStart: T0 + 100,
+          lastEndedOk: true,
+        });
+        expect(await store.lastStart("prod")).to.equal(T0 + 200);
+        expect(await store.targets()).to.deep.equal([]);
+      });
+
+      it("remembers when each target's latest run started, and lists no target for it alone", async () => {
+        expect(await store.lastStart("prod")).to.equal(undefined);
+        await store.setLastStart("prod", T0);
+        await store.setLastStart("prod", T0 + 900_000);
+        await store.setLastStart("staging", T0 + 1);
+        expect([await store.lastStart("prod"), await store.lastStart("staging")]).to.deep.equal([T0 + 900_000, T0 + 1]);
+        expect(await store.targets()).to.deep.equal([]);
       });
 
       it("lists pending requests of one target, oldest key first, at most `limit`", async () => {
@@ -172,12 +210,15 @@ describe("launch store (pending set and lease)", () => {
       const { store } = await dynamoStore();
       const runTasks: RunTaskCommandInput[] = [];
       const ecs = {
-        send: async (c: { input: RunTaskCommandInput }) => (
+        send: (c: { input: RunTaskCommandInput }) => (
           runTasks.push(c.input),
-          { tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }], failures: [] }
+          Promise.resolve({
+            tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/c/${runTasks.length}` }],
+            failures: [],
+          })
         ),
       } as unknown as ECSClient;
-      const sqs = { send: async () => ({}) } as unknown as SQSClient;
+      const sqs = { send: () => Promise.resolve({}) } as unknown as SQSClient;
       let holders = 0;
       const deps = {
         settings: {
@@ -187,6 +228,8 @@ describe("launch store (pending set and lease)", () => {
           securityGroupIds: ["sg-a"],
           assignPublicIp: "DISABLED" as const,
           burstWindowSeconds: 0,
+          minRunIntervalSeconds: 0,
+          hourlySkipWhenIdle: false,
           maxLaunchAttempts: 5,
           dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq.fifo",
           tableName: "t",

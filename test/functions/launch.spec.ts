@@ -8,8 +8,9 @@ import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../..
 import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
-import { RunRequestInput, mergeRequests, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
-import { MemoryLaunchStore } from "./launch-memory-store";
+import { RunRequestInput, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
+import { joinRequests } from "../../functions/lib/run-join";
+import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { RecordingLog, RecordingMetrics, fixtureText, rejection } from "./support";
 
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:dev-runs.fifo";
@@ -27,6 +28,8 @@ const settings: LaunchSettings = {
   securityGroupIds: ["sg-111"],
   assignPublicIp: "ENABLED",
   burstWindowSeconds: 10,
+  minRunIntervalSeconds: 0,
+  hourlySkipWhenIdle: false,
   maxLaunchAttempts: 5,
   dlqUrl: DLQ_URL,
   tableName: "dev-launch",
@@ -79,11 +82,14 @@ const ago = (seconds: number) => new Date(T - seconds * 1000).toISOString();
 /** The pending-set key of a request as the SQS body carries it: `p#<oldest receivedAt>#<sha256 of the body>`. */
 const keyOf = (r: RunRequestInput) => `p#${r.triggers[0].receivedAt}#${sha256(JSON.stringify(r))}`;
 
+/** The fixture's shape, as far as the tests change it. */
+type StoppedFixture = Record<string, unknown> & { detail: Record<string, unknown> };
+
 /** The task-stopped event as ECS sends it (fixture: its overrides run dbt with `--target prod`), for a task and run launch started on target dev. */
 function stopped(taskArn: string, runId: string) {
   const e = JSON.parse(
     fixtureText("ecs/task-stopped-success.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'),
-  );
+  ) as StoppedFixture;
   return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
 }
 
@@ -103,9 +109,10 @@ describe("launch", () => {
     logger,
     metrics,
     now: () => new Date(clock),
-    sleep: async (ms) => {
+    sleep: (ms) => {
       sleeps.push(ms);
       clock += ms;
+      return Promise.resolve();
     },
     token: () => `holder-${++tokens}`,
     remainingMs: () => 100_000,
@@ -131,7 +138,7 @@ describe("launch", () => {
 
   /** The RunTask input launch must send for `requests` (their pending keys make the token). */
   function expectedRunTask(requests: RunRequestInput[], runId: string) {
-    const merged = mergeRequests(requests.map((r) => parseRunRequest(r)));
+    const merged = joinRequests(requests.map((r) => parseRunRequest(r)));
     return {
       cluster: CLUSTER,
       taskDefinition: "dev-dbt",
@@ -255,7 +262,7 @@ describe("launch", () => {
       expect(metrics.total("DuplicateRequests")).to.equal(1);
     });
 
-    it("runs a source's fast-lane request first; the normal ones stay pending for the next run", async () => {
+    it("takes every waiting request into one run, a source's fast-lane request riding in its source's normal run", async () => {
       // Prepare
       const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
       const requests = [request("hubspot", ago(300)), request("stripe", ago(250), fast), request("stripe", ago(250))];
@@ -266,22 +273,44 @@ describe("launch", () => {
       );
       // Assess
       expect(result).to.deep.equal(failures());
-      expect(runTasks()).to.deep.equal([expectedRunTask([requests[1]], runIdOf("20261122t095550", [requests[1]]))]);
+      const runId = runIdOf("20261122t095500", requests);
+      expect(runTasks()).to.have.length(1);
+      expect(runTasks()[0].overrides?.containerOverrides?.find((c) => c.name === "dbt")?.command).to.deep.equal([
+        "dbt",
+        "build",
+        "--profile",
+        "dbt_pipeline",
+        "--target",
+        "dev",
+        "--select",
+        "source:hubspot+",
+        "source:stripe+",
+        "--warn-error-options",
+        '{"error": ["NoNodesForSelectionCriteria"]}',
+      ]);
       expect(store.outcomes("dev")).to.deep.equal({
-        [keyOf(requests[0])]: "pending",
-        [keyOf(requests[1])]: `run:${runIdOf("20261122t095550", [requests[1]])}`,
-        [keyOf(requests[2])]: "pending",
+        [keyOf(requests[0])]: `run:${runId}`,
+        [keyOf(requests[1])]: `run:${runId}`,
+        [keyOf(requests[2])]: `run:${runId}`,
       });
     });
 
-    it("runs a normal request first when it has waited 15 min longer than the oldest fast-lane one (no starvation)", async () => {
-      // Prepare: a normal request 20 min old, a fast-lane request 4 min old
+    it("runs requests that cannot share an invocation (a retry) apart, the oldest group first, a fast-lane group counting 15 min older", async () => {
+      // Prepare: a retry 20 min old, a fast-lane request 4 min old: the retry has waited more than 15 min longer
       const fast = { select: ["source:stripe+,tag:dashboard"], lane: "fast" as const };
-      const requests = [request("hubspot", ago(1200)), request("stripe", ago(240), fast)];
+      const retry = request("x", ago(1200), {
+        command: "retry",
+        retryOf: "20261122t090000-00000001",
+        select: [],
+        sources: [],
+        triggers: [{ kind: "manual", id: "alice-1", receivedAt: ago(1200) }],
+      });
+      const requests = [retry, request("stripe", ago(240), fast)];
       // Act
       await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
       // Assess
-      expect(runTasks()).to.deep.equal([expectedRunTask([requests[0]], runIdOf("20261122t094000", [requests[0]]))]);
+      expect(runTasks()).to.deep.equal([expectedRunTask([retry], runIdOf("20261122t094000", [retry]))]);
+      expect(store.outcomes("dev")[keyOf(requests[1])]).to.equal("pending");
     });
 
     it("runs a broader selection, once, when the union of the selections exceeds ECS's 8 KiB of overrides", async () => {
@@ -441,7 +470,7 @@ describe("launch", () => {
     });
 
     it("ignores a task launch did not start (another startedBy), and one whose event carries no dbt command", async () => {
-      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json")) as StoppedFixture;
       expect(await launch({ ...e, detail: { ...e.detail, startedBy: "ecs-svc/1234567890" } }, deps())).to.deep.equal({
         handOver: "ignored",
       });
@@ -451,8 +480,8 @@ describe("launch", () => {
       expect(ecs.calls()).to.have.length(0);
     });
 
-    it("reads the target from the fixture's dbt command (--target prod)", async () => {
-      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json"));
+    it("reads the target from the fixture's dbt command (--target prod)", () => {
+      const e = JSON.parse(fixtureText("ecs/task-stopped-success.json")) as StoppedFixture;
       expect(targetOfTask(TaskStateChangeSchema.parse(e).detail)).to.equal("prod");
     });
   });
@@ -514,10 +543,41 @@ describe("launch", () => {
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
     });
 
+    it("runs a dead letter an operator redrives (the same body back on the runs queue); a copy of a request that ran stays a duplicate", async () => {
+      // Prepare: ECS rejects the first launch for good, then accepts
+      const rejected = request("stripe", ago(300));
+      // Dispatch sends the parsed request, so the dead letter's body is byte for byte the message's.
+      const body = JSON.stringify(parseRunRequest(rejected));
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(
+          Object.assign(new Error("No Container Instances were found in your cluster."), {
+            name: "InvalidParameterException",
+          }),
+        )
+        .resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+      await launch(event(record("m1", body)), deps());
+      const letter = deadLetters()[0];
+      // Act: the redrive sends the dead letter's body back
+      const redriven = await launch(event(record("m2", letter.MessageBody ?? "")), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      // ...and SQS delivers the served request once more
+      const again = await launch(event(record("m3", letter.MessageBody ?? "")), deps());
+      // Assess
+      expect(letter.MessageBody).to.equal(body);
+      expect([redriven, again]).to.deep.equal([failures(), failures()]);
+      expect(runTasks()).to.have.length(2);
+      expect(runTasks()[1].startedBy).to.equal(`dbt-pipeline/${runId}`);
+      expect(runId).to.match(/^20261122t095500-[0-9a-f]{8}$/);
+      expect(store.outcomes("dev")).to.deep.equal({ [`p#${ago(300)}#${sha256(body)}`]: `run:${runId}` });
+      expect(metrics.total("DuplicateRequests")).to.equal(1);
+    });
+
     it("dead-letters a batch ECS rejects for good, then starts the next kind of run", async () => {
-      // Prepare: a full refresh (rejected) and an incremental build
+      // Prepare: a full refresh (rejected) that excludes a tag, so it cannot take the incremental build along
       const full = request("x", ago(400), {
         select: [],
+        exclude: ["tag:heavy"],
         fullRefresh: true,
         sources: [],
         triggers: [{ kind: "schedule", id: "full-refresh:t", receivedAt: ago(400) }],
@@ -597,6 +657,198 @@ describe("launch", () => {
         "sync-stripe",
         "sync-hubspot",
       ]);
+    });
+  });
+
+  describe("lease renewal on the task's RUNNING event", () => {
+    /** The same task-state event at RUNNING (ECS sends one per status change, same detail shape). */
+    const running = (taskArn: string, runId: string) => {
+      const e = stopped(taskArn, runId) as StoppedFixture;
+      return { ...e, detail: { ...e.detail, lastStatus: "RUNNING", desiredStatus: "RUNNING" } };
+    };
+
+    it("gives the running run's lease a full term from now", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 1800_000;
+      expect(await launch(running(TASK_ARN, runId), deps())).to.deep.equal({ running: "renewed" });
+      expect(store.lease("dev")?.expiresAt).to.equal(T + 1800_000 + 3600_000);
+      expect(runTasks()).to.have.length(1);
+    });
+
+    it("adopts the task of a launch that died between RunTask and recording it; its STOPPED event then hands over", async () => {
+      // Prepare: a lease still `launching` (no task ARN), as a launch that died after RunTask leaves it
+      store.putPendingNow("dev", {
+        key: "p#2026-11-22T09:50:00.000Z#aa",
+        request: parseRunRequest(request("stripe", ago(600))),
+      });
+      await store.acquire(
+        {
+          target: "dev",
+          holder: "dead",
+          state: "launching",
+          runId: "20261122t095000-deadbeef",
+          claimed: ["p#2026-11-22T09:50:00.000Z#aa"],
+          expiresAt: T + 180_000,
+        },
+        T,
+      );
+      // Act
+      const result = await launch(running(TASK_ARN, "20261122t095000-deadbeef"), deps());
+      // Assess
+      expect(result).to.deep.equal({ running: "renewed" });
+      expect(store.lease("dev")).to.deep.equal({
+        target: "dev",
+        holder: "dead",
+        state: "running",
+        runId: "20261122t095000-deadbeef",
+        taskArn: TASK_ARN,
+        launchedAt: T,
+        claimed: ["p#2026-11-22T09:50:00.000Z#aa"],
+        expiresAt: T + 3600_000,
+      });
+      expect(await launch(stopped(TASK_ARN, "20261122t095000-deadbeef"), deps())).to.deep.equal({ handOver: "idle" });
+      expect(store.outcomes("dev")).to.deep.equal({ "p#2026-11-22T09:50:00.000Z#aa": "run:20261122t095000-deadbeef" });
+    });
+
+    it("leaves alone the lease of another run or task", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const before = store.lease("dev");
+      expect(await launch(running(NEXT_TASK_ARN, before?.runId ?? ""), deps())).to.deep.equal({ running: "stale" });
+      expect(await launch(running(TASK_ARN, "20261122t000000-00000000"), deps())).to.deep.equal({ running: "stale" });
+      expect(store.lease("dev")).to.deep.equal(before);
+      expect(metrics.total("StaleRunningEvents")).to.equal(2);
+    });
+  });
+
+  describe("hourly skip when nothing loaded since the last successful run", () => {
+    const skipping = { ...settings, hourlySkipWhenIdle: true };
+    const hourlyAt = (at: string) =>
+      request("x", at, {
+        select: ["source_status:fresher+"],
+        sources: [],
+        triggers: [{ kind: "schedule", id: `hourly:${at}`, receivedAt: at }],
+      });
+    /** The dbt-failed fixture (dbt exit code 1), retargeted to dev, for a task and run launch started. */
+    const failedStop = (taskArn: string, runId: string) => {
+      const e = JSON.parse(
+        fixtureText("ecs/task-stopped-dbt-failed.json").replace(/"--target",\s*"prod"/, '"--target", "dev"'),
+      ) as StoppedFixture;
+      return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
+    };
+    /** A source run launched at T, stopped at T + 6 min with the given event. */
+    async function runAndStop(stop: typeof stopped, options = skipping) {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: options }));
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 360_000;
+      await launch(stop(TASK_ARN, runId), deps({ settings: options }));
+    }
+
+    it("marks the hourly request done without starting dbt and counts it", async () => {
+      await runAndStop(stopped);
+      clock = T + 3600_000;
+      const hourly = hourlyAt(new Date(clock).toISOString());
+      await launch(event(record("m2", hourly)), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(1);
+      expect(store.outcomes("dev")[keyOf(hourly)]).to.equal("skipped:idle");
+      expect(metrics.total("HourlySkipped")).to.equal(1);
+    });
+
+    it("runs the hourly request when a source load was accepted after the last successful run started", async () => {
+      await runAndStop(stopped);
+      // A load accepted a minute after that run started (its own request dead-lettered, say)
+      await store.recordLoad("dev", T + 60_000);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("joins an hourly request that waits with a source request (only hourly-only batches are skipped)", async () => {
+      await runAndStop(stopped);
+      clock = T + 3600_000;
+      const hourly = hourlyAt(new Date(clock).toISOString());
+      const load = request("hubspot", new Date(clock).toISOString());
+      await launch(event(record("m2", hourly), record("m3", load)), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      const runId = store.lease("dev")?.runId ?? "";
+      expect(store.outcomes("dev")[keyOf(hourly)]).to.equal(`run:${runId}`);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("runs the hourly request when the last run failed (dbt exit code 1)", async () => {
+      await runAndStop(failedStop);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("runs the hourly request when the setting is off", async () => {
+      await runAndStop(stopped, settings);
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps());
+      expect(runTasks()).to.have.length(2);
+    });
+  });
+
+  describe("spacing: a minimum interval between the starts of a target's runs", () => {
+    const spaced = { ...settings, minRunIntervalSeconds: 900 };
+    const sweepEvent = { kind: "sweep", scheduledTime: "2026-11-22T10:10:00Z" };
+
+    it("defers a hand-over that comes before the interval is up; the sweep that finds the start due launches it", async () => {
+      // Prepare: a run started at 10:00:00 (its request waited 10 min), a request waiting
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      const waiting = request("hubspot", ago(-60));
+      clock = T + 60_000;
+      await launch(event(record("m2", waiting)), deps({ settings: spaced }));
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      // Act: the run stops at 10:06; sweeps at 10:10 and 10:15
+      clock = T + 360_000;
+      const handOver = await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }));
+      clock = T + 600_000;
+      const early = await launch(sweepEvent, deps({ settings: spaced }));
+      const leaseBetween = store.lease("dev");
+      clock = T + 900_000;
+      const due = await launch(sweepEvent, deps({ settings: spaced }));
+      // Assess
+      expect([handOver, early, due]).to.deep.equal([
+        { handOver: "deferred" },
+        { swept: { dev: "deferred" } },
+        { swept: { dev: "launched" } },
+      ]);
+      expect(leaseBetween).to.equal(undefined);
+      expect(runTasks()).to.have.length(2);
+      expect(runTasks()[1].startedBy).to.equal(`dbt-pipeline/${runIdOf("20261122t100100", [waiting])}`);
+      expect(store.outcomes("dev")[keyOf(waiting)]).to.equal(`run:${runIdOf("20261122t100100", [waiting])}`);
+      expect(metrics.total("StartsDeferred")).to.equal(2);
+      expect(sleeps).to.deep.equal([]);
+    });
+
+    it("waits inside the invocation when the start is due within a minute", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      await launch(event(record("m2", request("hubspot", ago(0)))), deps({ settings: spaced }));
+      ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: NEXT_TASK_ARN }], failures: [] });
+      clock = T + 850_000;
+      expect(await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }))).to.deep.equal({
+        handOver: "launched",
+      });
+      expect(sleeps).to.deep.equal([50_000]);
+      expect(runTasks()).to.have.length(2);
+    });
+
+    it("keeps the idle leading edge: a target whose last run started longer ago than the interval starts after the window", async () => {
+      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: spaced }));
+      const runId = store.lease("dev")?.runId ?? "";
+      clock = T + 360_000;
+      await launch(stopped(TASK_ARN, runId), deps({ settings: spaced }));
+      clock = T + 3600_000;
+      const fresh = request("hubspot", new Date(clock).toISOString());
+      await launch(event(record("m2", fresh)), deps({ settings: spaced }));
+      expect(sleeps).to.deep.equal([10_000]);
+      expect(runTasks()).to.have.length(2);
     });
   });
 

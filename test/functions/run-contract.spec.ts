@@ -14,6 +14,7 @@ import {
   stateMode,
   taskOverrides,
 } from "../../functions/lib/run-contract";
+import { canJoin, joinRequests } from "../../functions/lib/run-join";
 
 const trigger = { kind: "fivetran" as const, id: "sync-1", source: "stripe", receivedAt: "2026-11-22T10:00:00.000Z" };
 const manual = { kind: "manual" as const, id: "alice-1", receivedAt: "2026-11-22T10:00:00.000Z" };
@@ -506,5 +507,199 @@ describe("run contract", () => {
       expect(fastLaneRequest({ ...base, select: [] }, ["dashboard"])?.select).to.deep.equal(["+tag:dashboard"]);
     });
     it("is nothing without tags", () => expect(fastLaneRequest(base, [])).to.equal(undefined));
+  });
+
+  describe("joining every waiting request of a target into one run", () => {
+    const airbyte = {
+      kind: "airbyte" as const,
+      id: "job-7",
+      source: "hubspot",
+      receivedAt: "2026-11-22T10:00:30.000Z",
+    };
+    const refresh = {
+      kind: "schedule" as const,
+      id: "full-refresh:2026-11-22",
+      receivedAt: "2026-11-22T09:00:00.000Z",
+    };
+    const deploy = { kind: "deploy" as const, id: "sha-abc", receivedAt: "2026-11-22T10:06:00.000Z" };
+    const stripe = sourceReq({ select: ["source:stripe+"] });
+    const stripeFast = sourceReq({ select: ["source:stripe+,+tag:dashboard"], lane: "fast" });
+    const hubspot = sourceReq({ select: ["source:hubspot+"], sources: ["hubspot"], triggers: [airbyte] });
+    const hourlyFresh = req({ triggers: [hourly], select: ["source_status:fresher+"] });
+    const deployed = req({ triggers: [deploy], select: ["state:modified+"] });
+    const base = { command: "build", vars: {}, fullRefresh: false, target: "prod", defer: false } as const;
+
+    const table: [string, RunRequest[], RunRequest, string[], string[]][] = [
+      [
+        "a source's normal and fast-lane requests: the fast-lane token is inside the normal one",
+        [stripeFast, stripe],
+        {
+          ...base,
+          select: ["source:stripe+"],
+          exclude: [],
+          lane: "normal",
+          failOnEmpty: true,
+          triggers: [trigger],
+          sources: ["stripe"],
+        },
+        ["dbt", "build", ...head, "--select", "source:stripe+", ...strict],
+        ["dbt", "--version"],
+      ],
+      [
+        "a source run and the hourly freshness run: one invocation with the freshness step and --state; an empty selection no longer fails it",
+        [stripe, hourlyFresh],
+        {
+          ...base,
+          select: ["source:stripe+", "source_status:fresher+"],
+          exclude: [],
+          freshness: true,
+          lane: "normal",
+          failOnEmpty: false,
+          triggers: [trigger, hourly],
+          sources: ["stripe"],
+        },
+        [
+          "dbt",
+          "build",
+          ...head,
+          "--select",
+          "source:stripe+",
+          "source_status:fresher+",
+          "--state",
+          "/artifacts/state",
+        ],
+        ["dbt", "source", "freshness", ...head],
+      ],
+      [
+        "two sources, the hourly freshness run and a deploy's state:modified+ run",
+        [hubspot, deployed, stripe, hourlyFresh],
+        {
+          ...base,
+          select: ["source:hubspot+", "source:stripe+", "source_status:fresher+", "state:modified+"],
+          exclude: [],
+          freshness: true,
+          lane: "normal",
+          failOnEmpty: false,
+          triggers: [trigger, airbyte, hourly, deploy],
+          sources: ["hubspot", "stripe"],
+        },
+        [
+          "dbt",
+          "build",
+          ...head,
+          "--select",
+          "source:hubspot+",
+          "source:stripe+",
+          "source_status:fresher+",
+          "state:modified+",
+          "--state",
+          "/artifacts/state",
+        ],
+        ["dbt", "source", "freshness", ...head],
+      ],
+      [
+        "a source run and a deploy: --state without the freshness step",
+        [stripe, deployed],
+        {
+          ...base,
+          select: ["source:stripe+", "state:modified+"],
+          exclude: [],
+          lane: "normal",
+          failOnEmpty: false,
+          triggers: [trigger, deploy],
+          sources: ["stripe"],
+        },
+        ["dbt", "build", ...head, "--select", "source:stripe+", "state:modified+", "--state", "/artifacts/state"],
+        ["dbt", "--version"],
+      ],
+      [
+        "exclusions: only what every request excludes",
+        [
+          sourceReq({ select: ["source:stripe+"], exclude: ["tag:heavy", "tag:slow"] }),
+          sourceReq({ select: ["source:hubspot+"], exclude: ["tag:heavy"], sources: ["hubspot"], triggers: [airbyte] }),
+        ],
+        {
+          ...base,
+          select: ["source:hubspot+", "source:stripe+"],
+          exclude: ["tag:heavy"],
+          lane: "normal",
+          failOnEmpty: true,
+          triggers: [trigger, airbyte],
+          sources: ["hubspot", "stripe"],
+        },
+        ["dbt", "build", ...head, "--select", "source:hubspot+", "source:stripe+", "--exclude", "tag:heavy", ...strict],
+        ["dbt", "--version"],
+      ],
+      [
+        "a full refresh of everything takes the waiting source runs and their fast lane along",
+        [stripe, req({ triggers: [refresh], fullRefresh: true }), stripeFast, hubspot],
+        {
+          ...base,
+          fullRefresh: true,
+          select: [],
+          exclude: [],
+          lane: "normal",
+          failOnEmpty: false,
+          triggers: [refresh, trigger, airbyte],
+          sources: ["hubspot", "stripe"],
+        },
+        ["dbt", "build", ...head, "--full-refresh"],
+        ["dbt", "--version"],
+      ],
+      [
+        "fast-lane requests alone: still a fast-lane run that may select nothing",
+        [stripeFast, sourceReq({ select: ["source:hubspot+,+tag:dashboard"], lane: "fast", triggers: [airbyte] })],
+        {
+          ...base,
+          select: ["source:hubspot+,+tag:dashboard", "source:stripe+,+tag:dashboard"],
+          exclude: [],
+          lane: "fast",
+          failOnEmpty: false,
+          triggers: [trigger, airbyte],
+          sources: ["stripe"],
+        },
+        ["dbt", "build", ...head, "--select", "source:hubspot+,+tag:dashboard", "source:stripe+,+tag:dashboard"],
+        ["dbt", "--version"],
+      ],
+    ];
+    for (const [what, requests, joined, argv, freshness] of table) {
+      it(`joins ${what}`, () => {
+        const out = joinRequests(requests);
+        expect(out).to.deep.equal(joined);
+        expect(dbtArgv(out)).to.deep.equal(argv);
+        expect(freshnessArgv(out)).to.deep.equal(freshness);
+      });
+    }
+
+    // Each row: two requests that cannot share one dbt invocation.
+    const apart: [string, RunRequest, RunRequest][] = [
+      ["different vars", req({ vars: { day: "2026-11-21" } }), req({ vars: { day: "2026-11-22" } })],
+      [
+        "retries of different runs",
+        req({ command: "retry", retryOf: "20261122t090000-00000001" }),
+        req({ command: "retry", retryOf: "20261122t100000-00000002" }),
+      ],
+      ["different commands", req({ command: "test" }), req({ command: "build" })],
+      [
+        "a full refresh that excludes a node and an incremental run (the excluded node would not be built)",
+        req({ triggers: [refresh], fullRefresh: true, exclude: ["tag:heavy"] }),
+        stripe,
+      ],
+      [
+        "a full refresh of a selection and an incremental run",
+        req({ triggers: [refresh], fullRefresh: true, select: ["tag:nightly"] }),
+        stripe,
+      ],
+      ["different YAML selectors", req({ selector: "nightly" }), req({ selector: "weekly" })],
+    ];
+    for (const [what, x, y] of apart) {
+      it(`keeps apart ${what}`, () => {
+        expect(canJoin(x, y) || canJoin(y, x)).to.equal(false);
+        expect(() => joinRequests([x, y])).to.throw(
+          RunContractError,
+          /^cannot join runs with different target, command, fullRefresh, selector, vars or retryOf: /,
+        );
+      });
+    }
   });
 });

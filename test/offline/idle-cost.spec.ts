@@ -28,7 +28,7 @@ const total = (lines: ReturnType<typeof estimateIdleMonth>) =>
   Math.round(lines.reduce((s, l) => s + l.usd, 0) * 100) / 100;
 /** What both shipped stacks create (asserted against the program below). */
 const SHIPPED: Inventory = {
-  alarms: 12,
+  alarms: 15,
   dashboards: 1,
   kmsKeys: 1,
   secrets: 5,
@@ -59,7 +59,7 @@ describe("idle month cost model", () => {
 
   for (const stack of ["dev", "prod"] as const) {
     it(`counts the billed fixed resources ${stack} creates from the evaluated program`, async () => {
-      // 3 staleness alarms (one per source) + the others of components/observability; 3 webhook
+      // 3 staleness alarms (one per source) + 3 on launch's metrics + the others of components/observability; 3 webhook
       // and Slack secrets + 2 Snowflake service-user keys; the alert topic's key; one dashboard.
       expect(inventoryOf((await evaluateStack(stack)).resources)).to.deep.equal(SHIPPED);
     });
@@ -76,7 +76,7 @@ describe("idle month cost model", () => {
     ).to.deep.equal({ alarms: 1, dashboards: 0, kmsKeys: 0, secrets: 0, interfaceEndpointAzs: 2, natGateways: 1 });
   });
 
-  it("takes the hourly skip as on for dev and off for prod while triggers.hourlySkipWhenIdle is not declared", () => {
+  it("takes the hourly skip from triggers.hourlySkipWhenIdle: set in dev's stack file, off by default (prod)", () => {
     expect(hourlySkipOf(configOf("dev"))).to.equal(true);
     expect(hourlySkipOf(configOf("prod"))).to.equal(false);
   });
@@ -97,7 +97,7 @@ describe("idle month cost model", () => {
       ["CloudWatch Logs", 0.01],
       // 3 sources + SourcesSnapshotAgeMinutes + RunsQueued and launch's skip metric, $0.30 each.
       ["CloudWatch custom metrics", 1.8],
-      ["CloudWatch alarms", 1.2],
+      ["CloudWatch alarms", 1.5],
       ["CloudWatch dashboard", 3],
       ["KMS customer-managed key", 1],
       ["Secrets Manager", 2],
@@ -105,9 +105,9 @@ describe("idle month cost model", () => {
       ["ECR image storage", 0.1],
       ["SQS, DynamoDB, API Gateway, Scheduler, S3", 0],
     ]);
-    expect(total(lines)).to.equal(9.24);
+    expect(total(lines)).to.equal(9.54);
     expect(lines[0].basis).to.match(
-      /^720 scheduled, none starts dbt: nothing loaded since the last run \(triggers\.hourlySkipWhenIdle \[assumed: key not declared, true for dev\]\)/,
+      /^720 scheduled, none starts dbt: nothing loaded since the last run \(triggers\.hourlySkipWhenIdle \[config\]\)/,
     );
   });
 
@@ -119,7 +119,7 @@ describe("idle month cost model", () => {
     expect(usd(lines, "Hourly runs: Fargate and public IPv4")).to.equal(0.74);
     // 3 sources + SourcesSnapshotAgeMinutes + 7 run metrics.
     expect(usd(lines, "CloudWatch custom metrics")).to.equal(3.3);
-    expect(total(lines)).to.equal(56.55);
+    expect(total(lines)).to.equal(56.85);
   });
 
   it("prices the daily full refresh and the 10-minute reconciler where a stack keeps the defaults", () => {
@@ -153,8 +153,8 @@ describe("idle month cost model", () => {
     expect(renderIdle("prod", lines).split("\n")[0]).to.equal(
       "Idle month of prod (no loads, no webhooks; model, not a bill):",
     );
-    expect(renderIdle("prod", lines).split("\n").at(-1)).to.match(/^ {2}Total +\$ +130\.59$/);
+    expect(renderIdle("prod", lines).split("\n").at(-1)).to.match(/^ {2}Total +\$ +130\.89$/);
     const skipped = estimateIdleMonth(configOf("prod"), SHIPPED, { ...DEFAULT_IDLE, hourlySkipWhenIdle: true });
-    expect(total(skipped)).to.equal(39.25);
+    expect(total(skipped)).to.equal(39.55);
   });
 });

@@ -5,7 +5,15 @@
  * interleave at each call as they would over the network, and `fail` can make a call throw
  * (throttling) to test that nothing is lost.
  */
-import { Lease, LaunchStore, PENDING_PREFIX, PendingItem, doneKey } from "../../functions/launch/store";
+import {
+  Lease,
+  LaunchStore,
+  PENDING_PREFIX,
+  PendingItem,
+  TargetActivity,
+  doneKey,
+  isDeadLetterOutcome,
+} from "../functions/launch/store";
 
 interface Row {
   state: "pending" | "done";
@@ -21,6 +29,8 @@ export type StoreCall = keyof LaunchStore;
 export class MemoryLaunchStore implements LaunchStore {
   private readonly rows = new Map<string, Map<string, Row>>();
   private readonly leases = new Map<string, Lease>();
+  private readonly starts = new Map<string, number>();
+  private readonly activities = new Map<string, TargetActivity>();
   /** Fault injection: return an error to throw for a call (before it changes anything). */
   public fail: (call: StoreCall) => Error | undefined = () => undefined;
 
@@ -32,14 +42,15 @@ export class MemoryLaunchStore implements LaunchStore {
 
   private partition(target: string): Map<string, Row> {
     let rows = this.rows.get(target);
-    if (!rows) this.rows.set(target, (rows = new Map()));
+    if (!rows) this.rows.set(target, (rows = new Map<string, Row>()));
     return rows;
   }
 
   async addPending(target: string, item: PendingItem): Promise<boolean> {
     await this.enter("addPending");
     const rows = this.partition(target);
-    if (rows.has(doneKey(item.key)) || rows.has(item.key)) return false;
+    const done = rows.get(doneKey(item.key));
+    if ((done && !isDeadLetterOutcome(done.outcome)) || rows.has(item.key)) return false;
     rows.set(item.key, { state: "pending", request: structuredClone(item.request) });
     return true;
   }
@@ -104,6 +115,34 @@ export class MemoryLaunchStore implements LaunchStore {
     for (const [target, rows] of this.rows)
       if ([...rows.values()].some((r) => r.state === "pending")) found.add(target);
     return [...found].sort();
+  }
+
+  async lastStart(target: string): Promise<number | undefined> {
+    await this.enter("lastStart");
+    return this.starts.get(target);
+  }
+
+  async setLastStart(target: string, at: number): Promise<void> {
+    await this.enter("setLastStart");
+    if (!((this.starts.get(target) ?? -Infinity) > at)) this.starts.set(target, at);
+  }
+
+  async recordLoad(target: string, at: number): Promise<void> {
+    await this.enter("recordLoad");
+    const now = this.activities.get(target) ?? {};
+    if (!((now.lastLoadAt ?? -Infinity) > at)) this.activities.set(target, { ...now, lastLoadAt: at });
+  }
+
+  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
+    await this.enter("recordRunEnd");
+    const now = this.activities.get(target) ?? {};
+    if (!((now.lastEndedStart ?? -Infinity) > startedAt))
+      this.activities.set(target, { ...now, lastEndedStart: startedAt, lastEndedOk: ok });
+  }
+
+  async activity(target: string): Promise<TargetActivity> {
+    await this.enter("activity");
+    return { ...this.activities.get(target) };
   }
 
   /** Outcome per request, by its pending key (`p#…`), for assertions: `pending`, or the `finish` outcome. */

@@ -8,7 +8,7 @@
  *  - ECS as weak as the real one: RunTask throttles, reports no capacity or rejects (seeded);
  *    a repeated clientToken returns the task it started; a new task is invisible to ListTasks and
  *    DescribeTasks (MISSING) for `listTasksDelayMs`; each task lives as long as `taskSeconds` says;
- *    its STOPPED event reaches launch after a delay, or twice, or never;
+ *    its RUNNING and STOPPED events reach launch after a delay, or twice, or never;
  *  - EventBridge invokes launch asynchronously: a failed invocation is retried twice (1 and 2 min);
  *  - the sweep schedule every `sweepSeconds`.
  * Concurrent Lambda invocations really run concurrently (promises on one clock), so races between
@@ -22,12 +22,12 @@ import {
   RunTaskCommandInput,
 } from "@aws-sdk/client-ecs";
 import { SQSClient, SendMessageCommand, SendMessageCommandInput } from "@aws-sdk/client-sqs";
-import { FifoQueue } from "../../bench/fifo";
-import { Rng } from "../../bench/stats";
-import { LaunchDeps, LaunchResult, launch } from "../../functions/launch/core";
-import type { LaunchSettings } from "../../functions/launch/settings";
-import type { Log, MetricSink } from "../../functions/lib/observability";
-import { RunRequest, parseRunRequest } from "../../functions/lib/run-contract";
+import { FifoQueue } from "../bench/fifo";
+import { Rng } from "../bench/stats";
+import { LaunchDeps, LaunchResult, launch } from "../functions/launch/core";
+import type { LaunchSettings } from "../functions/launch/settings";
+import type { Log, MetricSink } from "../functions/lib/observability";
+import { RunRequest, parseRunRequest } from "../functions/lib/run-contract";
 import { MemoryLaunchStore } from "./launch-memory-store";
 
 /** Faults and delays of the simulated AWS. Rates are shares of calls or events, 0–1. */
@@ -76,6 +76,8 @@ export interface SimRun {
   readonly stoppedAt: number;
   /** `kind:id` of the triggers it serves. */
   readonly triggers: readonly string[];
+  /** `<lane>|<kind>:<id>` of the requests it serves (a fast-lane request may ride in a normal run). */
+  readonly requestKeys: readonly string[];
   readonly sources: readonly string[];
   readonly fullRefresh: boolean;
   readonly selectsAll: boolean;
@@ -99,6 +101,7 @@ export interface SimResult {
   readonly overlaps: number;
   readonly invocations: {
     readonly sqs: number;
+    /** Task-state events (RUNNING and STOPPED) delivered to launch. */
     readonly stopped: number;
     readonly sweep: number;
     readonly failed: number;
@@ -165,6 +168,8 @@ export class LaunchSim {
       securityGroupIds: ["sg-a"],
       assignPublicIp: "DISABLED",
       burstWindowSeconds: 10,
+      minRunIntervalSeconds: 0,
+      hourlySkipWhenIdle: false,
       maxLaunchAttempts: 5,
       dlqUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/sim-dlq.fifo",
       tableName: "sim-launch",
@@ -218,7 +223,7 @@ export class LaunchSim {
       // Everything due at this instant starts together, so invocations interleave at every await.
       const end = this.timers.findIndex((t) => t.at > first.at);
       const due = this.timers.splice(0, end === -1 ? this.timers.length : end);
-      await Promise.all(due.map((timer) => timer.fn()));
+      await Promise.all(due.map((timer) => Promise.resolve(timer.fn())));
       await settle();
     }
     const pendingAtEnd = (
@@ -412,10 +417,11 @@ export class LaunchSim {
       launchedAt: this.clock,
       stoppedAt: this.clock + seconds * 1000,
       triggers: [...new Set(requests.flatMap((r) => r.triggers.map(keyOf)))],
+      requestKeys: [...new Set(requests.flatMap((r) => r.triggers.map((t) => laneKey(r.lane, t))))],
       sources,
       fullRefresh: merged.fullRefresh,
       selectsAll: !command.includes("--select"),
-      lane: requests[0]?.lane ?? "normal",
+      lane: requests.some((r) => r.lane === "normal") ? "normal" : "fast",
     };
     const task: SimTask = {
       arn,
@@ -426,16 +432,18 @@ export class LaunchSim {
       run,
     };
     this.tasks.push(task);
-    this.at(task.stopAt, () => this.stopped(task));
+    // ECS sends RUNNING once the containers start (about when dbt would): lost or duplicated like STOPPED.
+    this.at(this.clock + Math.min(45_000, (seconds * 1000) / 2), () => this.stateChange(task, "RUNNING"));
+    this.at(task.stopAt, () => this.stateChange(task, "STOPPED"));
     return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }], failures: [] };
   }
 
-  /** The task stopped: its STOPPED event reaches launch after a delay, twice, or never. */
-  private stopped(task: SimTask): void {
+  /** The task changed state: its event reaches launch after a delay, twice, or never. */
+  private stateChange(task: SimTask, lastStatus: "RUNNING" | "STOPPED"): void {
     if (this.rng.chance(this.faults.lostStopRate)) return;
     const event = {
       version: "0",
-      id: `stop-${task.arn}`,
+      id: `${lastStatus.toLowerCase()}-${task.arn}`,
       "detail-type": "ECS Task State Change",
       source: "aws.ecs",
       account: "123456789012",
@@ -445,12 +453,12 @@ export class LaunchSim {
       detail: {
         clusterArn: this.settings.clusterArn,
         taskArn: task.arn,
-        lastStatus: "STOPPED",
-        desiredStatus: "STOPPED",
+        lastStatus,
+        desiredStatus: lastStatus,
         group: "family:sim-dbt",
         startedBy: `dbt-pipeline/${task.run.runId}`,
-        stopCode: "EssentialContainerExited",
-        containers: [],
+        ...(lastStatus === "STOPPED" ? { stopCode: "EssentialContainerExited" } : {}),
+        containers: [{ name: "dbt", lastStatus, ...(lastStatus === "STOPPED" ? { exitCode: 0 } : {}) }],
         overrides: task.overrides,
       },
     };
