@@ -29,13 +29,7 @@ import { parseSourcesDocument } from "../functions/lib/sources";
 import { DEFAULT_WORKLOAD } from "../offline/cost";
 import { readStackConfig } from "../offline/stack-config";
 import { LaunchSim, SimFaults } from "../sim/launch-sim";
-import {
-  RecordingMetrics,
-  fakeContext,
-  fivetranSignature,
-  httpEvent,
-  startLocalDynamo,
-} from "../test/functions/support";
+import { RecordingMetrics, fakeContext, fivetranSignature, httpEvent, startLocalDynamo } from "../sim/lambda-harness";
 import { MemoryPersistenceLayer } from "./memory-persistence";
 import { Summary, countOverlaps, mean, summarize, unionLength } from "./stats";
 import {
