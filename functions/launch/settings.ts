@@ -1,5 +1,6 @@
 /** Launch's environment, read once at init. */
-import { readEnv } from "../lib/env";
+import { z } from "zod";
+import { envInt, envList, envOneOf, envRequired, parseEnv } from "../lib/env";
 
 /** Launch's settings. */
 export interface LaunchSettings {
@@ -46,21 +47,40 @@ export interface LaunchSettings {
   readonly doneSeconds: number;
 }
 
-/** Reads launch's settings; throws `ConfigurationError` listing every bad variable. */
-export function readLaunchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<LaunchSettings> {
-  return readEnv("launch", vars, (env) => ({
-    clusterArn: env.string("CLUSTER_ARN"),
-    taskDefinition: env.string("TASK_DEFINITION"),
-    subnetIds: env.list("SUBNET_IDS"),
-    securityGroupIds: env.list("SECURITY_GROUP_IDS"),
-    assignPublicIp: env.oneOf<"ENABLED" | "DISABLED">("ASSIGN_PUBLIC_IP", ["ENABLED", "DISABLED"], "DISABLED"),
-    burstWindowSeconds: env.int("BURST_WINDOW_SECONDS", 10, 0, 60),
-    minRunIntervalSeconds: env.int("MIN_RUN_INTERVAL_SECONDS", 0, 0, 3600),
-    hourlySkipWhenIdle: env.oneOf("HOURLY_SKIP_WHEN_IDLE", ["true", "false"], "false") === "true",
-    maxLaunchAttempts: env.int("MAX_LAUNCH_ATTEMPTS", 5, 1, 20),
-    dlqUrl: env.string("DLQ_URL"),
-    tableName: env.string("TABLE_NAME"),
-    leaseSeconds: env.int("LEASE_SECONDS", 3600, 600, 86400),
-    doneSeconds: env.int("DONE_SECONDS", 172800, 3600, 1209600),
+/** Launch's environment: the variables the Triggers component sets. */
+const LaunchEnvSchema = z
+  .object({
+    CLUSTER_ARN: envRequired(),
+    TASK_DEFINITION: envRequired(),
+    SUBNET_IDS: envList(),
+    SECURITY_GROUP_IDS: envList(),
+    ASSIGN_PUBLIC_IP: envOneOf(["ENABLED", "DISABLED"], "DISABLED"),
+    BURST_WINDOW_SECONDS: envInt(0, 60, 10),
+    MIN_RUN_INTERVAL_SECONDS: envInt(0, 3600, 0),
+    HOURLY_SKIP_WHEN_IDLE: envOneOf(["true", "false"], "false"),
+    MAX_LAUNCH_ATTEMPTS: envInt(1, 20, 5),
+    DLQ_URL: envRequired(),
+    TABLE_NAME: envRequired(),
+    LEASE_SECONDS: envInt(600, 86400, 3600),
+    DONE_SECONDS: envInt(3600, 1209600, 172800),
+  })
+  .transform((env): LaunchSettings => ({
+    clusterArn: env.CLUSTER_ARN,
+    taskDefinition: env.TASK_DEFINITION,
+    subnetIds: env.SUBNET_IDS,
+    securityGroupIds: env.SECURITY_GROUP_IDS,
+    assignPublicIp: env.ASSIGN_PUBLIC_IP,
+    burstWindowSeconds: env.BURST_WINDOW_SECONDS,
+    minRunIntervalSeconds: env.MIN_RUN_INTERVAL_SECONDS,
+    hourlySkipWhenIdle: env.HOURLY_SKIP_WHEN_IDLE === "true",
+    maxLaunchAttempts: env.MAX_LAUNCH_ATTEMPTS,
+    dlqUrl: env.DLQ_URL,
+    tableName: env.TABLE_NAME,
+    leaseSeconds: env.LEASE_SECONDS,
+    doneSeconds: env.DONE_SECONDS,
   }));
+
+/** Reads launch's settings; throws `ConfigurationError` naming every bad variable. */
+export function readLaunchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<LaunchSettings> {
+  return parseEnv("launch", LaunchEnvSchema, vars);
 }

@@ -1038,14 +1038,17 @@ describe("launch", () => {
         "CLUSTER_ARN is not set; the deployment must set it",
         "TASK_DEFINITION is not set; the deployment must set it",
         "SUBNET_IDS must be a comma-separated list of at least one item",
-        "SECURITY_GROUP_IDS must be a comma-separated list of at least one item",
-        'ASSIGN_PUBLIC_IP must be one of ENABLED, DISABLED (got "yes")',
-        'BURST_WINDOW_SECONDS must be an integer from 0 to 60 (got "61")',
-        'MAX_LAUNCH_ATTEMPTS must be an integer from 1 to 20 (got "0")',
+        "SECURITY_GROUP_IDS is not set; the deployment must set it",
+        "ASSIGN_PUBLIC_IP must be one of ENABLED, DISABLED",
+        "BURST_WINDOW_SECONDS must be an integer from 0 to 60",
+        "MAX_LAUNCH_ATTEMPTS must be an integer from 1 to 20",
         "DLQ_URL is not set; the deployment must set it",
         "TABLE_NAME is not set; the deployment must set it",
-        'LEASE_SECONDS must be an integer from 600 to 86400 (got "60")',
+        "LEASE_SECONDS must be an integer from 600 to 86400",
       ]);
+      // The message names the handler and lists each variable under its name (z.prettifyError).
+      expect((error as Error).message).to.match(/^launch: invalid environment:\n/);
+      expect((error as Error).message).to.include("✖ must be one of ENABLED, DISABLED\n  → at ASSIGN_PUBLIC_IP");
     });
   });
 });
