@@ -2,6 +2,7 @@
  * The RunTask call: its exact input (network, overrides from the run contract, startedBy, tags,
  * clientToken) and the classification of its failures into "retry with backoff" and "give up".
  */
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
 import type { RunTaskCommandInput } from "@aws-sdk/client-ecs";
 import { sha256Hex } from "../lib/crypto";
 import { truncate } from "../lib/errors";
@@ -87,27 +88,20 @@ export function runTaskInput(
   };
 }
 
-const RETRYABLE_ERROR_NAMES = new Set([
-  "ThrottlingException",
-  "ServerException",
-  "ServiceUnavailableException",
-  "TooManyRequestsException",
-  "RequestLimitExceeded",
-  "InternalFailure",
-  "TimeoutError",
-  "RequestTimeout",
-  "RequestTimeoutException",
-]);
-const RETRYABLE_NETWORK_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED"]);
-
-/** True for RunTask errors worth another attempt: throttling, ECS server errors, network faults. */
+/**
+ * True for RunTask errors worth another attempt: the AWS SDK's own classification of throttling,
+ * transient (timeouts, 500/502/503/504, network codes) and server errors
+ * (`@smithy/core/retry` service-error-classification, what the SDK's standard retry strategy
+ * uses), plus ECS's "Rate exceeded" and capacity messages that arrive as a ClientException.
+ * Launch's loop is the only retry of RunTask: its client is built with `maxAttempts: 1`
+ * (functions/launch/index.ts), so SDK and launch retries do not multiply.
+ */
 export function isRetryableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (RETRYABLE_ERROR_NAMES.has(e.name) || e.$retryable) return true;
-  if ((e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
-  if (e.code !== undefined && RETRYABLE_NETWORK_CODES.has(e.code)) return true;
-  return /rate exceeded|capacity is unavailable/i.test(e.message);
+  // The SDK's errors carry $metadata/$retryable; the classifiers read them when present.
+  const e = error as Parameters<typeof isThrottlingError>[0];
+  if (isThrottlingError(e) || isTransientError(e) || isServerError(e)) return true;
+  return /rate exceeded|capacity is unavailable/i.test(error.message);
 }
 
 /** True for a RunTask `failures[].reason` that a later attempt may not hit (capacity, resources, throttling). */

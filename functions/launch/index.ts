@@ -17,7 +17,11 @@ import { DynamoLaunchStore } from "./store";
 const logger = new Logger();
 const metrics = new Metrics();
 const settings = readLaunchSettings(process.env);
-const ecs = new ECSClient({});
+// One retry policy for ECS: launch's own (RunTask with backoff up to MAX_LAUNCH_ATTEMPTS, see
+// ecs.ts isRetryableError). With the SDK's default of 3 attempts per call the two would multiply
+// (up to 15 RunTask calls for one run). A failed ListTasks/DescribeTasks reads as "unknown": the
+// lease is kept and the next event or sweep asks again.
+const ecs = new ECSClient({ maxAttempts: 1 });
 const sqs = new SQSClient({});
 const store = new DynamoLaunchStore(new DynamoDBClient({}), settings.tableName);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

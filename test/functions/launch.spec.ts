@@ -980,7 +980,20 @@ describe("launch", () => {
     });
     const retryable: [string, unknown, boolean][] = [
       ["ThrottlingException", Object.assign(new Error("x"), { name: "ThrottlingException" }), true],
-      ["ServerException", Object.assign(new Error("x"), { name: "ServerException" }), true],
+      // As the SDK's deserializer builds them: modeled errors carry $fault and $metadata.httpStatusCode.
+      [
+        "ServerException (500)",
+        Object.assign(new Error("x"), {
+          name: "ServerException",
+          $fault: "server",
+          $metadata: { httpStatusCode: 500 },
+        }),
+        true,
+      ],
+      ["a 429", Object.assign(new Error("x"), { name: "Unknown", $metadata: { httpStatusCode: 429 } }), true],
+      ["TimeoutError", Object.assign(new Error("x"), { name: "TimeoutError" }), true],
+      ["ENOTFOUND", Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" }), true],
+      ["AbortError", Object.assign(new Error("aborted"), { name: "AbortError" }), false],
       ["a 503", Object.assign(new Error("x"), { name: "Unknown", $metadata: { httpStatusCode: 503 } }), true],
       ["ECONNRESET", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), true],
       ["ClientException: rate exceeded", Object.assign(new Error("Rate exceeded"), { name: "ClientException" }), true],
