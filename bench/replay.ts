@@ -338,9 +338,24 @@ interface Accepted {
 
 const elapsedMs = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
 
-/** Replays one day; see the file comment. */
-export async function replay(options: ReplayOptions = {}): Promise<ReplayReport> {
-  const wallStart = process.hrtime.bigint();
+/** The stack's settings and the generated day one replay runs. */
+interface Day {
+  readonly stack: string;
+  readonly config: ReturnType<typeof buildConfig>;
+  readonly trace: Trace;
+  /** Hour (UTC) of the daily full refresh. */
+  readonly refreshHour: number;
+  readonly model: TaskModel;
+  readonly target: string;
+  readonly store: "memory" | "dynalite";
+  readonly window: number;
+  readonly interval: number;
+  readonly allSources: readonly string[];
+  readonly sourceCount: number;
+}
+
+/** Reads the stack's config and generates the day's trace. */
+function setUp(options: ReplayOptions): Day {
   const stack = options.stack ?? "prod";
   const root = options.root ?? path.join(__dirname, "..");
   const parsed = parseConfig(readStackConfig(stack, root).config, stack);
@@ -364,17 +379,41 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const window = options.windowSeconds ?? t.burstWindowSeconds;
   const interval = options.minRunIntervalSeconds ?? t.minRunIntervalSeconds;
   const allSources = trace.options.sources.map((s) => s.name);
+  return {
+    stack,
+    config,
+    trace,
+    refreshHour: refresh.hour ?? 2,
+    model,
+    target,
+    store,
+    window,
+    interval,
+    allSources,
+    sourceCount,
+  };
+}
 
-  const sim = new LaunchSim(trace.start, {
-    seed: (trace.options.seed ^ 0x5eed) >>> 0,
-    settings: { burstWindowSeconds: window, minRunIntervalSeconds: interval, maxLaunchAttempts: t.maxLaunchAttempts },
-    faults: options.faults,
-    // A run without --select (a broadened one, or a full refresh) works on every source.
-    taskSeconds: (r) =>
-      model.startupSeconds +
-      dbtSeconds(model, r.select.length ? r.sources.length : allSources.length, r.fullRefresh) +
-      model.teardownSeconds,
-  });
+/** Dispatch's real core on mocked SQS, SNS and Secrets Manager, feeding launch's simulator. */
+interface DispatchHarness {
+  /** Triggers dispatch queued, by `kind:id`. */
+  readonly accepted: Map<string, Accepted>;
+  /** Subjects of the alerts dispatch published. */
+  readonly alerts: string[];
+  /** How often dispatch gave each answer. */
+  readonly answers: Map<string, number>;
+  /** Wall-clock milliseconds per call, after the first. */
+  readonly dispatchMs: number[];
+  readonly dispatchMetrics: RecordingMetrics;
+  readonly dispatchSettings: DispatchSettings;
+  calls(): number;
+  run(e: TraceEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function dispatchHarness(day: Day, sim: LaunchSim): Promise<DispatchHarness> {
+  const { trace, store, target } = day;
+  const t = day.config.triggers;
   const accepted = new Map<string, Accepted>();
   const alerts: string[] = [];
   const eventByKey = new Map<string, TraceEvent>();
@@ -462,7 +501,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
   const answers = new Map<string, number>();
   const dispatchMs: number[] = [];
   let dispatchCalls = 0;
-  const runDispatch = async (e: TraceEvent) => {
+  const run = async (e: TraceEvent) => {
     const started = process.hrtime.bigint();
     let label: string;
     try {
@@ -481,14 +520,122 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     if (dispatchCalls++ > 0) dispatchMs.push(elapsedMs(started));
     answers.set(label, (answers.get(label) ?? 0) + 1);
   };
-  for (const e of trace.events) sim.at(trace.start + e.at, () => runDispatch(e));
+  return {
+    accepted,
+    alerts,
+    answers,
+    dispatchMs,
+    dispatchMetrics,
+    dispatchSettings,
+    calls: () => dispatchCalls,
+    run,
+    close: async () => closeDynamo?.(),
+  };
+}
+
+/** Runs on one target that start before an earlier one of that target stopped. */
+function overlapsByTarget(list: readonly RunRecord[]): number {
+  return [...new Set(list.map((r) => r.target))].reduce(
+    (n, tg) => n + countOverlaps(list.filter((r) => r.target === tg).map((r) => [r.launchedAt, r.stoppedAt] as const)),
+    0,
+  );
+}
+
+/** The design's figures beside two baselines: one run per trigger, an hourly run of everything. */
+function strategiesOf(
+  day: Day,
+  runs: readonly RunRecord[],
+  acceptedList: readonly Accepted[],
+  sourceWaits: readonly number[],
+): StrategyFigures[] {
+  const { config, model, target, trace, window, interval, allSources } = day;
+  const autoSuspendMs = config.snowflake.autoSuspendSeconds * 1000;
+  const figures = (name: string, list: readonly RunRecord[], waitSeconds: readonly number[]): StrategyFigures => ({
+    name,
+    runs: list.length,
+    fullRefreshes: list.filter((r) => r.fullRefresh).length,
+    dbtMinutes: list.reduce((s, r) => s + (r.dbtEnd - r.dbtStart), 0) / 60_000,
+    billedMinutes: billedMinutes(list, autoSuspendMs),
+    taskMinutes: list.reduce((s, r) => s + (r.stoppedAt - r.launchedAt), 0) / 60_000,
+    overlaps: overlapsByTarget(list),
+    waitSeconds: summarize(waitSeconds),
+  });
+  const run = (
+    at: number,
+    sources: readonly string[],
+    fullRefresh: boolean,
+    triggers: readonly string[],
+    runId: string,
+  ): RunRecord => {
+    const dbtStart = at + model.startupSeconds * 1000;
+    const dbtEnd = dbtStart + dbtSeconds(model, sources.length, fullRefresh) * 1000;
+    return {
+      runId,
+      launchedAt: at,
+      dbtStart,
+      dbtEnd,
+      stoppedAt: dbtEnd + model.teardownSeconds * 1000,
+      fullRefresh,
+      sources,
+      triggers,
+      target,
+    };
+  };
+  const perTrigger = acceptedList.map((a, k) =>
+    run(
+      a.receivedAt,
+      a.event.source ? [a.event.source] : [],
+      a.event.schedule === "full-refresh",
+      [a.trigger],
+      `per-trigger-${k}`,
+    ),
+  );
+  const hourlyRuns = Array.from({ length: 24 }, (_, h) =>
+    run(trace.start + h * 3600_000, allSources, h === day.refreshHour, [], `hourly-${h}`),
+  );
+  const nextHour = (ms: number) => Math.ceil((ms - trace.start) / 3600_000) * 3600_000 + trace.start;
+  return [
+    figures(`lease + pending set + join, window ${window} s, spacing ${interval} s`, runs, sourceWaits),
+    figures(
+      "one run per trigger",
+      perTrigger,
+      acceptedList.filter((a) => a.kind !== "schedule").map(() => 0),
+    ),
+    figures(
+      "hourly run of everything (at :00)",
+      hourlyRuns,
+      acceptedList.filter((a) => a.kind !== "schedule").map((a) => (nextHour(a.receivedAt) - a.receivedAt) / 1000),
+    ),
+  ];
+}
+
+/** Replays one day; see the file comment. */
+export async function replay(options: ReplayOptions = {}): Promise<ReplayReport> {
+  const wallStart = process.hrtime.bigint();
+  const day = setUp(options);
+  const { stack, config, trace, model, target, store, window, interval, allSources, sourceCount } = day;
+  const t = config.triggers;
+
+  const sim = new LaunchSim(trace.start, {
+    seed: (trace.options.seed ^ 0x5eed) >>> 0,
+    settings: { burstWindowSeconds: window, minRunIntervalSeconds: interval, maxLaunchAttempts: t.maxLaunchAttempts },
+    faults: options.faults,
+    // A run without --select (a broadened one, or a full refresh) works on every source.
+    taskSeconds: (r) =>
+      model.startupSeconds +
+      dbtSeconds(model, r.select.length ? r.sources.length : allSources.length, r.fullRefresh) +
+      model.teardownSeconds,
+  });
+  const harness = await dispatchHarness(day, sim);
+  const { accepted, alerts, answers, dispatchMs, dispatchMetrics, dispatchSettings } = harness;
+  for (const e of trace.events) sim.at(trace.start + e.at, () => harness.run(e));
   let agesAtEndOfDay: number[] = [];
   sim.at(trace.start + DAY_MS, () => void (agesAtEndOfDay = sim.waitingAges()));
   let result;
   try {
     result = await sim.run(trace.start + DAY_MS, trace.start + 3 * DAY_MS);
   } finally {
-    await closeDynamo?.();
+    await harness.close();
   }
 
   // The design's runs, as the cost and latency models read them.
@@ -537,72 +684,8 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     if (oldest < runs[k - 1].stoppedAt) handOvers.push(Math.max(0, runs[k].launchedAt - runs[k - 1].stoppedAt) / 1000);
   }
   const incremental = summarize(runs.filter((r) => !r.fullRefresh).map((r) => (r.stoppedAt - r.launchedAt) / 1000));
-  const overlapsByTarget = (list: readonly RunRecord[]) =>
-    [...new Set(list.map((r) => r.target))].reduce(
-      (n, tg) =>
-        n + countOverlaps(list.filter((r) => r.target === tg).map((r) => [r.launchedAt, r.stoppedAt] as const)),
-      0,
-    );
 
-  // Strategies: the design, one run per trigger, an hourly run of everything.
-  const autoSuspendMs = config.snowflake.autoSuspendSeconds * 1000;
-  const figures = (name: string, list: readonly RunRecord[], waitSeconds: readonly number[]): StrategyFigures => ({
-    name,
-    runs: list.length,
-    fullRefreshes: list.filter((r) => r.fullRefresh).length,
-    dbtMinutes: list.reduce((s, r) => s + (r.dbtEnd - r.dbtStart), 0) / 60_000,
-    billedMinutes: billedMinutes(list, autoSuspendMs),
-    taskMinutes: list.reduce((s, r) => s + (r.stoppedAt - r.launchedAt), 0) / 60_000,
-    overlaps: overlapsByTarget(list),
-    waitSeconds: summarize(waitSeconds),
-  });
-  const run = (
-    at: number,
-    sources: readonly string[],
-    fullRefresh: boolean,
-    triggers: readonly string[],
-    runId: string,
-  ): RunRecord => {
-    const dbtStart = at + model.startupSeconds * 1000;
-    const dbtEnd = dbtStart + dbtSeconds(model, sources.length, fullRefresh) * 1000;
-    return {
-      runId,
-      launchedAt: at,
-      dbtStart,
-      dbtEnd,
-      stoppedAt: dbtEnd + model.teardownSeconds * 1000,
-      fullRefresh,
-      sources,
-      triggers,
-      target,
-    };
-  };
-  const perTrigger = acceptedList.map((a, k) =>
-    run(
-      a.receivedAt,
-      a.event.source ? [a.event.source] : [],
-      a.event.schedule === "full-refresh",
-      [a.trigger],
-      `per-trigger-${k}`,
-    ),
-  );
-  const hourlyRuns = Array.from({ length: 24 }, (_, h) =>
-    run(trace.start + h * 3600_000, allSources, h === (refresh.hour ?? 2), [], `hourly-${h}`),
-  );
-  const nextHour = (ms: number) => Math.ceil((ms - trace.start) / 3600_000) * 3600_000 + trace.start;
-  const strategies = [
-    figures(`lease + pending set + join, window ${window} s, spacing ${interval} s`, runs, sourceWaits),
-    figures(
-      "one run per trigger",
-      perTrigger,
-      acceptedList.filter((a) => a.kind !== "schedule").map(() => 0),
-    ),
-    figures(
-      "hourly run of everything (at :00)",
-      hourlyRuns,
-      acceptedList.filter((a) => a.kind !== "schedule").map((a) => (nextHour(a.receivedAt) - a.receivedAt) / 1000),
-    ),
-  ];
+  const strategies = strategiesOf(day, runs, acceptedList, sourceWaits);
 
   return {
     seed: trace.options.seed,
@@ -625,7 +708,7 @@ export async function replay(options: ReplayOptions = {}): Promise<ReplayReport>
     taskModel: model,
     trace: summarizeTrace(trace),
     dispatch: {
-      calls: dispatchCalls,
+      calls: harness.calls(),
       accepted: accepted.size,
       duplicatesDropped: dispatchMetrics.total("DuplicatesDropped"),
       inProgressRejected: [...answers.entries()].filter(([k]) => / 409/.test(k)).reduce((s, [, n]) => s + n, 0),
