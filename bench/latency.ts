@@ -147,14 +147,128 @@ export async function measureLaunchCore(n = 300): Promise<Summary> {
   return summarize(times);
 }
 
-/** The model for every path, idle and on the replayed day. */
-export function latencyModel(inputs: LatencyInputs): PathModel[] {
-  const { replay } = inputs;
-  const window = replay.settings.burstWindowSeconds;
-  const cold = (name: string) => inputs.bundles?.find((b) => b.name === name)?.bundledInitMs;
-  const t = replay.timings;
+/** The stretch from RunTask to the containers running on Fargate (documented). */
+const FARGATE: Step = {
+  step: "Fargate: RunTask → containers running",
+  low: 30,
+  typical: 57,
+  high: 90,
+  basis: "documented",
+  source: "fargate (typical: the 413 MB image's average)",
+};
 
-  const coldStep = (fn: "dispatch" | "launch", measured: number | undefined): Step => ({
+/** The same with a SOCI index pushed beside the image (inferred from the documented best case). */
+const SOCI: Step = {
+  ...FARGATE,
+  step: "Fargate with a SOCI index: RunTask → containers running",
+  low: FARGATE.low * 0.73,
+  typical: FARGATE.typical * 0.73,
+  basis: "inferred",
+  source: 'fargate × (1 − 0.27): soci\'s "up to 27 %" applied to the typical, so a best case',
+};
+
+/** What the dbt container does before dbt's own work starts, reported apart from the latency. */
+const prepareSteps = (freshness: boolean): Step[] => [
+  freshness
+    ? {
+        step: "prepare (profiles, state download) + `dbt source freshness`",
+        low: 10,
+        typical: 30,
+        high: 90,
+        basis: "assumed",
+        source: "depends on the dbt project and the number of sources",
+      }
+    : {
+        step: "prepare (profiles, state download) + no-op freshness (`dbt --version`)",
+        low: 3,
+        typical: 6,
+        high: 15,
+        basis: "assumed",
+        source: "S3 download of the previous manifest; Python start-up",
+      },
+];
+
+/** From the sync's end to dispatch, for a Fivetran or Airbyte webhook. */
+const WEBHOOK_HEAD: Step[] = [
+  {
+    step: "vendor sends the webhook after the sync ends",
+    low: 1,
+    typical: 5,
+    high: 30,
+    basis: "assumed",
+    source: "Fivetran and Airbyte do not document it",
+  },
+  {
+    step: "API Gateway HTTP API → Lambda",
+    low: 0.01,
+    typical: 0.03,
+    high: 0.1,
+    basis: "assumed",
+    source: "no absolute figure found; AWS only states HTTP APIs have lower latency than REST APIs",
+  },
+];
+
+/** From the load's commit to dispatch, through the Snowflake stream's triggered task and SNS. */
+const SNOWFLAKE_HEAD: Step[] = [
+  {
+    step: "triggered task fires after the load commits",
+    low: 0,
+    typical: 15,
+    high: 30,
+    basis: "inferred",
+    source: "snowflakeTrigger (uniform within the 30 s minimum interval, so 15 s on average)",
+  },
+  {
+    step: "task body: resume loading warehouse, INSERT from the stream, send the notification",
+    low: 2,
+    typical: 5,
+    high: 15,
+    basis: "assumed",
+    source: "warehouse resume and two statements",
+  },
+  {
+    step: "Snowflake notification → SNS",
+    low: 1,
+    typical: 2,
+    high: 10,
+    basis: "assumed",
+    source: "not documented by Snowflake",
+  },
+  {
+    step: "SNS → dispatch (asynchronous invoke)",
+    low: 0.062,
+    typical: 0.073,
+    high: 0.225,
+    basis: "documented",
+    source: "snsLambda (p10 / p50 / p99)",
+  },
+];
+
+/** From the load to dispatch when only the hourly schedule picks it up. */
+function hourlyHead(hourlySchedule: string): Step[] {
+  return [
+    {
+      step: "wait for the next hourly schedule",
+      low: 0,
+      typical: 1800,
+      high: 3600,
+      basis: "config",
+      source: `triggers.hourlySchedule = ${hourlySchedule}: a load ends at a uniformly random time in the hour`,
+    },
+    {
+      step: "EventBridge Scheduler → dispatch",
+      low: 0,
+      typical: 1,
+      high: 5,
+      basis: "assumed",
+      source: "scheduler (flexible window OFF)",
+    },
+  ];
+}
+
+/** The cold start of a function: measured when the bench measured its bundle, documented otherwise. */
+function coldStep(fn: "dispatch" | "launch", measured: number | undefined): Step {
+  return {
     step: `${fn} cold start (warm in > 99 % of calls)`,
     low: 0,
     typical: 0,
@@ -164,9 +278,16 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
       measured !== undefined
         ? "bundle cold init measured in a fresh node process (section 3); lambdaCold for the range"
         : "lambdaCold",
-  });
-  const dispatchSteps: Step[] = [
-    coldStep("dispatch", cold("dispatch")),
+  };
+}
+
+const coldOf = (inputs: LatencyInputs, name: string) => inputs.bundles?.find((b) => b.name === name)?.bundledInitMs;
+
+/** Dispatch: its cold start, its core, its AWS calls, and the queue to launch. */
+function dispatchSteps(inputs: LatencyInputs): Step[] {
+  const t = inputs.replay.timings;
+  return [
+    coldStep("dispatch", coldOf(inputs, "dispatch")),
     {
       step: "dispatch core (validate, authenticate, dedupe, enqueue)",
       low: ms(t.dispatchMs.p50),
@@ -192,17 +313,13 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
       source: "sqsFifoEsm (p10 / p50 / p99); esmBatching",
     },
   ];
-  const fargate: Step = {
-    step: "Fargate: RunTask → containers running",
-    low: 30,
-    typical: 57,
-    high: 90,
-    basis: "documented",
-    source: "fargate (typical: the 413 MB image's average)",
-  };
-  const launchSteps = (wait: Step, start: Step = fargate): Step[] => [
+}
+
+/** Launch: the wait for a run to start, its cold start, its core and calls, RunTask and Fargate. */
+function launchSteps(inputs: LatencyInputs, wait: Step, start: Step = FARGATE): Step[] {
+  return [
     wait,
-    coldStep("launch", cold("launch")),
+    coldStep("launch", coldOf(inputs, "launch")),
     {
       step: "launch core (pending set, lease, merge)",
       low: ms(inputs.launchMs.p50),
@@ -229,26 +346,12 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
     },
     start,
   ];
-  const after = (freshness: boolean): Step[] => [
-    freshness
-      ? {
-          step: "prepare (profiles, state download) + `dbt source freshness`",
-          low: 10,
-          typical: 30,
-          high: 90,
-          basis: "assumed",
-          source: "depends on the dbt project and the number of sources",
-        }
-      : {
-          step: "prepare (profiles, state download) + no-op freshness (`dbt --version`)",
-          low: 3,
-          typical: 6,
-          high: 15,
-          basis: "assumed",
-          source: "S3 download of the previous manifest; Python start-up",
-        },
-  ];
+}
 
+/** The model for every path, idle and on the replayed day. */
+export function latencyModel(inputs: LatencyInputs): PathModel[] {
+  const { replay } = inputs;
+  const window = replay.settings.burstWindowSeconds;
   const idleWait: Step = {
     step: "leading-edge window (idle target: the first trigger waits the whole window)",
     low: 0,
@@ -267,93 +370,17 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
       ? `replay: receipt → RunTask, p50 (low and typical) / p95 (high), n ${s.n}`
       : "no such triggers in the replay",
   });
-  const soci: Step = {
-    ...fargate,
-    step: "Fargate with a SOCI index: RunTask → containers running",
-    low: fargate.low * 0.73,
-    typical: fargate.typical * 0.73,
-    basis: "inferred",
-    source: 'fargate × (1 − 0.27): soci\'s "up to 27 %" applied to the typical, so a best case',
-  };
   const webhookWait = replay.design.waitSeconds.webhook.n ? replay.design.waitSeconds.webhook : undefined;
 
-  const webhookHead: Step[] = [
-    {
-      step: "vendor sends the webhook after the sync ends",
-      low: 1,
-      typical: 5,
-      high: 30,
-      basis: "assumed",
-      source: "Fivetran and Airbyte do not document it",
-    },
-    {
-      step: "API Gateway HTTP API → Lambda",
-      low: 0.01,
-      typical: 0.03,
-      high: 0.1,
-      basis: "assumed",
-      source: "no absolute figure found; AWS only states HTTP APIs have lower latency than REST APIs",
-    },
-  ];
-  const snowflakeHead: Step[] = [
-    {
-      step: "triggered task fires after the load commits",
-      low: 0,
-      typical: 15,
-      high: 30,
-      basis: "inferred",
-      source: "snowflakeTrigger (uniform within the 30 s minimum interval, so 15 s on average)",
-    },
-    {
-      step: "task body: resume loading warehouse, INSERT from the stream, send the notification",
-      low: 2,
-      typical: 5,
-      high: 15,
-      basis: "assumed",
-      source: "warehouse resume and two statements",
-    },
-    {
-      step: "Snowflake notification → SNS",
-      low: 1,
-      typical: 2,
-      high: 10,
-      basis: "assumed",
-      source: "not documented by Snowflake",
-    },
-    {
-      step: "SNS → dispatch (asynchronous invoke)",
-      low: 0.062,
-      typical: 0.073,
-      high: 0.225,
-      basis: "documented",
-      source: "snsLambda (p10 / p50 / p99)",
-    },
-  ];
-  const hourlyHead: Step[] = [
-    {
-      step: "wait for the next hourly schedule",
-      low: 0,
-      typical: 1800,
-      high: 3600,
-      basis: "config",
-      source: `triggers.hourlySchedule = ${replay.settings.hourlySchedule}: a load ends at a uniformly random time in the hour`,
-    },
-    {
-      step: "EventBridge Scheduler → dispatch",
-      low: 0,
-      typical: 1,
-      high: 5,
-      basis: "assumed",
-      source: "scheduler (flexible window OFF)",
-    },
-  ];
-
+  const dispatchPath = dispatchSteps(inputs);
+  const launchPath = (wait: Step, start: Step = FARGATE) => launchSteps(inputs, wait, start);
+  const hourly = hourlyHead(replay.settings.hourlySchedule);
   const path = (name: string, condition: string, quoted: string, steps: Step[], freshness = false): PathModel => ({
     name,
     condition,
     quoted,
     steps,
-    after: after(freshness),
+    after: prepareSteps(freshness),
     total: {
       low: steps.reduce((s, x) => s + x.low, 0),
       typical: steps.reduce((s, x) => s + x.typical, 0),
@@ -364,44 +391,44 @@ export function latencyModel(inputs: LatencyInputs): PathModel[] {
   const cron = "30–60 min (hourly cron)";
   return [
     path("webhook (Fivetran / Airbyte)", "idle target", event, [
-      ...webhookHead,
-      ...dispatchSteps,
-      ...launchSteps(idleWait),
+      ...WEBHOOK_HEAD,
+      ...dispatchPath,
+      ...launchPath(idleWait),
     ]),
     path("webhook (Fivetran / Airbyte)", "idle target, SOCI index", event, [
-      ...webhookHead,
-      ...dispatchSteps,
-      ...launchSteps(idleWait, soci),
+      ...WEBHOOK_HEAD,
+      ...dispatchPath,
+      ...launchPath(idleWait, SOCI),
     ]),
     path("webhook (Fivetran / Airbyte)", "replayed day", event, [
-      ...webhookHead,
-      ...dispatchSteps,
-      ...launchSteps(busyWait("webhook triggers", webhookWait)),
+      ...WEBHOOK_HEAD,
+      ...dispatchPath,
+      ...launchPath(busyWait("webhook triggers", webhookWait)),
     ]),
     path("Snowflake triggered task", "idle target", event, [
-      ...snowflakeHead,
-      ...dispatchSteps,
-      ...launchSteps(idleWait),
+      ...SNOWFLAKE_HEAD,
+      ...dispatchPath,
+      ...launchPath(idleWait),
     ]),
     path("Snowflake triggered task", "idle target, SOCI index", event, [
-      ...snowflakeHead,
-      ...dispatchSteps,
-      ...launchSteps(idleWait, soci),
+      ...SNOWFLAKE_HEAD,
+      ...dispatchPath,
+      ...launchPath(idleWait, SOCI),
     ]),
     path("Snowflake triggered task", "replayed day", event, [
-      ...snowflakeHead,
-      ...dispatchSteps,
-      ...launchSteps(busyWait("Snowflake triggers", replay.design.waitSeconds.byKind.snowflake)),
+      ...SNOWFLAKE_HEAD,
+      ...dispatchPath,
+      ...launchPath(busyWait("Snowflake triggers", replay.design.waitSeconds.byKind.snowflake)),
     ]),
-    path("hourly schedule", "idle target", cron, [...hourlyHead, ...dispatchSteps, ...launchSteps(idleWait)], true),
+    path("hourly schedule", "idle target", cron, [...hourly, ...dispatchPath, ...launchPath(idleWait)], true),
     path(
       "hourly schedule",
       "replayed day",
       cron,
       [
-        ...hourlyHead,
-        ...dispatchSteps,
-        ...launchSteps(busyWait("schedule triggers", replay.design.waitSeconds.byKind.schedule)),
+        ...hourly,
+        ...dispatchPath,
+        ...launchPath(busyWait("schedule triggers", replay.design.waitSeconds.byKind.schedule)),
       ],
       true,
     ),
