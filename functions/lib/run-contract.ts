@@ -405,38 +405,6 @@ export function fastLaneRequest(req: RunRequestInput, tags: readonly string[]): 
   return { ...req, select: within(req.select), fullRefresh: false, lane: "fast" };
 }
 
-/**
- * How a run uses state, part of its merge key so that one failing mode cannot take the others
- * down: `freshness` (runs `dbt source freshness` and compares with the previous sources.json),
- * `state` (reads the previous manifest or run results), `retry`, or `plain`.
- */
-export function stateMode(req: RunRequest): "freshness" | "state" | "retry" | "plain" {
-  if (req.command === "retry") return "retry";
-  if (needsFreshness(req)) return "freshness";
-  return needsState(req) ? "state" : "plain";
-}
-
-/**
- * Requests with the same key may be merged into one run: same target, command, flags, selector,
- * vars, lane, state mode, exclusions (merging runs that exclude different nodes would either
- * drop an exclusion or exclude what another run selected), retried run and empty-selection rule.
- */
-export function mergeKey(req: RunRequest): string {
-  return JSON.stringify([
-    req.target,
-    req.command,
-    req.fullRefresh,
-    req.defer,
-    req.selector ?? null,
-    sortKeys(req.vars),
-    req.lane,
-    stateMode(req),
-    uniqueSorted(req.exclude),
-    req.retryOf ?? null,
-    failsOnEmptySelection(req),
-  ]);
-}
-
 /** `value` with every object's keys sorted (a canonical form for keys built with JSON.stringify). */
 export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -451,30 +419,3 @@ export function sortKeys(value: unknown): unknown {
 
 /** Distinct values, sorted. */
 export const uniqueSorted = (values: readonly string[]): string[] => [...new Set(values)].sort();
-
-/**
- * Merges requests that share a {@link mergeKey} into one run: the union of their selections,
- * their (equal) exclusions, every trigger and source. An empty selection in any request means
- * "everything", which wins.
- */
-export function mergeRequests(reqs: readonly RunRequest[]): RunRequest {
-  if (reqs.length === 0) throw new RunContractError("nothing to merge");
-  const key = mergeKey(reqs[0]);
-  const odd = reqs.find((r) => mergeKey(r) !== key);
-  if (odd) {
-    throw new RunContractError(
-      `cannot merge runs with different target, command, fullRefresh, selector, vars, lane, state mode, exclude, retryOf or empty-selection rule: ${mergeKey(odd)} vs ${key}`,
-    );
-  }
-  const selectsAll = reqs.some((r) => r.select.length === 0);
-  const triggers = [...new Map(reqs.flatMap((r) => r.triggers).map((t) => [`${t.kind}:${t.id}`, t])).values()].sort(
-    (a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id),
-  );
-  return {
-    ...reqs[0],
-    select: selectsAll ? [] : uniqueSorted(reqs.flatMap((r) => r.select)),
-    exclude: uniqueSorted(reqs[0].exclude),
-    triggers,
-    sources: uniqueSorted(reqs.flatMap((r) => r.sources)),
-  };
-}

@@ -3,7 +3,8 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { dispatch } from "../../functions/dispatch/core";
 import { InvalidEventError } from "../../functions/dispatch/errors";
 import { sourceRun } from "../../functions/dispatch/runs";
-import { dbtArgv, freshnessArgv, mergeKey, parseRunRequest } from "../../functions/lib/run-contract";
+import { dbtArgv, freshnessArgv, parseRunRequest } from "../../functions/lib/run-contract";
+import { joinRequests } from "../../functions/lib/run-join";
 import { NOW, QUEUE_URL, useDispatchHarness } from "./dispatch-harness";
 import { rejection, sha256 } from "./support";
 
@@ -89,7 +90,7 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
     expect(freshnessArgv(request)).to.deep.equal(["dbt", "--version"]);
   });
 
-  it("never merges with a source's run (another state mode and empty-selection rule)", () => {
+  it("joins a waiting source run: one build of both selections against the previous state, no empty-selection failure", () => {
     // Prepare
     const deploy = parseRunRequest(JSON.parse(BODY));
     const source = parseRunRequest(
@@ -108,9 +109,24 @@ describe("dispatch: the deploy's invocation (a new image tag)", () => {
         { kind: "fivetran", id: "s1", receivedAt: NOW },
       ),
     );
-    // Assess
-    expect(mergeKey(deploy)).to.equal('["dev","build",false,false,null,{},"normal","state",[],null,false]');
-    expect(mergeKey(source)).to.equal('["dev","build",false,false,null,{},"normal","plain",[],null,true]');
+    // Act
+    const joined = joinRequests([deploy, source]);
+    // Assess: the deploy's own build does not ask to fail on an empty selection, so the joined run does not
+    expect(dbtArgv(joined)).to.deep.equal([
+      "dbt",
+      "build",
+      "--profile",
+      "dbt_pipeline",
+      "--target",
+      "dev",
+      "--select",
+      "source:stripe+",
+      "state:modified+",
+      "--state",
+      "/artifacts/state",
+    ]);
+    expect(freshnessArgv(joined)).to.deep.equal(["dbt", "--version"]);
+    expect(joined.sources).to.deep.equal(["stripe"]);
   });
 
   it("throws when the queue refuses, so the deployment fails and the next one invokes again", async () => {

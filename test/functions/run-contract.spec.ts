@@ -8,10 +8,7 @@ import {
   dbtArgv,
   freshnessArgv,
   isSelectorToken,
-  mergeKey,
-  mergeRequests,
   parseRunRequest,
-  stateMode,
   taskOverrides,
 } from "../../functions/lib/run-contract";
 import { canJoin, joinRequests } from "../../functions/lib/run-join";
@@ -379,106 +376,6 @@ describe("run contract", () => {
       const fits = req({ select: select.slice(0, 40) });
       expect(JSON.stringify(taskOverrides(fits, "run-00000001")).length).to.be.at.most(ECS_OVERRIDES_LIMIT);
     });
-  });
-
-  describe("merging a burst", () => {
-    const airbyte = {
-      ...trigger,
-      kind: "airbyte" as const,
-      id: "job-7",
-      source: "hubspot",
-      receivedAt: "2026-11-22T10:00:30.000Z",
-    };
-    const a = sourceReq({ select: ["source:stripe+"], exclude: ["tag:heavy"], sources: ["stripe"] });
-    const b = sourceReq({
-      select: ["source:hubspot+", "source:stripe+"],
-      exclude: ["tag:heavy"],
-      sources: ["hubspot"],
-      triggers: [airbyte],
-    });
-    it("unions selections, keeps the exclusions, records every trigger and source", () => {
-      expect(mergeRequests([a, b])).to.deep.equal({
-        command: "build",
-        select: ["source:hubspot+", "source:stripe+"],
-        exclude: ["tag:heavy"],
-        vars: {},
-        fullRefresh: false,
-        target: "prod",
-        defer: false,
-        lane: "normal",
-        triggers: [trigger, airbyte],
-        sources: ["hubspot", "stripe"],
-      });
-    });
-    it("an empty selection (everything) wins", () =>
-      expect(mergeRequests([a, sourceReq({ exclude: ["tag:heavy"] })]).select).to.deep.equal([]));
-    it("drops a trigger delivered twice", () => expect(mergeRequests([a, a]).triggers).to.have.length(1));
-    it("treats vars in any key order, and exclusions in any order, as equal", () => {
-      expect(mergeKey(req({ vars: { a: 1, b: 2 } }))).to.equal(mergeKey(req({ vars: { b: 2, a: 1 } })));
-      expect(mergeKey(a)).to.equal(mergeKey(sourceReq({ exclude: ["tag:heavy", "tag:heavy"] })));
-    });
-
-    // Each row: two requests that must never share a run, and why.
-    const apart: [string, RunRequest, RunRequest][] = [
-      [
-        "a full refresh and an incremental run",
-        a,
-        sourceReq({ select: ["source:stripe+"], exclude: ["tag:heavy"], fullRefresh: true }),
-      ],
-      [
-        "a fast-lane run and a normal one",
-        a,
-        sourceReq({ select: ["source:stripe+,+tag:dashboard"], exclude: ["tag:heavy"], lane: "fast" }),
-      ],
-      [
-        "different exclusions (a source's exclude would be lost)",
-        a,
-        sourceReq({ select: ["source:hubspot+"], exclude: [] }),
-      ],
-      [
-        "the hourly freshness run and a source run",
-        a,
-        req({ triggers: [hourly], select: ["source_status:fresher+"], exclude: ["tag:heavy"] }),
-      ],
-      ["a state selection and a plain run", req({ select: ["tag:x"] }), req({ select: ["state:modified+"] })],
-      [
-        "a freshness run and a state run",
-        req({ select: ["source_status:fresher+"] }),
-        req({ select: ["state:modified+"] }),
-      ],
-      [
-        "retries of different runs",
-        req({ command: "retry", retryOf: "20261122t090000-00000001" }),
-        req({ command: "retry", retryOf: "20261122t100000-00000002" }),
-      ],
-      [
-        "a source run (fails on an empty selection) and a manual one",
-        a,
-        req({ select: ["source:hubspot+"], exclude: ["tag:heavy"] }),
-      ],
-      ["different YAML selectors", req({ selector: "nightly" }), req({ selector: "weekly" })],
-    ];
-    for (const [what, x, y] of apart) {
-      it(`never merges ${what}`, () => {
-        expect(mergeKey(x)).not.to.equal(mergeKey(y));
-        expect(() => mergeRequests([x, y])).to.throw(
-          RunContractError,
-          /^cannot merge runs with different target, command, fullRefresh, selector, vars, lane, state mode, exclude, retryOf or empty-selection rule: /,
-        );
-      });
-    }
-
-    const modes: [string, RunRequest, ReturnType<typeof stateMode>][] = [
-      ["a plain selection", req({ select: ["source:stripe+"] }), "plain"],
-      ["source_status in an exclusion", req({ exclude: ["source_status:fresher+"] }), "freshness"],
-      ["result:error+", req({ select: ["result:error+"] }), "state"],
-      ["state:modified in an exclusion", req({ select: ["tag:x"], exclude: ["state:modified"] }), "state"],
-      ["a YAML selector", req({ selector: "nightly" }), "state"],
-      ["a YAML selector that compares freshness", req({ selector: "nightly", freshness: true }), "freshness"],
-      ["retry", req({ command: "retry", retryOf: "20261122t090000-00000001" }), "retry"],
-    ];
-    for (const [what, r, mode] of modes)
-      it(`state mode of ${what}: ${mode}`, () => expect(stateMode(r)).to.equal(mode));
   });
 
   describe("fast lane", () => {
