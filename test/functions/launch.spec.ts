@@ -8,8 +8,7 @@ import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../..
 import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
-import { RunRequestInput, parseRunRequest, taskOverrides } from "../../functions/lib/run-contract";
-import { joinRequests } from "../../functions/lib/run-join";
+import { RunRequestInput, parseRunRequest } from "../../functions/lib/run-contract";
 import { MemoryLaunchStore } from "../../sim/launch-memory-store";
 import { RecordingLog, RecordingMetrics, fixtureText, rejection } from "./support";
 
@@ -136,9 +135,19 @@ describe("launch", () => {
   const deadLetters = () => sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
   const failures = (...ids: string[]) => ({ batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) });
 
-  /** The RunTask input launch must send for `requests` (their pending keys make the token). */
-  function expectedRunTask(requests: RunRequestInput[], runId: string) {
-    const merged = joinRequests(requests.map((r) => parseRunRequest(r)));
+  /**
+   * The RunTask input launch must send for `requests` whose run is `dbt`: the argv is written out
+   * by each test; the sources and trigger kinds recorded are those of the requests themselves.
+   */
+  function expectedRunTask(
+    requests: RunRequestInput[],
+    runId: string,
+    dbt: string[],
+    freshness: string[] = ["dbt", "--version"],
+  ) {
+    const sources = [...new Set(requests.flatMap((r) => r.sources ?? []))].sort();
+    const kinds = [...new Set(requests.flatMap((r) => r.triggers.map((t) => t.kind)))].sort();
+    const retryOf = requests.find((r) => r.retryOf)?.retryOf;
     return {
       cluster: CLUSTER,
       taskDefinition: "dev-dbt",
@@ -151,19 +160,47 @@ describe("launch", () => {
           assignPublicIp: "ENABLED",
         },
       },
-      overrides: taskOverrides(merged, runId),
+      overrides: {
+        containerOverrides: [
+          ...(retryOf ? [{ name: "prepare", environment: [{ name: "DBT_PIPELINE_RETRY_OF", value: retryOf }] }] : []),
+          { name: "freshness", command: freshness },
+          {
+            name: "dbt",
+            command: dbt,
+            environment: [
+              { name: "DBT_PIPELINE_RUN_ID", value: runId },
+              { name: "DBT_PIPELINE_SOURCES", value: sources.join(",") },
+              { name: "DBT_PIPELINE_TRIGGERS", value: kinds.join(",") },
+            ],
+          },
+          { name: "upload", environment: [{ name: "DBT_PIPELINE_RUN_ID", value: runId }] },
+        ],
+      },
       startedBy: `dbt-pipeline/${runId}`,
       clientToken: sha256(requests.map(keyOf).sort().join(",")),
       tags: [
         { key: "dbt-pipeline:run-id", value: runId },
         { key: "dbt-pipeline:target", value: "dev" },
-        { key: "dbt-pipeline:triggers", value: [...new Set(merged.triggers.map((t) => t.kind))].sort().join(" ") },
-        ...(merged.sources.length ? [{ key: "dbt-pipeline:sources", value: merged.sources.join(" ") }] : []),
+        { key: "dbt-pipeline:triggers", value: kinds.join(" ") },
+        ...(sources.length ? [{ key: "dbt-pipeline:sources", value: sources.join(" ") }] : []),
       ],
       propagateTags: "TASK_DEFINITION",
       enableECSManagedTags: true,
     };
   }
+  /** dbt's argv for a build of the sources' downstream models that fails when a selection matches nothing. */
+  const sourceBuild = (...selected: string[]) => [
+    "dbt",
+    "build",
+    "--profile",
+    "dbt_pipeline",
+    "--target",
+    "dev",
+    "--select",
+    ...selected,
+    "--warn-error-options",
+    '{"error": ["NoNodesForSelectionCriteria"]}',
+  ];
   const runIdOf = (stamp: string, requests: RunRequestInput[]) =>
     `${stamp}-${sha256(requests.map(keyOf).sort().join(",")).slice(0, 8)}`;
 
@@ -186,7 +223,9 @@ describe("launch", () => {
       );
       // Assess
       expect(result).to.deep.equal(failures());
-      expect(runTasks()).to.deep.equal([expectedRunTask(requests, runId)]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask(requests, runId, sourceBuild("source:hubspot+", "source:shopify+", "source:stripe+")),
+      ]);
       const dbt = (runTasks()[0].overrides?.containerOverrides ?? []).find((c) => c.name === "dbt");
       expect(dbt?.command).to.deep.equal([
         "dbt",
@@ -240,7 +279,13 @@ describe("launch", () => {
       await launch(event(record("m1", first)), d);
       // Assess: one run of both, started when the window closed
       expect(sleeps).to.deep.equal([6000]);
-      expect(runTasks()).to.deep.equal([expectedRunTask([first, second], runIdOf("20261122t095956", [first, second]))]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask(
+          [first, second],
+          runIdOf("20261122t095956", [first, second]),
+          sourceBuild("source:hubspot+", "source:stripe+"),
+        ),
+      ]);
       expect(store.lease("dev")?.expiresAt).to.equal(T + 6000 + 3600_000);
     });
 
@@ -309,7 +354,18 @@ describe("launch", () => {
       // Act
       await launch(event(record("m1", requests[0]), record("m2", requests[1])), deps());
       // Assess
-      expect(runTasks()).to.deep.equal([expectedRunTask([retry], runIdOf("20261122t094000", [retry]))]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask([retry], runIdOf("20261122t094000", [retry]), [
+          "dbt",
+          "retry",
+          "--profile",
+          "dbt_pipeline",
+          "--target",
+          "dev",
+          "--state",
+          "/artifacts/retry-state",
+        ]),
+      ]);
       expect(store.outcomes("dev")[keyOf(requests[1])]).to.equal("pending");
     });
 
@@ -446,8 +502,12 @@ describe("launch", () => {
       // Assess
       expect(result).to.deep.equal({ handOver: "launched" });
       expect(runTasks()).to.deep.equal([
-        expectedRunTask([first], runId),
-        expectedRunTask(waiting, runIdOf("20261122t095500", waiting)),
+        expectedRunTask([first], runId, sourceBuild("source:stripe+")),
+        expectedRunTask(
+          waiting,
+          runIdOf("20261122t095500", waiting),
+          sourceBuild("source:hubspot+", "source:shopify+"),
+        ),
       ]);
       expect(store.lease("dev")?.taskArn).to.equal(NEXT_TASK_ARN);
       expect(sleeps).to.deep.equal([]);
@@ -599,7 +659,9 @@ describe("launch", () => {
       ).to.deep.equal([
         ["launch-failed", "InvalidParameterException: No Container Instances were found in your cluster."],
       ]);
-      expect(runTasks()[1]).to.deep.equal(expectedRunTask([build], runIdOf("20261122t095500", [build])));
+      expect(runTasks()[1]).to.deep.equal(
+        expectedRunTask([build], runIdOf("20261122t095500", [build]), sourceBuild("source:stripe+")),
+      );
       expect(store.outcomes("dev")[keyOf(full)]).to.equal("dead-letter:launch-failed");
     });
 
@@ -913,7 +975,9 @@ describe("launch", () => {
       expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([
         { cluster: CLUSTER, startedBy: "dbt-pipeline/20261122t095000-deadbeef" },
       ]);
-      expect(runTasks()).to.deep.equal([expectedRunTask([waiting], runIdOf("20261122t095000", [waiting]))]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask([waiting], runIdOf("20261122t095000", [waiting]), sourceBuild("source:stripe+")),
+      ]);
       expect(metrics.total("LeasesRecovered")).to.equal(1);
     });
 
@@ -933,7 +997,9 @@ describe("launch", () => {
       const result = await launch(sweepEvent, deps());
       // Assess
       expect(result).to.deep.equal({ swept: { dev: "launched" } });
-      expect(runTasks()).to.deep.equal([expectedRunTask([late], runIdOf("20261122t095900", [late]))]);
+      expect(runTasks()).to.deep.equal([
+        expectedRunTask([late], runIdOf("20261122t095900", [late]), sourceBuild("source:stripe+")),
+      ]);
     });
 
     it("keeps an expired lease whose task still runs (renewed), and starts nothing", async () => {
