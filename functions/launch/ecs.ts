@@ -104,6 +104,16 @@ export function isRetryableError(error: unknown): boolean {
   return /rate exceeded|capacity is unavailable/i.test(error.message);
 }
 
+/**
+ * True when a RunTask call that threw may still have started the task: a timeout, a network
+ * error or a server error can come after ECS acted on the request, while throttling (and any
+ * 4xx) means ECS refused it. ECS's `clientToken` makes retries of the same call safe, but a
+ * later run with other requests has another token, so the claim must outlive such an error.
+ */
+export function mayHaveStarted(error: unknown): boolean {
+  return isRetryableError(error) && !isThrottlingError(error as Parameters<typeof isThrottlingError>[0]);
+}
+
 /** True for a RunTask `failures[].reason` that a later attempt may not hit (capacity, resources, throttling). */
 export function isRetryableFailure(reason: string | undefined): boolean {
   return reason !== undefined && /capacity|^RESOURCE:|throttl|rate exceeded/i.test(reason);

@@ -24,7 +24,15 @@ import type { RunRequest } from "../lib/run-contract";
 import { joinRequests } from "../lib/run-join";
 import type { LaunchDeps } from "./core";
 import { deadLetter } from "./dead-letter";
-import { backoffMs, isRetryableError, isRetryableFailure, launchToken, runIdFor, runTaskInput } from "./ecs";
+import {
+  backoffMs,
+  isRetryableError,
+  isRetryableFailure,
+  launchToken,
+  mayHaveStarted,
+  runIdFor,
+  runTaskInput,
+} from "./ecs";
 import { fitRun, nextBatch } from "./fit";
 import { MAX_WAIT_IN_INVOCATION_MS, dueAt, hourlyIdle } from "./cadence";
 import { DEAD_LETTER_OUTCOME_PREFIX, Lease, PendingItem } from "./store";
@@ -72,6 +80,7 @@ export async function pump(target: string, deps: LaunchDeps): Promise<PumpOutcom
       return "idle";
     }
     // Release is conditional on the holder: harmless when the lease already went.
+    if (outcome === "uncertain") return "retry-later";
     if (outcome === "retry-later" || outcome === "deferred") await deps.store.release(target, holder);
     // Nothing ran (dead-lettered or skipped): the next kind of run may start.
     if (outcome !== "dead-lettered" && outcome !== "skipped") return outcome;
@@ -92,13 +101,20 @@ async function settlePrevious(target: string, holder: string, previous: Lease, d
     // Running: the lease is the task's again, for a full term. Unknown: check again in a few minutes.
     const running = status.kind === "running";
     const seconds = running ? deps.settings.leaseSeconds : STARTING_LEASE_SECONDS;
+    const now = deps.now().getTime();
+    // An adopted task (its launch died before recording it) gets a start time, so that its STOPPED
+    // event records the run's end, the spacing counts from it, and a MISSING answer long after can
+    // tell that it is over.
+    const launchedAt = running ? (previous.launchedAt ?? now) : previous.launchedAt;
     await deps.store.update({
       ...previous,
       holder,
       state: running ? "running" : previous.state,
       taskArn: running ? status.taskArn : previous.taskArn,
-      expiresAt: deps.now().getTime() + seconds * 1000,
+      ...(launchedAt !== undefined ? { launchedAt } : {}),
+      expiresAt: now + seconds * 1000,
     });
+    if (running && previous.launchedAt === undefined) await deps.store.setLastStart(target, now);
     deps.logger.warn("an expired lease's task is still running (or ECS could not tell); the lease is renewed", {
       target,
       runId: previous.runId,
@@ -157,7 +173,8 @@ const doneUntil = (deps: LaunchDeps) => deps.now().getTime() + deps.settings.don
 const oldestOf = (items: readonly PendingItem[]) =>
   Math.min(...items.flatMap((i) => i.request.triggers.map((t) => Date.parse(t.receivedAt))));
 
-type RunOutcome = "idle" | "launched" | "retry-later" | "dead-lettered" | "busy" | "deferred" | "skipped";
+/** `uncertain`: RunTask may have started the task; the claim stays until it expires (see runNext). */
+type RunOutcome = "idle" | "launched" | "retry-later" | "uncertain" | "dead-lettered" | "busy" | "deferred" | "skipped";
 
 /** With the lease held: waits for the start to be due, joins the next batch and launches it. */
 async function runNext(target: string, holder: string, deps: LaunchDeps): Promise<RunOutcome> {
@@ -220,9 +237,17 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   const started = await runTask(fitted.request, runId, clientToken, deps, context);
   if (started.kind === "failed") {
     if (started.retryable) {
-      // Everything stays pending; the lease goes, and the next trigger, STOPPED event or sweep tries again.
+      // Everything stays pending and the next trigger, STOPPED event or sweep tries again. When the
+      // last call may have started the task (a timeout, not a refusal), the claim stays until it
+      // expires: whoever takes the lease next asks ECS for the run's task by startedBy
+      // (settlePrevious) instead of starting a second task under another client token.
       deps.metrics.addMetric("LaunchDeferred", "Count", 1);
-      deps.logger.warn("RunTask kept failing; the requests stay pending", { ...context, error: started.error });
+      deps.logger.warn("RunTask kept failing; the requests stay pending", {
+        ...context,
+        error: started.error,
+        claimKept: started.mayHaveStarted,
+      });
+      if (started.mayHaveStarted) return "uncertain";
       await store.release(target, holder);
       return "retry-later";
     }
@@ -287,7 +312,8 @@ async function rejectBatch(
 }
 
 type Started =
-  { kind: "started"; taskArn: string; attempts: number } | { kind: "failed"; retryable: boolean; error: string };
+  | { kind: "started"; taskArn: string; attempts: number }
+  | { kind: "failed"; retryable: boolean; error: string; mayHaveStarted: boolean };
 
 /** RunTask with exponential backoff on throttling and missing capacity; the clientToken makes a retry start at most one task. */
 async function runTask(
@@ -301,6 +327,7 @@ async function runTask(
   for (let attempt = 1; ; attempt++) {
     let error: string;
     let retryable: boolean;
+    let uncertain = false;
     try {
       const out = await deps.ecs.send(new RunTaskCommand(input));
       const task = out.tasks?.find((t) => t.taskArn);
@@ -311,11 +338,12 @@ async function runTask(
     } catch (thrown) {
       error = errorMessage(thrown);
       retryable = isRetryableError(thrown);
+      uncertain = mayHaveStarted(thrown);
     }
     const delay = backoffMs(attempt);
     const outOfTime = deps.remainingMs !== undefined && deps.remainingMs() < delay + RESERVE_MS;
     if (!retryable || attempt >= deps.settings.maxLaunchAttempts || outOfTime)
-      return { kind: "failed", retryable, error };
+      return { kind: "failed", retryable, error, mayHaveStarted: uncertain };
     deps.metrics.addMetric("LaunchRetries", "Count", 1);
     deps.logger.warn("RunTask failed; retrying", { ...context, attempt, delayMs: delay, error });
     await deps.sleep(delay);
@@ -333,11 +361,16 @@ export async function handOver(
   deps: LaunchDeps,
   exitCode?: number,
 ): Promise<PumpOutcome> {
-  const released = await deps.store.releaseRun(target, runId, taskArn);
+  // The run's requests are marked done and its end recorded before the lease goes: should this
+  // invocation fail in between, EventBridge's retry of the event still finds the lease and does
+  // the rest (marking done and recording an end twice is harmless; losing them is not).
+  const lease = await deps.store.getLease(target);
+  const ours = lease?.runId === runId && (lease.taskArn === undefined || lease.taskArn === taskArn);
+  if (ours && lease.claimed?.length) await deps.store.finish(target, lease.claimed, `run:${runId}`, doneUntil(deps));
+  // Unknown exit code (a lost STOPPED event the sweep recovered) counts as a failure: the next hourly run is not skipped.
+  if (ours && lease.launchedAt !== undefined) await deps.store.recordRunEnd(target, lease.launchedAt, exitCode === 0);
+  const released = ours ? await deps.store.releaseRun(target, runId, taskArn) : undefined;
   if (released) {
-    // Unknown exit code (a lost STOPPED event the sweep recovered) counts as a failure: the next hourly run is not skipped.
-    if (released.launchedAt !== undefined) await deps.store.recordRunEnd(target, released.launchedAt, exitCode === 0);
-    if (released.claimed?.length) await deps.store.finish(target, released.claimed, `run:${runId}`, doneUntil(deps));
     deps.logger.info("run stopped; lease released", { target, runId, taskArn });
   } else {
     deps.metrics.addMetric("StaleStopEvents", "Count", 1);

@@ -513,6 +513,27 @@ describe("launch", () => {
       expect(sleeps).to.deep.equal([]);
     });
 
+    it("keeps the lease when the hand-over fails before it is done, so the event's retry finishes it", async () => {
+      // Prepare: a run, and DynamoDB failing once as the end is recorded
+      await launch(event(record("m1", request("stripe", ago(600)))), deps());
+      const runId = store.lease("dev")?.runId ?? "";
+      let failures = 1;
+      store.fail = (call) =>
+        call === "recordRunEnd" && failures-- > 0
+          ? Object.assign(new Error("throttled"), { name: "ThrottlingException" })
+          : undefined;
+      // Act: EventBridge's first delivery fails, its retry succeeds
+      const error = await rejection(launch(stopped(TASK_ARN, runId), deps()));
+      const leaseAfterFailure = store.lease("dev");
+      const retried = await launch(stopped(TASK_ARN, runId), deps());
+      // Assess
+      expect(error.name).to.equal("ThrottlingException");
+      expect(leaseAfterFailure).to.include({ runId, taskArn: TASK_ARN });
+      expect(retried).to.deep.equal({ handOver: "idle" });
+      expect(store.lease("dev")).to.equal(undefined);
+      expect(metrics.total("StaleStopEvents")).to.equal(0);
+    });
+
     it("a duplicated STOPPED event changes nothing", async () => {
       // Prepare
       await launch(event(record("m1", request("stripe", ago(600)))), deps());
@@ -594,6 +615,27 @@ describe("launch", () => {
       expect(store.lease("dev")).to.equal(undefined);
       expect(store.outcomes("dev")).to.deep.equal({ [keyOf(request("stripe", ago(300)))]: "pending" });
       expect(deadLetters()).to.deep.equal([]);
+    });
+
+    it("after RunTask timeouts keeps the claim (ECS may have started the task), then adopts the task ListTasks finds instead of starting another", async () => {
+      // Prepare: every call times out after ECS may have acted on it
+      ecs.on(RunTaskCommand).rejects(Object.assign(new Error("socket timed out"), { name: "TimeoutError" }));
+      const first = request("stripe", ago(300));
+      await launch(event(record("m1", first)), deps());
+      const runId = runIdOf("20261122t095500", [first]);
+      expect(runTasks()).to.have.length(5);
+      expect(store.lease("dev")).to.include({ state: "launching", runId });
+      // The claim expires; ECS lists the task the timed-out call started
+      clock += 181_000;
+      ecs.on(ListTasksCommand).resolves({ taskArns: [TASK_ARN] });
+      // Act
+      await launch({ kind: "sweep", scheduledTime: "2026-11-22T10:03:00Z" }, deps());
+      // Assess: no sixth RunTask; the lease is the listed task's, with a start time for its STOPPED event
+      expect(runTasks()).to.have.length(5);
+      expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).to.deep.equal([
+        { cluster: CLUSTER, startedBy: `dbt-pipeline/${runId}` },
+      ]);
+      expect(store.lease("dev")).to.include({ state: "running", runId, taskArn: TASK_ARN, launchedAt: clock });
     });
 
     it("stops retrying when the invocation is about to time out; the requests stay pending", async () => {
