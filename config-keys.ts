@@ -560,7 +560,7 @@ export const KEY_TABLE = [
     type: "boolean",
     default: false,
     description:
-      "Skip the hourly run when no source load was accepted since the target's last successful run (counted as HourlySkipped). Only for stacks where every source that loads sends a trigger: the hourly run is what catches the others (docs/launch.md).",
+      "Skip the hourly run when, since the target's last successful run that covered everything, no source load was accepted and no run failed (counted as HourlySkipped). Only for stacks where every source that loads sends a trigger: the hourly run is what catches the others (docs/launch.md).",
     schema: bool,
   },
   {

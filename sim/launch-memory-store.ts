@@ -133,11 +133,13 @@ export class MemoryLaunchStore implements LaunchStore {
     if (!((now.lastLoadAt ?? -Infinity) > at)) this.activities.set(target, { ...now, lastLoadAt: at });
   }
 
-  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
+  async recordRunEnd(target: string, startedAt: number, ok: boolean, coversAll: boolean): Promise<void> {
     await this.enter("recordRunEnd");
     const now = this.activities.get(target) ?? {};
-    if (!((now.lastEndedStart ?? -Infinity) > startedAt))
-      this.activities.set(target, { ...now, lastEndedStart: startedAt, lastEndedOk: ok });
+    if (!ok && !((now.failedStart ?? -Infinity) > startedAt))
+      this.activities.set(target, { ...now, failedStart: startedAt });
+    else if (ok && coversAll && !((now.coveredStart ?? -Infinity) > startedAt))
+      this.activities.set(target, { ...now, coveredStart: startedAt });
   }
 
   async activity(target: string): Promise<TargetActivity> {

@@ -18,15 +18,25 @@ export const isHourlyOnly = (request: RunRequest): boolean =>
   request.triggers.every((t) => t.kind === "schedule" && t.id.startsWith("hourly:"));
 
 /**
- * True when every waiting request is an hourly one and nothing loaded since the start of the
- * target's last run that ended well: that run already built everything the hourly run would find
- * fresher. Only with HOURLY_SKIP_WHEN_IDLE, for stacks where every loading source sends a trigger.
+ * True when every waiting request is an hourly one, and since the start of the target's latest
+ * successful run that covered everything (an hourly run, a full refresh, a run of every node)
+ * nothing loaded and no run failed: everything the hourly run would find fresher is built. A
+ * failed run stays a reason to run until a covering run succeeds after it, whatever narrower
+ * runs succeeded meanwhile (their success says nothing of the failed run's models). Only with
+ * HOURLY_SKIP_WHEN_IDLE, for stacks where every loading source sends a trigger.
  */
 export async function hourlyIdle(target: string, items: readonly PendingItem[], deps: LaunchDeps): Promise<boolean> {
   if (!deps.settings.hourlySkipWhenIdle || !items.every((i) => isHourlyOnly(i.request))) return false;
-  const { lastEndedStart, lastEndedOk, lastLoadAt } = await deps.store.activity(target);
-  return lastEndedOk === true && lastEndedStart !== undefined && (lastLoadAt ?? -Infinity) < lastEndedStart;
+  const { coveredStart, failedStart, lastLoadAt } = await deps.store.activity(target);
+  return (
+    coveredStart !== undefined && (lastLoadAt ?? -Infinity) < coveredStart && (failedStart ?? -Infinity) < coveredStart
+  );
 }
+
+/** A run that builds everything an hourly run would: it serves a schedule, or selects every node. */
+export const coversAll = (request: RunRequest): boolean =>
+  request.triggers.some((t) => t.kind === "schedule") ||
+  (request.select.length === 0 && request.exclude.length === 0 && !request.selector);
 
 /**
  * When the target's next run may start: the leading-edge window after its oldest waiting

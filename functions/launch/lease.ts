@@ -34,7 +34,7 @@ import {
   runTaskInput,
 } from "./ecs";
 import { fitRun, nextBatch } from "./fit";
-import { MAX_WAIT_IN_INVOCATION_MS, dueAt, hourlyIdle } from "./cadence";
+import { MAX_WAIT_IN_INVOCATION_MS, coversAll, dueAt, hourlyIdle } from "./cadence";
 import { DEAD_LETTER_OUTCOME_PREFIX, Lease, PendingItem } from "./store";
 
 /** Most pending requests one run takes (the claim is kept in the lease item, under DynamoDB's 400 KB). */
@@ -125,6 +125,9 @@ async function settlePrevious(target: string, holder: string, previous: Lease, d
   if (status.kind === "stopped" && previous.claimed?.length) {
     await deps.store.finish(target, previous.claimed, `run:${previous.runId}`, doneUntil(deps));
   }
+  // A run found stopped without its event: how dbt ended is not known, so it counts as failed.
+  if (status.kind === "stopped")
+    await deps.store.recordRunEnd(target, previous.launchedAt ?? deps.now().getTime(), false, false);
   deps.metrics.addMetric("LeasesRecovered", "Count", 1);
   deps.logger.warn("recovered an expired lease", {
     target,
@@ -223,6 +226,7 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
     state: "launching",
     runId,
     claimed: keys,
+    coversAll: coversAll(fitted.request),
     expiresAt: deps.now().getTime() + STARTING_LEASE_SECONDS * 1000,
   };
   if (!(await store.update(claim))) return "busy";
@@ -368,7 +372,8 @@ export async function handOver(
   const ours = lease?.runId === runId && (lease.taskArn === undefined || lease.taskArn === taskArn);
   if (ours && lease.claimed?.length) await deps.store.finish(target, lease.claimed, `run:${runId}`, doneUntil(deps));
   // Unknown exit code (a lost STOPPED event the sweep recovered) counts as a failure: the next hourly run is not skipped.
-  if (ours && lease.launchedAt !== undefined) await deps.store.recordRunEnd(target, lease.launchedAt, exitCode === 0);
+  if (ours && lease.launchedAt !== undefined)
+    await deps.store.recordRunEnd(target, lease.launchedAt, exitCode === 0, lease.coversAll === true);
   const released = ours ? await deps.store.releaseRun(target, runId, taskArn) : undefined;
   if (released) {
     deps.logger.info("run stopped; lease released", { target, runId, taskArn });

@@ -36,8 +36,10 @@ export const LEASE_KEY = "lease";
 export const LAST_START_KEY = "last";
 /** The sort key of the item holding when the latest source load was accepted (the hourly skip). */
 export const LAST_LOAD_KEY = "load";
-/** The sort key of the item holding the start and outcome of the latest run that ended (the hourly skip). */
-export const LAST_END_KEY = "end";
+/** The sort key of the item holding the start of the latest run that ended and covered everything (the hourly skip). */
+export const LAST_COVERED_KEY = "covered";
+/** The sort key of the item holding the start of the latest run that ended without dbt's exit code 0 (the hourly skip). */
+export const LAST_FAILED_KEY = "failed";
 /** Sort-key prefix of pending run requests. */
 export const PENDING_PREFIX = "p#";
 /** Sort-key prefix of done markers. */
@@ -73,6 +75,8 @@ export interface Lease {
   readonly launchedAt?: number;
   /** Keys of the pending items the run serves. */
   readonly claimed?: readonly string[];
+  /** The run builds everything an hourly run would (it serves a schedule, or selects every node). */
+  readonly coversAll?: boolean;
 }
 
 /** What launch keeps between invocations; one implementation on DynamoDB, one in memory for tests and the bench. */
@@ -109,8 +113,12 @@ export interface LaunchStore {
   setLastStart(target: string, at: number): Promise<void>;
   /** Records that a source load (its trigger received at `at`, epoch ms) was accepted; keeps the latest. */
   recordLoad(target: string, at: number): Promise<void>;
-  /** Records how the run started at `startedAt` ended (dbt's exit code 0: `ok`); keeps the latest run's. */
-  recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void>;
+  /**
+   * Records how the run started at `startedAt` ended: a failure (dbt's exit code not 0, or not
+   * known) keeps the latest failed start; a success of a run that covered everything keeps the
+   * latest covered start; other successes change nothing (they built only their own selection).
+   */
+  recordRunEnd(target: string, startedAt: number, ok: boolean, coversAll: boolean): Promise<void>;
   /** What launch knows of the target's recent activity, strongly consistent. */
   activity(target: string): Promise<TargetActivity>;
 }
@@ -119,9 +127,10 @@ export interface LaunchStore {
 export interface TargetActivity {
   /** Receipt of the latest source trigger accepted. */
   readonly lastLoadAt?: number;
-  /** Start of the latest run whose end launch saw, and whether dbt exited 0. */
-  readonly lastEndedStart?: number;
-  readonly lastEndedOk?: boolean;
+  /** Start of the latest run that covered everything and ended with dbt's exit code 0. */
+  readonly coveredStart?: number;
+  /** Start of the latest run that ended without dbt's exit code 0 (or whose end is not known). */
+  readonly failedStart?: number;
 }
 
 /** A done marker's outcome of a request that went to the dead-letter queue instead of a run. */
@@ -318,18 +327,23 @@ export class DynamoLaunchStore implements LaunchStore {
     await this.putLatest(target, LAST_LOAD_KEY, "at", at);
   }
 
-  async recordRunEnd(target: string, startedAt: number, ok: boolean): Promise<void> {
-    await this.putLatest(target, LAST_END_KEY, "startedAt", startedAt, { ok });
+  async recordRunEnd(target: string, startedAt: number, ok: boolean, coversAll: boolean): Promise<void> {
+    if (!ok) await this.putLatest(target, LAST_FAILED_KEY, "startedAt", startedAt);
+    else if (coversAll) await this.putLatest(target, LAST_COVERED_KEY, "startedAt", startedAt);
   }
 
   async activity(target: string): Promise<TargetActivity> {
     const get = (key: string) =>
       this.doc.send(new GetCommand({ TableName: this.tableName, Key: { target, key }, ConsistentRead: true }));
-    const [load, end] = await Promise.all([get(LAST_LOAD_KEY), get(LAST_END_KEY)]);
+    const [load, covered, failed] = await Promise.all([
+      get(LAST_LOAD_KEY),
+      get(LAST_COVERED_KEY),
+      get(LAST_FAILED_KEY),
+    ]);
     return {
       ...(typeof load.Item?.at === "number" ? { lastLoadAt: load.Item.at } : {}),
-      ...(typeof end.Item?.startedAt === "number" ? { lastEndedStart: end.Item.startedAt } : {}),
-      ...(typeof end.Item?.ok === "boolean" ? { lastEndedOk: end.Item.ok } : {}),
+      ...(typeof covered.Item?.startedAt === "number" ? { coveredStart: covered.Item.startedAt } : {}),
+      ...(typeof failed.Item?.startedAt === "number" ? { failedStart: failed.Item.startedAt } : {}),
     };
   }
 
@@ -375,5 +389,6 @@ function leaseOf(item: Record<string, unknown>): Lease {
     ...(typeof item.taskArn === "string" ? { taskArn: item.taskArn } : {}),
     ...(item.launchedAt !== undefined ? { launchedAt: Number(item.launchedAt) } : {}),
     ...(Array.isArray(item.claimed) ? { claimed: item.claimed.map(String) } : {}),
+    ...(typeof item.coversAll === "boolean" ? { coversAll: item.coversAll } : {}),
   };
 }

@@ -60,11 +60,11 @@ function withoutCovered(tokens: readonly string[]): string[] {
  *    selected is dropped (so a fast-lane request rides in the normal run of its source);
  *  - freshness and state: the run gets the freshness step and `--state` when any request needs
  *    them. Plain selections ignore `--state` (dbt-core `contracts/state.py` only loads the
- *    artifacts; only `state:`, `result:` and `source_status:` methods read them). What is lost:
- *    a `source_status:` selection raises when the previous state has no sources.json
- *    (dbt-core `graph/selector_methods.py` `SourceStatusSelectorMethod`: "No previous state
- *    comparison freshness results in sources.json"), and in a joined run that error fails the
- *    source runs it carries too (the next run retries them: they are in the run's failed record);
+ *    artifacts; only `state:`, `result:` and `source_status:` methods read them). A
+ *    `source_status:` selection raises when the previous state has no sources.json (dbt-core
+ *    `graph/selector_methods.py` `SourceStatusSelectorMethod`: "No previous state comparison
+ *    freshness results in sources.json"); `prepare` seeds an empty one on a first run
+ *    (components/runner/scripts.ts), so joining a source run with it risks nothing more;
  *  - exclusions: only those every request makes (excluding less is broader; a node one request
  *    excludes may be what another selected);
  *  - empty selection fails the run only when every request whose tokens remain in the run asks

@@ -94,18 +94,21 @@ describe("launch store (pending set and lease)", () => {
         expect((await store.pending("prod", 10)).map((p) => p.key)).to.deep.equal(["p#2026-11-22T09:59:00.000Z#aa"]);
       });
 
-      it("keeps the latest load and the latest run end beside the last start; late events never move them back", async () => {
+      it("keeps the latest load, covering success and failure beside the last start; late events never move them back", async () => {
         expect(await store.activity("prod")).to.deep.equal({});
         await store.setLastStart("prod", T0 + 100);
         await store.recordLoad("prod", T0 + 50);
         await store.recordLoad("prod", T0 + 10);
-        await store.recordRunEnd("prod", T0 + 100, true);
-        await store.recordRunEnd("prod", T0 + 40, false);
+        await store.recordRunEnd("prod", T0 + 100, true, true);
+        await store.recordRunEnd("prod", T0 + 40, true, true);
+        await store.recordRunEnd("prod", T0 + 150, true, false);
+        await store.recordRunEnd("prod", T0 + 90, false, true);
+        await store.recordRunEnd("prod", T0 + 30, false, false);
         await store.setLastStart("prod", T0 + 200);
         expect(await store.activity("prod")).to.deep.equal({
           lastLoadAt: T0 + 50,
-          lastEndedStart: T0 + 100,
-          lastEndedOk: true,
+          coveredStart: T0 + 100,
+          failedStart: T0 + 90,
         });
         expect(await store.lastStart("prod")).to.equal(T0 + 200);
         expect(await store.targets()).to.deep.equal([]);

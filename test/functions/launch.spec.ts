@@ -249,6 +249,7 @@ describe("launch", () => {
         taskArn: TASK_ARN,
         launchedAt: T,
         claimed: requests.map(keyOf).sort(),
+        coversAll: false,
         expiresAt: T + 3600_000,
       });
       expect(store.outcomes("dev")).to.deep.equal(Object.fromEntries(requests.map((r) => [keyOf(r), `run:${runId}`])));
@@ -840,13 +841,50 @@ describe("launch", () => {
       ) as StoppedFixture;
       return { ...e, detail: { ...e.detail, taskArn, startedBy: `dbt-pipeline/${runId}` } };
     };
-    /** A source run launched at T, stopped at T + 6 min with the given event. */
-    async function runAndStop(stop: typeof stopped, options = skipping) {
-      await launch(event(record("m1", request("stripe", ago(600)))), deps({ settings: options }));
+    /** A run of `req` (default: an hourly run, which covers everything) launched now, stopped 6 min later with the given event. */
+    async function runAndStop(stop: typeof stopped, options = skipping, req = hourlyAt(ago(600)), id = "m1") {
+      await launch(event(record(id, req)), deps({ settings: options }));
       const runId = store.lease("dev")?.runId ?? "";
-      clock = T + 360_000;
+      clock += 360_000;
       await launch(stop(TASK_ARN, runId), deps({ settings: options }));
     }
+    /** A run an operator asked for (no load, and not covering everything). */
+    const manual = (at: string) =>
+      request("x", at, {
+        select: ["tag:finance"],
+        sources: [],
+        triggers: [{ kind: "manual", id: `op-${at}`, receivedAt: at }],
+      });
+
+    it("runs the hourly request after a failed run until a covering run succeeds, whatever narrower runs succeeded meanwhile", async () => {
+      // Prepare: an hourly run succeeds; then an operator's run fails and another one succeeds
+      await runAndStop(stopped);
+      await runAndStop(failedStop, skipping, manual(new Date(clock).toISOString()), "m2");
+      await runAndStop(stopped, skipping, manual(new Date(clock).toISOString()), "m3");
+      clock = T + 3600_000;
+      // Act
+      await launch(event(record("m4", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      // Assess: the failed run's models are not known to be built: the hourly run starts dbt
+      expect(runTasks()).to.have.length(4);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
+
+    it("skips the hourly run after a narrower run succeeded, if the last covering run succeeded after every failure", async () => {
+      await runAndStop(stopped);
+      await runAndStop(stopped, skipping, manual(new Date(clock).toISOString()), "m2");
+      clock = T + 3600_000;
+      await launch(event(record("m3", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(1);
+    });
+
+    it("runs the first hourly request of a target (no covering run yet)", async () => {
+      await runAndStop(stopped, skipping, request("stripe", ago(600)));
+      clock = T + 3600_000;
+      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      expect(runTasks()).to.have.length(2);
+      expect(metrics.total("HourlySkipped")).to.equal(0);
+    });
 
     it("marks the hourly request done without starting dbt and counts it", async () => {
       await runAndStop(stopped);
