@@ -111,7 +111,10 @@ export function isRetryableError(error: unknown): boolean {
  * later run with other requests has another token, so the claim must outlive such an error.
  */
 export function mayHaveStarted(error: unknown): boolean {
-  return isRetryableError(error) && !isThrottlingError(error as Parameters<typeof isThrottlingError>[0]);
+  if (!(error instanceof Error)) return false;
+  const e = error as Parameters<typeof isThrottlingError>[0];
+  if (isThrottlingError(e) || /rate exceeded|capacity is unavailable/i.test(error.message)) return false;
+  return isTransientError(e) || isServerError(e);
 }
 
 /** True for a RunTask `failures[].reason` that a later attempt may not hit (capacity, resources, throttling). */

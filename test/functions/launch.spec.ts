@@ -4,7 +4,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { LaunchDeps, launch, pendingKey } from "../../functions/launch/core";
-import { backoffMs, isRetryableError, isRetryableFailure, runIdFor } from "../../functions/launch/ecs";
+import { backoffMs, isRetryableError, isRetryableFailure, mayHaveStarted, runIdFor } from "../../functions/launch/ecs";
 import { TaskStateChangeSchema, targetOfTask } from "../../functions/launch/schema";
 import { LaunchSettings, readLaunchSettings } from "../../functions/launch/settings";
 import { ConfigurationError } from "../../functions/lib/errors";
@@ -1151,6 +1151,27 @@ describe("launch", () => {
       ],
       ["a string", "boom", false],
     ];
+    // Whether a failed call may still have started the task: only when ECS may have acted on it.
+    const uncertain: [string, unknown, boolean][] = [
+      ["TimeoutError", Object.assign(new Error("x"), { name: "TimeoutError" }), true],
+      ["ECONNRESET", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), true],
+      ["a 503", Object.assign(new Error("x"), { name: "Unknown", $metadata: { httpStatusCode: 503 } }), true],
+      [
+        "a modeled ThrottlingException",
+        Object.assign(new Error("x"), {
+          name: "ThrottlingException",
+          $retryable: { throttling: true },
+          $metadata: { httpStatusCode: 400 },
+        }),
+        false,
+      ],
+      ["ClientException: rate exceeded", Object.assign(new Error("Rate exceeded"), { name: "ClientException" }), false],
+      ["AccessDeniedException", Object.assign(new Error("no"), { name: "AccessDeniedException" }), false],
+      ["a string", "boom", false],
+    ];
+    for (const [what, error, expected] of uncertain)
+      it(`${expected ? "keeps" : "releases"} the claim after ${what}`, () =>
+        expect(mayHaveStarted(error)).to.equal(expected));
     for (const [what, error, expected] of retryable)
       it(`${expected ? "retries" : "does not retry"} ${what}`, () =>
         expect(isRetryableError(error)).to.equal(expected));
