@@ -901,7 +901,7 @@ export function renderFaults(r: ReplayReport): string {
   const m = r.launch.metrics;
   const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(0)} %`;
   return (
-    `${r.sources} sources with injected faults: RunTask ${pct(f.throttleRate)} ThrottlingException, ${pct(f.capacityRate)} no capacity (both retried with backoff), ${pct(f.rejectRate)} rejected for good (dead-lettered); ` +
+    `${r.sources} sources with injected faults: RunTask ${pct(f.throttleRate)} ThrottlingException, ${pct(f.capacityRate)} no capacity (both retried with backoff), ${pct(f.rejectRate)} rejected for good (dead-lettered), ${pct(f.timeoutAfterStartRate)} timed out after starting the task (the claim waits for ListTasks); ` +
     `ListTasks/DescribeTasks blind for ${fmt((f.listTasksDelayMs ?? 0) / 1000, 0)} s after RunTask; STOPPED events ${pct(f.lostStopRate)} lost, ${pct(f.duplicateStopRate)} duplicated, delayed up to ${fmt((f.stopDelayMaxMs ?? 0) / 1000, 0)} s. ` +
     `${r.launch.runTaskCalls} RunTask calls, ${m.LaunchRetries ?? 0} retries, ${m.LaunchDeferred ?? 0} launches deferred to the next event, ${m.LostStopEvents ?? 0} lost STOPPED events recovered by the sweep, ${m.StaleStopEvents ?? 0} duplicate or stale STOPPED events ignored; ` +
     `${r.strategies[0].runs} runs, **${r.design.overlaps} overlapping**, **${r.design.lost} triggers lost**, ${r.design.deadLettered} dead-lettered (counted apart), ${r.design.duplicated} in more than one run, ` +

@@ -327,6 +327,7 @@ async function main(): Promise<void> {
     throttleRate: 0.1,
     capacityRate: 0.05,
     rejectRate: 0.01,
+    timeoutAfterStartRate: 0.02,
     listTasksDelayMs: 5000,
     lostStopRate: 0.1,
     duplicateStopRate: 0.1,

@@ -36,6 +36,11 @@ export interface SimFaults {
   readonly capacityRate: number;
   /** A non-retryable RunTask error: the batch is dead-lettered (counted apart from lost). */
   readonly rejectRate: number;
+  /**
+   * RunTask starts the task, then the call times out before the answer arrives (the SDK's
+   * TimeoutError): ECS acted, launch cannot know. Optional, 0 by default.
+   */
+  readonly timeoutAfterStartRate?: number;
   readonly listTasksDelayMs: number;
   readonly lostStopRate: number;
   readonly duplicateStopRate: number;
@@ -435,6 +440,9 @@ export class LaunchSim {
     // ECS sends RUNNING once the containers start (about when dbt would): lost or duplicated like STOPPED.
     this.at(this.clock + Math.min(45_000, (seconds * 1000) / 2), () => this.stateChange(task, "RUNNING"));
     this.at(task.stopAt, () => this.stateChange(task, "STOPPED"));
+    const timeoutRate = f.timeoutAfterStartRate ?? 0;
+    if (timeoutRate > 0 && this.rng.chance(timeoutRate))
+      throw Object.assign(new Error("Connection timed out after 30000 ms"), { name: "TimeoutError" });
     return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }], failures: [] };
   }
 

@@ -240,9 +240,9 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
   }
   const started = await runTask(fitted.request, runId, clientToken, deps, context);
   if (started.kind === "failed") {
-    if (started.retryable) {
-      // Everything stays pending and the next trigger, STOPPED event or sweep tries again. When the
-      // last call may have started the task (a timeout, not a refusal), the claim stays until it
+    if (started.retryable || started.mayHaveStarted) {
+      // Everything stays pending and the next trigger, STOPPED event or sweep tries again. When a
+      // call may have started the task (a timeout, not a refusal), the claim stays until it
       // expires: whoever takes the lease next asks ECS for the run's task by startedBy
       // (settlePrevious) instead of starting a second task under another client token.
       deps.metrics.addMetric("LaunchDeferred", "Count", 1);
@@ -328,10 +328,10 @@ async function runTask(
   context: object,
 ): Promise<Started> {
   const input = runTaskInput(deps.settings, request, runId, clientToken);
+  let uncertain = false;
   for (let attempt = 1; ; attempt++) {
     let error: string;
     let retryable: boolean;
-    let uncertain = false;
     try {
       const out = await deps.ecs.send(new RunTaskCommand(input));
       const task = out.tasks?.find((t) => t.taskArn);
@@ -342,7 +342,8 @@ async function runTask(
     } catch (thrown) {
       error = errorMessage(thrown);
       retryable = isRetryableError(thrown);
-      uncertain = mayHaveStarted(thrown);
+      // Once any attempt may have started the task, a later refusal does not prove there is none.
+      uncertain ||= mayHaveStarted(thrown);
     }
     const delay = backoffMs(attempt);
     const outOfTime = deps.remainingMs !== undefined && deps.remainingMs() < delay + RESERVE_MS;

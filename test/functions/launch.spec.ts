@@ -639,6 +639,29 @@ describe("launch", () => {
       expect(store.lease("dev")).to.include({ state: "running", runId, taskArn: TASK_ARN, launchedAt: clock });
     });
 
+    it("a refusal after a timed-out attempt dead-letters nothing: the first attempt may have started the task", async () => {
+      // Prepare
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(Object.assign(new Error("socket timed out"), { name: "TimeoutError" }))
+        .rejects(
+          Object.assign(
+            new Error("The specified platform does not satisfy the task definition's required capabilities."),
+            {
+              name: "PlatformTaskDefinitionIncompatibilityException",
+            },
+          ),
+        );
+      const first = request("stripe", ago(300));
+      // Act
+      await launch(event(record("m1", first)), deps());
+      // Assess
+      expect(runTasks()).to.have.length(2);
+      expect(deadLetters()).to.deep.equal([]);
+      expect(store.lease("dev")).to.include({ state: "launching", runId: runIdOf("20261122t095500", [first]) });
+      expect(store.outcomes("dev")).to.deep.equal({ [keyOf(first)]: "pending" });
+    });
+
     it("stops retrying when the invocation is about to time out; the requests stay pending", async () => {
       ecs.on(RunTaskCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
       await launch(event(record("m1", request("stripe", ago(300)))), deps({ remainingMs: () => 10_500 }));
