@@ -13,9 +13,12 @@ import type { PendingItem } from "./store";
  */
 export const MAX_WAIT_IN_INVOCATION_MS = 60_000;
 
-/** A request only the hourly schedule asked for (dispatch's trigger id `hourly:<scheduled time>`). */
-export const isHourlyOnly = (request: RunRequest): boolean =>
-  request.triggers.every((t) => t.kind === "schedule" && t.id.startsWith("hourly:"));
+/** A trigger of the hourly schedule (dispatch's trigger id `hourly:<scheduled time>`). */
+const isHourlyTrigger = (t: RunRequest["triggers"][number]): boolean =>
+  t.kind === "schedule" && t.id.startsWith("hourly:");
+
+/** A request only the hourly schedule asked for. */
+export const isHourlyOnly = (request: RunRequest): boolean => request.triggers.every(isHourlyTrigger);
 
 /**
  * True when every waiting request is an hourly one, and since the start of the target's latest
@@ -33,9 +36,14 @@ export async function hourlyIdle(target: string, items: readonly PendingItem[], 
   );
 }
 
-/** A run that builds everything an hourly run would: it serves a schedule, or selects every node. */
+/**
+ * A run that builds everything an hourly run would: it serves an hourly request (its selection is
+ * in the run's union), or selects every node (a full refresh of everything, a broadened run). A
+ * full refresh of `triggers.fullRefreshSelect` only does not count: it may leave a failed run's
+ * models out.
+ */
 export const coversAll = (request: RunRequest): boolean =>
-  request.triggers.some((t) => t.kind === "schedule") ||
+  request.triggers.some(isHourlyTrigger) ||
   (request.select.length === 0 && request.exclude.length === 0 && !request.selector);
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { dueAt, isHourlyOnly } from "../../functions/launch/cadence";
+import { coversAll, dueAt, isHourlyOnly } from "../../functions/launch/cadence";
 import type { LaunchSettings } from "../../functions/launch/settings";
 import { parseRunRequest } from "../../functions/lib/run-contract";
 
@@ -31,5 +31,64 @@ describe("launch cadence rules", () => {
         ]),
       ),
     ]).to.deep.equal([true, false, false]);
+  });
+
+  describe("covers everything (a success clears the hourly skip's failed-run mark)", () => {
+    const at = "2026-11-22T10:05:01.000Z";
+    const rows: [string, Record<string, unknown>, boolean][] = [
+      [
+        "an hourly run",
+        { select: ["source_status:fresher+"], triggers: [{ kind: "schedule", id: "hourly:x", receivedAt: at }] },
+        true,
+      ],
+      [
+        "a source run joined with an hourly request",
+        {
+          select: ["source:stripe+", "source_status:fresher+"],
+          triggers: [
+            { kind: "schedule", id: "hourly:x", receivedAt: at },
+            { kind: "fivetran", id: "s1", source: "stripe", receivedAt: at },
+          ],
+          sources: ["stripe"],
+        },
+        true,
+      ],
+      [
+        "a full refresh of every node",
+        { fullRefresh: true, triggers: [{ kind: "schedule", id: "full-refresh:x", receivedAt: at }] },
+        true,
+      ],
+      [
+        "a full refresh of a selection only",
+        {
+          select: ["tag:daily"],
+          fullRefresh: true,
+          triggers: [{ kind: "schedule", id: "full-refresh:x", receivedAt: at }],
+        },
+        false,
+      ],
+      [
+        "a full refresh of everything but an exclusion",
+        {
+          exclude: ["tag:heavy"],
+          fullRefresh: true,
+          triggers: [{ kind: "schedule", id: "full-refresh:x", receivedAt: at }],
+        },
+        false,
+      ],
+      [
+        "a source run",
+        {
+          select: ["source:stripe+"],
+          triggers: [{ kind: "fivetran", id: "s1", source: "stripe", receivedAt: at }],
+          sources: ["stripe"],
+        },
+        false,
+      ],
+      ["a manual run of every node", { triggers: [{ kind: "manual", id: "alice-1", receivedAt: at }] }, true],
+    ];
+    for (const [what, input, expected] of rows)
+      it(`${what}: ${expected ? "covers" : "does not cover"}`, () =>
+        expect(coversAll(parseRunRequest({ target: "prod", ...input }))).to.equal(expected));
   });
 });
