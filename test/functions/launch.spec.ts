@@ -879,14 +879,21 @@ describe("launch", () => {
         triggers: [{ kind: "manual", id: `op-${at}`, receivedAt: at }],
       });
 
+    /** An hour after T, the hourly schedule's request arrives alone (message `id`). */
+    async function hourlyAnHourLater(id: string, options = skipping) {
+      clock = T + 3600_000;
+      const hourly = hourlyAt(new Date(clock).toISOString());
+      await launch(event(record(id, hourly)), deps({ settings: options }));
+      return hourly;
+    }
+
     it("runs the hourly request after a failed run until a covering run succeeds, whatever narrower runs succeeded meanwhile", async () => {
       // Prepare: an hourly run succeeds; then an operator's run fails and another one succeeds
       await runAndStop(stopped);
       await runAndStop(failedStop, skipping, manual(new Date(clock).toISOString()), "m2");
       await runAndStop(stopped, skipping, manual(new Date(clock).toISOString()), "m3");
-      clock = T + 3600_000;
       // Act
-      await launch(event(record("m4", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      await hourlyAnHourLater("m4");
       // Assess: the failed run's models are not known to be built: the hourly run starts dbt
       expect(runTasks()).to.have.length(4);
       expect(metrics.total("HourlySkipped")).to.equal(0);
@@ -895,25 +902,21 @@ describe("launch", () => {
     it("skips the hourly run after a narrower run succeeded, if the last covering run succeeded after every failure", async () => {
       await runAndStop(stopped);
       await runAndStop(stopped, skipping, manual(new Date(clock).toISOString()), "m2");
-      clock = T + 3600_000;
-      await launch(event(record("m3", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      await hourlyAnHourLater("m3");
       expect(runTasks()).to.have.length(2);
       expect(metrics.total("HourlySkipped")).to.equal(1);
     });
 
     it("runs the first hourly request of a target (no covering run yet)", async () => {
       await runAndStop(stopped, skipping, request("stripe", ago(600)));
-      clock = T + 3600_000;
-      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      await hourlyAnHourLater("m2");
       expect(runTasks()).to.have.length(2);
       expect(metrics.total("HourlySkipped")).to.equal(0);
     });
 
     it("marks the hourly request done without starting dbt and counts it", async () => {
       await runAndStop(stopped);
-      clock = T + 3600_000;
-      const hourly = hourlyAt(new Date(clock).toISOString());
-      await launch(event(record("m2", hourly)), deps({ settings: skipping }));
+      const hourly = await hourlyAnHourLater("m2");
       expect(runTasks()).to.have.length(1);
       expect(store.outcomes("dev")[keyOf(hourly)]).to.equal("skipped:idle");
       expect(metrics.total("HourlySkipped")).to.equal(1);
@@ -923,8 +926,7 @@ describe("launch", () => {
       await runAndStop(stopped);
       // A load accepted a minute after that run started (its own request dead-lettered, say)
       await store.recordLoad("dev", T + 60_000);
-      clock = T + 3600_000;
-      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      await hourlyAnHourLater("m2");
       expect(runTasks()).to.have.length(2);
       expect(metrics.total("HourlySkipped")).to.equal(0);
     });
@@ -943,16 +945,14 @@ describe("launch", () => {
 
     it("runs the hourly request when the last run failed (dbt exit code 1)", async () => {
       await runAndStop(failedStop);
-      clock = T + 3600_000;
-      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps({ settings: skipping }));
+      await hourlyAnHourLater("m2");
       expect(runTasks()).to.have.length(2);
       expect(metrics.total("HourlySkipped")).to.equal(0);
     });
 
     it("runs the hourly request when the setting is off", async () => {
       await runAndStop(stopped, settings);
-      clock = T + 3600_000;
-      await launch(event(record("m2", hourlyAt(new Date(clock).toISOString()))), deps());
+      await hourlyAnHourLater("m2", settings);
       expect(runTasks()).to.have.length(2);
     });
   });
