@@ -107,8 +107,10 @@ export function isRetryableError(error: unknown): boolean {
 /**
  * True when a RunTask call that threw may still have started the task: a timeout, a network
  * error or a server error can come after ECS acted on the request, while throttling (and any
- * 4xx) means ECS refused it. ECS's `clientToken` makes retries of the same call safe, but a
- * later run with other requests has another token, so the claim must outlive such an error.
+ * 4xx) means ECS refused it. ECS's `clientToken` makes retries of the same call safe
+ * (RunTaskRequest.clientToken, "to ensure the idempotency of the request", @aws-sdk/client-ecs
+ * models; docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html), but a later
+ * run with other requests has another token, so the claim must outlive such an error.
  */
 export function mayHaveStarted(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

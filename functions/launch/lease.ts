@@ -155,7 +155,9 @@ async function taskStatus(lease: Lease, deps: LaunchDeps): Promise<TaskStatus> {
       }
       return task.lastStatus === "STOPPED" ? { kind: "stopped" } : { kind: "running", taskArn: lease.taskArn };
     }
-    // startedBy must be the only filter of ListTasks (ListTasksRequest.startedBy in @aws-sdk/client-ecs).
+    // startedBy must be the only filter of ListTasks (ListTasksRequest.startedBy in @aws-sdk/client-ecs),
+    // so the default desiredStatus RUNNING applies: a task that already stopped is not listed
+    // (ListTasksRequest.desiredStatus) and reads as never started (docs/launch.md, Faults).
     const out = await deps.ecs.send(
       new ListTasksCommand({ cluster: clusterArn, startedBy: startedByOf(lease.runId ?? "") }),
     );
