@@ -6,15 +6,7 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { buildConfig, parseConfig } from "../config";
-import {
-  DEFAULT_IDLE,
-  IdleLine,
-  Inventory,
-  estimateIdleMonth,
-  hourlySkipOf,
-  inventoryOf,
-  renderIdle,
-} from "../offline/idle-cost";
+import { DEFAULT_IDLE, IdleLine, Inventory, estimateIdleMonth, inventoryOf, renderIdle } from "../offline/idle-cost";
 import { evaluate } from "../offline/mocks";
 import { readStackConfig } from "../offline/stack-config";
 import type { BundleRow } from "./bundles";
@@ -58,7 +50,7 @@ export async function idleReport(): Promise<IdleReport> {
   for (const stack of ["dev", "prod"]) {
     const config = configOf(stack);
     const inventory = await inventoryOfStack(stack);
-    const skip = hourlySkipOf(config);
+    const skip = config.triggers.hourlySkipWhenIdle;
     variants.push(
       {
         name: `${stack} as shipped`,

@@ -65,14 +65,6 @@ export function inventoryOf(resources: readonly InventoryResource[]): Inventory 
   };
 }
 
-/**
- * Whether an hourly run that finds no source loaded since the last good run starts no dbt task
- * (`triggers.hourlySkipWhenIdle`, launch's hourly skip in functions/launch/cadence.ts).
- */
-export function hourlySkipOf(config: PipelineConfig): boolean {
-  return config.triggers.hourlySkipWhenIdle;
-}
-
 /** What an idle month does, beyond the stack's settings. */
 export interface IdleAssumptions {
   /** Seconds the transforming warehouse works for an hourly run that finds nothing fresher (`dbt source freshness`). [assumed] */
@@ -99,7 +91,7 @@ export interface IdleAssumptions {
   readonly invocationsPerSkippedRun: number;
   /** GB of dbt images the ECR repository holds (layers shared between tags). [assumed] */
   readonly ecrImageGb: number;
-  /** Overrides `triggers.hourlySkipWhenIdle` (see {@link hourlySkipOf}); undefined: the stack's value. */
+  /** Overrides `triggers.hourlySkipWhenIdle` (launch's hourly skip, functions/launch/cadence.ts); undefined: the stack's value. */
   readonly hourlySkipWhenIdle?: boolean;
 }
 
@@ -183,7 +175,7 @@ export function estimateIdleMonth(
   const sf = config.snowflake;
   const t = config.triggers;
   const scheduledHourly = t.hourlyEnabled ? runsPerMonth(t.hourlySchedule) : 0;
-  const skip = idle.hourlySkipWhenIdle ?? hourlySkipOf(config);
+  const skip = idle.hourlySkipWhenIdle ?? config.triggers.hourlySkipWhenIdle;
   // With the skip, an idle hour's run stops in launch: nothing loaded since the last run.
   const hourly = skip ? 0 : scheduledHourly;
   const skipped = scheduledHourly - hourly;

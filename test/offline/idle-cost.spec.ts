@@ -4,7 +4,6 @@ import {
   DEFAULT_IDLE,
   Inventory,
   estimateIdleMonth,
-  hourlySkipOf,
   inventoryOf,
   renderIdle,
   runsPerMonth,
@@ -74,11 +73,6 @@ describe("idle month cost model", () => {
         { type: "aws:cloudwatch/compositeAlarm:CompositeAlarm", inputs: {} },
       ]),
     ).to.deep.equal({ alarms: 1, dashboards: 0, kmsKeys: 0, secrets: 0, interfaceEndpointAzs: 2, natGateways: 1 });
-  });
-
-  it("takes the hourly skip from triggers.hourlySkipWhenIdle: set in dev's stack file, off by default (prod)", () => {
-    expect(hourlySkipOf(configOf("dev"))).to.equal(true);
-    expect(hourlySkipOf(configOf("prod"))).to.equal(false);
   });
 
   it("dev as shipped idles under $10: no dbt task for idle hours, no scheduled full refresh, a daily reconciler", () => {
