@@ -306,7 +306,7 @@ function pick(v: Variant): Pick<Variant, "prepare"> {
 }
 
 /** The measuring process (an ES module file: `node -e` would open stdin, which Lambda never does). */
-const CHILD = `
+export const CHILD = `
 const [entry, eventJson] = process.argv.slice(2);
 const t0 = performance.now();
 const c0 = process.cpuUsage();
@@ -316,7 +316,7 @@ process.stdout.write("\\n@@bench@@" + JSON.stringify({ ms: performance.now() - t
 `;
 
 /** The deployed environment of each function of `stack`, from an offline evaluation. */
-async function deployedEnv(stack: string): Promise<Record<string, Record<string, string>>> {
+export async function deployedEnv(stack: string): Promise<Record<string, Record<string, string>>> {
   const { config, secretKeys } = readStackConfig(stack, ROOT);
   const ev = await evaluate({ stack, config, secretKeys });
   const out: Record<string, Record<string, string>> = {};
@@ -329,7 +329,7 @@ async function deployedEnv(stack: string): Promise<Record<string, Record<string,
 }
 
 /** One cold start: ms from import to the first call's answer. Throws when the call did not do its job. */
-async function coldStart(
+export async function coldStart(
   fn: string,
   pkg: { entry: string; nodeArgs?: readonly string[] },
   baseEnv: Record<string, string>,

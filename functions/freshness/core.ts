@@ -12,25 +12,21 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** dbt's sources.json (https://schemas.getdbt.com/dbt/sources/v3.json), the fields read here. */
-export const SourcesJsonSchema = z
-  .object({
-    metadata: z.object({ generated_at: z.string().optional(), dbt_schema_version: z.string().optional() }).loose(),
-    results: z.array(
-      z
-        .object({
-          unique_id: z.string(),
-          status: z.string().optional(),
-          /** Absent for `runtime error` results. */
-          max_loaded_at: z.string().optional(),
-          snapshotted_at: z.string().optional(),
-        })
-        .loose(),
-    ),
-  })
-  .loose();
+export const SourcesJsonSchema = z.looseObject({
+  metadata: z.looseObject({ generated_at: z.optional(z.string()), dbt_schema_version: z.optional(z.string()) }),
+  results: z.array(
+    z.looseObject({
+      unique_id: z.string(),
+      status: z.optional(z.string()),
+      /** Absent for `runtime error` results. */
+      max_loaded_at: z.optional(z.string()),
+      snapshotted_at: z.optional(z.string()),
+    }),
+  ),
+});
 
 /** A parsed sources.json. */
 export type SourcesJson = z.infer<typeof SourcesJsonSchema>;

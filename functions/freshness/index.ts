@@ -5,18 +5,19 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { envList, envRequired, parseEnv } from "../lib/env";
 import { FreshnessResult, createFreshnessCheck } from "./core";
 
 /** The variables the Observability component sets. */
-const FreshnessEnvSchema = z
-  .object({
+const FreshnessEnvSchema = z.pipe(
+  z.object({
     ENVIRONMENT: envRequired(),
     ARTIFACT_BUCKET: envRequired(),
     SOURCES: envList(),
-  })
-  .transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES }));
+  }),
+  z.transform((env) => ({ environment: env.ENVIRONMENT, artifactBucket: env.ARTIFACT_BUCKET, sources: env.SOURCES })),
+);
 
 const settings = parseEnv("freshness", FreshnessEnvSchema, process.env);
 

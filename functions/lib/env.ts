@@ -3,7 +3,7 @@
  * schema and throws one {@link ConfigurationError} naming each bad variable and what it expects,
  * so a broken deployment fails its first invocation with the whole list.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigurationError } from "./errors";
 
 /** The message of a required variable that is missing or empty. */
@@ -17,35 +17,38 @@ const NOT_SET = "is not set; the deployment must set it";
 export const envRequired = () => z.string({ error: NOT_SET });
 
 /** An optional string. */
-export const envOptional = () => z.string().optional();
+export const envOptional = () => z.optional(z.string());
 
 /** An integer in [min, max], `fallback` when unset. */
 export function envInt(min: number, max: number, fallback: number) {
   const message = `must be an integer from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^-?\d+$/, { message })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message })
-    .default(fallback);
+  return z._default(
+    z.pipe(
+      z.string().check(z.regex(/^-?\d+$/, { message })),
+      z.transform(Number).check(z.refine((n) => n >= min && n <= max, { message })),
+    ),
+    fallback,
+  );
 }
 
 /** One of `values`, `fallback` when unset. */
 export function envOneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
-  return z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback as never);
+  return z._default(z.enum(values, { error: `must be one of ${values.join(", ")}` }), fallback);
 }
 
 /** A required comma-separated list of at least one non-empty item. */
 export function envList() {
-  return z
-    .string({ error: NOT_SET })
-    .transform((text) =>
-      text
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" });
+  return z.pipe(
+    z.string({ error: NOT_SET }),
+    z
+      .transform((text: string) =>
+        text
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .check(z.refine((items) => items.length > 0, { message: "must be a comma-separated list of at least one item" })),
+  );
 }
 
 /**
@@ -53,7 +56,7 @@ export function envList() {
  * throws {@link ConfigurationError} naming every missing or malformed variable (z.prettifyError).
  * Values are trimmed and an empty value counts as unset.
  */
-export function parseEnv<S extends z.ZodType<object>>(
+export function parseEnv<S extends z.ZodMiniType<object>>(
   what: string,
   schema: S,
   vars: Readonly<Record<string, string | undefined>>,
