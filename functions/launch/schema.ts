@@ -1,24 +1,25 @@
 /** The events launch receives: SQS batches of the runs queue, ECS task-state events, the sweep schedule. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CONTAINERS } from "../lib/run-contract";
 
+/** A string of at least one character. */
+const nonEmpty = () => z.string().check(z.minLength(1));
+
 /** One SQS record (FIFO: `attributes.MessageGroupId` is the dbt target). */
-export const SqsRecordSchema = z
-  .object({
-    messageId: z.string().min(1),
-    receiptHandle: z.string().min(1),
-    body: z.string(),
-    attributes: z
-      .object({
-        MessageGroupId: z.string().optional(),
-        ApproximateReceiveCount: z.string().optional(),
-      })
-      .loose()
-      .default({}),
-    eventSource: z.string().optional(),
-    eventSourceARN: z.string().min(1),
-  })
-  .loose();
+export const SqsRecordSchema = z.looseObject({
+  messageId: nonEmpty(),
+  receiptHandle: nonEmpty(),
+  body: z.string(),
+  attributes: z._default(
+    z.looseObject({
+      MessageGroupId: z.optional(z.string()),
+      ApproximateReceiveCount: z.optional(z.string()),
+    }),
+    {},
+  ),
+  eventSource: z.optional(z.string()),
+  eventSourceARN: nonEmpty(),
+});
 /** A parsed SQS record. */
 export type SqsRecord = z.infer<typeof SqsRecordSchema>;
 
@@ -29,29 +30,25 @@ export const SqsEventSchema = z.object({ Records: z.array(SqsRecordSchema) });
  * The fields launch reads of an EventBridge "ECS Task State Change" event
  * (docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html); loose, as AWS adds fields.
  */
-export const TaskStateChangeSchema = z
-  .object({
-    source: z.literal("aws.ecs"),
-    "detail-type": z.literal("ECS Task State Change"),
-    detail: z
-      .object({
-        taskArn: z.string().min(1),
-        lastStatus: z.string(),
-        startedBy: z.string().optional(),
-        /** Each container's state; `exitCode` once it stopped (absent when it never ran). */
-        containers: z.array(z.object({ name: z.string(), exitCode: z.number().optional() }).loose()).default([]),
-        overrides: z
-          .object({
-            containerOverrides: z
-              .array(z.object({ name: z.string(), command: z.array(z.string()).optional() }).loose())
-              .default([]),
-          })
-          .loose()
-          .optional(),
-      })
-      .loose(),
-  })
-  .loose();
+export const TaskStateChangeSchema = z.looseObject({
+  source: z.literal("aws.ecs"),
+  "detail-type": z.literal("ECS Task State Change"),
+  detail: z.looseObject({
+    taskArn: nonEmpty(),
+    lastStatus: z.string(),
+    startedBy: z.optional(z.string()),
+    /** Each container's state; `exitCode` once it stopped (absent when it never ran). */
+    containers: z._default(z.array(z.looseObject({ name: z.string(), exitCode: z.optional(z.number()) })), []),
+    overrides: z.optional(
+      z.looseObject({
+        containerOverrides: z._default(
+          z.array(z.looseObject({ name: z.string(), command: z.optional(z.array(z.string())) })),
+          [],
+        ),
+      }),
+    ),
+  }),
+});
 /** A parsed task-state event. */
 export type TaskStateChange = z.infer<typeof TaskStateChangeSchema>;
 
@@ -72,7 +69,7 @@ export function dbtExitCode(detail: TaskStateChange["detail"]): number | undefin
 }
 
 /** What the sweep schedule sends. */
-export const SweepEventSchema = z.object({ kind: z.literal("sweep") }).loose();
+export const SweepEventSchema = z.looseObject({ kind: z.literal("sweep") });
 
 /** The partial batch response (`ReportBatchItemFailures`). */
 export interface BatchResponse {

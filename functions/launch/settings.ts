@@ -1,5 +1,5 @@
 /** Launch's environment, read once at init. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { envInt, envList, envOneOf, envRequired, parseEnv } from "../lib/env";
 
 /** Launch's settings. */
@@ -48,8 +48,8 @@ export interface LaunchSettings {
 }
 
 /** Launch's environment: the variables the Triggers component sets. */
-const LaunchEnvSchema = z
-  .object({
+const LaunchEnvSchema = z.pipe(
+  z.object({
     CLUSTER_ARN: envRequired(),
     TASK_DEFINITION: envRequired(),
     SUBNET_IDS: envList(),
@@ -63,8 +63,8 @@ const LaunchEnvSchema = z
     TABLE_NAME: envRequired(),
     LEASE_SECONDS: envInt(600, 86400, 3600),
     DONE_SECONDS: envInt(3600, 1209600, 172800),
-  })
-  .transform((env): LaunchSettings => ({
+  }),
+  z.transform((env): LaunchSettings => ({
     clusterArn: env.CLUSTER_ARN,
     taskDefinition: env.TASK_DEFINITION,
     subnetIds: env.SUBNET_IDS,
@@ -78,7 +78,8 @@ const LaunchEnvSchema = z
     tableName: env.TABLE_NAME,
     leaseSeconds: env.LEASE_SECONDS,
     doneSeconds: env.DONE_SECONDS,
-  }));
+  })),
+);
 
 /** Reads launch's settings; throws `ConfigurationError` naming every bad variable. */
 export function readLaunchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<LaunchSettings> {

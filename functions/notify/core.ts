@@ -14,7 +14,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { SecretSource } from "../lib/secrets";
 import { RUN_COMPLETED, RUN_EVENT_SOURCE, RunCompletedDetail, RunCompletedDetailSchema } from "../lib/run-event";
 import { SlackError, SlackMessage, SlackPoster, URL_REFUSED_STATUSES } from "../lib/slack";

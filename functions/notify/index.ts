@@ -13,7 +13,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { envOptional, envRequired, parseEnv } from "../lib/env";
 import { SecretCache } from "../lib/secrets";
 import { fetchPoster } from "../lib/slack";
@@ -21,8 +21,8 @@ import { NotifyResult, NotifySettings, createNotifier, secretSlackSender } from 
 import { dynamoStateStore } from "./state";
 
 /** The variables the Observability component sets. */
-const NotifyEnvSchema = z
-  .object({
+const NotifyEnvSchema = z.pipe(
+  z.object({
     ENVIRONMENT: envRequired(),
     ARTIFACT_BUCKET: envRequired(),
     EVENT_BUS_NAME: envRequired(),
@@ -31,8 +31,8 @@ const NotifyEnvSchema = z
     LOG_GROUP_NAME: envRequired(),
     LOG_STREAM_PREFIX: envRequired(),
     STATE_TABLE: envRequired(),
-  })
-  .transform((env) => ({
+  }),
+  z.transform((env) => ({
     settings: {
       environment: env.ENVIRONMENT,
       artifactBucket: env.ARTIFACT_BUCKET,
@@ -43,7 +43,8 @@ const NotifyEnvSchema = z
       logStreamPrefix: env.LOG_STREAM_PREFIX,
     } satisfies NotifySettings,
     table: env.STATE_TABLE,
-  }));
+  })),
+);
 
 const { settings, table } = parseEnv("notify", NotifyEnvSchema, process.env);
 

@@ -1,66 +1,106 @@
 /**
  * What the notify Lambda receives and reads, as zod schemas: EventBridge "ECS Task State Change"
  * events, SNS deliveries from the alert topic (and the three kinds of message published there),
- * and dbt's run_results.json. The AWS envelopes are Powertools parser's schemas; our objects are
+ * and dbt's run_results.json. The AWS envelopes copy Powertools parser's schemas; our objects are
  * loose: AWS and dbt add fields over time, and only the fields declared here are read.
  */
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
-import { SnsRecordSchema, SnsSchema } from "@aws-lambda-powertools/parser/schemas/sns";
-import { z } from "zod";
+import * as z from "zod/mini";
 
-const nameValue = z.object({ name: z.string(), value: z.string() }).loose();
+const nameValue = z.looseObject({ name: z.string(), value: z.string() });
+
+// The AWS envelopes, copied field for field from Powertools parser 2.35.0
+// (@aws-lambda-powertools/parser/lib/esm/schemas/eventbridge.js `EventBridgeSchema`, and sns.js
+// `SnsNotificationSchema`, `SnsRecordSchema`, `SnsSchema`): those are built on classic zod, and
+// importing them pulls all of classic zod (~105 KB) into the bundle with the cost of building its
+// schemas at every cold start; these are the same checks on zod/mini. notify validates all of them.
+
+/** Powertools' `EventBridgeSchema`: every field EventBridge always sends. */
+const EventBridgeSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  "detail-type": z.string(),
+  detail: z.unknown(),
+  "replay-name": z.optional(z.string()),
+});
+
+/** Powertools' `SnsMsgAttribute`. */
+const SnsMsgAttribute = z.object({ Type: z.string(), Value: z.string() });
+
+/** Powertools' `SnsNotificationSchema`: the `Sns` object of a record. */
+const SnsNotificationSchema = z.object({
+  Subject: z.nullish(z.string()),
+  TopicArn: z.string(),
+  UnsubscribeUrl: z.url(),
+  UnsubscribeURL: z.optional(z.url()),
+  SigningCertUrl: z.optional(z.url()),
+  SigningCertURL: z.optional(z.url()),
+  Type: z.literal("Notification"),
+  MessageAttributes: z.optional(z.record(z.string(), SnsMsgAttribute)),
+  Message: z.string(),
+  MessageId: z.string(),
+  Signature: z.optional(z.string()),
+  SignatureVersion: z.optional(z.string()),
+  Timestamp: z.iso.datetime(),
+});
+
+/** Powertools' `SnsRecordSchema`: one record of an SNS event. */
+const SnsRecordSchema = z.object({
+  EventSource: z.literal("aws:sns"),
+  EventVersion: z.string(),
+  EventSubscriptionArn: z.string(),
+  Sns: SnsNotificationSchema,
+});
 
 /** One container of a stopped task (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html). */
-export const TaskContainerSchema = z
-  .object({
-    name: z.string(),
-    lastStatus: z.string().optional(),
-    /** Absent when the container never ran (e.g. the image could not be pulled). */
-    exitCode: z.number().int().optional(),
-    reason: z.string().optional(),
-  })
-  .loose();
+export const TaskContainerSchema = z.looseObject({
+  name: z.string(),
+  lastStatus: z.optional(z.string()),
+  /** Absent when the container never ran (e.g. the image could not be pulled). */
+  exitCode: z.optional(z.int()),
+  reason: z.optional(z.string()),
+});
 
 /** `detail` of an ECS Task State Change event, the fields notify reads. */
-export const TaskDetailSchema = z
-  .object({
-    clusterArn: z.string(),
-    taskArn: z.string(),
-    taskDefinitionArn: z.string().optional(),
-    group: z.string().optional(),
-    startedBy: z.string().optional(),
-    lastStatus: z.string(),
-    stopCode: z.string().optional(),
-    stoppedReason: z.string().optional(),
-    createdAt: z.string().optional(),
-    startedAt: z.string().optional(),
-    stoppingAt: z.string().optional(),
-    stoppedAt: z.string().optional(),
-    containers: z.array(TaskContainerSchema).default([]),
-    overrides: z
-      .object({
-        containerOverrides: z
-          .array(
-            z
-              .object({
-                name: z.string(),
-                command: z.array(z.string()).optional(),
-                environment: z.array(nameValue).optional(),
-              })
-              .loose(),
-          )
-          .default([]),
-      })
-      .loose()
-      .optional(),
-  })
-  .loose();
+export const TaskDetailSchema = z.looseObject({
+  clusterArn: z.string(),
+  taskArn: z.string(),
+  taskDefinitionArn: z.optional(z.string()),
+  group: z.optional(z.string()),
+  startedBy: z.optional(z.string()),
+  lastStatus: z.string(),
+  stopCode: z.optional(z.string()),
+  stoppedReason: z.optional(z.string()),
+  createdAt: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
+  stoppingAt: z.optional(z.string()),
+  stoppedAt: z.optional(z.string()),
+  containers: z._default(z.array(TaskContainerSchema), []),
+  overrides: z.optional(
+    z.looseObject({
+      containerOverrides: z._default(
+        z.array(
+          z.looseObject({
+            name: z.string(),
+            command: z.optional(z.array(z.string())),
+            environment: z.optional(z.array(nameValue)),
+          }),
+        ),
+        [],
+      ),
+    }),
+  ),
+});
 
 /**
  * The EventBridge envelope of an ECS Task State Change event: Powertools' `EventBridgeSchema`
  * (every field EventBridge always sends) with this event's `detail-type`, `source` and `detail`.
  */
-export const TaskStateChangeEventSchema = EventBridgeSchema.extend({
+export const TaskStateChangeEventSchema = z.extend(EventBridgeSchema, {
   "detail-type": z.literal("ECS Task State Change"),
   source: z.literal("aws.ecs"),
   detail: TaskDetailSchema,
@@ -72,50 +112,42 @@ export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEventSchema>;
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
 
 /** An SNS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html): Powertools' `SnsSchema`. */
-export const SnsEventSchema = SnsSchema;
+export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).check(z.minLength(1)) });
 /** A parsed SNS record. */
 export type SnsRecord = z.infer<typeof SnsRecordSchema>;
 
 /** A CloudWatch alarm's state change as published to SNS. */
-export const AlarmMessageSchema = z
-  .object({
-    AlarmName: z.string(),
-    AlarmDescription: z.string().nullable().optional(),
-    NewStateValue: z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]),
-    NewStateReason: z.string().optional(),
-    OldStateValue: z.string().optional(),
-    StateChangeTime: z.string().optional(),
-    Region: z.string().optional(),
-  })
-  .loose();
+export const AlarmMessageSchema = z.looseObject({
+  AlarmName: z.string(),
+  AlarmDescription: z.optional(z.nullable(z.string())),
+  NewStateValue: z.enum(["OK", "ALARM", "INSUFFICIENT_DATA"]),
+  NewStateReason: z.optional(z.string()),
+  OldStateValue: z.optional(z.string()),
+  StateChangeTime: z.optional(z.string()),
+  Region: z.optional(z.string()),
+});
 
 /** One result of dbt's run_results.json (schema v6; the fields notify reads). */
-export const RunResultSchema = z
-  .object({
-    unique_id: z.string(),
-    status: z.string(),
-    message: z.string().nullable().optional(),
-    failures: z.number().nullable().optional(),
-    execution_time: z.number().optional(),
-  })
-  .loose();
+export const RunResultSchema = z.looseObject({
+  unique_id: z.string(),
+  status: z.string(),
+  message: z.optional(z.nullable(z.string())),
+  failures: z.optional(z.nullable(z.number())),
+  execution_time: z.optional(z.number()),
+});
 
 /** dbt's run_results.json (https://schemas.getdbt.com/dbt/run-results/v6.json). */
-export const RunResultsSchema = z
-  .object({
-    metadata: z
-      .object({
-        dbt_schema_version: z.string().optional(),
-        dbt_version: z.string().optional(),
-        generated_at: z.string().optional(),
-        invocation_id: z.string().nullable().optional(),
-      })
-      .loose(),
-    results: z.array(RunResultSchema),
-    elapsed_time: z.number().optional(),
-    args: z.record(z.string(), z.unknown()).optional(),
-  })
-  .loose();
+export const RunResultsSchema = z.looseObject({
+  metadata: z.looseObject({
+    dbt_schema_version: z.optional(z.string()),
+    dbt_version: z.optional(z.string()),
+    generated_at: z.optional(z.string()),
+    invocation_id: z.optional(z.nullable(z.string())),
+  }),
+  results: z.array(RunResultSchema),
+  elapsed_time: z.optional(z.number()),
+  args: z.optional(z.record(z.string(), z.unknown())),
+});
 
 /** A parsed run_results.json. */
 export type RunResults = z.infer<typeof RunResultsSchema>;
@@ -124,22 +156,20 @@ export type RunResults = z.infer<typeof RunResultsSchema>;
  * An alert dispatch publishes to the alert topic (functions/dispatch/runs.ts `publishAlert`):
  * `{kind: "dbt_pipeline_alert", alert, target, summary, ...details}`; details vary by alert.
  */
-export const DispatchAlertSchema = z
-  .object({
-    kind: z.literal("dbt_pipeline_alert"),
-    alert: z.string(),
-    summary: z.string(),
-    target: z.string().optional(),
-    // sync_failed (Fivetran: reason; Airbyte: errorMessage, connectionUrl)
-    vendor: z.string().optional(),
-    source: z.string().optional(),
-    reason: z.string().optional(),
-    errorMessage: z.string().optional(),
-    connectionUrl: z.string().optional(),
-    // snowflake_task_failed
-    taskName: z.string().optional(),
-    errorCode: z.string().optional(),
-    queryId: z.string().optional(),
-    scheduledTime: z.string().optional(),
-  })
-  .loose();
+export const DispatchAlertSchema = z.looseObject({
+  kind: z.literal("dbt_pipeline_alert"),
+  alert: z.string(),
+  summary: z.string(),
+  target: z.optional(z.string()),
+  // sync_failed (Fivetran: reason; Airbyte: errorMessage, connectionUrl)
+  vendor: z.optional(z.string()),
+  source: z.optional(z.string()),
+  reason: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
+  connectionUrl: z.optional(z.string()),
+  // snowflake_task_failed
+  taskName: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
+  queryId: z.optional(z.string()),
+  scheduledTime: z.optional(z.string()),
+});
