@@ -2,7 +2,7 @@
  * Dispatch's pure core: one entry point for the four event shapes, recognised by shape and
  * validated with zod. No AWS client is built here; the handler passes them in {@link DispatchDeps}.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InvalidEventError } from "./errors";
 import { DispatchDeps, Outcome } from "./runs";
 import { handleDeploy } from "./deploy";

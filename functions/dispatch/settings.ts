@@ -1,5 +1,5 @@
 /** Dispatch's environment, read once at init. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { envInt, envOneOf, envOptional, envRequired, parseEnv } from "../lib/env";
 import { isSelectorToken } from "../lib/run-contract";
 
@@ -41,21 +41,24 @@ export const DEFAULT_HOURLY_SELECT = "source_status:fresher+";
 /** Space-separated dbt selection tokens, each checked with the run contract's grammar. */
 const selectorTokens = (fallback: string) =>
   z
-    .string()
-    .default(fallback)
-    .transform((text) => text.split(/\s+/).filter(Boolean))
-    .superRefine((tokens, ctx) => {
-      const bad = tokens.filter((t) => !isSelectorToken(t));
-      if (bad.length)
-        ctx.addIssue({
-          code: "custom",
-          message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)`,
-        });
-    });
+    .pipe(
+      z._default(z.string(), fallback),
+      z.transform((text: string) => text.split(/\s+/).filter(Boolean)),
+    )
+    .check(
+      z.superRefine((tokens, ctx) => {
+        const bad = tokens.filter((t) => !isSelectorToken(t));
+        if (bad.length)
+          ctx.addIssue({
+            code: "custom",
+            message: `must be dbt selector tokens, space-separated (${JSON.stringify(bad.join(" "))} is not)`,
+          });
+      }),
+    );
 
 /** Dispatch's environment: the variables the Triggers component sets. */
-const DispatchEnvSchema = z
-  .object({
+const DispatchEnvSchema = z.pipe(
+  z.object({
     QUEUE_URL: envRequired(),
     IDEMPOTENCY_TABLE: envRequired(),
     DEDUPE_SECONDS: envInt(60, 30 * 24 * 3600, DEFAULT_DEDUPE_SECONDS),
@@ -66,8 +69,8 @@ const DispatchEnvSchema = z
     FIVETRAN_SECRET_ARN: envOptional(),
     AIRBYTE_TOKEN_SECRET_ARN: envOptional(),
     ALERT_TOPIC_ARN: envOptional(),
-  })
-  .transform((env): DispatchSettings => ({
+  }),
+  z.transform((env): DispatchSettings => ({
     queueUrl: env.QUEUE_URL,
     idempotencyTable: env.IDEMPOTENCY_TABLE,
     dedupeSeconds: env.DEDUPE_SECONDS,
@@ -78,7 +81,8 @@ const DispatchEnvSchema = z
     fivetranSecretArn: env.FIVETRAN_SECRET_ARN,
     airbyteTokenSecretArn: env.AIRBYTE_TOKEN_SECRET_ARN,
     alertTopicArn: env.ALERT_TOPIC_ARN,
-  }));
+  })),
+);
 
 /** Reads dispatch's settings; throws `ConfigurationError` naming every bad variable. */
 export function readDispatchSettings(vars: Readonly<Record<string, string | undefined>>): Readonly<DispatchSettings> {

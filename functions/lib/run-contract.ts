@@ -7,7 +7,7 @@
  * string. Every selector token is checked against dbt's node-selection grammar first, so no
  * token can start a flag (`--...`) or carry shell or quoting characters.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** dbt commands a run may execute. */
 export const DBT_COMMANDS = ["build", "run", "test", "seed", "snapshot", "source freshness", "retry"] as const;
@@ -102,10 +102,12 @@ export function isSelectorToken(token: string): boolean {
   return token.length > 0 && token.length <= 512 && token.split(",").every((atom) => ATOM.test(atom));
 }
 
-const selectorToken = z.string().refine(isSelectorToken, {
-  message: "is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows)",
-});
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+const selectorToken = z.string().check(
+  z.refine(isSelectorToken, {
+    message: "is not a dbt selector (method:value with optional +, @ and , as dbt's node selection grammar allows)",
+  }),
+);
+const jsonValue: z.ZodMiniType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
@@ -124,116 +126,109 @@ export const FULL_REFRESH_COMMANDS: readonly DbtCommand[] = ["build", "run", "se
 
 /** Schema of a request to run dbt. */
 export const RunRequestSchema = z
-  .object({
-    command: z.enum(DBT_COMMANDS).default("build"),
-    select: z.array(selectorToken).max(100).default([]),
-    exclude: z.array(selectorToken).max(100).default([]),
+  .strictObject({
+    command: z._default(z.enum(DBT_COMMANDS), "build"),
+    select: z._default(z.array(selectorToken).check(z.maxLength(100)), []),
+    exclude: z._default(z.array(selectorToken).check(z.maxLength(100)), []),
     /** A YAML selector defined in the dbt project's selectors.yml; such a run always gets `--state`. */
-    selector: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: "is not a YAML selector name" })
-      .optional(),
-    vars: z.record(z.string(), jsonValue).default({}),
-    fullRefresh: z.boolean().default(false),
-    target: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" }),
+    selector: z.optional(
+      z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: "is not a YAML selector name" })),
+    ),
+    vars: z._default(z.record(z.string(), jsonValue), {}),
+    fullRefresh: z._default(z.boolean(), false),
+    target: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,31}$/, { message: "is not a dbt target name" })),
     /**
      * Always false. A run in this environment would defer to this environment's own last run, which
      * changes nothing; deferring to production is Slim CI's job, in the dbt repository's CI. The key
      * is still accepted (as false) because requests already queued carry it.
      */
-    defer: z.boolean().default(false),
+    defer: z._default(z.boolean(), false),
     /**
      * Run `dbt source freshness` first and compare its results with the previous state's: needed by a
      * YAML `selector` that uses `source_status:` (the contract cannot see inside selectors.yml).
      * Implied by a `select`/`exclude` token that uses `source_status:`. Absent means false.
      */
-    freshness: z.boolean().optional(),
+    freshness: z.optional(z.boolean()),
     /** With command `retry` (and only then): the run id whose failures `dbt retry` re-runs. */
-    retryOf: z.string().regex(RUN_ID_RE, { message: "is not a run id (a-z, 0-9, -, 8 to 64 characters)" }).optional(),
+    retryOf: z.optional(
+      z.string().check(z.regex(RUN_ID_RE, { message: "is not a run id (a-z, 0-9, -, 8 to 64 characters)" })),
+    ),
     /**
      * `fast`: a small run of a source's fast-lane tags (e.g. dashboards), launched before the
      * normal runs waiting for the same target and never merged with them.
      */
-    lane: z.enum(["normal", "fast"]).default("normal"),
+    lane: z._default(z.enum(["normal", "fast"]), "normal"),
     /**
      * Set by launch on a joined run: whether a selection token matching nothing fails the run.
      * Absent: {@link failsOnEmptySelection}'s rule for a single request.
      */
-    failOnEmpty: z.boolean().optional(),
+    failOnEmpty: z.optional(z.boolean()),
     /** Every trigger this run serves (one, or several merged from a burst). */
     triggers: z
       .array(
-        z
-          .object({
-            kind: z.enum(TRIGGER_KINDS),
-            /** The vendor's delivery id (sync id, task run id, schedule name). */
-            id: z.string().min(1).max(200),
-            source: z
-              .string()
-              .regex(/^[a-z][a-z0-9_]{0,62}$/)
-              .optional(),
-            receivedAt: z.string().datetime({ offset: true }),
-          })
-          .strict(),
+        z.strictObject({
+          kind: z.enum(TRIGGER_KINDS),
+          /** The vendor's delivery id (sync id, task run id, schedule name). */
+          id: z.string().check(z.minLength(1), z.maxLength(200)),
+          source: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/))),
+          receivedAt: z.string().check(z.iso.datetime({ offset: true })),
+        }),
       )
-      .min(1)
-      .max(500),
+      .check(z.minLength(1), z.maxLength(500)),
     /** Sources the run serves, for the record. */
-    sources: z
-      .array(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/))
-      .max(500)
-      .default([]),
+    sources: z._default(z.array(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/))).check(z.maxLength(500)), []),
   })
-  .strict()
-  .superRefine((req, ctx) => {
-    for (const name of Object.keys(req.vars)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name))
-        ctx.addIssue({ code: "custom", path: ["vars", name], message: "is not a dbt var name" });
-    }
-    if (req.command === "retry" && (req.select.length || req.exclude.length || req.selector || req.fullRefresh)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["command"],
-        message:
-          "retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh",
-      });
-    }
-    if (req.command === "retry" && !req.retryOf) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["retryOf"],
-        message:
-          "is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)",
-      });
-    }
-    if (req.command !== "retry" && req.retryOf) {
-      ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is only for command retry" });
-    }
-    if (req.fullRefresh && req.command !== "retry" && !FULL_REFRESH_COMMANDS.includes(req.command)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["fullRefresh"],
-        message: `dbt ${req.command} does not accept --full-refresh (only ${FULL_REFRESH_COMMANDS.join(", ")} do)`,
-      });
-    }
-    if (req.defer) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["defer"],
-        message:
-          "is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)",
-      });
-    }
-    if (req.selector && (req.select.length || req.exclude.length)) {
-      ctx.addIssue({ code: "custom", path: ["selector"], message: "cannot be combined with select or exclude" });
-    }
-    if (
-      req.command === "source freshness" &&
-      req.select.some((t) => !t.split(",").every((a) => /^source:/.test(a.replace(/^(@|\d*\+)/, ""))))
-    ) {
-      ctx.addIssue({ code: "custom", path: ["select"], message: "source freshness selects only source: nodes" });
-    }
-  });
+  .check(
+    z.superRefine((req, ctx) => {
+      for (const name of Object.keys(req.vars)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name))
+          ctx.addIssue({ code: "custom", path: ["vars", name], message: "is not a dbt var name" });
+      }
+      if (req.command === "retry" && (req.select.length || req.exclude.length || req.selector || req.fullRefresh)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["command"],
+          message:
+            "retry re-runs the failures of the run named by retryOf and takes no select, exclude, selector or fullRefresh",
+        });
+      }
+      if (req.command === "retry" && !req.retryOf) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["retryOf"],
+          message:
+            "is required with command retry: the run id whose failures to re-run (latest/ holds only successful runs)",
+        });
+      }
+      if (req.command !== "retry" && req.retryOf) {
+        ctx.addIssue({ code: "custom", path: ["retryOf"], message: "is only for command retry" });
+      }
+      if (req.fullRefresh && req.command !== "retry" && !FULL_REFRESH_COMMANDS.includes(req.command)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["fullRefresh"],
+          message: `dbt ${req.command} does not accept --full-refresh (only ${FULL_REFRESH_COMMANDS.join(", ")} do)`,
+        });
+      }
+      if (req.defer) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["defer"],
+          message:
+            "is not supported: a pipeline run has no other environment's state to defer to (Slim CI defers to prod in the dbt repository's CI)",
+        });
+      }
+      if (req.selector && (req.select.length || req.exclude.length)) {
+        ctx.addIssue({ code: "custom", path: ["selector"], message: "cannot be combined with select or exclude" });
+      }
+      if (
+        req.command === "source freshness" &&
+        req.select.some((t) => !t.split(",").every((a) => /^source:/.test(a.replace(/^(@|\d*\+)/, ""))))
+      ) {
+        ctx.addIssue({ code: "custom", path: ["select"], message: "source freshness selects only source: nodes" });
+      }
+    }),
+  );
 
 /** A validated request to run dbt. */
 export type RunRequest = z.infer<typeof RunRequestSchema>;

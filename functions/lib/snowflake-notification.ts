@@ -11,7 +11,7 @@
  * 2. A task error notification (task `ERROR_INTEGRATION`), Snowflake's documented payload with
  *    `"messageType":"USER_TASK_FAILED"` (https://docs.snowflake.com/en/user-guide/tasks-errors-payload).
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** `kind` of a load notification. */
 export const SNOWFLAKE_LOAD_KIND = "snowflake_load";
@@ -27,55 +27,58 @@ const TABLE_RE = new RegExp(`^(?:${IDENT_PART}\\.){0,2}${IDENT_PART}$`);
 export const SnowflakeLoadNotificationSchema = z.object({
   kind: z.literal(SNOWFLAKE_LOAD_KIND),
   /** dbt source name the producer believes the table belongs to; must agree with `sources.json`. */
-  source: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: "is not a dbt source name (lower_snake_case)" }),
+  source: z
+    .string()
+    .check(z.regex(/^[a-z][a-z0-9_]{0,62}$/, { message: "is not a dbt source name (lower_snake_case)" })),
   /**
    * The RAW table loaded: `TABLE` for a simple-form entry, `SCHEMA.TABLE` for a qualified or
    * `SCHEMA.*` one (the per-table task's label, components/change-detection/reconciler.ts);
    * looked up whole with `SourceIndex.byRawTable`.
    */
-  table: z
-    .string()
-    .max(600)
-    .regex(TABLE_RE, { message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)" }),
+  table: z.string().check(
+    z.maxLength(600),
+    z.regex(TABLE_RE, {
+      message: "is not an upper-case Snowflake table name (TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE)",
+    }),
+  ),
   /** Rows loaded (informational). */
-  rows: z.number().int().nonnegative(),
+  rows: z.number().check(z.int(), z.gte(0)),
   /** When the load finished (ISO 8601 with offset). */
-  loaded_at: z.string().datetime({ offset: true }),
+  loaded_at: z.string().check(z.iso.datetime({ offset: true })),
   /** The task run (graph run group id); with `table`, the delivery's idempotency key. */
-  task_run_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "must be 1-100 letters, digits or _ . : -" }),
+  task_run_id: z
+    .string()
+    .check(z.regex(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "must be 1-100 letters, digits or _ . : -" })),
 });
 /** A parsed load notification. */
 export type SnowflakeLoadNotification = z.infer<typeof SnowflakeLoadNotificationSchema>;
 
 /** Snowflake's task error notification. Unknown keys are kept. */
-export const SnowflakeTaskFailedSchema = z
-  .object({
-    version: z.string().optional(),
-    messageId: z.string().min(1).max(200),
-    messageType: z.literal(USER_TASK_FAILED),
-    timestamp: z.string().min(1),
-    accountName: z.string().optional(),
-    taskName: z.string().min(1),
-    taskId: z.string().optional(),
-    rootTaskName: z.string().optional(),
-    rootTaskId: z.string().optional(),
-    messages: z
-      .array(
-        z
-          .object({
-            runId: z.string().optional(),
-            scheduledTime: z.string().optional(),
-            queryStartTime: z.string().optional(),
-            completedTime: z.string().optional(),
-            queryId: z.string().optional(),
-            errorCode: z.string().optional(),
-            errorMessage: z.string().optional(),
-          })
-          .loose(),
-      )
-      .default([]),
-  })
-  .loose();
+export const SnowflakeTaskFailedSchema = z.looseObject({
+  version: z.optional(z.string()),
+  messageId: z.string().check(z.minLength(1), z.maxLength(200)),
+  messageType: z.literal(USER_TASK_FAILED),
+  timestamp: z.string().check(z.minLength(1)),
+  accountName: z.optional(z.string()),
+  taskName: z.string().check(z.minLength(1)),
+  taskId: z.optional(z.string()),
+  rootTaskName: z.optional(z.string()),
+  rootTaskId: z.optional(z.string()),
+  messages: z._default(
+    z.array(
+      z.looseObject({
+        runId: z.optional(z.string()),
+        scheduledTime: z.optional(z.string()),
+        queryStartTime: z.optional(z.string()),
+        completedTime: z.optional(z.string()),
+        queryId: z.optional(z.string()),
+        errorCode: z.optional(z.string()),
+        errorMessage: z.optional(z.string()),
+      }),
+    ),
+    [],
+  ),
+});
 /** A parsed task error notification. */
 export type SnowflakeTaskFailed = z.infer<typeof SnowflakeTaskFailedSchema>;
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 // Type-only: erased from the bundle, so the Lambda never loads config.ts or Pulumi.
 import type { SourceConfig } from "../../config";
 import { isSelectorToken } from "./run-contract";
@@ -24,57 +24,61 @@ export const RAW_TABLE_RE = /^[A-Z][A-Z0-9_]{0,199}(\.([A-Z][A-Z0-9_]{0,199}|\*)
 /** The file name dispatch reads. */
 export const SOURCES_FILE = "sources.json";
 
-const selector = z.string().refine(isSelectorToken, { message: "is not a dbt selector" });
+const selector = z.string().check(z.refine(isSelectorToken, { message: "is not a dbt selector" }));
+const vendorId = () => z.string().check(z.minLength(1), z.maxLength(256));
 
 /** One source as `sources.json` holds it; structurally `SourceConfig` from config.ts. */
 export const SourceSchema = z.object({
-  name: z.string().regex(SOURCE_NAME_RE, { message: "is not a dbt source name (lower_snake_case)" }),
-  fivetranConnectors: z.array(z.string().min(1).max(256)).default([]),
-  airbyteConnections: z.array(z.string().min(1).max(256)).default([]),
-  rawTables: z
-    .array(z.string().regex(RAW_TABLE_RE, { message: "is not an UPPER_SNAKE Snowflake identifier" }))
-    .default([]),
+  name: z.string().check(z.regex(SOURCE_NAME_RE, { message: "is not a dbt source name (lower_snake_case)" })),
+  fivetranConnectors: z._default(z.array(vendorId()), []),
+  airbyteConnections: z._default(z.array(vendorId()), []),
+  rawTables: z._default(
+    z.array(z.string().check(z.regex(RAW_TABLE_RE, { message: "is not an UPPER_SNAKE Snowflake identifier" }))),
+    [],
+  ),
   /** Absent means `source:<name>+`, as config.ts defaults it. */
-  select: z.array(selector).max(100).optional(),
-  exclude: z.array(selector).max(100).default([]),
-  fastLaneTags: z.array(z.string().regex(/^[A-Za-z0-9_]+$/)).default([]),
-  fullRefresh: z.boolean().default(false),
-  staleAfterMinutes: z.number().int().positive().optional(),
+  select: z.optional(z.array(selector).check(z.maxLength(100))),
+  exclude: z._default(z.array(selector).check(z.maxLength(100)), []),
+  fastLaneTags: z._default(z.array(z.string().check(z.regex(/^[A-Za-z0-9_]+$/))), []),
+  fullRefresh: z._default(z.boolean(), false),
+  staleAfterMinutes: z.optional(z.number().check(z.int(), z.gt(0))),
 });
 
 /** The whole file. Unknown keys are dropped, so a newer component never breaks an older handler. */
 export const SourcesDocumentSchema = z
   .object({
-    target: z.string().regex(TARGET_RE, { message: "is not a dbt target name" }),
+    target: z.string().check(z.regex(TARGET_RE, { message: "is not a dbt target name" })),
     sources: z.array(SourceSchema),
   })
-  .superRefine((doc, ctx) => {
-    const owners = new Map<string, string>();
-    doc.sources.forEach((s, i) => {
-      const name = owners.get(`name:${s.name}`);
-      if (name !== undefined)
-        ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `source ${s.name} is listed twice` });
-      owners.set(`name:${s.name}`, s.name);
-      const ids: [string, readonly string[]][] = [
-        ["fivetranConnectors", s.fivetranConnectors],
-        ["airbyteConnections", s.airbyteConnections.map((id) => id.toLowerCase())],
-        ["rawTables", s.rawTables],
-      ];
-      for (const [field, values] of ids) {
-        for (const id of values) {
-          const owner = owners.get(`${field}:${id}`);
-          if (owner !== undefined && owner !== s.name) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["sources", i, field],
-              message: `${JSON.stringify(id)} is already listed by source ${owner}; each id maps to one source`,
-            });
+  .check(
+    z.superRefine((doc, ctx) => {
+      const owners = new Map<string, string>();
+      doc.sources.forEach((s, i) => {
+        const name = owners.get(`name:${s.name}`);
+        if (name !== undefined)
+          ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: `source ${s.name} is listed twice` });
+        owners.set(`name:${s.name}`, s.name);
+        const ids: [string, readonly string[]][] = [
+          ["fivetranConnectors", s.fivetranConnectors],
+          ["airbyteConnections", s.airbyteConnections.map((id) => id.toLowerCase())],
+          ["rawTables", s.rawTables],
+        ];
+        for (const [field, values] of ids) {
+          for (const id of values) {
+            const owner = owners.get(`${field}:${id}`);
+            if (owner !== undefined && owner !== s.name) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["sources", i, field],
+                message: `${JSON.stringify(id)} is already listed by source ${owner}; each id maps to one source`,
+              });
+            }
+            owners.set(`${field}:${id}`, s.name);
           }
-          owners.set(`${field}:${id}`, s.name);
         }
-      }
-    });
-  });
+      });
+    }),
+  );
 
 /** One source with defaults applied: the config's source without what only the stack uses. */
 export type Source = Omit<SourceConfig, "staleAfterMinutes" | "loadedAtColumn">;
