@@ -236,7 +236,7 @@ export function variants(work: string): Variant[] {
   return [
     {
       name: "bundle",
-      what: "as shipped: SDK bundled, ESM entry points, zod English only and without its JSON Schema conversion, profile/SSO providers left out, minified",
+      what: "as shipped: SDK bundled, ESM entry points, zod/mini with English messages only, profile/SSO providers left out, minified",
       prepare: (fn, dir) => {
         const b = bundleFunction(fn);
         return { entry: writeBundle(dir, b.code, b.map), bytes: b.bytes };
@@ -264,21 +264,8 @@ export function variants(work: string): Variant[] {
     },
     {
       name: "before",
-      what: "the bundle before these choices: CommonJS entry points, all of zod, full credential chain",
-      ...pick(
-        variantBuild("before", "", {
-          mainFields: ["main", "module"],
-          external: [],
-          sourcemap: false,
-          zodEnglishOnly: false,
-          zodWithoutJsonSchema: false,
-        }),
-      ),
-    },
-    {
-      name: "zod-json-schema",
-      what: "as shipped, but with zod's JSON Schema conversion and z.compile (which no handler calls)",
-      ...pick(variantBuild("zod-json-schema", "", { zodWithoutJsonSchema: false })),
+      what: "the bundle before these choices: CommonJS entry points, full credential chain",
+      ...pick(variantBuild("before", "", { mainFields: ["main", "module"], external: [], sourcemap: false })),
     },
     {
       name: "sdk-external",

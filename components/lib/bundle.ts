@@ -14,14 +14,12 @@
  *   hundreds of files.
  * - ESM entry points first (`mainFields`): the SDK and Powertools publish `dist-es` builds that
  *   esbuild can tree-shake; their CommonJS builds cannot be.
- * - zod without its translations: `export * as locales` in zod 4's namespace keeps every
- *   language in the bundle although only English is used (zod registers `en` itself:
- *   zod/v4/classic/schemas.js). The plugin below keeps `en` only; no handler calls `z.locales`.
- * - zod without its JSON Schema conversion and `z.compile` (~64 KB of every bundle; the cold
- *   init barely moves, as most of that code is only declared): zod's namespace re-exports them (zod/v4/core/index.js, classic/external.js)
- *   and its schema classes reference the converters inside methods that only
- *   `toJSONSchema()` / `~standard.jsonSchema` call (zod/v4/classic/schemas.js), so esbuild keeps
- *   them. A plugin replaces those five modules with stubs that throw; no handler converts a schema.
+ * - zod/mini, not classic zod: classic bundles ~124 KB (its namespace re-exports every language,
+ *   the JSON Schema converters and `z.compile`, and every schema instance gets dozens of methods at
+ *   construction), mini ~19 KB, tree-shaken to the functions a handler calls. Powertools' parser
+ *   schemas are built on classic zod, so the envelopes the handlers read are copied onto mini
+ *   (functions/dispatch/schema.ts, functions/notify/schema.ts). Only English messages are
+ *   registered (functions/lib/env.ts).
  * - Not the profile, SSO, process and web-identity credential providers (see `external`).
  * - Minified, with an external source map (mappings only, `sourcesContent: false`: the sources
  *   are in the repository at the deployed commit) to decode a minified stack trace.
@@ -29,10 +27,10 @@
  * The cache key ({@link contentKey}) covers esbuild's version, the options, the build script,
  * every own source file's contents and the `package.json` of every bundled package.
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { type BuildOptions, type BuildResult, buildSync } from "esbuild";
 
 /** The bundled code of one function. */
 export interface Bundle {
@@ -85,51 +83,7 @@ export const BUILD_OPTIONS = {
   metafile: true,
   write: false,
   logLevel: "silent",
-} as const;
-
-/**
- * The build itself, run by a child `node`: esbuild plugins need the asynchronous API and the
- * Pulumi program needs the bundle synchronously (a component constructor). Plain JavaScript, so
- * it runs wherever the program runs (tsx, ts-node, compiled). Prints `{ code, map, inputs }`.
- */
-const BUILD_SCRIPT = `
-const path = require("node:path");
-const esbuild = require(process.argv[1]);
-const fs = require("node:fs");
-const { entry, options, zodEnglishOnly, zodWithoutJsonSchema } = JSON.parse(process.argv[2]);
-const inZod = (importer) => /[\\\\/]node_modules[\\\\/]zod[\\\\/]/.test(importer);
-const zodEnglishOnlyPlugin = {
-  name: "zod-english-only",
-  setup(build) {
-    build.onResolve({ filter: /locales[\\\\/]index\\.js$/ }, (a) =>
-      inZod(a.importer) ? { path: path.join(path.dirname(a.importer), "..", "locales", "en.js"), namespace: "zod-en" } : undefined);
-    build.onLoad({ filter: /.*/, namespace: "zod-en" }, (a) =>
-      ({ contents: "export { default as en } from " + JSON.stringify(a.path) + ";", resolveDir: path.dirname(a.path) }));
-  },
-};
-const zodWithoutJsonSchemaPlugin = {
-  name: "zod-without-json-schema",
-  setup(build) {
-    build.onResolve({ filter: /[\\\\/](compile|to-json-schema|json-schema-processors|json-schema-generator|from-json-schema)\\.js$/ }, (a) =>
-      inZod(a.importer) ? { path: path.join(a.resolveDir, a.path), namespace: "zod-stub" } : undefined);
-    build.onLoad({ filter: /.*/, namespace: "zod-stub" }, (a) => {
-      const real = fs.readFileSync(a.path, "utf8");
-      const names = new Set([...real.matchAll(/^export (?:const|function|class|let|var) ([A-Za-z_$][\\w$]*)/gm)].map((m) => m[1]));
-      for (const m of real.matchAll(/^export \\{([^}]*)\\}/gm))
-        for (const part of m[1].split(",")) { const n = part.trim().split(/\\s+as\\s+/).pop(); if (n) names.add(n); }
-      const lines = ['const unbundled = () => { throw new Error("zod: JSON Schema conversion and z.compile are left out of this bundle (components/lib/bundle.ts)"); };'];
-      for (const n of names) lines.push(n === "INVALID" ? 'export const INVALID = Symbol.for("zod.compile.invalid");' : "export const " + n + " = unbundled;");
-      return { contents: lines.join("\\n") };
-    });
-  },
-};
-const plugins = [...(zodEnglishOnly ? [zodEnglishOnlyPlugin] : []), ...(zodWithoutJsonSchema ? [zodWithoutJsonSchemaPlugin] : [])];
-esbuild.build({ ...options, entryPoints: [entry], outfile: "index.mjs", plugins }).then((r) => {
-  const code = r.outputFiles.find((f) => f.path.endsWith(".mjs")).text;
-  const map = (r.outputFiles.find((f) => f.path.endsWith(".map")) || { text: "" }).text;
-  process.stdout.write(JSON.stringify({ code, map, inputs: Object.keys(r.metafile.inputs) }));
-}, (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); });
-`;
+} satisfies BuildOptions;
 
 /** What the cache keeps per function. */
 interface CacheEntry {
@@ -143,7 +97,7 @@ const sha256 = (data: string | Buffer, encoding: "hex" | "base64" = "hex") =>
   createHash("sha256").update(data).digest(encoding);
 
 /**
- * The content key of a build: esbuild's version, the options, the build script, each own source
+ * The content key of a build: esbuild's version, the options, each own source
  * file's contents and, for a file inside `node_modules`, its package's `package.json` (npm
  * versions are immutable, so name and version stand for the package's files: ~40 reads instead of
  * ~1000). Undefined when an input has gone.
@@ -153,11 +107,9 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
   const esbuildVersion = (
     JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json"), "utf8")) as { version: string }
   ).version;
-  hash.update(JSON.stringify({ name, esbuildVersion, BUILD_OPTIONS, BUILD_SCRIPT }));
+  hash.update(JSON.stringify({ name, esbuildVersion, BUILD_OPTIONS }));
   const packages = new Set<string>();
   for (const input of [...inputs].sort()) {
-    // A plugin's virtual module (`namespace:path`) is made by BUILD_SCRIPT, already in the key.
-    if (/^[a-z-]+:/.test(input)) continue;
     const nm = input.lastIndexOf("node_modules/");
     if (nm >= 0) {
       const rest = input.slice(nm + "node_modules/".length).split("/");
@@ -177,43 +129,40 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
 }
 
 /**
- * Builds `functions/<name>/index.ts` now, in a child process (see {@link BUILD_SCRIPT}). The
- * benchmark passes `overrides` (esbuild options, `zodEnglishOnly: false`, `zodWithoutJsonSchema: false`) to measure the
- * alternatives to each choice; the program never does.
+ * Builds `functions/<name>/index.ts` now, in this process (esbuild's synchronous API: a component
+ * constructor needs the bundle synchronously). The benchmark passes esbuild `overrides` to measure
+ * the alternative to each choice; the program never does.
  */
 export function buildFunction(
   name: string,
-  overrides: Record<string, unknown> & { zodEnglishOnly?: boolean; zodWithoutJsonSchema?: boolean } = {},
+  overrides: Partial<BuildOptions> = {},
 ): { code: string; map: string; inputs: string[] } {
-  const { zodEnglishOnly = true, zodWithoutJsonSchema = true, ...options } = overrides;
   const entry = path.join(FUNCTIONS_DIR, name, "index.ts");
   if (!fs.existsSync(entry))
     throw new Error(
       `no handler ${path.relative(ROOT, entry)}: a function is a folder under functions/ with an index.ts`,
     );
-  let out: string;
+  let result: BuildResult<{ write: false; metafile: true }>;
   try {
-    out = execFileSync(
-      process.execPath,
-      [
-        "-e",
-        BUILD_SCRIPT,
-        require.resolve("esbuild"),
-        JSON.stringify({ entry, options: { ...BUILD_OPTIONS, ...options }, zodEnglishOnly, zodWithoutJsonSchema }),
-      ],
-      {
-        cwd: ROOT,
-        maxBuffer: 256 * 1024 * 1024,
-        stdio: ["ignore", "pipe", "pipe"],
-        encoding: "utf8",
-      },
-    );
+    result = buildSync({
+      ...BUILD_OPTIONS,
+      ...overrides,
+      write: false,
+      metafile: true,
+      absWorkingDir: ROOT,
+      entryPoints: [entry],
+      outfile: "index.mjs",
+    });
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr;
-    throw new Error(`bundling functions/${name} failed: ${stderr || (err as Error).message}`, { cause: err });
+    throw new Error(`bundling functions/${name} failed: ${(err as Error).message}`, { cause: err });
   }
-  const built = JSON.parse(out) as { code: string; map: string; inputs: string[] };
-  return { ...built, code: built.map ? `${built.code}//# sourceMappingURL=index.mjs.map\n` : built.code };
+  const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"))?.text ?? "";
+  const map = result.outputFiles.find((f) => f.path.endsWith(".map"))?.text ?? "";
+  return {
+    code: map ? `${code}//# sourceMappingURL=index.mjs.map\n` : code,
+    map,
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }
 
 function writeAtomic(file: string, data: string): void {

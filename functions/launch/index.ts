@@ -10,15 +10,9 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import * as z from "zod/mini";
 import { LaunchResult, launch } from "./core";
 import { readLaunchSettings } from "./settings";
 import { DynamoLaunchStore } from "./store";
-
-// zod/mini registers no messages of its own: classic zod registers English when it builds its
-// first schema (zod/v4/classic/schemas.js `_ensureDefaultLocale`), mini does not, and without it
-// every message zod writes reads "Invalid input" alone. The bundle keeps only `en` (components/lib/bundle.ts).
-z.config(z.locales.en());
 
 const logger = new Logger();
 const metrics = new Metrics();

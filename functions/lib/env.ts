@@ -4,7 +4,15 @@
  * so a broken deployment fails its first invocation with the whole list.
  */
 import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { ConfigurationError } from "./errors";
+
+// zod/mini registers no messages: classic zod registers English when it builds its first schema
+// (zod/v4/classic/schemas.js `_ensureDefaultLocale`), mini never does, and without a locale every
+// message zod writes reads "Invalid input" alone. Every handler reads its environment through this
+// module, so registering English here covers each of them; importing `en.js` alone (not
+// `z.locales`) keeps the other languages out of the bundles.
+z.config(en());
 
 /** The message of a required variable that is missing or empty. */
 const NOT_SET = "is not set; the deployment must set it";

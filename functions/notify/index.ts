@@ -20,11 +20,6 @@ import { fetchPoster } from "../lib/slack";
 import { NotifyResult, NotifySettings, createNotifier, secretSlackSender } from "./core";
 import { dynamoStateStore } from "./state";
 
-// zod/mini registers no messages of its own: classic zod registers English when it builds its
-// first schema (zod/v4/classic/schemas.js `_ensureDefaultLocale`), mini does not, and without it
-// every message zod writes reads "Invalid input" alone. The bundle keeps only `en` (components/lib/bundle.ts).
-z.config(z.locales.en());
-
 /** The variables the Observability component sets. */
 const NotifyEnvSchema = z.pipe(
   z.object({
