@@ -184,7 +184,13 @@ type RunOutcome = "idle" | "launched" | "retry-later" | "uncertain" | "dead-lett
 /** With the lease held: waits for the start to be due, joins the next batch and launches it. */
 async function runNext(target: string, holder: string, deps: LaunchDeps): Promise<RunOutcome> {
   const { settings, store } = deps;
-  let items = await store.pending(target, MAX_REQUESTS_PER_RUN);
+  // Both reads at once: one round trip instead of two before RunTask. The previous start is read
+  // even when nothing waits (one GetItem that an idle pump wastes).
+  const [pendingNow, last] = await Promise.all([
+    store.pending(target, MAX_REQUESTS_PER_RUN),
+    settings.minRunIntervalSeconds > 0 ? store.lastStart(target) : undefined,
+  ]);
+  let items = pendingNow;
   if (!items.length) return "idle";
   if (await hourlyIdle(target, items, deps)) {
     await store.finish(
@@ -197,7 +203,6 @@ async function runNext(target: string, holder: string, deps: LaunchDeps): Promis
     deps.logger.info("hourly run skipped: nothing loaded since the last successful run", { target });
     return "skipped";
   }
-  const last = settings.minRunIntervalSeconds > 0 ? await store.lastStart(target) : undefined;
   const wait = dueAt(oldestOf(items), last, settings) - deps.now().getTime();
   if (wait > 0) {
     const room = Math.min(MAX_WAIT_IN_INVOCATION_MS, deps.remainingMs ? deps.remainingMs() - RESERVE_MS : wait);
