@@ -236,6 +236,9 @@ export function createNotifier(deps: NotifyDeps): Notifier {
 
   async function processRun(event: TaskStateChangeEvent): Promise<RunOutcomeSummary> {
     const facts = runFacts(event.detail, settings.environment, event.time);
+    // The state is read while run_results.json downloads (one round trip less); a conflict re-reads it.
+    const state = deps.state.get();
+    state.catch(() => undefined); // awaited in applyRun; not unhandled if readResults throws first
     const results = facts.runId && facts.status !== "not_started" ? await readResults(facts.runId) : null;
     const signature = failureSignature(
       facts.status,
@@ -243,13 +246,11 @@ export function createNotifier(deps: NotifyDeps): Notifier {
       facts.stopCode,
       results?.failures.map((f) => f.uniqueId) ?? [],
     );
-    const decision = await applyRun(deps.state, {
-      status: facts.status,
-      signature,
-      taskArn: facts.taskArn,
-      runId: facts.runId,
-      endedAt: facts.endedAt,
-    });
+    const decision = await applyRun(
+      deps.state,
+      { status: facts.status, signature, taskArn: facts.taskArn, runId: facts.runId, endedAt: facts.endedAt },
+      state,
+    );
     logger.info("run decided", {
       taskArn: facts.taskArn,
       runId: facts.runId,

@@ -178,10 +178,19 @@ export class StateConflictError extends Error {
   }
 }
 
-/** Reads, decides and writes with optimistic concurrency; retries when another run wrote first. */
-export async function applyRun(store: RunStateStore, run: RunOutcome, attempts = 5): Promise<Decision> {
+/**
+ * Reads, decides and writes with optimistic concurrency; retries when another run wrote first.
+ * `read`: the state already being read (the caller started it beside another call); the first
+ * attempt uses it, a retry reads again.
+ */
+export async function applyRun(
+  store: RunStateStore,
+  run: RunOutcome,
+  read?: Promise<RunState | undefined>,
+  attempts = 5,
+): Promise<Decision> {
   for (let i = 0; i < attempts; i++) {
-    const prev = await store.get();
+    const prev = i === 0 && read ? await read : await store.get();
     const decision = decide(prev, run);
     if (!decision.next) return decision;
     if (await store.put(decision.next, prev?.version ?? 0)) return decision;

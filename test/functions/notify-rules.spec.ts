@@ -17,7 +17,7 @@ import {
   triggeredAtOf,
 } from "../../functions/notify/run";
 import { TaskDetailSchema } from "../../functions/notify/schema";
-import { RunOutcome, RunState, decide, failureSignature } from "../../functions/notify/state";
+import { RunOutcome, RunState, RunStateStore, applyRun, decide, failureSignature } from "../../functions/notify/state";
 
 describe("notify rules", () => {
   describe("reading the dbt argv back", () => {
@@ -190,6 +190,52 @@ describe("notify rules", () => {
         failureSignature("not_started", null, "UserInitiated", []),
       );
       expect(failureSignature("success", 0, null, [])).to.equal("");
+    });
+  });
+
+  describe("applying a run to the stored state", () => {
+    const passing: RunState = {
+      status: "passing",
+      signature: "",
+      consecutiveFailures: 0,
+      lastTaskArn: "task-1",
+      lastRunId: "run-1",
+      lastEndedAt: "2026-11-22T10:00:00.000Z",
+      lastPage: null,
+      recoveredAfter: 0,
+      version: 4,
+    };
+    const failed: RunOutcome = {
+      status: "failed",
+      signature: "sig-a",
+      taskArn: "task-2",
+      runId: "run-2",
+      endedAt: "2026-11-22T11:00:00.000Z",
+    };
+
+    it("decides on the state read beside the results download, and reads again when another run wrote first", async () => {
+      const calls: string[] = [];
+      // Another run's write landed between the early read (version 4) and this put: version 5 is stored.
+      const newer: RunState = {
+        ...passing,
+        lastTaskArn: "task-x",
+        lastEndedAt: "2026-11-22T10:30:00.000Z",
+        version: 5,
+      };
+      const store: RunStateStore = {
+        get: () => {
+          calls.push("get");
+          return Promise.resolve(newer);
+        },
+        put: (next, expected) => {
+          calls.push(`put ${expected} -> ${next.version}`);
+          return Promise.resolve(expected === 5);
+        },
+      };
+      const decision = await applyRun(store, failed, Promise.resolve(passing));
+      expect(calls).to.deep.equal(["put 4 -> 5", "get", "put 5 -> 6"]);
+      expect(decision.page).to.equal("failure");
+      expect(decision.next?.lastTaskArn).to.equal("task-2");
     });
   });
 
