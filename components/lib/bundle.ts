@@ -142,6 +142,14 @@ export function buildFunction(
     throw new Error(
       `no handler ${path.relative(ROOT, entry)}: a function is a folder under functions/ with an index.ts`,
     );
+  return buildEntry(entry, overrides);
+}
+
+/** Builds any entry file with the functions' options (the benchmark also bundles its SDK-only floors). */
+export function buildEntry(
+  entry: string,
+  overrides: Partial<BuildOptions> = {},
+): { code: string; map: string; inputs: string[] } {
   let result: BuildResult<{ write: false; metafile: true }>;
   try {
     result = buildSync({
@@ -154,7 +162,7 @@ export function buildFunction(
       outfile: "index.mjs",
     });
   } catch (err) {
-    throw new Error(`bundling functions/${name} failed: ${(err as Error).message}`, { cause: err });
+    throw new Error(`bundling ${path.relative(ROOT, entry)} failed: ${(err as Error).message}`, { cause: err });
   }
   const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"))?.text ?? "";
   const map = result.outputFiles.find((f) => f.path.endsWith(".map"))?.text ?? "";
