@@ -129,9 +129,10 @@ export function renderGoals(o: {
   const rows: string[] = [];
   for (const b of o.bundles ?? []) {
     const tsc = b.variants.find((v) => v.name === "tsc")!;
+    const floor = b.variants.find((v) => v.name === "sdk-floor");
     rows.push(`| ${b.name} bundle ≤ 600 KB | ${b.bundleKb} KB | ${met(b.bundleKb <= 600)} | measured |`);
     rows.push(
-      `| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms wall / ${b.bundledCpuMs} ms CPU | ${met(b.bundledInitMs <= 100)} wall, ${met(b.bundledCpuMs <= 100)} CPU | measured |`,
+      `| ${b.name} cold init ≤ 100 ms (median, realistic first call) | ${b.bundledInitMs} ms wall / ${b.bundledCpuMs} ms CPU${floor ? ` (SDK floor: ${floor.initMs} ms)` : ""} | ${met(b.bundledInitMs <= 100)} wall, ${met(b.bundledCpuMs <= 100)} CPU | measured |`,
     );
     rows.push(
       `| ${b.name} ≥ 2× faster than tsc + node_modules | ${tsc.ratioToBundle.toFixed(2)}× wall (${tsc.initMs} ms) / ${tsc.cpuRatioToBundle.toFixed(2)}× CPU | ${met(tsc.ratioToBundle >= 2)} wall, ${met(tsc.cpuRatioToBundle >= 2)} CPU | measured, paired |`,
