@@ -116,16 +116,13 @@ async function intake(records: readonly SqsRecord[], deps: LaunchDeps): Promise<
       continue;
     }
     try {
-      // The load and the request at once (one round trip less): the pump below runs after both.
-      // When either put fails the message fails, and its redelivery records the load again (the
-      // latest is kept) and finds the request already pending.
+      // The load first, then the request (not at once): a request is never pending while its load
+      // is unrecorded, which the hourly skip reads. A redelivery after a failed put records the load
+      // again (the latest is kept).
       const loads = request.triggers.filter((t) => SOURCE_TRIGGER_KINDS.includes(t.kind));
-      const [added] = await Promise.all([
-        deps.store.addPending(request.target, { key: pendingKey(request, record.body), request }),
-        loads.length
-          ? deps.store.recordLoad(request.target, Math.max(...loads.map((t) => Date.parse(t.receivedAt))))
-          : undefined,
-      ]);
+      if (loads.length)
+        await deps.store.recordLoad(request.target, Math.max(...loads.map((t) => Date.parse(t.receivedAt))));
+      const added = await deps.store.addPending(request.target, { key: pendingKey(request, record.body), request });
       deps.metrics.addMetric(added ? "RequestsPending" : "DuplicateRequests", "Count", 1);
       targets.add(request.target);
     } catch (error) {

@@ -454,6 +454,17 @@ describe("launch", () => {
       expect(runTasks()).to.deep.equal([]);
     });
 
+    it("keeps a message whose load could not be recorded out of the pending set: no request waits with its load unrecorded", async () => {
+      // Prepare
+      store.fail = (call) => (call === "recordLoad" ? new Error("InternalServerError") : undefined);
+      // Act
+      const result = await launch(event(record("m1", request("stripe", ago(300)))), deps());
+      // Assess: SQS delivers it again; the redelivery records the load, then adds the request.
+      expect(result).to.deep.equal(failures("m1"));
+      expect(store.outcomes("dev")).to.deep.equal({});
+      expect(runTasks()).to.deep.equal([]);
+    });
+
     it("acknowledges saved requests even when the pump fails; they stay pending for the sweep", async () => {
       // Prepare
       store.fail = (call) => (call === "acquire" ? new Error("InternalServerError") : undefined);
