@@ -24,8 +24,8 @@
  * - Minified, with an external source map (mappings only, `sourcesContent: false`: the sources
  *   are in the repository at the deployed commit) to decode a minified stack trace.
  *
- * The cache key ({@link contentKey}) covers esbuild's version, the options, the build script,
- * every own source file's contents and the `package.json` of every bundled package.
+ * The cache key ({@link contentKey}) covers esbuild's version, the options, the build function
+ * itself, every own source file's contents and the `package.json` of every bundled package.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -55,7 +55,7 @@ export function cacheDir(): string {
   return process.env.DBT_PIPELINE_BUNDLE_CACHE ?? path.join(ROOT, "dist", ".bundle-cache");
 }
 
-/** esbuild options of every function (JSON: they travel to the build process). */
+/** esbuild options of every function (JSON-serialisable: they are part of the cache key). */
 export const BUILD_OPTIONS = {
   bundle: true,
   platform: "node",
@@ -97,7 +97,8 @@ const sha256 = (data: string | Buffer, encoding: "hex" | "base64" = "hex") =>
   createHash("sha256").update(data).digest(encoding);
 
 /**
- * The content key of a build: esbuild's version, the options, each own source
+ * The content key of a build: esbuild's version, the options, the text of {@link buildEntry} (so
+ * an edit to how a bundle is built invalidates the cache), each own source
  * file's contents and, for a file inside `node_modules`, its package's `package.json` (npm
  * versions are immutable, so name and version stand for the package's files: ~40 reads instead of
  * ~1000). Undefined when an input has gone.
@@ -107,7 +108,7 @@ export function contentKey(name: string, inputs: readonly string[]): string | un
   const esbuildVersion = (
     JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json"), "utf8")) as { version: string }
   ).version;
-  hash.update(JSON.stringify({ name, esbuildVersion, BUILD_OPTIONS }));
+  hash.update(JSON.stringify({ name, esbuildVersion, BUILD_OPTIONS, build: buildEntry.toString() }));
   const packages = new Set<string>();
   for (const input of [...inputs].sort()) {
     const nm = input.lastIndexOf("node_modules/");
