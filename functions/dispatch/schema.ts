@@ -168,40 +168,4 @@ export const DeployEventSchema = z.strictObject({
 /** A parsed deploy invocation. */
 export type DeployEvent = z.infer<typeof DeployEventSchema>;
 
-// Powertools' SnsSchema, copied field for field from @aws-lambda-powertools/parser 2.35.0
-// (lib/esm/schemas/sns.js: SnsMsgAttribute, SnsNotificationSchema, SnsRecordSchema, SnsSchema) in
-// zod/mini: Powertools builds it with classic zod, and importing it would put all of classic zod back
-// into the bundle (dispatch: 532 KB with it, 438 KB without) and its schema construction into every
-// cold start.
-// SnsSqsNotificationSchema (SNS delivered through SQS) is left out: dispatch is subscribed to SNS directly.
-const SnsMsgAttributeSchema = z.object({ Type: z.string(), Value: z.string() });
-const SnsNotificationSchema = z.object({
-  Subject: z.nullish(z.string()),
-  TopicArn: z.string(),
-  UnsubscribeUrl: z.url(),
-  UnsubscribeURL: z.optional(z.url()),
-  SigningCertUrl: z.optional(z.url()),
-  SigningCertURL: z.optional(z.url()),
-  Type: z.literal("Notification"),
-  MessageAttributes: z.optional(z.record(z.string(), SnsMsgAttributeSchema)),
-  Message: z.string(),
-  MessageId: z.string(),
-  Signature: z.optional(z.string()),
-  SignatureVersion: z.optional(z.string()),
-  Timestamp: z.iso.datetime(),
-});
-const SnsRecordSchema = z.object({
-  EventSource: z.literal("aws:sns"),
-  EventVersion: z.string(),
-  EventSubscriptionArn: z.string(),
-  Sns: SnsNotificationSchema,
-});
-
-/**
- * An SNS → Lambda event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html): Powertools'
- * `SnsSchema`, at least one record (classic zod's array `.nonempty()` is a `minLength(1)` check,
- * zod/v4/classic/schemas.js).
- */
-export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).check(z.minLength(1)) });
-/** A parsed SNS event. */
-export type SnsEvent = z.infer<typeof SnsEventSchema>;
+export { SnsEventSchema, type SnsEvent } from "../lib/envelopes";

@@ -1,60 +1,13 @@
 /**
  * What the notify Lambda receives and reads, as zod schemas: EventBridge "ECS Task State Change"
  * events, SNS deliveries from the alert topic (and the three kinds of message published there),
- * and dbt's run_results.json. The AWS envelopes copy Powertools parser's schemas; our objects are
+ * and dbt's run_results.json. The AWS envelopes are Powertools parser's (functions/lib/envelopes.ts); our objects are
  * loose: AWS and dbt add fields over time, and only the fields declared here are read.
  */
 import * as z from "zod/mini";
+import { EventBridgeSchema } from "../lib/envelopes";
 
 const nameValue = z.looseObject({ name: z.string(), value: z.string() });
-
-// The AWS envelopes, copied field for field from Powertools parser 2.35.0
-// (@aws-lambda-powertools/parser/lib/esm/schemas/eventbridge.js `EventBridgeSchema`, and sns.js
-// `SnsNotificationSchema`, `SnsRecordSchema`, `SnsSchema`): those are built on classic zod, and
-// importing them pulls all of classic zod (~105 KB) into the bundle with the cost of building its
-// schemas at every cold start; these are the same checks on zod/mini. notify validates all of them.
-
-/** Powertools' `EventBridgeSchema`: every field EventBridge always sends. */
-const EventBridgeSchema = z.object({
-  version: z.string(),
-  id: z.string(),
-  source: z.string(),
-  account: z.string(),
-  time: z.iso.datetime(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  "detail-type": z.string(),
-  detail: z.unknown(),
-  "replay-name": z.optional(z.string()),
-});
-
-/** Powertools' `SnsMsgAttribute`. */
-const SnsMsgAttribute = z.object({ Type: z.string(), Value: z.string() });
-
-/** Powertools' `SnsNotificationSchema`: the `Sns` object of a record. */
-const SnsNotificationSchema = z.object({
-  Subject: z.nullish(z.string()),
-  TopicArn: z.string(),
-  UnsubscribeUrl: z.url(),
-  UnsubscribeURL: z.optional(z.url()),
-  SigningCertUrl: z.optional(z.url()),
-  SigningCertURL: z.optional(z.url()),
-  Type: z.literal("Notification"),
-  MessageAttributes: z.optional(z.record(z.string(), SnsMsgAttribute)),
-  Message: z.string(),
-  MessageId: z.string(),
-  Signature: z.optional(z.string()),
-  SignatureVersion: z.optional(z.string()),
-  Timestamp: z.iso.datetime(),
-});
-
-/** Powertools' `SnsRecordSchema`: one record of an SNS event. */
-const SnsRecordSchema = z.object({
-  EventSource: z.literal("aws:sns"),
-  EventVersion: z.string(),
-  EventSubscriptionArn: z.string(),
-  Sns: SnsNotificationSchema,
-});
 
 /** One container of a stopped task (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html). */
 export const TaskContainerSchema = z.looseObject({
@@ -111,10 +64,7 @@ export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEventSchema>;
 /** Its `detail`. */
 export type TaskDetail = z.infer<typeof TaskDetailSchema>;
 
-/** An SNS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html): Powertools' `SnsSchema`. */
-export const SnsEventSchema = z.object({ Records: z.array(SnsRecordSchema).check(z.minLength(1)) });
-/** A parsed SNS record. */
-export type SnsRecord = z.infer<typeof SnsRecordSchema>;
+export { SnsEventSchema, type SnsRecord } from "../lib/envelopes";
 
 /** A CloudWatch alarm's state change as published to SNS. */
 export const AlarmMessageSchema = z.looseObject({
