@@ -20,6 +20,27 @@ import { TaskDetailSchema } from "../../functions/notify/schema";
 import { RunOutcome, RunState, RunStateStore, applyRun, decide, failureSignature } from "../../functions/notify/state";
 
 describe("notify rules", () => {
+  const run = (over: Partial<RunOutcome> = {}): RunOutcome => ({
+    status: "failed",
+    signature: "sig-a",
+    taskArn: "task-2",
+    runId: "run-2",
+    endedAt: "2026-11-22T11:00:00.000Z",
+    ...over,
+  });
+  const state = (over: Partial<RunState> = {}): RunState => ({
+    status: "passing",
+    signature: "",
+    consecutiveFailures: 0,
+    lastTaskArn: "task-1",
+    lastRunId: "run-1",
+    lastEndedAt: "2026-11-22T10:00:00.000Z",
+    lastPage: null,
+    recoveredAfter: 0,
+    version: 4,
+    ...over,
+  });
+
   describe("reading the dbt argv back", () => {
     const table: [string, Omit<RunRequestInput, "triggers">, ReturnType<typeof parseDbtArgv>][] = [
       [
@@ -74,26 +95,6 @@ describe("notify rules", () => {
   });
 
   describe("the paging rule", () => {
-    const run = (over: Partial<RunOutcome> = {}): RunOutcome => ({
-      status: "failed",
-      signature: "sig-a",
-      taskArn: "task-2",
-      runId: "run-2",
-      endedAt: "2026-11-22T11:00:00.000Z",
-      ...over,
-    });
-    const state = (over: Partial<RunState> = {}): RunState => ({
-      status: "passing",
-      signature: "",
-      consecutiveFailures: 0,
-      lastTaskArn: "task-1",
-      lastRunId: "run-1",
-      lastEndedAt: "2026-11-22T10:00:00.000Z",
-      lastPage: null,
-      recoveredAfter: 0,
-      version: 4,
-      ...over,
-    });
     const table: [
       string,
       RunState | undefined,
@@ -194,30 +195,11 @@ describe("notify rules", () => {
   });
 
   describe("applying a run to the stored state", () => {
-    const passing: RunState = {
-      status: "passing",
-      signature: "",
-      consecutiveFailures: 0,
-      lastTaskArn: "task-1",
-      lastRunId: "run-1",
-      lastEndedAt: "2026-11-22T10:00:00.000Z",
-      lastPage: null,
-      recoveredAfter: 0,
-      version: 4,
-    };
-    const failed: RunOutcome = {
-      status: "failed",
-      signature: "sig-a",
-      taskArn: "task-2",
-      runId: "run-2",
-      endedAt: "2026-11-22T11:00:00.000Z",
-    };
-
     it("decides on the state read beside the results download, and reads again when another run wrote first", async () => {
       const calls: string[] = [];
       // Another run's write landed between the early read (version 4) and this put: version 5 is stored.
       const newer: RunState = {
-        ...passing,
+        ...state(),
         lastTaskArn: "task-x",
         lastEndedAt: "2026-11-22T10:30:00.000Z",
         version: 5,
@@ -232,7 +214,7 @@ describe("notify rules", () => {
           return Promise.resolve(expected === 5);
         },
       };
-      const decision = await applyRun(store, failed, Promise.resolve(passing));
+      const decision = await applyRun(store, run(), Promise.resolve(state()));
       expect(calls).to.deep.equal(["put 4 -> 5", "get", "put 5 -> 6"]);
       expect(decision.page).to.equal("failure");
       expect(decision.next?.lastTaskArn).to.equal("task-2");
