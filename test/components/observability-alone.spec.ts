@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { Observability, ObservabilityArgs } from "../../components/observability";
 import { Evaluation } from "../../offline/mocks";
-import { all, one } from "../helpers/stack";
+import { FAKE_SECRETS, all, one } from "../helpers/stack";
 import { evaluateAlone } from "./alone";
 import { inputsOf, obj } from "./recorded";
 
@@ -49,7 +49,7 @@ describe("Observability alone", () => {
             { name: "stripe", staleAfterMinutes: 90 },
             { name: "hubspot", staleAfterMinutes: 1440 },
           ],
-          slackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T0/B0/qa"),
+          slackWebhookUrl: pulumi.secret(FAKE_SECRETS["notify.slackWebhookUrl"]),
         });
       });
     });

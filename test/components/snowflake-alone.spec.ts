@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { SnowflakeFoundation, SnowflakeFoundationArgs } from "../../components/snowflake";
 import { Evaluation } from "../../offline/mocks";
-import { all, one } from "../helpers/stack";
+import { FAKE_SECRETS, all, one } from "../helpers/stack";
 import { evaluateAlone } from "./alone";
 import { inputsOf, obj } from "./recorded";
 
@@ -20,7 +20,7 @@ const T = {
   secret: "aws:secretsmanager/secret:Secret",
 } as const;
 
-const PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANFAKEFAKE\n-----END PRIVATE KEY-----\n";
+const PEM = FAKE_SECRETS["snowflake.adminPrivateKey"];
 const ARGS: SnowflakeFoundationArgs = {
   environment: "qa",
   envSuffix: "QA",

@@ -6,10 +6,9 @@ import { expect } from "chai";
 import { parseConfig } from "../../config";
 import { parseSourcesDocument } from "../../functions/lib/sources";
 import { readStackConfig } from "../../offline/stack-config";
-import { ROOT } from "../helpers/stack";
+import { FAKE_SECRETS, ROOT } from "../helpers/stack";
 
-const PKCS8 =
-  "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7FAKEFAKEFAKE\n-----END PRIVATE KEY-----\n";
+const PKCS8 = FAKE_SECRETS["snowflake.adminPrivateKey"];
 const ENCRYPTED =
   "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQIFAKEFAKEFAKE\n-----END ENCRYPTED PRIVATE KEY-----\n";
 const LEGACY =
