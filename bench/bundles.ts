@@ -301,7 +301,7 @@ function pick(v: Variant): Pick<Variant, "prepare"> {
 }
 
 /** The measuring process (an ES module file: `node -e` would open stdin, which Lambda never does). */
-export const CHILD = `
+const CHILD = `
 const [entry, eventJson] = process.argv.slice(2);
 const t0 = performance.now();
 const c0 = process.cpuUsage();
@@ -311,7 +311,7 @@ process.stdout.write("\\n@@bench@@" + JSON.stringify({ ms: performance.now() - t
 `;
 
 /** The deployed environment of each function of `stack`, from an offline evaluation. */
-export async function deployedEnv(stack: string): Promise<Record<string, Record<string, string>>> {
+async function deployedEnv(stack: string): Promise<Record<string, Record<string, string>>> {
   const { config, secretKeys } = readStackConfig(stack, ROOT);
   const ev = await evaluate({ stack, config, secretKeys });
   const out: Record<string, Record<string, string>> = {};
@@ -324,7 +324,7 @@ export async function deployedEnv(stack: string): Promise<Record<string, Record<
 }
 
 /** One cold start: ms from import to the first call's answer. Throws when the call did not do its job. */
-export async function coldStart(
+async function coldStart(
   fn: string,
   pkg: { entry: string; nodeArgs?: readonly string[] },
   baseEnv: Record<string, string>,
