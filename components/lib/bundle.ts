@@ -80,8 +80,6 @@ export const BUILD_OPTIONS = {
   sourcesContent: false,
   // Some CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  metafile: true,
-  write: false,
   logLevel: "silent",
 } satisfies BuildOptions;
 
@@ -156,6 +154,7 @@ export function buildEntry(
     result = buildSync({
       ...BUILD_OPTIONS,
       ...overrides,
+      // In memory, with the inputs listed for the cache key: whatever the overrides say.
       write: false,
       metafile: true,
       absWorkingDir: ROOT,
